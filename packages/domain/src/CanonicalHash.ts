@@ -1,0 +1,2 @@
+// placeholder, written by the domain work
+export {}

@@ -1,0 +1,181 @@
+/**
+ * The events of an environment stream. Each is a tagged Schema class; the log stores the
+ * encoded form (`type` = the tag, `data` = the JSON encoding) beside an envelope of metadata.
+ *
+ * Every event type carries a schema version (`SCHEMA_VERSIONS`) stored with each row, so that an
+ * old row can be upcast when a type changes shape. All types start at 1.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Definition, DockerSection, EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
+import { PackageManager, PackageSpec } from "./PackageSpec.ts"
+
+/**
+ * A draft environment with its initial definition: the first event of every stream.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class Defined extends Schema.TaggedClass<Defined>()("Defined", {
+  workspace: WorkspaceName,
+  name: EnvironmentName,
+  curated: Schema.Boolean,
+  definition: Definition
+}) {}
+
+/**
+ * The draft was replaced as a whole (e.g. `environment create --file` with changed content).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class Redefined extends Schema.TaggedClass<Redefined>()("Redefined", {
+  definition: Definition
+}) {}
+
+/** @since 0.1.0 @category events */
+export class PackageAdded extends Schema.TaggedClass<PackageAdded>()("PackageAdded", {
+  spec: PackageSpec
+}) {}
+
+/** @since 0.1.0 @category events */
+export class PackageRemoved extends Schema.TaggedClass<PackageRemoved>()("PackageRemoved", {
+  manager: PackageManager,
+  name: Schema.String
+}) {}
+
+/** @since 0.1.0 @category events */
+export class VariableSet extends Schema.TaggedClass<VariableSet>()("VariableSet", {
+  variable: Schema.String,
+  value: Schema.String
+}) {}
+
+/** @since 0.1.0 @category events */
+export class VariableUnset extends Schema.TaggedClass<VariableUnset>()("VariableUnset", {
+  variable: Schema.String
+}) {}
+
+/** @since 0.1.0 @category events */
+export class DockerConfigured extends Schema.TaggedClass<DockerConfigured>()("DockerConfigured", {
+  docker: DockerSection
+}) {}
+
+/**
+ * A version was registered: the frozen definition, its canonical hash and the version of the
+ * hash algorithm that produced it (so a later algorithm never reinterprets an old hash).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class Registered extends Schema.TaggedClass<Registered>()("Registered", {
+  name: EnvironmentName,
+  version: VersionString,
+  canonicalHash: Schema.String,
+  hashAlgorithm: Schema.Int,
+  definition: Definition
+}) {}
+
+/** @since 0.1.0 @category events */
+export class Archived extends Schema.TaggedClass<Archived>()("Archived", { version: VersionString }) {}
+
+/** @since 0.1.0 @category events */
+export class Restored extends Schema.TaggedClass<Restored>()("Restored", { version: VersionString }) {}
+
+/**
+ * A label now points at `version` (it pointed at `previous`, if anything). `latest` is derived
+ * and never moved by this event.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class LabelMoved extends Schema.TaggedClass<LabelMoved>()("LabelMoved", {
+  label: LabelName,
+  version: VersionString,
+  previous: Schema.optionalKey(VersionString)
+}) {}
+
+/** @since 0.1.0 @category events */
+export class LabelRemoved extends Schema.TaggedClass<LabelRemoved>()("LabelRemoved", {
+  label: LabelName,
+  previous: VersionString
+}) {}
+
+/**
+ * An exact package set that an unpinned definition resolved to at its first build; later builds
+ * reuse it until a refresh is asked for.
+ *
+ * @since 0.1.0
+ * @category image events
+ */
+export class PackagesResolved extends Schema.TaggedClass<PackagesResolved>()("PackagesResolved", {
+  version: VersionString,
+  canonicalHash: Schema.String,
+  pip: Schema.Array(Schema.Struct({ name: Schema.String, version: Schema.String })),
+  conda: Schema.Array(Schema.Struct({ name: Schema.String, version: Schema.String, build: Schema.String, channel: Schema.String }))
+}) {}
+
+/** @since 0.1.0 @category image events */
+export class ImageBuildRequested extends Schema.TaggedClass<ImageBuildRequested>()("ImageBuildRequested", {
+  version: VersionString,
+  canonicalHash: Schema.String,
+  buildId: Schema.String,
+  refreshPackages: Schema.Boolean
+}) {}
+
+/** @since 0.1.0 @category image events */
+export class ImageBuilt extends Schema.TaggedClass<ImageBuilt>()("ImageBuilt", {
+  version: VersionString,
+  canonicalHash: Schema.String,
+  buildId: Schema.String,
+  registry: Schema.String,
+  repository: Schema.String,
+  tag: Schema.String,
+  digest: Schema.String,
+  durationMs: Schema.Int
+}) {}
+
+/** @since 0.1.0 @category image events */
+export class ImageBuildFailed extends Schema.TaggedClass<ImageBuildFailed>()("ImageBuildFailed", {
+  version: VersionString,
+  canonicalHash: Schema.String,
+  buildId: Schema.String,
+  reason: Schema.String
+}) {}
+
+/**
+ * Every event an environment stream can hold.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export const EnvironmentEvent = Schema.Union([
+  Defined, Redefined, PackageAdded, PackageRemoved, VariableSet, VariableUnset, DockerConfigured,
+  Registered, Archived, Restored, LabelMoved, LabelRemoved,
+  PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed
+])
+export type EnvironmentEvent = typeof EnvironmentEvent.Type
+
+/** @since 0.1.0 @category events */
+export type EnvironmentEventType = EnvironmentEvent["_tag"]
+
+/**
+ * The schema version of each event type as written today. Bump one when its shape changes and
+ * add an upcaster in `EventCodec.ts` for the older rows.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export const SCHEMA_VERSIONS: Record<EnvironmentEventType, number> = {
+  Defined: 1, Redefined: 1, PackageAdded: 1, PackageRemoved: 1, VariableSet: 1, VariableUnset: 1,
+  DockerConfigured: 1, Registered: 1, Archived: 1, Restored: 1, LabelMoved: 1, LabelRemoved: 1,
+  PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1
+}
+
+/**
+ * The JSON codec of an event payload: `{ _tag, ...fields }` <-> the class instance.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export const EnvironmentEventJson = Schema.toCodecJson(EnvironmentEvent)

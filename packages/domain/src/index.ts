@@ -1,0 +1,5 @@
+export * as CanonicalHash from "./CanonicalHash.ts"
+export * from "./Definition.ts"
+export * from "./Event.ts"
+export * from "./EventStore.ts"
+export * from "./PackageSpec.ts"
