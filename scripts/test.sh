@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test. Starts the services the tests need (PostgreSQL) if they are down, and never
+# lets a test skip for a missing service: if a service cannot be started, the run fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PATH="$PWD/node_modules/.bin:$PATH"
+export PATH
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 24 ]; then
+  echo "test.sh: node_modules/.bin/node is not Node 24; run 'npx -y pnpm@10.34.9 install' first" >&2
+  exit 1
+fi
+
+bash scripts/services/postgres.sh ensure
+
+echo "== typecheck"
+tsc -p tsconfig.json
+
+echo "== tests"
+vitest run "$@"
