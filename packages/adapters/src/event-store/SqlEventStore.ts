@@ -1,0 +1,270 @@
+/**
+ * The event store on SQL (PostgreSQL or PGlite, same SQL): the `events` table and the
+ * `events_append` function of migrations/0001_event_log.sql.
+ *
+ * **Global order without a visibility gap.** A `bigserial` position is assigned at insert but
+ * becomes visible at commit, so a reader can see position 11 before a slower transaction
+ * commits 10, move its checkpoint to 11 and skip 10 forever. Here every append runs
+ * `events_append`, which first takes a transaction-level advisory lock (keyed by the table's
+ * oid), then, in later statements with fresh READ COMMITTED snapshots, reads `max(position)`
+ * and inserts `max+1…`. The lock is released only after the commit is visible, so appends
+ * commit one at a time in position order and positions are dense: a reader that reads
+ * `position > checkpoint` can never skip one. The cost is that appends to one database
+ * serialise for the duration of insert + commit.
+ *
+ * **Group commit.** Because commits serialise anyway, the cost per append is one round trip and
+ * one WAL flush. Appends on one store instance are therefore queued and a single writer fiber
+ * sends everything queued as one `events_append` call: one statement, one commit, whatever the
+ * number of appends. Each append keeps its own expected-version check; a failing one fails alone.
+ * On PGlite (one connection) this also serialises access.
+ *
+ * @since 0.1.0
+ */
+import {
+  type AppendResult,
+  EventStore,
+  EventStoreError,
+  type ExpectedVersion,
+  type NewEvent,
+  type RecordedEvent,
+  StorageFailure,
+  type StreamRef,
+  WrongExpectedVersion
+} from "@terrarium/domain"
+import { Deferred, Duration, Effect, Layer, Option, Queue, Stream } from "effect"
+import { type Kysely, sql } from "kysely"
+import { Database, type DatabaseError } from "../sql/Database.ts"
+import type { EventLogTables } from "../sql/tables.ts"
+
+/** @since 0.1.0 @category models */
+export interface SqlEventStoreOptions {
+  /** Most appends written in one transaction (default 256). */
+  readonly maxBatch?: number
+}
+
+interface Pending {
+  readonly stream: StreamRef
+  readonly expected: ExpectedVersion
+  /** The append as the JSON element `events_append` expects. */
+  readonly json: string
+  readonly done: Deferred.Deferred<AppendResult, EventStoreError>
+}
+
+type AppendOutcome =
+  | { readonly ok: true; readonly version: number; readonly position: number }
+  | { readonly ok: false; readonly actual: number }
+
+const storageFailure = (operation: string, cause: unknown) =>
+  new EventStoreError({ reason: new StorageFailure({ operation, cause }) })
+
+const fromDatabaseError = (e: DatabaseError) => storageFailure(e.operation, e.cause)
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Validate and encode one append; a bad one fails before it can spoil a batch. */
+const encode = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>): string | Error => {
+  if (expected !== "any" && !(Number.isSafeInteger(expected) && expected >= 0)) {
+    return new Error(`expected version must be "any" or an integer >= 0, got ${expected}`)
+  }
+  for (const e of events) {
+    if (!uuid.test(e.id)) return new Error(`event id ${JSON.stringify(e.id)} is not a UUID`)
+    if (!Number.isSafeInteger(e.schemaVersion)) return new Error(`event ${e.id}: schemaVersion must be an integer`)
+    if (e.data === undefined) return new Error(`event ${e.id}: data is undefined`)
+  }
+  try {
+    return JSON.stringify({
+      workspace: stream.workspace,
+      stream: stream.stream,
+      expected: expected === "any" ? null : expected,
+      events: events.map((e) => ({
+        id: e.id,
+        type: e.type,
+        schemaVersion: e.schemaVersion,
+        data: e.data,
+        metadata: { actor: e.metadata.actor, correlationId: e.metadata.correlationId, causationId: e.metadata.causationId }
+      }))
+    })
+  } catch (cause) {
+    return cause instanceof Error ? cause : new Error(String(cause))
+  }
+}
+
+interface EventRow {
+  readonly position: string | number
+  readonly workspace: string
+  readonly stream: string
+  readonly stream_version: number
+  readonly event_id: string
+  readonly event_type: string
+  readonly schema_version: number
+  readonly data: unknown
+  readonly metadata: unknown
+  readonly occurred_at: Date
+}
+
+const toRecorded = (row: EventRow): RecordedEvent => {
+  const m = row.metadata as { actor: string; correlationId: string; causationId?: string | null }
+  return {
+    id: row.event_id,
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: { actor: m.actor, correlationId: m.correlationId, causationId: m.causationId ?? null },
+    workspace: row.workspace,
+    stream: row.stream,
+    streamVersion: row.stream_version,
+    position: Number(row.position),
+    occurredAt: row.occurred_at
+  }
+}
+
+const columns = [
+  "position", "workspace", "stream", "stream_version", "event_id", "event_type",
+  "schema_version", "data", "metadata", "occurred_at"
+] as const
+
+const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
+  const database = yield* Database
+  const maxBatch = options.maxBatch ?? 256
+  const query = <A>(operation: string, f: (db: Kysely<EventLogTables>) => Promise<A>) =>
+    database.use(operation, (db) => f(db as Kysely<EventLogTables>)).pipe(Effect.mapError(fromDatabaseError))
+
+  const callAppend = (batch: ReadonlyArray<Pending>) =>
+    database.use("append", (db) =>
+      sql<{ results: ReadonlyArray<AppendOutcome> }>`select events_append(${`[${batch.map((p) => p.json).join(",")}]`}::jsonb) as results`
+        .execute(db)
+    ).pipe(Effect.map((r) => r.rows[0]?.results ?? []))
+
+  const currentVersion = (stream: StreamRef) =>
+    query("append", (db) =>
+      db.selectFrom("events").select((eb) => eb.fn.max("stream_version").as("v"))
+        .where("workspace", "=", stream.workspace).where("stream", "=", stream.stream)
+        .executeTakeFirst()
+    ).pipe(Effect.map((r) => Number(r?.v ?? 0)))
+
+  const settle = (p: Pending, outcome: AppendOutcome | undefined) =>
+    outcome === undefined
+      ? Deferred.fail(p.done, storageFailure("append", new Error("events_append returned no result")))
+      : outcome.ok
+      ? Deferred.succeed(p.done, { streamVersion: outcome.version, position: outcome.position })
+      : Deferred.fail(p.done, new EventStoreError({
+        reason: new WrongExpectedVersion({ ...p.stream, expected: p.expected, actual: outcome.actual })
+      }))
+
+  /** A statement that failed for one append alone: say why, in the port's terms. */
+  const explainFailure = (p: Pending, e: DatabaseError) => {
+    const cause = e.cause as { code?: string; constraint?: string } | undefined
+    // Only reachable by a writer that bypasses events_append (which holds the lock): a race on
+    // the stream version is a version conflict.
+    if (cause?.code === "23505" && cause.constraint === "events_stream_version_key") {
+      return currentVersion(p.stream).pipe(Effect.flatMap((actual) =>
+        Deferred.fail(p.done, new EventStoreError({ reason: new WrongExpectedVersion({ ...p.stream, expected: p.expected, actual }) }))
+      ))
+    }
+    return Deferred.fail(p.done, fromDatabaseError(e))
+  }
+
+  const write = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
+    callAppend(batch).pipe(
+      Effect.flatMap((outcomes) => Effect.forEach(batch, (p, i) => settle(p, outcomes[i]), { discard: true })),
+      Effect.catch((e) =>
+        batch.length > 1
+          // One bad append (say, a duplicate event id) fails the whole statement: isolate it by
+          // writing the batch one append at a time. Rare, so the slow path is fine.
+          ? Effect.forEach(batch, (p) => write([p]), { discard: true })
+          : explainFailure(batch[0]!, e).pipe(Effect.catch((e2) => Deferred.fail(batch[0]!.done, e2)), Effect.asVoid)
+      )
+    )
+
+  const queue = yield* Queue.unbounded<Pending>()
+  yield* Effect.forkScoped(Effect.forever(
+    Queue.takeBetween(queue, 1, maxBatch).pipe(Effect.flatMap(write))
+  ))
+
+  const append = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>) =>
+    Effect.suspend(() => {
+      const json = encode(stream, expected, events)
+      if (json instanceof Error) return Effect.fail(storageFailure("append", json))
+      return Deferred.make<AppendResult, EventStoreError>().pipe(
+        Effect.tap((done) => Queue.offer(queue, { stream, expected, json, done })),
+        Effect.flatMap(Deferred.await)
+      )
+    })
+
+  const readStream = (stream: StreamRef, options?: { readonly untilPosition?: number }) =>
+    query("readStream", (db) => {
+      let q = db.selectFrom("events").select(columns)
+        .where("workspace", "=", stream.workspace).where("stream", "=", stream.stream)
+      if (options?.untilPosition !== undefined) q = q.where("position", "<=", options.untilPosition)
+      return q.orderBy("stream_version").execute()
+    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r as EventRow))))
+
+  const page = (after: number, until: number | undefined, limit: number) =>
+    query("read", (db) => {
+      let q = db.selectFrom("events").select(columns).where("position", ">", after)
+      if (until !== undefined) q = q.where("position", "<=", until)
+      return q.orderBy("position").limit(limit).execute()
+    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r as EventRow))))
+
+  const head = query("head", (db) =>
+    db.selectFrom("events").select("position").orderBy("position", "desc").limit(1).executeTakeFirst()
+  ).pipe(Effect.map((r) => (r === undefined ? 0 : Number(r.position))))
+
+  const readAll = (options: { readonly after: number; readonly until?: number; readonly batchSize?: number }) => {
+    const batchSize = Math.max(1, options.batchSize ?? 500)
+    return Stream.unwrap(
+      (options.until !== undefined ? Effect.succeed(options.until) : head).pipe(Effect.map((until) =>
+        Stream.paginate(options.after, (after: number) =>
+          after >= until
+            ? Effect.succeed([[], Option.none()] as const)
+            : page(after, until, batchSize).pipe(Effect.map((rows) => {
+              const last = rows.at(-1)?.position
+              // A short page means nothing more up to `until` (positions are dense and visible in order).
+              return [rows, last === undefined || rows.length < batchSize ? Option.none() : Option.some(last)] as const
+            }))
+        )
+      ))
+    )
+  }
+
+  const subscribe = (options: { readonly after: number; readonly batchSize?: number; readonly pollInterval?: Duration.Input }) => {
+    const batchSize = Math.max(1, options.batchSize ?? 500)
+    const poll = Duration.fromInputUnsafe(options.pollInterval ?? "100 millis")
+    return Stream.paginate({ after: options.after, idle: false }, (s: { after: number; idle: boolean }) =>
+      (s.idle ? Effect.sleep(poll) : Effect.void).pipe(
+        Effect.andThen(page(s.after, undefined, batchSize)),
+        Effect.map((rows) => [rows, Option.some({ after: rows.at(-1)?.position ?? s.after, idle: rows.length < batchSize })] as const)
+      )
+    )
+  }
+
+  const positionAt = (at: Date) =>
+    query("positionAt", (db) =>
+      db.selectFrom("events").select("position").where("occurred_at", "<=", at)
+        .orderBy("occurred_at", "desc").orderBy("position", "desc").limit(1).executeTakeFirst()
+    ).pipe(Effect.map((r) => (r === undefined ? 0 : Number(r.position))))
+
+  return EventStore.of({ append, readStream, readAll, subscribe, head, positionAt })
+})
+
+/**
+ * The SQL event store.
+ *
+ * @since 0.1.0
+ */
+export const SqlEventStore = {
+  /**
+   * The `EventStore` port over the `Database` (either engine).
+   *
+   * @since 0.1.0
+   * @category layers
+   */
+  layer: Layer.effect(EventStore, make()) as Layer.Layer<EventStore, never, Database>,
+  /**
+   * `layer` with options.
+   *
+   * @since 0.1.0
+   * @category layers
+   */
+  layerWith: (options: SqlEventStoreOptions): Layer.Layer<EventStore, never, Database> => Layer.effect(EventStore, make(options))
+} as const

@@ -1,0 +1,155 @@
+/**
+ * The SQL database behind the adapters: one Kysely instance over PostgreSQL (a `pg` pool) or
+ * PGlite (embedded PostgreSQL in WebAssembly), migrated to the latest schema when the layer
+ * starts and closed when its scope closes.
+ *
+ * Use `use` / `transaction` rather than `db` directly when the engine may be PGlite: PGlite has
+ * a single connection, and Kysely's PGlite driver runs any query issued while a transaction is
+ * open *inside* that transaction. Both methods serialise on PGlite, so a reader can never see
+ * another caller's uncommitted rows.
+ *
+ * @since 0.1.0
+ */
+import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
+import { Context, Effect, Layer, Semaphore } from "effect"
+import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
+import pg from "pg"
+import { DatabaseError } from "./DatabaseError.ts"
+import { migrate } from "./Migrations.ts"
+
+export { DatabaseError } from "./DatabaseError.ts"
+
+/** @since 0.1.0 @category models */
+export type DatabaseKind = "postgres" | "pglite"
+
+/** @since 0.1.0 @category models */
+export interface PostgresOptions {
+  /** e.g. `postgres://user@host:5432/db`. */
+  readonly connectionString: string
+  /**
+   * Schema for every pooled connection (`search_path`), created if missing. Default: the
+   * server's default search_path (usually `public`). Must be a plain identifier.
+   */
+  readonly schema?: string
+  /** Maximum pooled connections (default 10). */
+  readonly poolSize?: number
+}
+
+/** @since 0.1.0 @category models */
+export interface PgliteOptions {
+  /** Directory of the database files; absent = in memory. */
+  readonly dataDir?: string
+  /** Extra PGlite options (extensions, debug…). */
+  readonly pglite?: Omit<PGliteOptions, "dataDir">
+}
+
+/**
+ * A database handle.
+ *
+ * @since 0.1.0
+ * @category port
+ */
+export class Database extends Context.Service<Database, {
+  readonly kind: DatabaseKind
+  /** The Kysely instance; prefer `use`/`transaction` (see the module comment on PGlite). */
+  readonly db: Kysely<any>
+  /** The schema unqualified names resolve to (`public` unless configured). */
+  readonly schema: string
+  /** Migrations applied when this layer started (empty if it was up to date). */
+  readonly applied: ReadonlyArray<string>
+  /** Run queries outside a transaction; `operation` names them in errors. */
+  readonly use: <A>(operation: string, f: (db: Kysely<any>) => Promise<A>) => Effect.Effect<A, DatabaseError>
+  /** Run queries in one transaction (READ COMMITTED), committed when `f` resolves, rolled back if it rejects. */
+  readonly transaction: <A>(operation: string, f: (trx: Transaction<any>) => Promise<A>) => Effect.Effect<A, DatabaseError>
+}>()("terrarium/adapters/Database") {
+  /**
+   * PostgreSQL through a `pg` pool. Runs the migrations on start.
+   *
+   * @since 0.1.0
+   * @category layers
+   */
+  static layerPostgres(options: PostgresOptions): Layer.Layer<Database, DatabaseError> {
+    return Layer.effect(Database, makePostgres(options))
+  }
+
+  /**
+   * PGlite, on disk if `dataDir` is given, in memory otherwise. Runs the migrations on start.
+   *
+   * @since 0.1.0
+   * @category layers
+   */
+  static layerPglite(options: PgliteOptions = {}): Layer.Layer<Database, DatabaseError> {
+    return Layer.effect(Database, makePglite(options))
+  }
+}
+
+const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
+  const { schema } = options
+  if (schema !== undefined && !identifier.test(schema)) {
+    return yield* new DatabaseError({ operation: "connect", cause: new Error(`invalid schema name ${JSON.stringify(schema)}`) })
+  }
+  const db = yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: options.poolSize ?? 10,
+        // Set at connection start-up, so every pooled connection has it before its first query.
+        ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {})
+      })
+      // An idle client losing its connection emits on the pool; without a listener that would
+      // crash the process. The pool drops the client; the next query reports the failure.
+      pool.on("error", () => {})
+      return new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+    }),
+    (db) => Effect.promise(() => db.destroy())
+  )
+  const run = <A>(operation: string, f: () => Promise<A>) =>
+    Effect.tryPromise({ try: f, catch: (cause) => new DatabaseError({ operation, cause }) })
+  if (schema !== undefined) {
+    yield* run("connect", () => sql`create schema if not exists ${sql.id(schema)}`.execute(db))
+  }
+  return yield* finish("postgres", db, {
+    use: (operation, f) => run(operation, () => f(db)),
+    transaction: (operation, f) => run(operation, () => db.transaction().execute(f))
+  })
+})
+
+const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
+  const db = yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pglite = await PGlite.create({ ...options.pglite, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) })
+        return new Kysely<any>({ dialect: new PGliteDialect({ pglite }) })
+      },
+      catch: (cause) => new DatabaseError({ operation: "open", cause })
+    }),
+    (db) => Effect.promise(() => db.destroy())
+  )
+  // One connection: one caller at a time. Uninterruptible so that an interrupted caller cannot
+  // release the permit while its query is still running.
+  const lock = yield* Semaphore.make(1)
+  const run = <A>(operation: string, f: () => Promise<A>) =>
+    lock.withPermits(1)(Effect.uninterruptible(
+      Effect.tryPromise({ try: f, catch: (cause) => new DatabaseError({ operation, cause }) })
+    ))
+  return yield* finish("pglite", db, {
+    use: (operation, f) => run(operation, () => f(db)),
+    transaction: (operation, f) => run(operation, () => db.transaction().execute(f))
+  })
+})
+
+const finish = Effect.fnUntraced(function* (
+  kind: DatabaseKind,
+  db: Kysely<any>,
+  access: Pick<Database["Service"], "use" | "transaction">
+) {
+  // Nobody else holds this instance yet, so no need to serialise. Several processes starting at
+  // once may race on creating the bookkeeping table: retry.
+  const applied = yield* migrate(db).pipe(Effect.retry({ times: 2 }))
+  const schema = yield* access.use("connect", () => sql<{ schema: string }>`select current_schema() as schema`.execute(db)).pipe(
+    Effect.map((r) => r.rows[0]?.schema ?? "public")
+  )
+  return Database.of({ kind, db, schema, applied, ...access })
+})
