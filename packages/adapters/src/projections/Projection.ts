@@ -1,0 +1,321 @@
+/**
+ * The per-event projection logic, as a pure function: a decoded event and its envelope in, a
+ * list of row operations out. No database, no clock, no randomness, so that replaying the log
+ * from position 0 gives exactly the rows that following it did, and so that it can be unit tested
+ * without SQL. `ProjectionSql.ts` applies the operations.
+ *
+ * @since 0.1.0
+ */
+import { environmentType, LATEST_LABEL } from "@terrarium/domain"
+import type { EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
+
+/**
+ * Where an event sits in the log and who caused it: the recorded event minus its payload
+ * type, with the environment name taken from the stream (`environment/<name>`).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Envelope {
+  readonly position: number
+  readonly workspace: string
+  readonly name: string
+  readonly occurredAt: Date
+  readonly actor: string
+  readonly correlationId: string
+  readonly causationId: string | null
+  /** The stored (encoded JSON) payload, kept verbatim as the audit details. */
+  readonly data: unknown
+}
+
+/** @since 0.1.0 @category model */
+export const ENVIRONMENT_STREAM_PREFIX = "environment/"
+
+/**
+ * The environment name of a stream, or undefined for a stream that is not an environment (the
+ * log may hold other kinds of streams; the environment projections skip them).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const environmentNameOf = (stream: string): string | undefined =>
+  stream.startsWith(ENVIRONMENT_STREAM_PREFIX) && stream.length > ENVIRONMENT_STREAM_PREFIX.length
+    ? stream.slice(ENVIRONMENT_STREAM_PREFIX.length)
+    : undefined
+
+/**
+ * The envelope of a recorded event, or undefined when its stream is not an environment.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const envelopeOf = (recorded: RecordedEvent): Envelope | undefined => {
+  const name = environmentNameOf(recorded.stream)
+  if (name === undefined) return undefined
+  return {
+    position: recorded.position,
+    workspace: recorded.workspace,
+    name,
+    occurredAt: recorded.occurredAt,
+    actor: recorded.metadata.actor,
+    correlationId: recorded.metadata.correlationId,
+    causationId: recorded.metadata.causationId,
+    data: recorded.data
+  }
+}
+
+/** A stream key. @since 0.1.0 @category row operations */
+export interface EnvironmentKey {
+  readonly workspace: string
+  readonly name: string
+}
+
+/**
+ * One change to the projection tables. Operations are applied in order; each names the rows it
+ * touches by key, never by a value read earlier, so applying is a fold with no hidden state.
+ *
+ * @since 0.1.0
+ * @category row operations
+ */
+export type RowOp =
+  | {
+    /** A new environment stream (Defined). */
+    readonly _tag: "InsertEnvironment"
+    readonly key: EnvironmentKey
+    readonly curated: boolean
+    readonly draftType: EnvironmentType
+    readonly at: Date
+    readonly by: string
+    readonly position: number
+  }
+  | {
+    /** Any event of the stream: it was updated then; a new definition may change its type. */
+    readonly _tag: "TouchEnvironment"
+    readonly key: EnvironmentKey
+    readonly at: Date
+    readonly position: number
+    readonly draftType?: EnvironmentType
+  }
+  | {
+    readonly _tag: "InsertVersion"
+    readonly key: EnvironmentKey
+    readonly version: string
+    readonly canonicalHash: string
+    readonly hashAlgorithm: number
+    readonly environmentType: EnvironmentType
+    readonly description: string | null
+    readonly tags: Readonly<Record<string, string>>
+    readonly at: Date
+    readonly by: string
+    readonly position: number
+  }
+  | {
+    /** Archive (archivedAt set) or restore (archivedAt null) one version. */
+    readonly _tag: "SetArchived"
+    readonly key: EnvironmentKey
+    readonly version: string
+    readonly archivedAt: Date | null
+  }
+  | {
+    readonly _tag: "SetLabel"
+    readonly key: EnvironmentKey
+    readonly label: string
+    readonly version: string
+    readonly at: Date
+    readonly by: string
+    readonly position: number
+  }
+  | {
+    readonly _tag: "RemoveLabel"
+    readonly key: EnvironmentKey
+    readonly label: string
+  }
+  | {
+    /**
+     * Point `latest` at the newest non-archived version (by registration position), or remove it
+     * when there is none. The label only counts as moved (at, by, position) when its version
+     * actually changes.
+     */
+    readonly _tag: "RecomputeLatest"
+    readonly key: EnvironmentKey
+    readonly at: Date
+    readonly by: string
+    readonly position: number
+  }
+  | {
+    /** A registration enters the cache, inheriting any image already built for its hash. */
+    readonly _tag: "InsertCacheEntry"
+    readonly key: EnvironmentKey
+    readonly version: string
+    readonly canonicalHash: string
+    readonly position: number
+  }
+  | {
+    /** An image was built for a hash: every registration with that hash can use it. */
+    readonly _tag: "SetImage"
+    readonly canonicalHash: string
+    readonly registry: string
+    readonly repository: string
+    readonly tag: string
+    readonly digest: string
+    readonly buildId: string
+    readonly builtAt: Date
+  }
+  | {
+    readonly _tag: "InsertAudit"
+    readonly key: EnvironmentKey
+    readonly position: number
+    readonly eventType: string
+    readonly version: string | null
+    readonly actor: string
+    readonly occurredAt: Date
+    readonly correlationId: string
+    readonly causationId: string | null
+    readonly summary: string
+    readonly details: unknown
+  }
+
+/**
+ * Shortens a canonical hash for display: `sha256:ab12cd34ef56…` (the algorithm prefix, if any,
+ * and 12 digits).
+ *
+ * @since 0.1.0
+ * @category summaries
+ */
+export const shortHash = (hash: string): string => {
+  const colon = hash.indexOf(":")
+  const [prefix, digits] = colon >= 0 ? [hash.slice(0, colon + 1), hash.slice(colon + 1)] : ["", hash]
+  return digits.length > 12 ? `${prefix}${digits.slice(0, 12)}…` : hash
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
+const describeBase = (docker: { readonly base: { readonly kind: string; readonly image?: string; readonly dockerfilePath?: string } }) =>
+  docker.base.kind === "image" ? `base image ${docker.base.image ?? "?"}` : `Dockerfile${docker.base.dockerfilePath !== undefined ? ` ${docker.base.dockerfilePath}` : ""}`
+
+/**
+ * A one-line, human description of an event, as shown by `audit`. Values of variables are left
+ * out (they are in the details): a summary is meant to be skimmed in a terminal.
+ *
+ * @since 0.1.0
+ * @category summaries
+ */
+export const summarize = (event: EnvironmentEvent): string => {
+  switch (event._tag) {
+    case "Defined": {
+      const kind = event.curated ? "curated" : environmentType(event.name, event.definition)
+      return `defined ${kind} environment ${event.name}`
+    }
+    case "Redefined":
+      return `replaced the draft definition (${environmentType("", event.definition)}, ${describeBase(event.definition.docker)})`
+    case "PackageAdded":
+      return `added ${event.spec.kind} package ${event.spec.text}`
+    case "PackageRemoved":
+      return `removed ${event.manager} package ${event.name}`
+    case "VariableSet":
+      return `set variable ${event.variable}`
+    case "VariableUnset":
+      return `unset variable ${event.variable}`
+    case "DockerConfigured":
+      return `configured docker: ${describeBase(event.docker)}${event.docker.gpuSupport ? ", GPU" : ""}, ${event.docker.platform.os}/${event.docker.platform.arch}`
+    case "Registered":
+      return `registered version ${event.version} (${shortHash(event.canonicalHash)})`
+    case "Archived":
+      return `archived version ${event.version}`
+    case "Restored":
+      return `restored version ${event.version}`
+    case "LabelMoved":
+      return event.previous === undefined
+        ? `set label ${event.label} → ${event.version}`
+        : `moved label ${event.label} ${event.previous} → ${event.version}`
+    case "LabelRemoved":
+      return `removed label ${event.label} (was ${event.previous})`
+    case "PackagesResolved":
+      return `resolved ${plural(event.pip.length, "pip package")} and ${plural(event.conda.length, "conda package")} for version ${event.version}`
+    case "ImageBuildRequested":
+      return `requested image build ${event.buildId} for version ${event.version}${event.refreshPackages ? " (refreshing packages)" : ""}`
+    case "ImageBuilt":
+      return `built image ${event.registry}/${event.repository}:${event.tag} (${shortHash(event.digest)}) for version ${event.version} in ${(event.durationMs / 1000).toFixed(1)} s`
+    case "ImageBuildFailed":
+      return `image build ${event.buildId} for version ${event.version} failed: ${event.reason}`
+  }
+}
+
+/** The version an event is about, if any. @since 0.1.0 @category summaries */
+export const versionOf = (event: EnvironmentEvent): string | null => {
+  switch (event._tag) {
+    case "Registered": case "Archived": case "Restored": case "LabelMoved":
+    case "PackagesResolved": case "ImageBuildRequested": case "ImageBuilt": case "ImageBuildFailed":
+      return event.version
+    case "LabelRemoved":
+      return event.previous
+    default:
+      return null
+  }
+}
+
+/**
+ * The row operations of one event, in the order they must be applied.
+ *
+ * @since 0.1.0
+ * @category projection
+ */
+export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyArray<RowOp> => {
+  const key: EnvironmentKey = { workspace: envelope.workspace, name: envelope.name }
+  const at = envelope.occurredAt
+  const by = envelope.actor
+  const position = envelope.position
+  const audit: RowOp = {
+    _tag: "InsertAudit", key, position, eventType: event._tag, version: versionOf(event), actor: by,
+    occurredAt: at, correlationId: envelope.correlationId, causationId: envelope.causationId,
+    summary: summarize(event), details: envelope.data
+  }
+  const touch: RowOp = { _tag: "TouchEnvironment", key, at, position }
+  const latest: RowOp = { _tag: "RecomputeLatest", key, at, by, position }
+
+  switch (event._tag) {
+    case "Defined":
+      return [{
+        _tag: "InsertEnvironment", key, curated: event.curated,
+        draftType: event.curated ? "curated" : environmentType(envelope.name, event.definition), at, by, position
+      }, audit]
+    case "Redefined":
+      return [{ ...touch, draftType: environmentType(envelope.name, event.definition) }, audit]
+    case "Registered": {
+      const type = environmentType(envelope.name, event.definition)
+      return [
+        { ...touch, draftType: type },
+        {
+          _tag: "InsertVersion", key, version: event.version, canonicalHash: event.canonicalHash,
+          hashAlgorithm: event.hashAlgorithm, environmentType: type,
+          description: event.definition.description ?? null, tags: event.definition.tags, at, by, position
+        },
+        latest,
+        { _tag: "InsertCacheEntry", key, version: event.version, canonicalHash: event.canonicalHash, position },
+        audit
+      ]
+    }
+    case "Archived":
+      return [touch, { _tag: "SetArchived", key, version: event.version, archivedAt: at }, latest, audit]
+    case "Restored":
+      return [touch, { _tag: "SetArchived", key, version: event.version, archivedAt: null }, latest, audit]
+    case "LabelMoved":
+      // `latest` belongs to the projection; the decider never moves it, and an event that did
+      // would be overwritten by the next recompute anyway, so it only reaches the audit trail.
+      return event.label === LATEST_LABEL
+        ? [touch, audit]
+        : [touch, { _tag: "SetLabel", key, label: event.label, version: event.version, at, by, position }, audit]
+    case "LabelRemoved":
+      return event.label === LATEST_LABEL
+        ? [touch, audit]
+        : [touch, { _tag: "RemoveLabel", key, label: event.label }, audit]
+    case "ImageBuilt":
+      return [touch, {
+        _tag: "SetImage", canonicalHash: event.canonicalHash, registry: event.registry,
+        repository: event.repository, tag: event.tag, digest: event.digest, buildId: event.buildId, builtAt: at
+      }, audit]
+    case "PackageAdded": case "PackageRemoved": case "VariableSet": case "VariableUnset":
+    case "DockerConfigured": case "PackagesResolved": case "ImageBuildRequested": case "ImageBuildFailed":
+      return [touch, audit]
+  }
+}

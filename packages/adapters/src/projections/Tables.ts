@@ -1,0 +1,106 @@
+/**
+ * The Kysely row types of the projection tables created by `migrations/0002_projections.sql`.
+ *
+ * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
+ * so, and the read side converts with `Number`.
+ *
+ * @since 0.1.0
+ */
+import type { ColumnType } from "kysely"
+
+/** A `bigint` column: whatever the driver returns, written as a number. @internal */
+export type Int8 = ColumnType<number | string | bigint, number, number>
+/** A `jsonb` column: parsed on read, written as JSON text. @internal */
+export type Jsonb<A> = ColumnType<A, string, string>
+/** A `timestamptz` column. @internal */
+export type Timestamp = ColumnType<Date, Date, Date>
+
+/** @since 0.1.0 @category tables */
+export interface ProjectionTables {
+  readonly projection_checkpoints: {
+    name: string
+    position: Int8
+    updated_at: ColumnType<Date, Date | undefined, Date>
+  }
+  readonly environments: {
+    workspace: string
+    name: string
+    curated: boolean
+    draft_type: string
+    created_at: Timestamp
+    created_by: string
+    updated_at: Timestamp
+    updated_position: Int8
+  }
+  readonly environment_versions: {
+    workspace: string
+    name: string
+    version: string
+    canonical_hash: string
+    hash_algorithm: number
+    environment_type: string
+    description: string | null
+    tags: Jsonb<Record<string, string>>
+    created_at: Timestamp
+    created_by: string
+    registered_position: Int8
+    archived: ColumnType<boolean, boolean | undefined, boolean>
+    archived_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+  }
+  readonly environment_labels: {
+    workspace: string
+    name: string
+    label: string
+    version: string
+    moved_at: Timestamp
+    moved_by: string
+    position: Int8
+  }
+  readonly cache_lookup: {
+    canonical_hash: string
+    workspace: string
+    name: string
+    version: string
+    registered_position: Int8
+    registry: string | null
+    repository: string | null
+    tag: string | null
+    digest: string | null
+    built_at: Date | null
+    build_id: string | null
+  }
+  readonly audit_trail: {
+    position: Int8
+    workspace: string
+    name: string
+    event_type: string
+    version: string | null
+    actor: string
+    occurred_at: Timestamp
+    correlation_id: string
+    causation_id: string | null
+    summary: string
+    details: Jsonb<unknown>
+  }
+  readonly curated_catalog: {
+    workspace: string
+    name: string
+    latest_version: string
+    description: string | null
+    tags: Record<string, string>
+    canonical_hash: string
+    hash_algorithm: number
+    latest_created_at: Date
+  }
+}
+
+/**
+ * The tables a rebuild clears, children before parents (there are no foreign keys, but the
+ * order is the one to keep if some are added).
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const PROJECTION_TABLES = [
+  "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"
+] as const
