@@ -1,0 +1,347 @@
+/**
+ * The event store contract: what every `EventStore` adapter must do, run against each engine by
+ * its own test file (`eventStoreContract(name, layer)`).
+ *
+ * Tests share one store (the layer is built once per file), so each uses its own workspace and
+ * stream names and measures positions relative to the head it saw first. They use the live
+ * clock: subscriptions poll and the concurrency tests need real parallelism.
+ */
+import { assert, layer } from "@effect/vitest"
+import {
+  EventStore,
+  type EventStoreError,
+  type NewEvent,
+  type RecordedEvent,
+  type StreamRef
+} from "@terrarium/domain"
+import { Effect, Fiber, Layer, Ref, Stream } from "effect"
+import { sql } from "kysely"
+import { Database } from "../../src/sql/Database.ts"
+import { EventStoreInstances, type TestEventStoreServices } from "../support/TestEventStore.ts"
+
+let counter = 0
+/** A workspace no other test uses. */
+const freshWorkspace = () => `ws-${process.pid}-${++counter}-${crypto.randomUUID().slice(0, 8)}`
+
+const event = (type: string, data: unknown, metadata: Partial<NewEvent["metadata"]> = {}): NewEvent => ({
+  id: crypto.randomUUID(),
+  type,
+  schemaVersion: 1,
+  data,
+  metadata: { actor: "tester", correlationId: crypto.randomUUID(), causationId: null, ...metadata }
+})
+
+const reasonOf = (e: EventStoreError) => e.reason
+
+/** Assert that `positions` are consecutive integers starting at `from`. */
+const assertDense = (positions: ReadonlyArray<number>, from: number) => {
+  for (const [i, p] of positions.entries()) {
+    if (p !== from + i) assert.fail(`position ${i} is ${p}, expected ${from + i} (hole or duplicate)`)
+  }
+}
+
+/**
+ * Runs the contract against `layer`.
+ */
+export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<TestEventStoreServices, E>) =>
+  layer(storeLayer, { excludeTestServices: true, timeout: "120 seconds" })(`EventStore contract: ${name}`, (it) => {
+    it.effect("appends and reads back a stream with versions, positions and the whole envelope", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "env-a" }
+        const before = yield* store.head
+        const events = [
+          event("Defined", { name: "env-a", nested: { list: [1, "two", null, { "é": "ü ✓" }] } }, { actor: "alice" }),
+          event("PackageAdded", { spec: "numpy==2.1" }, { causationId: crypto.randomUUID() })
+        ]
+        const result = yield* store.append(ref, 0, events)
+        assert.strictEqual(result.streamVersion, 2)
+        assert.isAbove(result.position, before)
+
+        const read = yield* store.readStream(ref)
+        assert.strictEqual(read.length, 2)
+        for (const [i, recorded] of read.entries()) {
+          const sent = events[i]!
+          assert.strictEqual(recorded.id, sent.id)
+          assert.strictEqual(recorded.type, sent.type)
+          assert.strictEqual(recorded.schemaVersion, 1)
+          assert.deepStrictEqual(recorded.data, sent.data)
+          assert.deepStrictEqual(recorded.metadata, sent.metadata)
+          assert.strictEqual(recorded.workspace, ref.workspace)
+          assert.strictEqual(recorded.stream, ref.stream)
+          assert.strictEqual(recorded.streamVersion, i + 1)
+          assert.strictEqual(typeof recorded.position, "number")
+          assert.instanceOf(recorded.occurredAt, Date)
+        }
+        assert.strictEqual(read[1]!.position, result.position)
+        assert.strictEqual(read[1]!.position, read[0]!.position + 1)
+        assert.deepStrictEqual(yield* store.readStream({ ...ref, stream: "absent" }), [])
+      }))
+
+    it.effect("refuses an append at the wrong expected version, saying the actual version", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "env" }
+        yield* store.append(ref, 0, [event("A", {}), event("B", {})])
+
+        for (const expected of [0, 1, 5]) {
+          const error = yield* store.append(ref, expected, [event("C", {})]).pipe(Effect.flip)
+          const reason = reasonOf(error)
+          assert.strictEqual(reason._tag, "WrongExpectedVersion")
+          if (reason._tag !== "WrongExpectedVersion") return
+          assert.strictEqual(reason.actual, 2)
+          assert.strictEqual(reason.expected, expected)
+          assert.strictEqual(reason.workspace, ref.workspace)
+          assert.isTrue(error.isRetryable)
+        }
+        assert.strictEqual((yield* store.readStream(ref)).length, 2, "a refused append writes nothing")
+
+        assert.strictEqual((yield* store.append(ref, 2, [event("C", {})])).streamVersion, 3)
+        assert.strictEqual((yield* store.append(ref, "any", [event("D", {})])).streamVersion, 4)
+        assert.strictEqual((yield* store.append({ ...ref, stream: "new" }, "any", [event("A", {})])).streamVersion, 1)
+      }))
+
+    it.effect("keeps streams of different workspaces apart", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const a: StreamRef = { workspace: freshWorkspace(), stream: "same-name" }
+        const b: StreamRef = { workspace: freshWorkspace(), stream: "same-name" }
+        yield* store.append(a, 0, [event("A1", {}), event("A2", {})])
+        assert.strictEqual((yield* store.append(b, 0, [event("B1", {})])).streamVersion, 1)
+        assert.deepStrictEqual((yield* store.readStream(a)).map((e) => e.type), ["A1", "A2"])
+        assert.deepStrictEqual((yield* store.readStream(b)).map((e) => e.type), ["B1"])
+      }))
+
+    it.effect("readStream stops at untilPosition", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "s" }
+        const first = yield* store.append(ref, 0, [event("A", {}), event("B", {})])
+        yield* store.append(ref, 2, [event("C", {})])
+        assert.deepStrictEqual((yield* store.readStream(ref, { untilPosition: first.position })).map((e) => e.type), ["A", "B"])
+        assert.deepStrictEqual((yield* store.readStream(ref, { untilPosition: first.position - 1 })).map((e) => e.type), ["A"])
+      }))
+
+    it.effect("readAll pages through the global order with a small batch size", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const start = yield* store.head
+        const types: Array<string> = []
+        for (let i = 0; i < 7; i++) {
+          const type = `E${i}`
+          types.push(type)
+          yield* store.append({ workspace: ws, stream: `s${i % 3}` }, "any", [event(type, { i })])
+        }
+        const head = yield* store.head
+        assert.strictEqual(head, start + 7)
+
+        const all = yield* Stream.runCollect(store.readAll({ after: start, batchSize: 2 }))
+        assert.deepStrictEqual(all.map((e) => e.type), types)
+        assertDense(all.map((e) => e.position), start + 1)
+
+        const window = yield* Stream.runCollect(store.readAll({ after: start + 2, until: start + 5, batchSize: 2 }))
+        assert.deepStrictEqual(window.map((e) => e.position), [start + 3, start + 4, start + 5])
+
+        // `until` defaults to the head when the read starts: later appends are not included.
+        const stream = store.readAll({ after: start, batchSize: 1 }).pipe(
+          Stream.tap((e) => e.position === start + 1 ? store.append({ workspace: ws, stream: "late" }, 0, [event("Late", {})]) : Effect.void)
+        )
+        const bounded = yield* Stream.runCollect(stream)
+        assert.strictEqual(bounded.length, 7)
+        assert.deepStrictEqual(yield* Stream.runCollect(store.readAll({ after: yield* store.head })), [])
+      }))
+
+    it.effect("head is the position of the last committed event", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const result = yield* store.append({ workspace: freshWorkspace(), stream: "h" }, 0, [event("A", {}), event("B", {}), event("C", {})])
+        assert.strictEqual(yield* store.head, result.position)
+      }))
+
+    it.effect("subscribe catches up, then delivers later appends, in order", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "sub" }
+        const start = yield* store.head
+        yield* store.append(ref, 0, [event("Before1", {}), event("Before2", {})])
+        const fiber = yield* store.subscribe({ after: start, batchSize: 2, pollInterval: "10 millis" }).pipe(
+          Stream.filter((e) => e.workspace === ref.workspace),
+          Stream.take(5),
+          Stream.runCollect,
+          Effect.forkChild
+        )
+        yield* Effect.sleep("50 millis")
+        yield* store.append(ref, 2, [event("After1", {})])
+        yield* Effect.sleep("30 millis")
+        yield* store.append(ref, 3, [event("After2", {}), event("After3", {})])
+        const seen = yield* Fiber.join(fiber).pipe(Effect.timeout("10 seconds"))
+        assert.deepStrictEqual(seen.map((e) => e.type), ["Before1", "Before2", "After1", "After2", "After3"])
+        assert.deepStrictEqual(seen.map((e) => e.streamVersion), [1, 2, 3, 4, 5])
+      }))
+
+    it.effect("positionAt gives the last position at or before a time", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        assert.strictEqual(yield* store.positionAt(new Date(0)), 0)
+        const first = yield* store.append({ workspace: ws, stream: "t" }, 0, [event("A", {})])
+        const [recorded] = yield* store.readStream({ workspace: ws, stream: "t" })
+        yield* Effect.sleep("20 millis")
+        const between = new Date()
+        yield* Effect.sleep("20 millis")
+        const second = yield* store.append({ workspace: ws, stream: "t" }, 1, [event("B", {})])
+        assert.isAtLeast(yield* store.positionAt(recorded!.occurredAt), first.position, "an event is at or before its own time")
+        assert.strictEqual(yield* store.positionAt(between), first.position)
+        assert.isAtLeast(yield* store.positionAt(new Date(Date.now() + 60_000)), second.position)
+      }))
+
+    it.effect("event ids are unique: a duplicate fails alone and writes nothing", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const original = event("A", {})
+        yield* store.append({ workspace: ws, stream: "one" }, 0, [original])
+        // Sent concurrently so that they share a group commit: only the duplicate must fail.
+        const [dup, ok1, ok2] = yield* Effect.all([
+          store.append({ workspace: ws, stream: "two" }, 0, [event("B", {}), { ...event("C", {}), id: original.id }]).pipe(Effect.flip),
+          store.append({ workspace: ws, stream: "three" }, 0, [event("D", {})]),
+          store.append({ workspace: ws, stream: "four" }, 0, [event("E", {})])
+        ], { concurrency: "unbounded" })
+        assert.strictEqual(dup.reason._tag, "StorageFailure")
+        assert.isFalse(dup.isRetryable)
+        assert.deepStrictEqual(yield* store.readStream({ workspace: ws, stream: "two" }), [])
+        assert.strictEqual(ok1.streamVersion, 1)
+        assert.strictEqual(ok2.streamVersion, 1)
+        const bad = yield* store.append({ workspace: ws, stream: "five" }, 0, [{ ...event("F", {}), id: "not-a-uuid" }]).pipe(Effect.flip)
+        assert.strictEqual(bad.reason._tag, "StorageFailure")
+      }))
+
+    it.effect("concurrent appends to different streams are all written, each checked on its own", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const start = yield* store.head
+        const results = yield* Effect.all(
+          Array.from({ length: 60 }, (_, i) =>
+            store.append({ workspace: ws, stream: `s${i % 20}` }, i < 20 ? 0 : i < 40 ? "any" : 99, [event(`E${i}`, { i })]).pipe(Effect.result)
+          ),
+          { concurrency: "unbounded" }
+        )
+        const failures = results.filter((r) => r._tag === "Failure")
+        assert.strictEqual(failures.length, 20, "exactly the appends expecting version 99 fail")
+        const all = yield* Stream.runCollect(store.readAll({ after: start }))
+        assert.strictEqual(all.length, 40)
+        assertDense(all.map((e) => e.position), start + 1)
+      }))
+
+    it.effect("the log is append-only: UPDATE, DELETE and TRUNCATE are refused", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const database = yield* Database
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "immutable" }
+        yield* store.append(ref, 0, [event("A", { v: 1 })])
+        for (const statement of [
+          sql`update events set data = '{"v":2}' where workspace = ${ref.workspace}`,
+          sql`delete from events where workspace = ${ref.workspace}`,
+          sql`truncate events`
+        ]) {
+          const error = yield* database.use("tamper", (db) => statement.execute(db)).pipe(Effect.flip)
+          assert.match(error.message, /events is append-only: (UPDATE|DELETE|TRUNCATE) is not allowed/)
+        }
+        assert.deepStrictEqual((yield* store.readStream(ref)).map((e) => e.data), [{ v: 1 }])
+      }))
+
+    it.effect("8 writers racing on one stream: no lost or duplicated event, versions and positions dense", () =>
+      Effect.gen(function* () {
+        const stores = yield* EventStoreInstances
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "contended" }
+        const writers = 8
+        const appendsPerWriter = 250
+        const start = yield* store.head
+        const acknowledged = yield* Ref.make<Array<string>>([])
+        const conflicts = yield* Ref.make(0)
+
+        const writer = (w: number) => Effect.gen(function* () {
+          const mine = stores[w % stores.length]!
+          let version = (yield* mine.readStream(ref)).length
+          let done = 0
+          while (done < appendsPerWriter) {
+            const e = event("Raced", { writer: w, n: done })
+            const outcome = yield* mine.append(ref, version, [e]).pipe(Effect.result)
+            if (outcome._tag === "Success") {
+              version = outcome.success.streamVersion
+              done++
+              yield* Ref.update(acknowledged, (ids) => (ids.push(e.id), ids))
+            } else {
+              const reason = outcome.failure.reason
+              if (reason._tag !== "WrongExpectedVersion") return yield* Effect.fail(outcome.failure)
+              yield* Ref.update(conflicts, (n) => n + 1)
+              // The conflict reports the version it found: that is the re-read.
+              assert.isAbove(reason.actual, version)
+              version = reason.actual
+            }
+          }
+        })
+        yield* Effect.all(Array.from({ length: writers }, (_, w) => writer(w)), { concurrency: "unbounded" })
+
+        const total = writers * appendsPerWriter
+        const read = yield* store.readStream(ref)
+        assert.strictEqual(read.length, total)
+        assert.deepStrictEqual(read.map((e) => e.streamVersion), Array.from({ length: total }, (_, i) => i + 1))
+        const ids = new Set(read.map((e) => e.id))
+        assert.strictEqual(ids.size, total, "no duplicated event")
+        const acked = yield* Ref.get(acknowledged)
+        assert.strictEqual(acked.length, total)
+        for (const id of acked) if (!ids.has(id)) assert.fail(`acknowledged event ${id} is lost`)
+        assert.isAbove(yield* Ref.get(conflicts), 0, "the losers of the race got WrongExpectedVersion")
+
+        const all = yield* Stream.runCollect(store.readAll({ after: start, batchSize: 300 }))
+        assert.strictEqual(all.length, total)
+        assertDense(all.map((e) => e.position), start + 1)
+      }))
+
+    it.effect("a subscriber following concurrent writers never sees a hole or a step back", () =>
+      Effect.gen(function* () {
+        const stores = yield* EventStoreInstances
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const writers = 8
+        const appendsPerWriter = 150
+        const total = writers * appendsPerWriter
+        const start = yield* store.head
+
+        const subscriber = yield* store.subscribe({ after: start, batchSize: 37, pollInterval: "1 millis" }).pipe(
+          Stream.take(total),
+          Stream.map((e: RecordedEvent) => e.position),
+          Stream.runCollect,
+          Effect.forkChild
+        )
+        // A polling reader that checks every page it reads continues exactly where it stopped.
+        const poller = yield* Effect.gen(function* () {
+          let checkpoint = start
+          let pages = 0
+          while (checkpoint < start + total) {
+            const page = yield* Stream.runCollect(store.readAll({ after: checkpoint, batchSize: 50 }))
+            assertDense(page.map((e) => e.position), checkpoint + 1)
+            checkpoint = page.at(-1)?.position ?? checkpoint
+            pages++
+          }
+          return pages
+        }).pipe(Effect.forkChild)
+
+        yield* Effect.all(
+          Array.from({ length: writers }, (_, w) =>
+            Effect.forEach(Array.from({ length: appendsPerWriter }, (_, i) => i), (i) =>
+              stores[w % stores.length]!.append({ workspace: ws, stream: `w${w}` }, i, [event("Tick", { w, i })]),
+              { discard: true })
+          ),
+          { concurrency: "unbounded" }
+        )
+        const positions = yield* Fiber.join(subscriber).pipe(Effect.timeout("30 seconds"))
+        assertDense(positions, start + 1)
+        assert.isAbove(yield* Fiber.join(poller).pipe(Effect.timeout("30 seconds")), 1)
+      }))
+  })
+
