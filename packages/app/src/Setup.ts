@@ -1,0 +1,99 @@
+/**
+ * Wiring: which database, and the layers that put the ports together.
+ *
+ * The embedded default is PGlite (real PostgreSQL compiled to WASM, in-process) with its data under
+ * `TERRARIUM_HOME` (default `~/.terrarium`); a PostgreSQL URL (`TERRARIUM_DATABASE_URL` or
+ * `--database-url`) switches to a shared server. Both run the same migrations and the same SQL.
+ *
+ * @since 0.1.0
+ */
+import { Database, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
+import { Layer } from "effect"
+import { homedir, userInfo } from "node:os"
+import { join } from "node:path"
+import { type Caller, layer as terrariumLayer } from "./Terrarium.ts"
+
+/** @since 0.1.0 @category model */
+export interface StorageOptions {
+  /** A PostgreSQL connection URL; when absent, the embedded PGlite database is used. */
+  readonly databaseUrl?: string | undefined
+  /** PostgreSQL schema to work in (default `public`); lets several installations share one database. */
+  readonly databaseSchema?: string | undefined
+  /** The PGlite data directory (default `$TERRARIUM_HOME/data`, `~/.terrarium/data`). */
+  readonly dataDir?: string | undefined
+}
+
+/** @since 0.1.0 @category config */
+export const terrariumHome = (): string => process.env["TERRARIUM_HOME"] ?? join(homedir(), ".terrarium")
+
+/** @since 0.1.0 @category config */
+export const defaultDataDir = (): string => join(terrariumHome(), "data")
+
+/** Options with the environment variables applied. @since 0.1.0 @category config */
+export const resolveStorage = (options: StorageOptions): StorageOptions => {
+  const databaseUrl = options.databaseUrl ?? process.env["TERRARIUM_DATABASE_URL"]
+  const databaseSchema = options.databaseSchema ?? process.env["TERRARIUM_DATABASE_SCHEMA"]
+  return databaseUrl !== undefined && databaseUrl !== ""
+    ? { databaseUrl, databaseSchema }
+    : { dataDir: options.dataDir ?? defaultDataDir() }
+}
+
+/** A one-line description of where the data lives, for messages. @since 0.1.0 @category config */
+export const describeStorage = (options: StorageOptions): string => {
+  const resolved = resolveStorage(options)
+  if (resolved.databaseUrl === undefined) return `embedded PGlite at ${resolved.dataDir}`
+  const url = new URL(resolved.databaseUrl)
+  url.password = url.password === "" ? "" : "***"
+  return `PostgreSQL ${url.host}${url.pathname}${resolved.databaseSchema ? ` schema ${resolved.databaseSchema}` : ""}`
+}
+
+/**
+ * The database layer for the options (migrations run when it starts).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const databaseLayer = (options: StorageOptions) => {
+  const resolved = resolveStorage(options)
+  return resolved.databaseUrl !== undefined
+    ? Database.layerPostgres({
+      connectionString: resolved.databaseUrl,
+      ...(resolved.databaseSchema ? { schema: resolved.databaseSchema } : {})
+    })
+    : Database.layerPglite(resolved.dataDir === undefined ? {} : { dataDir: resolved.dataDir })
+}
+
+/**
+ * Event store, projections and read model over one database.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const portsLayer = <E>(database: Layer.Layer<Database, E>) => {
+  const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
+  return Layer.mergeAll(Projections.layer, ReadModel.layer).pipe(Layer.provideMerge(store))
+}
+
+/** The OS user, the default actor of every event. @since 0.1.0 @category config */
+export const osUser = (): string => {
+  try {
+    return userInfo().username
+  } catch {
+    return process.env["USER"] ?? "unknown"
+  }
+}
+
+/** @since 0.1.0 @category config */
+export const defaultCaller = (actor?: string): Caller => ({
+  actor: actor ?? osUser(),
+  correlationId: crypto.randomUUID()
+})
+
+/**
+ * The whole Terrarium service for the options: the application layer over the ports.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: StorageOptions & { readonly caller?: Caller | undefined }) =>
+  terrariumLayer(options.caller ?? defaultCaller()).pipe(Layer.provideMerge(portsLayer(databaseLayer(options))))

@@ -1,0 +1,84 @@
+/**
+ * How each kind of result looks in the `table` format. JSON and YAML print the data as is.
+ *
+ * @since 0.1.0
+ */
+import { Diff } from "@terrarium/domain"
+import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import type { Draft, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
+import { fields, shortHash, table, time } from "./Output.ts"
+
+/** @since 0.1.0 @category rendering */
+export const registration = (r: Registration, warnings: ReadonlyArray<string> = []): string =>
+  [
+    ...warnings.map((w) => `warning: ${w}`),
+    r.created
+      ? `Registered ${r.name}:${r.version} (${r.environmentType}, ${shortHash(r.canonicalHash)})`
+      : `Unchanged: ${r.name}:${r.version} already has this definition (${shortHash(r.canonicalHash)})${r.archived ? " [archived]" : ""}`
+  ].join("\n")
+
+/** @since 0.1.0 @category rendering */
+export const draft = (d: Draft): string =>
+  d.registeredAs !== undefined
+    ? `Draft of ${d.name} equals version ${d.registeredAs}; nothing to register`
+    : `Draft of ${d.name} changed (${shortHash(d.canonicalHash)}); run 'terrarium environment register ${d.name}' to make it a version`
+
+/** @since 0.1.0 @category rendering */
+export const environments = (rows: ReadonlyArray<EnvironmentSummary>): string =>
+  table(rows, [
+    { header: "name", value: (r) => r.name },
+    { header: "latest", value: (r) => r.latestVersion ?? "-" },
+    { header: "versions", value: (r) => String(r.versionCount) },
+    { header: "type", value: (r) => r.environmentType },
+    { header: "updated", value: (r) => time(r.updatedAt) }
+  ], "No environments yet. Create one with: terrarium environment create --file env.yml")
+
+/** @since 0.1.0 @category rendering */
+export const versions = (rows: ReadonlyArray<VersionRow>): string =>
+  table(rows, [
+    { header: "name", value: (r) => r.name },
+    { header: "version", value: (r) => r.version + (r.archived ? " (archived)" : "") },
+    { header: "hash", value: (r) => shortHash(r.canonicalHash) },
+    { header: "type", value: (r) => r.environmentType },
+    { header: "created", value: (r) => time(r.createdAt) },
+    { header: "by", value: (r) => r.createdBy }
+  ])
+
+/** @since 0.1.0 @category rendering */
+export const version = (v: EnvironmentVersion): string => {
+  const d = v.definition
+  const conda = d.python.conda
+  const lines: Array<readonly [string, string]> = [
+    ["name", `${v.name}:${v.version}`],
+    ["type", v.environmentType],
+    ["labels", v.labels.join(", ") || "-"],
+    ["archived", String(v.archived)],
+    ["hash", `${v.canonicalHash} (algorithm ${v.hashAlgorithm})`],
+    ["description", d.description ?? "-"],
+    ["tags", Object.entries(d.tags).map(([k, val]) => (val === "" ? k : `${k}=${val}`)).join(", ") || "-"],
+    ["image", d.docker.base.kind === "image" ? d.docker.base.image : `Dockerfile in ${d.docker.base.context ?? "(inline)"}`],
+    ["python", d.python.userManagedDependencies ? `user-managed (${d.python.interpreterPath})` : "system-managed"],
+    ["channels", conda?.channels.join(", ") || "-"],
+    ["conda", conda?.conda.map(Diff.renderSpec).join(", ") || "-"],
+    ["pip", conda?.pip.map(Diff.renderSpec).join(", ") || "-"],
+    ["variables", Object.entries(d.variables).map(([k, val]) => `${k}=${val}`).join(", ") || "-"],
+    ["as of", `position ${v.asOfPosition}`]
+  ]
+  return fields(lines)
+}
+
+/** @since 0.1.0 @category rendering */
+export const diff = (r: VersionDiff): string => {
+  const header = `--- ${r.from.name}:${r.from.version}\n+++ ${r.to.name}:${r.to.version}`
+  return Diff.isEmpty(r.diff) ? `${header}\n(no differences)` : `${header}\n${Diff.render(r.diff)}`
+}
+
+/** @since 0.1.0 @category rendering */
+export const audit = (rows: ReadonlyArray<AuditEntry>): string =>
+  table(rows, [
+    { header: "position", value: (r) => String(r.position) },
+    { header: "time", value: (r) => time(r.occurredAt) },
+    { header: "actor", value: (r) => r.actor },
+    { header: "event", value: (r) => r.eventType },
+    { header: "summary", value: (r) => r.summary }
+  ])

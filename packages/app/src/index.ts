@@ -1,0 +1,6 @@
+export * from "./AsOf.ts"
+export * from "./Client.ts"
+export * from "./EnvironmentRef.ts"
+export * as Setup from "./Setup.ts"
+export * from "./Terrarium.ts"
+export * as Cli from "./cli/Cli.ts"
