@@ -1,2 +1,261 @@
-// placeholder, written by the domain work
-export {}
+/**
+ * The canonical hash of a definition: the identity of "what would be built".
+ *
+ * Two definitions that build the same image must hash the same, however they were written
+ * (YAML or JSON, key order, package order, `numpy >= 1.2` or `numpy>=1.2`), and any change that
+ * can change the image must change the hash. The hash decides whether `environment create`
+ * registers a new version or reports an existing one, and keys the image cache.
+ *
+ * The algorithm, field by field, with test vectors, is in `docs/canonical-hash.md`; a test reads
+ * the vectors from that file so the two cannot drift. Changing what is hashed means bumping
+ * `ALGORITHM_VERSION`: every `Registered` event stores the version that produced its hash.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import type { BaseImageRegistry, Definition, DockerBase, PipOptions, RSection, SparkSection } from "./Definition.ts"
+import type { CondaSpec, PackageSpec, PipRequirement } from "./PackageSpec.ts"
+
+/**
+ * The version of the algorithm below. Bump it whenever `canonicalDocument` or `canonicalJson`
+ * would give a different result for some definition.
+ *
+ * @since 0.1.0
+ * @category algorithm
+ */
+export const ALGORITHM_VERSION = 1
+
+/**
+ * The prefix of every hash string; the rest is 64 lower-case hex digits.
+ *
+ * @since 0.1.0
+ * @category algorithm
+ */
+export const HASH_PREFIX = "sha256:"
+
+/**
+ * The JSON subset that `canonicalJson` accepts: no floats, no `undefined`.
+ *
+ * @since 0.1.0
+ * @category canonical JSON
+ */
+export type CanonicalValue =
+  | null
+  | boolean
+  | number
+  | string
+  | ReadonlyArray<CanonicalValue>
+  | { readonly [key: string]: CanonicalValue }
+
+type CanonicalObject = { [key: string]: CanonicalValue }
+
+// Plain `<` compares strings by UTF-16 code units, like JCS; `localeCompare` would depend on the locale.
+const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Sorts by a key, then by the whole canonical form so that duplicates still order deterministically. */
+const sortBy = <A extends CanonicalValue>(items: ReadonlyArray<A>, key: (a: A) => string): Array<A> =>
+  items
+    .map((item) => ({ item, key: key(item), full: canonicalJson(item) }))
+    .sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.full, b.full))
+    .map(({ item }) => item)
+
+const sortedSet = (items: ReadonlyArray<string>): Array<string> => [...new Set(items)].sort(compareStrings)
+
+/** Adds `key: value` only when the value is present: absent optional fields are absent keys. */
+const withOptional = (target: CanonicalObject, key: string, value: CanonicalValue | undefined): CanonicalObject => {
+  if (value !== undefined) target[key] = value
+  return target
+}
+
+const pipDocument = (spec: PipRequirement): CanonicalObject => {
+  const doc: CanonicalObject = { name: spec.name, extras: sortedSet(spec.extras), specifier: spec.specifier }
+  withOptional(doc, "marker", spec.marker)
+  return withOptional(doc, "url", spec.url)
+}
+
+const condaDocument = (spec: CondaSpec): CanonicalObject => {
+  const doc: CanonicalObject = { name: spec.name, version: spec.version, build: spec.build }
+  return withOptional(doc, "channel", spec.channel)
+}
+
+/**
+ * The normalised fields of one package spec (never its `text`): what the hash sees of it. Two
+ * specs with equal `canonicalJson(canonicalSpec(…))` install the same thing.
+ *
+ * @since 0.1.0
+ * @category canonical document
+ */
+export const canonicalSpec = (spec: PackageSpec): { readonly [key: string]: CanonicalValue } =>
+  spec.kind === "pip" ? pipDocument(spec) : condaDocument(spec)
+
+const pipOptionsDocument = (options: PipOptions): CanonicalObject => {
+  // Every index and find-links location is searched and the best candidate wins, so their order
+  // does not change what pip installs; flags are verbatim option lines whose order can matter.
+  const doc: CanonicalObject = {
+    extraIndexUrls: sortedSet(options.extraIndexUrls),
+    findLinks: sortedSet(options.findLinks),
+    constraints: sortedSet(options.constraints),
+    flags: [...options.flags]
+  }
+  return withOptional(doc, "indexUrl", options.indexUrl)
+}
+
+const baseDocument = (base: DockerBase): CanonicalObject => {
+  if (base.kind === "image") return { kind: "image", image: base.image }
+  const doc: CanonicalObject = { kind: "dockerfile" }
+  withOptional(doc, "dockerfile", base.dockerfile)
+  withOptional(doc, "context", base.context)
+  return withOptional(doc, "dockerfilePath", base.dockerfilePath)
+}
+
+const registryDocument = (registry: BaseImageRegistry): CanonicalObject => {
+  // The references, not the secrets: a different credential can make a different image pullable.
+  const doc: CanonicalObject = { address: registry.address }
+  withOptional(doc, "username", registry.username)
+  return withOptional(doc, "password", registry.password)
+}
+
+const sparkDocument = (spark: SparkSection): CanonicalObject => ({
+  // Repository order is resolution priority; the package list is a set.
+  repositories: [...spark.repositories],
+  packages: sortBy(
+    spark.packages.map((p) => ({ group: p.group, artifact: p.artifact, version: p.version })),
+    (p) => `${p.group}:${p.artifact}`
+  ),
+  precachePackages: spark.precachePackages
+})
+
+const rDocument = (r: RSection): CanonicalObject => {
+  const doc: CanonicalObject = {
+    userManaged: r.userManaged,
+    cranPackages: sortBy(
+      r.cranPackages.map((p) => withOptional({ name: p.name }, "repository", p.repository)),
+      (p) => String(p["name"])
+    ),
+    gitHubPackages: sortBy(
+      r.gitHubPackages.map((p) => withOptional({ repository: p.repository }, "authToken", p.authToken)),
+      (p) => String(p["repository"])
+    ),
+    customUrlPackages: sortedSet(r.customUrlPackages),
+    bioConductorPackages: sortedSet(r.bioConductorPackages)
+  }
+  withOptional(doc, "rVersion", r.rVersion)
+  withOptional(doc, "rscriptPath", r.rscriptPath)
+  return withOptional(doc, "snapshotDate", r.snapshotDate)
+}
+
+/**
+ * The build-relevant part of a definition, normalised: the document whose canonical JSON is
+ * hashed. Not included: `description`, `tags`, `properties`, the conda environment `name`, every
+ * package spec's `text`, and `inferenceConfig` (routes tell a deployment where to probe; they do
+ * not change the image). Package lists are sorted by name; channel order is kept (it is priority).
+ *
+ * @since 0.1.0
+ * @category canonical document
+ */
+export const canonicalDocument = (definition: Definition): { readonly [key: string]: CanonicalValue } => {
+  const { python, docker } = definition
+  const pythonDoc: CanonicalObject = {
+    userManagedDependencies: python.userManagedDependencies,
+    interpreterPath: python.interpreterPath
+  }
+  if (python.conda !== undefined) {
+    pythonDoc["conda"] = {
+      channels: [...python.conda.channels],
+      conda: sortBy(python.conda.conda.map(condaDocument), (s) => String(s["name"])),
+      pip: sortBy(python.conda.pip.map(pipDocument), (s) => String(s["name"])),
+      pipOptions: pipOptionsDocument(python.conda.pipOptions)
+    }
+  }
+  const dockerDoc: CanonicalObject = {
+    base: baseDocument(docker.base),
+    gpuSupport: docker.gpuSupport,
+    runArguments: [...docker.runArguments],
+    platform: { os: docker.platform.os, arch: docker.platform.arch }
+  }
+  withOptional(dockerDoc, "baseImageRegistry", docker.baseImageRegistry && registryDocument(docker.baseImageRegistry))
+  withOptional(dockerDoc, "shmSize", docker.shmSize)
+  const doc: CanonicalObject = {
+    python: pythonDoc,
+    docker: dockerDoc,
+    variables: { ...definition.variables },
+    spark: sparkDocument(definition.spark)
+  }
+  withOptional(doc, "r", definition.r && rDocument(definition.r))
+  return withOptional(doc, "inferencingStackVersion", definition.inferencingStackVersion)
+}
+
+// A lone surrogate has no UTF-8 encoding (TextEncoder would write U+FFFD), so two different
+// strings could hash the same; RFC 8785 requires I-JSON input, which forbids them.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+const fail = (what: string, path: string): never => {
+  throw new TypeError(`canonicalJson: ${what} at ${path || "the root"}`)
+}
+
+const serialize = (value: unknown, path: string): string => {
+  switch (typeof value) {
+    case "string":
+      if (LONE_SURROGATE.test(value)) fail("a string with a lone surrogate", path)
+      // ECMAScript's JSON string serialisation is exactly the one RFC 8785 prescribes.
+      return JSON.stringify(value)
+    case "boolean":
+      return value ? "true" : "false"
+    case "number":
+      if (!Number.isSafeInteger(value)) fail(`the number ${String(value)} (only safe integers are allowed)`, path)
+      return String(value) // String(-0) is "0", as JCS requires
+    case "object": {
+      if (value === null) return "null"
+      if (Array.isArray(value)) return `[${value.map((item, i) => serialize(item, `${path}[${i}]`)).join(",")}]`
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) fail(`a non-plain object (${String(proto?.constructor?.name)})`, path)
+      const record = value as Record<string, unknown>
+      const members = Object.keys(record)
+        .sort(compareStrings)
+        .map((key) => `${JSON.stringify(key)}:${serialize(record[key], `${path}.${key}`)}`)
+      return `{${members.join(",")}}`
+    }
+    default:
+      return fail(`a value of type ${typeof value}`, path)
+  }
+}
+
+/**
+ * RFC 8785 (JSON Canonicalization Scheme) for the JSON subset used here: strings, booleans,
+ * `null`, safe integers, arrays and plain objects. Object keys are sorted by UTF-16 code units,
+ * no whitespace is written, strings are escaped as ECMAScript's `JSON.stringify` does.
+ *
+ * Throws a `TypeError` (a defect: the input is a programming error, not a user error) on
+ * `undefined`, non-integer or unsafe numbers, lone surrogates, functions, symbols, bigints and
+ * non-plain objects such as `Date`.
+ *
+ * @since 0.1.0
+ * @category canonical JSON
+ */
+export const canonicalJson = (value: unknown): string => serialize(value, "")
+
+const toHex = (buffer: ArrayBuffer): string =>
+  Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, "0")).join("")
+
+/**
+ * `"sha256:" + hex(SHA-256(UTF-8(canonicalJson(canonicalDocument(definition)))))`.
+ *
+ * Uses WebCrypto (`globalThis.crypto.subtle`), present in Node and browsers, so the domain needs
+ * no platform service; a missing or failing WebCrypto is a defect.
+ *
+ * @since 0.1.0
+ * @category hashing
+ */
+export const hash = (definition: Definition): Effect.Effect<string> =>
+  Effect.suspend(() => {
+    const bytes = new TextEncoder().encode(canonicalJson(canonicalDocument(definition)))
+    return Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", bytes))
+  }).pipe(Effect.map((digest) => HASH_PREFIX + toHex(digest)))
+
+/**
+ * True when `value` has the shape of a hash produced by `hash`.
+ *
+ * @since 0.1.0
+ * @category hashing
+ */
+export const isCanonicalHash = (value: string): boolean => /^sha256:[0-9a-f]{64}$/.test(value)

@@ -1,0 +1,189 @@
+import { assert, describe, it } from "@effect/vitest"
+import canonicalize from "canonicalize"
+import { Effect, Schema } from "effect"
+import { readFileSync } from "node:fs"
+import { ALGORITHM_VERSION, canonicalDocument, canonicalJson, hash, isCanonicalHash } from "../src/CanonicalHash.ts"
+import { Definition, emptyDefinition } from "../src/Definition.ts"
+import { buildRelevantMutations, irrelevantMutations, pip, rich } from "./fixtures.ts"
+
+const decodeDefinition = Schema.decodeUnknownSync(Definition)
+
+/** Reads the test vectors out of the doc: fenced blocks tagged `vector-N-input|canonical|hash`. */
+const vectors = (() => {
+  const doc = readFileSync(new URL("../../../docs/canonical-hash.md", import.meta.url), "utf8")
+  const blocks = new Map<string, Record<string, string>>()
+  for (const match of doc.matchAll(/^```\w+ vector-(\d+)-(input|canonical|hash)\n([\s\S]*?)\n```$/gm)) {
+    const [, n, part, body] = match
+    const entry = blocks.get(n!) ?? {}
+    entry[part!] = body!
+    blocks.set(n!, entry)
+  }
+  return [...blocks.entries()].map(([n, parts]) => ({ n, ...parts }))
+})()
+
+/** Rebuilds every plain object with its keys in reverse order: what a YAML file with another layout gives. */
+const reverseKeys = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(reverseKeys)
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)]))
+  }
+  return value
+}
+
+describe("CanonicalHash", () => {
+  it("has algorithm version 1", () => assert.strictEqual(ALGORITHM_VERSION, 1))
+
+  describe("test vectors in docs/canonical-hash.md", () => {
+    it("has at least 4 complete vectors", () => {
+      assert.isAtLeast(vectors.length, 4)
+      for (const v of vectors) {
+        assert.isString(v.input, `vector ${v.n} input`)
+        assert.isString(v.canonical, `vector ${v.n} canonical`)
+        assert.isString(v.hash, `vector ${v.n} hash`)
+      }
+    })
+    for (const v of vectors) {
+      it.effect(`vector ${v.n}`, () =>
+        Effect.gen(function*() {
+          const definition = decodeDefinition(JSON.parse(v.input!))
+          const canonical = canonicalJson(canonicalDocument(definition))
+          assert.strictEqual(canonical, v.canonical)
+          assert.strictEqual(canonicalize(canonicalDocument(definition)), v.canonical)
+          assert.strictEqual(yield* hash(definition), v.hash)
+        }))
+    }
+  })
+
+  it.effect("hash is sha256: and 64 lower-case hex digits", () =>
+    Effect.gen(function*() {
+      const h = yield* hash(emptyDefinition)
+      assert.match(h, /^sha256:[0-9a-f]{64}$/)
+      assert.isTrue(isCanonicalHash(h))
+      assert.isFalse(isCanonicalHash(h.toUpperCase()))
+    }))
+
+  it.effect("does not depend on key order (a YAML and a JSON file of the same definition)", () =>
+    Effect.gen(function*() {
+      // Decoding rebuilds structs in schema order but keeps the order of record keys (variables,
+      // tags), so check both the raw objects and the decoded ones.
+      const fromYaml = reverseKeys(rich) as Definition
+      assert.notDeepEqual(Object.keys(fromYaml), Object.keys(rich))
+      assert.notDeepEqual(Object.keys(fromYaml.variables), Object.keys(rich.variables))
+      assert.strictEqual(yield* hash(fromYaml), yield* hash(rich))
+      const decoded = decodeDefinition(fromYaml)
+      assert.notDeepEqual(Object.keys(decoded.variables), Object.keys(rich.variables))
+      assert.strictEqual(yield* hash(decoded), yield* hash(decodeDefinition(JSON.parse(JSON.stringify(rich)))))
+    }))
+
+  it.effect("ignores how a requirement was spelt (text), not what it means", () =>
+    Effect.gen(function*() {
+      const spelt = (text: string) => ({
+        ...emptyDefinition,
+        python: {
+          ...emptyDefinition.python,
+          conda: { channels: [], conda: [], pip: [pip("numpy", ">=1.2", { text })], pipOptions: rich.python.conda!.pipOptions }
+        }
+      })
+      const a = yield* hash(spelt("numpy >= 1.2"))
+      assert.strictEqual(a, yield* hash(spelt("NumPy>=1.2")))
+      assert.strictEqual(a, yield* hash(spelt("numpy>=1.2")))
+      assert.notInclude(canonicalJson(canonicalDocument(spelt("numpy >= 1.2"))), "numpy >= 1.2")
+    }))
+
+  it.effect("package order is irrelevant, channel order is relevant", () =>
+    Effect.gen(function*() {
+      const conda = rich.python.conda!
+      const base = yield* hash(rich)
+      const reordered = { ...rich, python: { ...rich.python, conda: { ...conda, pip: [...conda.pip].reverse(), conda: [...conda.conda].reverse() } } }
+      assert.strictEqual(yield* hash(reordered), base)
+      const channels = { ...rich, python: { ...rich.python, conda: { ...conda, channels: [...conda.channels].reverse() } } }
+      assert.notStrictEqual(yield* hash(channels), base)
+    }))
+
+  it("leaves metadata out of the document", () => {
+    const doc = canonicalJson(canonicalDocument(rich))
+    for (const absent of ["desc-training-image", "tag-team-value", "prop-owner-value", "conda-env-name", "/score", "inferenceConfig", "description", "tags", "properties", "text"]) {
+      assert.notInclude(doc, absent)
+    }
+  })
+
+  describe("every build-relevant field changes the hash", () => {
+    it.effect("all mutations give distinct hashes", () =>
+      Effect.gen(function*() {
+        const base = yield* hash(rich)
+        const seen = new Map<string, string>([[base, "base"]])
+        for (const [name, mutate] of buildRelevantMutations) {
+          const mutated = decodeDefinition(mutate(rich)) // the mutation is still a valid definition
+          const h = yield* hash(mutated)
+          assert.isFalse(seen.has(h), `${name} hashes like ${seen.get(h)}`)
+          seen.set(h, name)
+        }
+        assert.strictEqual(seen.size, buildRelevantMutations.length + 1)
+      }))
+  })
+
+  it.effect("metadata, spelling and set order do not change the hash", () =>
+    Effect.gen(function*() {
+      const base = yield* hash(rich)
+      for (const [name, mutate] of irrelevantMutations) {
+        assert.strictEqual(yield* hash(decodeDefinition(mutate(rich))), base, name)
+      }
+    }))
+
+  it("the environment name is not part of the definition at all", () => {
+    assert.notProperty(Definition.fields, "name")
+    assert.notProperty(Definition.fields, "version")
+  })
+})
+
+describe("canonicalJson", () => {
+  it("sorts keys by UTF-16 code units and writes no whitespace", () => {
+    assert.strictEqual(canonicalJson({ b: 1, a: [true, null, "x"], A: {} }), `{"A":{},"a":[true,null,"x"],"b":1}`)
+    // U+1F600 is the surrogate pair D83D DE00, which sorts before U+FB01 in UTF-16 but after it by code point.
+    assert.strictEqual(canonicalJson({ "\uFB01": 1, "\u{1F600}": 2, "\u00e9": 3 }), `{"é":3,"😀":2,"ﬁ":1}`)
+  })
+
+  it("escapes strings like JSON.stringify", () => {
+    assert.strictEqual(canonicalJson("a\"b\\c\n\u0001\u007f€"), `"a\\"b\\\\c\\n\\u0001\u007f€"`)
+  })
+
+  it("writes -0 as 0", () => assert.strictEqual(canonicalJson([-0, 0, -12, 9007199254740991]), "[0,0,-12,9007199254740991]"))
+
+  it("rejects what it cannot canonicalise", () => {
+    const bad: ReadonlyArray<unknown> = [
+      1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, undefined, { a: undefined }, [undefined],
+      "\uD800", "x\uDC00", 1n, () => 1, Symbol("s"), new Date(0), new Map()
+    ]
+    for (const value of bad) assert.throws(() => canonicalJson(value), TypeError, undefined, String(typeof value))
+  })
+
+  it("agrees with the canonicalize reference implementation on generated values", () => {
+    // A small deterministic PRNG (mulberry32) keeps the values reproducible.
+    let seed = 0x5eed
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = seed
+      t = Math.imul(t ^ (t >>> 15), t | 1)
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+    const pick = <A>(items: ReadonlyArray<A>): A => items[Math.floor(random() * items.length)]!
+    const alphabet = ["a", "B", "z", "_", "0", " ", "\"", "\\", "\n", "\t", "\u0000", "\u001f", "\u007f", "é", "€", "ﬁ", "\u2028", "😀", "𝄞", "中"]
+    const string = () => Array.from({ length: Math.floor(random() * 6) }, () => pick(alphabet)).join("")
+    const value = (depth: number): unknown => {
+      const kind = depth > 3 ? Math.floor(random() * 4) : Math.floor(random() * 6)
+      switch (kind) {
+        case 0: return string()
+        case 1: return pick([true, false, null])
+        case 2: return Math.floor((random() - 0.5) * 2 ** Math.floor(random() * 53))
+        case 3: return pick([0, -1, 1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER])
+        case 4: return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1))
+        default: return Object.fromEntries(Array.from({ length: Math.floor(random() * 5) }, () => [string(), value(depth + 1)]))
+      }
+    }
+    for (let i = 0; i < 2000; i++) {
+      const v = value(0)
+      assert.strictEqual(canonicalJson(v), canonicalize(v))
+    }
+  })
+})
