@@ -1,0 +1,283 @@
+/**
+ * ARM templates that create an AzureML environment version
+ * (`Microsoft.MachineLearningServices/workspaces/environments/versions`).
+ *
+ * The resource's `properties` map to the definition as the v2 YAML fields do (`image`,
+ * `condaFile` — the conda file's text, inline —, `build.contextUri`/`build.dockerfilePath`,
+ * `osType`, `inferenceConfig`, `tags`, `properties`, `description`). Values may be ARM
+ * expressions; the small subset templates use for this resource is evaluated: `parameters('x')`
+ * (from `parameters` in the options, else the parameter's `defaultValue`), `variables('x')`,
+ * `concat(...)` and literals. The resource `name` (`workspace/environment/version`) gives the
+ * environment's name and version. An expression that cannot be evaluated leaves its field unset
+ * with a warning; an empty value means "not given", as the template's defaults intend.
+ *
+ * @since 0.1.0
+ */
+import { DEFAULT_BASE_IMAGE, type DockerBase, emptyDefinition, type InferenceConfig } from "@terrarium/domain"
+import { Effect } from "effect"
+import { type CondaEnvironment, parseCondaEnvironment } from "./CondaEnvironmentFile.ts"
+import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
+import { importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+
+/**
+ * The ARM resource type of an environment version.
+ *
+ * @since 0.1.0
+ * @category arm
+ */
+export const ENVIRONMENT_VERSION_RESOURCE_TYPE = "Microsoft.MachineLearningServices/workspaces/environments/versions"
+
+/**
+ * @since 0.1.0
+ * @category arm
+ */
+export interface ArmImportOptions {
+  readonly readFile?: ReadFile | undefined
+  /** Values for the template's parameters (deployment parameters), by name. */
+  readonly parameters?: Readonly<Record<string, unknown>> | undefined
+}
+
+type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+const isObject = (value: unknown): value is { readonly [key: string]: Json } =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/** A failed evaluation: the reason, reported as a warning. */
+class Unevaluated {
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
+
+/** Evaluates the ARM expression subset described in the module notes. */
+const evaluate = (
+  expression: string,
+  lookup: { parameter: (name: string) => unknown; variable: (name: string) => unknown }
+): unknown => {
+  let index = 0
+  const skip = () => {
+    while (/\s/.test(expression[index] ?? "")) index++
+  }
+  const value = (): unknown => {
+    skip()
+    const char = expression[index]
+    if (char === "'") {
+      let out = ""
+      index++
+      while (index < expression.length) {
+        if (expression[index] === "'" && expression[index + 1] === "'") {
+          out += "'"
+          index += 2
+        } else if (expression[index] === "'") {
+          index++
+          return out
+        } else out += expression[index++]
+      }
+      throw new Unevaluated("unterminated string")
+    }
+    const number = /^-?\d+/.exec(expression.slice(index))
+    if (number !== null) {
+      index += number[0].length
+      return Number(number[0])
+    }
+    const fn = /^[A-Za-z][A-Za-z0-9]*/.exec(expression.slice(index))
+    if (fn === null) throw new Unevaluated(`unexpected "${expression.slice(index)}"`)
+    index += fn[0].length
+    skip()
+    if (expression[index] !== "(") throw new Unevaluated(`expected "(" after ${fn[0]}`)
+    index++
+    const args: Array<unknown> = []
+    skip()
+    while (expression[index] !== ")") {
+      args.push(value())
+      skip()
+      if (expression[index] === ",") index++
+      else if (expression[index] !== ")") throw new Unevaluated(`expected "," or ")" in ${fn[0]}(...)`)
+    }
+    index++
+    switch (fn[0].toLowerCase()) {
+      case "parameters":
+        return lookup.parameter(String(args[0]))
+      case "variables":
+        return lookup.variable(String(args[0]))
+      case "concat":
+        return args.map((arg) => (typeof arg === "string" || typeof arg === "number" ? String(arg) : JSON.stringify(arg))).join("")
+      default:
+        throw new Unevaluated(`the function ${fn[0]}() is not evaluated by the importer`)
+    }
+  }
+  const result = value()
+  skip()
+  if (index !== expression.length) throw new Unevaluated(`unexpected "${expression.slice(index)}"`)
+  return result
+}
+
+/** The 1-based line and column of a `JSON.parse` error, when the engine reports a position. */
+const jsonErrorPosition = (text: string, error: unknown): { line?: number; column?: number } => {
+  const message = error instanceof Error ? error.message : ""
+  const lineColumn = /line (\d+) column (\d+)/.exec(message)
+  if (lineColumn !== null) return { line: Number(lineColumn[1]), column: Number(lineColumn[2]) }
+  const position = /position (\d+)/.exec(message)
+  if (position === null) return {}
+  const before = text.slice(0, Number(position[1])).split("\n")
+  return { line: before.length, column: (before[before.length - 1]?.length ?? 0) + 1 }
+}
+
+/**
+ * Reads an ARM template from text and imports its (first) environment-version resource.
+ *
+ * @since 0.1.0
+ * @category arm
+ */
+export const parseArmEnvironmentVersion = (
+  file: string,
+  text: string,
+  options: ArmImportOptions = {}
+): Effect.Effect<ImportedEnvironment, ImportError> =>
+  Effect.gen(function*() {
+    let template: unknown
+    try {
+      template = JSON.parse(text)
+    } catch (error) {
+      return yield* importError(
+        { file, ...jsonErrorPosition(text, error) },
+        `invalid JSON: ${error instanceof Error ? error.message.replace(/\s*\(line \d+ column \d+\)$/, "") : String(error)}`
+      )
+    }
+    if (!isObject(template)) return yield* importError({ file }, "expected an ARM template (a JSON object)")
+    const resources = Array.isArray(template["resources"]) ? template["resources"] : []
+    const resource = resources.find((r) => isObject(r) && r["type"] === ENVIRONMENT_VERSION_RESOURCE_TYPE)
+    if (!isObject(resource)) {
+      return yield* importError({ file, field: "resources" }, `the template has no ${ENVIRONMENT_VERSION_RESOURCE_TYPE} resource`)
+    }
+    const warnings: Array<ImportWarning> = []
+    const parameters = isObject(template["parameters"]) ? template["parameters"] : {}
+    const variables = isObject(template["variables"]) ? template["variables"] : {}
+    const lookup = {
+      parameter: (name: string): unknown => {
+        if (options.parameters !== undefined && Object.hasOwn(options.parameters, name)) return options.parameters[name]
+        const declared = parameters[name]
+        if (isObject(declared) && Object.hasOwn(declared, "defaultValue")) return declared["defaultValue"]
+        throw new Unevaluated(`the parameter "${name}" has no value and no default`)
+      },
+      variable: (name: string): unknown => {
+        if (Object.hasOwn(variables, name)) return variables[name]
+        throw new Unevaluated(`the variable "${name}" is not defined`)
+      }
+    }
+    /** Evaluates a value if it is an expression; `undefined` (with a warning) when it cannot be. */
+    const resolve = (field: string, raw: unknown): unknown => {
+      if (typeof raw !== "string" || !raw.startsWith("[") || !raw.endsWith("]")) return raw
+      if (raw.startsWith("[[")) return raw.slice(1) // escaped literal
+      try {
+        return evaluate(raw.slice(1, -1), lookup)
+      } catch (error) {
+        if (!(error instanceof Unevaluated)) throw error
+        warnings.push(warning(file, undefined, `${field} = ${raw}: ${error.reason}; left unset`))
+        return undefined
+      }
+    }
+    const str = (field: string, raw: unknown): string | undefined => {
+      const value = resolve(field, raw)
+      if (value === undefined || value === null || value === "") return undefined
+      return typeof value === "string" ? value : JSON.stringify(value)
+    }
+    const strMap = (field: string, raw: unknown): Record<string, string> => {
+      const value = resolve(field, raw)
+      const out: Record<string, string> = {}
+      if (!isObject(value)) return out
+      for (const [key, v] of Object.entries(value)) out[key] = str(`${field}.${key}`, v) ?? ""
+      return out
+    }
+
+    const properties = isObject(resource["properties"]) ? resource["properties"] : {}
+    const fullName = str("name", resource["name"])
+    const nameParts = fullName?.split("/") ?? []
+    const name = nameParts.length === 3 ? nameParts[1] : undefined
+    const version = nameParts.length === 3 ? nameParts[2] : undefined
+    const description = str("properties.description", properties["description"])
+    const image = str("properties.image", properties["image"])
+    const condaText = str("properties.condaFile", properties["condaFile"])
+    const osType = str("properties.osType", properties["osType"])?.toLowerCase()
+    if (osType !== undefined && osType !== "linux" && osType !== "windows") {
+      return yield* importError({ file, field: "properties.osType" }, `osType must be Linux or Windows, not "${osType}"`)
+    }
+
+    let base: DockerBase = { kind: "image", image: image ?? DEFAULT_BASE_IMAGE }
+    const build = resolve("properties.build", properties["build"])
+    if (isObject(build)) {
+      const context = str("properties.build.contextUri", build["contextUri"])
+      if (context !== undefined) {
+        if (image !== undefined) {
+          return yield* importError({ file, field: "properties.build" }, `"image" and "build" cannot both be given`)
+        }
+        base = { kind: "dockerfile", context, dockerfilePath: str("properties.build.dockerfilePath", build["dockerfilePath"]) ?? "Dockerfile" }
+      }
+    }
+
+    let conda: CondaEnvironment | undefined
+    if (condaText !== undefined) {
+      conda = yield* parseCondaEnvironment(`${file} (properties.condaFile)`, condaText, {
+        readFile: options.readFile ?? readFileNode
+      })
+    }
+
+    let inferenceConfig: InferenceConfig | undefined
+    const inference = resolve("properties.inferenceConfig", properties["inferenceConfig"])
+    if (isObject(inference)) {
+      const routes: { -readonly [K in keyof InferenceConfig]: InferenceConfig[K] } = {}
+      for (const [key, target] of [["livenessRoute", "livenessRoute"], ["readinessRoute", "readinessRoute"], ["scoringRoute", "scoringRoute"]] as const) {
+        const route = resolve(`properties.inferenceConfig.${key}`, inference[key])
+        if (!isObject(route)) continue
+        const path = str(`properties.inferenceConfig.${key}.path`, route["path"])
+        const port = Number(resolve(`properties.inferenceConfig.${key}.port`, route["port"]))
+        if (path === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+          return yield* importError({ file, field: `properties.inferenceConfig.${key}` }, `${key} needs a path and a port (1-65535)`)
+        }
+        routes[target] = { path, port }
+      }
+      inferenceConfig = routes
+    }
+
+    const tags = strMap("properties.tags", properties["tags"])
+    const definition = yield* validateDefinition(file, {
+      ...emptyDefinition,
+      ...(description === undefined ? {} : { description }),
+      tags,
+      properties: strMap("properties.properties", properties["properties"]),
+      python: conda === undefined
+        ? { userManagedDependencies: true, interpreterPath: "python" }
+        : { userManagedDependencies: false, interpreterPath: "python", conda: conda.dependencies },
+      docker: { ...emptyDefinition.docker, base, platform: { os: osType === "windows" ? "windows" : "linux", arch: "amd64" } },
+      variables: conda?.variables ?? {},
+      ...(inferenceConfig === undefined ? {} : { inferenceConfig })
+    })
+    return {
+      kind: "arm-template-environment-version",
+      ...(name === undefined || name === "" ? {} : { name }),
+      ...(version === undefined || version === "" ? {} : { version }),
+      ...(description === undefined ? {} : { description }),
+      tags,
+      definition,
+      source: { file, includes: conda?.includes ?? [] },
+      warnings: [...warnings, ...(conda?.warnings ?? [])]
+    } satisfies ImportedEnvironment
+  })
+
+/**
+ * Imports an ARM template file holding an environment-version resource.
+ *
+ * @since 0.1.0
+ * @category arm
+ */
+export const importArmEnvironmentVersion = (
+  file: string,
+  options: ArmImportOptions = {}
+): Effect.Effect<ImportedEnvironment, ImportError> =>
+  Effect.gen(function*() {
+    const readFile = options.readFile ?? readFileNode
+    const text = yield* readFile(file)
+    if (text === undefined) return yield* importError({ file }, "no such file")
+    return yield* parseArmEnvironmentVersion(file, text, { ...options, readFile })
+  })

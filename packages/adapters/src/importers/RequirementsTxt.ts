@@ -1,0 +1,323 @@
+/**
+ * pip requirements files (`requirements.txt`), and the pip lines of other formats (a conda
+ * file's `pip:` list, MLflow's `dependencies`), which follow the same syntax one item at a time.
+ *
+ * Read: comments (`#` at the start or after whitespace), blank lines, `\` continuations,
+ * requirements (see `parsePipRequirement`), and option lines: `-r`/`--requirement` (included,
+ * relative to the including file, recursively, each file once), `-c`/`--constraint`,
+ * `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links` into `PipOptions`; `--pre`,
+ * `--no-index`, `--no-binary`, `--only-binary`, `--prefer-binary`, `--require-hashes`,
+ * `--trusted-host`, `--use-feature`, `-e`/`--editable` kept verbatim as flags. Unknown options
+ * are errors.
+ *
+ * Leniencies, each with a warning, because real files have them: `{{...}}` placeholder versions
+ * (the clause is dropped, the package stays unpinned); Python-list lines (`'numpy==1.0',`) are
+ * unquoted; per-requirement options (`--hash=…`) are dropped; an `-r` file that does not exist
+ * is kept as a flag.
+ *
+ * @since 0.1.0
+ */
+import { emptyDefinition, type PipOptions, type PipRequirement } from "@terrarium/domain"
+import { Effect, Result } from "effect"
+import { dirname, isAbsolute, join, resolve } from "node:path"
+import { parsePipRequirement } from "../package-spec/PipSpec.ts"
+import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
+import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
+import { importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+
+/**
+ * One pip line and where it came from (1-based line in `file`).
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export interface PipLine {
+  readonly text: string
+  readonly line: number | undefined
+}
+
+/**
+ * The pip part of a definition, as read from one or more files.
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export interface PipSection {
+  readonly requirements: ReadonlyArray<PipRequirement>
+  readonly options: PipOptions
+  /** Files read through `-r`, in order. */
+  readonly includes: ReadonlyArray<string>
+  readonly warnings: ReadonlyArray<ImportWarning>
+}
+
+/**
+ * @since 0.1.0
+ * @category requirements
+ */
+export interface PipReadOptions {
+  /** Reads `-r` includes; without it, includes are kept as flags (with a warning). */
+  readonly readFile?: ReadFile | undefined
+}
+
+const VALUE_OPTIONS: Record<string, string> = {
+  "-r": "--requirement",
+  "--requirement": "--requirement",
+  "-c": "--constraint",
+  "--constraint": "--constraint",
+  "-i": "--index-url",
+  "--index-url": "--index-url",
+  "--extra-index-url": "--extra-index-url",
+  "-f": "--find-links",
+  "--find-links": "--find-links",
+  "--no-binary": "--no-binary",
+  "--only-binary": "--only-binary",
+  "--trusted-host": "--trusted-host",
+  "--use-feature": "--use-feature",
+  "-e": "--editable",
+  "--editable": "--editable"
+}
+const FLAG_OPTIONS = new Set(["--pre", "--no-index", "--prefer-binary", "--require-hashes"])
+const PER_REQUIREMENT_OPTION = /\s+--(?:hash|global-option|install-option|config-settings)(?:=|\s+)\S+/g
+
+/** Mutable accumulator while reading; frozen into a `PipSection` at the end. */
+interface Acc {
+  readonly requirements: Array<PipRequirement>
+  indexUrl: string | undefined
+  readonly extraIndexUrls: Array<string>
+  readonly findLinks: Array<string>
+  readonly constraints: Array<string>
+  readonly flags: Array<string>
+  readonly includes: Array<string>
+  readonly warnings: Array<ImportWarning>
+}
+
+const pushUnique = (list: Array<string>, value: string): void => {
+  if (!list.includes(value)) list.push(value)
+}
+
+/**
+ * Splits requirements-file text into logical lines: comments removed, `\` continuations joined
+ * (numbered by their first physical line), blank lines dropped.
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export const requirementsLines = (text: string): ReadonlyArray<PipLine> => {
+  const out: Array<PipLine> = []
+  const physical = text.replace(/^\uFEFF/, "").split(/\r?\n/)
+  let pending: PipLine | undefined
+  physical.forEach((raw, index) => {
+    const withoutComment = raw.replace(/(^|\s)#.*$/, "")
+    const continued = /\\\s*$/.test(withoutComment)
+    const piece = continued ? withoutComment.replace(/\\\s*$/, "") : withoutComment
+    pending = pending === undefined
+      ? { text: piece, line: index + 1 }
+      : { text: `${pending.text} ${piece}`, line: pending.line }
+    if (!continued) {
+      if (pending.text.trim() !== "") out.push({ text: pending.text.trim(), line: pending.line })
+      pending = undefined
+    }
+  })
+  if (pending !== undefined && pending.text.trim() !== "") out.push({ text: pending.text.trim(), line: pending.line })
+  return out
+}
+
+const readLines = (
+  file: string,
+  lines: ReadonlyArray<PipLine>,
+  acc: Acc,
+  chain: ReadonlyArray<string>,
+  options: PipReadOptions
+): Effect.Effect<void, ImportError> =>
+  Effect.gen(function*() {
+    for (const { text: rawText, line } of lines) {
+      let text = rawText.trim()
+      if (text === "") continue
+      const at = { file, line }
+      // A Python list pasted into requirements.txt: `'numpy==1.0',`.
+      const quoted = /^(['"])(.*)\1\s*,?$/.exec(text)
+      if (quoted !== null && quoted[2] !== undefined) {
+        acc.warnings.push(warning(file, line, `read the quoted Python string ${text} as the requirement ${quoted[2].trim()}`))
+        text = quoted[2].trim()
+      }
+      if (text.startsWith("-")) {
+        yield* readOption(file, line, text, acc, chain, options)
+        continue
+      }
+      const perRequirement = text.match(PER_REQUIREMENT_OPTION)
+      if (perRequirement !== null) {
+        acc.warnings.push(warning(file, line, `per-requirement option(s) ${perRequirement.map((o) => o.trim()).join(" ")} are not kept`))
+        text = text.replace(PER_REQUIREMENT_OPTION, "").trim()
+      }
+      const { placeholders, text: stripped } = stripVersionPlaceholders(text)
+      for (const placeholder of placeholders) {
+        acc.warnings.push(warning(file, line, `version placeholder ${placeholder} dropped; "${stripped}" is left unpinned`))
+      }
+      const parsed = parsePipRequirement(stripped)
+      if (Result.isFailure(parsed)) return yield* importError(at, parsed.failure.message)
+      acc.requirements.push(placeholders.length > 0 ? { ...parsed.success, text } : parsed.success)
+    }
+  })
+
+const readOption = (
+  file: string,
+  line: number | undefined,
+  text: string,
+  acc: Acc,
+  chain: ReadonlyArray<string>,
+  options: PipReadOptions
+): Effect.Effect<void, ImportError> =>
+  Effect.gen(function*() {
+    const at = { file, line }
+    const m = /^(--?[A-Za-z][A-Za-z0-9-]*)(?:=|\s+)?(.*)$/s.exec(text)
+    const name = m?.[1] ?? text
+    const value = (m?.[2] ?? "").trim()
+    if (FLAG_OPTIONS.has(name)) {
+      if (value !== "") return yield* importError(at, `pip option ${name} takes no value (got "${value}")`)
+      pushUnique(acc.flags, name)
+      return
+    }
+    const canonical = VALUE_OPTIONS[name]
+    if (canonical === undefined) {
+      return yield* importError(at, `unknown pip option "${name}" in "${text}"`)
+    }
+    if (value === "") return yield* importError(at, `pip option ${name} needs a value`)
+    switch (canonical) {
+      case "--requirement":
+        return yield* include(file, line, value, acc, chain, options)
+      case "--constraint":
+        return pushUnique(acc.constraints, value)
+      case "--index-url":
+        if (acc.indexUrl !== undefined && acc.indexUrl !== value) {
+          acc.warnings.push(warning(file, line, `a second --index-url (${value}) replaces ${acc.indexUrl}`))
+        }
+        acc.indexUrl = value
+        return
+      case "--extra-index-url":
+        return pushUnique(acc.extraIndexUrls, value)
+      case "--find-links":
+        return pushUnique(acc.findLinks, value)
+      case "--editable":
+        acc.warnings.push(warning(file, line, `editable install "${value}" is kept as a pip flag`))
+        return pushUnique(acc.flags, `${canonical} ${value}`)
+      default:
+        return pushUnique(acc.flags, `${canonical} ${value}`)
+    }
+  })
+
+const include = (
+  file: string,
+  line: number | undefined,
+  target: string,
+  acc: Acc,
+  chain: ReadonlyArray<string>,
+  options: PipReadOptions
+): Effect.Effect<void, ImportError> =>
+  Effect.gen(function*() {
+    const keep = (why: string) => {
+      acc.warnings.push(warning(file, line, `-r ${target}: ${why}; kept as a pip flag`))
+      pushUnique(acc.flags, `--requirement ${target}`)
+    }
+    if (options.readFile === undefined) return keep("includes are not read here")
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return keep("remote includes are not fetched")
+    const path = isAbsolute(target) ? target : join(dirname(file), target)
+    const key = resolve(path)
+    if (chain.includes(key)) {
+      acc.warnings.push(warning(file, line, `-r ${target} would include ${path} again (a cycle); skipped`))
+      return
+    }
+    if (acc.includes.some((seen) => resolve(seen) === key)) {
+      acc.warnings.push(warning(file, line, `-r ${target}: ${path} was already included; skipped`))
+      return
+    }
+    const text = yield* options.readFile(path)
+    if (text === undefined) return keep(`${path} does not exist`)
+    acc.includes.push(path)
+    yield* readLines(path, requirementsLines(text), acc, [...chain, key], options)
+  })
+
+const freeze = (acc: Acc): PipSection => ({
+  requirements: acc.requirements,
+  options: {
+    ...(acc.indexUrl === undefined ? {} : { indexUrl: acc.indexUrl }),
+    extraIndexUrls: acc.extraIndexUrls,
+    findLinks: acc.findLinks,
+    constraints: acc.constraints,
+    flags: acc.flags
+  },
+  includes: acc.includes,
+  warnings: acc.warnings
+})
+
+/**
+ * Reads pip lines that belong to `file` (a conda file's `pip:` items, a requirements file's
+ * lines); `-r` paths are relative to `file`.
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export const readPipLines = (
+  file: string,
+  lines: ReadonlyArray<PipLine>,
+  options: PipReadOptions = {}
+): Effect.Effect<PipSection, ImportError> =>
+  Effect.gen(function*() {
+    const acc: Acc = {
+      requirements: [],
+      indexUrl: undefined,
+      extraIndexUrls: [],
+      findLinks: [],
+      constraints: [],
+      flags: [],
+      includes: [],
+      warnings: []
+    }
+    yield* readLines(file, lines, acc, [resolve(file)], options)
+    return freeze(acc)
+  })
+
+/**
+ * Parses the text of a requirements file (`file` names it in errors and anchors `-r` paths).
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export const parseRequirementsTxt = (
+  file: string,
+  text: string,
+  options: PipReadOptions = {}
+): Effect.Effect<PipSection, ImportError> => readPipLines(file, requirementsLines(text), options)
+
+/**
+ * Imports a requirements file as a system-managed definition whose conda section has no
+ * channels and no conda packages, only pip ones (the AzureML `python_requirements_txt` case).
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export const importRequirementsTxt = (
+  file: string,
+  options: PipReadOptions = {}
+): Effect.Effect<ImportedEnvironment, ImportError> =>
+  Effect.gen(function*() {
+    const readFile = options.readFile ?? readFileNode
+    const text = yield* readFile(file)
+    if (text === undefined) return yield* importError({ file }, "no such file")
+    const pip = yield* parseRequirementsTxt(file, text, { readFile })
+    const definition = yield* validateDefinition(file, {
+      ...emptyDefinition,
+      python: {
+        userManagedDependencies: false,
+        interpreterPath: "python",
+        conda: { channels: [], conda: [], pip: pip.requirements, pipOptions: pip.options }
+      }
+    })
+    return {
+      kind: "pip-requirements",
+      tags: {},
+      definition,
+      source: { file, includes: pip.includes },
+      warnings: pip.warnings
+    } satisfies ImportedEnvironment
+  })

@@ -1,0 +1,122 @@
+/**
+ * Importers: environment files of other tools into Terrarium `Definition`s.
+ *
+ * `importEnvironmentFile` tells the format from the file and dispatches; each format also has
+ * its own `import…`/`parse…` functions. All of them fail with one `ImportError` that names the
+ * file, line and field.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Result } from "effect"
+import { basename, extname } from "node:path"
+import { parseArmEnvironmentVersion } from "./ArmEnvironmentVersion.ts"
+import { parseAzureMLEnvironment } from "./AzureMLEnvironmentYaml.ts"
+import { importCondaEnvironmentFile } from "./CondaEnvironmentFile.ts"
+import type { EnvironmentFileKind, ImportedEnvironment } from "./ImportedEnvironment.ts"
+import { importError, type ImportError } from "./ImportError.ts"
+import { parseMlflowPythonEnv } from "./MlflowPythonEnv.ts"
+import { importRequirementsTxt } from "./RequirementsTxt.ts"
+import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import type { TemplateValues } from "./Templates.ts"
+import { isMap, keyOf, parseYaml, scalarText } from "./YamlSource.ts"
+
+export * from "./ArmEnvironmentVersion.ts"
+export * from "./AzureMLEnvironmentYaml.ts"
+export * from "./CondaEnvironmentFile.ts"
+export * from "./ImportedEnvironment.ts"
+export * from "./ImportError.ts"
+export * from "./MlflowPythonEnv.ts"
+export * from "./RequirementsTxt.ts"
+export * from "./SourceFiles.ts"
+export * from "./Templates.ts"
+
+/**
+ * @since 0.1.0
+ * @category import
+ */
+export interface ImportOptions {
+  /** Skip detection and read the file as this kind. */
+  readonly kind?: EnvironmentFileKind | undefined
+  /** How files are read (the file itself and what it refers to); defaults to the local disk. */
+  readonly readFile?: ReadFile | undefined
+  /** `{{key}}` values for AzureML YAML (see `curatedTemplateValues`). */
+  readonly templateValues?: TemplateValues | undefined
+  /** Parameter values for ARM templates. */
+  readonly armParameters?: Readonly<Record<string, unknown>> | undefined
+}
+
+const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os_type"]
+
+/**
+ * Tells the kind of an environment file from its name and content:
+ * - `.json` → ARM template;
+ * - `.txt` / `.in` or a name starting with `requirements` → pip requirements;
+ * - YAML whose `$schema` ends in `environment.schema.json`, or with `image`, `conda_file`,
+ *   `build`, `inference_config` or `os_type` → AzureML v2;
+ * - YAML with a scalar `python` and `build_dependencies`/`dependencies` → MLflow python_env;
+ * - YAML with `dependencies` (or `channels`) → conda environment.
+ *
+ * @since 0.1.0
+ * @category import
+ */
+export const detectEnvironmentFileKind = (file: string, text: string): Result.Result<EnvironmentFileKind, ImportError> => {
+  const extension = extname(file).toLowerCase()
+  if (extension === ".json") return Result.succeed("arm-template-environment-version")
+  if (extension === ".txt" || extension === ".in" || basename(file).toLowerCase().startsWith("requirements")) {
+    return Result.succeed("pip-requirements")
+  }
+  return Result.flatMap(parseYaml(file, text), (source) => {
+    const root = source.doc.contents
+    const keys = new Map<string, unknown>()
+    if (isMap(root)) for (const pair of root.items) keys.set(keyOf(pair) ?? "", pair.value)
+    const schema = scalarText(keys.get("$schema"))
+    if (schema !== undefined && /environment\.schema\.json$/i.test(schema.trim())) return Result.succeed("azureml-v2-environment")
+    if (AZUREML_MARKERS.some((key) => keys.has(key))) return Result.succeed("azureml-v2-environment")
+    const python = keys.get("python")
+    if (python !== undefined && scalarText(python) !== undefined && (keys.has("build_dependencies") || keys.has("dependencies"))) {
+      return Result.succeed("mlflow-python-env")
+    }
+    if (keys.has("dependencies") || keys.has("channels")) return Result.succeed("conda-environment")
+    return Result.fail(
+      importError(
+        { file },
+        "cannot tell what kind of environment file this is (expected an AzureML v2 environment YAML, a conda environment file, a requirements.txt, an MLflow python_env.yaml or an ARM template)"
+      )
+    )
+  })
+}
+
+/**
+ * Imports any supported environment file (see `detectEnvironmentFileKind`).
+ *
+ * @example
+ * ```ts
+ * const env = yield* importEnvironmentFile("cli/assets/environment/docker-image-plus-conda.yaml")
+ * env.definition.docker.base // { kind: "image", image: "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04" }
+ * ```
+ *
+ * @since 0.1.0
+ * @category import
+ */
+export const importEnvironmentFile = (
+  file: string,
+  options: ImportOptions = {}
+): Effect.Effect<ImportedEnvironment, ImportError> =>
+  Effect.gen(function*() {
+    const readFile = options.readFile ?? readFileNode
+    const text = yield* readFile(file)
+    if (text === undefined) return yield* importError({ file }, "no such file")
+    const kind = options.kind ?? (yield* Effect.fromResult(detectEnvironmentFileKind(file, text)))
+    switch (kind) {
+      case "azureml-v2-environment":
+        return yield* parseAzureMLEnvironment(file, text, { readFile, templateValues: options.templateValues })
+      case "conda-environment":
+        return yield* importCondaEnvironmentFile(file, { readFile: (path) => (path === file ? Effect.succeed(text) : readFile(path)) })
+      case "pip-requirements":
+        return yield* importRequirementsTxt(file, { readFile: (path) => (path === file ? Effect.succeed(text) : readFile(path)) })
+      case "mlflow-python-env":
+        return yield* parseMlflowPythonEnv(file, text, { readFile })
+      case "arm-template-environment-version":
+        return yield* parseArmEnvironmentVersion(file, text, { readFile, parameters: options.armParameters })
+    }
+  })
