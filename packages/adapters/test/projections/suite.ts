@@ -1,0 +1,452 @@
+/**
+ * The projection suite, run against each engine by its own test file (`projectionSuite(name,
+ * makeDatabase)`): a realistic history written through the event store, projected
+ * incrementally, compared with a rebuild from position 0, queried through the read model, and
+ * checked for exactly-once application under failures and concurrency.
+ *
+ * Each test gets a fresh database. Tests use the live clock (`excludeTestServices` style via
+ * `it.live`) where the follower polls.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import {
+  Archived, CanonicalHash, type Definition, Defined, DockerConfigured, emptyDefinition, emptyPipOptions,
+  type EnvironmentEvent, environmentStream, EventCodec, EventStore, ImageBuildFailed, ImageBuildRequested,
+  ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, type PipRequirement, Redefined, Registered, Restored,
+  VariableSet
+} from "@terrarium/domain"
+import { Context, Effect, Fiber, Layer, type Scope } from "effect"
+import type { Kysely } from "kysely"
+import { sql } from "kysely"
+import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { Projections, ReadModel } from "../../src/projections/index.ts"
+import { PROJECTION_TABLES } from "../../src/projections/Tables.ts"
+import { Database } from "../../src/sql/Database.ts"
+
+// ---------------------------------------------------------------------------------------------
+// The history
+
+const pip = (name: string, specifier: string): PipRequirement =>
+  ({ kind: "pip", name, extras: [], specifier, text: `${name}${specifier}` })
+
+const withPip = (definition: Definition, ...packages: ReadonlyArray<PipRequirement>): Definition => ({
+  ...definition,
+  python: {
+    ...definition.python,
+    conda: {
+      channels: ["conda-forge"], conda: [], pipOptions: emptyPipOptions,
+      pip: [...(definition.python.conda?.pip ?? []), ...packages]
+    }
+  }
+})
+
+const numpy = pip("numpy", ">=1.2")
+const torch = pip("torch", "==2.3.0")
+const trainDraft: Definition = { ...emptyDefinition, description: "training", tags: { team: "vision" } }
+const train1 = { ...withPip(trainDraft, numpy), variables: { OMP_NUM_THREADS: "4" } }
+const train2 = withPip(train1, torch)
+const train3 = { ...train2, variables: { ...train2.variables, CUDA: "12" } }
+const baseCpu: Definition = {
+  ...emptyDefinition,
+  python: { ...emptyDefinition.python, userManagedDependencies: true },
+  docker: { ...emptyDefinition.docker, base: { kind: "image", image: "ubuntu:24.04" } }
+}
+const sklearn1: Definition = {
+  ...withPip(emptyDefinition, pip("scikit-learn", "==1.5.0")),
+  description: "Scikit-learn 1.5", tags: { framework: "sklearn" }
+}
+const sklearn2: Definition = {
+  ...withPip(emptyDefinition, pip("scikit-learn", "==1.5.2")),
+  description: "Scikit-learn 1.5.2", tags: { framework: "sklearn", os: "ubuntu22.04" }
+}
+
+const CURATED = "AzureML-sklearn-1.5"
+
+interface Hashes {
+  readonly train1: string
+  readonly train2: string
+  readonly train3: string
+  readonly baseCpu: string
+  readonly sklearn1: string
+  readonly sklearn2: string
+}
+
+const hashes: Effect.Effect<Hashes> = Effect.all({
+  train1: CanonicalHash.hash(train1), train2: CanonicalHash.hash(train2), train3: CanonicalHash.hash(train3),
+  baseCpu: CanonicalHash.hash(baseCpu), sklearn1: CanonicalHash.hash(sklearn1), sklearn2: CanonicalHash.hash(sklearn2)
+})
+
+const registered = (name: string, version: string, canonicalHash: string, definition: Definition) =>
+  new Registered({ name, version, canonicalHash, hashAlgorithm: CanonicalHash.ALGORITHM_VERSION, definition })
+
+const image = (version: string, canonicalHash: string, buildId: string) =>
+  new ImageBuilt({
+    version, canonicalHash, buildId, registry: "registry.local:5000", repository: "terrarium/train",
+    tag: version, digest: `sha256:${"d1".repeat(32)}`, durationMs: 61_500
+  })
+
+type Append = readonly [workspace: string, name: string, events: ReadonlyArray<EnvironmentEvent>]
+
+/** Three steps of history; the projector catches up after each. */
+const history = (h: Hashes): ReadonlyArray<ReadonlyArray<Append>> => [
+  [
+    ["team-a", "train", [
+      new Defined({ workspace: "team-a", name: "train", curated: false, definition: trainDraft }),
+      new PackageAdded({ spec: numpy }),
+      new VariableSet({ variable: "OMP_NUM_THREADS", value: "4" }),
+      registered("train", "1", h.train1, train1),
+      new LabelMoved({ label: "prod", version: "1" })
+    ]],
+    ["team-a", "base-cpu", [
+      new Defined({ workspace: "team-a", name: "base-cpu", curated: false, definition: { ...baseCpu, docker: emptyDefinition.docker } }),
+      new DockerConfigured({ docker: baseCpu.docker }),
+      registered("base-cpu", "1", h.baseCpu, baseCpu)
+    ]],
+    ["azureml", CURATED, [
+      new Defined({ workspace: "azureml", name: CURATED, curated: true, definition: sklearn1 }),
+      registered(CURATED, "1", h.sklearn1, sklearn1)
+    ]]
+  ],
+  [
+    ["team-a", "train", [
+      new PackageAdded({ spec: torch }),
+      registered("train", "2", h.train2, train2),
+      new LabelMoved({ label: "prod", version: "2", previous: "1" }),
+      new LabelMoved({ label: "staging", version: "2" }),
+      new ImageBuildRequested({ version: "2", canonicalHash: h.train2, buildId: "b-1", refreshPackages: false }),
+      image("2", h.train2, "b-1")
+    ]],
+    // Same definition in another workspace: same hash, so it shares the image already built.
+    ["team-b", "train", [
+      new Defined({ workspace: "team-b", name: "train", curated: false, definition: train2 }),
+      registered("train", "1", h.train2, train2)
+    ]]
+  ],
+  [
+    ["team-a", "train", [
+      new VariableSet({ variable: "CUDA", value: "12" }),
+      registered("train", "3", h.train3, train3),
+      new Archived({ version: "3" }),
+      new Archived({ version: "1" }),
+      new Restored({ version: "3" }),
+      new LabelRemoved({ label: "staging", previous: "2" })
+    ]],
+    ["azureml", CURATED, [
+      new Redefined({ definition: sklearn2 }),
+      registered(CURATED, "2", h.sklearn2, sklearn2),
+      new ImageBuildRequested({ version: "2", canonicalHash: h.sklearn2, buildId: "b-2", refreshPackages: true }),
+      new ImageBuildFailed({ version: "2", canonicalHash: h.sklearn2, buildId: "b-2", reason: "conda solve failed" })
+    ]],
+    ["team-a", "base-cpu", [new Archived({ version: "1" })]],
+    ["team-a", "draft-only", [new Defined({ workspace: "team-a", name: "draft-only", curated: false, definition: emptyDefinition })]]
+  ]
+]
+
+const appendAll = (appends: ReadonlyArray<Append>) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    for (const [workspace, name, events] of appends) {
+      const correlationId = crypto.randomUUID()
+      yield* store.append(environmentStream(workspace, name), "any", events.map((event) =>
+        EventCodec.encode(event, { actor: `${workspace}-admin`, correlationId, causationId: null }, crypto.randomUUID())
+      ))
+    }
+  })
+
+/** An event of some other kind of stream, which the environment projections must step over. */
+const appendForeign = EventStore.use((store) =>
+  store.append({ workspace: "team-a", stream: "import/run-1" }, "any", [{
+    id: crypto.randomUUID(), type: "ImportStarted", schemaVersion: 1, data: { source: "azureml" },
+    metadata: { actor: "importer", correlationId: crypto.randomUUID(), causationId: null }
+  }])
+)
+
+// ---------------------------------------------------------------------------------------------
+// Observing the tables
+
+/** Every projection table (and the catalog view) as sorted JSON rows: equal iff same content. */
+const snapshot = Effect.gen(function* () {
+  const database = yield* Database
+  return yield* database.use("snapshot", async (db: Kysely<any>) => {
+    const result: Record<string, ReadonlyArray<string>> = {}
+    for (const table of [...PROJECTION_TABLES, "curated_catalog"]) {
+      const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(db)
+      result[table] = rows.map((row) => JSON.stringify(row)).sort()
+    }
+    return result
+  })
+})
+
+const tableSizes = (s: Record<string, ReadonlyArray<string>>) =>
+  Object.fromEntries(Object.entries(s).map(([table, rows]) => [table, rows.length]))
+
+const countEnvironmentEvents = (h: Hashes, steps: number) =>
+  history(h).slice(0, steps).flat().reduce((n, [, , events]) => n + events.length, 0)
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+type Services = Database | EventStore | Projections | ReadModel | Scope.Scope
+
+export const projectionSuite = <E>(name: string, makeDatabase: () => Layer.Layer<Database, E>) => {
+  const stack = (options: { readonly batchSize: number }) =>
+    Layer.mergeAll(Projections.layerWith({ ...options, pollInterval: "20 millis" }), ReadModel.layer).pipe(
+      Layer.provideMerge(SqlEventStore.layer),
+      Layer.provideMerge(makeDatabase())
+    )
+  const run = <A, E2>(effect: Effect.Effect<A, E2, Services>, batchSize = 4) =>
+    effect.pipe(Effect.scoped, Effect.provide(stack({ batchSize })))
+
+  /** All three steps, catching up after each; returns the hashes and the final snapshot. */
+  const writeAndCatchUp = Effect.gen(function* () {
+    const h = yield* hashes
+    const projections = yield* Projections
+    const store = yield* EventStore
+    const steps = history(h)
+    for (const [i, step] of steps.entries()) {
+      yield* appendAll(step)
+      if (i === 1) yield* appendForeign
+      const checkpoint = yield* projections.catchUp
+      assert.strictEqual(checkpoint, yield* store.head, `after step ${i + 1} the checkpoint is the head`)
+    }
+    return h
+  })
+
+  describe(`projections: ${name}`, () => {
+    it.effect("incremental catch-up equals a rebuild from position 0", () =>
+      run(Effect.gen(function* () {
+        const h = yield* writeAndCatchUp
+        const projections = yield* Projections
+        const incremental = yield* snapshot
+        assert.deepStrictEqual(tableSizes(incremental), {
+          audit_trail: countEnvironmentEvents(h, 3),
+          cache_lookup: 7,
+          environment_labels: 4, // team-a/train latest + prod, team-b/train latest, curated latest
+          environment_versions: 7,
+          environments: 5,
+          curated_catalog: 1
+        })
+        const head = yield* EventStore.use((s) => s.head)
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* snapshot, incremental)
+        // And a rebuild with another batch size (other transaction boundaries) agrees too.
+        const other = yield* Layer.build(Projections.layerWith({ batchSize: 1000 })).pipe(Effect.map((c) => Context.get(c, Projections)))
+        assert.strictEqual(yield* other.rebuild, head)
+        assert.deepStrictEqual(yield* snapshot, incremental)
+      })))
+
+    it.effect("catching up twice applies nothing twice", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const projections = yield* Projections
+        const before = yield* snapshot
+        const checkpoint = yield* projections.checkpoint
+        assert.strictEqual(yield* projections.catchUp, checkpoint)
+        assert.strictEqual(yield* projections.catchUp, checkpoint)
+        assert.deepStrictEqual(yield* snapshot, before)
+      })))
+
+    it.effect("a batch that fails leaves the tables and the checkpoint as they were", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const projections = yield* Projections
+        const database = yield* Database
+        const steps = history(h)
+        yield* appendAll(steps[0]!)
+        const checkpoint = yield* projections.catchUp
+        yield* appendAll(steps[1]!)
+        const before = yield* snapshot
+        // A row in the way of the third event of the next batch: the batch's INSERT fails
+        // after its first two events were applied inside the transaction.
+        const poison = checkpoint + 3
+        const insertPoison = database.use("poison", (db) => sql`
+          insert into audit_trail (position, workspace, name, event_type, actor, occurred_at, correlation_id, summary, details)
+          values (${poison}, 'x', 'x', 'x', 'x', now(), 'x', 'x', '{}'::jsonb)`.execute(db))
+        yield* insertPoison
+        const error = yield* projections.catchUp.pipe(Effect.flip)
+        assert.strictEqual(error._tag, "ProjectionError")
+        assert.strictEqual(error.operation, "apply")
+        assert.strictEqual(yield* projections.checkpoint, checkpoint)
+        yield* database.use("unpoison", (db) => sql`delete from audit_trail where position = ${poison}`.execute(db))
+        assert.deepStrictEqual(yield* snapshot, before)
+        // Recovered: the batch is applied once, as if nothing had happened.
+        const head = yield* EventStore.use((s) => s.head)
+        assert.strictEqual(yield* projections.catchUp, head)
+        const recovered = yield* snapshot
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* snapshot, recovered)
+      })))
+
+    it.effect("concurrent catch-ups and a rebuild never apply an event twice", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const steps = history(h)
+        for (const step of steps) yield* appendAll(step)
+        const head = yield* EventStore.use((s) => s.head)
+        // Independent projectors (on PostgreSQL they use different pooled connections).
+        const projectors = [yield* Projections]
+        for (const batchSize of [1, 3, 7]) {
+          projectors.push(yield* Layer.build(Projections.layerWith({ batchSize })).pipe(Effect.map((c) => Context.get(c, Projections))))
+        }
+        const results = yield* Effect.all([
+          ...projectors.map((p) => p.catchUp),
+          projectors[1]!.rebuild,
+          projectors[2]!.catchUp
+        ], { concurrency: "unbounded" })
+        for (const r of results) assert.isAtMost(r, head)
+        assert.strictEqual(yield* projectors[0]!.catchUp, head)
+        const concurrent = yield* snapshot
+        assert.strictEqual(concurrent["audit_trail"]!.length, countEnvironmentEvents(h, 3))
+        assert.strictEqual(yield* projectors[3]!.rebuild, head)
+        assert.deepStrictEqual(yield* snapshot, concurrent)
+      }), 2))
+
+    it.live("run follows the log as it grows", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const projections = yield* Projections
+        const store = yield* EventStore
+        const steps = history(h)
+        yield* appendAll(steps[0]!)
+        const follower = yield* Effect.forkChild(projections.run)
+        for (const step of steps.slice(1)) yield* appendAll(step)
+        const head = yield* store.head
+        const reached = yield* projections.checkpoint.pipe(
+          Effect.repeat({ until: (p) => p >= head }),
+          Effect.timeout("20 seconds")
+        )
+        assert.strictEqual(reached, head)
+        yield* Fiber.interrupt(follower)
+        const followed = yield* snapshot
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* snapshot, followed)
+      })))
+
+    it.effect("an undecodable event stops the projector before it", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const store = yield* EventStore
+        yield* appendAll(history(yield* hashes)[0]!)
+        const good = yield* store.head
+        yield* store.append(environmentStream("team-a", "train"), "any", [{
+          id: crypto.randomUUID(), type: "Registered", schemaVersion: 1, data: { version: 4 },
+          metadata: { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
+        }])
+        const error = yield* projections.catchUp.pipe(Effect.flip)
+        assert.strictEqual(error.operation, "decode")
+        assert.strictEqual(error.position, good + 1)
+        // Batches before the bad one were committed; the bad one was not.
+        assert.isAtMost(yield* projections.checkpoint, good)
+        assert.isAtLeast(yield* projections.checkpoint, good - 4)
+      })))
+
+    it.effect("read model queries", () =>
+      run(Effect.gen(function* () {
+        const h = yield* writeAndCatchUp
+        const read = yield* ReadModel
+
+        // versions: history in registration order, archived only when asked
+        const active = yield* read.versions({ workspace: "team-a", includeArchived: false })
+        assert.deepStrictEqual(active.map((v) => `${v.name}/${v.version}`), ["train/2", "train/3"])
+        const all = yield* read.versions({ workspace: "team-a", includeArchived: true })
+        assert.deepStrictEqual(all.map((v) => `${v.name}/${v.version}:${v.archived}`),
+          ["train/1:true", "base-cpu/1:true", "train/2:false", "train/3:false"])
+        const train = yield* read.versions({ workspace: "team-a", name: "train", includeArchived: true })
+        assert.deepStrictEqual(train.map((v) => v.canonicalHash), [h.train1, h.train2, h.train3])
+        const [v1, v2, v3] = train
+        assert.instanceOf(v1!.archivedAt, Date)
+        assert.strictEqual(v3!.archivedAt, null)
+        assert.strictEqual(v2!.environmentType, "system-managed")
+        assert.strictEqual(v2!.description, "training")
+        assert.deepStrictEqual(v2!.tags, { team: "vision" })
+        assert.strictEqual(v2!.createdBy, "team-a-admin")
+        assert.strictEqual(v2!.hashAlgorithm, CanonicalHash.ALGORITHM_VERSION)
+        assert.instanceOf(v2!.createdAt, Date)
+        assert.isBelow(v1!.registeredPosition, v2!.registeredPosition)
+        const baseCpuVersions = yield* read.versions({ workspace: "team-a", name: "base-cpu", includeArchived: true })
+        assert.strictEqual(baseCpuVersions[0]!.environmentType, "user-managed")
+
+        // environments: one row per name; a fully archived one only when asked
+        const envs = yield* read.environments({ workspace: "team-a", includeArchived: false })
+        assert.deepStrictEqual(envs.map((e) => [e.name, e.latestVersion, e.versionCount, e.archivedVersionCount, e.environmentType]), [
+          ["draft-only", null, 0, 0, "system-managed"],
+          ["train", "3", 2, 1, "system-managed"]
+        ])
+        const withArchived = yield* read.environments({ workspace: "team-a", includeArchived: true })
+        assert.deepStrictEqual(withArchived.map((e) => [e.name, e.archived, e.environmentType]), [
+          ["base-cpu", true, "user-managed"], ["draft-only", false, "system-managed"], ["train", false, "system-managed"]
+        ])
+        const trainSummary = withArchived.find((e) => e.name === "train")!
+        const trainAudit = yield* read.audit({ workspace: "team-a", name: "train" })
+        assert.strictEqual(trainSummary.updatedPosition, trainAudit.at(-1)!.position)
+        assert.deepStrictEqual(trainSummary.updatedAt, trainAudit.at(-1)!.occurredAt)
+        assert.isFalse(trainSummary.curated)
+        const curatedEnvs = yield* read.environments({ workspace: "azureml", includeArchived: false })
+        assert.deepStrictEqual(curatedEnvs.map((e) => [e.name, e.curated, e.environmentType, e.latestVersion]), [[CURATED, true, "curated", "2"]])
+
+        // labels: latest follows archive/restore; removed labels are gone
+        const labels = yield* read.labels({ workspace: "team-a", name: "train" })
+        assert.deepStrictEqual(labels.map((l) => [l.label, l.version]), [["latest", "3"], ["prod", "2"]])
+        const latest = labels[0]!
+        const restoredAt = trainAudit.find((a) => a.eventType === "Restored")!
+        assert.strictEqual(latest.position, restoredAt.position, "latest last moved when version 3 was restored")
+        assert.deepStrictEqual(latest.movedAt, restoredAt.occurredAt)
+        assert.deepStrictEqual(yield* read.labels({ workspace: "team-a", name: "base-cpu" }), [])
+        assert.deepStrictEqual((yield* read.labels({ workspace: "team-b", name: "train" })).map((l) => [l.label, l.version]), [["latest", "1"]])
+
+        // curated catalog: latest version of each curated environment
+        const catalog = yield* read.curatedCatalog()
+        assert.deepStrictEqual(catalog.map((c) => ({ ...c, latestCreatedAt: c.latestCreatedAt instanceof Date })), [{
+          workspace: "azureml", name: CURATED, latestVersion: "2", description: "Scikit-learn 1.5.2",
+          tags: { framework: "sklearn", os: "ubuntu22.04" }, canonicalHash: h.sklearn2,
+          hashAlgorithm: CanonicalHash.ALGORITHM_VERSION, latestCreatedAt: true
+        }])
+
+        // cache lookup: every registration of a hash, sharing its image
+        const shared = yield* read.cacheLookup(h.train2)
+        assert.deepStrictEqual(shared.map((c) => `${c.workspace}/${c.name}/${c.version}`), ["team-a/train/2", "team-b/train/1"])
+        for (const entry of shared) {
+          assert.deepStrictEqual({ ...entry.image!, builtAt: entry.image!.builtAt instanceof Date }, {
+            registry: "registry.local:5000", repository: "terrarium/train", tag: "2",
+            digest: `sha256:${"d1".repeat(32)}`, buildId: "b-1", builtAt: true
+          })
+        }
+        assert.deepStrictEqual((yield* read.cacheLookup(h.train1)).map((c) => c.image), [null])
+        assert.deepStrictEqual((yield* read.cacheLookup(h.sklearn2)).map((c) => c.image), [null], "a failed build leaves no image")
+        assert.deepStrictEqual(yield* read.cacheLookup("sha256:unknown"), [])
+
+        // audit: by position, human lines, up to a position
+        assert.deepStrictEqual(trainAudit.map((a) => a.summary), [
+          "defined system-managed environment train",
+          "added pip package numpy>=1.2",
+          "set variable OMP_NUM_THREADS",
+          `registered version 1 (${h.train1.slice(0, 19)}…)`,
+          "set label prod → 1",
+          "added pip package torch==2.3.0",
+          `registered version 2 (${h.train2.slice(0, 19)}…)`,
+          "moved label prod 1 → 2",
+          "set label staging → 2",
+          "requested image build b-1 for version 2",
+          `built image registry.local:5000/terrarium/train:2 (sha256:d1d1d1d1d1d1…) for version 2 in 61.5 s`,
+          "set variable CUDA",
+          `registered version 3 (${h.train3.slice(0, 19)}…)`,
+          "archived version 3",
+          "archived version 1",
+          "restored version 3",
+          "removed label staging (was 2)"
+        ])
+        const positions = trainAudit.map((a) => a.position)
+        assert.deepStrictEqual(positions, [...positions].sort((a, b) => a - b))
+        const firstStepEnd = trainAudit[4]!.position
+        const asOf = yield* read.audit({ workspace: "team-a", name: "train", untilPosition: firstStepEnd })
+        assert.strictEqual(asOf.length, 5)
+        const registeredEntry = trainAudit[3]!
+        assert.strictEqual(registeredEntry.version, "1")
+        assert.strictEqual(registeredEntry.actor, "team-a-admin")
+        assert.strictEqual(registeredEntry.causationId, null)
+        assert.strictEqual(registeredEntry.correlationId, trainAudit[0]!.correlationId, "one append, one correlation id")
+        assert.strictEqual((registeredEntry.details as { canonicalHash: string }).canonicalHash, h.train1)
+        const workspaceAudit = yield* read.audit({ workspace: "team-a" })
+        assert.deepStrictEqual([...new Set(workspaceAudit.map((a) => a.name))].sort(), ["base-cpu", "draft-only", "train"])
+      })))
+  })
+}
