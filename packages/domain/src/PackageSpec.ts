@@ -73,3 +73,13 @@ export const isPinned = (spec: PackageSpec): boolean => {
   }
   return /^(==)?[^<>=!~*,|]+$/.test(spec.version)
 }
+
+/**
+ * The name under which a package is stored: PEP 503 for pip (lower case, runs of `-`, `_`, `.`
+ * folded to `-`), lower case for conda. Lets `remove Scikit_Learn` find `scikit-learn`.
+ *
+ * @since 0.1.0
+ * @category package specs
+ */
+export const normalizePackageName = (manager: PackageManager, name: string): string =>
+  manager === "pip" ? name.trim().toLowerCase().replace(/[-_.]+/g, "-") : name.trim().toLowerCase()

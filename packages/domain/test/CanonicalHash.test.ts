@@ -11,14 +11,15 @@ const decodeDefinition = Schema.decodeUnknownSync(Definition)
 /** Reads the test vectors out of the doc: fenced blocks tagged `vector-N-input|canonical|hash`. */
 const vectors = (() => {
   const doc = readFileSync(new URL("../../../docs/canonical-hash.md", import.meta.url), "utf8")
-  const blocks = new Map<string, Record<string, string>>()
+  type Vector = { n: string; input?: string; canonical?: string; hash?: string }
+  const blocks = new Map<string, Vector>()
   for (const match of doc.matchAll(/^```\w+ vector-(\d+)-(input|canonical|hash)\n([\s\S]*?)\n```$/gm)) {
     const [, n, part, body] = match
-    const entry = blocks.get(n!) ?? {}
-    entry[part!] = body!
+    const entry = blocks.get(n!) ?? { n: n! }
+    entry[part as "input" | "canonical" | "hash"] = body!
     blocks.set(n!, entry)
   }
-  return [...blocks.entries()].map(([n, parts]) => ({ n, ...parts }))
+  return [...blocks.values()]
 })()
 
 /** Rebuilds every plain object with its keys in reverse order: what a YAML file with another layout gives. */

@@ -1,0 +1,118 @@
+/**
+ * The commands of an environment stream: what a user (or an importer) asks for. The decider in
+ * `Environment.ts` turns each into events or an `EnvironmentError`.
+ *
+ * Commands other than `Create` and `Define` carry no workspace or name: the handler has already
+ * picked the stream. Commands that register (`Create`, `Register`) carry the canonical hash of
+ * the definition they register, computed by the handler with `CanonicalHash.hash`, so that
+ * `decide` stays pure and synchronous.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Definition, DockerSection, EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
+import { PackageManager, PackageSpec } from "./PackageSpec.ts"
+
+/**
+ * Define (or redefine) the draft and register it in one step, as `az ml environment create`.
+ * `canonicalHash` is `CanonicalHash.hash(definition)`. Without `version` the next number is used;
+ * content equal to an existing version registers nothing.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class Create extends Schema.TaggedClass<Create>()("Create", {
+  workspace: WorkspaceName,
+  name: EnvironmentName,
+  curated: Schema.Boolean,
+  definition: Definition,
+  version: Schema.optionalKey(VersionString),
+  canonicalHash: Schema.String
+}) {}
+
+/**
+ * Start a draft without registering it (`environment define`): the first event of a stream.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class Define extends Schema.TaggedClass<Define>()("Define", {
+  workspace: WorkspaceName,
+  name: EnvironmentName,
+  curated: Schema.Boolean,
+  definition: Definition
+}) {}
+
+/**
+ * Add a package to the draft's conda section, or replace the spec of a package of that name.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class AddPackage extends Schema.TaggedClass<AddPackage>()("AddPackage", {
+  spec: PackageSpec
+}) {}
+
+/** @since 0.1.0 @category commands */
+export class RemovePackage extends Schema.TaggedClass<RemovePackage>()("RemovePackage", {
+  manager: PackageManager,
+  name: Schema.String
+}) {}
+
+/** @since 0.1.0 @category commands */
+export class SetVariable extends Schema.TaggedClass<SetVariable>()("SetVariable", {
+  variable: Schema.String,
+  value: Schema.String
+}) {}
+
+/** @since 0.1.0 @category commands */
+export class UnsetVariable extends Schema.TaggedClass<UnsetVariable>()("UnsetVariable", {
+  variable: Schema.String
+}) {}
+
+/** Replace the draft's docker section as a whole. @since 0.1.0 @category commands */
+export class ConfigureDocker extends Schema.TaggedClass<ConfigureDocker>()("ConfigureDocker", {
+  docker: DockerSection
+}) {}
+
+/**
+ * Register the current draft. `canonicalHash` is `CanonicalHash.hash(draft)`, computed by the
+ * handler from the state it decided on.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class Register extends Schema.TaggedClass<Register>()("Register", {
+  version: Schema.optionalKey(VersionString),
+  canonicalHash: Schema.String
+}) {}
+
+/** @since 0.1.0 @category commands */
+export class Archive extends Schema.TaggedClass<Archive>()("Archive", { version: VersionString }) {}
+
+/** @since 0.1.0 @category commands */
+export class Restore extends Schema.TaggedClass<Restore>()("Restore", { version: VersionString }) {}
+
+/** Point a label at a version (`latest` is reserved). @since 0.1.0 @category commands */
+export class MoveLabel extends Schema.TaggedClass<MoveLabel>()("MoveLabel", {
+  label: LabelName,
+  version: VersionString
+}) {}
+
+/** @since 0.1.0 @category commands */
+export class RemoveLabel extends Schema.TaggedClass<RemoveLabel>()("RemoveLabel", { label: LabelName }) {}
+
+/**
+ * Every command the environment decider accepts.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const EnvironmentCommand = Schema.Union([
+  Create, Define, AddPackage, RemovePackage, SetVariable, UnsetVariable, ConfigureDocker,
+  Register, Archive, Restore, MoveLabel, RemoveLabel
+])
+export type EnvironmentCommand = typeof EnvironmentCommand.Type
+
+/** @since 0.1.0 @category commands */
+export type EnvironmentCommandType = EnvironmentCommand["_tag"]

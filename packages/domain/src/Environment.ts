@@ -1,0 +1,491 @@
+/**
+ * The environment decider: the rules of one environment stream, as plain functions.
+ *
+ * A stream holds a mutable draft definition and immutable registered versions. Registering is
+ * content-addressed: content whose canonical hash equals an existing version is that version (no
+ * new events), so re-running `environment create` on an unchanged file is a no-op, and an
+ * explicit version number can be given once and never re-pointed.
+ *
+ * The queries below (`latest`, `resolve`, `versionByHash`, `nextVersion`) are how the handler and
+ * the read side interpret a state; `latest` is derived, never stored.
+ *
+ * @since 0.1.0
+ */
+import { Equal, Option, Result } from "effect"
+import { ALGORITHM_VERSION, canonicalJson, canonicalSpec } from "./CanonicalHash.ts"
+import type { EnvironmentCommand } from "./Command.ts"
+import type { Decider } from "./Decider.ts"
+import { emptyPipOptions, isCuratedName } from "./Definition.ts"
+import type { CondaDependencies, Definition } from "./Definition.ts"
+import {
+  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, EnvironmentError, EnvironmentNotFound,
+  LabelNotFound, NoActiveVersion, NotArchived, PackageNotFound, ReservedLabel, ReservedPrefix, UserManagedDependencies,
+  VariableNotFound, VersionArchived, VersionConflict, VersionNotFound
+} from "./EnvironmentError.ts"
+import type { EnvironmentErrorReason } from "./EnvironmentError.ts"
+import {
+  Archived, Defined, DockerConfigured, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined, Registered,
+  Restored, VariableSet, VariableUnset
+} from "./Event.ts"
+import type { EnvironmentEvent } from "./Event.ts"
+import type { StreamRef } from "./EventStore.ts"
+import { normalizePackageName } from "./PackageSpec.ts"
+import type { PackageManager, PackageSpec } from "./PackageSpec.ts"
+
+// The commands and errors are re-exported here so that `Environment.Create`,
+// `Environment.EnvironmentError`, … read naturally next to `Environment.decide`.
+export * from "./Command.ts"
+export * from "./EnvironmentError.ts"
+
+/**
+ * Alias of `EnvironmentError`, the decider's one error type.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type EnvironmentErrorType = EnvironmentError
+
+/**
+ * The `EnvironmentNotFound` error for a stream the handler knows by name.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const notFound = (name: string, workspace?: string, command = "using it"): EnvironmentError =>
+  new EnvironmentError({
+    reason: new EnvironmentNotFound(workspace === undefined ? { command, name } : { command, name, workspace })
+  })
+
+// ---------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A registered version as the state keeps it.
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export interface RegisteredVersion {
+  readonly version: string
+  readonly canonicalHash: string
+  readonly hashAlgorithm: number
+  readonly definition: Definition
+  readonly archived: boolean
+}
+
+/** A stream with no `Defined` event yet. @since 0.1.0 @category state */
+export interface NewEnvironment {
+  readonly _tag: "New"
+}
+
+/**
+ * A defined environment: its draft, its versions in registration order, and its labels
+ * (label → version; `latest` is not stored here).
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export interface ActiveEnvironment {
+  readonly _tag: "Active"
+  readonly workspace: string
+  readonly name: string
+  readonly curated: boolean
+  readonly draft: Definition
+  readonly versions: ReadonlyArray<RegisteredVersion>
+  readonly labels: Readonly<Record<string, string>>
+}
+
+/** @since 0.1.0 @category state */
+export type State = NewEnvironment | ActiveEnvironment
+
+/** @since 0.1.0 @category state */
+export const initialState: State = { _tag: "New" }
+
+/**
+ * The built-in label: always the newest registered version that is not archived.
+ *
+ * @since 0.1.0
+ * @category labels
+ */
+export const LATEST_LABEL = "latest"
+
+/**
+ * The stream of an environment in the event store.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const environmentStream = (workspace: string, name: string): StreamRef => ({
+  workspace,
+  stream: `environment/${name}`
+})
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------------------------
+
+const versionsOf = (state: State): ReadonlyArray<RegisteredVersion> => (state._tag === "Active" ? state.versions : [])
+
+/**
+ * The version with exactly this version string, archived or not.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const findVersion = (state: State, version: string): Option.Option<RegisteredVersion> =>
+  Option.fromUndefinedOr(versionsOf(state).find((v) => v.version === version))
+
+/**
+ * The newest registered version that is not archived (what `latest` points at).
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const latest = (state: State): Option.Option<RegisteredVersion> =>
+  Option.fromUndefinedOr(versionsOf(state).findLast((v) => !v.archived))
+
+/**
+ * The version registered with this canonical hash, archived or not. Registration never gives two
+ * versions the same hash, so there is at most one.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const versionByHash = (state: State, canonicalHash: string): Option.Option<RegisteredVersion> =>
+  Option.fromUndefinedOr(versionsOf(state).find((v) => v.canonicalHash === canonicalHash))
+
+/**
+ * The version a new registration without an explicit version gets: one more than the largest
+ * all-digit version ("1" for the first), archived versions included so numbers are never reused.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const nextVersion = (state: State): string => {
+  let max = 0n
+  for (const { version } of versionsOf(state)) {
+    if (/^\d+$/.test(version)) {
+      const n = BigInt(version)
+      if (n > max) max = n
+    }
+  }
+  return String(max + 1n)
+}
+
+/**
+ * What a user names when they ask for a version: an exact version or a label.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export type VersionRef = { readonly version: string } | { readonly label: string }
+
+/**
+ * The version a reference points at. Exact versions resolve even when archived; `latest` resolves
+ * to the newest non-archived version; other labels to wherever they were moved.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const resolve = (state: State, ref: VersionRef): Result.Result<RegisteredVersion, EnvironmentError> => {
+  if (state._tag === "New") return refuse(new EnvironmentNotFound({ command: "resolving a version" }))
+  const { name } = state
+  if ("version" in ref) {
+    return Option.match(findVersion(state, ref.version), {
+      onNone: () => refuse(new VersionNotFound({ name, version: ref.version })),
+      onSome: Result.succeed
+    })
+  }
+  if (ref.label === LATEST_LABEL) {
+    return Option.match(latest(state), { onNone: () => refuse(new NoActiveVersion({ name })), onSome: Result.succeed })
+  }
+  const target = state.labels[ref.label]
+  if (target === undefined) return refuse(new LabelNotFound({ name, label: ref.label }))
+  return Option.match(findVersion(state, target), {
+    onNone: () => refuse(new VersionNotFound({ name, version: target })),
+    onSome: Result.succeed
+  })
+}
+
+/**
+ * The draft's packages of one manager (empty when there is no conda section).
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const packagesOf = (definition: Definition, manager: PackageManager): ReadonlyArray<PackageSpec> =>
+  definition.python.conda === undefined ? [] : manager === "pip" ? definition.python.conda.pip : definition.python.conda.conda
+
+// ---------------------------------------------------------------------------------------------
+// evolve
+// ---------------------------------------------------------------------------------------------
+
+const emptyConda: CondaDependencies = { channels: [], conda: [], pip: [], pipOptions: emptyPipOptions }
+
+/** Replaces the package of the same name in place (so the draft keeps the user's order), or appends it. */
+const upsert = <S extends PackageSpec>(specs: ReadonlyArray<S>, spec: S): ReadonlyArray<S> => {
+  const index = specs.findIndex((s) => s.name === spec.name)
+  return index === -1 ? [...specs, spec] : specs.map((s, i) => (i === index ? spec : s))
+}
+
+const withPackage = (definition: Definition, spec: PackageSpec): Definition => {
+  const conda = definition.python.conda ?? emptyConda
+  const next: CondaDependencies = spec.kind === "pip"
+    ? { ...conda, pip: upsert(conda.pip, spec) }
+    : { ...conda, conda: upsert(conda.conda, spec) }
+  return { ...definition, python: { ...definition.python, conda: next } }
+}
+
+const withoutPackage = (definition: Definition, manager: PackageManager, name: string): Definition => {
+  const conda = definition.python.conda
+  if (conda === undefined) return definition
+  const next: CondaDependencies = manager === "pip"
+    ? { ...conda, pip: conda.pip.filter((s) => s.name !== name) }
+    : { ...conda, conda: conda.conda.filter((s) => s.name !== name) }
+  return { ...definition, python: { ...definition.python, conda: next } }
+}
+
+const withoutKey = (record: Readonly<Record<string, string>>, key: string): Record<string, string> => {
+  const { [key]: _removed, ...rest } = record
+  return rest
+}
+
+/**
+ * Folds one event into the state. Image events (`ImageBuilt`, …) do not change it: the decider
+ * needs none of them.
+ *
+ * @since 0.1.0
+ * @category decider
+ */
+export const evolve = (state: State, event: EnvironmentEvent): State => {
+  if (event._tag === "Defined") {
+    return {
+      _tag: "Active",
+      workspace: event.workspace,
+      name: event.name,
+      curated: event.curated,
+      draft: event.definition,
+      versions: [],
+      labels: {}
+    }
+  }
+  if (state._tag === "New") return state
+  const draft = (f: (d: Definition) => Definition): State => ({ ...state, draft: f(state.draft) })
+  const versions = (f: (v: RegisteredVersion) => RegisteredVersion, version: string): State => ({
+    ...state,
+    versions: state.versions.map((v) => (v.version === version ? f(v) : v))
+  })
+  switch (event._tag) {
+    case "Redefined":
+      return draft(() => event.definition)
+    case "PackageAdded":
+      return draft((d) => withPackage(d, event.spec))
+    case "PackageRemoved":
+      return draft((d) => withoutPackage(d, event.manager, event.name))
+    case "VariableSet":
+      return draft((d) => ({ ...d, variables: { ...d.variables, [event.variable]: event.value } }))
+    case "VariableUnset":
+      return draft((d) => ({ ...d, variables: withoutKey(d.variables, event.variable) }))
+    case "DockerConfigured":
+      return draft((d) => ({ ...d, docker: event.docker }))
+    case "Registered":
+      return {
+        ...state,
+        // A version is always registered from the draft; keeping them equal here makes a
+        // replayed stream agree with the one that was decided on.
+        draft: event.definition,
+        versions: [...state.versions, {
+          version: event.version,
+          canonicalHash: event.canonicalHash,
+          hashAlgorithm: event.hashAlgorithm,
+          definition: event.definition,
+          archived: false
+        }]
+      }
+    case "Archived":
+      return versions((v) => ({ ...v, archived: true }), event.version)
+    case "Restored":
+      return versions((v) => ({ ...v, archived: false }), event.version)
+    case "LabelMoved":
+      return { ...state, labels: { ...state.labels, [event.label]: event.version } }
+    case "LabelRemoved":
+      return { ...state, labels: withoutKey(state.labels, event.label) }
+    case "PackagesResolved":
+    case "ImageBuildRequested":
+    case "ImageBuilt":
+    case "ImageBuildFailed":
+      return state
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// decide
+// ---------------------------------------------------------------------------------------------
+
+type Decision = Result.Result<ReadonlyArray<EnvironmentEvent>, EnvironmentError>
+
+const refuse = (reason: EnvironmentErrorReason): Result.Result<never, EnvironmentError> =>
+  Result.fail(new EnvironmentError({ reason }))
+
+const emit = (...events: ReadonlyArray<EnvironmentEvent>): Decision => Result.succeed(events)
+
+const nothing: Decision = Result.succeed([])
+
+/** The curated flag and the reserved prefix go together, both ways. */
+const checkName = (name: string, curated: boolean): EnvironmentErrorReason | undefined => {
+  if (isCuratedName(name) && !curated) return new ReservedPrefix({ name })
+  if (curated && !isCuratedName(name)) return new CuratedNameRequired({ name })
+  return undefined
+}
+
+/**
+ * Registers `definition` (hashing to `canonicalHash`) unless its content already has a version.
+ * Success with `undefined` means "already registered, nothing to do"; the handler then finds the
+ * version with `versionByHash`.
+ */
+const registration = (
+  state: State,
+  name: string,
+  definition: Definition,
+  canonicalHash: string,
+  version: string | undefined
+): Result.Result<Registered | undefined, EnvironmentError> => {
+  const sameContent = versionByHash(state, canonicalHash)
+  const registered = (v: string) =>
+    Result.succeed(new Registered({ name, version: v, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition }))
+  if (version === undefined) {
+    return Option.isSome(sameContent) ? Result.succeed(undefined) : registered(nextVersion(state))
+  }
+  const existing = findVersion(state, version)
+  if (Option.isSome(existing)) {
+    return existing.value.canonicalHash === canonicalHash
+      ? Result.succeed(undefined)
+      : refuse(new VersionConflict({ name, version, existingHash: existing.value.canonicalHash, requestedHash: canonicalHash }))
+  }
+  if (Option.isSome(sameContent)) {
+    return refuse(new AlreadyRegistered({
+      name,
+      requestedVersion: version,
+      existingVersion: sameContent.value.version,
+      canonicalHash
+    }))
+  }
+  return registered(version)
+}
+
+const sameSpec = (a: PackageSpec, b: PackageSpec): boolean => canonicalJson(canonicalSpec(a)) === canonicalJson(canonicalSpec(b))
+
+/**
+ * Decides what a command means for a state: the events to append (possibly none, when the
+ * command changes nothing) or the rule it breaks.
+ *
+ * @since 0.1.0
+ * @category decider
+ */
+export const decide = (command: EnvironmentCommand, state: State): Decision => {
+  if (command._tag === "Define") {
+    if (state._tag === "Active") return refuse(new AlreadyDefined({ workspace: state.workspace, name: state.name }))
+    const invalid = checkName(command.name, command.curated)
+    if (invalid !== undefined) return refuse(invalid)
+    return emit(new Defined({
+      workspace: command.workspace,
+      name: command.name,
+      curated: command.curated,
+      definition: command.definition
+    }))
+  }
+  if (command._tag === "Create") {
+    const invalid = checkName(command.name, command.curated)
+    if (invalid !== undefined) return refuse(invalid)
+    const reg = registration(state, command.name, command.definition, command.canonicalHash, command.version)
+    if (Result.isFailure(reg)) return Result.fail(reg.failure)
+    if (reg.success === undefined) return nothing
+    if (state._tag === "New") {
+      const defined = new Defined({
+        workspace: command.workspace,
+        name: command.name,
+        curated: command.curated,
+        definition: command.definition
+      })
+      return emit(defined, reg.success)
+    }
+    return Equal.equals(state.draft, command.definition)
+      ? emit(reg.success)
+      : emit(new Redefined({ definition: command.definition }), reg.success)
+  }
+  if (state._tag === "New") return refuse(new EnvironmentNotFound({ command: command._tag }))
+  const { name, draft } = state
+  switch (command._tag) {
+    case "AddPackage": {
+      const { spec } = command
+      if (draft.python.userManagedDependencies) return refuse(new UserManagedDependencies({ name, package: spec.name }))
+      const current = packagesOf(draft, spec.kind).find((s) => s.name === spec.name)
+      return current !== undefined && sameSpec(current, spec) ? nothing : emit(new PackageAdded({ spec }))
+    }
+    case "RemovePackage": {
+      const wanted = normalizePackageName(command.manager, command.name)
+      const current = packagesOf(draft, command.manager).find((s) => normalizePackageName(command.manager, s.name) === wanted)
+      return current === undefined
+        ? refuse(new PackageNotFound({ name, manager: command.manager, package: command.name }))
+        : emit(new PackageRemoved({ manager: command.manager, name: current.name }))
+    }
+    case "SetVariable":
+      return draft.variables[command.variable] === command.value
+        ? nothing
+        : emit(new VariableSet({ variable: command.variable, value: command.value }))
+    case "UnsetVariable":
+      return Object.hasOwn(draft.variables, command.variable)
+        ? emit(new VariableUnset({ variable: command.variable }))
+        : refuse(new VariableNotFound({ name, variable: command.variable }))
+    case "ConfigureDocker":
+      return Equal.equals(draft.docker, command.docker) ? nothing : emit(new DockerConfigured({ docker: command.docker }))
+    case "Register": {
+      const reg = registration(state, name, draft, command.canonicalHash, command.version)
+      if (Result.isFailure(reg)) return Result.fail(reg.failure)
+      return reg.success === undefined ? nothing : emit(reg.success)
+    }
+    case "Archive": {
+      const found = findVersion(state, command.version)
+      if (Option.isNone(found)) return refuse(new VersionNotFound({ name, version: command.version }))
+      return found.value.archived
+        ? refuse(new AlreadyArchived({ name, version: command.version }))
+        : emit(new Archived({ version: command.version }))
+    }
+    case "Restore": {
+      const found = findVersion(state, command.version)
+      if (Option.isNone(found)) return refuse(new VersionNotFound({ name, version: command.version }))
+      return found.value.archived
+        ? emit(new Restored({ version: command.version }))
+        : refuse(new NotArchived({ name, version: command.version }))
+    }
+    case "MoveLabel": {
+      const { label, version } = command
+      if (label === LATEST_LABEL) return refuse(new ReservedLabel({ name, label }))
+      const found = findVersion(state, version)
+      if (Option.isNone(found)) return refuse(new VersionNotFound({ name, version }))
+      if (found.value.archived) return refuse(new VersionArchived({ name, version, label }))
+      const previous = state.labels[label]
+      if (previous === version) return nothing
+      return emit(new LabelMoved(previous === undefined ? { label, version } : { label, version, previous }))
+    }
+    case "RemoveLabel": {
+      const { label } = command
+      if (label === LATEST_LABEL) return refuse(new ReservedLabel({ name, label }))
+      const previous = state.labels[label]
+      return previous === undefined ? refuse(new LabelNotFound({ name, label })) : emit(new LabelRemoved({ label, previous }))
+    }
+  }
+}
+
+/**
+ * The environment decider as one value, for `DeciderSpecification.for` and the command handler.
+ *
+ * @since 0.1.0
+ * @category decider
+ */
+export const decider: Decider<State, EnvironmentCommand, EnvironmentEvent, EnvironmentError> = {
+  initialState,
+  decide,
+  evolve
+}

@@ -1,0 +1,232 @@
+/**
+ * The business errors of the environment decider: one `EnvironmentError` whose `reason` says
+ * which rule was broken and carries the data (environment, version, label, package) a caller
+ * needs to report it or react to it. Every reason has a human `message`.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { CURATED_PREFIX } from "./Definition.ts"
+import { PackageManager } from "./PackageSpec.ts"
+
+const env = (name: string | undefined, workspace?: string | undefined) =>
+  name === undefined ? "this environment" : workspace === undefined ? `environment '${name}'` : `environment '${workspace}/${name}'`
+
+/**
+ * A command other than `Create`/`Define` reached a stream with no `Defined` event. The decider
+ * does not know the stream's name; the handler may fill `workspace` and `name` in.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class EnvironmentNotFound extends Schema.TaggedError<EnvironmentNotFound>()("EnvironmentNotFound", {
+  command: Schema.String,
+  workspace: Schema.optionalKey(Schema.String),
+  name: Schema.optionalKey(Schema.String)
+}) {
+  override get message() {
+    const what = this.name === undefined ? "the environment does not exist" : `${env(this.name, this.workspace)} does not exist`
+    return `${what}; define or create it before ${this.command}`
+  }
+}
+
+/** `Define` on a stream that already has a definition. @since 0.1.0 @category reasons */
+export class AlreadyDefined extends Schema.TaggedError<AlreadyDefined>()("AlreadyDefined", {
+  workspace: Schema.String,
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name, this.workspace)} is already defined; use create to replace its definition`
+  }
+}
+
+/** The `AzureML-` prefix on a non-curated environment. @since 0.1.0 @category reasons */
+export class ReservedPrefix extends Schema.TaggedError<ReservedPrefix>()("ReservedPrefix", { name: Schema.String }) {
+  override get message() {
+    return `environment name '${this.name}' starts with '${CURATED_PREFIX}', which is reserved for curated environments`
+  }
+}
+
+/** A curated environment whose name lacks the `AzureML-` prefix. @since 0.1.0 @category reasons */
+export class CuratedNameRequired extends Schema.TaggedError<CuratedNameRequired>()("CuratedNameRequired", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `curated environment '${this.name}' must be named with the '${CURATED_PREFIX}' prefix`
+  }
+}
+
+/**
+ * An explicit version that exists already, with different content. Versions are immutable.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  name: Schema.String,
+  version: Schema.String,
+  existingHash: Schema.String,
+  requestedHash: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} version ${this.version} is already registered as ${this.existingHash}; ` +
+      `versions are immutable and the new content hashes to ${this.requestedHash}`
+  }
+}
+
+/**
+ * An explicit new version whose content equals an existing version: the content has a version.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("AlreadyRegistered", {
+  name: Schema.String,
+  requestedVersion: Schema.String,
+  existingVersion: Schema.String,
+  canonicalHash: Schema.String
+}) {
+  override get message() {
+    return `cannot register ${env(this.name)} as version ${this.requestedVersion}: ` +
+      `this content is already registered as version ${this.existingVersion} (${this.canonicalHash})`
+  }
+}
+
+/** Packages cannot be added to a user-managed definition. @since 0.1.0 @category reasons */
+export class UserManagedDependencies extends Schema.TaggedError<UserManagedDependencies>()("UserManagedDependencies", {
+  name: Schema.String,
+  package: Schema.String
+}) {
+  override get message() {
+    return `cannot add package '${this.package}' to ${env(this.name)}: its Python dependencies are user-managed, ` +
+      `so Terrarium installs nothing into it`
+  }
+}
+
+/** @since 0.1.0 @category reasons */
+export class PackageNotFound extends Schema.TaggedError<PackageNotFound>()("PackageNotFound", {
+  name: Schema.String,
+  manager: PackageManager,
+  package: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} has no ${this.manager} package '${this.package}'`
+  }
+}
+
+/** @since 0.1.0 @category reasons */
+export class VariableNotFound extends Schema.TaggedError<VariableNotFound>()("VariableNotFound", {
+  name: Schema.String,
+  variable: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} has no variable '${this.variable}'`
+  }
+}
+
+/** @since 0.1.0 @category reasons */
+export class VersionNotFound extends Schema.TaggedError<VersionNotFound>()("VersionNotFound", {
+  name: Schema.String,
+  version: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} has no version ${this.version}`
+  }
+}
+
+/** @since 0.1.0 @category reasons */
+export class AlreadyArchived extends Schema.TaggedError<AlreadyArchived>()("AlreadyArchived", {
+  name: Schema.String,
+  version: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} version ${this.version} is already archived`
+  }
+}
+
+/** @since 0.1.0 @category reasons */
+export class NotArchived extends Schema.TaggedError<NotArchived>()("NotArchived", {
+  name: Schema.String,
+  version: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} version ${this.version} is not archived, so there is nothing to restore`
+  }
+}
+
+/** A label cannot be moved to an archived version. @since 0.1.0 @category reasons */
+export class VersionArchived extends Schema.TaggedError<VersionArchived>()("VersionArchived", {
+  name: Schema.String,
+  version: Schema.String,
+  label: Schema.String
+}) {
+  override get message() {
+    return `cannot point label '${this.label}' of ${env(this.name)} at version ${this.version}: it is archived (restore it first)`
+  }
+}
+
+/** `latest` is maintained by Terrarium and cannot be moved or removed. @since 0.1.0 @category reasons */
+export class ReservedLabel extends Schema.TaggedError<ReservedLabel>()("ReservedLabel", {
+  name: Schema.String,
+  label: Schema.String
+}) {
+  override get message() {
+    return `label '${this.label}' of ${env(this.name)} is reserved: it always points at the newest non-archived version`
+  }
+}
+
+/** @since 0.1.0 @category reasons */
+export class LabelNotFound extends Schema.TaggedError<LabelNotFound>()("LabelNotFound", {
+  name: Schema.String,
+  label: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} has no label '${this.label}'`
+  }
+}
+
+/** Resolving `latest` when every version is archived (or none is registered). @since 0.1.0 @category reasons */
+export class NoActiveVersion extends Schema.TaggedError<NoActiveVersion>()("NoActiveVersion", { name: Schema.String }) {
+  override get message() {
+    return `${env(this.name)} has no registered version that is not archived`
+  }
+}
+
+/**
+ * Every reason an environment command can be refused.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const EnvironmentErrorReason = Schema.Union([
+  EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
+  UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
+  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion
+])
+export type EnvironmentErrorReason = typeof EnvironmentErrorReason.Type
+
+/** @since 0.1.0 @category errors */
+export type EnvironmentErrorReasonTag = EnvironmentErrorReason["_tag"]
+
+/**
+ * The one error of the environment decider; recover with `Effect.catchTag("EnvironmentError", …)`
+ * and switch on `error.reason._tag`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EnvironmentError extends Schema.TaggedError<EnvironmentError>()("EnvironmentError", {
+  reason: EnvironmentErrorReason
+}) {
+  override get message() {
+    return this.reason.message
+  }
+}
+
+/**
+ * Wraps a reason in an `EnvironmentError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const environmentError = (reason: EnvironmentErrorReason): EnvironmentError => new EnvironmentError({ reason })

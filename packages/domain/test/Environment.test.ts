@@ -1,0 +1,387 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Option, Result } from "effect"
+import {
+  AddPackage, Archive, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
+  SetVariable, UnsetVariable
+} from "../src/Command.ts"
+import type { EnvironmentCommand } from "../src/Command.ts"
+import { fold } from "../src/Decider.ts"
+import type { Definition } from "../src/Definition.ts"
+import { emptyDefinition } from "../src/Definition.ts"
+import {
+  decide, decider, environmentStream, evolve, initialState, latest, nextVersion, notFound, resolve, versionByHash
+} from "../src/Environment.ts"
+import type { State } from "../src/Environment.ts"
+import type { EnvironmentError } from "../src/EnvironmentError.ts"
+import {
+  Archived, Defined, DockerConfigured, ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined,
+  Registered, Restored, VariableSet, VariableUnset
+} from "../src/Event.ts"
+import type { EnvironmentEvent } from "../src/Event.ts"
+import { DeciderSpecification } from "../src/testing/index.ts"
+import { conda, pip } from "./fixtures.ts"
+
+const spec = DeciderSpecification.for(decider)
+
+const workspace = "team-a"
+const name = "pytorch-train"
+const h = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`
+
+const def1: Definition = {
+  ...emptyDefinition,
+  python: {
+    userManagedDependencies: false,
+    interpreterPath: "python",
+    conda: { channels: ["conda-forge"], conda: [conda("python", "3.11.*")], pip: [pip("torch", "==2.3.1")], pipOptions: { extraIndexUrls: [], findLinks: [], constraints: [], flags: [] } }
+  },
+  variables: { MODE: "train" }
+}
+const def2: Definition = { ...def1, variables: { MODE: "serve" } }
+const userManaged: Definition = { ...emptyDefinition, python: { userManagedDependencies: true, interpreterPath: "/opt/venv/bin/python" } }
+
+const defined = (definition: Definition = def1, curated = false, n = name) =>
+  new Defined({ workspace, name: n, curated, definition })
+const registered = (version: string, canonicalHash: string, definition: Definition = def1) =>
+  new Registered({ name, version, canonicalHash, hashAlgorithm: 1, definition })
+const create = (definition: Definition, canonicalHash: string, version?: string, curated = false, n = name) =>
+  new Create({ workspace, name: n, curated, definition, canonicalHash, ...(version === undefined ? {} : { version }) })
+const register = (canonicalHash: string, version?: string) =>
+  new Register({ canonicalHash, ...(version === undefined ? {} : { version }) })
+
+/** Stream: defined with def1, registered as 1 (h1). */
+const v1: ReadonlyArray<EnvironmentEvent> = [defined(), registered("1", h(1))]
+/** Stream: versions 1 (def1) and 2 (def2); the draft is def2. */
+const v2: ReadonlyArray<EnvironmentEvent> = [...v1, new Redefined({ definition: def2 }), registered("2", h(2), def2)]
+
+const stateOf = (events: ReadonlyArray<EnvironmentEvent>): State => fold(decider, events)
+const active = (events: ReadonlyArray<EnvironmentEvent>) => {
+  const state = stateOf(events)
+  if (state._tag !== "Active") throw new Error("expected an active environment")
+  return state
+}
+const failure = (command: EnvironmentCommand, events: ReadonlyArray<EnvironmentEvent>): EnvironmentError => {
+  const result = decide(command, stateOf(events))
+  if (Result.isSuccess(result)) throw new Error(`expected a failure, got ${JSON.stringify(result.success)}`)
+  return result.failure
+}
+
+describe("Environment decider", () => {
+  describe("Define", () => {
+    it.effect("starts a stream", () =>
+      spec.given([]).when(new Define({ workspace, name, curated: false, definition: def1 })).then([defined()]))
+
+    it.effect("refuses a stream that is already defined", () =>
+      spec.given(v1).when(new Define({ workspace, name, curated: false, definition: def2 })).thenFails("AlreadyDefined"))
+
+    it.effect("reserves the AzureML- prefix for curated environments", () =>
+      spec.given([]).when(new Define({ workspace, name: "AzureML-sklearn", curated: false, definition: def1 }))
+        .thenFails((e) => e.reason._tag === "ReservedPrefix" && e.message.includes("'AzureML-sklearn'") && e.message.includes("reserved")))
+
+    it.effect("requires the AzureML- prefix on curated environments", () =>
+      spec.given([]).when(new Define({ workspace, name: "sklearn", curated: true, definition: def1 }))
+        .thenFails((e) => e.reason._tag === "CuratedNameRequired" && e.message.includes("'sklearn'")))
+
+    it.effect("accepts a curated environment with the prefix", () =>
+      spec.given([]).when(new Define({ workspace, name: "AzureML-sklearn", curated: true, definition: def1 }))
+        .then([defined(def1, true, "AzureML-sklearn")]))
+  })
+
+  describe("Create", () => {
+    it.effect("defines and registers version 1 on a new stream", () =>
+      spec.given([]).when(create(def1, h(1))).then([defined(), registered("1", h(1))]))
+
+    it.effect("registers an explicit version on a new stream", () =>
+      spec.given([]).when(create(def1, h(1), "2024.1")).then([defined(), registered("2024.1", h(1))]))
+
+    it.effect("applies the name rules too", () =>
+      spec.given([]).when(create(def1, h(1), undefined, false, "AzureML-x")).thenFails("ReservedPrefix"))
+
+    it.effect("registers nothing when the content equals an existing version", () =>
+      spec.given(v2).when(create(def1, h(1))).thenNothingHappened())
+
+    it.effect("registers nothing when the content equals an archived version (the handler reports it)", () => {
+      const events = [...v2, new Archived({ version: "1" })]
+      assert.strictEqual(Option.getOrThrow(versionByHash(stateOf(events), h(1))).archived, true)
+      return spec.given(events).when(create(def1, h(1))).thenNothingHappened()
+    })
+
+    it.effect("redefines the draft and registers the next version on any change", () =>
+      spec.given(v1).when(create(def2, h(2))).then([new Redefined({ definition: def2 }), registered("2", h(2), def2)]))
+
+    it.effect("does not redefine a draft that already holds the content", () => {
+      const withPackage: Definition = { ...def1, python: { ...def1.python, conda: { ...def1.python.conda!, pip: [...def1.python.conda!.pip, pip("numpy")] } } }
+      return spec.given([...v1, new PackageAdded({ spec: pip("numpy") })]).when(create(withPackage, h(3)))
+        .then([registered("2", h(3), withPackage)])
+    })
+
+    it.effect("refuses to reuse an explicit version for different content, naming both hashes", () =>
+      spec.given([defined(), registered("1.0", h(1))]).when(create(def2, h(2), "1.0"))
+        .thenFails((e) =>
+          e.reason._tag === "VersionConflict" && e.reason.version === "1.0" && e.message.includes(h(1)) &&
+          e.message.includes(h(2)) && e.message.includes(name)
+        ))
+
+    it.effect("accepts an explicit version again for identical content, registering nothing", () =>
+      spec.given([defined(), registered("1.0", h(1))]).when(create(def1, h(1), "1.0")).thenNothingHappened())
+
+    it.effect("refuses an explicit new version for content that already has a version", () =>
+      spec.given(v2).when(create(def1, h(1), "3.0"))
+        .thenFails((e) =>
+          e.reason._tag === "AlreadyRegistered" && e.reason.existingVersion === "1" &&
+          e.message.includes("already registered as version 1") && e.message.includes("3.0")
+        ))
+  })
+
+  describe("Register", () => {
+    it.effect("registers the changed draft as the next version", () =>
+      spec.given([...v1, new VariableSet({ variable: "MODE", value: "serve" })]).when(register(h(2)))
+        .then([registered("2", h(2), def2)]))
+
+    it.effect("registers nothing when the draft has not changed since a version", () =>
+      spec.given(v2).when(register(h(2))).thenNothingHappened())
+
+    it.effect("registers nothing when the draft was changed back to an older version", () =>
+      spec.given([...v2, new VariableSet({ variable: "MODE", value: "train" })]).when(register(h(1))).thenNothingHappened())
+
+    it.effect("registers the first version of a defined draft", () =>
+      spec.given([defined()]).when(register(h(1))).then([registered("1", h(1))]))
+
+    it.effect("takes an explicit version", () =>
+      spec.given([...v1, new VariableSet({ variable: "MODE", value: "serve" })]).when(register(h(2), "2.0-rc1"))
+        .then([registered("2.0-rc1", h(2), def2)]))
+
+    it.effect("refuses an explicit version that exists with other content", () =>
+      spec.given([...v1, new VariableSet({ variable: "MODE", value: "serve" })]).when(register(h(2), "1")).thenFails("VersionConflict"))
+
+    it.effect("accepts an explicit version that exists with this content", () =>
+      spec.given(v1).when(register(h(1), "1")).thenNothingHappened())
+
+    it.effect("refuses an explicit new version for content that has a version", () =>
+      spec.given(v1).when(register(h(1), "9")).thenFails("AlreadyRegistered"))
+
+    it("numbers after the largest numeric version, ignoring other versions", () => {
+      const events = [defined(), registered("7", h(7)), registered("beta", h(8), def2)]
+      assert.strictEqual(nextVersion(stateOf(events)), "8")
+      const draft = { ...def2, variables: { ...def2.variables, X: "1" } }
+      spec.given([...events, new VariableSet({ variable: "X", value: "1" })]).when(register(h(9))).then([registered("8", h(9), draft)])
+    })
+  })
+
+  describe("AddPackage", () => {
+    it.effect("refuses a user-managed definition (Terrarium installs nothing there)", () =>
+      spec.given([defined(userManaged)]).when(new AddPackage({ spec: pip("numpy") }))
+        .thenFails((e) => e.reason._tag === "UserManagedDependencies" && e.message.includes("'numpy'") && e.message.includes("user-managed")))
+
+    it.effect("adds a pip package", () =>
+      spec.given(v1).when(new AddPackage({ spec: pip("numpy", ">=1.26") })).then([new PackageAdded({ spec: pip("numpy", ">=1.26") })]))
+
+    it("creates an empty conda section when there is none", () => {
+      const state = active([defined(emptyDefinition), new PackageAdded({ spec: pip("numpy") })])
+      assert.deepStrictEqual(state.draft.python.conda, {
+        channels: [],
+        conda: [],
+        pip: [pip("numpy")],
+        pipOptions: { extraIndexUrls: [], findLinks: [], constraints: [], flags: [] }
+      })
+    })
+
+    it("adds a conda package to the conda list", () => {
+      const state = active([...v1, new PackageAdded({ spec: conda("numpy", "1.26.*") })])
+      assert.deepStrictEqual(state.draft.python.conda?.conda.map((s) => s.name), ["python", "numpy"])
+      assert.deepStrictEqual(state.draft.python.conda?.pip.map((s) => s.name), ["torch"])
+    })
+
+    it.effect("replaces the spec of a package that is there, with one event", () =>
+      spec.given(v1).when(new AddPackage({ spec: pip("torch", "==2.4.0") })).then([new PackageAdded({ spec: pip("torch", "==2.4.0") })]))
+
+    it("keeps one entry, in place, when a package is replaced", () => {
+      const state = active([...v1, new PackageAdded({ spec: pip("numpy") }), new PackageAdded({ spec: pip("torch", "==2.4.0") })])
+      assert.deepStrictEqual(state.draft.python.conda?.pip.map((s) => s.specifier), ["==2.4.0", ""])
+    })
+
+    it.effect("does nothing for an identical spec", () =>
+      spec.given(v1).when(new AddPackage({ spec: pip("torch", "==2.3.1") })).thenNothingHappened())
+
+    it.effect("does nothing for a spec that only differs in spelling", () =>
+      spec.given(v1).when(new AddPackage({ spec: pip("torch", "==2.3.1", { text: "Torch == 2.3.1" }) })).thenNothingHappened())
+  })
+
+  describe("RemovePackage", () => {
+    it.effect("removes a package", () =>
+      spec.given(v1).when(new RemovePackage({ manager: "pip", name: "torch" })).then([new PackageRemoved({ manager: "pip", name: "torch" })]))
+
+    it.effect("finds a pip package by its normalised name", () =>
+      spec.given([...v1, new PackageAdded({ spec: pip("scikit-learn") })]).when(new RemovePackage({ manager: "pip", name: "Scikit_Learn" }))
+        .then([new PackageRemoved({ manager: "pip", name: "scikit-learn" })]))
+
+    it.effect("removes a conda package", () =>
+      spec.given(v1).when(new RemovePackage({ manager: "conda", name: "python" })).then([new PackageRemoved({ manager: "conda", name: "python" })]))
+
+    it.effect("refuses a package that is not there", () =>
+      spec.given(v1).when(new RemovePackage({ manager: "conda", name: "torch" }))
+        .thenFails((e) => e.reason._tag === "PackageNotFound" && e.message.includes("conda package 'torch'") && e.message.includes(name)))
+
+    it("drops the package from the draft", () => {
+      const state = active([...v1, new PackageRemoved({ manager: "pip", name: "torch" })])
+      assert.deepStrictEqual(state.draft.python.conda?.pip, [])
+    })
+  })
+
+  describe("variables", () => {
+    it.effect("sets a variable", () =>
+      spec.given(v1).when(new SetVariable({ variable: "OMP_NUM_THREADS", value: "4" })).then([new VariableSet({ variable: "OMP_NUM_THREADS", value: "4" })]))
+
+    it.effect("does nothing when the variable already has the value", () =>
+      spec.given(v1).when(new SetVariable({ variable: "MODE", value: "train" })).thenNothingHappened())
+
+    it.effect("unsets a variable", () =>
+      spec.given(v1).when(new UnsetVariable({ variable: "MODE" })).then([new VariableUnset({ variable: "MODE" })]))
+
+    it.effect("refuses to unset a variable that is not set", () =>
+      spec.given(v1).when(new UnsetVariable({ variable: "NOPE" })).thenFails((e) => e.reason._tag === "VariableNotFound" && e.message.includes("'NOPE'")))
+
+    it("applies set and unset to the draft", () => {
+      const state = active([...v1, new VariableSet({ variable: "A", value: "1" }), new VariableUnset({ variable: "MODE" })])
+      assert.deepStrictEqual(state.draft.variables, { A: "1" })
+    })
+  })
+
+  describe("ConfigureDocker", () => {
+    const gpu = { ...def1.docker, gpuSupport: true }
+    it.effect("replaces the docker section", () =>
+      spec.given(v1).when(new ConfigureDocker({ docker: gpu })).then([new DockerConfigured({ docker: gpu })]))
+
+    it.effect("does nothing when it is unchanged", () =>
+      spec.given(v1).when(new ConfigureDocker({ docker: { ...def1.docker } })).thenNothingHappened())
+  })
+
+  describe("Archive and Restore", () => {
+    it.effect("archives a version", () => spec.given(v2).when(new Archive({ version: "1" })).then([new Archived({ version: "1" })]))
+
+    it.effect("refuses to archive an archived version", () =>
+      spec.given([...v2, new Archived({ version: "1" })]).when(new Archive({ version: "1" }))
+        .thenFails((e) => e.reason._tag === "AlreadyArchived" && e.message.includes("version 1")))
+
+    it.effect("refuses an unknown version", () =>
+      spec.given(v2).when(new Archive({ version: "9" })).thenFails((e) => e.reason._tag === "VersionNotFound" && e.message.includes("version 9")))
+
+    it.effect("restores an archived version", () =>
+      spec.given([...v2, new Archived({ version: "1" })]).when(new Restore({ version: "1" })).then([new Restored({ version: "1" })]))
+
+    it.effect("refuses to restore a version that is not archived", () =>
+      spec.given(v2).when(new Restore({ version: "1" })).thenFails("NotArchived"))
+
+    it.effect("refuses to restore an unknown version", () =>
+      spec.given(v2).when(new Restore({ version: "9" })).thenFails("VersionNotFound"))
+  })
+
+  describe("labels", () => {
+    it.effect("points a new label at a version", () =>
+      spec.given(v2).when(new MoveLabel({ label: "prod", version: "1" })).then([new LabelMoved({ label: "prod", version: "1" })]))
+
+    it.effect("moves a label, recording where it pointed", () =>
+      spec.given([...v2, new LabelMoved({ label: "prod", version: "1" })]).when(new MoveLabel({ label: "prod", version: "2" }))
+        .then([new LabelMoved({ label: "prod", version: "2", previous: "1" })]))
+
+    it.effect("does nothing when the label already points there", () =>
+      spec.given([...v2, new LabelMoved({ label: "prod", version: "1" })]).when(new MoveLabel({ label: "prod", version: "1" })).thenNothingHappened())
+
+    it.effect("reserves latest", () =>
+      spec.given(v2).when(new MoveLabel({ label: "latest", version: "1" }))
+        .thenFails((e) => e.reason._tag === "ReservedLabel" && e.message.includes("'latest'")))
+
+    it.effect("refuses a version that does not exist", () =>
+      spec.given(v2).when(new MoveLabel({ label: "prod", version: "3" })).thenFails("VersionNotFound"))
+
+    it.effect("refuses an archived version", () =>
+      spec.given([...v2, new Archived({ version: "1" })]).when(new MoveLabel({ label: "prod", version: "1" }))
+        .thenFails((e) => e.reason._tag === "VersionArchived" && e.message.includes("'prod'") && e.message.includes("version 1")))
+
+    it.effect("removes a label", () =>
+      spec.given([...v2, new LabelMoved({ label: "prod", version: "1" })]).when(new RemoveLabel({ label: "prod" }))
+        .then([new LabelRemoved({ label: "prod", previous: "1" })]))
+
+    it.effect("refuses to remove a label that is not there", () =>
+      spec.given(v2).when(new RemoveLabel({ label: "prod" })).thenFails((e) => e.reason._tag === "LabelNotFound" && e.message.includes("'prod'")))
+
+    it.effect("refuses to remove latest", () => spec.given(v2).when(new RemoveLabel({ label: "latest" })).thenFails("ReservedLabel"))
+  })
+
+  describe("a stream that does not exist", () => {
+    const commands: ReadonlyArray<EnvironmentCommand> = [
+      new AddPackage({ spec: pip("numpy") }), new RemovePackage({ manager: "pip", name: "numpy" }),
+      new SetVariable({ variable: "A", value: "1" }), new UnsetVariable({ variable: "A" }),
+      new ConfigureDocker({ docker: def1.docker }), register(h(1)), new Archive({ version: "1" }),
+      new Restore({ version: "1" }), new MoveLabel({ label: "prod", version: "1" }), new RemoveLabel({ label: "prod" })
+    ]
+    for (const command of commands) {
+      it.effect(`refuses ${command._tag}`, () =>
+        spec.given([]).when(command).thenFails((e) => e.reason._tag === "EnvironmentNotFound" && e.message.includes(command._tag)))
+    }
+
+    it("notFound names the environment", () => {
+      const e = notFound(name, workspace)
+      assert.strictEqual(e.reason._tag, "EnvironmentNotFound")
+      assert.include(e.message, `'${workspace}/${name}' does not exist`)
+    })
+  })
+})
+
+describe("Environment state and queries", () => {
+  it("starts new", () => assert.deepStrictEqual(initialState, { _tag: "New" }))
+
+  it("keeps versions in registration order with their hash, algorithm and definition", () => {
+    const state = active(v2)
+    assert.deepStrictEqual(state.versions.map((v) => [v.version, v.canonicalHash, v.hashAlgorithm, v.archived]), [
+      ["1", h(1), 1, false],
+      ["2", h(2), 1, false]
+    ])
+    assert.deepStrictEqual(state.versions[1]?.definition, def2)
+    assert.strictEqual(state.workspace, workspace)
+    assert.strictEqual(state.name, name)
+  })
+
+  it("ignores image events", () => {
+    const built = new ImageBuilt({ version: "1", canonicalHash: h(1), buildId: "b1", registry: "r", repository: "x", tag: "t", digest: "sha256:d", durationMs: 1 })
+    assert.deepStrictEqual(evolve(stateOf(v1), built), stateOf(v1))
+  })
+
+  it("latest is the newest version that is not archived", () => {
+    assert.isTrue(Option.isNone(latest(initialState)))
+    assert.strictEqual(Option.getOrThrow(latest(stateOf(v2))).version, "2")
+    assert.strictEqual(Option.getOrThrow(latest(stateOf([...v2, new Archived({ version: "2" })]))).version, "1")
+    assert.isTrue(Option.isNone(latest(stateOf([...v2, new Archived({ version: "2" }), new Archived({ version: "1" })]))))
+    const restoredOld = [...v2, new Archived({ version: "1" }), new Restored({ version: "1" })]
+    assert.strictEqual(Option.getOrThrow(latest(stateOf(restoredOld))).version, "2")
+  })
+
+  it("resolves versions and labels", () => {
+    const events = [...v2, new LabelMoved({ label: "prod", version: "1" }), new Archived({ version: "1" })]
+    const state = stateOf(events)
+    const version = (r: Result.Result<{ readonly version: string }, EnvironmentError>) => Result.getOrThrow(r).version
+    const reason = (r: Result.Result<unknown, EnvironmentError>) => (Result.isFailure(r) ? r.failure.reason._tag : "success")
+    assert.strictEqual(version(resolve(state, { version: "1" })), "1") // archived, still resolvable by exact version
+    assert.strictEqual(version(resolve(state, { label: "latest" })), "2")
+    assert.strictEqual(version(resolve(state, { label: "prod" })), "1")
+    assert.strictEqual(reason(resolve(state, { version: "3" })), "VersionNotFound")
+    assert.strictEqual(reason(resolve(state, { label: "staging" })), "LabelNotFound")
+    assert.strictEqual(reason(resolve(stateOf([...events, new Archived({ version: "2" })]), { label: "latest" })), "NoActiveVersion")
+    assert.strictEqual(reason(resolve(stateOf([defined()]), { label: "latest" })), "NoActiveVersion")
+    assert.strictEqual(reason(resolve(initialState, { version: "1" })), "EnvironmentNotFound")
+  })
+
+  it("finds a version by hash", () => {
+    assert.strictEqual(Option.getOrThrow(versionByHash(stateOf(v2), h(2))).version, "2")
+    assert.isTrue(Option.isNone(versionByHash(stateOf(v2), h(3))))
+  })
+
+  it("numbers versions 1, 2, … counting archived ones", () => {
+    assert.strictEqual(nextVersion(initialState), "1")
+    assert.strictEqual(nextVersion(stateOf(v2)), "3")
+    assert.strictEqual(nextVersion(stateOf([...v2, new Archived({ version: "2" })])), "3")
+  })
+
+  it("names the stream environment/<name> in the workspace", () => {
+    assert.deepStrictEqual(environmentStream(workspace, name), { workspace, stream: `environment/${name}` })
+  })
+})
