@@ -25,13 +25,8 @@ export const parseYaml = (file: string, text: string): Result.Result<YamlSource,
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
   const first = doc.errors[0]
   if (first !== undefined) {
-    const pos = first.linePos?.[0]
-    return Result.fail(
-      importError(
-        { file, line: pos?.line, column: pos?.col },
-        `invalid YAML: ${first.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, "")}`
-      )
-    )
+    const pos = lineCounter.linePos(first.pos[0])
+    return Result.fail(importError({ file, line: pos.line, column: pos.col }, `invalid YAML: ${first.message}`))
   }
   const lineOf = (node: unknown): number | undefined => {
     const range = (node as { range?: readonly [number, number, number] } | null | undefined)?.range

@@ -65,7 +65,7 @@ const BUILD = /^[A-Za-z0-9_.*+-]+$/
 /** Splits `key='v', key2=v2` on commas outside quotes. */
 const bracketPairs = (inner: string): Array<[string, string]> | undefined => {
   const pairs: Array<[string, string]> = []
-  const re = /\s*([A-Za-z_]+)\s*=\s*(?:'([^']*)'|"([^"]*)"|([^,'"]*?))\s*(?:,|$)/y
+  const re = /\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'([^']*)'|"([^"]*)"|([^,'"]*?))\s*(?:,|$)/y
   let index = 0
   while (index < inner.length) {
     re.lastIndex = index

@@ -1,0 +1,88 @@
+import { assert, describe, it } from "@effect/vitest"
+import { type CondaSpec, isPinned } from "@terrarium/domain"
+import { Result } from "effect"
+import { parseCondaSpec } from "../../src/package-spec/index.ts"
+
+const parse = (text: string): CondaSpec => {
+  const result = parseCondaSpec(text)
+  if (Result.isFailure(result)) assert.fail(`expected "${text}" to parse: ${result.failure.message}`)
+  return result.success
+}
+const normal = ({ text: _text, ...rest }: CondaSpec) => rest
+const error = (text: string) => {
+  const result = parseCondaSpec(text)
+  if (Result.isSuccess(result)) assert.fail(`expected "${text}" to be rejected`)
+  return result.failure
+}
+
+describe("parseCondaSpec", () => {
+  it("reads a bare name as unpinned", () => {
+    assert.deepStrictEqual(parse("tqdm"), { kind: "conda", name: "tqdm", version: "", build: "", text: "tqdm" })
+    assert.deepStrictEqual(normal(parse("tqdm *")), normal(parse("tqdm")))
+  })
+
+  it("name=1.2 is conda's prefix match: python=3.10 equals python 3.10.*", () => {
+    assert.deepStrictEqual(normal(parse("python=3.10")), normal(parse("python 3.10.*")))
+    assert.strictEqual(parse("python=3.10").version, "3.10.*")
+    assert.isFalse(isPinned(parse("python=3.10")))
+  })
+
+  it("a bare version and == are exact", () => {
+    assert.strictEqual(parse("numpy==1.2").version, "==1.2")
+    assert.deepStrictEqual(normal(parse("numpy 1.2")), normal(parse("numpy==1.2")))
+    assert.isTrue(isPinned(parse("numpy==1.2.3")))
+  })
+
+  it("normalises and sorts ranges", () => {
+    assert.strictEqual(parse("numpy>=1.2,<2").version, "<2,>=1.2")
+    assert.deepStrictEqual(normal(parse("numpy >=1.2, <2")), normal(parse("numpy<2,>=1.2")))
+    assert.strictEqual(parse("pandas~=1.5.3").version, "~=1.5.3")
+    assert.strictEqual(parse("x 1.2|1.3").version, "==1.2|==1.3")
+  })
+
+  it("reads build strings in both forms", () => {
+    const eq = parse("numpy=1.2=py310_0")
+    assert.strictEqual(eq.version, "==1.2")
+    assert.strictEqual(eq.build, "py310_0")
+    assert.deepStrictEqual(normal(eq), normal(parse("numpy 1.2 py310_0")))
+  })
+
+  it("reads channel and subdir prefixes", () => {
+    const spec = parse("conda-forge::numpy=1.2")
+    assert.strictEqual(spec.channel, "conda-forge")
+    assert.strictEqual(spec.version, "1.2.*")
+    assert.strictEqual(parse("conda-forge/linux-64::numpy").channel, "conda-forge/linux-64")
+  })
+
+  it("reads the bracket form", () => {
+    assert.deepStrictEqual(normal(parse("numpy[version='>=1.0', build=py*]")), {
+      kind: "conda",
+      name: "numpy",
+      version: ">=1.0",
+      build: "py*"
+    })
+    assert.deepStrictEqual(normal(parse("numpy[channel=conda-forge, subdir=linux-64]")), {
+      kind: "conda",
+      channel: "conda-forge/linux-64",
+      name: "numpy",
+      version: "",
+      build: ""
+    })
+  })
+
+  it("lower-cases names", () => {
+    assert.strictEqual(parse("PyYAML").name, "pyyaml")
+  })
+
+  it("rejects garbage with clear messages", () => {
+    const e = error("numpy >>1")
+    assert.strictEqual(e._tag, "SpecError")
+    assert.strictEqual(e.text, "numpy >>1")
+    assert.match(e.message, /invalid conda version spec ">>1" in "numpy >>1"/)
+    assert.match(error("").message, /empty/)
+    assert.match(error("numpy 1.2 b c").message, /expected "name \[version \[build\]\]"/)
+    assert.match(error("num$py").message, /invalid conda/)
+    assert.match(error("numpy[md5=abc]").message, /unsupported bracket option "md5"/)
+    assert.match(error("numpy=1.2[version=1.3]").message, /version twice/)
+  })
+})
