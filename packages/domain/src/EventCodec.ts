@@ -1,0 +1,139 @@
+/**
+ * Between environment events and the event store's payload-agnostic rows.
+ *
+ * `encode` writes `type` = the event's tag, `schemaVersion` = `SCHEMA_VERSIONS[tag]` and `data` =
+ * the JSON encoding (`EnvironmentEventJson`, which includes `_tag`). `decode` reads a row back,
+ * first upcasting `data` written under an older schema version.
+ *
+ * How to change an event's shape:
+ * 1. change its class in `Event.ts` and bump its entry in `SCHEMA_VERSIONS` (say 1 → 2);
+ * 2. add `"Type@1": (data) => …` to `UPCASTERS` below, turning the JSON `data` of a version-1 row
+ *    into the JSON of version 2 (e.g. supply a default for a new field);
+ * 3. keep the old upcasters: a row written at version 1 is taken through `@1`, `@2`, … in turn.
+ * Rows are never rewritten; old data is only reinterpreted when read.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { EnvironmentEventJson, SCHEMA_VERSIONS } from "./Event.ts"
+import type { EnvironmentEvent, EnvironmentEventType } from "./Event.ts"
+import type { EventMetadata, NewEvent, RecordedEvent } from "./EventStore.ts"
+
+/**
+ * Turns the JSON `data` of a row at schema version `n` into the JSON of version `n + 1`.
+ *
+ * @since 0.1.0
+ * @category upcasting
+ */
+export type Upcaster = (data: unknown) => unknown
+
+/**
+ * Upcasters keyed by `"<type>@<schemaVersion they read>"`.
+ *
+ * @since 0.1.0
+ * @category upcasting
+ */
+export type Upcasters = Readonly<Record<string, Upcaster>>
+
+/**
+ * The upcasters of today's events: none, every type is still at version 1.
+ *
+ * @since 0.1.0
+ * @category upcasting
+ */
+export const UPCASTERS: Upcasters = {}
+
+/**
+ * A stored row that cannot be read as an environment event: unknown type, a schema version with
+ * no upcaster path, or data that does not match the schema.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("EventDecodeError", {
+  workspace: Schema.String,
+  stream: Schema.String,
+  position: Schema.Number,
+  streamVersion: Schema.Number,
+  type: Schema.String,
+  schemaVersion: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `cannot decode event at position ${this.position} (${this.workspace}/${this.stream} #${this.streamVersion}, ` +
+      `type ${this.type} v${this.schemaVersion}): ${this.detail}`
+  }
+}
+
+const encodeData = Schema.encodeSync(EnvironmentEventJson)
+const decodeData = Schema.decodeUnknownEffect(EnvironmentEventJson)
+
+/**
+ * An environment event as a row to append. `id` is the caller's UUID for the event.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encode = (event: EnvironmentEvent, metadata: EventMetadata, id: string): NewEvent => ({
+  id,
+  type: event._tag,
+  schemaVersion: SCHEMA_VERSIONS[event._tag],
+  data: encodeData(event),
+  metadata
+})
+
+const isEventType = (type: string): type is EnvironmentEventType => Object.hasOwn(SCHEMA_VERSIONS, type)
+
+/**
+ * A decoder with its own upcaster table and current versions; `decode` is this with today's.
+ * Exists so the upcasting path can be tested before any event has a second version.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const makeDecode = (options: {
+  readonly upcasters: Upcasters
+  readonly versions: Readonly<Record<string, number>>
+}) =>
+(recorded: RecordedEvent): Effect.Effect<EnvironmentEvent, EventDecodeError> => {
+  const failure = (detail: string) =>
+    Effect.fail(new EventDecodeError({
+      workspace: recorded.workspace,
+      stream: recorded.stream,
+      position: recorded.position,
+      streamVersion: recorded.streamVersion,
+      type: recorded.type,
+      schemaVersion: recorded.schemaVersion,
+      detail
+    }))
+  const current = Object.hasOwn(options.versions, recorded.type) ? options.versions[recorded.type] : undefined
+  if (current === undefined || !isEventType(recorded.type)) return failure("unknown event type")
+  if (recorded.schemaVersion > current) {
+    return failure(`schema version ${recorded.schemaVersion} is newer than this code's ${current}; upgrade Terrarium`)
+  }
+  let data = recorded.data
+  for (let version = recorded.schemaVersion; version < current; version++) {
+    const upcaster = options.upcasters[`${recorded.type}@${version}`]
+    if (upcaster === undefined) return failure(`no upcaster from schema version ${version} to ${version + 1}`)
+    data = upcaster(data)
+  }
+  // The row's `type` is authoritative; `_tag` in `data` is redundant and may be missing.
+  const tagged = typeof data === "object" && data !== null && !Array.isArray(data) ? { ...data, _tag: recorded.type } : data
+  return decodeData(tagged).pipe(
+    Effect.flatMap((event) =>
+      event._tag === recorded.type ? Effect.succeed(event) : failure(`data is a ${event._tag}, not a ${recorded.type}`)
+    ),
+    Effect.catchTag("SchemaError", (error) => failure(error.message))
+  )
+}
+
+/**
+ * A stored row as an environment event, upcast to today's schema first.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decode: (recorded: RecordedEvent) => Effect.Effect<EnvironmentEvent, EventDecodeError> = makeDecode({
+  upcasters: UPCASTERS,
+  versions: SCHEMA_VERSIONS
+})
