@@ -17,7 +17,7 @@ import { DEFAULT_BASE_IMAGE, type DockerBase, emptyDefinition, type InferenceCon
 import { Effect } from "effect"
 import { type CondaEnvironment, parseCondaEnvironment } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type ReadFile, readFileNode } from "./SourceFiles.ts"
 
 /**
@@ -174,7 +174,7 @@ export const parseArmEnvironmentVersion = (
         return evaluate(raw.slice(1, -1), lookup)
       } catch (error) {
         if (!(error instanceof Unevaluated)) throw error
-        warnings.push(warning(file, undefined, `${field} = ${raw}: ${error.reason}; left unset`))
+        warnings.push(importWarning(file, undefined, `${field} = ${raw}: ${error.reason}; left unset`))
         return undefined
       }
     }

@@ -32,7 +32,7 @@ import { Effect } from "effect"
 import { dirname, isAbsolute, join } from "node:path"
 import { type CondaEnvironment, parseCondaEnvironment, readCondaEnvironmentNode } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
-import { didYouMean, importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type ReadFile, readFileNode } from "./SourceFiles.ts"
 import { applyTemplate, type TemplateValues } from "./Templates.ts"
 import { isMap, isScalar, keyOf, type Pair, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
@@ -118,7 +118,7 @@ export const parseAzureMLEnvironment = (
         if (value === undefined) return yield* importError({ file, line, field }, `field "${field}" must be a single value`)
         const { text: filled, unresolved } = applyTemplate(value, options.templateValues)
         if (unresolved.length > 0) {
-          warnings.push(warning(file, line, `field "${field}" keeps the unresolved template ${unresolved.join(", ")}`))
+          warnings.push(importWarning(file, line, `field "${field}" keeps the unresolved template ${unresolved.join(", ")}`))
         }
         return filled
       })
@@ -202,7 +202,7 @@ export const parseAzureMLEnvironment = (
           sourceInfo.dockerfilePath = dockerfileFile
           dockerfile = yield* readFile(dockerfileFile)
           if (dockerfile === undefined) {
-            warnings.push(warning(file, buildLine, `the Dockerfile ${dockerfileFile} was not found; only its path is kept`))
+            warnings.push(importWarning(file, buildLine, `the Dockerfile ${dockerfileFile} was not found; only its path is kept`))
           }
         }
       }

@@ -13,7 +13,7 @@ import { Effect, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { didYouMean, importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
 import { type ReadFile, readFileNode } from "./SourceFiles.ts"
 import { isMap, isScalar, isSeq, keyOf, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
@@ -80,7 +80,7 @@ export const readCondaEnvironmentNode = (
           break
         }
         case "prefix":
-          warnings.push(warning(file, line, `field "prefix" names a local path and is ignored`))
+          warnings.push(importWarning(file, line, `field "prefix" names a local path and is ignored`))
           break
         case "channels": {
           if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) break
@@ -147,7 +147,7 @@ export const readCondaEnvironmentNode = (
             }
             const { placeholders, text: stripped } = stripVersionPlaceholders(raw.trim())
             for (const placeholder of placeholders) {
-              warnings.push(warning(file, itemLine, `version placeholder ${placeholder} dropped; "${stripped}" is left unpinned`))
+              warnings.push(importWarning(file, itemLine, `version placeholder ${placeholder} dropped; "${stripped}" is left unpinned`))
             }
             const parsed = parseCondaSpec(stripped)
             if (Result.isFailure(parsed)) return yield* importError(itemAt, parsed.failure.message)
@@ -158,7 +158,7 @@ export const readCondaEnvironmentNode = (
         default: {
           const suggestion = key === undefined ? undefined : didYouMean(key, SECTIONS)
           warnings.push(
-            warning(
+            importWarning(
               file,
               line,
               `section "${key ?? "?"}" is not part of a conda environment file and is ignored${
@@ -172,7 +172,7 @@ export const readCondaEnvironmentNode = (
     const pip = yield* readPipLines(file, pipLines, { readFile: options.readFile })
     if (sawPipList && pip.requirements.length > 0 && !conda.some((spec) => spec.name === "pip")) {
       warnings.push(
-        warning(file, pipLines[0]?.line, `a "pip:" list without "pip" among the conda dependencies; conda will use whatever pip it finds`)
+        importWarning(file, pipLines[0]?.line, `a "pip:" list without "pip" among the conda dependencies; conda will use whatever pip it finds`)
       )
     }
     return {

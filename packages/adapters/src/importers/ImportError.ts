@@ -37,7 +37,7 @@ export class ImportError extends Schema.TaggedError<ImportError>()("ImportError"
  * @since 0.1.0
  * @category errors
  */
-export interface Location {
+export interface ImportLocation {
   readonly file: string
   readonly line?: number | undefined
   readonly column?: number | undefined
@@ -49,7 +49,7 @@ export interface Location {
  * @since 0.1.0
  * @category errors
  */
-export const formatLocation = (at: Location): string =>
+export const formatLocation = (at: ImportLocation): string =>
   `${at.file}${at.line === undefined ? "" : `:${at.line}`}${
     at.line !== undefined && at.column !== undefined ? `:${at.column}` : ""
   }`
@@ -60,7 +60,7 @@ export const formatLocation = (at: Location): string =>
  * @since 0.1.0
  * @category errors
  */
-export const importError = (at: Location & { readonly field?: string | undefined }, detail: string): ImportError =>
+export const importError = (at: ImportLocation & { readonly field?: string | undefined }, detail: string): ImportError =>
   new ImportError({
     file: at.file,
     ...(at.line === undefined ? {} : { line: at.line }),
@@ -91,8 +91,13 @@ export interface ImportWarning {
  */
 export const formatWarning = (warning: ImportWarning): string => `${formatLocation(warning)}: ${warning.message}`
 
-/** @internal */
-export const warning = (file: string, line: number | undefined, message: string): ImportWarning =>
+/**
+ * Builds an `ImportWarning` (the line is left out when unknown).
+ *
+ * @since 0.1.0
+ * @category warnings
+ */
+export const importWarning = (file: string, line: number | undefined, message: string): ImportWarning =>
   line === undefined ? { file, message } : { file, line, message }
 
 const editDistance = (a: string, b: string): number => {
@@ -110,7 +115,8 @@ const editDistance = (a: string, b: string): number => {
 
 /**
  * The closest candidate to a misspelt name, if one is close enough to be a plausible typo
- * (edit distance at most 2, and at most a third of the name's length).
+ * (edit distance at most 2, and at most a third of the name's length), or else a candidate
+ * the name is a prefix of (at least 4 characters).
  *
  * @since 0.1.0
  * @category errors
@@ -125,5 +131,8 @@ export const didYouMean = (name: string, candidates: ReadonlyArray<string>): str
       bestDistance = distance
     }
   }
-  return bestDistance <= Math.min(2, Math.max(1, Math.floor(name.length / 3))) ? best : undefined
+  if (bestDistance <= Math.min(2, Math.max(1, Math.floor(name.length / 3)))) return best
+  // A truncated name (`dockerfile` for `dockerfile_path`) is a likely slip too.
+  const lower = name.toLowerCase()
+  return lower.length >= 4 ? candidates.find((candidate) => candidate.toLowerCase().startsWith(lower)) : undefined
 }

@@ -13,7 +13,7 @@ import { type CondaSpec, emptyDefinition } from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { didYouMean, importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
 import { type ReadFile, readFileNode } from "./SourceFiles.ts"
 import { isScalar, isSeq, keyOf, parseYaml, rootMap, scalarText } from "./YamlSource.ts"
@@ -72,7 +72,7 @@ export const parseMlflowPythonEnv = (
       } else {
         const suggestion = key === undefined ? undefined : didYouMean(key, FIELDS)
         warnings.push(
-          warning(file, line, `field "${key ?? "?"}" is not part of python_env.yaml and is ignored${
+          importWarning(file, line, `field "${key ?? "?"}" is not part of python_env.yaml and is ignored${
             suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`
           }`)
         )

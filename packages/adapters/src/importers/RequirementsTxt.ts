@@ -23,7 +23,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path"
 import { parsePipRequirement } from "../package-spec/PipSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { importError, type ImportError, type ImportWarning, warning } from "./ImportError.ts"
+import { importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type ReadFile, readFileNode } from "./SourceFiles.ts"
 
 /**
@@ -138,7 +138,7 @@ const readLines = (
       // A Python list pasted into requirements.txt: `'numpy==1.0',`.
       const quoted = /^(['"])(.*)\1\s*,?$/.exec(text)
       if (quoted !== null && quoted[2] !== undefined) {
-        acc.warnings.push(warning(file, line, `read the quoted Python string ${text} as the requirement ${quoted[2].trim()}`))
+        acc.warnings.push(importWarning(file, line, `read the quoted Python string ${text} as the requirement ${quoted[2].trim()}`))
         text = quoted[2].trim()
       }
       if (text.startsWith("-")) {
@@ -147,12 +147,12 @@ const readLines = (
       }
       const perRequirement = text.match(PER_REQUIREMENT_OPTION)
       if (perRequirement !== null) {
-        acc.warnings.push(warning(file, line, `per-requirement option(s) ${perRequirement.map((o) => o.trim()).join(" ")} are not kept`))
+        acc.warnings.push(importWarning(file, line, `per-requirement option(s) ${perRequirement.map((o) => o.trim()).join(" ")} are not kept`))
         text = text.replace(PER_REQUIREMENT_OPTION, "").trim()
       }
       const { placeholders, text: stripped } = stripVersionPlaceholders(text)
       for (const placeholder of placeholders) {
-        acc.warnings.push(warning(file, line, `version placeholder ${placeholder} dropped; "${stripped}" is left unpinned`))
+        acc.warnings.push(importWarning(file, line, `version placeholder ${placeholder} dropped; "${stripped}" is left unpinned`))
       }
       const parsed = parsePipRequirement(stripped)
       if (Result.isFailure(parsed)) return yield* importError(at, parsed.failure.message)
@@ -190,7 +190,7 @@ const readOption = (
         return pushUnique(acc.constraints, value)
       case "--index-url":
         if (acc.indexUrl !== undefined && acc.indexUrl !== value) {
-          acc.warnings.push(warning(file, line, `a second --index-url (${value}) replaces ${acc.indexUrl}`))
+          acc.warnings.push(importWarning(file, line, `a second --index-url (${value}) replaces ${acc.indexUrl}`))
         }
         acc.indexUrl = value
         return
@@ -199,7 +199,7 @@ const readOption = (
       case "--find-links":
         return pushUnique(acc.findLinks, value)
       case "--editable":
-        acc.warnings.push(warning(file, line, `editable install "${value}" is kept as a pip flag`))
+        acc.warnings.push(importWarning(file, line, `editable install "${value}" is kept as a pip flag`))
         return pushUnique(acc.flags, `${canonical} ${value}`)
       default:
         return pushUnique(acc.flags, `${canonical} ${value}`)
@@ -216,7 +216,7 @@ const include = (
 ): Effect.Effect<void, ImportError> =>
   Effect.gen(function*() {
     const keep = (why: string) => {
-      acc.warnings.push(warning(file, line, `-r ${target}: ${why}; kept as a pip flag`))
+      acc.warnings.push(importWarning(file, line, `-r ${target}: ${why}; kept as a pip flag`))
       pushUnique(acc.flags, `--requirement ${target}`)
     }
     if (options.readFile === undefined) return keep("includes are not read here")
@@ -224,11 +224,11 @@ const include = (
     const path = isAbsolute(target) ? target : join(dirname(file), target)
     const key = resolve(path)
     if (chain.includes(key)) {
-      acc.warnings.push(warning(file, line, `-r ${target} would include ${path} again (a cycle); skipped`))
+      acc.warnings.push(importWarning(file, line, `-r ${target} would include ${path} again (a cycle); skipped`))
       return
     }
     if (acc.includes.some((seen) => resolve(seen) === key)) {
-      acc.warnings.push(warning(file, line, `-r ${target}: ${path} was already included; skipped`))
+      acc.warnings.push(importWarning(file, line, `-r ${target}: ${path} was already included; skipped`))
       return
     }
     const text = yield* options.readFile(path)
