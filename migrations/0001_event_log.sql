@@ -78,8 +78,12 @@ BEGIN
   stamp := greatest(date_trunc('milliseconds', clock_timestamp()), coalesce(last_at, '-infinity'::timestamptz));
 
   FOR item IN SELECT value FROM jsonb_array_elements(batch) LOOP
-    SELECT coalesce(max(e.stream_version), 0) INTO current_version
-      FROM events e WHERE e.workspace = item->>'workspace' AND e.stream = item->>'stream';
+    -- ORDER BY … LIMIT 1 rather than max(): without statistics (a young table) the planner
+    -- turns max() into a forward scan of the whole stream; this is one backward index probe.
+    SELECT e.stream_version INTO current_version
+      FROM events e WHERE e.workspace = item->>'workspace' AND e.stream = item->>'stream'
+      ORDER BY e.stream_version DESC LIMIT 1;
+    current_version := coalesce(current_version, 0);
 
     IF jsonb_typeof(item->'expected') = 'number' AND (item->>'expected')::integer <> current_version THEN
       results := results || jsonb_build_array(jsonb_build_object('ok', false, 'actual', current_version));

@@ -137,10 +137,10 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
 
   const currentVersion = (stream: StreamRef) =>
     query("append", (db) =>
-      db.selectFrom("events").select((eb) => eb.fn.max("stream_version").as("v"))
+      db.selectFrom("events").select("stream_version")
         .where("workspace", "=", stream.workspace).where("stream", "=", stream.stream)
-        .executeTakeFirst()
-    ).pipe(Effect.map((r) => Number(r?.v ?? 0)))
+        .orderBy("stream_version", "desc").limit(1).executeTakeFirst()
+    ).pipe(Effect.map((r) => r?.stream_version ?? 0))
 
   const settle = (p: Pending, outcome: AppendOutcome | undefined) =>
     outcome === undefined
