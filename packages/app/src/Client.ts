@@ -16,7 +16,7 @@
  *
  * @since 0.1.0
  */
-import { importEnvironmentFile, parseCondaSpec, parsePipRequirement } from "@terrarium/adapters"
+import { importEnvironmentFile, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import { emptyDefinition, type Definition, type PackageSpec } from "@terrarium/domain"
 import { Effect, ManagedRuntime, Result } from "effect"
@@ -82,8 +82,8 @@ const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, E
 }
 
 const specOf = (input: { readonly pip: string } | { readonly conda: string }): Effect.Effect<PackageSpec, Error> => {
-  const parsed = "pip" in input ? parsePipRequirement(input.pip) : parseCondaSpec(input.conda)
-  return Result.isSuccess(parsed) ? Effect.succeed(parsed.success as PackageSpec) : Effect.fail(parsed.failure)
+  const parsed: Result.Result<PackageSpec, SpecError> = "pip" in input ? parsePipRequirement(input.pip) : parseCondaSpec(input.conda)
+  return Result.isSuccess(parsed) ? Effect.succeed(parsed.success) : Effect.fail(parsed.failure)
 }
 
 /**

@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import { Database, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { mkdirSync } from "node:fs"
 import { homedir, userInfo } from "node:os"
 import { join } from "node:path"
 import { type Caller, layer as terrariumLayer } from "./Terrarium.ts"
@@ -60,7 +61,11 @@ export const databaseLayer = (options: StorageOptions) => {
       connectionString: resolved.databaseUrl,
       ...(resolved.databaseSchema ? { schema: resolved.databaseSchema } : {})
     })
-    : Database.layerPglite(resolved.dataDir === undefined ? {} : { dataDir: resolved.dataDir })
+    : Layer.unwrap(Effect.sync(() => {
+      // PGlite creates the data directory itself but not its parents.
+      if (resolved.dataDir !== undefined) mkdirSync(resolved.dataDir, { recursive: true })
+      return Database.layerPglite(resolved.dataDir === undefined ? {} : { dataDir: resolved.dataDir })
+    }))
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   type PackageSpec,
   type RecordedEvent
 } from "@terrarium/domain"
-import { Database, Projections, ReadModel } from "@terrarium/adapters"
+import { Database, type DatabaseError, type ProjectionError, Projections, ReadModel } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import { Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
 import type { AsOf } from "./AsOf.ts"
@@ -39,7 +39,12 @@ export class EventDecodeFailure extends Schema.TaggedError<EventDecodeFailure>()
 }) {}
 
 /** @since 0.1.0 @category errors */
-export type TerrariumError = Environment.EnvironmentErrorType | EventStoreError | EventDecodeFailure
+export type TerrariumError =
+  | Environment.EnvironmentErrorType
+  | EventStoreError
+  | EventDecodeFailure
+  | ProjectionError
+  | DatabaseError
 
 /**
  * Who is acting and under which correlation id. The CLI uses the OS user and one correlation id
@@ -193,7 +198,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       Effect.tap((r) => r.appended.length > 0 ? projections.catchUp : Effect.void)
     )
 
-  const active = (state: Environment.State, name: string) =>
+  const active = (state: Environment.State, name: string): Effect.Effect<Environment.ActiveEnvironment, Environment.EnvironmentErrorType> =>
     state._tag === "Active"
       ? Effect.succeed(state)
       : Effect.fail(Environment.notFound(name))

@@ -15,7 +15,8 @@ import {
   parsePipRequirement,
   type ImportedEnvironment,
   type ImportWarning,
-  formatWarning
+  formatWarning,
+  type SpecError
 } from "@terrarium/adapters"
 import { type Definition, emptyDefinition, type PackageSpec } from "@terrarium/domain"
 import { Console, Effect, Option, Result, Schema } from "effect"
@@ -100,9 +101,9 @@ const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, Usa
 }
 
 const spec = (manager: "pip" | "conda", text: string, where: string): Effect.Effect<PackageSpec, UsageError> => {
-  const parsed = manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text)
+  const parsed: Result.Result<PackageSpec, SpecError> = manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text)
   return Result.isSuccess(parsed)
-    ? Effect.succeed(parsed.success as PackageSpec)
+    ? Effect.succeed(parsed.success)
     : Effect.fail(new UsageError({ detail: `${where}: ${parsed.failure.message}` }))
 }
 
