@@ -102,37 +102,40 @@ const applyOne = async (db: Db, op: Exclude<RowOp, { _tag: "InsertAudit" }>): Pr
         .where("workspace", "=", op.key.workspace).where("name", "=", op.key.name)
         .where("label", "=", op.label).execute()
       return
-    case "RecomputeLatest": {
-      const newest = await db.selectFrom("environment_versions").select("version")
-        .where("workspace", "=", op.key.workspace).where("name", "=", op.key.name)
-        .where("archived", "=", false)
-        .orderBy("registered_position", "desc").limit(1).executeTakeFirst()
-      if (newest === undefined) {
-        await db.deleteFrom("environment_labels")
-          .where("workspace", "=", op.key.workspace).where("name", "=", op.key.name)
-          .where("label", "=", LATEST_LABEL).execute()
-        return
-      }
-      // Only a change of version is a move: archiving an older version leaves latest untouched.
-      await db.insertInto("environment_labels").values({
-        ...byKey(op.key), label: LATEST_LABEL, version: newest.version, moved_at: op.at, moved_by: op.by, position: op.position
-      }).onConflict((oc) => oc.columns(["workspace", "name", "label"]).doUpdateSet({
-        version: newest.version, moved_at: op.at, moved_by: op.by, position: op.position
-      }).where("environment_labels.version", "<>", newest.version)).execute()
+    case "RecomputeLatest":
+      // One statement (a round trip per event matters on replay): find the newest non-archived
+      // version; point latest at it, or drop latest when there is none. Only a change of
+      // version counts as a move: archiving an older version leaves latest untouched.
+      await sql`
+        with newest as (
+          select version from environment_versions
+          where workspace = ${op.key.workspace} and name = ${op.key.name} and not archived
+          order by registered_position desc limit 1
+        ), dropped as (
+          delete from environment_labels
+          where workspace = ${op.key.workspace} and name = ${op.key.name} and label = ${LATEST_LABEL}
+            and not exists (select 1 from newest)
+        )
+        insert into environment_labels (workspace, name, label, version, moved_at, moved_by, position)
+        select ${op.key.workspace}, ${op.key.name}, ${LATEST_LABEL}, version, ${op.at}, ${op.by}, ${op.position} from newest
+        on conflict (workspace, name, label) do update
+          set version = excluded.version, moved_at = excluded.moved_at, moved_by = excluded.moved_by, position = excluded.position
+          where environment_labels.version <> excluded.version`.execute(db)
       return
-    }
-    case "InsertCacheEntry": {
-      const image = await db.selectFrom("cache_lookup")
-        .select(["registry", "repository", "tag", "digest", "built_at", "build_id"])
-        .where("canonical_hash", "=", op.canonicalHash).where("digest", "is not", null)
-        .orderBy("built_at", "desc").limit(1).executeTakeFirst()
-      await db.insertInto("cache_lookup").values({
-        canonical_hash: op.canonicalHash, ...byKey(op.key), version: op.version, registered_position: op.position,
-        registry: image?.registry ?? null, repository: image?.repository ?? null, tag: image?.tag ?? null,
-        digest: image?.digest ?? null, built_at: image?.built_at ?? null, build_id: image?.build_id ?? null
-      }).execute()
+    case "InsertCacheEntry":
+      // Inherit the newest image already built for the same hash, in the same statement.
+      await sql`
+        insert into cache_lookup
+          (canonical_hash, workspace, name, version, registered_position, registry, repository, tag, digest, built_at, build_id)
+        select ${op.canonicalHash}, ${op.key.workspace}, ${op.key.name}, ${op.version}, ${op.position},
+               image.registry, image.repository, image.tag, image.digest, image.built_at, image.build_id
+        from (select 1) as one
+        left join lateral (
+          select registry, repository, tag, digest, built_at, build_id from cache_lookup
+          where canonical_hash = ${op.canonicalHash} and digest is not null
+          order by built_at desc limit 1
+        ) as image on true`.execute(db)
       return
-    }
     case "SetImage":
       await db.updateTable("cache_lookup").set({
         registry: op.registry, repository: op.repository, tag: op.tag, digest: op.digest,
@@ -142,20 +145,33 @@ const applyOne = async (db: Db, op: Exclude<RowOp, { _tag: "InsertAudit" }>): Pr
   }
 }
 
+type Touch = Extract<RowOp, { _tag: "TouchEnvironment" }>
+
 /**
- * Applies operations in order. Audit rows depend on nothing and nothing depends on them, so
- * they are collected and written with a few multi-row INSERTs at the end: that is most of the
- * rows, and most of the round trips saved.
+ * Applies operations in order, with two exceptions that only save round trips:
+ *
+ * - Audit rows depend on nothing and nothing depends on them, so they are collected and written
+ *   with a few multi-row INSERTs at the end. They are most of the rows.
+ * - `TouchEnvironment` only sets when a stream last changed (and its draft type), which no other
+ *   operation reads, so the touches of one stream are merged into one UPDATE, applied after the
+ *   other operations: the last time and position, the last draft type given. Draft edits
+ *   (packages, variables) then cost no query at all besides their audit row.
  *
  * @since 0.1.0
  * @category apply
  */
 export const applyOps = async (db: Db, ops: Iterable<RowOp>): Promise<void> => {
   const audit: Array<Extract<RowOp, { _tag: "InsertAudit" }>> = []
+  const touches = new Map<string, Touch>()
   for (const op of ops) {
     if (op._tag === "InsertAudit") audit.push(op)
-    else await applyOne(db, op)
+    else if (op._tag === "TouchEnvironment") {
+      const id = `${op.key.workspace}\u0000${op.key.name}`
+      const draftType = op.draftType ?? touches.get(id)?.draftType
+      touches.set(id, draftType === undefined ? op : { ...op, draftType })
+    } else await applyOne(db, op)
   }
+  for (const touch of touches.values()) await applyOne(db, touch)
   for (let i = 0; i < audit.length; i += AUDIT_CHUNK) {
     await db.insertInto("audit_trail").values(audit.slice(i, i + AUDIT_CHUNK).map((op) => ({
       position: op.position, ...byKey(op.key), event_type: op.eventType, version: op.version, actor: op.actor,
