@@ -1,0 +1,45 @@
+import { assert, describe, it } from "@effect/vitest"
+import { PGlite } from "@electric-sql/pglite"
+import { Effect } from "effect"
+import { Kysely, PGliteDialect, sql } from "kysely"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { migrate } from "../../src/sql/Migrations.ts"
+import { splitStatements } from "../../src/sql/SqlStatements.ts"
+
+describe("SQL migrations", () => {
+  it("splits scripts on semicolons outside comments, quotes and dollar bodies", () => {
+    const script = `-- a; comment
+create table a (x text default 'it''s; fine'); /* b; */
+create function f() returns int language plpgsql as $body$ begin return 1; end $body$;
+select "odd;name", $$;$$ from a;
+-- trailing comment only`
+    assert.deepStrictEqual(splitStatements(script).length, 3)
+    assert.match(splitStatements(script)[1]!, /\$body\$ begin return 1; end \$body\$$/)
+  })
+
+  it.effect("runs files in name order, picks up new ones, and names the failing file", () =>
+    Effect.gen(function* () {
+      const dir = mkdtempSync(join(tmpdir(), "terrarium-migrations-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const db = yield* Effect.acquireRelease(
+        Effect.sync(() => new Kysely<any>({ dialect: new PGliteDialect({ pglite: new PGlite() }) })),
+        (db) => Effect.promise(() => db.destroy())
+      )
+      writeFileSync(join(dir, "0002_b.sql"), "insert into t values (2);")
+      writeFileSync(join(dir, "0001_a.sql"), "create table t (n int); insert into t values (1);")
+      assert.deepStrictEqual(yield* migrate(db, { directory: dir }), ["0001_a", "0002_b"])
+      assert.deepStrictEqual(yield* migrate(db, { directory: dir }), [])
+
+      writeFileSync(join(dir, "0003_c.sql"), "insert into t values (3);")
+      assert.deepStrictEqual(yield* migrate(db, { directory: dir }), ["0003_c"])
+
+      writeFileSync(join(dir, "0004_bad.sql"), "insert into t values (4);\ninsert into nope values (1);")
+      const error = yield* migrate(db, { directory: dir }).pipe(Effect.flip)
+      assert.strictEqual(error.operation, "migration 0004_bad")
+      assert.match(error.message, /0004_bad\.sql, statement 2: relation "nope" does not exist/)
+      const rows = yield* Effect.promise(() => sql<{ n: number }>`select n from t order by n`.execute(db))
+      assert.deepStrictEqual(rows.rows.map((r) => r.n), [1, 2, 3], "the failed migration was rolled back")
+    }))
+})
