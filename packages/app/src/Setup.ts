@@ -20,7 +20,7 @@ export interface StorageOptions {
   readonly databaseUrl?: string | undefined
   /** PostgreSQL schema to work in (default `public`); lets several installations share one database. */
   readonly databaseSchema?: string | undefined
-  /** The PGlite data directory (default `$TERRARIUM_HOME/data`, `~/.terrarium/data`). */
+  /** The PGlite data directory (default `$TERRARIUM_HOME/data`, `~/.terrarium/data`); `memory://` for none. */
   readonly dataDir?: string | undefined
 }
 
@@ -63,7 +63,7 @@ export const databaseLayer = (options: StorageOptions) => {
     })
     : Layer.unwrap(Effect.sync(() => {
       // PGlite creates the data directory itself but not its parents.
-      if (resolved.dataDir !== undefined) mkdirSync(resolved.dataDir, { recursive: true })
+      if (resolved.dataDir !== undefined && !resolved.dataDir.includes("://")) mkdirSync(resolved.dataDir, { recursive: true })
       return Database.layerPglite(resolved.dataDir === undefined ? {} : { dataDir: resolved.dataDir })
     }))
 }

@@ -104,6 +104,15 @@ export interface VersionDiff {
 }
 
 /** @since 0.1.0 @category model */
+export interface Status {
+  readonly database: "postgres" | "pglite"
+  readonly schema: string
+  readonly headPosition: number
+  readonly projectionCheckpoint: number
+  readonly migrations: ReadonlyArray<string>
+}
+
+/** @since 0.1.0 @category model */
 export interface Scope {
   readonly workspace: string
 }
@@ -136,6 +145,8 @@ export class Terrarium extends Context.Service<Terrarium, {
   readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
   readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef }) => Effect.Effect<VersionDiff, TerrariumError>
   readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
+  /** Where the log stands: head position, read-model checkpoint, database kind, migrations. */
+  readonly status: Effect.Effect<Status, TerrariumError>
   /** The names of the migrations applied to the database. */
   readonly migrations: Effect.Effect<ReadonlyArray<string>>
   /** Bring the read models up to the head of the log. */
@@ -341,6 +352,20 @@ export const make = (caller: Caller) => Effect.gen(function*() {
         return yield* readModel.audit({ workspace, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
       }),
     migrations: Effect.succeed(database.applied),
+    status: Effect.all({
+      head: store.head,
+      checkpoint: projections.checkpoint,
+      migrations: database.use("list migrations", (db) =>
+        db.selectFrom("kysely_migration").select("name").orderBy("name").execute())
+    }).pipe(
+      Effect.map(({ head, checkpoint, migrations }) => ({
+        database: database.kind,
+        schema: database.schema,
+        headPosition: head,
+        projectionCheckpoint: checkpoint,
+        migrations: migrations.map((m: { readonly name: string }) => m.name)
+      }) satisfies Status)
+    ),
     catchUp: projections.catchUp,
     rebuildProjections: projections.rebuild
   })

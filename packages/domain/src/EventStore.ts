@@ -101,8 +101,15 @@ export class StorageFailure extends Schema.TaggedError<StorageFailure>()(
 ) {
   get isRetryable() { return false }
   override get message() {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `event store ${this.operation} failed: ${cause}`
+    const cause = this.cause
+    const text = cause instanceof Error
+      ? cause.message
+      : typeof cause === "object" && cause !== null && typeof (cause as { message?: unknown }).message === "string"
+      ? (cause as { message: string }).message
+      : typeof cause === "object" && cause !== null
+      ? Object.prototype.toString.call(cause)
+      : String(cause)
+    return `event store ${this.operation} failed: ${text}`
   }
 }
 

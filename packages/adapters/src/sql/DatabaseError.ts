@@ -17,7 +17,27 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
   cause: Schema.Defect()
 }) {
   override get message() {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `database ${this.operation} failed: ${cause}`
+    return `database ${this.operation} failed: ${describeCause(this.cause)}`
   }
+}
+
+/**
+ * A one-line text for any thrown value. `String(x)` itself throws for objects without a
+ * prototype (PGlite and pg sometimes reject with such plain objects), so it is not enough.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === "object" && cause !== null) {
+    const message = (cause as { readonly message?: unknown }).message
+    if (typeof message === "string") return message
+    try {
+      return JSON.stringify(cause)
+    } catch {
+      return Object.prototype.toString.call(cause)
+    }
+  }
+  return String(cause)
 }

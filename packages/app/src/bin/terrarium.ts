@@ -22,7 +22,9 @@ const program = run(process.argv.slice(2)).pipe(
       if (!/^(ShowHelp|MissingOption|MissingArgument|InvalidValue|UnknownSubcommand|UnrecognizedOption|DuplicateOption|UserError)$/.test(tag)) {
         yield* Console.error(`terrarium: ${describe(error)}`)
       }
-      process.exitCode = tag === "ShowHelp" ? 0 : 1
+      // `--help` fails with ShowHelp and no errors; a parse error is ShowHelp with errors.
+      const errors = (error as { readonly errors?: ReadonlyArray<unknown> }).errors ?? []
+      process.exitCode = tag === "ShowHelp" && errors.length === 0 ? 0 : 1
     })
   ),
   Effect.provide(NodeServices.layer)

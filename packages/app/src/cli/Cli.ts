@@ -25,7 +25,7 @@ import { type AsOf, parseAsOf } from "../AsOf.ts"
 import { type EnvironmentRef, parseRef } from "../EnvironmentRef.ts"
 import * as Setup from "../Setup.ts"
 import { Terrarium } from "../Terrarium.ts"
-import { type Format, render } from "./Output.ts"
+import { fields, type Format, render } from "./Output.ts"
 import * as Render from "./Render.ts"
 
 /** A failure that is the user's to fix: printed as is, exit code 1. @since 0.1.0 @category errors */
@@ -382,9 +382,32 @@ const migrateCommand = Command.make("migrate", {}, () =>
     })
   )).pipe(Command.withDescription("Apply database migrations (also done automatically on start)"))
 
+const status = Command.make("status", {}, () =>
+  Effect.gen(function*() {
+    const flags: RootFlags = yield* root
+    const where = Setup.describeStorage({
+      databaseUrl: Option.getOrUndefined(flags.databaseUrl),
+      databaseSchema: Option.getOrUndefined(flags.databaseSchema),
+      dataDir: Option.getOrUndefined(flags.dataDir)
+    })
+    return yield* withTerrarium(
+      () => Terrarium.use((t) => t.status),
+      (s) => ({
+        data: { ...s, storage: where },
+        table: () =>
+          fields([
+            ["storage", where],
+            ["log head", `position ${s.headPosition}`],
+            ["read models", `position ${s.projectionCheckpoint}`],
+            ["migrations", s.migrations.join(", ")]
+          ])
+      })
+    )
+  })).pipe(Command.withDescription("Where the data lives and where the log stands"))
+
 const db = Command.make("db").pipe(
   Command.withDescription("Database maintenance"),
-  Command.withSubcommands([migrateCommand])
+  Command.withSubcommands([migrateCommand, status])
 )
 
 const rebuild = Command.make("rebuild", {}, () =>
