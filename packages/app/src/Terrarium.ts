@@ -194,6 +194,10 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     Effect.gen(function*() {
       const { state, streamVersion } = yield* load(workspace, name)
       const command = yield* toCommand(state)
+      // The decider cannot name a stream it has never seen; the handler can.
+      if (state._tag === "New" && command._tag !== "Create" && command._tag !== "Define") {
+        return yield* Effect.fail(Environment.notFound(name, workspace === "default" ? undefined : workspace))
+      }
       const events = yield* fromResult(Environment.decide(command, state))
       if (events.length > 0) {
         const newEvents = events.map((event: EnvironmentEvent) =>

@@ -1,0 +1,111 @@
+/**
+ * The Promise facade (`createTerrarium`), on the embedded database and on PostgreSQL, including
+ * many independent clients (separate pools, as separate processes would have) racing to create.
+ */
+import { createTerrarium, type TerrariumClient } from "@terrarium/app"
+import { emptyDefinition, type Definition } from "@terrarium/domain"
+import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
+import pg from "pg"
+import { testDatabaseUrl } from "./support/postgres.ts"
+import { repoRoot, tempDir } from "./support/cli.ts"
+import { join } from "node:path"
+
+const rejects = (promise: Promise<unknown>, message: RegExp) => expect(promise).rejects.toThrow(message)
+
+const withPip = (...specs: Array<string>): Definition => ({
+  ...emptyDefinition,
+  python: {
+    userManagedDependencies: false,
+    interpreterPath: "python",
+    conda: {
+      channels: ["conda-forge"],
+      conda: [],
+      pip: specs.map((s) => {
+        const [name, specifier = ""] = s.split("==")
+        return { kind: "pip" as const, name: name!, extras: [], specifier: specifier === "" ? "" : `==${specifier}`, text: s }
+      }),
+      pipOptions: { extraIndexUrls: [], findLinks: [], constraints: [], flags: [] }
+    }
+  }
+})
+
+describe("createTerrarium on the embedded database", () => {
+  const dir = tempDir("terrarium-lib-")
+  let t: TerrariumClient
+  beforeAll(async () => {
+    t = await createTerrarium({ dataDir: join(dir.path, "data"), actor: "lib-test" })
+  })
+  afterAll(async () => {
+    await t.close()
+    dir.remove()
+  })
+
+  it("creates from a file and from an object, registers changes, reads history and audit", { timeout: 120_000 }, async () => {
+    const v1 = await t.createFromFile(join(repoRoot, "examples/pydata/environment.yml"))
+    assert.deepStrictEqual([v1.name, v1.version, v1.created], ["pydata", "1", true])
+    // A renamed copy has the same canonical hash: it would share the image.
+    const copy = await t.createFromFile(join(repoRoot, "examples/pydata/environment.yml"), { name: "pydata-copy" })
+    assert.strictEqual(copy.canonicalHash, v1.canonicalHash)
+
+    const draft = await t.addPackage("pydata", { conda: "conda-forge::numpy>=1.26" })
+    assert.strictEqual(draft.changed, true)
+    const v2 = await t.register("pydata")
+    assert.strictEqual(v2.version, "2")
+    const again = await t.register("pydata")
+    assert.deepStrictEqual([again.version, again.created], ["2", false])
+
+    const explicit = await t.create({ name: "tiny", definition: withPip("requests==2.32.3"), version: "2024.1" })
+    assert.strictEqual(explicit.version, "2024.1")
+    await rejects(
+      t.create({ name: "tiny", definition: withPip("requests==2.32.4"), version: "2024.1" }),
+      /2024\.1/
+    )
+
+    const versions = await t.versions("pydata")
+    assert.deepStrictEqual(versions.map((v) => v.version), ["1", "2"])
+    assert.ok(versions.every((v) => v.createdBy === "lib-test"))
+    const envs = await t.environments()
+    assert.deepStrictEqual(envs.map((e) => e.name), ["pydata", "pydata-copy", "tiny"])
+
+    const d = await t.diff("pydata:1", "pydata:2")
+    assert.deepStrictEqual(d.diff.packages.map((p) => [p.manager, p.name, p.kind]), [["conda", "numpy", "added"]])
+    const audit = await t.audit("pydata")
+    assert.deepStrictEqual(audit.map((a) => a.eventType), ["Defined", "Registered", "PackageAdded", "Registered"])
+    const asOf = await t.show("pydata", { asOf: audit[1]!.position })
+    assert.strictEqual(asOf.version, "1")
+    await rejects(t.show("pydata:7"), /no version 7/)
+  })
+})
+
+describe("createTerrarium on PostgreSQL: independent clients racing", () => {
+  const schema = `test_race_${Math.random().toString(36).slice(2, 10)}`
+  const clients: Array<TerrariumClient> = []
+  beforeAll(async () => {
+    for (let i = 0; i < 8; i++) {
+      clients.push(await createTerrarium({ databaseUrl: testDatabaseUrl, databaseSchema: schema, actor: `writer-${i}` }))
+    }
+  })
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()))
+    const client = new pg.Client({ connectionString: testDatabaseUrl })
+    await client.connect()
+    await client.query(`drop schema if exists "${schema}" cascade`)
+    await client.end()
+  })
+
+  it("different definitions get distinct versions; one definition shares one", { timeout: 120_000 }, async () => {
+    for (let round = 0; round < 3; round++) {
+      const name = `race-${round}`
+      // Writers 0-3 each create a different definition; writers 4-7 all create the same one.
+      const results = await Promise.all(clients.map((c, i) =>
+        c.create({ name, definition: i < 4 ? withPip(`pkg-${i}==1.0`) : withPip("shared==1.0") })))
+      const distinct = results.slice(0, 4).map((r) => r.version)
+      const shared = results.slice(4).map((r) => r.version)
+      assert.strictEqual(new Set(shared).size, 1, `one definition, one version: ${shared}`)
+      assert.strictEqual(new Set([...distinct, shared[0]]).size, 5, `five definitions, five versions: ${distinct} ${shared}`)
+      assert.strictEqual(results.filter((r) => r.created).length, 5)
+      const history = await clients[0]!.versions(name)
+      assert.deepStrictEqual(history.map((v) => v.version), ["1", "2", "3", "4", "5"])
+    }
+  })
+})

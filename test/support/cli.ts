@@ -1,0 +1,52 @@
+/**
+ * Runs the real `terrarium` executable in a child process (Node 24, the test runner's own
+ * `process.execPath`), the way a user at a terminal does.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
+export const bin = join(repoRoot, "packages/app/src/bin/terrarium.ts")
+
+export interface CliResult {
+  readonly status: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Environment for a CLI run: no inherited database URL, so the embedded default is used. */
+export const cliEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  if (extra["TERRARIUM_DATABASE_URL"] === undefined) delete env["TERRARIUM_DATABASE_URL"]
+  return env
+}
+
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = repoRoot): CliResult => {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, env: cliEnv(env), encoding: "utf8", timeout: 120_000 })
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+export const runCliAsync = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = repoRoot): Promise<CliResult> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: cliEnv(env) })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.on("error", reject)
+    child.on("close", (status) => resolve({ status: status ?? -1, stdout, stderr }))
+  })
+
+/** Parses `--output json` and fails with the whole output when the command did not succeed. */
+export const json = <A = any>(r: CliResult): A => {
+  if (r.status !== 0) throw new Error(`command failed (${r.status}):\n${r.stderr}\n${r.stdout}`)
+  return JSON.parse(r.stdout) as A
+}
+
+export const tempDir = (prefix: string): { readonly path: string; readonly remove: () => void } => {
+  const path = mkdtempSync(join(tmpdir(), prefix))
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
