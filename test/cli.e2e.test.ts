@@ -83,6 +83,20 @@ describe("terrarium CLI", () => {
     assert.match(yaml.stdout, /^version: "1"$/m)
   })
 
+  it("creates from flags: image only (user-managed), tags, description, curated catalog", { timeout: 120_000 }, () => {
+    const r = json(cli(
+      "environment", "create", "--name", "AzureML-minimal", "--curated", "--image", "python:3.11",
+      "--tag", "team=platform", "--tag", "os=linux", "--description", "minimal curated image", "-o", "json"
+    ))
+    assert.deepStrictEqual([r.name, r.version, r.environmentType], ["AzureML-minimal", "1", "curated"])
+    const shown = json(cli("environment", "show", "AzureML-minimal:1", "-o", "json"))
+    assert.deepStrictEqual(shown.definition.tags, { team: "platform", os: "linux" })
+    assert.strictEqual(shown.definition.python.userManagedDependencies, true)
+    assert.deepStrictEqual(shown.definition.docker.base, { kind: "image", image: "python:3.11" })
+    const catalog = json(cli("environment", "list", "--curated", "-o", "json"))
+    assert.deepStrictEqual(catalog.map((c: any) => [c.name, c.latestVersion, c.description]), [["AzureML-minimal", "1", "minimal curated image"]])
+  })
+
   describe("bad input: one clear message, exit code 1, nothing appended", () => {
     const dir = join(home.path, "input")
     beforeAll(() => {

@@ -27,7 +27,7 @@ import {
   type RecordedEvent
 } from "@terrarium/domain"
 import { Database, type DatabaseError, type ProjectionError, Projections, ReadModel } from "@terrarium/adapters"
-import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import { Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
@@ -143,6 +143,10 @@ export class Terrarium extends Context.Service<Terrarium, {
   /** One row per environment: latest version, number of versions, type. */
   readonly environments: (input: Scope & { readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, TerrariumError>
   readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
+  /** Curated (`AzureML-`) environments of every workspace, with their latest version. */
+  readonly curatedCatalog: Effect.Effect<ReadonlyArray<CuratedCatalogRow>, TerrariumError>
+  /** Every registered version with this canonical hash (and its image, once built). */
+  readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, TerrariumError>
   readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef }) => Effect.Effect<VersionDiff, TerrariumError>
   readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
   /** Where the log stands: head position, read-model checkpoint, database kind, migrations. */
@@ -341,6 +345,8 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       readModel.environments({ workspace, includeArchived: includeArchived ?? false }),
     versions: ({ workspace, name, includeArchived }) =>
       readModel.versions({ workspace, name, includeArchived: includeArchived ?? false }),
+    curatedCatalog: readModel.curatedCatalog(),
+    cacheLookup: (canonicalHash) => readModel.cacheLookup(canonicalHash),
     diff: ({ workspace, from, to }) =>
       Effect.gen(function*() {
         const head = yield* store.head

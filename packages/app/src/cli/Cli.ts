@@ -135,7 +135,8 @@ const fromFlags = (input: {
       : {
         kind: "azureml-v2-environment",
         tags: {},
-        definition: emptyDefinition,
+        // An environment that is only an image uses the image's Python as is (AzureML semantics).
+        definition: { ...emptyDefinition, python: { ...emptyDefinition.python, userManagedDependencies: true } },
         source: { file: "(command line)", includes: [] },
         warnings: []
       }
@@ -200,20 +201,26 @@ const create = Command.make("create", {
 
 const list = Command.make("list", {
   name: Flag.String("name").pipe(Flag.withAlias("n"), Flag.withDescription("Show the versions of this environment"), Flag.optional),
-  archived: Flag.Boolean("archived").pipe(Flag.withDescription("Include archived versions"), Flag.withDefault(false))
-}, ({ name, archived }) =>
-  Option.match(name, {
-    onNone: () =>
-      withTerrarium(
-        (flags) => Terrarium.use((t) => t.environments({ workspace: flags.workspace, includeArchived: archived })),
-        (rows) => ({ data: rows, table: () => Render.environments(rows) })
-      ),
-    onSome: (name) =>
-      withTerrarium(
-        (flags) => Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived })),
-        (rows) => ({ data: rows, table: () => Render.versions(rows) })
-      )
-  })).pipe(Command.withDescription("List environments, or the versions of one"))
+  archived: Flag.Boolean("archived").pipe(Flag.withDescription("Include archived versions"), Flag.withDefault(false)),
+  curated: Flag.Boolean("curated").pipe(Flag.withDescription("List the curated (AzureML-) catalog"), Flag.withDefault(false))
+}, ({ name, archived, curated }) =>
+  curated
+    ? withTerrarium(
+      () => Terrarium.use((t) => t.curatedCatalog),
+      (rows) => ({ data: rows, table: () => Render.catalog(rows) })
+    )
+    : Option.match(name, {
+      onNone: () =>
+        withTerrarium(
+          (flags) => Terrarium.use((t) => t.environments({ workspace: flags.workspace, includeArchived: archived })),
+          (rows) => ({ data: rows, table: () => Render.environments(rows) })
+        ),
+      onSome: (name) =>
+        withTerrarium(
+          (flags) => Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived })),
+          (rows) => ({ data: rows, table: () => Render.versions(rows) })
+        )
+    })).pipe(Command.withDescription("List environments, the versions of one (--name), or the curated catalog (--curated)"))
 
 const show = Command.make("show", {
   ref: Argument.String("ref").pipe(Argument.withDescription("NAME, NAME:VERSION or NAME@LABEL")),

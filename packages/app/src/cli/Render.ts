@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Diff } from "@terrarium/domain"
-import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import type { Draft, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
 import { fields, shortHash, table, time } from "./Output.ts"
 
@@ -82,3 +82,13 @@ export const audit = (rows: ReadonlyArray<AuditEntry>): string =>
     { header: "event", value: (r) => r.eventType },
     { header: "summary", value: (r) => r.summary }
   ])
+
+/** @since 0.1.0 @category rendering */
+export const catalog = (rows: ReadonlyArray<CuratedCatalogRow>): string =>
+  table(rows, [
+    { header: "name", value: (r) => r.name },
+    { header: "latest", value: (r) => r.latestVersion },
+    { header: "workspace", value: (r) => r.workspace },
+    { header: "hash", value: (r) => shortHash(r.canonicalHash) },
+    { header: "description", value: (r) => r.description ?? "" }
+  ], "The curated catalog is empty. Curated environments are created with --curated and an AzureML- name.")
