@@ -151,8 +151,8 @@ export class Terrarium extends Context.Service<Terrarium, {
   readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
   /** Where the log stands: head position, read-model checkpoint, database kind, migrations. */
   readonly status: Effect.Effect<Status, TerrariumError>
-  /** The names of the migrations applied to the database. */
-  readonly migrations: Effect.Effect<ReadonlyArray<string>>
+  /** The names of every migration applied to the database, oldest first. */
+  readonly migrations: Effect.Effect<ReadonlyArray<string>, TerrariumError>
   /** Bring the read models up to the head of the log. */
   readonly catchUp: Effect.Effect<number, TerrariumError>
   /** Rebuild every read model from position 0. */
@@ -172,6 +172,11 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const projections = yield* Projections
   const readModel = yield* ReadModel
   const database = yield* Database
+
+  // Kysely's Migrator records what it applied in kysely_migration (in the working schema).
+  const migrations = database.use("list migrations", (db) =>
+    db.selectFrom("kysely_migration").select("name").orderBy("name").execute()
+  ).pipe(Effect.map((rows) => rows.map((row: { readonly name: string }) => row.name)))
 
   const load = (workspace: string, name: string, untilPosition?: number) =>
     Effect.gen(function*() {
@@ -222,9 +227,9 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       ? Effect.succeed(state)
       : Effect.fail(Environment.notFound(name))
 
-  const registration = (state: Environment.State, hash: string, appended: ReadonlyArray<EnvironmentEvent>) =>
+  const registration = (state: Environment.State, name: string, hash: string, appended: ReadonlyArray<EnvironmentEvent>) =>
     Effect.gen(function*() {
-      const env = yield* active(state, "")
+      const env = yield* active(state, name)
       const version = Option.getOrThrow(Environment.versionByHash(state, hash))
       return {
         workspace: env.workspace,
@@ -309,7 +314,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
             canonicalHash,
             ...(version === undefined ? {} : { version })
           })))
-        return yield* registration(state, canonicalHash, appended)
+        return yield* registration(state, name, canonicalHash, appended)
       }),
     addPackage: ({ workspace, name, spec }) => draftChange(workspace, name, new Environment.AddPackage({ spec })),
     removePackage: ({ workspace, name, manager, package: pkg }) =>
@@ -328,7 +333,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
           ))
         // After a registration (or a no-op) the draft is exactly the registered content.
         const env = yield* active(state, name)
-        return yield* registration(state, yield* CanonicalHash.hash(env.draft), appended)
+        return yield* registration(state, name, yield* CanonicalHash.hash(env.draft), appended)
       }),
     archive: ({ workspace, ref }) => versionCommand(workspace, ref, (version) => new Environment.Archive({ version })),
     restore: ({ workspace, ref }) => versionCommand(workspace, ref, (version) => new Environment.Restore({ version })),
@@ -361,19 +366,14 @@ export const make = (caller: Caller) => Effect.gen(function*() {
         yield* active(state, name)
         return yield* readModel.audit({ workspace, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
       }),
-    migrations: Effect.succeed(database.applied),
-    status: Effect.all({
-      head: store.head,
-      checkpoint: projections.checkpoint,
-      migrations: database.use("list migrations", (db) =>
-        db.selectFrom("kysely_migration").select("name").orderBy("name").execute())
-    }).pipe(
+    migrations,
+    status: Effect.all({ head: store.head, checkpoint: projections.checkpoint, migrations }).pipe(
       Effect.map(({ head, checkpoint, migrations }) => ({
         database: database.kind,
         schema: database.schema,
         headPosition: head,
         projectionCheckpoint: checkpoint,
-        migrations: migrations.map((m: { readonly name: string }) => m.name)
+        migrations
       }) satisfies Status)
     ),
     catchUp: projections.catchUp,
