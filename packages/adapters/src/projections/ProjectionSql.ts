@@ -6,6 +6,13 @@
  * Inserts are plain INSERTs on purpose: an event applied twice fails on a primary key instead of
  * quietly merging, so a checkpoint bug cannot hide.
  *
+ * Speed: a batch used to cost one statement per row operation (about 1,000 events/s on PGlite
+ * and 1,400-1,550 on PostgreSQL, 13,000 events in batches of 500). `applyOps` now reads what the
+ * batch depends on in one query, folds it in memory and writes it in one statement, and the
+ * projector reads the next batch while this one commits: 3,900-4,300 events/s on PGlite and
+ * 4,800-7,300 on PostgreSQL, measured back to back on a busy 2-core machine (the old code
+ * replaying the same log in the same process gave identical tables).
+ *
  * @since 0.1.0
  */
 import { type Kysely, sql } from "kysely"
@@ -17,9 +24,6 @@ type Db = Kysely<ProjectionTables>
 
 /** The checkpoint row of the environment projections. @since 0.1.0 @category checkpoint */
 export const CHECKPOINT_NAME = "environments"
-
-/** Rows per multi-row audit INSERT: 11 parameters each, far below PostgreSQL's 65535. */
-const AUDIT_CHUNK = 1000
 
 const byKey = (key: EnvironmentKey) => ({ workspace: key.workspace, name: key.name })
 
@@ -64,119 +68,369 @@ export const clearProjections = async (db: Db): Promise<void> => {
   for (const table of PROJECTION_TABLES) await db.deleteFrom(table).execute()
 }
 
-const applyOne = async (db: Db, op: Exclude<RowOp, { _tag: "InsertAudit" }>): Promise<void> => {
-  switch (op._tag) {
-    case "InsertEnvironment":
-      await db.insertInto("environments").values({
-        ...byKey(op.key), curated: op.curated, draft_type: op.draftType, created_at: op.at,
-        created_by: op.by, updated_at: op.at, updated_position: op.position
-      }).execute()
-      return
-    case "TouchEnvironment":
-      await db.updateTable("environments")
-        .set({ updated_at: op.at, updated_position: op.position, ...(op.draftType !== undefined ? { draft_type: op.draftType } : {}) })
-        .where("workspace", "=", op.key.workspace).where("name", "=", op.key.name).execute()
-      return
-    case "InsertVersion":
-      await db.insertInto("environment_versions").values({
-        ...byKey(op.key), version: op.version, canonical_hash: op.canonicalHash, hash_algorithm: op.hashAlgorithm,
-        environment_type: op.environmentType, description: op.description, tags: JSON.stringify(op.tags),
-        created_at: op.at, created_by: op.by, registered_position: op.position
-      }).execute()
-      return
-    case "SetArchived":
-      await db.updateTable("environment_versions")
-        .set({ archived: op.archivedAt !== null, archived_at: op.archivedAt })
-        .where("workspace", "=", op.key.workspace).where("name", "=", op.key.name)
-        .where("version", "=", op.version).execute()
-      return
-    case "SetLabel":
-      await db.insertInto("environment_labels").values({
-        ...byKey(op.key), label: op.label, version: op.version, moved_at: op.at, moved_by: op.by, position: op.position
-      }).onConflict((oc) => oc.columns(["workspace", "name", "label"]).doUpdateSet({
-        version: op.version, moved_at: op.at, moved_by: op.by, position: op.position
-      })).execute()
-      return
-    case "RemoveLabel":
-      await db.deleteFrom("environment_labels")
-        .where("workspace", "=", op.key.workspace).where("name", "=", op.key.name)
-        .where("label", "=", op.label).execute()
-      return
-    case "RecomputeLatest":
-      // One statement (a round trip per event matters on replay): find the newest non-archived
-      // version; point latest at it, or drop latest when there is none. Only a change of
-      // version counts as a move: archiving an older version leaves latest untouched.
-      await sql`
-        with newest as (
-          select version from environment_versions
-          where workspace = ${op.key.workspace} and name = ${op.key.name} and not archived
-          order by registered_position desc limit 1
-        ), dropped as (
-          delete from environment_labels
-          where workspace = ${op.key.workspace} and name = ${op.key.name} and label = ${LATEST_LABEL}
-            and not exists (select 1 from newest)
-        )
-        insert into environment_labels (workspace, name, label, version, moved_at, moved_by, position)
-        select ${op.key.workspace}, ${op.key.name}, ${LATEST_LABEL}, version, ${op.at}, ${op.by}, ${op.position} from newest
-        on conflict (workspace, name, label) do update
-          set version = excluded.version, moved_at = excluded.moved_at, moved_by = excluded.moved_by, position = excluded.position
-          where environment_labels.version <> excluded.version`.execute(db)
-      return
-    case "InsertCacheEntry":
-      // Inherit the newest image already built for the same hash, in the same statement.
-      await sql`
-        insert into cache_lookup
-          (canonical_hash, workspace, name, version, registered_position, registry, repository, tag, digest, built_at, build_id)
-        select ${op.canonicalHash}, ${op.key.workspace}, ${op.key.name}, ${op.version}, ${op.position},
-               image.registry, image.repository, image.tag, image.digest, image.built_at, image.build_id
-        from (select 1) as one
-        left join lateral (
-          select registry, repository, tag, digest, built_at, build_id from cache_lookup
-          where canonical_hash = ${op.canonicalHash} and digest is not null
-          order by built_at desc limit 1
-        ) as image on true`.execute(db)
-      return
-    case "SetImage":
-      await db.updateTable("cache_lookup").set({
-        registry: op.registry, repository: op.repository, tag: op.tag, digest: op.digest,
-        built_at: op.builtAt, build_id: op.buildId
-      }).where("canonical_hash", "=", op.canonicalHash).execute()
-      return
-  }
+// ---------------------------------------------------------------------------------------------
+// Applying a batch: load, fold, write
+
+type Op<Tag extends RowOp["_tag"]> = Extract<RowOp, { _tag: Tag }>
+
+/** Rows as written: snake_case keys, the column names of `jsonb_to_recordset` below. */
+interface EnvironmentRow {
+  readonly workspace: string
+  readonly name: string
+  readonly curated: boolean
+  draft_type: string
+  readonly created_at: Date
+  readonly created_by: string
+  updated_at: Date
+  updated_position: number
 }
 
-type Touch = Extract<RowOp, { _tag: "TouchEnvironment" }>
+interface VersionRow {
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly canonical_hash: string
+  readonly hash_algorithm: number
+  readonly environment_type: string
+  readonly description: string | null
+  readonly tags: Readonly<Record<string, string>>
+  readonly created_at: Date
+  readonly created_by: string
+  readonly registered_position: number
+  archived: boolean
+  archived_at: Date | null
+}
+
+interface Image {
+  readonly registry: string | null
+  readonly repository: string | null
+  readonly tag: string | null
+  readonly digest: string | null
+  readonly built_at: Date | null
+  readonly build_id: string | null
+}
+
+const NO_IMAGE: Image = { registry: null, repository: null, tag: null, digest: null, built_at: null, build_id: null }
+
+interface CacheRow extends Image {
+  readonly canonical_hash: string
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly registered_position: number
+}
+
+interface LabelRow {
+  readonly workspace: string
+  readonly name: string
+  readonly label: string
+  readonly version: string
+  readonly moved_at: Date
+  readonly moved_by: string
+  readonly position: number
+}
+
+/** A label's net change: its final row, or its removal. */
+type LabelWrite =
+  | { readonly _tag: "Set"; readonly row: LabelRow }
+  | { readonly _tag: "Remove"; readonly workspace: string; readonly name: string; readonly label: string }
 
 /**
- * Applies operations in order, with two exceptions that only save round trips:
+ * What a batch needs to know of the rows written before it: the versions (registration
+ * position, archived) and the `latest` label of every stream whose latest it recomputes, and the
+ * image of every hash it registers.
+ */
+interface Before {
+  readonly versions: Map<string, Map<string, { readonly position: number; archived: boolean }>>
+  readonly labels: Map<string, string | null>
+  readonly images: Map<string, Image>
+}
+
+/** The net effect of a batch: new rows with their final values, and updates of older rows. */
+interface Plan {
+  readonly environments: Array<EnvironmentRow>
+  readonly touches: Array<{ readonly workspace: string; readonly name: string; readonly updated_at: Date; readonly updated_position: number; readonly draft_type?: string }>
+  readonly versions: Array<VersionRow>
+  readonly archives: Array<{ readonly workspace: string; readonly name: string; readonly version: string; readonly archived_at: Date | null }>
+  readonly cache: Array<CacheRow>
+  readonly images: Array<Image & { readonly canonical_hash: string }>
+  readonly labels: Array<LabelWrite>
+  readonly audit: Array<Op<"InsertAudit">>
+}
+
+const streamId = (key: EnvironmentKey) => `${key.workspace}\u0000${key.name}`
+const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${key.name}\u0000${part}`
+
+/**
+ * Folds a batch, in order, into its net effect, given the rows it reads from before the batch.
+ * Each step mirrors what the SQL of one operation did (see `applyOps`); rows inserted by the
+ * batch are changed in memory, rows from before it by one UPDATE per table at the end.
+ * Duplicate inserts are kept as they are, so that the database still rejects them.
+ */
+const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
+  const plan: Plan = { environments: [], touches: [], versions: [], archives: [], cache: [], images: [], labels: [], audit: [] }
+  const environments = new Map<string, EnvironmentRow>()
+  const touches = new Map<string, Op<"TouchEnvironment">>()
+  const versions = new Map<string, VersionRow>()
+  const archives = new Map<string, Plan["archives"][number]>()
+  const cacheByHash = new Map<string, Array<CacheRow>>()
+  const images = new Map<string, Plan["images"][number]>()
+  const labels = new Map<string, LabelWrite>()
+  const streamVersions = (key: EnvironmentKey) => {
+    const id = streamId(key)
+    let found = before.versions.get(id)
+    if (found === undefined) before.versions.set(id, found = new Map())
+    return found
+  }
+
+  for (const op of ops) {
+    switch (op._tag) {
+      case "InsertAudit":
+        plan.audit.push(op)
+        break
+      case "InsertEnvironment": {
+        const row: EnvironmentRow = {
+          ...byKey(op.key), curated: op.curated, draft_type: op.draftType, created_at: op.at, created_by: op.by,
+          updated_at: op.at, updated_position: op.position
+        }
+        plan.environments.push(row)
+        environments.set(streamId(op.key), row)
+        break
+      }
+      case "TouchEnvironment": {
+        // Merged as before: the last time and position, the last draft type given.
+        const id = streamId(op.key)
+        const draftType = op.draftType ?? touches.get(id)?.draftType
+        touches.set(id, draftType === undefined ? op : { ...op, draftType })
+        break
+      }
+      case "InsertVersion": {
+        const row: VersionRow = {
+          ...byKey(op.key), version: op.version, canonical_hash: op.canonicalHash, hash_algorithm: op.hashAlgorithm,
+          environment_type: op.environmentType, description: op.description, tags: op.tags, created_at: op.at,
+          created_by: op.by, registered_position: op.position, archived: false, archived_at: null
+        }
+        plan.versions.push(row)
+        versions.set(rowId(op.key, op.version), row)
+        streamVersions(op.key).set(op.version, { position: op.position, archived: false })
+        break
+      }
+      case "SetArchived": {
+        const id = rowId(op.key, op.version)
+        const inserted = versions.get(id)
+        if (inserted !== undefined) {
+          inserted.archived = op.archivedAt !== null
+          inserted.archived_at = op.archivedAt
+        } else archives.set(id, { ...byKey(op.key), version: op.version, archived_at: op.archivedAt })
+        const known = streamVersions(op.key).get(op.version)
+        if (known !== undefined) known.archived = op.archivedAt !== null
+        break
+      }
+      case "SetLabel": {
+        const id = rowId(op.key, op.label)
+        labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: op.label, version: op.version, moved_at: op.at, moved_by: op.by, position: op.position } })
+        before.labels.set(id, op.version)
+        break
+      }
+      case "RemoveLabel": {
+        const id = rowId(op.key, op.label)
+        labels.set(id, { _tag: "Remove", ...byKey(op.key), label: op.label })
+        before.labels.set(id, null)
+        break
+      }
+      case "RecomputeLatest": {
+        let newest: string | undefined
+        let newestPosition = Number.NEGATIVE_INFINITY
+        for (const [version, { archived, position }] of streamVersions(op.key)) {
+          if (!archived && position > newestPosition) [newest, newestPosition] = [version, position]
+        }
+        const id = rowId(op.key, LATEST_LABEL)
+        const current = before.labels.get(id) ?? null
+        if (newest === undefined) {
+          if (current !== null) {
+            labels.set(id, { _tag: "Remove", ...byKey(op.key), label: LATEST_LABEL })
+            before.labels.set(id, null)
+          }
+        } else if (current !== newest) {
+          // Only a change of version is a move, as in the SQL this replaces.
+          labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: LATEST_LABEL, version: newest, moved_at: op.at, moved_by: op.by, position: op.position } })
+          before.labels.set(id, newest)
+        }
+        break
+      }
+      case "InsertCacheEntry": {
+        const row: CacheRow = {
+          canonical_hash: op.canonicalHash, ...byKey(op.key), version: op.version, registered_position: op.position,
+          ...(before.images.get(op.canonicalHash) ?? NO_IMAGE)
+        }
+        plan.cache.push(row)
+        const same = cacheByHash.get(op.canonicalHash)
+        if (same === undefined) cacheByHash.set(op.canonicalHash, [row])
+        else same.push(row)
+        break
+      }
+      case "SetImage": {
+        const image = {
+          registry: op.registry, repository: op.repository, tag: op.tag, digest: op.digest,
+          built_at: op.builtAt, build_id: op.buildId
+        }
+        before.images.set(op.canonicalHash, image)
+        for (const row of cacheByHash.get(op.canonicalHash) ?? []) Object.assign(row, image)
+        images.set(op.canonicalHash, { canonical_hash: op.canonicalHash, ...image })
+        break
+      }
+    }
+  }
+  for (const [id, touch] of touches) {
+    const inserted = environments.get(id)
+    if (inserted !== undefined) {
+      inserted.updated_at = touch.at
+      inserted.updated_position = touch.position
+      if (touch.draftType !== undefined) inserted.draft_type = touch.draftType
+    } else {
+      plan.touches.push({
+        ...byKey(touch.key), updated_at: touch.at, updated_position: touch.position,
+        ...(touch.draftType !== undefined ? { draft_type: touch.draftType } : {})
+      })
+    }
+  }
+  plan.archives.push(...archives.values())
+  plan.images.push(...images.values())
+  plan.labels.push(...labels.values())
+  return plan
+}
+
+/** One parameter, however many rows: PostgreSQL expands it with `jsonb_to_recordset`. */
+const json = (rows: ReadonlyArray<unknown>) => sql`${JSON.stringify(rows)}::jsonb`
+
+/** Reads what `fold` needs from before the batch, in one query whatever the batch size. */
+const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>): Promise<Before> => {
+  const streams = new Map<string, EnvironmentKey>()
+  const hashes = new Set<string>()
+  for (const op of ops) {
+    if (op._tag === "RecomputeLatest") streams.set(streamId(op.key), byKey(op.key))
+    else if (op._tag === "InsertCacheEntry") hashes.add(op.canonicalHash)
+  }
+  const before: Before = { versions: new Map(), labels: new Map(), images: new Map() }
+  for (const id of streams.keys()) before.versions.set(id, new Map())
+  if (streams.size === 0 && hashes.size === 0) return before
+  // One round trip: each part comes back as a JSON array (timestamps as text).
+  const keys = json([...streams.values()])
+  const { rows } = await sql<{
+    versions: ReadonlyArray<{ workspace: string; name: string; version: string; position: number; archived: boolean }> | null
+    labels: ReadonlyArray<{ workspace: string; name: string; version: string }> | null
+    images: ReadonlyArray<Omit<Image, "built_at"> & { canonical_hash: string; built_at: string | null }> | null
+  }>`
+    select
+      (select json_agg(json_build_object('workspace', v.workspace, 'name', v.name, 'version', v.version,
+          'position', v.registered_position, 'archived', v.archived))
+        from environment_versions v
+        join jsonb_to_recordset(${keys}) as k(workspace text, name text) on v.workspace = k.workspace and v.name = k.name
+      ) as versions,
+      (select json_agg(json_build_object('workspace', l.workspace, 'name', l.name, 'version', l.version))
+        from environment_labels l
+        join jsonb_to_recordset(${keys}) as k(workspace text, name text) on l.workspace = k.workspace and l.name = k.name
+        where l.label = ${LATEST_LABEL}
+      ) as labels,
+      -- The newest image per hash, as the single-row INSERT … SELECT used to look it up.
+      (select json_agg(i) from (
+        select distinct on (canonical_hash) canonical_hash, registry, repository, tag, digest, built_at, build_id
+        from cache_lookup
+        where canonical_hash in (select jsonb_array_elements_text(${json([...hashes])})) and digest is not null
+        order by canonical_hash, built_at desc
+      ) as i) as images`.execute(db)
+  const loaded = rows[0]
+  for (const row of loaded?.versions ?? []) {
+    before.versions.get(streamId(row))?.set(row.version, { position: Number(row.position), archived: row.archived })
+  }
+  for (const row of loaded?.labels ?? []) before.labels.set(rowId(row, LATEST_LABEL), row.version)
+  for (const { canonical_hash, built_at, ...image } of loaded?.images ?? []) {
+    before.images.set(canonical_hash, { ...image, built_at: built_at === null ? null : new Date(built_at) })
+  }
+  return before
+}
+
+/**
+ * Writes a plan in one statement. Its parts are data-modifying CTEs, which all see the rows as
+ * they were before the statement: the UPDATEs reach only rows of earlier batches, as `fold`
+ * requires, and no row is written twice (`fold` leaves one net change per row). Empty parts
+ * cost nothing. A duplicate insert still fails the whole statement on its key.
+ */
+const write = async (db: Db, plan: Plan): Promise<void> => {
+  const removed = plan.labels.flatMap((l) => l._tag === "Remove" ? [{ workspace: l.workspace, name: l.name, label: l.label }] : [])
+  const set = plan.labels.flatMap((l) => l._tag === "Set" ? [l.row] : [])
+  // `details` is JSON `null` rather than SQL NULL when an event has none, as before.
+  const audit = plan.audit.map((op) => ({
+    position: op.position, ...byKey(op.key), event_type: op.eventType, version: op.version, actor: op.actor,
+    occurred_at: op.occurredAt, correlation_id: op.correlationId, causation_id: op.causationId,
+    summary: op.summary, details: op.details ?? null
+  }))
+  await sql`
+    with touched as (
+      update environments e
+      set updated_at = t.updated_at, updated_position = t.updated_position, draft_type = coalesce(t.draft_type, e.draft_type)
+      from jsonb_to_recordset(${json(plan.touches)})
+        as t(workspace text, name text, updated_at timestamptz, updated_position bigint, draft_type text)
+      where e.workspace = t.workspace and e.name = t.name
+    ), archived as (
+      update environment_versions v set archived = t.archived_at is not null, archived_at = t.archived_at
+      from jsonb_to_recordset(${json(plan.archives)}) as t(workspace text, name text, version text, archived_at timestamptz)
+      where v.workspace = t.workspace and v.name = t.name and v.version = t.version
+    ), imaged as (
+      update cache_lookup c
+      set registry = t.registry, repository = t.repository, tag = t.tag, digest = t.digest, built_at = t.built_at, build_id = t.build_id
+      from jsonb_to_recordset(${json(plan.images)}) as t(canonical_hash text, registry text, repository text, tag text,
+        digest text, built_at timestamptz, build_id text)
+      where c.canonical_hash = t.canonical_hash
+    ), environments_ as (
+      insert into environments (workspace, name, curated, draft_type, created_at, created_by, updated_at, updated_position)
+      select * from jsonb_to_recordset(${json(plan.environments)}) as t(workspace text, name text, curated boolean,
+        draft_type text, created_at timestamptz, created_by text, updated_at timestamptz, updated_position bigint)
+    ), versions_ as (
+      insert into environment_versions (workspace, name, version, canonical_hash, hash_algorithm, environment_type,
+        description, tags, created_at, created_by, registered_position, archived, archived_at)
+      select * from jsonb_to_recordset(${json(plan.versions)}) as t(workspace text, name text, version text,
+        canonical_hash text, hash_algorithm integer, environment_type text, description text, tags jsonb,
+        created_at timestamptz, created_by text, registered_position bigint, archived boolean, archived_at timestamptz)
+    ), cache_ as (
+      insert into cache_lookup (canonical_hash, workspace, name, version, registered_position, registry, repository, tag,
+        digest, built_at, build_id)
+      select * from jsonb_to_recordset(${json(plan.cache)}) as t(canonical_hash text, workspace text, name text,
+        version text, registered_position bigint, registry text, repository text, tag text, digest text,
+        built_at timestamptz, build_id text)
+    ), unlabelled as (
+      delete from environment_labels l
+      using jsonb_to_recordset(${json(removed)}) as t(workspace text, name text, label text)
+      where l.workspace = t.workspace and l.name = t.name and l.label = t.label
+    ), labelled as (
+      insert into environment_labels (workspace, name, label, version, moved_at, moved_by, position)
+      select * from jsonb_to_recordset(${json(set)}) as t(workspace text, name text, label text, version text,
+        moved_at timestamptz, moved_by text, position bigint)
+      on conflict (workspace, name, label) do update
+        set version = excluded.version, moved_at = excluded.moved_at, moved_by = excluded.moved_by, position = excluded.position
+    )
+    insert into audit_trail (position, workspace, name, event_type, version, actor, occurred_at, correlation_id,
+      causation_id, summary, details)
+    select position, workspace, name, event_type, version, actor, occurred_at, correlation_id, causation_id, summary,
+      coalesce(details, 'null'::jsonb)
+    from jsonb_to_recordset(${json(audit)}) as t(position bigint, workspace text, name text, event_type text,
+      version text, actor text, occurred_at timestamptz, correlation_id text, causation_id text, summary text,
+      details jsonb)`.execute(db)
+}
+
+/**
+ * Applies a batch of operations with the same result as applying them one by one in order,
+ * in a fixed number of statements: read what the batch depends on (the versions and `latest`
+ * of the streams whose latest it recomputes, the images of the hashes it registers), fold the
+ * operations into their net effect in memory, then write one statement per table and kind.
  *
- * - Audit rows depend on nothing and nothing depends on them, so they are collected and written
- *   with a few multi-row INSERTs at the end. They are most of the rows.
- * - `TouchEnvironment` only sets when a stream last changed (and its draft type), which no other
- *   operation reads, so the touches of one stream are merged into one UPDATE, applied after the
- *   other operations: the last time and position, the last draft type given. Draft edits
- *   (packages, variables) then cost no query at all besides their audit row.
+ * Inserts stay strict: every inserted row is in the multi-row INSERT, duplicates included, so
+ * an event applied twice (across batches or within one) still fails on a key.
  *
  * @since 0.1.0
  * @category apply
  */
 export const applyOps = async (db: Db, ops: Iterable<RowOp>): Promise<void> => {
-  const audit: Array<Extract<RowOp, { _tag: "InsertAudit" }>> = []
-  const touches = new Map<string, Touch>()
-  for (const op of ops) {
-    if (op._tag === "InsertAudit") audit.push(op)
-    else if (op._tag === "TouchEnvironment") {
-      const id = `${op.key.workspace}\u0000${op.key.name}`
-      const draftType = op.draftType ?? touches.get(id)?.draftType
-      touches.set(id, draftType === undefined ? op : { ...op, draftType })
-    } else await applyOne(db, op)
-  }
-  for (const touch of touches.values()) await applyOne(db, touch)
-  for (let i = 0; i < audit.length; i += AUDIT_CHUNK) {
-    await db.insertInto("audit_trail").values(audit.slice(i, i + AUDIT_CHUNK).map((op) => ({
-      position: op.position, ...byKey(op.key), event_type: op.eventType, version: op.version, actor: op.actor,
-      occurred_at: op.occurredAt, correlation_id: op.correlationId, causation_id: op.causationId,
-      summary: op.summary, details: JSON.stringify(op.details ?? null)
-    }))).execute()
-  }
+  const all = [...ops]
+  await write(db, fold(all, await loadBefore(db, all)))
 }

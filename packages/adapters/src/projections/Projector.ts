@@ -15,7 +15,7 @@
  */
 import { EventCodec, EventStore } from "@terrarium/domain"
 import type { RecordedEvent } from "@terrarium/domain"
-import { Context, Duration, Effect, Layer, Schema, Stream } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database } from "../sql/Database.ts"
 import { envelopeOf, project, type RowOp } from "./Projection.ts"
@@ -104,14 +104,13 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
     }).pipe(Effect.map((ops) => ops.flat()))
 
   /**
-   * Apply `events` if the checkpoint is still `expected`. Returns the new checkpoint, or
+   * Apply a prepared batch if the checkpoint is still `expected`. Returns the new checkpoint, or
    * undefined when another process moved it first (nothing was written then).
    */
-  const commit = (expected: number, events: ReadonlyArray<RecordedEvent>) =>
+  const apply = (expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
     Effect.gen(function* () {
       const last = events.at(-1)?.position
       if (last === undefined) return expected
-      const ops = yield* prepare(events)
       return yield* database.transaction("apply projection batch", async (trx) => {
         const db = tables(trx)
         if (await lockCheckpoint(db) !== expected) return undefined
@@ -121,11 +120,13 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
       }).pipe(Effect.mapError((cause) => new ProjectionError({ operation: "apply", position: events[0]!.position, cause })))
     })
 
-  const catchUp = Effect.gen(function* () {
-    const head = yield* store.head.pipe(Effect.mapError(fail("read head")))
-    let position = yield* checkpoint
-    while (position < head) {
-      const events = yield* store.readAll({ after: position, until: head, batchSize }).pipe(
+  const commit = (expected: number, events: ReadonlyArray<RecordedEvent>) =>
+    Effect.flatMap(prepare(events), (ops) => apply(expected, events, ops))
+
+  /** Read and prepare the batch after `after`, up to `head`. */
+  const load = (after: number, head: number) =>
+    Effect.gen(function* () {
+      const events = yield* store.readAll({ after, until: head, batchSize }).pipe(
         Stream.take(batchSize),
         Stream.runCollect,
         Effect.mapError(fail("read log"))
@@ -133,10 +134,32 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
       // The head is committed, so an empty read below it means the log lost events: stop
       // rather than spin.
       if (events.length === 0) {
-        return yield* new ProjectionError({ operation: "read log", position: position + 1, cause: new Error(`no events after ${position} although the head is ${head}`) })
+        return yield* new ProjectionError({ operation: "read log", position: after + 1, cause: new Error(`no events after ${after} although the head is ${head}`) })
       }
-      const moved = yield* commit(position, events)
-      position = moved ?? (yield* checkpoint)
+      return { events, ops: yield* prepare(events) }
+    })
+
+  /**
+   * While a batch's transaction runs, the next batch is already read and decoded (on PostgreSQL
+   * that overlaps; PGlite serialises it). The prefetch assumes the commit succeeds: if another
+   * process moved the checkpoint instead, it is dropped and the read restarts from there, so
+   * exactly-once still rests on the checkpoint check alone. A prefetch that fails surfaces only
+   * after the batch before it committed.
+   */
+  const catchUp = Effect.gen(function* () {
+    const head = yield* store.head.pipe(Effect.mapError(fail("read head")))
+    let position = yield* checkpoint
+    let next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
+    while (next !== undefined) {
+      const { events, ops } = yield* Fiber.join(next)
+      const last = events.at(-1)!.position
+      next = last < head ? yield* Effect.forkChild(load(last, head)) : undefined
+      const moved = yield* apply(position, events, ops)
+      if (moved === undefined) {
+        if (next !== undefined) yield* Fiber.interrupt(next)
+        position = yield* checkpoint
+        next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
+      } else position = moved
     }
     return position
   }).pipe(Effect.withSpan("Projections.catchUp"))

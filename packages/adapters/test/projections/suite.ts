@@ -14,12 +14,14 @@ import {
   ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, type PipRequirement, Redefined, Registered, Restored,
   VariableSet
 } from "@terrarium/domain"
-import { Context, Effect, Fiber, Layer, type Scope } from "effect"
+import { Context, Effect, Fiber, Layer, type Scope, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { sql } from "kysely"
 import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
 import { Projections, ReadModel } from "../../src/projections/index.ts"
-import { PROJECTION_TABLES } from "../../src/projections/Tables.ts"
+import { envelopeOf, project, type RowOp } from "../../src/projections/Projection.ts"
+import { applyOps, clearProjections } from "../../src/projections/ProjectionSql.ts"
+import { PROJECTION_TABLES, type ProjectionTables } from "../../src/projections/Tables.ts"
 import { Database } from "../../src/sql/Database.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +178,8 @@ const snapshot = Effect.gen(function* () {
   })
 })
 
+const projectionTables = (db: Kysely<any>) => db as Kysely<ProjectionTables>
+
 const tableSizes = (s: Record<string, ReadonlyArray<string>>) =>
   Object.fromEntries(Object.entries(s).map(([table, rows]) => [table, rows.length]))
 
@@ -299,6 +303,43 @@ export const projectionSuite = <E>(name: string, makeDatabase: () => Layer.Layer
         assert.strictEqual(yield* projectors[3]!.rebuild, head)
         assert.deepStrictEqual(yield* snapshot, concurrent)
       }), 2))
+
+    it.effect("an insert applied twice fails, across batches and within one batch", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const database = yield* Database
+        const recorded = yield* EventStore.use((s) => Stream.runCollect(s.readAll({ after: 0 })))
+        const ops: Array<RowOp> = []
+        for (const event of recorded) {
+          const envelope = envelopeOf(event)
+          if (envelope !== undefined) ops.push(...project(yield* EventCodec.decode(event), envelope))
+        }
+        const before = yield* snapshot
+        const apply = (batch: ReadonlyArray<RowOp>, clearFirst: boolean) =>
+          database.transaction("apply twice", async (trx) => {
+            if (clearFirst) await clearProjections(projectionTables(trx))
+            await applyOps(projectionTables(trx), batch)
+          }).pipe(Effect.flip)
+        for (const tag of ["InsertEnvironment", "InsertVersion", "InsertCacheEntry", "InsertAudit"] as const) {
+          const inserts = ops.filter((op) => op._tag === tag)
+          assert.isAbove(inserts.length, 0)
+          // Every row already exists (an earlier batch wrote it).
+          const again = yield* apply(inserts, false)
+          assert.strictEqual(again._tag, "DatabaseError", `${tag} across batches`)
+          // Twice in one batch: the fold must not merge the copies.
+          const twice = yield* apply([...inserts, ...inserts], true)
+          assert.strictEqual(twice._tag, "DatabaseError", `${tag} within one batch`)
+        }
+        // The whole history twice in one batch fails too, and every failure rolled back.
+        assert.strictEqual((yield* apply([...ops, ...ops], true))._tag, "DatabaseError")
+        assert.deepStrictEqual(yield* snapshot, before)
+        // Once is fine: the one batch gives what the incremental catch-up gave.
+        yield* database.transaction("apply once", async (trx) => {
+          await clearProjections(projectionTables(trx))
+          await applyOps(projectionTables(trx), ops)
+        })
+        assert.deepStrictEqual(yield* snapshot, before)
+      })))
 
     it.live("run follows the log as it grows", () =>
       run(Effect.gen(function* () {
