@@ -13,9 +13,9 @@
  * serialise for the duration of insert + commit.
  *
  * **Group commit.** Because commits serialise anyway, the cost per append is one round trip and
- * one WAL flush. Appends on one store instance are therefore queued and a single writer fiber
- * sends everything queued as one `events_append` call: one statement, one commit, whatever the
- * number of appends. Each append keeps its own expected-version check; a failing one fails alone.
+ * one WAL flush. Appends on one store instance are therefore queued, and whichever appender finds
+ * no write in flight sends everything queued as one `events_append` call: one statement, one
+ * commit, whatever the number of appends. Each append keeps its own expected-version check; a failing one fails alone.
  * On PGlite (one connection) this also serialises access.
  *
  * @since 0.1.0
@@ -31,7 +31,7 @@ import {
   type StreamRef,
   WrongExpectedVersion
 } from "@terrarium/domain"
-import { Deferred, Duration, Effect, Layer, Option, Queue, Stream } from "effect"
+import { Deferred, Duration, Effect, Layer, Option, Stream } from "effect"
 import { type Kysely, sql } from "kysely"
 import { Database, type DatabaseError } from "../sql/Database.ts"
 import type { EventLogTables } from "../sql/tables.ts"
@@ -176,18 +176,52 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       )
     )
 
-  const queue = yield* Queue.unbounded<Pending>()
-  yield* Effect.forkScoped(Effect.forever(
-    Queue.takeBetween(queue, 1, maxBatch).pipe(Effect.flatMap(write))
-  ))
+  // Group commit without a hand-off: the first appender that finds no write in flight becomes
+  // the leader and writes, in its own fiber, everything queued until the queue is empty; appends
+  // arriving meanwhile just queue and wait. A lone writer thus pays no queue/fiber round trip
+  // (measured ~100 µs per append on PGlite with a dedicated writer fiber), and concurrent writers
+  // still share one statement and one commit per batch.
+  const pending: Array<Pending> = []
+  let leading = false
+  const drain: Effect.Effect<void> = Effect.suspend(() => {
+    if (pending.length === 0) {
+      // Checked and cleared in one synchronous step: no append can slip in between.
+      leading = false
+      return Effect.void
+    }
+    // Yield between batches: on PGlite's single connection a leader that re-takes the connection
+    // at once would starve readers waiting for it while writes keep coming.
+    return write(pending.splice(0, maxBatch)).pipe(Effect.andThen(Effect.yieldNow), Effect.andThen(drain))
+  })
+  const lead = drain.pipe(
+    // A defect must not leave `leading` set (every later append would wait forever): fail what
+    // is still queued and hand leadership back.
+    Effect.onExit((exit) =>
+      exit._tag === "Success"
+        ? Effect.void
+        : Effect.suspend(() => {
+          leading = false
+          const orphans = pending.splice(0)
+          return Effect.forEach(orphans, (p) => Deferred.fail(p.done, storageFailure("append", exit.cause)), { discard: true })
+        })
+    ),
+    // Once a batch is sent its waiters must be settled, whatever happens to the leader's caller.
+    Effect.uninterruptible
+  )
 
   const append = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>) =>
     Effect.suspend(() => {
       const json = encode(stream, expected, events)
       if (json instanceof Error) return Effect.fail(storageFailure("append", json))
       return Deferred.make<AppendResult, EventStoreError>().pipe(
-        Effect.tap((done) => Queue.offer(queue, { stream, expected, json, done })),
-        Effect.flatMap(Deferred.await)
+        Effect.flatMap((done) =>
+          Effect.suspend(() => {
+            pending.push({ stream, expected, json, done })
+            if (leading) return Deferred.await(done)
+            leading = true
+            return lead.pipe(Effect.andThen(Deferred.await(done)))
+          })
+        )
       )
     })
 
