@@ -31,7 +31,6 @@ import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, 
 import { Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { formatRef } from "./EnvironmentRef.ts"
 
 /** @since 0.1.0 @category errors */
 export class EventDecodeFailure extends Schema.TaggedError<EventDecodeFailure>()("EventDecodeFailure", {
@@ -386,6 +385,3 @@ const fromResult = <A, E>(result: Result.Result<A, E>): Effect.Effect<A, E> =>
 
 /** @since 0.1.0 @category layers */
 export const layer = (caller: Caller) => Layer.effect(Terrarium, make(caller))
-
-/** @since 0.1.0 @category errors */
-export const describeRef = formatRef
