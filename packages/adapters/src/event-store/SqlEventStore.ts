@@ -32,9 +32,9 @@ import {
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { Deferred, Duration, Effect, Layer, Option, Stream } from "effect"
-import { type Kysely, sql } from "kysely"
+import { type Kysely, type Selectable, sql } from "kysely"
 import { Database, type DatabaseError } from "../sql/Database.ts"
-import type { EventLogTables } from "../sql/tables.ts"
+import type { EventLogTables, EventsTable } from "../sql/tables.ts"
 
 /** @since 0.1.0 @category models */
 export interface SqlEventStoreOptions {
@@ -88,18 +88,8 @@ const toJson = (p: Pending): string =>
     events: p.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: metadataOf(e) }))
   })
 
-interface EventRow {
-  readonly position: string | number
-  readonly workspace: string
-  readonly stream: string
-  readonly stream_version: number
-  readonly event_id: string
-  readonly event_type: string
-  readonly schema_version: number
-  readonly data: unknown
-  readonly metadata: unknown
-  readonly occurred_at: Date
-}
+/** A row of `events` as read: the table's own row type, not a copy of it. */
+type EventRow = Selectable<EventsTable>
 
 const toRecorded = (row: EventRow): RecordedEvent => {
   const m = row.metadata as { actor: string; correlationId: string; causationId?: string | null }
@@ -266,14 +256,14 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
         .where("workspace", "=", stream.workspace).where("stream", "=", stream.stream)
       if (options?.untilPosition !== undefined) q = q.where("position", "<=", options.untilPosition)
       return q.orderBy("stream_version").execute()
-    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r as EventRow))))
+    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r))))
 
   const page = (after: number, until: number | undefined, limit: number) =>
     query("read", (db) => {
       let q = db.selectFrom("events").select(columns).where("position", ">", after)
       if (until !== undefined) q = q.where("position", "<=", until)
       return q.orderBy("position").limit(limit).execute()
-    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r as EventRow))))
+    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r))))
 
   const head = query("head", (db) =>
     db.selectFrom("events").select("position").orderBy("position", "desc").limit(1).executeTakeFirst()
