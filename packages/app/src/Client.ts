@@ -16,12 +16,13 @@
  *
  * @since 0.1.0
  */
-import { importEnvironmentFile, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
+import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
-import { emptyDefinition, type Definition, type PackageSpec } from "@terrarium/domain"
-import { Effect, ManagedRuntime, Result } from "effect"
-import { type AsOf, parseAsOf } from "./AsOf.ts"
-import { type EnvironmentRef, parseRef } from "./EnvironmentRef.ts"
+import { emptyDefinition, type Definition } from "@terrarium/domain"
+import { Effect, ManagedRuntime } from "effect"
+import type { AsOf, InvalidAsOf } from "./AsOf.ts"
+import type { EnvironmentRef } from "./EnvironmentRef.ts"
+import { decodeAsOf, decodePackageSpec, decodeRef, fromImported } from "./Input.ts"
 import * as Setup from "./Setup.ts"
 import { type Draft, type EnvironmentVersion, type Registration, Terrarium, type VersionDiff } from "./Terrarium.ts"
 
@@ -68,23 +69,17 @@ export interface TerrariumClient {
   readonly close: () => Promise<void>
 }
 
-const refOf = (input: string): Effect.Effect<EnvironmentRef, Error> => {
-  const r = parseRef(input)
-  return r instanceof Error ? Effect.fail(r) : Effect.succeed(r)
-}
+const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, InvalidAsOf> =>
+  input === undefined
+    ? Effect.succeed(undefined)
+    : typeof input === "number"
+    ? Effect.succeed({ position: input })
+    : input instanceof Date
+    ? Effect.succeed({ time: input })
+    : decodeAsOf(input)
 
-const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, Error> => {
-  if (input === undefined) return Effect.succeed(undefined)
-  if (typeof input === "number") return Effect.succeed({ position: input })
-  if (input instanceof Date) return Effect.succeed({ time: input })
-  const r = parseAsOf(input)
-  return r instanceof Error ? Effect.fail(r) : Effect.succeed(r)
-}
-
-const specOf = (input: { readonly pip: string } | { readonly conda: string }): Effect.Effect<PackageSpec, Error> => {
-  const parsed: Result.Result<PackageSpec, SpecError> = "pip" in input ? parsePipRequirement(input.pip) : parseCondaSpec(input.conda)
-  return Result.isSuccess(parsed) ? Effect.succeed(parsed.success) : Effect.fail(parsed.failure)
-}
+const specOf = (input: { readonly pip: string } | { readonly conda: string }) =>
+  "pip" in input ? decodePackageSpec("pip", input.pip) : decodePackageSpec("conda", input.conda)
 
 /**
  * Opens Terrarium (running migrations) and returns a Promise API.
@@ -100,7 +95,7 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
   const run = <A, E>(f: (t: Terrarium["Service"]) => Effect.Effect<A, E>): Promise<A> =>
     runtime.runPromise(Terrarium.use(f))
   const withRef = <A, E>(ref: string, f: (t: Terrarium["Service"], r: EnvironmentRef) => Effect.Effect<A, E>) =>
-    run((t) => refOf(ref).pipe(Effect.flatMap((r) => f(t, r))))
+    run((t) => decodeRef(ref).pipe(Effect.flatMap((r) => f(t, r))))
 
   return {
     create: (input) =>
@@ -116,18 +111,8 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
       run((t) =>
         Effect.gen(function*() {
           const imported = yield* importEnvironmentFile(file)
-          const name = o?.name ?? imported.name
-          if (name === undefined) return yield* Effect.fail(new Error(`${file}: no environment name; add "name:" or pass { name }`))
-          return yield* t.create({
-            workspace: ws(o),
-            name,
-            definition: {
-              ...imported.definition,
-              ...(imported.description === undefined ? {} : { description: imported.description }),
-              tags: { ...imported.definition.tags, ...imported.tags }
-            },
-            version: o?.version ?? imported.version
-          })
+          const { name, definition } = yield* fromImported(imported, { name: o?.name })
+          return yield* t.create({ workspace: ws(o), name, definition, version: o?.version ?? imported.version })
         })),
     addPackage: (name, spec, o) =>
       run((t) => specOf(spec).pipe(Effect.flatMap((s) => t.addPackage({ workspace: ws(o), name, spec: s })))),
@@ -143,7 +128,7 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
     versions: (name, o) => run((t) => t.versions({ workspace: ws(o), name, includeArchived: o?.includeArchived })),
     diff: (from, to, o) =>
       run((t) =>
-        Effect.all([refOf(from), refOf(to)]).pipe(
+        Effect.all([decodeRef(from), decodeRef(to)]).pipe(
           Effect.flatMap(([a, b]) => t.diff({ workspace: ws(o), from: a, to: b }))
         )),
     archive: (ref, o) => withRef(ref, (t, r) => t.archive({ workspace: ws(o), ref: r })),

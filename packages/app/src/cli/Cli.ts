@@ -11,18 +11,16 @@
 import {
   importCondaEnvironmentFile,
   importEnvironmentFile,
-  parseCondaSpec,
-  parsePipRequirement,
   type ImportedEnvironment,
   type ImportWarning,
-  formatWarning,
-  type SpecError
+  formatWarning
 } from "@terrarium/adapters"
 import { type Definition, emptyDefinition, type PackageSpec } from "@terrarium/domain"
-import { Console, Effect, Option, Result, Schema } from "effect"
+import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { type AsOf, parseAsOf } from "../AsOf.ts"
-import { type EnvironmentRef, parseRef } from "../EnvironmentRef.ts"
+import type { AsOf, InvalidAsOf } from "../AsOf.ts"
+import type { EnvironmentRef } from "../EnvironmentRef.ts"
+import { decodeAsOf, decodePackageSpec, decodeRef, fromImported } from "../Input.ts"
 import * as Setup from "../Setup.ts"
 import { Terrarium } from "../Terrarium.ts"
 import { fields, type Format, render } from "./Output.ts"
@@ -89,23 +87,13 @@ const withTerrarium = <A, E>(
     yield* Console.log(render(flags.output, shown.data, shown.table))
   })
 
-const ref = (input: string): Effect.Effect<EnvironmentRef, UsageError> => {
-  const r = parseRef(input)
-  return r instanceof Error ? Effect.fail(new UsageError({ detail: r.message })) : Effect.succeed(r)
-}
+const ref = decodeRef
 
-const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, UsageError> => {
-  if (Option.isNone(input)) return Effect.succeed(undefined)
-  const r = parseAsOf(input.value)
-  return r instanceof Error ? Effect.fail(new UsageError({ detail: r.message })) : Effect.succeed(r)
-}
+const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, InvalidAsOf> =>
+  Option.isNone(input) ? Effect.succeed(undefined) : decodeAsOf(input.value)
 
-const spec = (manager: "pip" | "conda", text: string, where: string): Effect.Effect<PackageSpec, UsageError> => {
-  const parsed: Result.Result<PackageSpec, SpecError> = manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text)
-  return Result.isSuccess(parsed)
-    ? Effect.succeed(parsed.success)
-    : Effect.fail(new UsageError({ detail: `${where}: ${parsed.failure.message}` }))
-}
+const spec = (manager: "pip" | "conda", text: string, where: string): Effect.Effect<PackageSpec, UsageError> =>
+  decodePackageSpec(manager, text).pipe(Effect.mapError((e) => new UsageError({ detail: `${where}: ${e.message}` })))
 
 // ---------------------------------------------------------------------------------------------
 // environment create
@@ -162,16 +150,11 @@ const create = Command.make("create", {
     (flags) =>
       Effect.gen(function*() {
         const imported = yield* fromFlags(input)
-        const name = Option.getOrUndefined(input.name) ?? imported.name
-        if (name === undefined) {
-          return yield* new UsageError({ detail: `${imported.source.file}: no environment name; add "name:" to the file or pass --name` })
-        }
-        const description = Option.getOrUndefined(input.description) ?? imported.description
-        const definition: Definition = {
-          ...imported.definition,
-          ...(description === undefined ? {} : { description }),
-          tags: { ...imported.definition.tags, ...imported.tags, ...Option.getOrElse(input.tag, () => ({})) }
-        }
+        const { name, definition } = yield* fromImported(imported, {
+          name: Option.getOrUndefined(input.name),
+          description: Option.getOrUndefined(input.description),
+          tags: Option.getOrUndefined(input.tag)
+        })
         const version = Option.getOrUndefined(input.version) ?? imported.version
         const terrarium = yield* Terrarium
         const registration = yield* terrarium.create({

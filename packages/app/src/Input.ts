@@ -1,0 +1,64 @@
+/**
+ * What users type, turned into domain values: references, as-of points, package specs, imported
+ * files. Shared by the CLI and the Promise facade so both accept exactly the same input.
+ *
+ * @since 0.1.0
+ */
+import { type ImportedEnvironment, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
+import type { Definition, PackageManager, PackageSpec } from "@terrarium/domain"
+import { Effect, Result, Schema } from "effect"
+import { type AsOf, InvalidAsOf, parseAsOf } from "./AsOf.ts"
+import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
+
+/** @since 0.1.0 @category input */
+export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidReference> => {
+  const r = parseRef(input)
+  return r instanceof InvalidReference ? Effect.fail(r) : Effect.succeed(r)
+}
+
+/** @since 0.1.0 @category input */
+export const decodeAsOf = (input: string): Effect.Effect<AsOf, InvalidAsOf> => {
+  const r = parseAsOf(input)
+  return r instanceof InvalidAsOf ? Effect.fail(r) : Effect.succeed(r)
+}
+
+/** A pip requirement (PEP 508) or a conda MatchSpec, parsed and normalised. @since 0.1.0 @category input */
+export const decodePackageSpec = (manager: PackageManager, text: string): Effect.Effect<PackageSpec, SpecError> => {
+  const parsed: Result.Result<PackageSpec, SpecError> = manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text)
+  return Result.isSuccess(parsed) ? Effect.succeed(parsed.success) : Effect.fail(parsed.failure)
+}
+
+/** @since 0.1.0 @category errors */
+export class MissingName extends Schema.TaggedError<MissingName>()("MissingName", { file: Schema.String }) {
+  override get message() {
+    return `${this.file}: no environment name; add "name:" to the file or give a name (--name)`
+  }
+}
+
+/**
+ * The registry name and definition of an imported file, with the caller's overrides: a given
+ * name or description wins over the file's; given tags are added to the file's.
+ *
+ * @since 0.1.0
+ * @category input
+ */
+export const fromImported = (
+  imported: ImportedEnvironment,
+  overrides: {
+    readonly name?: string | undefined
+    readonly description?: string | undefined
+    readonly tags?: Readonly<Record<string, string>> | undefined
+  } = {}
+): Effect.Effect<{ readonly name: string; readonly definition: Definition }, MissingName> => {
+  const name = overrides.name ?? imported.name
+  if (name === undefined) return Effect.fail(new MissingName({ file: imported.source.file }))
+  const description = overrides.description ?? imported.description
+  return Effect.succeed({
+    name,
+    definition: {
+      ...imported.definition,
+      ...(description === undefined ? {} : { description }),
+      tags: { ...imported.definition.tags, ...imported.tags, ...overrides.tags }
+    }
+  })
+}
