@@ -361,9 +361,11 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     audit: ({ workspace, name, asOf }) =>
       Effect.gen(function*() {
         const untilPosition = asOf === undefined ? undefined : yield* positionOf(asOf)
-        const { state } = yield* load(workspace, name)
-        yield* active(state, name)
-        return yield* readModel.audit({ workspace, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
+        const entries = yield* readModel.audit({ workspace, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
+        // Every environment's trail starts with its Defined event: no entries, no environment
+        // (then); no need to read and fold the whole stream just to say so.
+        if (entries.length === 0) return yield* Effect.fail(Environment.notFound(name, workspace === "default" ? undefined : workspace))
+        return entries
       }),
     migrations,
     status: Effect.all({ head: store.head, checkpoint: projections.checkpoint, migrations }).pipe(
