@@ -32,9 +32,9 @@ import {
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { Deferred, Duration, Effect, Layer, Option, Stream } from "effect"
-import { type Kysely, type Selectable, sql } from "kysely"
+import { type Kysely, sql } from "kysely"
 import { Database, type DatabaseError } from "../sql/Database.ts"
-import type { EventLogTables, EventsTable } from "../sql/tables.ts"
+import type { EventLogTables } from "../sql/tables.ts"
 
 /** @since 0.1.0 @category models */
 export interface SqlEventStoreOptions {
@@ -88,29 +88,47 @@ const toJson = (p: Pending): string =>
     events: p.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: metadataOf(e) }))
   })
 
-/** A row of `events` as read: the table's own row type, not a copy of it. */
-type EventRow = Selectable<EventsTable>
+/**
+ * Reads fetch events as one JSON array per query (`json_agg` of one array per event) rather than
+ * as rows: the driver then decodes one value instead of ten fields per event. On PGlite, where the
+ * wire protocol is decoded in JavaScript, that made a 10-event `readStream` ~30% faster at the
+ * median with half the p99, and a 500-event replay page 2-3x faster (bench/README.md).
+ * The element order is `EventTuple`'s.
+ */
+type EventTuple = readonly [
+  position: number,
+  workspace: string,
+  stream: string,
+  streamVersion: number,
+  id: string,
+  type: string,
+  schemaVersion: number,
+  data: unknown,
+  metadata: { actor: string; correlationId: string; causationId?: string | null },
+  occurredAt: string
+]
 
-const toRecorded = (row: EventRow): RecordedEvent => {
-  const m = row.metadata as { actor: string; correlationId: string; causationId?: string | null }
-  return {
-    id: row.event_id,
-    type: row.event_type,
-    schemaVersion: row.schema_version,
-    data: row.data,
-    metadata: { actor: m.actor, correlationId: m.correlationId, causationId: m.causationId ?? null },
-    workspace: row.workspace,
-    stream: row.stream,
-    streamVersion: row.stream_version,
-    position: Number(row.position),
-    occurredAt: row.occurred_at
-  }
-}
+const eventTuples = (order: "position" | "stream_version") =>
+  sql<ReadonlyArray<EventTuple> | null>`json_agg(json_build_array(position, workspace, stream, stream_version,
+    event_id, event_type, schema_version, data, metadata, occurred_at) ORDER BY ${sql.ref(order)})`
 
-const columns = [
-  "position", "workspace", "stream", "stream_version", "event_id", "event_type",
-  "schema_version", "data", "metadata", "occurred_at"
-] as const
+const toRecorded = (t: EventTuple): RecordedEvent => ({
+  id: t[4],
+  type: t[5],
+  schemaVersion: t[6],
+  data: t[7],
+  metadata: { actor: t[8].actor, correlationId: t[8].correlationId, causationId: t[8].causationId ?? null },
+  workspace: t[1],
+  stream: t[2],
+  streamVersion: t[3],
+  position: t[0],
+  // json_build_array writes timestamptz as ISO 8601 with its offset, to the microsecond; stored
+  // values are whole milliseconds (events_append), so nothing is lost.
+  occurredAt: new Date(t[9])
+})
+
+const decode = (result: { readonly rows: ReadonlyArray<{ readonly tuples: ReadonlyArray<EventTuple> | null }> }) =>
+  (result.rows[0]?.tuples ?? []).map(toRecorded)
 
 const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
   const database = yield* Database
@@ -125,16 +143,18 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       // jsonb packing and unpacking of the append.
       const e = only.events[0]!
       return database.use("append", (db) =>
-        sql<{ appended: boolean; new_version: number; new_position: string | number | null }>`select * from events_append_one(
+        sql<{ r: ReadonlyArray<number | string> | null }>`select events_append_one(
           ${only.stream.workspace}, ${only.stream.stream}, ${only.expected === "any" ? null : only.expected}::integer,
           ${e.id}::uuid, ${e.type}, ${e.schemaVersion}::integer, ${JSON.stringify(e.data)}::jsonb,
-          ${JSON.stringify(metadataOf(e))}::jsonb)`.execute(db)
-      ).pipe(Effect.map((r) => {
-        const row = r.rows[0]
-        if (row === undefined) return []
-        return [row.appended
-          ? { ok: true, version: row.new_version, position: Number(row.new_position) }
-          : { ok: false, actual: row.new_version }]
+          ${JSON.stringify(metadataOf(e))}::jsonb) as r`.execute(db)
+      ).pipe(Effect.map((result) => {
+        // [1, version, position] when appended, [0, actual version, 0] on a version conflict
+        // (migration 0005). bigint elements arrive as numbers (PGlite) or strings (pg).
+        const r = result.rows[0]?.r
+        if (r == null || r.length !== 3) return []
+        return [Number(r[0]) === 1
+          ? { ok: true, version: Number(r[1]), position: Number(r[2]) }
+          : { ok: false, actual: Number(r[1]) }]
       }))
     }
     return database.use("append", (db) =>
@@ -251,19 +271,19 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
     })
 
   const readStream = (stream: StreamRef, options?: { readonly untilPosition?: number }) =>
-    query("readStream", (db) => {
-      let q = db.selectFrom("events").select(columns)
-        .where("workspace", "=", stream.workspace).where("stream", "=", stream.stream)
-      if (options?.untilPosition !== undefined) q = q.where("position", "<=", options.untilPosition)
-      return q.orderBy("stream_version").execute()
-    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r))))
+    query("readStream", (db) =>
+      sql<{ tuples: ReadonlyArray<EventTuple> | null }>`select ${eventTuples("stream_version")} as tuples from events
+        where workspace = ${stream.workspace} and stream = ${stream.stream}
+        ${options?.untilPosition !== undefined ? sql`and position <= ${options.untilPosition}` : sql``}`.execute(db)
+    ).pipe(Effect.map(decode))
 
   const page = (after: number, until: number | undefined, limit: number) =>
-    query("read", (db) => {
-      let q = db.selectFrom("events").select(columns).where("position", ">", after)
-      if (until !== undefined) q = q.where("position", "<=", until)
-      return q.orderBy("position").limit(limit).execute()
-    }).pipe(Effect.map((rows) => rows.map((r) => toRecorded(r))))
+    query("read", (db) =>
+      sql<{ tuples: ReadonlyArray<EventTuple> | null }>`select ${eventTuples("position")} as tuples from (
+        select * from events where position > ${after}
+        ${until !== undefined ? sql`and position <= ${until}` : sql``}
+        order by position limit ${limit}) e`.execute(db)
+    ).pipe(Effect.map(decode))
 
   const head = query("head", (db) =>
     db.selectFrom("events").select("position").orderBy("position", "desc").limit(1).executeTakeFirst()
