@@ -5,7 +5,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { json, runCli, tempDir } from "./support/cli.ts"
+import { json, runCli, runCliAsync, tempDir } from "./support/cli.ts"
 
 const home = tempDir("terrarium-cli-")
 const env = { TERRARIUM_HOME: home.path }
@@ -95,6 +95,24 @@ describe("terrarium CLI", () => {
     assert.deepStrictEqual(shown.definition.docker.base, { kind: "image", image: "python:3.11" })
     const catalog = json(cli("environment", "list", "--curated", "-o", "json"))
     assert.deepStrictEqual(catalog.map((c: any) => [c.name, c.latestVersion, c.description]), [["AzureML-minimal", "1", "minimal curated image"]])
+  })
+
+  it("commands run at once on one embedded database take turns, and none is lost", { timeout: 180_000 }, async () => {
+    // PGlite allows one process per data directory: the others wait for the lock and say so.
+    const own = tempDir("terrarium-cli-concurrent-")
+    try {
+      const ownEnv = { TERRARIUM_HOME: own.path }
+      const names = ["c1", "c2", "c3"]
+      const results = await Promise.all(names.map((n) =>
+        runCliAsync(["environment", "create", "--name", n, "--image", "python:3.11", "-o", "json"], ownEnv)
+      ))
+      results.forEach((r, i) => assert.strictEqual(r.status, 0, `create ${names[i]}: ${r.stderr}`))
+      assert.match(results.map((r) => r.stderr).join(""), /waiting for process \d+, which has the embedded database open/)
+      const listed = json(runCli(["environment", "list", "-o", "json"], ownEnv)).map((e: any) => e.name).sort()
+      assert.deepStrictEqual(listed, names)
+    } finally {
+      own.remove()
+    }
   })
 
   describe("bad input: one clear message, exit code 1, nothing appended", () => {

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Database, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
+import { Database, type LockOwner, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
 import { Effect, Layer } from "effect"
 import { mkdirSync } from "node:fs"
 import { homedir, userInfo } from "node:os"
@@ -22,6 +22,11 @@ export interface StorageOptions {
   readonly databaseSchema?: string | undefined
   /** The PGlite data directory (default `$TERRARIUM_HOME/data`, `~/.terrarium/data`); `memory://` for none. */
   readonly dataDir?: string | undefined
+  /**
+   * Called once when another process has the PGlite data directory open and this one starts
+   * waiting for it (one process at a time; the wait ends after 60 seconds with an error).
+   */
+  readonly onDataDirectoryBusy?: ((owner: LockOwner, lockFile: string) => void) | undefined
 }
 
 /** @since 0.1.0 @category config */
@@ -36,7 +41,7 @@ export const resolveStorage = (options: StorageOptions): StorageOptions => {
   const databaseSchema = options.databaseSchema ?? process.env["TERRARIUM_DATABASE_SCHEMA"]
   return databaseUrl !== undefined && databaseUrl !== ""
     ? { databaseUrl, databaseSchema }
-    : { dataDir: options.dataDir ?? defaultDataDir() }
+    : { dataDir: options.dataDir ?? defaultDataDir(), onDataDirectoryBusy: options.onDataDirectoryBusy }
 }
 
 /** A one-line description of where the data lives, for messages. @since 0.1.0 @category config */
@@ -64,7 +69,11 @@ export const databaseLayer = (options: StorageOptions) => {
     : Layer.unwrap(Effect.sync(() => {
       // PGlite creates the data directory itself but not its parents.
       if (resolved.dataDir !== undefined && !resolved.dataDir.includes("://")) mkdirSync(resolved.dataDir, { recursive: true })
-      return Database.layerPglite(resolved.dataDir === undefined ? {} : { dataDir: resolved.dataDir })
+      const onWait = resolved.onDataDirectoryBusy
+      return Database.layerPglite({
+        ...(resolved.dataDir !== undefined ? { dataDir: resolved.dataDir } : {}),
+        ...(onWait !== undefined ? { lock: { onWait } } : {})
+      })
     }))
 }
 

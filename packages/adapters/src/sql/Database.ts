@@ -14,6 +14,7 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
 import pg from "pg"
+import { acquireDataDirectoryLock, type DataDirectoryLockOptions } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
 
@@ -41,6 +42,11 @@ export interface PgliteOptions {
   readonly dataDir?: string
   /** Extra PGlite options (extensions, debug…). */
   readonly pglite?: Omit<PGliteOptions, "dataDir">
+  /**
+   * Waiting for another process that has the data directory open (PGlite allows one process at
+   * a time; see DataDirectoryLock.ts). Default: wait up to 60 seconds.
+   */
+  readonly lock?: DataDirectoryLockOptions
 }
 
 /**
@@ -117,6 +123,10 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
 })
 
 const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
+  // Before PGlite touches the directory; released after it is closed (finalizers run in reverse).
+  if (options.dataDir !== undefined && !options.dataDir.includes("://")) {
+    yield* acquireDataDirectoryLock(options.dataDir, options.lock)
+  }
   const db = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {

@@ -80,7 +80,10 @@ const withTerrarium = <A, E>(
       databaseUrl: Option.getOrUndefined(flags.databaseUrl),
       databaseSchema: Option.getOrUndefined(flags.databaseSchema),
       dataDir: Option.getOrUndefined(flags.dataDir),
-      caller: Setup.defaultCaller(Option.getOrUndefined(flags.actor))
+      caller: Setup.defaultCaller(Option.getOrUndefined(flags.actor)),
+      // Another terrarium command has the embedded database open: say what we are waiting for.
+      onDataDirectoryBusy: (owner) =>
+        process.stderr.write(`terrarium: waiting for process ${owner.pid}, which has the embedded database open\n`)
     })
     const value = yield* f(flags).pipe(Effect.provide(layer))
     const shown = print(value)
