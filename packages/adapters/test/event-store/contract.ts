@@ -252,6 +252,52 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
         assert.deepStrictEqual((yield* store.readStream(ref)).map((e) => e.data), [{ v: 1 }])
       }))
 
+    it.effect("one event at a time on a stream just written: conflicts, 'any' and duplicates as through the log", () =>
+      Effect.gen(function* () {
+        // On PGlite these appends take the in-memory tail's plain INSERT (LogTail.ts); the
+        // answers must be those of events_append_one.
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "hot" }
+        const first = yield* store.append(ref, 0, [event("A", {})])
+        const second = yield* store.append(ref, 1, [event("B", {})])
+        assert.strictEqual(second.streamVersion, 2)
+        const conflict = yield* store.append(ref, 1, [event("C", {})]).pipe(Effect.flip)
+        assert.deepInclude(reasonOf(conflict), { _tag: "WrongExpectedVersion", expected: 1, actual: 2 })
+        const any = yield* store.append(ref, "any", [event("D", {})])
+        assert.strictEqual(any.streamVersion, 3)
+        const taken = (yield* store.readStream(ref))[0]!.id
+        const dup = yield* store.append(ref, 3, [{ ...event("E", {}), id: taken }]).pipe(Effect.flip)
+        assert.strictEqual(dup.reason._tag, "StorageFailure")
+        const after = yield* store.append(ref, 3, [event("F", {})])
+        assert.strictEqual(after.streamVersion, 4)
+        const stored = yield* store.readStream(ref)
+        assert.deepStrictEqual(stored.map((e) => [e.type, e.streamVersion]), [["A", 1], ["B", 2], ["D", 3], ["F", 4]])
+        assert.deepStrictEqual(stored.map((e) => e.position), [first.position, second.position, any.position, after.position])
+        for (let i = 1; i < stored.length; i++) {
+          assert.isAtLeast(stored[i]!.occurredAt.getTime(), stored[i - 1]!.occurredAt.getTime(), "occurred_at never goes back")
+        }
+      }))
+
+    it.effect("a row written behind the store's back is seen by the next append", () =>
+      Effect.gen(function* () {
+        // Only events_append* should write, but the store must not trust its memory blindly: the
+        // keys catch a stale tail and the table decides.
+        const store = yield* EventStore
+        const database = yield* Database
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "bypassed" }
+        yield* store.append(ref, 0, [event("A", {})])
+        yield* store.append(ref, 1, [event("B", {})])
+        const head = yield* store.head
+        yield* database.use("bypass", (db) =>
+          sql`insert into events (position, workspace, stream, stream_version, event_id, event_type, schema_version, data, metadata)
+              values (${head + 1}, ${ref.workspace}, ${ref.stream}, 3, ${crypto.randomUUID()}::uuid, 'Sneaky', 1, '{}'::jsonb,
+                      '{"actor":"x","correlationId":"y"}'::jsonb)`.execute(db))
+        const conflict = yield* store.append(ref, 2, [event("C", {})]).pipe(Effect.flip)
+        assert.deepInclude(reasonOf(conflict), { _tag: "WrongExpectedVersion", expected: 2, actual: 3 })
+        const next = yield* store.append(ref, 3, [event("D", {})])
+        assert.deepStrictEqual([next.streamVersion, next.position], [4, head + 2])
+      }))
+
     it.effect("8 writers racing on one stream: no lost or duplicated event, versions and positions dense", () =>
       Effect.gen(function* () {
         const stores = yield* EventStoreInstances
