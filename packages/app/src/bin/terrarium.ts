@@ -3,7 +3,9 @@
  * `terrarium` executable: runs the CLI, prints failures as one clear line on stderr and sets a
  * non-zero exit code. Parse errors and help are printed by the CLI framework itself.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+// Subpath imports: the package index also loads every other platform module (a Redis client among them).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect } from "effect"
 import { run } from "../cli/Cli.ts"
 
