@@ -123,6 +123,7 @@ describe("terrarium CLI", () => {
       writeFileSync(join(dir, "broken.yml"), "name: broken\nimage: [unclosed\n")
       writeFileSync(join(dir, "missing-conda.yml"), "name: missing\nimage: python:3.11\nconda_file: nowhere.yml\n")
       writeFileSync(join(dir, "bad-pip.yml"), "name: badpip\nimage: python:3.11\nconda_file: conda.yml\n")
+      writeFileSync(join(dir, "named-conda.yml"), "name: science\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n")
       writeFileSync(join(dir, "conda.yml"), "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - pip:\n    - numpy>=>1\n")
     })
 
@@ -132,6 +133,8 @@ describe("terrarium CLI", () => {
       ["a missing conda file", ["environment", "create", "--file", "missing-conda.yml"], /missing-conda\.yml:3: .*conda_file/],
       ["a bad pip spec in a conda file", ["environment", "create", "--file", "bad-pip.yml"], /conda\.yml:5: .*numpy>=>1/],
       ["a missing file", ["environment", "create", "--file", "nope.yml"], /nope\.yml: no such file/],
+      ["a bare conda file without --name", ["environment", "create", "--file", "named-conda.yml"],
+        /named-conda\.yml is a conda environment file: its name "science" names the conda environment .*--name science/],
       ["a bad package spec", ["environment", "add-package", "pydata", "--pip", "numpy>=>1"], /--pip: invalid pip requirement "numpy>=>1"/],
       ["an unknown environment", ["environment", "add-package", "ghost", "--pip", "numpy"], /'ghost' does not exist/],
       ["an unknown version", ["environment", "show", "pydata:99"], /no version 99/],

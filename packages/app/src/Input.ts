@@ -29,8 +29,19 @@ export const decodePackageSpec = (manager: PackageManager, text: string): Effect
 }
 
 /** @since 0.1.0 @category errors */
-export class MissingName extends Schema.TaggedError<MissingName>()("MissingName", { file: Schema.String }) {
+export class MissingName extends Schema.TaggedError<MissingName>()("MissingName", {
+  file: Schema.String,
+  /** The `name:` of a conda environment file: the conda environment's, not a registry name. */
+  condaName: Schema.optionalKey(Schema.String)
+}) {
   override get message() {
+    if (this.condaName !== undefined) {
+      // AzureML's own curated conda files are all "project_environment": taking it as the
+      // registry name would merge unrelated environments under one name.
+      return `${this.file} is a conda environment file: its name "${this.condaName}" names the conda environment inside ` +
+        `the image, not the registered environment; give that a name (--name ${this.condaName}), or write an AzureML ` +
+        `environment YAML with "name:" and "conda_file: ${this.file.split("/").pop()}"`
+    }
     return `${this.file}: no environment name; add "name:" to the file or give a name (--name)`
   }
 }
@@ -51,7 +62,10 @@ export const fromImported = (
   } = {}
 ): Effect.Effect<{ readonly name: string; readonly definition: Definition }, MissingName> => {
   const name = overrides.name ?? imported.name
-  if (name === undefined) return Effect.fail(new MissingName({ file: imported.source.file }))
+  if (name === undefined) {
+    const condaName = imported.kind === "conda-environment" ? imported.definition.python?.conda?.name : undefined
+    return Effect.fail(new MissingName({ file: imported.source.file, ...(condaName !== undefined ? { condaName } : {}) }))
+  }
   const description = overrides.description ?? imported.description
   return Effect.succeed({
     name,
