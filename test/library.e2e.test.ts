@@ -108,4 +108,24 @@ describe("createTerrarium on PostgreSQL: independent clients racing", () => {
       assert.deepStrictEqual(history.map((v) => v.version), ["1", "2", "3", "4", "5"])
     }
   })
+
+  it("event ids are time-ordered UUIDv7s", { timeout: 60_000 }, async () => {
+    const client = new pg.Client({ connectionString: testDatabaseUrl })
+    await client.connect()
+    try {
+      const rows = (await client.query<{ event_id: string; occurred_at: Date }>(
+        `select event_id, occurred_at from "${schema}".events order by position`
+      )).rows
+      assert.isAbove(rows.length, 0)
+      for (const row of rows) {
+        assert.match(row.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        // The first 48 bits are the Unix time in ms when the id was made: before the append.
+        const madeAt = Number.parseInt(row.event_id.replace(/-/g, "").slice(0, 12), 16)
+        assert.isAtMost(madeAt, row.occurred_at.getTime())
+        assert.isAbove(madeAt, row.occurred_at.getTime() - 60_000)
+      }
+    } finally {
+      await client.end()
+    }
+  })
 })

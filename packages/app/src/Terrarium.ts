@@ -29,6 +29,10 @@ import {
 import { Database, type DatabaseError, type ProjectionError, Projections, ReadModel } from "@terrarium/adapters"
 import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import { Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
+// Event ids are UUIDv7 (RFC 9562): time-ordered, so the unique event_id index grows at its right
+// edge like the position key instead of taking random inserts all over a large log, and ids sort
+// by when they were made.
+import { v7 as uuidv7 } from "uuid"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
 
@@ -209,7 +213,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       const events = yield* fromResult(Environment.decide(command, state))
       if (events.length > 0) {
         const newEvents = events.map((event: EnvironmentEvent) =>
-          EventCodec.encode(event, { actor: caller.actor, correlationId: caller.correlationId, causationId: null }, crypto.randomUUID()))
+          EventCodec.encode(event, { actor: caller.actor, correlationId: caller.correlationId, causationId: null }, uuidv7()))
         yield* store.append(Environment.environmentStream(workspace, name), streamVersion, newEvents)
       }
       return { state: events.reduce(Environment.evolve, state), appended: events }
