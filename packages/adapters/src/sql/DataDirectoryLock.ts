@@ -9,7 +9,7 @@
  *
  * The lock is a file beside the directory (`<dataDir>.lock`, outside it so that PGlite's
  * initialisation never sees a foreign file), created with O_EXCL and holding the owner's pid,
- * host and start time. Another process waits for it (polling) up to a timeout, then fails naming
+ * host, start time and command words. Another process waits for it (polling) up to a timeout, then fails naming
  * the owner. A lock whose owner is gone (same host, pid no longer running) is stale and is taken
  * over at once, so a killed process does not block the next one.
  *
@@ -23,7 +23,7 @@
 import { Duration, Effect, type Scope } from "effect"
 import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
-import { dirname, resolve } from "node:path"
+import { basename, dirname, resolve } from "node:path"
 import { DatabaseError } from "./DatabaseError.ts"
 
 /** What a lock file says about its owner. @since 0.1.0 @category models */
@@ -31,7 +31,7 @@ export interface LockOwner {
   readonly pid: number
   readonly hostname: string
   readonly since: string
-  /** The owner's command line, to tell the user what to wait for. */
+  /** The owner's script and leading words (no flags), to tell the user what to wait for. */
   readonly command: string
 }
 
@@ -117,8 +117,24 @@ const takeOver = (lockFile: string, staleText: string) => {
   }
 }
 
+/**
+ * What this process is, for another one waiting on it: the script and its leading words
+ * (`terrarium.ts environment create`), never the flags or their values, which may hold secrets.
+ *
+ * @since 0.1.0
+ * @category locking
+ */
+export const commandOf = (argv: ReadonlyArray<string>): string => {
+  const words: Array<string> = []
+  for (const arg of argv.slice(2)) {
+    if (arg.startsWith("-") || words.length === 3) break
+    words.push(arg)
+  }
+  return [basename(argv[1] ?? argv[0] ?? "node"), ...words].join(" ")
+}
+
 const probe = (lockFile: string): Probe => {
-  const me: LockOwner = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), command: process.argv.slice(1).join(" ") }
+  const me: LockOwner = { pid: process.pid, hostname: hostname(), since: new Date().toISOString(), command: commandOf(process.argv) }
   const text = JSON.stringify(me)
   let fd: number
   try {

@@ -13,7 +13,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
 import { Database } from "../../src/sql/Database.ts"
-import { lockFileOf, type LockOwner } from "../../src/sql/DataDirectoryLock.ts"
+import { commandOf, lockFileOf, type LockOwner } from "../../src/sql/DataDirectoryLock.ts"
 
 const child = fileURLToPath(new URL("../event-store/fixtures/append-n.ts", import.meta.url))
 
@@ -126,4 +126,12 @@ describe("PGlite data directory lock", () => {
       // And after the first one closes, it opens again.
       yield* Effect.scoped(openStore(dataDir))
     }), 60_000)
+
+  it("the lock names the owner's command without its flags, which may hold secrets", () => {
+    assert.strictEqual(
+      commandOf(["/usr/bin/node", "/opt/terrarium/bin/terrarium.ts", "environment", "create", "--registry-password", "s3cret", "x"]),
+      "terrarium.ts environment create"
+    )
+    assert.strictEqual(commandOf(["/usr/bin/node", "/srv/app.js"]), "app.js")
+  })
 })
