@@ -8,6 +8,7 @@
  */
 import { environmentType, LATEST_LABEL } from "@terrarium/domain"
 import type { EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
+import type { AuditEntry } from "./Queries.ts"
 
 /**
  * Where an event sits in the log and who caused it: the recorded event minus its payload
@@ -161,19 +162,11 @@ export type RowOp =
     readonly buildId: string
     readonly builtAt: Date
   }
-  | {
-    readonly _tag: "InsertAudit"
-    readonly key: EnvironmentKey
-    readonly position: number
-    readonly eventType: string
-    readonly version: string | null
-    readonly actor: string
-    readonly occurredAt: Date
-    readonly correlationId: string
-    readonly causationId: string | null
-    readonly summary: string
-    readonly details: unknown
-  }
+  | (
+    // The audit trail's row as the read model returns it, with its name given as the key.
+    & { readonly _tag: "InsertAudit"; readonly key: EnvironmentKey }
+    & Omit<AuditEntry, "workspace" | "name">
+  )
 
 /**
  * Shortens a canonical hash for display: `sha256:ab12cd34ef56…` (the algorithm prefix, if any,
