@@ -198,15 +198,17 @@ export const acquireDataDirectoryLock = (
       ))
     }
     return Effect.try({
-      try: () => {
-        mkdirSync(dirname(lockFile), { recursive: true })
-        return probe(lockFile)
-      },
+      try: () => probe(lockFile),
       catch: (cause) => fail(`cannot lock the PGlite data directory (${lockFile}): ${String(cause)}`, cause)
     })
   })
 
   const acquire = Effect.gen(function* () {
+    // The lock sits beside the data directory, whose parent may not exist yet.
+    yield* Effect.try({
+      try: () => mkdirSync(dirname(lockFile), { recursive: true }),
+      catch: (cause) => fail(`cannot lock the PGlite data directory (${lockFile}): ${String(cause)}`, cause)
+    })
     const deadline = Date.now() + Duration.toMillis(timeout)
     let waiting: LockOwner | undefined
     while (true) {
