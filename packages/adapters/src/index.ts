@@ -1,4 +1,5 @@
 export * from "./sql/Database.ts"
+export { isStalePreparedStatement, preparingPool, type PreparedStatementsOptions } from "./sql/PreparedStatements.ts"
 export * from "./sql/Migrations.ts"
 export * from "./sql/tables.ts"
 export * from "./event-store/SqlEventStore.ts"

@@ -20,6 +20,12 @@ export interface StorageOptions {
   readonly databaseUrl?: string | undefined
   /** PostgreSQL schema to work in (default `public`); lets several installations share one database. */
   readonly databaseSchema?: string | undefined
+  /**
+   * PostgreSQL only: run parameterised queries as named prepared statements (default true, or
+   * `TERRARIUM_DATABASE_PREPARED_STATEMENTS=false`). Turn off behind a connection pooler in
+   * transaction mode that does not track prepared statements (PgBouncer before 1.21).
+   */
+  readonly preparedStatements?: boolean | undefined
   /** The PGlite data directory (default `$TERRARIUM_HOME/data`, `~/.terrarium/data`); `memory://` for none. */
   readonly dataDir?: string | undefined
   /**
@@ -35,12 +41,17 @@ export const terrariumHome = (): string => process.env["TERRARIUM_HOME"] ?? join
 /** @since 0.1.0 @category config */
 export const defaultDataDir = (): string => join(terrariumHome(), "data")
 
+/** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
+const parseSwitch = (value: string | undefined): boolean | undefined =>
+  value !== undefined && /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
+
 /** Options with the environment variables applied. @since 0.1.0 @category config */
 export const resolveStorage = (options: StorageOptions): StorageOptions => {
   const databaseUrl = options.databaseUrl ?? process.env["TERRARIUM_DATABASE_URL"]
   const databaseSchema = options.databaseSchema ?? process.env["TERRARIUM_DATABASE_SCHEMA"]
+  const preparedStatements = options.preparedStatements ?? parseSwitch(process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"])
   return databaseUrl !== undefined && databaseUrl !== ""
-    ? { databaseUrl, databaseSchema }
+    ? { databaseUrl, databaseSchema, preparedStatements }
     : { dataDir: options.dataDir ?? defaultDataDir(), onDataDirectoryBusy: options.onDataDirectoryBusy }
 }
 
@@ -64,7 +75,8 @@ export const databaseLayer = (options: StorageOptions) => {
   return resolved.databaseUrl !== undefined
     ? Database.layerPostgres({
       connectionString: resolved.databaseUrl,
-      ...(resolved.databaseSchema ? { schema: resolved.databaseSchema } : {})
+      ...(resolved.databaseSchema ? { schema: resolved.databaseSchema } : {}),
+      ...(resolved.preparedStatements !== undefined ? { preparedStatements: resolved.preparedStatements } : {})
     })
     : Layer.unwrap(Effect.sync(() => {
       // PGlite creates the data directory itself but not its parents.

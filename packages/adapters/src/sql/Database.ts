@@ -17,6 +17,7 @@ import pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
+import { preparingPool } from "./PreparedStatements.ts"
 
 export { DatabaseError } from "./DatabaseError.ts"
 
@@ -34,6 +35,12 @@ export interface PostgresOptions {
   readonly schema?: string
   /** Maximum pooled connections (default 10). */
   readonly poolSize?: number
+  /**
+   * Run parameterised queries as named server-side prepared statements (default true; see
+   * PreparedStatements.ts). Turn off behind a pooler in transaction mode that does not track
+   * prepared statements (PgBouncer before 1.21).
+   */
+  readonly preparedStatements?: boolean
 }
 
 /** @since 0.1.0 @category models */
@@ -107,7 +114,9 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
       // An idle client losing its connection emits on the pool; without a listener that would
       // crash the process. The pool drops the client; the next query reports the failure.
       pool.on("error", () => {})
-      return new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+      return new Kysely<any>({
+        dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) })
+      })
     }),
     (db) => Effect.promise(() => db.destroy())
   )
