@@ -1,5 +1,5 @@
 export * from "./sql/Database.ts"
-export { isStalePreparedStatement, preparingPool, type PreparedStatementsOptions } from "./sql/PreparedStatements.ts"
+export { isStalePreparedStatement, preparingPglite, preparingPool, type PreparedStatementsOptions } from "./sql/PreparedStatements.ts"
 export * from "./sql/Migrations.ts"
 export * from "./sql/tables.ts"
 export * from "./event-store/SqlEventStore.ts"

@@ -17,7 +17,7 @@ import pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
-import { preparingPool } from "./PreparedStatements.ts"
+import { preparingPglite, preparingPool } from "./PreparedStatements.ts"
 
 export { DatabaseError } from "./DatabaseError.ts"
 
@@ -140,7 +140,7 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
     Effect.tryPromise({
       try: async () => {
         const pglite = await PGlite.create({ ...options.pglite, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) })
-        return new Kysely<any>({ dialect: new PGliteDialect({ pglite }) })
+        return new Kysely<any>({ dialect: new PGliteDialect({ pglite: preparingPglite(pglite) }) })
       },
       catch: (cause) => new DatabaseError({ operation: "open", cause })
     }),

@@ -1,9 +1,10 @@
-import { assert, describe, layer } from "@effect/vitest"
+import { assert, describe, it, layer } from "@effect/vitest"
+import { PGlite } from "@electric-sql/pglite"
 import { Context, Effect, Layer } from "effect"
 import { Kysely, PostgresDialect, sql } from "kysely"
 import pg from "pg"
 import { Database } from "../../src/sql/Database.ts"
-import { isStalePreparedStatement, preparingPool } from "../../src/sql/PreparedStatements.ts"
+import { isStalePreparedStatement, preparingPglite, preparingPool } from "../../src/sql/PreparedStatements.ts"
 import { TestPostgresSchema } from "../support/TestDatabase.ts"
 
 /** A one-connection database in the test schema: every query runs in the same server session. */
@@ -90,5 +91,108 @@ layer(TestPostgresSchema.layer, { excludeTestServices: true })("prepared stateme
         return (await sql<{ statement: string }>`select statement from pg_prepared_statements order by statement`.execute(db)).rows
       })
       assert.deepStrictEqual(texts.map((t) => t.statement), ["select $1::int + 1 as n", "select $1::int + 2 as n"])
+    }).pipe(Effect.scoped))
+})
+
+describe("prepared statements on PGlite", () => {
+  /** A PGlite instance and the same instance as Kysely's `PGlite`, prepared. */
+  const open = (capacity?: number) =>
+    Effect.acquireRelease(
+      Effect.promise(async () => {
+        const pglite = await PGlite.create()
+        return { pglite, prepared: preparingPglite(pglite, capacity !== undefined ? { capacity } : {}) }
+      }),
+      ({ pglite }) => Effect.promise(() => pglite.close())
+    )
+
+  const prepared = (pglite: PGlite) =>
+    Effect.promise(() => pglite.query<{ name: string; statement: string }>("select name, statement from pg_prepared_statements order by statement"))
+      .pipe(Effect.map((r) => r.rows))
+
+  it.effect("rows, fields and affected rows are what PGlite.query returns, for every common type", () =>
+    Effect.gen(function* () {
+      const { pglite, prepared: db } = yield* open()
+      yield* Effect.promise(() =>
+        pglite.exec(`create table t (id bigint primary key, n numeric, ok boolean, tags text[], doc jsonb, j json,
+          at timestamptz, b bytea, note text)`)
+      )
+      const insert = "insert into t values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+      const row = [9007199254740993n, "12.50", true, ["a", "b,c"], { k: [1, "x"] }, { z: null }, new Date("2026-03-03T10:00:00.123Z"), new Uint8Array([0, 255]), null]
+      const viaPrepared = yield* Effect.promise(() => db.query(insert, row))
+      assert.strictEqual(viaPrepared.affectedRows, 1)
+      const again = yield* Effect.promise(() => pglite.query(insert.replace("$1,", "$1::bigint + 1,"), row))
+      assert.strictEqual(again.affectedRows, 1)
+
+      for (const text of ["select * from t where id >= $1 order by id", "update t set note = $1 where id > 0", "delete from t where id = $1"]) {
+        const parameters = text.startsWith("update") ? ["n"] : [9007199254740993n]
+        // Run each text through the plain path first, on a copy, so that both see the same rows.
+        yield* Effect.promise(() => pglite.exec("begin"))
+        const expected = yield* Effect.promise(() => pglite.query(text, parameters))
+        yield* Effect.promise(() => pglite.exec("rollback"))
+        const actual = yield* Effect.promise(() => db.query(text, parameters))
+        assert.deepStrictEqual(actual.rows, expected.rows, text)
+        assert.deepStrictEqual(actual.fields, expected.fields, text)
+        assert.strictEqual(actual.affectedRows, expected.affectedRows, text)
+      }
+      // Each parameterised text this wrapper ran is one named statement.
+      assert.deepStrictEqual((yield* prepared(pglite)).map((s) => s.statement), [
+        "delete from t where id = $1",
+        insert,
+        "select * from t where id >= $1 order by id",
+        "update t set note = $1 where id > 0"
+      ])
+    }).pipe(Effect.scoped))
+
+  it.effect("a text is prepared once; texts without parameters and over capacity run unnamed", () =>
+    Effect.gen(function* () {
+      const { pglite, prepared: db } = yield* open(2)
+      for (const k of [1, 2, 3, 1, 2, 3]) {
+        const r = yield* Effect.promise(() => db.query<{ n: number }>(`select $1::int + ${k} as n`, [k]))
+        assert.deepStrictEqual(r.rows, [{ n: 2 * k }])
+      }
+      yield* Effect.promise(() => db.query("select 1 as one"))
+      assert.deepStrictEqual((yield* prepared(pglite)).map((s) => s.statement), ["select $1::int + 1 as n", "select $1::int + 2 as n"])
+    }).pipe(Effect.scoped))
+
+  it.effect("inside a transaction, prepared queries see its writes and a rollback undoes them", () =>
+    Effect.gen(function* () {
+      const { pglite, prepared: db } = yield* open()
+      yield* Effect.promise(() => pglite.exec("create table t (n int primary key)"))
+      const seen = yield* Effect.promise(() =>
+        db.transaction(async (tx) => {
+          await tx.query("insert into t values ($1)", [1])
+          const r = await tx.query<{ n: number }>("select n from t where n = $1", [1])
+          await tx.rollback()
+          return r.rows
+        }).catch((e: unknown) => e)
+      )
+      assert.deepStrictEqual(seen, [{ n: 1 }])
+      const after = yield* Effect.promise(() => db.query<{ n: number }>("select n from t where n >= $1", [0]))
+      assert.deepStrictEqual(after.rows, [])
+      // A constraint violation keeps its SQLSTATE.
+      yield* Effect.promise(() => db.query("insert into t values ($1)", [2]))
+      const error = yield* Effect.promise(() => db.query("insert into t values ($1)", [2]).then(() => undefined, (e: unknown) => e))
+      assert.strictEqual((error as { code?: string }).code, "23505")
+    }).pipe(Effect.scoped))
+
+  it.effect("a stale statement is prepared again: retried at once outside a transaction, failed once inside", () =>
+    Effect.gen(function* () {
+      const { pglite, prepared: db } = yield* open()
+      yield* Effect.promise(() => pglite.exec("create table widened (a int); insert into widened values (1)"))
+      const read = () => db.query<Record<string, unknown>>("select * from widened where a = $1", [1])
+      assert.deepStrictEqual((yield* Effect.promise(read)).rows, [{ a: 1 }])
+
+      yield* Effect.promise(() => pglite.exec("alter table widened add column b text default 'x'"))
+      assert.deepStrictEqual((yield* Effect.promise(read)).rows, [{ a: 1, b: "x" }])
+
+      yield* Effect.promise(() => pglite.exec("deallocate all"))
+      assert.deepStrictEqual((yield* Effect.promise(read)).rows, [{ a: 1, b: "x" }])
+
+      yield* Effect.promise(() => pglite.exec("alter table widened add column c int default 3"))
+      const inside = yield* Effect.promise(() =>
+        db.transaction((tx) => tx.query("select * from widened where a = $1", [1])).then(() => undefined, (e: unknown) => e)
+      )
+      assert.isTrue(isStalePreparedStatement(inside), String(inside))
+      assert.deepStrictEqual((yield* Effect.promise(read)).rows, [{ a: 1, b: "x", c: 3 }])
     }).pipe(Effect.scoped))
 })
