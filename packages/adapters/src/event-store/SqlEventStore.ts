@@ -342,11 +342,17 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
    * scan of everything after `after` plus a top-N sort, so each page cost grew with what was left
    * to read and a replay was quadratic, and the JSON of every row in the scan was built before
    * the sort (measured: 74 ms per 500-event page of 40,000 on PostgreSQL, 10x the raw read).
+   *
+   * The `limit` (which the range already implies) is for the planner: without it, once a
+   * PostgreSQL table has statistics, a page is planned as a bitmap heap scan of the range plus a
+   * sort, and each row's JSON is built below the sort and copied through it (4.4 ms per 500-event
+   * page of 100,000, against 3.2 ms as an ordered index scan; a full replay through `pg` ran at
+   * ~65k events/s without it, ~100k with it).
    */
   const page = (after: number, through: number) =>
     query("read", (db) =>
       sql<{ event: EventTuple }>`select ${eventTuple} as event from events
-        where position > ${after} and position <= ${through} order by position`.execute(db)
+        where position > ${after} and position <= ${through} order by position limit ${through - after}`.execute(db)
     ).pipe(Effect.map(decode))
 
   const head = query("head", (db) =>
