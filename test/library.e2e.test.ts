@@ -2,7 +2,7 @@
  * The Promise facade (`createTerrarium`), on the embedded database and on PostgreSQL, including
  * many independent clients (separate pools, as separate processes would have) racing to create.
  */
-import { createTerrarium, type TerrariumClient } from "@terrarium/app"
+import { createTerrarium, Setup, type TerrariumClient } from "@terrarium/app"
 import { emptyDefinition, type Definition } from "@terrarium/domain"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
 import pg from "pg"
@@ -126,6 +126,46 @@ describe("createTerrarium on PostgreSQL: independent clients racing", () => {
       }
     } finally {
       await client.end()
+    }
+  })
+})
+
+describe("storage options", () => {
+  it("TERRARIUM_DATABASE_PREPARED_STATEMENTS=false turns prepared statements off; an explicit option wins", () => {
+    const saved = process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"]
+    try {
+      const url = "postgres://someone@127.0.0.1:5432/db"
+      delete process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"]
+      assert.strictEqual(Setup.resolveStorage({ databaseUrl: url }).preparedStatements, undefined)
+      for (const off of ["false", "0", "OFF", " no "]) {
+        process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"] = off
+        assert.strictEqual(Setup.resolveStorage({ databaseUrl: url }).preparedStatements, false, off)
+      }
+      assert.strictEqual(Setup.resolveStorage({ databaseUrl: url, preparedStatements: true }).preparedStatements, true)
+      process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"] = "true"
+      assert.strictEqual(Setup.resolveStorage({ databaseUrl: url }).preparedStatements, undefined)
+    } finally {
+      if (saved === undefined) delete process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"]
+      else process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"] = saved
+    }
+  })
+
+  it("a client with preparedStatements: false creates and reads on PostgreSQL (Database prepares nothing then: see PreparedStatements.test.ts)", { timeout: 60_000 }, async () => {
+    const schema = `lib_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+    const admin = new pg.Client({ connectionString: testDatabaseUrl })
+    await admin.connect()
+    try {
+      const client = await createTerrarium({ databaseUrl: testDatabaseUrl, databaseSchema: schema, preparedStatements: false })
+      try {
+        const v = await client.create({ name: "plain", definition: emptyDefinition })
+        assert.strictEqual(v.version, "1")
+        assert.strictEqual((await client.show("plain")).version, "1")
+      } finally {
+        await client.close()
+      }
+    } finally {
+      await admin.query(`drop schema if exists ${schema} cascade`)
+      await admin.end()
     }
   })
 })
