@@ -187,7 +187,7 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
     return parse.parseResults(messages, pglite.parsers, { rowMode: "object" })[0]!
   }
 
-  /** Undefined when the query is not for this path (no parameters, options, or over capacity). */
+  /** Undefined when the text is new and the capacity is used up: the caller runs it unnamed. */
   const run = async (text: string, parameters: ReadonlyArray<unknown>, inTransaction: boolean): Promise<Results | undefined> => {
     const statement = await prepare(text)
     if (statement === undefined) return undefined
