@@ -18,12 +18,17 @@ export interface BenchEvent {
 }
 
 /**
- * Event ids carry their index in the last 12 hex digits and a per-process prefix in the first 8,
+ * Event ids carry their index in the last 12 hex digits and a per-run prefix in the first 8,
  * so a replay can be checked for "each event exactly once" with a byte per event rather than a
- * Set of strings (which would itself make memory grow with N).
+ * Set of strings (which would itself make memory grow with N). The driver picks the prefix once
+ * and hands it to every measuring process, so all implementations get the same ids.
  */
 export class EventIds {
-  readonly prefix = randomBytes(4).toString("hex")
+  readonly prefix: string
+  constructor(prefix: string = randomBytes(4).toString("hex")) {
+    if (!/^[0-9a-f]{8}$/.test(prefix)) throw new Error(`event id prefix must be 8 lowercase hex digits, got ${prefix}`)
+    this.prefix = prefix
+  }
   id(index: number): string {
     return `${this.prefix}-0000-4000-8000-${index.toString(16).padStart(12, "0")}`
   }
@@ -77,6 +82,17 @@ export const runWriters = async (
   }))
 }
 
+/** What a ReplayCheck found, as plain data (it crosses from the measuring process to the driver). */
+export interface ReplaySummary {
+  readonly count: number
+  /** Every event exactly once and every position above the previous one. */
+  readonly ok: boolean
+  /** "ok", or counts of missing / duplicate / foreign ids. */
+  readonly exactlyOnce: string
+  /** "yes", or how many events came out of position order. */
+  readonly inOrder: string
+}
+
 /** Checks a replay: every event exactly once, positions strictly increasing. */
 export class ReplayCheck {
   private readonly seen: Uint8Array
@@ -121,6 +137,9 @@ export class ReplayCheck {
   /** "yes", or how many events came with a position not above the previous one. */
   describeOrder(): string {
     return this.outOfOrder === 0 ? "yes" : `${this.outOfOrder} not`
+  }
+  summary(): ReplaySummary {
+    return { count: this.count, ok: this.exactlyOnce && this.outOfOrder === 0, exactlyOnce: this.describe(), inOrder: this.describeOrder() }
   }
 }
 
