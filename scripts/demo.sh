@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"
 export TERRARIUM_HOME="${TERRARIUM_HOME:-$PWD/.terrarium/demo}"
 rm -rf "$TERRARIUM_HOME"
-t() { echo; printf '$ terrarium'; printf ' %q' "$@"; echo; node packages/app/src/bin/terrarium.ts "$@"; }
+t() { echo; printf '$ terrarium'; printf ' %q' "$@"; echo; node packages/app/bin/terrarium.mjs "$@"; }
 
 echo "Terrarium demo: data in $TERRARIUM_HOME (embedded PGlite)"
 t environment create --file examples/pydata/environment.yml

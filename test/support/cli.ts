@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url))
-export const bin = join(repoRoot, "packages/app/src/bin/terrarium.ts")
+export const bin = join(repoRoot, "packages/app/bin/terrarium.mjs")
 
 export interface CliResult {
   readonly status: number
