@@ -119,7 +119,7 @@ const takeOver = (lockFile: string, staleText: string) => {
 
 /**
  * What this process is, for another one waiting on it: the script and its leading words
- * (`terrarium.ts environment create`), never the flags or their values, which may hold secrets.
+ * (`terrarium.mjs environment create`), never the flags or their values, which may hold secrets.
  *
  * @since 0.1.0
  * @category locking
