@@ -235,6 +235,36 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
         assertDense(all.map((e) => e.position), start + 1)
       }))
 
+    it.effect("callers interrupted mid-append: each append is written whole or not at all, and the store keeps writing", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const start = yield* store.head
+        // Forked together: the first leads (its write in flight), the others queue behind it.
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 30 }, (_, i) => i),
+          (i) => Effect.forkChild(store.append({ workspace: ws, stream: `s${i}` }, 0, [event("A", { i }), event("B", { i })]))
+        )
+        yield* Effect.yieldNow
+        yield* Effect.forEach(fibers.filter((_, i) => i % 3 === 0), (f) => Fiber.interrupt(f), { discard: true })
+        const kept = yield* Effect.forEach(fibers.filter((_, i) => i % 3 !== 0), (f) => Fiber.join(f).pipe(Effect.timeout("30 seconds")))
+        assert.deepStrictEqual(kept.map((r) => r.streamVersion), kept.map(() => 2))
+        // Leadership was handed back: a lone append and a concurrent pair still go through.
+        assert.strictEqual((yield* store.append({ workspace: ws, stream: "after" }, 0, [event("C", {})]).pipe(Effect.timeout("30 seconds"))).streamVersion, 1)
+        yield* Effect.all([
+          store.append({ workspace: ws, stream: "after" }, 1, [event("D", {})]),
+          store.append({ workspace: ws, stream: "after2" }, 0, [event("E", {})])
+        ], { concurrency: "unbounded" }).pipe(Effect.timeout("30 seconds"))
+        const all = yield* Stream.runCollect(store.readAll({ after: start }))
+        assertDense(all.map((e) => e.position), start + 1)
+        const perStream = new Map<string, number>()
+        for (const e of all) perStream.set(e.stream, (perStream.get(e.stream) ?? 0) + 1)
+        for (const [stream, n] of perStream) {
+          if (stream.startsWith("s")) assert.strictEqual(n, 2, `${stream}: an append is all of its events or none`)
+        }
+        assert.isAtLeast(perStream.size, 20 + 2)
+      }))
+
     it.effect("the log is append-only: UPDATE, DELETE and TRUNCATE are refused", () =>
       Effect.gen(function* () {
         const store = yield* EventStore
