@@ -328,20 +328,24 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       )
     ).pipe(Effect.flatten)
 
+  // The check and the push are one synchronous step: a leader cannot hand back leadership between
+  // them and leave this append queued with nobody to write it. Uninterruptible from taking
+  // leadership until `guarded` holds it, so an interruption cannot land in between and leave
+  // `leading` set with no leader; only the wait of a queued append can be interrupted.
   const append = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>) =>
-    Effect.suspend(() => {
-      const invalid = validate(expected, events)
-      if (invalid !== undefined) return Effect.fail(storageFailure("append", invalid))
-      // The check and the push are one synchronous step: a leader cannot hand back leadership
-      // between them and leave this append queued with nobody to write it.
-      if (!leading) {
-        leading = true
-        return lead({ stream, expected, events })
-      }
-      const done = Deferred.makeUnsafe<AppendResult, EventStoreError>()
-      pending.push({ stream, expected, events, done })
-      return Deferred.await(done)
-    })
+    Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        const invalid = validate(expected, events)
+        if (invalid !== undefined) return Effect.fail(storageFailure("append", invalid))
+        if (!leading) {
+          leading = true
+          return lead({ stream, expected, events })
+        }
+        const done = Deferred.makeUnsafe<AppendResult, EventStoreError>()
+        pending.push({ stream, expected, events, done })
+        return restore(Deferred.await(done))
+      })
+    )
 
   const readStream = (stream: StreamRef, options?: { readonly untilPosition?: number }) =>
     query("readStream", (db) =>
