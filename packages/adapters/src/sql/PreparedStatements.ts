@@ -120,9 +120,20 @@ export const preparingPool = (pool: pg.Pool, options: PreparedStatementsOptions 
     }
   }
 
+  // One wrapper per pooled client, so that Kysely's driver, which keeps a connection object per
+  // client it is handed, finds the one it made before instead of making one per query.
+  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
   return {
     options: pool.options,
-    connect: async () => wrap(await pool.connect()),
+    connect: async () => {
+      const client = await pool.connect()
+      let wrapper = wrappers.get(client)
+      if (wrapper === undefined) {
+        wrapper = wrap(client)
+        wrappers.set(client, wrapper)
+      }
+      return wrapper
+    },
     end: () => pool.end()
   }
 }
