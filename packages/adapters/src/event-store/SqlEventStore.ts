@@ -100,6 +100,13 @@ const toJson = (p: Append): string =>
     events: p.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: metadataOf(e) }))
   })
 
+// The append statements, run thousands of times, go below Kysely (`Database.execute`): fixed
+// texts, so nothing to build per call.
+const APPEND_ONE = `select events_append_one($1, $2, $3::integer, $4::uuid, $5, $6::integer, $7::jsonb, $8::jsonb) as r`
+const APPEND_BATCH = `select events_append($1::jsonb) as results`
+const INSERT_KNOWN = `insert into events (position, workspace, stream, stream_version, event_id, event_type,
+  schema_version, data, metadata, occurred_at) values ($1, $2, $3, $4, $5::uuid, $6, $7, $8::jsonb, $9::jsonb, $10::timestamptz)`
+
 /**
  * Reads fetch each event as one JSON value (`json_build_array(...)`) rather than ten columns: the
  * driver then decodes one field per event instead of ten. On PGlite, where the wire protocol is
@@ -154,21 +161,20 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
 
   /** One event through `events_append_one` (migration 0005): the table decides everything. */
   const appendOne = (p: Append, e: NewEvent): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> =>
-    database.use("append", async (db) => {
-      const result = await sql<{ r: ReadonlyArray<number | string> | null }>`select events_append_one(
-        ${p.stream.workspace}, ${p.stream.stream}, ${p.expected === "any" ? null : p.expected}::integer,
-        ${e.id}::uuid, ${e.type}, ${e.schemaVersion}::integer, ${JSON.stringify(e.data)}::jsonb,
-        ${JSON.stringify(metadataOf(e))}::jsonb) as r`.execute(db)
+    database.execute<{ r: ReadonlyArray<number | string> | null }>("append", APPEND_ONE, [
+      p.stream.workspace, p.stream.stream, p.expected === "any" ? null : p.expected,
+      e.id, e.type, e.schemaVersion, JSON.stringify(e.data), JSON.stringify(metadataOf(e))
+    ]).pipe(Effect.map((rows) => {
       // [1, version, position, occurred_at ms] when appended, [0, actual version, 0, 0] on a
       // version conflict. bigint elements arrive as numbers (PGlite) or strings (pg).
-      const r = result.rows[0]?.r?.map(Number)
+      const r = rows[0]?.r?.map(Number)
       if (r === undefined || r.length !== 4) return []
       const [appended, version, position, at] = r as [number, number, number, number]
       tail?.streamAt(p.stream, version)
       if (appended !== 1) return [{ ok: false, actual: version }]
       tail?.headAt(position, at)
       return [{ ok: true, version, position }]
-    })
+    }))
 
   /**
    * One event by plain INSERT when the tail knows the head and the stream (PGlite only), with
@@ -176,27 +182,28 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
    * previous event's. `undefined` when the tail cannot decide (unknown, or a version conflict,
    * which the function reports from the table).
    */
-  const appendKnown = (tail: LogTail, p: Append, e: NewEvent) =>
-    database.use("append", async (db): Promise<AppendOutcome | undefined> => {
+  const appendKnown = (tail: LogTail, p: Append, e: NewEvent): Effect.Effect<AppendOutcome | undefined, DatabaseError> =>
+    Effect.suspend(() => {
       const head = tail.head
       const current = tail.version(p.stream)
-      if (head === undefined || current === undefined || (p.expected !== "any" && p.expected !== current)) return undefined
+      if (head === undefined || current === undefined || (p.expected !== "any" && p.expected !== current)) {
+        return Effect.succeed(undefined)
+      }
       const position = head.position + 1
       const version = current + 1
       const at = Math.max(Date.now(), head.at)
-      try {
-        await sql`insert into events (position, workspace, stream, stream_version, event_id, event_type,
-          schema_version, data, metadata, occurred_at)
-          values (${position}, ${p.stream.workspace}, ${p.stream.stream}, ${version}, ${e.id}::uuid, ${e.type},
-          ${e.schemaVersion}, ${JSON.stringify(e.data)}::jsonb, ${JSON.stringify(metadataOf(e))}::jsonb,
-          ${new Date(at).toISOString()}::timestamptz)`.execute(db)
-      } catch (cause) {
-        tail.clear()
-        throw cause
-      }
-      tail.headAt(position, at)
-      tail.streamAt(p.stream, version)
-      return { ok: true, version, position }
+      return database.execute("append", INSERT_KNOWN, [
+        position, p.stream.workspace, p.stream.stream, version, e.id, e.type, e.schemaVersion,
+        JSON.stringify(e.data), JSON.stringify(metadataOf(e)), new Date(at).toISOString()
+      ]).pipe(Effect.matchEffect({
+        onFailure: (error) => Effect.sync(() => tail.clear()).pipe(Effect.andThen(Effect.fail(error))),
+        onSuccess: () =>
+          Effect.sync((): AppendOutcome => {
+            tail.headAt(position, at)
+            tail.streamAt(p.stream, version)
+            return { ok: true, version, position }
+          })
+      }))
     })
 
   const callAppend = (batch: ReadonlyArray<Append>): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> => {
@@ -211,17 +218,17 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
         Effect.flatMap((outcome) => (outcome === undefined ? appendOne(only, e) : Effect.succeed([outcome])))
       )
     }
-    return database.use("append", async (db) => {
-      const result = await sql<{ results: ReadonlyArray<AppendOutcome> }>`select events_append(${`[${batch.map(toJson).join(",")}]`}::jsonb) as results`
-        .execute(db)
-      const outcomes = result.rows[0]?.results ?? []
-      if (tail !== undefined) {
-        // The batch stamps its own time, which it does not return.
-        tail.forgetHead()
-        outcomes.forEach((o, i) => tail.streamAt(batch[i]!.stream, o.ok ? o.version : o.actual))
-      }
-      return outcomes
-    })
+    return database.execute<{ results: ReadonlyArray<AppendOutcome> }>("append", APPEND_BATCH, [`[${batch.map(toJson).join(",")}]`]).pipe(
+      Effect.map((rows) => {
+        const outcomes = rows[0]?.results ?? []
+        if (tail !== undefined) {
+          // The batch stamps its own time, which it does not return.
+          tail.forgetHead()
+          outcomes.forEach((o, i) => tail.streamAt(batch[i]!.stream, o.ok ? o.version : o.actual))
+        }
+        return outcomes
+      })
+    )
   }
 
   const currentVersion = (stream: StreamRef) =>

@@ -12,7 +12,7 @@
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
-import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
+import { Kysely, PGliteDialect, PostgresDialect, type PostgresPool, sql, type Transaction } from "kysely"
 import pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
@@ -74,6 +74,14 @@ export class Database extends Context.Service<Database, {
   readonly use: <A>(operation: string, f: (db: Kysely<any>) => Promise<A>) => Effect.Effect<A, DatabaseError>
   /** Run queries in one transaction (READ COMMITTED), committed when `f` resolves, rolled back if it rejects. */
   readonly transaction: <A>(operation: string, f: (trx: Transaction<any>) => Promise<A>) => Effect.Effect<A, DatabaseError>
+  /**
+   * Run one parameterised statement outside a transaction, below Kysely (the same connections,
+   * prepared statements and, on PGlite, serialisation as `use`), and return its rows. For a
+   * fixed text run thousands of times where Kysely's executor shows: the event store's append,
+   * where acquiring the connection and running the query through Kysely took ~35 µs of client
+   * CPU per call, a tenth of a single-writer append to PostgreSQL over loopback.
+   */
+  readonly execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<R>, DatabaseError>
 }>()("terrarium/adapters/Database") {
   /**
    * PostgreSQL through a `pg` pool. Runs the migrations on start.
@@ -103,9 +111,9 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   if (schema !== undefined && !identifier.test(schema)) {
     return yield* new DatabaseError({ operation: "connect", cause: new Error(`invalid schema name ${JSON.stringify(schema)}`) })
   }
-  const db = yield* Effect.acquireRelease(
+  const { db, pool } = yield* Effect.acquireRelease(
     Effect.sync(() => {
-      const pool = new pg.Pool({
+      const pgPool = new pg.Pool({
         connectionString: options.connectionString,
         max: options.poolSize ?? 10,
         // Set at connection start-up, so every pooled connection has it before its first query.
@@ -113,12 +121,11 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
       })
       // An idle client losing its connection emits on the pool; without a listener that would
       // crash the process. The pool drops the client; the next query reports the failure.
-      pool.on("error", () => {})
-      return new Kysely<any>({
-        dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) })
-      })
+      pgPool.on("error", () => {})
+      const pool: PostgresPool = options.preparedStatements === false ? pgPool : preparingPool(pgPool)
+      return { db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool }
     }),
-    (db) => Effect.promise(() => db.destroy())
+    ({ db }) => Effect.promise(() => db.destroy())
   )
   const run = <A>(operation: string, f: () => Promise<A>) =>
     Effect.tryPromise({ try: f, catch: (cause) => new DatabaseError({ operation, cause }) })
@@ -127,7 +134,16 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   }
   return yield* finish("postgres", db, {
     use: (operation, f) => run(operation, () => f(db)),
-    transaction: (operation, f) => run(operation, () => db.transaction().execute(f))
+    transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
+    execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
+      run(operation, async () => {
+        const client = await pool.connect()
+        try {
+          return (await client.query<R>(text, parameters)).rows
+        } finally {
+          client.release()
+        }
+      })
   })
 })
 
@@ -136,15 +152,16 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
   if (options.dataDir !== undefined && !options.dataDir.includes("://")) {
     yield* acquireDataDirectoryLock(options.dataDir, options.lock)
   }
-  const db = yield* Effect.acquireRelease(
+  const { db, pglite } = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const pglite = await PGlite.create({ ...options.pglite, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) })
-        return new Kysely<any>({ dialect: new PGliteDialect({ pglite: preparingPglite(pglite) }) })
+        const instance = await PGlite.create({ ...options.pglite, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) })
+        const pglite = preparingPglite(instance)
+        return { db: new Kysely<any>({ dialect: new PGliteDialect({ pglite }) }), pglite }
       },
       catch: (cause) => new DatabaseError({ operation: "open", cause })
     }),
-    (db) => Effect.promise(() => db.destroy())
+    ({ db }) => Effect.promise(() => db.destroy())
   )
   // One connection: one caller at a time. Uninterruptible so that an interrupted caller cannot
   // release the permit while its query is still running.
@@ -155,14 +172,16 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
     ))
   return yield* finish("pglite", db, {
     use: (operation, f) => run(operation, () => f(db)),
-    transaction: (operation, f) => run(operation, () => db.transaction().execute(f))
+    transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
+    execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
+      run(operation, async () => (await pglite.query<R>(text, [...parameters])).rows)
   })
 })
 
 const finish = Effect.fnUntraced(function* (
   kind: DatabaseKind,
   db: Kysely<any>,
-  access: Pick<Database["Service"], "use" | "transaction">
+  access: Pick<Database["Service"], "use" | "transaction" | "execute">
 ) {
   // Nobody else holds this instance yet, so no need to serialise. Several processes starting at
   // once may race on creating the bookkeeping table: retry.

@@ -73,6 +73,20 @@ layer(TestPostgresSchema.layer, { excludeTestServices: true })("prepared stateme
       assert.match((yield* preparedAs(database, "select $1::int as n"))[0]!, /^terrarium_\d+_1$/)
     }).pipe(Effect.scoped))
 
+  it.effect("execute runs a text below Kysely, prepared on the pool's connections; a failure names the operation and frees the connection", () =>
+    Effect.gen(function* () {
+      // One connection: an execute that did not give it back would leave the next one waiting.
+      const database = yield* oneConnection()
+      for (const n of [1, 2]) {
+        assert.deepStrictEqual(yield* database.execute("test", "select $1::int as n", [n]), [{ n }])
+      }
+      assert.strictEqual((yield* preparedAs(database, "select $1::int as n")).length, 1)
+      const error = yield* database.execute("read widgets", "select * from no_such_table where a = $1", [1]).pipe(Effect.flip)
+      assert.strictEqual(error.operation, "read widgets")
+      assert.strictEqual((error.cause as { code?: string }).code, "42P01")
+      assert.deepStrictEqual(yield* database.execute("test", "select $1::int as n", [3]), [{ n: 3 }])
+    }).pipe(Effect.scoped))
+
   it.effect("only `capacity` distinct texts get names; the rest run unnamed", () =>
     Effect.gen(function* () {
       const { connectionString } = yield* TestPostgresSchema
