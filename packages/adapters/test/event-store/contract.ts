@@ -235,6 +235,52 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
         assertDense(all.map((e) => e.position), start + 1)
       }))
 
+    it.effect("concurrent appends to distinct streams, some refused and some of several events: each checked against its own stream", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const old = (i: number): StreamRef => ({ workspace: ws, stream: `old-${i}` })
+        const fresh = (i: number): StreamRef => ({ workspace: ws, stream: `new-${i}` })
+        for (let i = 0; i < 10; i++) yield* store.append(old(i), 0, [event("A", { i }), event("B", { i })])
+        const start = yield* store.head
+        // Sent at once: the first is written alone, the others queue behind it and go out together.
+        const [, ...results] = yield* Effect.all([
+          store.append({ workspace: ws, stream: "first" }, 0, [event("F", {})]),
+          // Even streams at the right version (2), odd ones at a stale one (1).
+          ...Array.from({ length: 10 }, (_, i) => store.append(old(i), i % 2 === 0 ? 2 : 1, [event("C", { i }), event("D", { i })])),
+          ...Array.from({ length: 10 }, (_, i) => store.append(fresh(i), "any", [event("X", { i }), event("Y", { i }), event("Z", { i })]))
+        ].map((append) => Effect.result(append)), { concurrency: "unbounded" })
+
+        for (let i = 0; i < 10; i++) {
+          const outcome = results[i]!
+          if (i % 2 === 0) {
+            assert.strictEqual(outcome._tag, "Success", `old-${i}`)
+            if (outcome._tag !== "Success") continue
+            const events = yield* store.readStream(old(i))
+            assert.deepStrictEqual(events.map((e) => [e.type, e.streamVersion]), [["A", 1], ["B", 2], ["C", 3], ["D", 4]])
+            assert.deepStrictEqual(outcome.success, { streamVersion: 4, position: events[3]!.position })
+          } else {
+            assert.strictEqual(outcome._tag, "Failure", `old-${i}`)
+            if (outcome._tag !== "Failure") continue
+            assert.deepInclude(reasonOf(outcome.failure), { _tag: "WrongExpectedVersion", expected: 1, actual: 2 })
+            assert.strictEqual((yield* store.readStream(old(i))).length, 2, "a refused append writes nothing")
+          }
+        }
+        for (let i = 0; i < 10; i++) {
+          const outcome = results[10 + i]!
+          assert.strictEqual(outcome._tag, "Success", `new-${i}`)
+          if (outcome._tag !== "Success") continue
+          const events = yield* store.readStream(fresh(i))
+          assert.deepStrictEqual(events.map((e) => [e.type, e.streamVersion]), [["X", 1], ["Y", 2], ["Z", 3]])
+          assertDense(events.map((e) => e.position), events[0]!.position)
+          assert.deepStrictEqual(outcome.success, { streamVersion: 3, position: events[2]!.position })
+        }
+        // Refused appends take no positions: 1 + 5 × 2 + 10 × 3 events, dense.
+        const all = yield* Stream.runCollect(store.readAll({ after: start }))
+        assert.strictEqual(all.length, 41)
+        assertDense(all.map((e) => e.position), start + 1)
+      }))
+
     it.effect("callers interrupted mid-append: each append is written whole or not at all, and the store keeps writing", () =>
       Effect.gen(function* () {
         const store = yield* EventStore
