@@ -195,15 +195,14 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       return database.execute("append", INSERT_KNOWN, [
         position, p.stream.workspace, p.stream.stream, version, e.id, e.type, e.schemaVersion,
         JSON.stringify(e.data), JSON.stringify(metadataOf(e)), new Date(at).toISOString()
-      ]).pipe(Effect.matchEffect({
-        onFailure: (error) => Effect.sync(() => tail.clear()).pipe(Effect.andThen(Effect.fail(error))),
-        onSuccess: () =>
-          Effect.sync((): AppendOutcome => {
-            tail.headAt(position, at)
-            tail.streamAt(p.stream, version)
-            return { ok: true, version, position }
-          })
-      }))
+      ]).pipe(
+        Effect.tapError(() => Effect.sync(() => tail.clear())),
+        Effect.map((): AppendOutcome => {
+          tail.headAt(position, at)
+          tail.streamAt(p.stream, version)
+          return { ok: true, version, position }
+        })
+      )
     })
 
   const callAppend = (batch: ReadonlyArray<Append>): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> => {

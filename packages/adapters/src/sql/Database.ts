@@ -3,10 +3,10 @@
  * PGlite (embedded PostgreSQL in WebAssembly), migrated to the latest schema when the layer
  * starts and closed when its scope closes.
  *
- * Use `use` / `transaction` rather than `db` directly when the engine may be PGlite: PGlite has
- * a single connection, and Kysely's PGlite driver runs any query issued while a transaction is
- * open *inside* that transaction. Both methods serialise on PGlite, so a reader can never see
- * another caller's uncommitted rows.
+ * Use `use` / `transaction` / `execute` rather than `db` directly when the engine may be PGlite:
+ * PGlite has a single connection, and Kysely's PGlite driver runs any query issued while a
+ * transaction is open *inside* that transaction. All three serialise on PGlite, so a reader can
+ * never see another caller's uncommitted rows.
  *
  * @since 0.1.0
  */
