@@ -126,11 +126,15 @@ type EventTuple = readonly [
   schemaVersion: number,
   data: unknown,
   metadata: { actor: string; correlationId: string; causationId?: string | null },
-  occurredAt: string
+  occurredAtMillis: number
 ]
 
+// occurred_at as epoch milliseconds: `new Date(number)` instead of parsing an ISO 8601 string per
+// event (measured on PostgreSQL, 10^5-event replays interleaved in one process: the client's
+// time outside the queries fell from 65-93 to 38-61 ms). Stored values are whole milliseconds
+// (events_append truncates them), so the floor loses nothing.
 const eventTuple = sql<EventTuple>`json_build_array(position, workspace, stream, stream_version,
-  event_id, event_type, schema_version, data, metadata, occurred_at)`
+  event_id, event_type, schema_version, data, metadata, floor(extract(epoch from occurred_at) * 1000)::bigint)`
 
 const toRecorded = (t: EventTuple): RecordedEvent => ({
   id: t[4],
@@ -142,8 +146,6 @@ const toRecorded = (t: EventTuple): RecordedEvent => ({
   stream: t[2],
   streamVersion: t[3],
   position: t[0],
-  // json_build_array writes timestamptz as ISO 8601 with its offset, to the microsecond; stored
-  // values are whole milliseconds (events_append), so nothing is lost.
   occurredAt: new Date(t[9])
 })
 

@@ -374,6 +374,40 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
         assert.deepStrictEqual([next.streamVersion, next.position], [4, head + 2])
       }))
 
+    it.effect("occurredAt reads back as stored, to the millisecond, through readStream and readAll", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const database = yield* Database
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "clock" }
+        const before = Date.now()
+        yield* store.append(ref, 0, [event("One", {})]) // a single event (events_append_one, or PGlite's plain INSERT)
+        yield* store.append(ref, 1, [event("Two", {}), event("Three", {})]) // a batch (events_append)
+        const after = Date.now()
+        // A row with microseconds, written behind the store's back: its time reads back truncated
+        // to the millisecond, as a JavaScript Date would take it. Just after the head's time, so
+        // occurred_at stays non-decreasing along the log for the tests that share it.
+        const head = yield* store.head
+        yield* database.use("bypass", (db) =>
+          sql`insert into events (position, workspace, stream, stream_version, event_id, event_type, schema_version, data, metadata, occurred_at)
+              select ${head + 1}, ${ref.workspace}, ${ref.stream}, 4, ${crypto.randomUUID()}::uuid, 'Four', 1, '{}'::jsonb,
+                     '{"actor":"x","correlationId":"y"}'::jsonb, date_trunc('milliseconds', max(occurred_at)) + interval '789 microseconds'
+              from events`.execute(db))
+        const stored = yield* database.use("read back", (db) =>
+          sql<{ text: string }>`select to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as text
+              from events where workspace = ${ref.workspace} order by position`.execute(db))
+        // "…SS.123789" → the Date of "…SS.123Z": the stored value, truncated to milliseconds.
+        const expected = stored.rows.map((r) => new Date(`${r.text.slice(0, 23)}Z`).getTime())
+        assert.strictEqual(stored.rows[3]!.text.slice(23), "789", "the bypassing row has microseconds")
+        for (const t of expected.slice(0, 3)) {
+          assert.isTrue(t >= before - 1 && t <= after + 1, `an append's time ${new Date(t).toISOString()} is when it happened`)
+        }
+        const viaStream = (yield* store.readStream(ref)).map((e) => e.occurredAt.getTime())
+        const viaAll = (yield* Stream.runCollect(store.readAll({ after: head - 3 }))).filter((e) => e.workspace === ref.workspace)
+          .map((e) => e.occurredAt.getTime())
+        assert.deepStrictEqual(viaStream, expected)
+        assert.deepStrictEqual(viaAll, expected)
+      }))
+
     it.effect("8 writers racing on one stream: no lost or duplicated event, versions and positions dense", () =>
       Effect.gen(function* () {
         const stores = yield* EventStoreInstances
