@@ -11,8 +11,16 @@
  * script forks with `--row`: in one long process the later rows ran slower for every
  * implementation (a 4-writer replay on PostgreSQL at 34k events/s after the 1-writer rows, 64k
  * when run alone), so the order of rows, not the store, decided their figures.
+ *
+ * The rows of one engine and writer count run side by side, step by step: a tenth of the appends
+ * in raw's process, then in terrarium's, then in emmett's, then the next tenth, and so on through
+ * the replays and reads. When each row ran whole, one after the other, the ratios compared
+ * phases minutes apart, and on a shared machine the cost of a commit drifts by more than the
+ * targets' margins over minutes (PostgreSQL single-writer append, the same code in four runs:
+ * 0.88x to 1.40x the ceiling).
  */
-import { fork } from "node:child_process"
+import { type ChildProcess, fork } from "node:child_process"
+import { on } from "node:events"
 import os from "node:os"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -38,6 +46,10 @@ const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
  */
 const READ_SAMPLES = 10_000
 const READ_WARMUP = 2_000
+/** Reads per step (the first step is the warm-up). */
+const READ_CHUNK = 2_000
+/** The append phase runs in this many steps, alternating between the implementations. */
+const APPEND_SLICES = 10
 /** How much more the replay of N events may grow RSS than the replay of N/10 and still be "flat". */
 const MEMORY_SLACK_MB = 16
 const WRITERS = [1, 4] as const
@@ -123,69 +135,132 @@ const replayGrowth = async (target: Target, until: number | undefined) => {
   return { count, growth: peak - base }
 }
 
-const measure = async (open: () => Promise<Target>, writers: number, events: number, ids: EventIds): Promise<Row> => {
-  await settle()
-  const sampler = new RssSampler().start()
-  const target = await open()
-  const label = `${target.engine}/${target.impl}/${writers}w`
-  try {
-    let t0 = performance.now()
-    await runWriters(events, writers, ids, (w, s, v, e) => target.append(w, s, v, e))
-    const appendMs = performance.now() - t0
-    log(`  ${label}: appended ${events} in ${seconds(appendMs)}`)
+/**
+ * The steps of one row, in the order the driver runs them. The driver runs every step of a row
+ * group (one engine and writer count: raw, terrarium, emmett) in turn in each implementation's
+ * process before the next step, so phases of different implementations are never minutes apart.
+ */
+type Step =
+  | { readonly kind: "append"; readonly slice: number }
+  | { readonly kind: "replay"; readonly round: number }
+  | { readonly kind: "reads"; readonly chunk: number }
+  | { readonly kind: "memory" }
 
-    // Replay is short (seconds) and so at the mercy of machine noise: time several rounds and
-    // keep the median rate. Every round is checked; the worst check is reported.
-    let replay: ReplayCheck | undefined
-    const replayRates: Array<number> = []
-    for (let round = 0; round < REPLAY_WARMUP + REPLAY_ROUNDS; round++) {
-      await settle()
-      const check = new ReplayCheck(ids, events)
-      t0 = performance.now()
-      await target.replay((id, position) => {
-        check.onEvent(id, position)
-        if (check.count % 1000 === 0) sampler.sample()
-      })
-      if (round >= REPLAY_WARMUP) replayRates.push(check.count / ((performance.now() - t0) / 1000))
-      if (replay === undefined || (replay.exactlyOnce && replay.outOfOrder === 0)) replay = check
+const steps = (): ReadonlyArray<Step> => [
+  ...Array.from({ length: APPEND_SLICES }, (_, slice) => ({ kind: "append", slice }) as const),
+  ...Array.from({ length: REPLAY_WARMUP + REPLAY_ROUNDS }, (_, round) => ({ kind: "replay", round }) as const),
+  ...Array.from({ length: (READ_WARMUP + READ_SAMPLES) / READ_CHUNK }, (_, chunk) => ({ kind: "reads", chunk }) as const),
+  { kind: "memory" }
+]
+
+/** One row, measured step by step in its own process. */
+class RowMeasurement {
+  private readonly sampler: RssSampler
+  private appendMs = 0
+  private replay: ReplayCheck | undefined
+  private readonly replayRates: Array<number> = []
+  private readonly latencies: Array<number> = []
+  private readonly random = prng(42)
+  private memory: MemoryCheck | undefined
+  private readonly target: Target
+  private readonly writers: number
+  private readonly events: number
+  private readonly ids: EventIds
+  private constructor(target: Target, writers: number, events: number, ids: EventIds, sampler: RssSampler) {
+    this.target = target
+    this.writers = writers
+    this.events = events
+    this.ids = ids
+    this.sampler = sampler
+  }
+
+  /** Open the store; peak RSS counts from before it opens. */
+  static async open(open: () => Promise<Target>, writers: number, events: number, ids: EventIds) {
+    await settle()
+    const sampler = new RssSampler().start()
+    try {
+      return new RowMeasurement(await open(), writers, events, ids, sampler)
+    } catch (e) {
+      sampler.stop()
+      throw e
     }
-    replayRates.sort((a, b) => a - b)
-    const replayRate = replayRates[Math.floor(replayRates.length / 2)]!
-    log(`  ${label}: replayed ${replay!.count} at ${replayRates.map(int).join(", ")} ev/s (exactly once: ${replay!.describe()}, in position order: ${replay!.describeOrder()})`)
+  }
 
-    const random = prng(42)
-    const streams = streamCount(events)
-    const latencies: Array<number> = []
-    for (let i = 0; i < READ_WARMUP + READ_SAMPLES; i++) {
-      const stream = Math.floor(random() * streams)
-      const start = performance.now()
-      const n = await target.readStream(stream)
-      const ms = performance.now() - start
-      if (n === 0) throw new Error(`${label}: readStream(${stream}) returned no events`)
-      if (i >= READ_WARMUP) latencies.push(ms)
+  get label() {
+    return `${this.target.engine}/${this.target.impl}/${this.writers}w`
+  }
+
+  async run(step: Step): Promise<void> {
+    switch (step.kind) {
+      case "append": {
+        const t0 = performance.now()
+        await runWriters(this.events, this.writers, this.ids, (w, s, v, e) => this.target.append(w, s, v, e), { index: step.slice, of: APPEND_SLICES })
+        this.appendMs += performance.now() - t0
+        if (step.slice === APPEND_SLICES - 1) log(`  ${this.label}: appended ${this.events} in ${seconds(this.appendMs)}`)
+        return
+      }
+      case "replay": {
+        // Every round is checked, the warm-up too; the worst check is reported.
+        await settle()
+        const check = new ReplayCheck(this.ids, this.events)
+        const t0 = performance.now()
+        await this.target.replay((id, position) => {
+          check.onEvent(id, position)
+          if (check.count % 1000 === 0) this.sampler.sample()
+        })
+        if (step.round >= REPLAY_WARMUP) this.replayRates.push(check.count / ((performance.now() - t0) / 1000))
+        if (this.replay === undefined || (this.replay.exactlyOnce && this.replay.outOfOrder === 0)) this.replay = check
+        if (step.round === REPLAY_WARMUP + REPLAY_ROUNDS - 1) {
+          const sorted = [...this.replayRates].sort((a, b) => a - b)
+          log(`  ${this.label}: replayed ${this.replay.count} at ${sorted.map(int).join(", ")} ev/s (exactly once: ${this.replay.describe()}, in position order: ${this.replay.describeOrder()})`)
+        }
+        return
+      }
+      case "reads": {
+        const streams = streamCount(this.events)
+        for (let i = 0; i < READ_CHUNK; i++) {
+          const stream = Math.floor(this.random() * streams)
+          const start = performance.now()
+          const n = await this.target.readStream(stream)
+          const ms = performance.now() - start
+          if (n === 0) throw new Error(`${this.label}: readStream(${stream}) returned no events`)
+          if (step.chunk * READ_CHUNK + i >= READ_WARMUP) this.latencies.push(ms)
+        }
+        return
+      }
+      case "memory": {
+        const small = await replayGrowth(this.target, Math.floor(this.events / 10))
+        const full = await replayGrowth(this.target, undefined)
+        this.memory = { smallEvents: small.count, smallGrowth: small.growth, fullEvents: full.count, fullGrowth: full.growth }
+        log(`  ${this.label}: replay RSS growth ${(small.growth / MB).toFixed(1)} MB for ${small.count} events, ${(full.growth / MB).toFixed(1)} MB for ${full.count}`)
+        return
+      }
     }
-    latencies.sort((a, b) => a - b)
+  }
 
-    const small = await replayGrowth(target, Math.floor(events / 10))
-    const full = await replayGrowth(target, undefined)
-    const memory = { smallEvents: small.count, smallGrowth: small.growth, fullEvents: full.count, fullGrowth: full.growth }
-    log(`  ${label}: replay RSS growth ${(small.growth / MB).toFixed(1)} MB for ${small.count} events, ${(full.growth / MB).toFixed(1)} MB for ${full.count}`)
-
+  async finish(): Promise<Row> {
+    const peakRss = this.sampler.stop()
+    await this.target.close()
+    if (this.replay === undefined || this.memory === undefined) throw new Error(`${this.label}: finished before every step ran`)
+    const latencies = [...this.latencies].sort((a, b) => a - b)
+    const rates = [...this.replayRates].sort((a, b) => a - b)
     return {
-      engine: target.engine,
-      impl: target.impl,
-      writers,
-      appendRate: events / (appendMs / 1000),
-      replayRate,
-      replay: replay!.summary(),
-      peakRss: sampler.stop(),
+      engine: this.target.engine,
+      impl: this.target.impl,
+      writers: this.writers,
+      appendRate: this.events / (this.appendMs / 1000),
+      replayRate: rates[Math.floor(rates.length / 2)]!,
+      replay: this.replay.summary(),
+      peakRss,
       readP50: percentile(latencies, 50),
       readP99: percentile(latencies, 99),
-      memory
+      memory: this.memory
     }
-  } finally {
-    sampler.stop()
-    await target.close()
+  }
+
+  async close(): Promise<void> {
+    this.sampler.stop()
+    await this.target.close()
   }
 }
 
@@ -212,19 +287,107 @@ const parseRow = (row: string) => {
   return { engine, impl, writers: Number(writers) } as { engine: Engine; impl: Impl; writers: number }
 }
 
-/** Measure one row in a fresh node process (same flags, same events) and return its figures. */
-const measureInChild = (engine: Engine, impl: Impl, writers: number, events: number, url: string, ids: EventIds) =>
-  new Promise<Row>((resolve, reject) => {
-    const args = ["--row", `${engine}/${impl}/${writers}`, "--events", String(events), "--url", url, "--ids", ids.prefix]
-    const child = fork(fileURLToPath(import.meta.url), args, { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
-    let row: Row | undefined
-    child.on("message", (message) => { row = message as Row })
-    child.on("error", reject)
-    child.on("exit", (code, signal) => {
-      if (row !== undefined && code === 0) resolve(row)
-      else reject(new Error(`measuring ${engine}/${impl}/${writers}w failed (${signal ?? `exit ${code}`})`))
+/** What the driver and a measuring process say to each other. */
+type ToRow = { readonly run: Step } | { readonly finish: true }
+type FromRow = { readonly ready: true } | { readonly done: true } | { readonly row: Row }
+
+/** A measuring process (`--row`): open the store, then run the steps the driver sends. */
+const serveRow = async (row: string, events: number, url: string, ids: EventIds) => {
+  const { engine, impl, writers } = parseRow(row)
+  const send = (message: FromRow) =>
+    new Promise<void>((resolve, reject) => process.send!(message, (e: Error | null) => (e ? reject(e) : resolve())))
+  const measurement = await RowMeasurement.open(opener(engine, impl, writers, url), writers, events, ids)
+  try {
+    await send({ ready: true })
+    for await (const [message] of on(process, "message") as AsyncIterable<[ToRow]>) {
+      if ("run" in message) {
+        await measurement.run(message.run)
+        await send({ done: true })
+      } else {
+        await send({ row: await measurement.finish() })
+        return
+      }
+    }
+  } catch (e) {
+    await measurement.close().catch(() => {})
+    throw e
+  }
+}
+
+/** The driver's handle on one measuring process. */
+class RowProcess {
+  private readonly child: ChildProcess
+  private readonly inbox: Array<FromRow> = []
+  private waiting: { resolve: (m: FromRow) => void; reject: (e: Error) => void } | undefined
+  private exited: Error | undefined
+  readonly label: string
+
+  constructor(label: string, args: ReadonlyArray<string>) {
+    this.label = label
+    this.child = fork(fileURLToPath(import.meta.url), args, { execArgv: process.execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    this.child.on("message", (m) => {
+      const w = this.waiting
+      this.waiting = undefined
+      if (w !== undefined) w.resolve(m as FromRow)
+      else this.inbox.push(m as FromRow)
     })
-  })
+    const fail = (e: Error) => {
+      this.exited ??= e
+      const w = this.waiting
+      this.waiting = undefined
+      w?.reject(e)
+    }
+    this.child.on("error", fail)
+    this.child.on("exit", (code, signal) => fail(new Error(`measuring ${label} ended (${signal ?? `exit ${code}`})`)))
+  }
+
+  /** The next message from the process. */
+  receive(): Promise<FromRow> {
+    const queued = this.inbox.shift()
+    if (queued !== undefined) return Promise.resolve(queued)
+    if (this.exited !== undefined) return Promise.reject(this.exited)
+    return new Promise((resolve, reject) => { this.waiting = { resolve, reject } })
+  }
+
+  async ask(message: ToRow): Promise<FromRow> {
+    const reply = this.receive()
+    this.child.send(message)
+    return reply
+  }
+
+  kill() {
+    if (this.exited === undefined) this.child.kill()
+  }
+}
+
+/**
+ * Measure one engine and writer count: every implementation in a process of its own, opened one
+ * after another, then each step in every process in turn. The order rotates from step to step,
+ * so that no implementation always runs right after the same other one.
+ */
+const measureGroup = async (engine: Engine, writers: number, events: number, url: string, ids: EventIds): Promise<Array<Row>> => {
+  const impls = implementations(engine)
+  const processes: Array<RowProcess> = []
+  try {
+    for (const impl of impls) {
+      const p = new RowProcess(`${engine}/${impl}/${writers}w`, ["--row", `${engine}/${impl}/${writers}`, "--events", String(events), "--url", url, "--ids", ids.prefix])
+      processes.push(p)
+      await p.receive() // ready: opened (one at a time, so that no open overlaps another's work)
+    }
+    for (const [i, step] of steps().entries()) {
+      for (let k = 0; k < processes.length; k++) await processes[(i + k) % processes.length]!.ask({ run: step })
+    }
+    const rows: Array<Row> = []
+    for (const p of processes) {
+      const reply = await p.ask({ finish: true })
+      if (!("row" in reply)) throw new Error(`measuring ${p.label}: no figures`)
+      rows.push(reply.row)
+    }
+    return rows
+  } finally {
+    for (const p of processes) p.kill()
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Report
@@ -310,21 +473,15 @@ const report = (rows: ReadonlyArray<Row>, events: number) => {
 const main = async () => {
   const options = parseOptions()
   if (options.row !== undefined) {
-    const { engine, impl, writers } = parseRow(options.row)
-    const row = await measure(opener(engine, impl, writers, options.url), writers, options.events, new EventIds(options.ids))
-    await new Promise<void>((resolve, reject) => process.send!(row, (e: Error | null) => (e ? reject(e) : resolve())))
+    await serveRow(options.row, options.events, options.url, new EventIds(options.ids))
     return
   }
-  log(`benchmark: ${int(options.events)} events, engines ${options.engines.join(", ")}, each row in its own process`)
+  log(`benchmark: ${int(options.events)} events, engines ${options.engines.join(", ")}, each row in its own process, the rows of an engine and writer count step by step side by side`)
   const ids = new EventIds()
   const rows: Array<Row> = []
   const started = performance.now()
   for (const engine of options.engines) {
-    for (const writers of WRITERS) {
-      for (const impl of implementations(engine)) {
-        rows.push(await measureInChild(engine, impl, writers, options.events, options.url, ids))
-      }
-    }
+    for (const writers of WRITERS) rows.push(...(await measureGroup(engine, writers, options.events, options.url, ids)))
   }
   log(`done in ${seconds(performance.now() - started)}`)
   report(rows, options.events)

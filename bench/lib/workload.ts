@@ -63,21 +63,31 @@ export const streamCount = (events: number) => Math.ceil(events / EVENTS_PER_STR
  * Run `writers` concurrent writers over `events` events. Writer w owns the streams s with
  * s % writers = w (so its expected versions are known without reading); each writer walks the
  * versions in the outer loop, so streams interleave in the global order as they would in use.
+ *
+ * With `slice = { index: k, of: n }` only the k-th of n equal parts of every writer's sequence
+ * runs (the writers still run concurrently within it), so that the driver can alternate
+ * implementations slice by slice; running every slice in order is the same workload as running
+ * it whole.
  */
 export const runWriters = async (
   events: number,
   writers: number,
   ids: EventIds,
-  append: (writer: number, stream: number, expected: number, event: BenchEvent) => Promise<void>
+  append: (writer: number, stream: number, expected: number, event: BenchEvent) => Promise<void>,
+  slice: { readonly index: number; readonly of: number } = { index: 0, of: 1 }
 ): Promise<void> => {
   const streams = streamCount(events)
   await Promise.all(Array.from({ length: writers }, async (_, w) => {
-    for (let v = 0; v < EVENTS_PER_STREAM; v++) {
-      for (let s = w; s < streams; s += writers) {
-        const index = s * EVENTS_PER_STREAM + v
-        if (index >= events) continue
-        await append(w, s, v, { index, id: ids.id(index), type: v === 0 ? "EnvironmentRegistered" : "EnvironmentUpdated", data: eventData(s, v) })
-      }
+    const owned = Math.ceil((streams - w) / writers)
+    const total = EVENTS_PER_STREAM * owned
+    const from = Math.floor((slice.index * total) / slice.of)
+    const to = Math.floor(((slice.index + 1) * total) / slice.of)
+    for (let k = from; k < to; k++) {
+      const v = Math.floor(k / owned)
+      const s = w + (k % owned) * writers
+      const index = s * EVENTS_PER_STREAM + v
+      if (index >= events) continue
+      await append(w, s, v, { index, id: ids.id(index), type: v === 0 ? "EnvironmentRegistered" : "EnvironmentUpdated", data: eventData(s, v) })
     }
   }))
 }
