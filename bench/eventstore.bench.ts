@@ -211,8 +211,8 @@ class RowMeasurement {
         if (step.round >= REPLAY_WARMUP) this.replayRates.push(check.count / ((performance.now() - t0) / 1000))
         if (this.replay === undefined || (this.replay.exactlyOnce && this.replay.outOfOrder === 0)) this.replay = check
         if (step.round === REPLAY_WARMUP + REPLAY_ROUNDS - 1) {
-          const sorted = [...this.replayRates].sort((a, b) => a - b)
-          log(`  ${this.label}: replayed ${this.replay.count} at ${sorted.map(int).join(", ")} ev/s (exactly once: ${this.replay.describe()}, in position order: ${this.replay.describeOrder()})`)
+          // In round order: round i of every implementation ran within seconds of the others'.
+          log(`  ${this.label}: replayed ${this.replay.count} at ${this.replayRates.map(int).join(", ")} ev/s, round by round (exactly once: ${this.replay.describe()}, in position order: ${this.replay.describeOrder()})`)
         }
         return
       }
@@ -296,10 +296,12 @@ const serveRow = async (row: string, events: number, url: string, ids: EventIds)
   const { engine, impl, writers } = parseRow(row)
   const send = (message: FromRow) =>
     new Promise<void>((resolve, reject) => process.send!(message, (e: Error | null) => (e ? reject(e) : resolve())))
+  // Listening before saying ready, so that no step the driver sends can arrive unheard.
+  const messages = on(process, "message") as AsyncIterableIterator<[ToRow]>
   const measurement = await RowMeasurement.open(opener(engine, impl, writers, url), writers, events, ids)
   try {
     await send({ ready: true })
-    for await (const [message] of on(process, "message") as AsyncIterable<[ToRow]>) {
+    for await (const [message] of messages) {
       if ("run" in message) {
         await measurement.run(message.run)
         await send({ done: true })
