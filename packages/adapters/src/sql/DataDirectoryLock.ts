@@ -46,6 +46,25 @@ export interface DataDirectoryLockOptions {
 /** Path of the lock file guarding `dataDir`. @since 0.1.0 @category locking */
 export const lockFileOf = (dataDir: string): string => `${resolve(dataDir)}.lock`
 
+/** `dataDir` prefixes PGlite keeps off the local file system (in memory, or a browser's storage). */
+const notOnDisk = ["memory://", "idb://", "opfs-ahp://", "memfs2opfs://"]
+
+/**
+ * The directory on the local file system that a PGlite `dataDir` names, read as PGlite 0.5 reads
+ * it, or `undefined` when it names none (in memory, IndexedDB, OPFS). `file://` is a prefix, not a
+ * URL: PGlite strips it and opens the rest as a path, so `file:///srv/db` is `/srv/db`, and any
+ * other text, `://` or not, is a path too. This is what must be locked.
+ *
+ * @since 0.1.0
+ * @category locking
+ */
+export const dataDirectoryPathOf = (dataDir: string): string | undefined => {
+  if (notOnDisk.some((prefix) => dataDir.startsWith(prefix))) return undefined
+  const path = dataDir.startsWith("file://") ? dataDir.slice("file://".length) : dataDir
+  // Empty: PGlite opens nothing on disk (or refuses `file://` alone); never lock the working directory.
+  return path === "" ? undefined : path
+}
+
 /** Lock files this process holds (by path): a second open in the same process fails at once. */
 const heldHere = new Set<string>()
 

@@ -14,7 +14,7 @@ import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, type PostgresPool, sql, type Transaction } from "kysely"
 import pg from "pg"
-import { acquireDataDirectoryLock, type DataDirectoryLockOptions } from "./DataDirectoryLock.ts"
+import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
 import { preparingPglite, preparingPool } from "./PreparedStatements.ts"
@@ -45,7 +45,10 @@ export interface PostgresOptions {
 
 /** @since 0.1.0 @category models */
 export interface PgliteOptions {
-  /** Directory of the database files; absent = in memory. */
+  /**
+   * Directory of the database files (a path, or `file://` and a path); absent, or `memory://`,
+   * = in memory. PGlite's browser forms (`idb://`, `opfs-ahp://`) are passed through unlocked.
+   */
   readonly dataDir?: string
   /** Extra PGlite options (extensions, debug…). */
   readonly pglite?: Omit<PGliteOptions, "dataDir">
@@ -149,8 +152,10 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
 
 const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
   // Before PGlite touches the directory; released after it is closed (finalizers run in reverse).
-  if (options.dataDir !== undefined && !options.dataDir.includes("://")) {
-    yield* acquireDataDirectoryLock(options.dataDir, options.lock)
+  // `file://` forms are locked on the path they name, so they exclude its plain form too.
+  const directory = options.dataDir === undefined ? undefined : dataDirectoryPathOf(options.dataDir)
+  if (directory !== undefined) {
+    yield* acquireDataDirectoryLock(directory, options.lock)
   }
   const { db, pglite } = yield* Effect.acquireRelease(
     Effect.tryPromise({

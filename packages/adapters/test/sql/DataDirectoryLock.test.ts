@@ -13,7 +13,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
 import { Database } from "../../src/sql/Database.ts"
-import { commandOf, lockFileOf, type LockOwner } from "../../src/sql/DataDirectoryLock.ts"
+import { commandOf, dataDirectoryPathOf, lockFileOf, type LockOwner } from "../../src/sql/DataDirectoryLock.ts"
 
 const child = fileURLToPath(new URL("../event-store/fixtures/append-n.ts", import.meta.url))
 
@@ -126,6 +126,31 @@ describe("PGlite data directory lock", () => {
       // And after the first one closes, it opens again.
       yield* Effect.scoped(openStore(dataDir))
     }), 60_000)
+
+  it.live("a file:// data directory is locked on the path it names, the same lock as its plain form", () =>
+    Effect.gen(function* () {
+      const dataDir = yield* tempDataDir
+      yield* Effect.scoped(Effect.gen(function* () {
+        yield* openStore(`file://${dataDir}`)
+        assert.strictEqual(JSON.parse(readFileSync(lockFileOf(dataDir), "utf8")).pid, process.pid)
+        const exit = yield* Effect.exit(Effect.scoped(openStore(dataDir, { timeout: "10 seconds" })))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "already open in this process")
+      }))
+      assert.isFalse(existsSync(lockFileOf(dataDir)), "released when closed")
+    }), 60_000)
+
+  it("locks what PGlite opens on disk: paths and file:// paths, not memory:// or browser storage", () => {
+    assert.strictEqual(dataDirectoryPathOf("/srv/terrarium/db"), "/srv/terrarium/db")
+    assert.strictEqual(dataDirectoryPathOf("relative/db"), "relative/db")
+    assert.strictEqual(dataDirectoryPathOf("file:///srv/terrarium/db"), "/srv/terrarium/db")
+    assert.strictEqual(dataDirectoryPathOf("file://relative/db"), "relative/db")
+    // PGlite knows no other scheme: it opens this as a relative path, so it is locked as one.
+    assert.strictEqual(dataDirectoryPathOf("s3://bucket/db"), "s3://bucket/db")
+    for (const elsewhere of ["memory://", "memory://named", "idb://db", "opfs-ahp://db", "memfs2opfs://db", "", "file://"]) {
+      assert.isUndefined(dataDirectoryPathOf(elsewhere), elsewhere)
+    }
+  })
 
   it("the lock names the owner's command without its flags, which may hold secrets", () => {
     assert.strictEqual(
