@@ -328,6 +328,30 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
         assert.deepStrictEqual((yield* store.readStream(ref)).map((e) => e.data), [{ v: 1 }])
       }))
 
+    it.effect("the log stays append-only under session_replication_role = replica", () =>
+      Effect.gen(function* () {
+        // Ordinary triggers do not fire in replica mode (logical replication's apply workers and
+        // some bulk-load tools set it); the append-only trigger is ENABLE ALWAYS (migration 0006).
+        const store = yield* EventStore
+        const database = yield* Database
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "replica" }
+        yield* store.append(ref, 0, [event("A", { v: 1 })])
+        for (const statement of [
+          sql`update events set data = '{"v":2}' where workspace = ${ref.workspace}`,
+          sql`delete from events where workspace = ${ref.workspace}`,
+          sql`truncate events`
+        ]) {
+          // Rolled back whatever happens, so that a failing run does not damage the shared log.
+          const error = yield* database.transaction("tamper as a replica", async (trx) => {
+            await sql`set local session_replication_role = replica`.execute(trx)
+            await statement.execute(trx)
+            throw new Error("the statement was allowed (rolled back)")
+          }).pipe(Effect.flip)
+          assert.match(error.message, /events is append-only: (UPDATE|DELETE|TRUNCATE) is not allowed/)
+        }
+        assert.deepStrictEqual((yield* store.readStream(ref)).map((e) => e.data), [{ v: 1 }])
+      }))
+
     it.effect("one event at a time on a stream just written: conflicts, 'any' and duplicates as through the log", () =>
       Effect.gen(function* () {
         // On PGlite these appends take the in-memory tail's plain INSERT (LogTail.ts); the

@@ -1,0 +1,12 @@
+-- The append-only trigger fires in every session_replication_role, replica included.
+--
+-- An ordinary trigger (ENABLE, as 0001 created it) does not fire in a session that sets
+-- `session_replication_role = replica`, as logical replication's apply workers and some
+-- replication and bulk-load tools do, and as a superuser may: UPDATE, DELETE and TRUNCATE on
+-- events then went through. ENABLE ALWAYS fires it in that mode too.
+--
+-- What it does not stop (0001 first claimed "whatever the caller's privileges"): the table's
+-- owner, or a superuser, can still `ALTER TABLE events DISABLE TRIGGER events_append_only`, or
+-- drop the trigger or the table. The trigger stops mistakes and every other role; only
+-- privileges stop the owner.
+ALTER TABLE events ENABLE ALWAYS TRIGGER events_append_only;
