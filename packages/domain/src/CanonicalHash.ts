@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { BaseImageRegistry, Definition, DockerBase, PipOptions, RSection, SparkSection } from "./Definition.ts"
 import type { CondaSpec, PackageSpec, PipRequirement } from "./PackageSpec.ts"
 
@@ -32,6 +32,23 @@ export const ALGORITHM_VERSION = 1
  * @category algorithm
  */
 export const HASH_PREFIX = "sha256:"
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * A SHA-256 digest as this module writes it: `sha256:` and 64 lower-case hex digits. Canonical
+ * hashes have this form, and so do the content digests a definition carries (a build context,
+ * a constraints file). Commands and events decode their hashes with it, so a malformed hash from
+ * a caller is refused before the decider sees it.
+ *
+ * @since 0.1.0
+ * @category algorithm
+ */
+export const Sha256Digest = Schema.String.pipe(
+  Schema.check(Schema.isPattern(SHA256_DIGEST, {
+    message: "a hash or digest is \"sha256:\" followed by 64 lower-case hex digits"
+  }))
+)
 
 /**
  * The JSON subset that `canonicalJson` accepts: no floats, no `undefined`.
@@ -97,7 +114,11 @@ const pipOptionsDocument = (options: PipOptions): CanonicalObject => {
     constraints: sortedSet(options.constraints),
     flags: [...options.flags]
   }
-  return withOptional(doc, "indexUrl", options.indexUrl)
+  withOptional(doc, "indexUrl", options.indexUrl)
+  // A constraints file is named by path; its digest is what makes an edit to it a new build.
+  // No digests and an empty map mean the same, so only a non-empty map is written.
+  const digests = options.constraintDigests
+  return withOptional(doc, "constraintDigests", digests === undefined || Object.keys(digests).length === 0 ? undefined : { ...digests })
 }
 
 const baseDocument = (base: DockerBase): CanonicalObject => {
@@ -105,7 +126,9 @@ const baseDocument = (base: DockerBase): CanonicalObject => {
   const doc: CanonicalObject = { kind: "dockerfile" }
   withOptional(doc, "dockerfile", base.dockerfile)
   withOptional(doc, "context", base.context)
-  return withOptional(doc, "dockerfilePath", base.dockerfilePath)
+  withOptional(doc, "dockerfilePath", base.dockerfilePath)
+  // The context is named by reference; its digest is what changes when a file it COPYs changes.
+  return withOptional(doc, "contextDigest", base.contextDigest)
 }
 
 const registryDocument = (registry: BaseImageRegistry): CanonicalObject => {
@@ -238,7 +261,7 @@ const toHex = (buffer: ArrayBuffer): string =>
   Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, "0")).join("")
 
 /**
- * `"sha256:" + hex(SHA-256(UTF-8(canonicalJson(canonicalDocument(definition)))))`.
+ * `"sha256:" + hex(SHA-256(bytes))`: the digest of some content, in the form `Sha256Digest` checks.
  *
  * Uses WebCrypto (`globalThis.crypto.subtle`), present in Node and browsers, so the domain needs
  * no platform service; a missing or failing WebCrypto is a defect.
@@ -246,11 +269,29 @@ const toHex = (buffer: ArrayBuffer): string =>
  * @since 0.1.0
  * @category hashing
  */
+export const sha256Digest = (bytes: Uint8Array<ArrayBuffer>): Effect.Effect<string> =>
+  Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", bytes)).pipe(
+    Effect.map((digest) => HASH_PREFIX + toHex(digest))
+  )
+
+/**
+ * `sha256Digest` of the UTF-8 encoding of a canonical JSON value: how both the definition hash
+ * and the build-context digest turn a document into a digest.
+ *
+ * @since 0.1.0
+ * @category hashing
+ */
+export const digestCanonicalJson = (value: unknown): Effect.Effect<string> =>
+  Effect.suspend(() => sha256Digest(new TextEncoder().encode(canonicalJson(value))))
+
+/**
+ * `"sha256:" + hex(SHA-256(UTF-8(canonicalJson(canonicalDocument(definition)))))`.
+ *
+ * @since 0.1.0
+ * @category hashing
+ */
 export const hash = (definition: Definition): Effect.Effect<string> =>
-  Effect.suspend(() => {
-    const bytes = new TextEncoder().encode(canonicalJson(canonicalDocument(definition)))
-    return Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", bytes))
-  }).pipe(Effect.map((digest) => HASH_PREFIX + toHex(digest)))
+  Effect.suspend(() => digestCanonicalJson(canonicalDocument(definition)))
 
 /**
  * True when `value` has the shape of a hash produced by `hash`.
@@ -258,4 +299,4 @@ export const hash = (definition: Definition): Effect.Effect<string> =>
  * @since 0.1.0
  * @category hashing
  */
-export const isCanonicalHash = (value: string): boolean => /^sha256:[0-9a-f]{64}$/.test(value)
+export const isCanonicalHash = (value: string): boolean => SHA256_DIGEST.test(value)

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Sha256Digest } from "./CanonicalHash.ts"
 import { Definition, DockerSection, EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
 import { PackageManager, PackageSpec } from "./PackageSpec.ts"
 
@@ -27,7 +28,7 @@ export class Create extends Schema.TaggedClass<Create>()("Create", {
   curated: Schema.Boolean,
   definition: Definition,
   version: Schema.optionalKey(VersionString),
-  canonicalHash: Schema.String
+  canonicalHash: Sha256Digest
 }) {}
 
 /**
@@ -84,7 +85,7 @@ export class ConfigureDocker extends Schema.TaggedClass<ConfigureDocker>()("Conf
  */
 export class Register extends Schema.TaggedClass<Register>()("Register", {
   version: Schema.optionalKey(VersionString),
-  canonicalHash: Schema.String
+  canonicalHash: Sha256Digest
 }) {}
 
 /** @since 0.1.0 @category commands */

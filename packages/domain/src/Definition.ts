@@ -8,12 +8,14 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Sha256Digest } from "./CanonicalHash.ts"
 import { CondaSpec, PipRequirement } from "./PackageSpec.ts"
+import { WithoutUrlCredentials } from "./UrlCredentials.ts"
 
 /**
  * Environment names follow AzureML's rule: a letter or digit, then up to 254 letters, digits,
- * `-`, `_` or `.`. The `AzureML-` prefix is reserved for curated environments (checked by the
- * decider, which knows whether a command is curated).
+ * `-`, `_` or `.`. The `AzureML-` prefix, in any letter case, is reserved for curated
+ * environments (checked by the decider, which knows whether a command is curated).
  *
  * @since 0.1.0
  * @category names
@@ -28,8 +30,23 @@ export type EnvironmentName = typeof EnvironmentName.Type
 /** @since 0.1.0 @category names */
 export const CURATED_PREFIX = "AzureML-"
 
-/** @since 0.1.0 @category names */
+/**
+ * True when the name is spelt as a curated environment's: exactly `AzureML-…`.
+ *
+ * @since 0.1.0
+ * @category names
+ */
 export const isCuratedName = (name: string): boolean => name.startsWith(CURATED_PREFIX)
+
+/**
+ * True when the name starts with the reserved prefix in any letter case (`azureml-x`,
+ * `AZUREML-x`): such a name would pass for a curated one, so only curated environments may have it.
+ *
+ * @since 0.1.0
+ * @category names
+ */
+export const hasReservedPrefix = (name: string): boolean =>
+  name.slice(0, CURATED_PREFIX.length).toLowerCase() === CURATED_PREFIX.toLowerCase()
 
 /**
  * Workspaces partition one database between teams; every stream is keyed by workspace and name.
@@ -93,14 +110,26 @@ export type SecretReference = typeof SecretReference.Type
  * @category python
  */
 export const PipOptions = Schema.Struct({
-  indexUrl: Schema.optionalKey(Schema.String),
-  extraIndexUrls: Schema.Array(Schema.String),
-  findLinks: Schema.Array(Schema.String),
+  indexUrl: Schema.optionalKey(WithoutUrlCredentials),
+  extraIndexUrls: Schema.Array(WithoutUrlCredentials),
+  findLinks: Schema.Array(WithoutUrlCredentials),
   /** `-c FILE` constraint files, as references relative to the definition's source. */
-  constraints: Schema.Array(Schema.String),
+  constraints: Schema.Array(WithoutUrlCredentials),
+  /**
+   * The content digest (`sha256:…` of its text as UTF-8) of each constraints file that could be
+   * read when the definition was imported, keyed by its entry in `constraints`. Hashed, so that
+   * editing a constraints file makes a new version even though its path stays the same.
+   */
+  constraintDigests: Schema.optionalKey(Schema.Record(Schema.String, Sha256Digest)),
   /** Any other pip option line, verbatim (`--pre`, `--no-binary :all:`). */
-  flags: Schema.Array(Schema.String)
-})
+  flags: Schema.Array(WithoutUrlCredentials)
+}).check(Schema.makeFilter((options) => {
+  const unknown = Object.keys(options.constraintDigests ?? {}).filter((file) => !options.constraints.includes(file))
+  return unknown.map((file) => ({
+    path: ["constraintDigests", file],
+    issue: `a digest for "${file}", which is not one of the constraints files`
+  }))
+}))
 export type PipOptions = typeof PipOptions.Type
 
 /** @since 0.1.0 @category python */
@@ -116,7 +145,9 @@ export const emptyPipOptions: PipOptions = { extraIndexUrls: [], findLinks: [], 
 export const CondaDependencies = Schema.Struct({
   /** The `name:` written in the conda file; informational, not build-relevant. */
   name: Schema.optionalKey(Schema.String),
-  channels: Schema.Array(Schema.String),
+  channels: Schema.Array(WithoutUrlCredentials.pipe(
+    Schema.check(Schema.isPattern(/^\S+$/, { message: "a conda channel is a name or URL without whitespace" }))
+  )),
   conda: Schema.Array(CondaSpec),
   pip: Schema.Array(PipRequirement),
   pipOptions: PipOptions
@@ -136,7 +167,8 @@ export const PythonSection = Schema.Struct({
 export type PythonSection = typeof PythonSection.Type
 
 /**
- * Where the image starts from: a base image, or a Dockerfile with a build context.
+ * Where the image starts from: a base image, or a Dockerfile with a build context. A Dockerfile
+ * base needs something to build from: the Dockerfile text, a context, or both.
  *
  * @since 0.1.0
  * @category docker
@@ -148,16 +180,30 @@ export const DockerBase = Schema.Union([
     /** The Dockerfile text when given inline or read at definition time. */
     dockerfile: Schema.optionalKey(Schema.String),
     /** Build context reference (a directory relative to the definition file, or a URI). */
-    context: Schema.optionalKey(Schema.String),
+    context: Schema.optionalKey(WithoutUrlCredentials),
     /** Dockerfile path inside the context (AzureML `build.dockerfile_path`). */
-    dockerfilePath: Schema.optionalKey(Schema.String)
-  })
+    dockerfilePath: Schema.optionalKey(Schema.String),
+    /**
+     * The digest of the context's files (`ContextDigest.contextDigest`), computed when the
+     * definition was imported from a local directory. Hashed: it is what changes when a file
+     * the Dockerfile COPYs changes. Absent for a URI context, which cannot be read here.
+     */
+    contextDigest: Schema.optionalKey(Sha256Digest)
+  }).check(Schema.makeFilter((base) => {
+    if (base.dockerfile === undefined && base.context === undefined) {
+      return "a Dockerfile base needs the Dockerfile text (dockerfile), a build context (context), or both"
+    }
+    if (base.contextDigest !== undefined && base.context === undefined) {
+      return { path: ["contextDigest"], issue: "a context digest needs the context it was computed from" }
+    }
+    return undefined
+  }))
 ])
 export type DockerBase = typeof DockerBase.Type
 
 /** @since 0.1.0 @category docker */
 export const BaseImageRegistry = Schema.Struct({
-  address: Schema.String,
+  address: WithoutUrlCredentials,
   username: Schema.optionalKey(SecretReference),
   password: Schema.optionalKey(SecretReference)
 })
@@ -195,7 +241,7 @@ export type SparkPackage = typeof SparkPackage.Type
 
 /** @since 0.1.0 @category spark */
 export const SparkSection = Schema.Struct({
-  repositories: Schema.Array(Schema.String),
+  repositories: Schema.Array(WithoutUrlCredentials),
   packages: Schema.Array(SparkPackage),
   precachePackages: Schema.Boolean
 })
@@ -207,9 +253,9 @@ export const RSection = Schema.Struct({
   userManaged: Schema.Boolean,
   rscriptPath: Schema.optionalKey(Schema.String),
   snapshotDate: Schema.optionalKey(Schema.String),
-  cranPackages: Schema.Array(Schema.Struct({ name: Schema.String, repository: Schema.optionalKey(Schema.String) })),
-  gitHubPackages: Schema.Array(Schema.Struct({ repository: Schema.String, authToken: Schema.optionalKey(SecretReference) })),
-  customUrlPackages: Schema.Array(Schema.String),
+  cranPackages: Schema.Array(Schema.Struct({ name: Schema.String, repository: Schema.optionalKey(WithoutUrlCredentials) })),
+  gitHubPackages: Schema.Array(Schema.Struct({ repository: WithoutUrlCredentials, authToken: Schema.optionalKey(SecretReference) })),
+  customUrlPackages: Schema.Array(WithoutUrlCredentials),
   bioConductorPackages: Schema.Array(Schema.String)
 })
 export type RSection = typeof RSection.Type

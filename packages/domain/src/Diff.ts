@@ -172,7 +172,13 @@ const asSet = (list: ReadonlyArray<string> | undefined) => (list === undefined ?
 const baseFields = (base: DockerBase) =>
   base.kind === "image"
     ? { image: base.image }
-    : { dockerfile: base.dockerfile, context: base.context, dockerfilePath: base.dockerfilePath }
+    : { dockerfile: base.dockerfile, context: base.context, dockerfilePath: base.dockerfilePath, contextDigest: base.contextDigest }
+
+/** `file digest` per constraints file, sorted; no digests and an empty map are the same (as in the hash). */
+const constraintDigests = (options: PipOptions | undefined) => {
+  const entries = Object.entries(options?.constraintDigests ?? {})
+  return entries.length === 0 ? undefined : asSet(entries.map(([file, digest]) => `${file} ${digest}`))
+}
 
 const pipOptionFields = (fields: Fields, from: PipOptions | undefined, to: PipOptions | undefined) => {
   const p = "python.conda.pipOptions"
@@ -180,6 +186,7 @@ const pipOptionFields = (fields: Fields, from: PipOptions | undefined, to: PipOp
   fields.add(`${p}.extraIndexUrls`, asSet(from?.extraIndexUrls), asSet(to?.extraIndexUrls))
   fields.add(`${p}.findLinks`, asSet(from?.findLinks), asSet(to?.findLinks))
   fields.add(`${p}.constraints`, asSet(from?.constraints), asSet(to?.constraints))
+  fields.add(`${p}.constraintDigests`, constraintDigests(from), constraintDigests(to))
   fields.add(`${p}.flags`, from?.flags, to?.flags)
 }
 
@@ -219,7 +226,9 @@ export const diff = (from: Definition, to: Definition): DefinitionDiff => {
   const db = to.docker
   const ba: Record<string, string | undefined> = baseFields(da.base)
   const bb: Record<string, string | undefined> = baseFields(db.base)
-  for (const key of ["image", "dockerfile", "context", "dockerfilePath"]) fields.add(`docker.base.${key}`, ba[key], bb[key])
+  for (const key of ["image", "dockerfile", "context", "dockerfilePath", "contextDigest"]) {
+    fields.add(`docker.base.${key}`, ba[key], bb[key])
+  }
   fields.add("docker.baseImageRegistry.address", da.baseImageRegistry?.address, db.baseImageRegistry?.address)
   fields.add("docker.baseImageRegistry.username", da.baseImageRegistry?.username, db.baseImageRegistry?.username)
   fields.add("docker.baseImageRegistry.password", da.baseImageRegistry?.password, db.baseImageRegistry?.password)

@@ -6,16 +6,20 @@
  * new events), so re-running `environment create` on an unchanged file is a no-op, and an
  * explicit version number can be given once and never re-pointed.
  *
- * The queries below (`latest`, `resolve`, `versionByHash`, `nextVersion`) are how the handler and
- * the read side interpret a state; `latest` is derived, never stored.
+ * The queries below (`latest`, `resolve`, `versionWithContent`, `versionByHash`, `nextVersion`) are
+ * how the handler and the read side interpret a state; `latest` is derived, never stored.
+ *
+ * Hashes are compared only within one hash-algorithm version (docs/canonical-hash.md): a version
+ * registered under another algorithm is compared by re-hashing its stored definition with the
+ * current one.
  *
  * @since 0.1.0
  */
 import { Equal, Option, Result } from "effect"
-import { ALGORITHM_VERSION, canonicalJson, canonicalSpec } from "./CanonicalHash.ts"
+import { ALGORITHM_VERSION, canonicalDocument, canonicalJson, canonicalSpec } from "./CanonicalHash.ts"
 import type { EnvironmentCommand } from "./Command.ts"
 import type { Decider } from "./Decider.ts"
-import { emptyPipOptions, isCuratedName } from "./Definition.ts"
+import { emptyPipOptions, hasReservedPrefix, isCuratedName } from "./Definition.ts"
 import type { CondaDependencies, Definition } from "./Definition.ts"
 import {
   AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, EnvironmentError, EnvironmentNotFound,
@@ -146,14 +150,49 @@ export const latest = (state: State): Option.Option<RegisteredVersion> =>
   Option.fromUndefinedOr(versionsOf(state).findLast((v) => !v.archived))
 
 /**
- * The version registered with this canonical hash, archived or not. Registration never gives two
- * versions the same hash, so there is at most one.
+ * The version registered with this canonical hash under this hash-algorithm version (the current
+ * one by default), archived or not. A hash means nothing outside its algorithm version, so a
+ * version hashed under another algorithm never matches, even with an equal string.
  *
  * @since 0.1.0
  * @category queries
  */
-export const versionByHash = (state: State, canonicalHash: string): Option.Option<RegisteredVersion> =>
-  Option.fromUndefinedOr(versionsOf(state).find((v) => v.canonicalHash === canonicalHash))
+export const versionByHash = (
+  state: State,
+  canonicalHash: string,
+  hashAlgorithm: number = ALGORITHM_VERSION
+): Option.Option<RegisteredVersion> =>
+  Option.fromUndefinedOr(
+    versionsOf(state).find((v) => v.hashAlgorithm === hashAlgorithm && v.canonicalHash === canonicalHash)
+  )
+
+/**
+ * True when a registered version has the content of `definition`, whose hash under the current
+ * algorithm is `canonicalHash`. A version hashed under the current algorithm is compared by hash;
+ * one hashed under another is re-hashed from its stored definition. That compares canonical
+ * JSON texts rather than digests, which is the same test (the hash is SHA-256 of that text) and
+ * keeps the decider synchronous.
+ */
+const hasContent = (version: RegisteredVersion, definition: Definition, canonicalHash: string): boolean =>
+  version.hashAlgorithm === ALGORITHM_VERSION
+    ? version.canonicalHash === canonicalHash
+    : canonicalJson(canonicalDocument(version.definition)) === canonicalJson(canonicalDocument(definition))
+
+/**
+ * The version whose content is `definition` (hashing to `canonicalHash` under the current
+ * algorithm), archived or not, whichever algorithm it was registered under. Registration never
+ * gives two versions the same content, so there is at most one. This is what the handler looks up
+ * after a `Create` or `Register` that appended nothing.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const versionWithContent = (
+  state: State,
+  definition: Definition,
+  canonicalHash: string
+): Option.Option<RegisteredVersion> =>
+  Option.fromUndefinedOr(versionsOf(state).find((v) => hasContent(v, definition, canonicalHash)))
 
 /**
  * The version a new registration without an explicit version gets: one more than the largest
@@ -332,9 +371,13 @@ const emit = (...events: ReadonlyArray<EnvironmentEvent>): Decision => Result.su
 
 const nothing: Decision = Result.succeed([])
 
-/** The curated flag and the reserved prefix go together, both ways. */
+/**
+ * The curated flag and the reserved prefix go together, both ways: a non-curated name may not
+ * start with the prefix in any letter case (`azureml-x` would pass for curated), and a curated
+ * name is spelt with it exactly.
+ */
 const checkName = (name: string, curated: boolean): EnvironmentErrorReason | undefined => {
-  if (isCuratedName(name) && !curated) return new ReservedPrefix({ name })
+  if (hasReservedPrefix(name) && !curated) return new ReservedPrefix({ name })
   if (curated && !isCuratedName(name)) return new CuratedNameRequired({ name })
   return undefined
 }
@@ -342,7 +385,7 @@ const checkName = (name: string, curated: boolean): EnvironmentErrorReason | und
 /**
  * Registers `definition` (hashing to `canonicalHash`) unless its content already has a version.
  * Success with `undefined` means "already registered, nothing to do"; the handler then finds the
- * version with `versionByHash`.
+ * version with `versionWithContent`.
  */
 const registration = (
   state: State,
@@ -351,7 +394,7 @@ const registration = (
   canonicalHash: string,
   version: string | undefined
 ): Result.Result<Registered | undefined, EnvironmentError> => {
-  const sameContent = versionByHash(state, canonicalHash)
+  const sameContent = versionWithContent(state, definition, canonicalHash)
   const registered = (v: string) =>
     Result.succeed(new Registered({ name, version: v, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition }))
   if (version === undefined) {
@@ -359,7 +402,7 @@ const registration = (
   }
   const existing = findVersion(state, version)
   if (Option.isSome(existing)) {
-    return existing.value.canonicalHash === canonicalHash
+    return hasContent(existing.value, definition, canonicalHash)
       ? Result.succeed(undefined)
       : refuse(new VersionConflict({ name, version, existingHash: existing.value.canonicalHash, requestedHash: canonicalHash }))
   }

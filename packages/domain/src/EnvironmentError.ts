@@ -40,10 +40,11 @@ export class AlreadyDefined extends Schema.TaggedError<AlreadyDefined>()("Alread
   }
 }
 
-/** The `AzureML-` prefix on a non-curated environment. @since 0.1.0 @category reasons */
+/** The `AzureML-` prefix, in any letter case, on a non-curated environment. @since 0.1.0 @category reasons */
 export class ReservedPrefix extends Schema.TaggedError<ReservedPrefix>()("ReservedPrefix", { name: Schema.String }) {
   override get message() {
-    return `environment name '${this.name}' starts with '${CURATED_PREFIX}', which is reserved for curated environments`
+    return `environment name '${this.name}' starts with '${this.name.slice(0, CURATED_PREFIX.length)}': ` +
+      `the prefix '${CURATED_PREFIX}', in any letter case, is reserved for curated environments`
   }
 }
 

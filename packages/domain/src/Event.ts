@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import { Sha256Digest } from "./CanonicalHash.ts"
 import { Definition, DockerSection, EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
 import { PackageManager, PackageSpec } from "./PackageSpec.ts"
 
@@ -71,7 +72,7 @@ export class DockerConfigured extends Schema.TaggedClass<DockerConfigured>()("Do
 export class Registered extends Schema.TaggedClass<Registered>()("Registered", {
   name: EnvironmentName,
   version: VersionString,
-  canonicalHash: Schema.String,
+  canonicalHash: Sha256Digest,
   hashAlgorithm: Schema.Int,
   definition: Definition
 }) {}
@@ -110,7 +111,7 @@ export class LabelRemoved extends Schema.TaggedClass<LabelRemoved>()("LabelRemov
  */
 export class PackagesResolved extends Schema.TaggedClass<PackagesResolved>()("PackagesResolved", {
   version: VersionString,
-  canonicalHash: Schema.String,
+  canonicalHash: Sha256Digest,
   pip: Schema.Array(Schema.Struct({ name: Schema.String, version: Schema.String })),
   conda: Schema.Array(Schema.Struct({ name: Schema.String, version: Schema.String, build: Schema.String, channel: Schema.String }))
 }) {}
@@ -118,7 +119,7 @@ export class PackagesResolved extends Schema.TaggedClass<PackagesResolved>()("Pa
 /** @since 0.1.0 @category image events */
 export class ImageBuildRequested extends Schema.TaggedClass<ImageBuildRequested>()("ImageBuildRequested", {
   version: VersionString,
-  canonicalHash: Schema.String,
+  canonicalHash: Sha256Digest,
   buildId: Schema.String,
   refreshPackages: Schema.Boolean
 }) {}
@@ -126,7 +127,7 @@ export class ImageBuildRequested extends Schema.TaggedClass<ImageBuildRequested>
 /** @since 0.1.0 @category image events */
 export class ImageBuilt extends Schema.TaggedClass<ImageBuilt>()("ImageBuilt", {
   version: VersionString,
-  canonicalHash: Schema.String,
+  canonicalHash: Sha256Digest,
   buildId: Schema.String,
   registry: Schema.String,
   repository: Schema.String,
@@ -138,7 +139,7 @@ export class ImageBuilt extends Schema.TaggedClass<ImageBuilt>()("ImageBuilt", {
 /** @since 0.1.0 @category image events */
 export class ImageBuildFailed extends Schema.TaggedClass<ImageBuildFailed>()("ImageBuildFailed", {
   version: VersionString,
-  canonicalHash: Schema.String,
+  canonicalHash: Sha256Digest,
   buildId: Schema.String,
   reason: Schema.String
 }) {}

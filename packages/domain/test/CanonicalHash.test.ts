@@ -76,7 +76,11 @@ describe("CanonicalHash", () => {
       assert.strictEqual(yield* hash(decoded), yield* hash(decodeDefinition(JSON.parse(JSON.stringify(rich)))))
     }))
 
-  it.effect("ignores how a requirement was spelt (text), not what it means", () =>
+  // Only the `text` field is varied here: that the parsers turn `numpy >= 1.2` and `NumPy>=1.2`
+  // into the same fields is checked from the file to the hash in
+  // packages/adapters/test/importers/spelling.test.ts, and the schemas refuse unnormalised fields
+  // (Definition.test.ts).
+  it.effect("leaves the text a requirement was written as out of the hash", () =>
     Effect.gen(function*() {
       const spelt = (text: string) => ({
         ...emptyDefinition,

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Option, Result } from "effect"
+import { ALGORITHM_VERSION } from "../src/CanonicalHash.ts"
 import {
   AddPackage, Archive, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
   SetVariable, UnsetVariable
@@ -9,7 +10,8 @@ import { fold } from "../src/Decider.ts"
 import type { Definition } from "../src/Definition.ts"
 import { emptyDefinition } from "../src/Definition.ts"
 import {
-  decide, decider, environmentStream, evolve, initialState, latest, nextVersion, notFound, resolve, versionByHash
+  decide, decider, environmentStream, evolve, initialState, latest, nextVersion, notFound, resolve, versionByHash,
+  versionWithContent
 } from "../src/Environment.ts"
 import type { State } from "../src/Environment.ts"
 import type { EnvironmentError } from "../src/EnvironmentError.ts"
@@ -77,6 +79,18 @@ describe("Environment decider", () => {
       spec.given([]).when(new Define({ workspace, name: "AzureML-sklearn", curated: false, definition: def1 }))
         .thenFails((e) => e.reason._tag === "ReservedPrefix" && e.message.includes("'AzureML-sklearn'") && e.message.includes("reserved")))
 
+    for (const reserved of ["azureml-sklearn", "AZUREML-sklearn", "Azureml-sklearn"]) {
+      it.effect(`reserves the prefix in any letter case: ${reserved}`, () =>
+        spec.given([]).when(new Define({ workspace, name: reserved, curated: false, definition: def1 }))
+          .thenFails((e) =>
+            e.reason._tag === "ReservedPrefix" && e.message.includes(`'${reserved}'`) && e.message.includes("any letter case")
+          ))
+    }
+
+    it.effect("spells the prefix of a curated environment exactly", () =>
+      spec.given([]).when(new Define({ workspace, name: "azureml-sklearn", curated: true, definition: def1 }))
+        .thenFails((e) => e.reason._tag === "CuratedNameRequired" && e.message.includes("'AzureML-'")))
+
     it.effect("requires the AzureML- prefix on curated environments", () =>
       spec.given([]).when(new Define({ workspace, name: "sklearn", curated: true, definition: def1 }))
         .thenFails((e) => e.reason._tag === "CuratedNameRequired" && e.message.includes("'sklearn'")))
@@ -95,6 +109,9 @@ describe("Environment decider", () => {
 
     it.effect("applies the name rules too", () =>
       spec.given([]).when(create(def1, h(1), undefined, false, "AzureML-x")).thenFails("ReservedPrefix"))
+
+    it.effect("applies the reserved prefix in any letter case too", () =>
+      spec.given([]).when(create(def1, h(1), undefined, false, "azureml-x")).thenFails("ReservedPrefix"))
 
     it.effect("registers nothing when the content equals an existing version", () =>
       spec.given(v2).when(create(def1, h(1))).thenNothingHappened())
@@ -164,6 +181,45 @@ describe("Environment decider", () => {
       assert.strictEqual(nextVersion(stateOf(events)), "8")
       const draft = { ...def2, variables: { ...def2.variables, X: "1" } }
       spec.given([...events, new VariableSet({ variable: "X", value: "1" })]).when(register(h(9))).then([registered("8", h(9), draft)])
+    })
+  })
+
+  describe("hashes from another hash-algorithm version", () => {
+    // A version registered before an algorithm change: its hash was computed by other rules, so
+    // the string means nothing next to a current hash. h(9) is that old hash of def1.
+    const otherAlgorithm = ALGORITHM_VERSION - 1
+    const registeredBefore = (version: string, canonicalHash: string, definition: Definition = def1) =>
+      new Registered({ name, version, canonicalHash, hashAlgorithm: otherAlgorithm, definition })
+    const before = [defined(), registeredBefore("1", h(9))]
+
+    it.effect("never match a current hash with the same text", () =>
+      // def2's current hash happens to be the text of version 1's old hash: still new content.
+      spec.given([defined(), registeredBefore("1", h(2))]).when(create(def2, h(2)))
+        .then([new Redefined({ definition: def2 }), registered("2", h(2), def2)]))
+
+    it.effect("recognise unchanged content by re-hashing the stored definition", () =>
+      spec.given(before).when(create(def1, h(1))).thenNothingHappened())
+
+    it.effect("accept an explicit version again for the same content", () =>
+      spec.given(before).when(create(def1, h(1), "1")).thenNothingHappened())
+
+    it.effect("accept registering the unchanged draft under its version", () =>
+      spec.given(before).when(register(h(1), "1")).thenNothingHappened())
+
+    it.effect("refuse an explicit version that exists with other content", () =>
+      spec.given(before).when(create(def2, h(2), "1"))
+        .thenFails((e) => e.reason._tag === "VersionConflict" && e.reason.existingHash === h(9) && e.reason.requestedHash === h(2)))
+
+    it.effect("refuse an explicit new version for content that has one", () =>
+      spec.given(before).when(create(def1, h(1), "2.0"))
+        .thenFails((e) => e.reason._tag === "AlreadyRegistered" && e.reason.existingVersion === "1"))
+
+    it("versionByHash compares the algorithm version too; versionWithContent finds the version either way", () => {
+      const state = stateOf(before)
+      assert.isTrue(Option.isNone(versionByHash(state, h(9))))
+      assert.strictEqual(Option.getOrThrow(versionByHash(state, h(9), otherAlgorithm)).version, "1")
+      assert.strictEqual(Option.getOrThrow(versionWithContent(state, def1, h(1))).version, "1")
+      assert.isTrue(Option.isNone(versionWithContent(state, def2, h(9))))
     })
   })
 

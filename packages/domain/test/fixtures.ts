@@ -93,6 +93,9 @@ export const rich: Definition = {
 
 type Mutation = readonly [string, (d: Definition) => Definition]
 
+/** A well-formed content digest made of one repeated hex digit. */
+export const digest = (hexDigit: string): string => `sha256:${hexDigit.repeat(64)}`
+
 const condaSection = (d: Definition) => {
   if (d.python.conda === undefined) throw new Error("fixture has no conda section")
   return d.python.conda
@@ -138,11 +141,14 @@ export const buildRelevantMutations: ReadonlyArray<Mutation> = [
   ["pip extraIndexUrls", (d) => withPip(d, (o) => ({ extraIndexUrls: [...o.extraIndexUrls, "https://c.example.org/simple"] }))],
   ["pip findLinks", (d) => withPip(d, () => ({ findLinks: [] }))],
   ["pip constraints", (d) => withPip(d, () => ({ constraints: ["other.txt"] }))],
+  ["pip constraints file content", (d) => withPip(d, () => ({ constraintDigests: { "constraints.txt": digest("c") } }))],
   ["pip flags", (d) => withPip(d, (o) => ({ flags: [...o.flags].reverse() }))],
   ["docker base image", (d) => withDocker(d, () => ({ base: { kind: "image", image: "registry.example.org/ml/base:2" } }))],
   ["docker dockerfile", (d) => withDocker(d, () => ({ base: { kind: "dockerfile", dockerfile: "FROM ubuntu:22.04\n" } }))],
   ["docker dockerfile context", (d) => withDocker(d, () => ({ base: { kind: "dockerfile", dockerfile: "FROM ubuntu:22.04\n", context: "./ctx" } }))],
   ["docker dockerfilePath", (d) => withDocker(d, () => ({ base: { kind: "dockerfile", context: "./ctx", dockerfilePath: "gpu.Dockerfile" } }))],
+  ["docker context content", (d) => withDocker(d, () => ({ base: { kind: "dockerfile", dockerfile: "FROM ubuntu:22.04\n", context: "./ctx", contextDigest: digest("a") } }))],
+  ["docker context content changed", (d) => withDocker(d, () => ({ base: { kind: "dockerfile", dockerfile: "FROM ubuntu:22.04\n", context: "./ctx", contextDigest: digest("b") } }))],
   ["docker registry address", (d) => withDocker(d, () => ({ baseImageRegistry: { address: "other.example.org" } }))],
   ["docker registry username", (d) => withDocker(d, (k) => ({ baseImageRegistry: { address: k.baseImageRegistry?.address ?? "", username: "env:OTHER", password: "env:REG_PASSWORD" } }))],
   ["docker registry password", (d) => withDocker(d, (k) => ({ baseImageRegistry: { address: k.baseImageRegistry?.address ?? "", username: "env:REG_USER", password: "keyvault:v/other" } }))],
@@ -192,6 +198,7 @@ export const irrelevantMutations: ReadonlyArray<Mutation> = [
   ["pip package order", (d) => withConda(d, (c) => ({ pip: [...c.pip].reverse() }))],
   ["conda package order", (d) => withConda(d, (c) => ({ conda: [...c.conda].reverse() }))],
   ["pip extras order", (d) => mapPip(d, "uvicorn", (p) => ({ ...p, extras: [...p.extras].reverse() }))],
+  ["no constraints digests written as an empty map", (d) => withPip(d, () => ({ constraintDigests: {} }))],
   ["extra index order", (d) => withPip(d, (o) => ({ extraIndexUrls: [...o.extraIndexUrls].reverse() }))],
   ["spark package order", (d) => ({ ...d, spark: { ...d.spark, packages: [...d.spark.packages].reverse() } })],
   ["r package order", (d) => withR(d, (r) => ({ cranPackages: [...r.cranPackages].reverse(), bioConductorPackages: [...r.bioConductorPackages].reverse() }))]
