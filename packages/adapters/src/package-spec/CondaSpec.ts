@@ -3,8 +3,10 @@
  * normalised by rattler's `VersionSpec` (the conda reference implementation in Rust, as WASM).
  *
  * Accepted forms: `name`, `name 1.2.*`, `name 1.2 build`, `name=1.2`, `name=1.2=build`,
- * `name==1.2`, `name>=1.2,<2`, `name >=1.2, <2`, `channel::name ...`, `channel/subdir::name ...`
- * and the bracket form `name[version='>=1.0', build='py*', channel=..., subdir=...]`.
+ * `name==1.2`, `name>=1.2,<2`, `name >=1.2, <2`, `channel::name ...`, `channel/subdir::name ...`,
+ * `https://host/channel::name ...` and the bracket form
+ * `name[version='>=1.0', build='py*', channel=..., subdir=...]`. A channel URL with credentials
+ * (`https://user:token@host/channel`) is refused: definitions are kept forever in the event log.
  *
  * Normalisation follows conda's own reading of the forms, so equal meanings compare equal:
  * - `name=1.2` is a prefix match in conda: it becomes `1.2.*`, the same as `name 1.2.*`
@@ -12,20 +14,73 @@
  * - a bare version (`name 1.2`, `name==1.2`, and the version of `name=1.2=build`) is an exact
  *   match: `==1.2`;
  * - `*` (any version) becomes the empty string, the same as no version;
- * - the clauses of a pure `,` conjunction are sorted (`>=1.2,<2` → `<2,>=1.2`); specs with `|`
- *   keep rattler's order, since reordering across precedence levels could change the meaning.
+ * - the operands of every `,` (and) and `|` (or) are sorted and de-duplicated (`>=1.2,<2` →
+ *   `<2,>=1.2`, `1.3|1.2` → `==1.2|==1.3`), as both are commutative; `,` binds tighter than `|`,
+ *   and parentheses are written only where an `|` sits inside a `,`. rattler itself keeps the
+ *   order as written, so this is done on its output's structure, without reading any version.
  *
  * Like the pip parser, this returns a `Result` (synchronous and pure).
  *
  * @since 0.1.0
  */
 import { VersionSpec } from "@conda-org/rattler"
-import type { CondaSpec } from "@terrarium/domain"
+import { type CondaSpec, hasUrlCredentials, redactUrlCredentials, URL_CREDENTIALS_MESSAGE } from "@terrarium/domain"
 import { Result } from "effect"
 import { SpecError } from "./SpecError.ts"
 
 const fail = (text: string, message: string): Result.Result<never, SpecError> =>
   Result.fail(new SpecError({ manager: "conda", text, message }))
+
+/** A version spec as a tree: a constraint (`>=1.2`, `1.2.*`) or an and (`,`) / or (`|`) of operands. */
+type VersionTree = string | { readonly op: "," | "|"; readonly operands: ReadonlyArray<VersionTree> }
+
+/**
+ * Reads rattler's printed form (no spaces; `,` binds tighter than `|`; parentheses where needed)
+ * into a tree; `undefined` if it holds anything else, in which case the text is kept as rattler
+ * printed it.
+ */
+const readVersionTree = (printed: string): VersionTree | undefined => {
+  let index = 0
+  const list = (op: "," | "|", operand: () => VersionTree | undefined): VersionTree | undefined => {
+    const operands: Array<VersionTree> = []
+    for (;;) {
+      const next = operand()
+      if (next === undefined) return undefined
+      operands.push(next)
+      if (printed[index] !== op) break
+      index++
+    }
+    return operands.length === 1 ? operands[0] : { op, operands }
+  }
+  const atom = (): VersionTree | undefined => {
+    if (printed[index] === "(") {
+      index++
+      const inner = list("|", () => list(",", atom))
+      if (printed[index] !== ")") return undefined
+      index++
+      return inner
+    }
+    const constraint = /^[^,|()]+/.exec(printed.slice(index))?.[0]
+    if (constraint === undefined) return undefined
+    index += constraint.length
+    return constraint
+  }
+  const tree = list("|", () => list(",", atom))
+  return index === printed.length ? tree : undefined
+}
+
+/** Flattens nested operands of one operator, sorts and de-duplicates them, and prints the tree. */
+const printSorted = (tree: VersionTree): string => {
+  if (typeof tree === "string") return tree
+  const flat = tree.operands.flatMap((operand) =>
+    typeof operand !== "string" && operand.op === tree.op ? operand.operands : [operand]
+  )
+  const printed = flat.map((operand) => {
+    const text = printSorted(operand)
+    return tree.op === "," && typeof operand !== "string" && operand.op === "|" ? `(${text})` : text
+  })
+  return [...new Set(printed)].sort().join(tree.op)
+}
 
 /**
  * Validates and normalises a conda version spec with rattler (see the module notes).
@@ -53,10 +108,8 @@ export const normalizeCondaVersion = (text: string, spec: string): Result.Result
     )
   }
   if (normalised === "*") return Result.succeed("")
-  if (!/[|()]/.test(normalised) && normalised.includes(",")) {
-    normalised = [...new Set(normalised.split(","))].sort().join(",")
-  }
-  return Result.succeed(normalised)
+  const tree = readVersionTree(normalised)
+  return Result.succeed(tree === undefined ? normalised : printSorted(tree))
 }
 
 const NAME = /^[a-z0-9_][a-z0-9_.+-]*$/
@@ -109,7 +162,8 @@ export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecErro
     rest = (bracketMatch[1] ?? "").trim()
   }
 
-  const channelMatch = /^([^\s:]+)::(.*)$/s.exec(rest)
+  // The last `::` ends the channel, so a channel URL (`https://host/forge::numpy`) keeps its `://`.
+  const channelMatch = /^(\S+)::(.*)$/s.exec(rest)
   if (channelMatch !== null) {
     channel = channelMatch[1]
     rest = (channelMatch[2] ?? "").trim()
@@ -117,6 +171,10 @@ export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecErro
   if (bracket["channel"] !== undefined) {
     if (channel !== undefined) return fail(text, `conda spec "${text}" names its channel twice`)
     channel = bracket["channel"]
+  }
+  if (channel !== undefined && hasUrlCredentials(channel)) {
+    const shown = redactUrlCredentials(text)
+    return fail(shown, `conda spec "${shown}": its channel URL carries credentials; ${URL_CREDENTIALS_MESSAGE}`)
   }
   if (bracket["subdir"] !== undefined) {
     if (channel === undefined) return fail(text, `conda spec "${text}" gives a subdir without a channel`)

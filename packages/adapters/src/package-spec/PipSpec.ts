@@ -14,12 +14,13 @@
  *   parentheses only where precedence needs them.
  *
  * Besides PEP 508, bare URL lines (`git+https://host/repo.git@sha`, `https://host/x-1.0-py3-none-any.whl`)
- * are accepted as URL requirements, as pip accepts them in requirements files.
+ * are accepted as URL requirements, as pip accepts them in requirements files. A URL with
+ * credentials (`https://user:token@host/…`) is refused: definitions are kept forever in the event log.
  *
  * @since 0.1.0
  */
 import { clean as cleanPep440 } from "@renovatebot/pep440"
-import type { PipRequirement } from "@terrarium/domain"
+import { hasUrlCredentials, type PipRequirement, redactUrlCredentials, URL_CREDENTIALS_MESSAGE } from "@terrarium/domain"
 import { Result } from "effect"
 import { type EnvironmentMarker, parsePipRequirementsLine, type Requirement } from "pip-requirements-js"
 import { SpecError } from "./SpecError.ts"
@@ -100,25 +101,35 @@ export const renderMarker = (marker: EnvironmentMarker): string => {
 const VCS_OR_URL = /^(?:(?:git|hg|svn|bzr)\+)?[A-Za-z][A-Za-z0-9+.-]*:\/\//
 const ARCHIVE = /\.(?:tar\.gz|tar\.bz2|tar\.xz|tgz|zip)$/i
 
+/** A valid PEP 508 project name (before normalisation). */
+const PROJECT_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/
+
 /**
  * A project name for a bare URL: the `#egg=` fragment, else the wheel's distribution name, else an
  * sdist's base name without its version, else the URL itself (a Git repository's name need not be
- * its project name, so it is not guessed).
+ * its project name, so it is not guessed). A candidate that is not a valid project name is no
+ * name either.
  */
 const nameFromUrl = (url: string): string => {
-  const egg = /[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(url)
-  if (egg?.[1] !== undefined) return normalizePipName(egg[1])
   const path = url.replace(/[?#].*$/, "")
   const file = decodeURIComponent(path.slice(path.lastIndexOf("/") + 1))
-  if (/\.whl$/i.test(file)) {
-    const dist = file.split("-")[0]
-    if (dist !== undefined && dist !== "") return normalizePipName(dist)
-  }
-  if (ARCHIVE.test(file)) {
-    const base = file.replace(ARCHIVE, "").replace(/-\d.*$/, "")
-    if (base !== "") return normalizePipName(base)
-  }
-  return url
+  const candidates = [
+    /[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(url)?.[1],
+    /\.whl$/i.test(file) ? file.split("-")[0] : undefined,
+    ARCHIVE.test(file) ? file.replace(ARCHIVE, "").replace(/-\d.*$/, "") : undefined
+  ]
+  const name = candidates.find((candidate) => candidate !== undefined && PROJECT_NAME.test(candidate))
+  return name === undefined ? url : normalizePipName(name)
+}
+
+/** Refuses a requirement whose URL carries credentials; the message shows it redacted. */
+const credentialsError = (text: string): SpecError => {
+  const shown = redactUrlCredentials(text)
+  return new SpecError({
+    manager: "pip",
+    text: shown,
+    message: `pip requirement "${shown}": its URL carries credentials; ${URL_CREDENTIALS_MESSAGE}`
+  })
 }
 
 const syntaxError = (text: string, cause: unknown): SpecError => {
@@ -171,6 +182,7 @@ export const parsePipRequirement = (input: string): Result.Result<PipRequirement
   if (text === "") {
     return Result.fail(new SpecError({ manager: "pip", text, message: "empty pip requirement" }))
   }
+  if (hasUrlCredentials(text)) return Result.fail(credentialsError(text))
   if (text.startsWith("-")) {
     return Result.fail(
       new SpecError({ manager: "pip", text, message: `"${text}" is a pip option, not a requirement` })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type CondaSpec, isPinned } from "@terrarium/domain"
-import { Result } from "effect"
+import { CondaSpec as CondaSpecSchema, type CondaSpec, isPinned } from "@terrarium/domain"
+import { Result, Schema } from "effect"
 import { parseCondaSpec } from "../../src/package-spec/index.ts"
 
 const parse = (text: string): CondaSpec => {
@@ -40,6 +40,21 @@ describe("parseCondaSpec", () => {
     assert.strictEqual(parse("x 1.2|1.3").version, "==1.2|==1.3")
   })
 
+  it("treats | and , as the commutative operators they are: one set, one spelling", () => {
+    // rattler prints the operands in the order written; the parser sorts them.
+    assert.strictEqual(parse("x 1.3|1.2").version, "==1.2|==1.3")
+    assert.deepStrictEqual(normal(parse("x 1.3|1.2")), normal(parse("x 1.2|1.3")))
+    assert.deepStrictEqual(normal(parse("x 1.2|1.3|1.2")), normal(parse("x 1.2|1.3")))
+    assert.deepStrictEqual(normal(parse("x >=1,<2|3")), normal(parse("x 3|<2,>=1")))
+    assert.strictEqual(parse("x 3|<2,>=1").version, "<2,>=1|==3")
+    // An or inside an and keeps its parentheses; nested ors are one or.
+    assert.strictEqual(parse("x (1.3|1.2),>=1").version, "(==1.2|==1.3),>=1")
+    assert.deepStrictEqual(normal(parse("x >=1,(1.2|1.3)")), normal(parse("x (1.3|1.2),>=1")))
+    assert.strictEqual(parse("x 1.4|(1.3|1.2)").version, "==1.2|==1.3|==1.4")
+    // Different sets stay different.
+    assert.notStrictEqual(parse("x 1.2|1.3").version, parse("x 1.2|1.4").version)
+  })
+
   it("reads build strings in both forms", () => {
     const eq = parse("numpy=1.2=py310_0")
     assert.strictEqual(eq.version, "==1.2")
@@ -52,6 +67,32 @@ describe("parseCondaSpec", () => {
     assert.strictEqual(spec.channel, "conda-forge")
     assert.strictEqual(spec.version, "1.2.*")
     assert.strictEqual(parse("conda-forge/linux-64::numpy").channel, "conda-forge/linux-64")
+  })
+
+  it("reads channel URLs", () => {
+    const spec = parse("https://conda.example.org/conda-forge::numpy>=1.2")
+    assert.strictEqual(spec.channel, "https://conda.example.org/conda-forge")
+    assert.strictEqual(spec.name, "numpy")
+    assert.strictEqual(spec.version, ">=1.2")
+    assert.strictEqual(parse("https://conda.example.org:8443/forge/linux-64::numpy 1.2").channel, "https://conda.example.org:8443/forge/linux-64")
+    assert.strictEqual(parse("numpy[channel='https://conda.example.org/forge']").channel, "https://conda.example.org/forge")
+  })
+
+  it("refuses a channel URL with credentials, without repeating them", () => {
+    for (const text of ["https://user:s3cret@conda.example.org/forge::numpy", "numpy[channel='https://s3cret@conda.example.org/forge']"]) {
+      const e = error(text)
+      assert.include(e.message, "carries credentials", text)
+      assert.include(e.message, "configure the credentials by reference", text)
+      assert.notInclude(e.message, "s3cret")
+      assert.notInclude(e.text, "s3cret")
+    }
+  })
+
+  it("produces specs the domain schema accepts as normal form", () => {
+    for (const text of ["tqdm", "python=3.10", "numpy >=1.2, <2", "x 1.3|1.2", "x (1.3|1.2),>=1", "https://h/forge::numpy=1.2=py_0", "tqdm *"]) {
+      const result = Schema.decodeUnknownResult(CondaSpecSchema)(parse(text))
+      assert.isTrue(Result.isSuccess(result), `${text}: ${Result.isFailure(result) ? result.failure.message : ""}`)
+    }
   })
 
   it("reads the bracket form", () => {

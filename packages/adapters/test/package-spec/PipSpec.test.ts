@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { isPinned, type PipRequirement } from "@terrarium/domain"
-import { Result } from "effect"
+import { isPinned, type PipRequirement, PipRequirement as PipRequirementSchema } from "@terrarium/domain"
+import { Result, Schema } from "effect"
 import { normalizePep440Version, parsePipRequirement, stripVersionPlaceholders } from "../../src/package-spec/index.ts"
 
 const parse = (text: string): PipRequirement => {
@@ -77,6 +77,36 @@ describe("parsePipRequirement", () => {
     assert.strictEqual(parse("git+https://github.com/a/b.git@v1#egg=My_Pkg").name, "my-pkg")
     assert.strictEqual(parse("https://example.org/p/raiwidgets_big_data-0.12.0-py3-none-any.whl").name, "raiwidgets-big-data")
     assert.strictEqual(parse("https://aka.ms/automl-resources/packages/en_core_web_sm-3.7.1.tar.gz").name, "en-core-web-sm")
+  })
+
+  it("gives no name that is not a project name: the URL stands for it then", () => {
+    const url = "https://example.org/dist/weird+name-1.0.tar.gz"
+    assert.strictEqual(parse(url).name, url)
+    assert.strictEqual(parse("git+https://github.com/a/b.git#egg=pkg-").name, "git+https://github.com/a/b.git#egg=pkg-")
+  })
+
+  it("refuses a URL with credentials, without repeating them", () => {
+    for (const text of [
+      "pkg @ https://user:s3cret@pypi.example.org/pkg-1.0.tar.gz",
+      "git+https://s3cret@github.com/org/repo.git@v1",
+      "--extra-index-url https://user:s3cret@pypi.example.org/simple"
+    ]) {
+      const e = error(text)
+      assert.include(e.message, "carries credentials", text)
+      assert.notInclude(e.message, "s3cret")
+      assert.notInclude(e.text, "s3cret")
+    }
+    assert.strictEqual(parse("pkg @ git+ssh://git@github.com/org/repo.git@v1").url, "git+ssh://git@github.com/org/repo.git@v1")
+  })
+
+  it("produces requirements the domain schema accepts as normal form", () => {
+    for (const text of [
+      "NumPy >= 1.2", "Scikit_Learn [AllDeps, alldeps] >= 1.2 , <2", "x ; python_version<'3.9' and os_name=='nt'",
+      "trl @ git+https://github.com/huggingface/trl.git@eab175d", "git+https://github.com/a/b.git@v1", "requests ~= 2.0 , != 2.0.1"
+    ]) {
+      const result = Schema.decodeUnknownResult(PipRequirementSchema)(parse(text))
+      assert.isTrue(Result.isSuccess(result), `${text}: ${Result.isFailure(result) ? result.failure.message : ""}`)
+    }
   })
 
   it("rejects garbage with the offending text in a clear message", () => {
