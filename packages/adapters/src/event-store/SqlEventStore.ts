@@ -19,6 +19,18 @@
  * keeps its own expected-version check; a failing one fails alone.
  * On PGlite (one connection) this also serialises access.
  *
+ * **Checked before queueing.** Each append's events are checked and their `data` and `metadata`
+ * serialised to JSON once, in the caller's fiber, before it can lead or queue: a value JSON
+ * cannot hold (a BigInt, a cycle) fails that caller alone (`StorageFailure` caused by
+ * `InvalidAppend`), and a batch never serialises anything. Should writing a batch still fail
+ * unexpectedly (a defect), its callers and the queue behind it fail rather than wait forever.
+ *
+ * **An interrupted caller.** While its append is queued, an interrupted caller takes it out of
+ * the queue and nothing is written. Once it is sent (the leader's own append, or a queued one a
+ * batch has taken), it is written or refused as if the caller were still waiting, and the caller
+ * cannot know which: read the stream to find out (a retry with the same event ids is refused as
+ * a duplicate if the first one was written).
+ *
  * **PGlite fast path.** One process owns a PGlite database, so a single-event append to a stream
  * this process just wrote is a plain INSERT computed from the remembered tail (LogTail.ts); the
  * keys remain the safety net. **Reads** fetch one JSON value per event (see `EventTuple`).
@@ -38,9 +50,10 @@ import {
   type StreamRef,
   WrongExpectedVersion
 } from "@terrarium/domain"
-import { Deferred, Duration, Effect, Layer, Option, Stream } from "effect"
+import { Cause, Deferred, Duration, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database, type DatabaseError } from "../sql/Database.ts"
+import { describeCause } from "../sql/DatabaseError.ts"
 import type { EventLogTables } from "../sql/tables.ts"
 import { type LogTail, logTailOf } from "./LogTail.ts"
 
@@ -50,10 +63,48 @@ export interface SqlEventStoreOptions {
   readonly maxBatch?: number
 }
 
+/**
+ * Why an append was refused before anything was sent: the `cause` of its `StorageFailure`. It
+ * names the stream, the event (`id (type)`) when one is at fault, and the field.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidAppend extends Schema.TaggedError<InvalidAppend>()("InvalidAppend", {
+  workspace: Schema.String,
+  stream: Schema.String,
+  /** The offending event as `id (type)`; absent when the fault is the append's own (`expected`). */
+  event: Schema.optional(Schema.String),
+  /** `expected`, `id`, `type`, `schemaVersion`, `data` or `metadata`. */
+  field: Schema.String,
+  problem: Schema.String,
+  /** What `JSON.stringify` threw, if that was the problem. */
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get message() {
+    const stream = `${this.workspace}/${this.stream}`
+    return `${this.event === undefined ? `append to ${stream}` : `event ${this.event} in ${stream}`}: ${this.field} ${this.problem}`
+  }
+}
+
+/** One event of an append, its `data` and `metadata` already JSON text. */
+interface EncodedEvent {
+  readonly id: string
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: string
+  readonly metadata: string
+}
+
+/**
+ * An append checked and encoded by `encodeAppend` before it can join the queue: writing it,
+ * alone or in a batch, serialises nothing, so one caller's unserialisable event can never fail
+ * the batch it would share, or the leader writing it.
+ */
 interface Append {
   readonly stream: StreamRef
   readonly expected: ExpectedVersion
-  readonly events: ReadonlyArray<NewEvent>
+  readonly events: ReadonlyArray<EncodedEvent>
 }
 
 /** An append queued behind the one in flight, and where its result goes. */
@@ -72,33 +123,68 @@ const fromDatabaseError = (e: DatabaseError) => storageFailure(e.operation, e.ca
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** Validate one append; a bad one fails before it can spoil a batch. */
-const validate = (expected: ExpectedVersion, events: ReadonlyArray<NewEvent>): Error | undefined => {
-  if (expected !== "any" && !(Number.isSafeInteger(expected) && expected >= 0)) {
-    return new Error(`expected version must be "any" or an integer >= 0, got ${expected}`)
-  }
-  for (const e of events) {
-    if (!uuid.test(e.id)) return new Error(`event id ${JSON.stringify(e.id)} is not a UUID`)
-    if (!Number.isSafeInteger(e.schemaVersion)) return new Error(`event ${e.id}: schemaVersion must be an integer`)
-    if (e.data === undefined) return new Error(`event ${e.id}: data is undefined`)
-  }
-  return undefined
-}
-
 const metadataOf = (e: NewEvent) => ({
   actor: e.metadata.actor,
   correlationId: e.metadata.correlationId,
   causationId: e.metadata.causationId
 })
 
-/** One append as the JSON element `events_append` expects. */
-const toJson = (p: Append): string =>
-  JSON.stringify({
-    workspace: p.stream.workspace,
-    stream: p.stream.stream,
-    expected: p.expected === "any" ? null : p.expected,
-    events: p.events.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: metadataOf(e) }))
-  })
+/** `value` as JSON text, or what keeps it from being JSON (a BigInt, a cycle, a throwing `toJSON`, a function). */
+const jsonTextOf = (value: unknown): string | { readonly problem: string; readonly cause?: unknown } => {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch (cause) {
+    return { problem: `is not JSON: ${describeCause(cause)}`, cause }
+  }
+  // undefined, a function or a symbol (or a toJSON returning one) has no JSON text at all.
+  return text ?? { problem: `is not JSON: ${value === undefined ? "undefined" : `a ${typeof value}`} has no JSON form` }
+}
+
+/**
+ * Check one append and encode each event's `data` and `metadata` as JSON text, once, in the
+ * caller's fiber and before it can take leadership or queue: a bad append fails its own caller
+ * and reaches nobody else.
+ */
+const encodeAppend = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>): Append | InvalidAppend => {
+  const at = { workspace: stream.workspace, stream: stream.stream }
+  if (expected !== "any" && !(Number.isSafeInteger(expected) && expected >= 0)) {
+    return new InvalidAppend({ ...at, field: "expected", problem: `version must be "any" or an integer >= 0, got ${String(expected)}` })
+  }
+  const encoded: Array<EncodedEvent> = []
+  for (const e of events) {
+    const event = `${String(e.id)} (${String(e.type)})`
+    const invalid = (field: string, problem: string, cause?: unknown) =>
+      new InvalidAppend({ ...at, event, field, problem, ...(cause !== undefined ? { cause } : {}) })
+    if (typeof e.id !== "string" || !uuid.test(e.id)) return invalid("id", "is not a UUID")
+    if (typeof e.type !== "string") return invalid("type", "is not a string")
+    if (!Number.isSafeInteger(e.schemaVersion)) return invalid("schemaVersion", `must be an integer, got ${String(e.schemaVersion)}`)
+    const data = jsonTextOf(e.data)
+    if (typeof data !== "string") return invalid("data", data.problem, data.cause)
+    const metadata = jsonTextOf(metadataOf(e))
+    if (typeof metadata !== "string") return invalid("metadata", metadata.problem, metadata.cause)
+    encoded.push({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data, metadata })
+  }
+  return { stream, expected, events: encoded }
+}
+
+/**
+ * A batch as the JSON array `events_append` takes, built around the events' JSON texts so that
+ * nothing is serialised a second time:
+ * `[{ "workspace", "stream", "expected": int | null, "events": [{ "id", "type", "schemaVersion", "data", "metadata" }] }]`.
+ */
+const batchDocument = (batch: ReadonlyArray<Append>): string =>
+  `[${
+    batch.map((a) =>
+      `{"workspace":${JSON.stringify(a.stream.workspace)},"stream":${JSON.stringify(a.stream.stream)},` +
+      `"expected":${a.expected === "any" ? "null" : a.expected},"events":[${
+        a.events.map((e) =>
+          `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"schemaVersion":${e.schemaVersion},` +
+          `"data":${e.data},"metadata":${e.metadata}}`
+        ).join(",")
+      }]}`
+    ).join(",")
+  }]`
 
 // The append statements, run thousands of times, go below Kysely (`Database.execute`): fixed
 // texts, so nothing to build per call.
@@ -168,10 +254,10 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
   const tail = database.kind === "pglite" ? logTailOf(database.db) : undefined
 
   /** One event through `events_append_one` (migration 0005): the table decides everything. */
-  const appendOne = (p: Append, e: NewEvent): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> =>
+  const appendOne = (p: Append, e: EncodedEvent): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> =>
     database.execute<{ r: ReadonlyArray<number | string> | null }>("append", APPEND_ONE, [
       p.stream.workspace, p.stream.stream, p.expected === "any" ? null : p.expected,
-      e.id, e.type, e.schemaVersion, JSON.stringify(e.data), JSON.stringify(metadataOf(e))
+      e.id, e.type, e.schemaVersion, e.data, e.metadata
     ]).pipe(Effect.map((rows) => {
       // [1, version, position, occurred_at ms] when appended, [0, actual version, 0, 0] on a
       // version conflict. bigint elements arrive as numbers (PGlite) or strings (pg).
@@ -190,7 +276,7 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
    * previous event's. `undefined` when the tail cannot decide (unknown, or a version conflict,
    * which the function reports from the table).
    */
-  const appendKnown = (tail: LogTail, p: Append, e: NewEvent): Effect.Effect<AppendOutcome | undefined, DatabaseError> =>
+  const appendKnown = (tail: LogTail, p: Append, e: EncodedEvent): Effect.Effect<AppendOutcome | undefined, DatabaseError> =>
     Effect.suspend(() => {
       const head = tail.head
       const current = tail.version(p.stream)
@@ -202,7 +288,7 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       const at = Math.max(Date.now(), head.at)
       return database.execute("append", INSERT_KNOWN, [
         position, p.stream.workspace, p.stream.stream, version, e.id, e.type, e.schemaVersion,
-        JSON.stringify(e.data), JSON.stringify(metadataOf(e)), new Date(at).toISOString()
+        e.data, e.metadata, new Date(at).toISOString()
       ]).pipe(
         Effect.tapError(() => Effect.sync(() => tail.clear())),
         Effect.map((): AppendOutcome => {
@@ -213,30 +299,33 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       )
     })
 
-  const callAppend = (batch: ReadonlyArray<Append>): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> => {
-    const only = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined
-    if (only !== undefined) {
-      // The common case (a lone writer appending one event): scalar parameters, no jsonb packing.
-      const e = only.events[0]!
-      if (tail === undefined) return appendOne(only, e)
-      return appendKnown(tail, only, e).pipe(
-        // Whatever failed (a duplicate event id, say), the tail is cleared: let the function decide.
-        Effect.catch(() => Effect.succeed(undefined)),
-        Effect.flatMap((outcome) => (outcome === undefined ? appendOne(only, e) : Effect.succeed([outcome])))
+  // Suspended: whatever it does runs inside the effect, never while a caller is still building
+  // it (outside `guarded`, which could then not hand leadership back).
+  const callAppend = (batch: ReadonlyArray<Append>): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> =>
+    Effect.suspend(() => {
+      const only = batch.length === 1 && batch[0]!.events.length === 1 ? batch[0]! : undefined
+      if (only !== undefined) {
+        // The common case (a lone writer appending one event): scalar parameters, no jsonb packing.
+        const e = only.events[0]!
+        if (tail === undefined) return appendOne(only, e)
+        return appendKnown(tail, only, e).pipe(
+          // Whatever failed (a duplicate event id, say), the tail is cleared: let the function decide.
+          Effect.catch(() => Effect.succeed(undefined)),
+          Effect.flatMap((outcome) => (outcome === undefined ? appendOne(only, e) : Effect.succeed([outcome])))
+        )
+      }
+      return database.execute<{ results: ReadonlyArray<AppendOutcome> }>("append", APPEND_BATCH, [batchDocument(batch)]).pipe(
+        Effect.map((rows) => {
+          const outcomes = rows[0]?.results ?? []
+          if (tail !== undefined) {
+            // The batch stamps its own time, which it does not return.
+            tail.forgetHead()
+            outcomes.forEach((o, i) => tail.streamAt(batch[i]!.stream, o.ok ? o.version : o.actual))
+          }
+          return outcomes
+        })
       )
-    }
-    return database.execute<{ results: ReadonlyArray<AppendOutcome> }>("append", APPEND_BATCH, [`[${batch.map(toJson).join(",")}]`]).pipe(
-      Effect.map((rows) => {
-        const outcomes = rows[0]?.results ?? []
-        if (tail !== undefined) {
-          // The batch stamps its own time, which it does not return.
-          tail.forgetHead()
-          outcomes.forEach((o, i) => tail.streamAt(batch[i]!.stream, o.ok ? o.version : o.actual))
-        }
-        return outcomes
-      })
-    )
-  }
+    })
 
   const currentVersion = (stream: StreamRef) =>
     query("append", (db) =>
@@ -275,18 +364,37 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
       onFailure: (e) => explainFailure(p, e)
     }))
 
-  /** Queued appends in one transaction; each waiter gets its own outcome. */
+  /** What the caller of an append gets when writing it hit a defect (a bug here or in the driver). */
+  const unexpectedFailure = (defect: unknown) => storageFailure("append", defect)
+
+  /**
+   * Queued appends in one transaction; each waiter gets its own outcome. Whatever happens, every
+   * waiter of the batch gets an answer: a defect fails those not answered yet and goes on to
+   * `guarded`, which fails the queue behind them.
+   */
   const write = (batch: ReadonlyArray<Pending>): Effect.Effect<void> =>
-    batch.length === 1
-      ? Deferred.into(writeAlone(batch[0]!), batch[0]!.done).pipe(Effect.asVoid)
-      : callAppend(batch).pipe(
-        Effect.flatMap((outcomes) =>
-          Effect.forEach(batch, (p, i) => Deferred.into(resultOf(p, outcomes[i]), p.done), { discard: true })
-        ),
-        // One bad append (say, a duplicate event id) fails the whole statement: isolate it by
-        // writing the batch one append at a time. Rare, so the slow path is fine.
-        Effect.catch(() => Effect.forEach(batch, (p) => write([p]), { discard: true }))
-      )
+    Effect.suspend(() =>
+      batch.length === 1
+        ? writeAlone(batch[0]!).pipe(Effect.matchEffect({
+          onSuccess: (result) => Deferred.succeed(batch[0]!.done, result),
+          onFailure: (error) => Deferred.fail(batch[0]!.done, error)
+        }))
+        : callAppend(batch).pipe(
+          Effect.flatMap((outcomes) =>
+            Effect.forEach(batch, (p, i) => Deferred.into(resultOf(p, outcomes[i]), p.done), { discard: true })
+          ),
+          // One bad append (say, a duplicate event id) fails the whole statement: isolate it by
+          // writing the batch one append at a time. Rare, so the slow path is fine.
+          Effect.catch(() => Effect.forEach(batch, (p) => write([p]), { discard: true }))
+        )
+    ).pipe(
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit)
+          ? Effect.void
+          : Effect.forEach(batch, (p) => Deferred.fail(p.done, unexpectedFailure(Cause.squash(exit.cause))), { discard: true })
+      ),
+      Effect.asVoid
+    )
 
   // Group commit without a hand-off for a lone writer: an appender that finds no write in flight
   // becomes the leader and writes its own append, alone, in its own fiber, with no Deferred
@@ -301,17 +409,22 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
   let leading = false
 
   // A defect must not leave `leading` set (every later append would wait forever): fail what is
-  // still queued and hand leadership back. Once an append is sent its outcome must be delivered
-  // and the queue behind it served, whatever happens to the caller, hence uninterruptible.
+  // still queued, unsent, and hand leadership back. Once an append is sent its outcome must be
+  // delivered and the queue behind it served, whatever happens to the caller, hence
+  // uninterruptible.
   const guarded = <A>(effect: Effect.Effect<A>) =>
     effect.pipe(
       Effect.onExit((exit) =>
-        exit._tag === "Success"
+        Exit.isSuccess(exit)
           ? Effect.void
           : Effect.suspend(() => {
             leading = false
-            const orphans = pending.splice(0)
-            return Effect.forEach(orphans, (p) => Deferred.fail(p.done, storageFailure("append", exit.cause)), { discard: true })
+            const defect = Cause.squash(exit.cause)
+            const notWritten = storageFailure("append", new Error(
+              `not written: the write ahead of it in the queue failed unexpectedly (${describeCause(defect)})`,
+              { cause: defect }
+            ))
+            return Effect.forEach(pending.splice(0), (p) => Deferred.fail(p.done, notWritten), { discard: true })
           })
       ),
       Effect.uninterruptible
@@ -337,27 +450,38 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
   const lead = (a: Append) =>
     guarded(
       writeAlone(a).pipe(
+        // A defect in its own write reaches the leader's caller as it would a waiter (see `write`).
+        Effect.catchDefect((defect) => Effect.fail(unexpectedFailure(defect))),
         Effect.exit,
         Effect.tap(next((d) => Effect.forkIn(guarded(d), scope).pipe(Effect.asVoid)))
       )
     ).pipe(Effect.flatten)
 
-  // The check and the push are one synchronous step: a leader cannot hand back leadership between
-  // them and leave this append queued with nobody to write it. Uninterruptible from taking
-  // leadership until `guarded` holds it, so an interruption cannot land in between and leave
-  // `leading` set with no leader; only the wait of a queued append can be interrupted.
+  /** Take a waiter out of the queue, if no batch has taken it yet. */
+  const dequeue = (waiter: Pending) => {
+    const i = pending.indexOf(waiter)
+    if (i !== -1) pending.splice(i, 1)
+  }
+
+  // Checked and encoded first, so a bad append fails here, its caller's own, before it can lead or
+  // queue. The check and the push are one synchronous step: a leader cannot hand back leadership
+  // between them and leave this append queued with nobody to write it. Uninterruptible from
+  // taking leadership until `guarded` holds it, so an interruption cannot land in between and
+  // leave `leading` set with no leader; only the wait of a queued append can be interrupted.
+  // A waiter interrupted while still queued is taken out and never sent; once a batch has taken
+  // it (`drain`'s splice, one synchronous step), it is written and the caller cannot know the outcome.
   const append = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>) =>
     Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
-        const invalid = validate(expected, events)
-        if (invalid !== undefined) return Effect.fail(storageFailure("append", invalid))
+        const encoded = encodeAppend(stream, expected, events)
+        if (encoded instanceof InvalidAppend) return Effect.fail(storageFailure("append", encoded))
         if (!leading) {
           leading = true
-          return lead({ stream, expected, events })
+          return lead(encoded)
         }
-        const done = Deferred.makeUnsafe<AppendResult, EventStoreError>()
-        pending.push({ stream, expected, events, done })
-        return restore(Deferred.await(done))
+        const waiter: Pending = { ...encoded, done: Deferred.makeUnsafe<AppendResult, EventStoreError>() }
+        pending.push(waiter)
+        return restore(Deferred.await(waiter.done)).pipe(Effect.onInterrupt(() => Effect.sync(() => dequeue(waiter))))
       })
     )
 

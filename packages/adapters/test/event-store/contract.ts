@@ -33,6 +33,27 @@ const event = (type: string, data: unknown, metadata: Partial<NewEvent["metadata
 
 const reasonOf = (e: EventStoreError) => e.reason
 
+/** Events that cannot be stored as JSON, each with what the error must say about it. */
+const unstorableEvents = (): ReadonlyArray<{ readonly what: string; readonly bad: NewEvent; readonly says: RegExp }> => {
+  const circular: Record<string, unknown> = { name: "loop" }
+  circular["self"] = circular
+  return [
+    { what: "a BigInt", bad: event("Unstorable", { size: 10n }), says: /data is not JSON: .*BigInt/ },
+    { what: "a circular object", bad: event("Unstorable", { nested: circular }), says: /data is not JSON: .*circular/i },
+    {
+      what: "a throwing toJSON",
+      bad: event("Unstorable", { toJSON: () => { throw new Error("no JSON for this") } }),
+      says: /data is not JSON: no JSON for this/
+    },
+    { what: "a function", bad: event("Unstorable", () => "not data"), says: /data is not JSON: a function/ },
+    {
+      what: "metadata with a BigInt",
+      bad: event("Unstorable", {}, { actor: 7n as unknown as string }),
+      says: /metadata is not JSON: .*BigInt/
+    }
+  ]
+}
+
 /** Assert that `positions` are consecutive integers starting at `from`. */
 const assertDense = (positions: ReadonlyArray<number>, from: number) => {
   for (const [i, p] of positions.entries()) {
@@ -309,6 +330,101 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
           if (stream.startsWith("s")) assert.strictEqual(n, 2, `${stream}: an append is all of its events or none`)
         }
         assert.isAtLeast(perStream.size, 20 + 2)
+      }))
+
+    it.effect("an append whose data or metadata is not JSON fails alone, naming the event, and the store keeps writing", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        for (const [i, { what, bad, says }] of unstorableEvents().entries()) {
+          // Alone (one event: the scalar path) and with a good event before it (the batch path).
+          for (const events of [[bad], [event("Fine", {}), bad]]) {
+            const ref: StreamRef = { workspace: ws, stream: `bad-${i}-${events.length}` }
+            const error = yield* store.append(ref, 0, events).pipe(Effect.flip, Effect.timeout("10 seconds"))
+            assert.strictEqual(error.reason._tag, "StorageFailure", what)
+            assert.include(error.message, `event ${bad.id} (Unstorable) in ${ref.workspace}/${ref.stream}`, what)
+            assert.match(error.message, says, what)
+            assert.deepStrictEqual(yield* store.readStream(ref), [], `${what}: nothing written`)
+            // Leadership was handed back: the next append is written (a hang fails the timeout).
+            const next = yield* store.append({ workspace: ws, stream: `after-${i}-${events.length}` }, 0, [event("A", {})]).pipe(
+              Effect.timeout("10 seconds")
+            )
+            assert.strictEqual(next.streamVersion, 1)
+          }
+        }
+      }))
+
+    it.effect("an append whose data is not JSON, queued among others, fails alone; the others are written and nothing hangs", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        const start = yield* store.head
+        const unstorable = unstorableEvents()
+        // Sent at once: the first leads, the rest queue behind it and go out as batches.
+        const appends = [
+          { stream: "lead", events: [event("Lead", {})], bad: undefined },
+          ...Array.from({ length: 12 }, (_, i) => {
+            const bad = i % 3 === 1 ? unstorable[i % unstorable.length]!.bad : undefined
+            return { stream: `s${i}`, events: bad === undefined ? [event("Good", { i })] : [event("Good", { i }), bad], bad }
+          })
+        ]
+        const results = yield* Effect.all(
+          appends.map((a) => Effect.result(store.append({ workspace: ws, stream: a.stream }, 0, a.events))),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.timeout("30 seconds"))
+        for (const [i, a] of appends.entries()) {
+          const outcome = results[i]!
+          if (a.bad === undefined) {
+            assert.strictEqual(outcome._tag, "Success", a.stream)
+            if (outcome._tag === "Success") assert.strictEqual(outcome.success.streamVersion, 1)
+          } else {
+            assert.strictEqual(outcome._tag, "Failure", a.stream)
+            if (outcome._tag === "Failure") assert.include(outcome.failure.message, a.bad.id)
+            assert.deepStrictEqual(yield* store.readStream({ workspace: ws, stream: a.stream }), [], `${a.stream}: nothing written`)
+          }
+        }
+        const all = yield* Stream.runCollect(store.readAll({ after: start }))
+        assert.strictEqual(all.length, appends.filter((a) => a.bad === undefined).length)
+        assertDense(all.map((e) => e.position), start + 1)
+        const after = yield* store.append({ workspace: ws, stream: "after" }, 0, [event("A", {})]).pipe(Effect.timeout("10 seconds"))
+        assert.strictEqual(after.streamVersion, 1)
+      }))
+
+    it.effect("a queued append whose caller is interrupted before it is sent is not written", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const database = yield* Database
+        const ws = freshWorkspace()
+        const start = yield* store.head
+        // Hold the append lock from a transaction of our own, so the leader's write waits (on
+        // PostgreSQL for the advisory lock, on PGlite for the one connection) and the next
+        // appends stay queued until we let go.
+        let signalLocked = () => {}
+        const locked = new Promise<void>((resolve) => (signalLocked = resolve))
+        let letGo = () => {}
+        const released = new Promise<void>((resolve) => (letGo = resolve))
+        const holder = yield* database.transaction("hold the append lock", async (trx) => {
+          await sql`select pg_advisory_xact_lock('events'::regclass::oid::bigint)`.execute(trx)
+          signalLocked()
+          await released
+        }).pipe(Effect.forkChild)
+        yield* Effect.gen(function* () {
+          yield* Effect.promise(() => locked)
+          const leader = yield* Effect.forkChild(store.append({ workspace: ws, stream: "leader" }, 0, [event("Leader", {})]))
+          yield* Effect.sleep("50 millis") // the leader's write is in flight, waiting for the lock
+          const dropped = yield* Effect.forkChild(store.append({ workspace: ws, stream: "dropped" }, 0, [event("Dropped", {})]))
+          const kept = yield* Effect.forkChild(store.append({ workspace: ws, stream: "kept" }, 0, [event("Kept", {})]))
+          yield* Effect.sleep("20 millis") // both queued
+          yield* Fiber.interrupt(dropped)
+          letGo()
+          yield* Fiber.join(holder)
+          const written = yield* Effect.all([Fiber.join(leader), Fiber.join(kept)]).pipe(Effect.timeout("30 seconds"))
+          assert.deepStrictEqual(written.map((r) => r.streamVersion), [1, 1])
+        }).pipe(Effect.ensuring(Effect.sync(() => letGo())))
+        assert.deepStrictEqual(yield* store.readStream({ workspace: ws, stream: "dropped" }), [], "the interrupted append was never sent")
+        const all = yield* Stream.runCollect(store.readAll({ after: start }))
+        assert.deepStrictEqual(all.filter((e) => e.workspace === ws).map((e) => e.type).sort(), ["Kept", "Leader"])
+        assertDense(all.map((e) => e.position), start + 1)
       }))
 
     it.effect("the log is append-only: UPDATE, DELETE and TRUNCATE are refused", () =>
