@@ -13,7 +13,15 @@
  *
  * @since 0.1.0
  */
-import { DEFAULT_BASE_IMAGE, type DockerBase, emptyDefinition, type InferenceConfig } from "@terrarium/domain"
+import {
+  DEFAULT_BASE_IMAGE,
+  type DockerBase,
+  emptyDefinition,
+  hasUrlCredentials,
+  type InferenceConfig,
+  redactUrlCredentials,
+  URL_CREDENTIALS_MESSAGE
+} from "@terrarium/domain"
 import { Effect } from "effect"
 import { type CondaEnvironment, parseCondaEnvironment } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
@@ -211,6 +219,12 @@ export const parseArmEnvironmentVersion = (
       if (context !== undefined) {
         if (image !== undefined) {
           return yield* importError({ file, field: "properties.build" }, `"image" and "build" cannot both be given`)
+        }
+        if (hasUrlCredentials(context)) {
+          return yield* importError(
+            { file, field: "properties.build.contextUri" },
+            `properties.build.contextUri (${redactUrlCredentials(context)}) carries credentials; ${URL_CREDENTIALS_MESSAGE}`
+          )
         }
         base = { kind: "dockerfile", context, dockerfilePath: str("properties.build.dockerfilePath", build["dockerfilePath"]) ?? "Dockerfile" }
       }

@@ -10,8 +10,9 @@
  * Mapping to the definition:
  * - `image` → base image; `build` → Dockerfile base with `context` = `build.path` as written and
  *   `dockerfilePath` = `build.dockerfile_path` (default `Dockerfile`); when the context is a
- *   local directory holding that Dockerfile, its text is read into `dockerfile`, since it decides
- *   what gets built; neither → `DEFAULT_BASE_IMAGE`.
+ *   local directory, the Dockerfile's text is read into `dockerfile` and the digest of the
+ *   context's files (honouring `.dockerignore`) into `contextDigest`, since both decide what gets
+ *   built; neither → `DEFAULT_BASE_IMAGE`. A context URI with credentials is refused.
  * - `conda_file` → a system-managed Python section; without it the image is used as it is
  *   (user-managed), which is what AzureML v2 does.
  * - numbers in `version` and `tags` keep the text as written (`version: 1` → "1", `2.10` → "2.10").
@@ -25,11 +26,15 @@ import {
   type Definition,
   type DockerBase,
   emptyDefinition,
+  hasUrlCredentials,
   type InferenceConfig,
-  type PythonSection
+  type PythonSection,
+  redactUrlCredentials,
+  URL_CREDENTIALS_MESSAGE
 } from "@terrarium/domain"
 import { Effect } from "effect"
 import { dirname, isAbsolute, join } from "node:path"
+import { type DigestBuildContext, digestBuildContextNode } from "./BuildContext.ts"
 import { type CondaEnvironment, parseCondaEnvironment, readCondaEnvironmentNode } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
@@ -70,6 +75,8 @@ export interface AzureMLImportOptions {
   readonly readFile?: ReadFile | undefined
   /** Values for `{{key}}` placeholders (`{ "asset.name": "sklearn-1.5" }`). */
   readonly templateValues?: TemplateValues | undefined
+  /** Computes the digest of a local build context; defaults to the local file system. */
+  readonly digestBuildContext?: DigestBuildContext | undefined
 }
 
 const isNull = (node: unknown): boolean => node === null || node === undefined || (isScalar(node) && node.value === null)
@@ -193,7 +200,14 @@ export const parseAzureMLEnvironment = (
       if (path === undefined || path === "") {
         return yield* importError({ file, line: buildLine, field: "build.path" }, `field "build" needs a "path" (the build context)`)
       }
+      if (hasUrlCredentials(path)) {
+        return yield* importError(
+          { file, line: buildLine, field: "build.path" },
+          `field "build.path" (${redactUrlCredentials(path)}) carries credentials; ${URL_CREDENTIALS_MESSAGE}`
+        )
+      }
       let dockerfile: string | undefined
+      let contextDigest: string | undefined
       if (!isUri(path) && !/\{\{/.test(path)) {
         const contextDir = isAbsolute(path) ? path : join(dirname(file), path)
         sourceInfo.buildContext = contextDir
@@ -205,8 +219,22 @@ export const parseAzureMLEnvironment = (
             warnings.push(importWarning(file, buildLine, `the Dockerfile ${dockerfileFile} was not found; only its path is kept`))
           }
         }
+        contextDigest = yield* (options.digestBuildContext ?? digestBuildContextNode)(contextDir, dockerfilePath)
+        if (contextDigest === undefined) {
+          warnings.push(importWarning(
+            file,
+            buildLine,
+            `the build context ${contextDir} was not found; the hash covers only its path, not the files in it`
+          ))
+        }
       }
-      base = { kind: "dockerfile", ...(dockerfile === undefined ? {} : { dockerfile }), context: path, dockerfilePath }
+      base = {
+        kind: "dockerfile",
+        ...(dockerfile === undefined ? {} : { dockerfile }),
+        context: path,
+        dockerfilePath,
+        ...(contextDigest === undefined ? {} : { contextDigest })
+      }
     } else if (image !== undefined) {
       base = { kind: "image", image }
     }

@@ -3,12 +3,19 @@
  * MatchSpecs and a `pip:` sub-list of pip lines) and `variables`.
  *
  * Conda itself ignores unknown sections with a warning, and so does this reader. Bad specs are
- * errors at the line of the list item. `{{...}}` placeholder versions are dropped with a warning,
- * as in requirements files.
+ * errors at the line of the list item, and so is a channel URL with credentials. `{{...}}`
+ * placeholder versions are dropped with a warning, as in requirements files.
  *
  * @since 0.1.0
  */
-import { type CondaDependencies, type CondaSpec, emptyDefinition } from "@terrarium/domain"
+import {
+  type CondaDependencies,
+  type CondaSpec,
+  emptyDefinition,
+  hasUrlCredentials,
+  redactUrlCredentials,
+  URL_CREDENTIALS_MESSAGE
+} from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
@@ -89,6 +96,12 @@ export const readCondaEnvironmentNode = (
             const channel = scalarText(item)
             if (channel === undefined || channel.trim() === "") {
               return yield* importError({ ...at, line: source.lineOf(item) ?? line }, "a channel must be a non-empty string")
+            }
+            if (hasUrlCredentials(channel)) {
+              return yield* importError(
+                { ...at, line: source.lineOf(item) ?? line },
+                `channel "${redactUrlCredentials(channel.trim())}" carries credentials; ${URL_CREDENTIALS_MESSAGE}`
+              )
             }
             if (!channels.includes(channel.trim())) channels.push(channel.trim())
           }

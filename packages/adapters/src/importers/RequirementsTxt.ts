@@ -8,7 +8,12 @@
  * `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links` into `PipOptions`; `--pre`,
  * `--no-index`, `--no-binary`, `--only-binary`, `--prefer-binary`, `--require-hashes`,
  * `--trusted-host`, `--use-feature`, `-e`/`--editable` kept verbatim as flags. Unknown options
- * are errors.
+ * are errors, and so is an option whose URL carries credentials (`--extra-index-url
+ * https://user:token@host/simple`): the definition is kept forever in the event log.
+ *
+ * A `-c` constraints file is read (relative to the file naming it) and the digest of its text
+ * recorded in `constraintDigests`, so that editing it changes the canonical hash; one that cannot
+ * be read here (a URL, a path inside the image, a missing file) is kept by name, with a warning.
  *
  * Leniencies, each with a warning, because real files have them: `{{...}}` placeholder versions
  * (the clause is dropped, the package stays unpinned); Python-list lines (`'numpy==1.0',`) are
@@ -17,7 +22,15 @@
  *
  * @since 0.1.0
  */
-import { emptyDefinition, type PipOptions, type PipRequirement } from "@terrarium/domain"
+import {
+  CanonicalHash,
+  emptyDefinition,
+  hasUrlCredentials,
+  type PipOptions,
+  type PipRequirement,
+  redactUrlCredentials,
+  URL_CREDENTIALS_MESSAGE
+} from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import { dirname, isAbsolute, join, resolve } from "node:path"
 import { parsePipRequirement } from "../package-spec/PipSpec.ts"
@@ -56,7 +69,10 @@ export interface PipSection {
  * @category requirements
  */
 export interface PipReadOptions {
-  /** Reads `-r` includes; without it, includes are kept as flags (with a warning). */
+  /**
+   * Reads `-r` includes and `-c` constraints files; without it, includes are kept as flags and
+   * constraints files by name (with a warning).
+   */
   readonly readFile?: ReadFile | undefined
 }
 
@@ -87,6 +103,7 @@ interface Acc {
   readonly extraIndexUrls: Array<string>
   readonly findLinks: Array<string>
   readonly constraints: Array<string>
+  readonly constraintDigests: Record<string, string>
   readonly flags: Array<string>
   readonly includes: Array<string>
   readonly warnings: Array<ImportWarning>
@@ -180,14 +197,21 @@ const readOption = (
     }
     const canonical = VALUE_OPTIONS[name]
     if (canonical === undefined) {
-      return yield* importError(at, `unknown pip option "${name}" in "${text}"`)
+      return yield* importError(at, `unknown pip option "${name}" in "${redactUrlCredentials(text)}"`)
     }
     if (value === "") return yield* importError(at, `pip option ${name} needs a value`)
+    if (hasUrlCredentials(value)) {
+      return yield* importError(
+        { ...at, field: canonical },
+        `pip option ${name} ${redactUrlCredentials(value)} carries credentials; ${URL_CREDENTIALS_MESSAGE}`
+      )
+    }
     switch (canonical) {
       case "--requirement":
         return yield* include(file, line, value, acc, chain, options)
       case "--constraint":
-        return pushUnique(acc.constraints, value)
+        pushUnique(acc.constraints, value)
+        return yield* constraintsDigest(file, line, value, acc, options)
       case "--index-url":
         if (acc.indexUrl !== undefined && acc.indexUrl !== value) {
           acc.warnings.push(importWarning(file, line, `a second --index-url (${value}) replaces ${acc.indexUrl}`))
@@ -237,6 +261,26 @@ const include = (
     yield* readLines(path, requirementsLines(text), acc, [...chain, key], options)
   })
 
+/** Reads a `-c` file and records the digest of its text, or says why its content is not hashed. */
+const constraintsDigest = (
+  file: string,
+  line: number | undefined,
+  target: string,
+  acc: Acc,
+  options: PipReadOptions
+): Effect.Effect<void, ImportError> =>
+  Effect.gen(function*() {
+    if (Object.hasOwn(acc.constraintDigests, target)) return
+    const unhashed = (why: string) =>
+      acc.warnings.push(importWarning(file, line, `-c ${target}: ${why}; only its name is part of the canonical hash`))
+    if (options.readFile === undefined) return unhashed("constraints files are not read here")
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return unhashed("remote constraints files are not fetched")
+    const path = isAbsolute(target) ? target : join(dirname(file), target)
+    const text = yield* options.readFile(path)
+    if (text === undefined) return unhashed(`${path} does not exist here (a path inside the image?)`)
+    acc.constraintDigests[target] = yield* CanonicalHash.sha256Digest(new TextEncoder().encode(text))
+  })
+
 const freeze = (acc: Acc): PipSection => ({
   requirements: acc.requirements,
   options: {
@@ -244,6 +288,7 @@ const freeze = (acc: Acc): PipSection => ({
     extraIndexUrls: acc.extraIndexUrls,
     findLinks: acc.findLinks,
     constraints: acc.constraints,
+    ...(Object.keys(acc.constraintDigests).length === 0 ? {} : { constraintDigests: acc.constraintDigests }),
     flags: acc.flags
   },
   includes: acc.includes,
@@ -269,6 +314,7 @@ export const readPipLines = (
       extraIndexUrls: [],
       findLinks: [],
       constraints: [],
+      constraintDigests: {},
       flags: [],
       includes: [],
       warnings: []

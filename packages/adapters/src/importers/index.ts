@@ -11,6 +11,7 @@ import { Effect, Result } from "effect"
 import { basename, extname } from "node:path"
 import { parseArmEnvironmentVersion } from "./ArmEnvironmentVersion.ts"
 import { parseAzureMLEnvironment } from "./AzureMLEnvironmentYaml.ts"
+import type { DigestBuildContext } from "./BuildContext.ts"
 import { importCondaEnvironmentFile } from "./CondaEnvironmentFile.ts"
 import type { EnvironmentFileKind, ImportedEnvironment } from "./ImportedEnvironment.ts"
 import { importError, type ImportError } from "./ImportError.ts"
@@ -22,6 +23,8 @@ import { isMap, keyOf, parseYaml, scalarText } from "./YamlSource.ts"
 
 export * from "./ArmEnvironmentVersion.ts"
 export * from "./AzureMLEnvironmentYaml.ts"
+export * from "./BuildContext.ts"
+export * from "./DockerIgnore.ts"
 export * from "./CondaEnvironmentFile.ts"
 export * from "./ImportedEnvironment.ts"
 export * from "./ImportError.ts"
@@ -43,6 +46,8 @@ export interface ImportOptions {
   readonly templateValues?: TemplateValues | undefined
   /** Parameter values for ARM templates. */
   readonly armParameters?: Readonly<Record<string, unknown>> | undefined
+  /** How the digest of a local build context is computed; defaults to the local disk. */
+  readonly digestBuildContext?: DigestBuildContext | undefined
 }
 
 const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os_type"]
@@ -109,7 +114,11 @@ export const importEnvironmentFile = (
     const kind = options.kind ?? (yield* Effect.fromResult(detectEnvironmentFileKind(file, text)))
     switch (kind) {
       case "azureml-v2-environment":
-        return yield* parseAzureMLEnvironment(file, text, { readFile, templateValues: options.templateValues })
+        return yield* parseAzureMLEnvironment(file, text, {
+          readFile,
+          templateValues: options.templateValues,
+          digestBuildContext: options.digestBuildContext
+        })
       case "conda-environment":
         return yield* importCondaEnvironmentFile(file, { readFile: (path) => (path === file ? Effect.succeed(text) : readFile(path)) })
       case "pip-requirements":

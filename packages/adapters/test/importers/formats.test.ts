@@ -1,17 +1,35 @@
 /**
  * Each format's features, over in-memory files (`readFileFromMap`), so the cases stay small.
+ * Build contexts are directories, so they are not read here (build-context.test.ts reads real ones).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { DEFAULT_BASE_IMAGE } from "@terrarium/domain"
+import { CanonicalHash, DEFAULT_BASE_IMAGE } from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import {
   detectEnvironmentFileKind,
+  type ImportError,
   importEnvironmentFile,
   parseRequirementsTxt,
   readFileFromMap
 } from "../../src/importers/index.ts"
 
-const files = (map: Record<string, string>) => ({ readFile: readFileFromMap(map) })
+const files = (map: Record<string, string>) => ({
+  readFile: readFileFromMap(map),
+  digestBuildContext: () => Effect.succeed(undefined)
+})
+
+const digestOf = (text: string) => CanonicalHash.sha256Digest(new TextEncoder().encode(text))
+
+/** The error names the file, line and field, says what to do, and does not repeat the secret. */
+const assertCredentialsRefused = (error: ImportError, file: string, line: number, field: string) => {
+  assert.strictEqual(error.file, file)
+  assert.strictEqual(error.line, line)
+  assert.strictEqual(error.field, field)
+  assert.isTrue(error.message.startsWith(`${file}:${line}: `), error.message)
+  assert.include(error.message, "carries credentials")
+  assert.include(error.message, "configure the credentials by reference")
+  assert.notInclude(error.message, "s3cret")
+}
 
 describe("requirements.txt", () => {
   it.effect("reads comments, continuations, options and requirements", () =>
@@ -43,7 +61,56 @@ describe("requirements.txt", () => {
         ["scikit-learn", "==1.3.0"],
         ["pkg", ""]
       ])
+      // Without a way to read files, the constraints file is kept by name only, and that is said.
+      assert.deepStrictEqual(pip.warnings.map((w) => [w.line, w.message]), [
+        [7, "-c constraints.txt: constraints files are not read here; only its name is part of the canonical hash"]
+      ])
+    }))
+
+  it.effect("records the digest of each constraints file, read relative to the file naming it", () =>
+    Effect.gen(function*() {
+      const read = (constraints: string) =>
+        parseRequirementsTxt("env/requirements.txt", "-c pins/constraints.txt\nnumpy", files({ "env/pins/constraints.txt": constraints }))
+      const pip = yield* read("numpy<2\n")
+      assert.deepStrictEqual(pip.options.constraints, ["pins/constraints.txt"])
+      assert.deepStrictEqual(pip.options.constraintDigests, { "pins/constraints.txt": yield* digestOf("numpy<2\n") })
       assert.strictEqual(pip.warnings.length, 0)
+      const edited = yield* read("numpy<1.27\n")
+      assert.notDeepEqual(edited.options.constraintDigests, pip.options.constraintDigests)
+    }))
+
+  it.effect("keeps a constraints file it cannot read by name, with a warning", () =>
+    Effect.gen(function*() {
+      const pip = yield* parseRequirementsTxt(
+        "r.txt",
+        "-c /pip_constraints.txt\n-c https://example.org/c.txt",
+        files({})
+      )
+      assert.deepStrictEqual(pip.options.constraints, ["/pip_constraints.txt", "https://example.org/c.txt"])
+      assert.isUndefined(pip.options.constraintDigests)
+      assert.deepStrictEqual(pip.warnings.map((w) => w.line), [1, 2])
+      assert.include(pip.warnings[0]?.message, "does not exist here")
+      assert.include(pip.warnings[1]?.message, "not fetched")
+    }))
+
+  it.effect("refuses an index, find-links or requirement URL with credentials, at its line", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [string, number, string]> = [
+        ["numpy\n--extra-index-url https://u:s3cret@pypi.example.org/simple\n", 2, "--extra-index-url"],
+        ["-i https://s3cret@pypi.example.org/simple\n", 1, "--index-url"],
+        ["# wheels\n--find-links=https://u:s3cret@wheels.example.org/\n", 2, "--find-links"],
+        ["-e git+https://s3cret@github.com/org/repo.git#egg=repo\n", 1, "--editable"]
+      ]
+      for (const [text, line, field] of cases) {
+        const error = yield* importEnvironmentFile("requirements.txt", files({ "requirements.txt": text })).pipe(Effect.flip)
+        assertCredentialsRefused(error, "requirements.txt", line, field)
+      }
+      const requirement = yield* importEnvironmentFile("requirements.txt", files({
+        "requirements.txt": "numpy\npkg @ https://u:s3cret@files.example.org/pkg-1.0.tar.gz\n"
+      })).pipe(Effect.flip)
+      assert.strictEqual(requirement.line, 2)
+      assert.include(requirement.message, "carries credentials")
+      assert.notInclude(requirement.message, "s3cret")
     }))
 
   it.effect("resolves -r relative to the including file, recursively, and survives cycles", () =>
@@ -113,6 +180,33 @@ describe("conda environment file", () => {
       assert.deepStrictEqual(env.source.includes, ["env/more.txt"])
       assert.strictEqual(env.warnings.length, 1)
       assert.strictEqual(env.warnings[0]?.line, 10)
+    }))
+
+  it.effect("refuses a channel with credentials, at its line", () =>
+    Effect.gen(function*() {
+      const listed = yield* importEnvironmentFile("env/conda.yml", files({
+        "env/conda.yml": "name: private\nchannels:\n  - conda-forge\n  - https://user:s3cret@conda.example.org/forge\ndependencies:\n  - numpy\n"
+      })).pipe(Effect.flip)
+      assertCredentialsRefused(listed, "env/conda.yml", 4, "channels")
+      const inSpec = yield* importEnvironmentFile("env/conda.yml", files({
+        "env/conda.yml": "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - https://s3cret@conda.example.org/forge::numpy\n"
+      })).pipe(Effect.flip)
+      assert.strictEqual(inSpec.line, 4)
+      assert.include(inSpec.message, "carries credentials")
+      assert.notInclude(inSpec.message, "s3cret")
+      const inPipList = yield* importEnvironmentFile("env/conda.yml", files({
+        "env/conda.yml": "dependencies:\n  - pip\n  - pip:\n    - --extra-index-url https://u:s3cret@pypi.example.org/simple\n"
+      })).pipe(Effect.flip)
+      assertCredentialsRefused(inPipList, "env/conda.yml", 4, "--extra-index-url")
+    }))
+
+  it.effect("reads a channel URL, in the list and in a spec", () =>
+    Effect.gen(function*() {
+      const env = yield* importEnvironmentFile("c.yml", files({
+        "c.yml": "channels: [https://conda.example.org/forge]\ndependencies:\n  - https://conda.example.org/forge::numpy>=1.2\n"
+      }))
+      assert.deepStrictEqual(env.definition.python.conda?.channels, ["https://conda.example.org/forge"])
+      assert.strictEqual(env.definition.python.conda?.conda[0]?.channel, "https://conda.example.org/forge")
     }))
 
   it.effect("a bad conda spec is reported at its list item", () =>
@@ -202,6 +296,14 @@ describe("AzureML v2 environment YAML", () => {
       const typo = yield* importEnvironmentFile("e.yml", files({ "e.yml": "build:\n  path: .\n  dockerfile: D\n" })).pipe(Effect.flip)
       assert.strictEqual(typo.line, 3)
       assert.match(typo.message, /did you mean "build.dockerfile_path"/)
+    }))
+
+  it.effect("refuses a build context URI with credentials", () =>
+    Effect.gen(function*() {
+      const error = yield* importEnvironmentFile("e.yml", files({
+        "e.yml": "name: x\nbuild:\n  path: https://s3cret@github.com/org/repo.git#main\n"
+      })).pipe(Effect.flip)
+      assertCredentialsRefused(error, "e.yml", 2, "build.path")
     }))
 })
 
