@@ -1,48 +1,75 @@
 /**
- * Imports every file of the shared corpus (`../shared/corpus` beside the repository): each must
- * import and give a `Definition` that decodes with the schema.
+ * Walks every file of the shared corpus (`../shared/corpus` beside the repository) and gives each
+ * one a fate, so that a file added to the corpus can never go untested:
+ * - an environment file (azureml-examples, by its kind in MANIFEST.tsv; curated spec.yaml,
+ *   conda_dependencies.yaml, requirements.txt) must import and give a `Definition` that decodes;
+ * - a pip constraints file must read as pip lines (it installs nothing, so it is no environment;
+ *   the environment that uses it covers its content through its build context);
+ * - anything else must be listed below as not an environment, with the reason;
+ * - a file with no fate fails the walk.
  *
- * One exception is checked rather than skipped: the corpus holds back about a third of the
- * azureml-examples files (those whose sha1(repository path) starts with 0–4, see its README).
- * An AzureML YAML whose `conda_file` was held back cannot import; for those the test asserts the
- * precise `conda_file` error instead, and that the missing file really is a held-out one.
+ * One import failure is expected and checked rather than skipped: the corpus holds back about a
+ * third of the azureml-examples files (those whose sha1(repository path) starts with 0–4, see its
+ * README). An AzureML YAML whose `conda_file` was held back cannot import; for those the test
+ * asserts the precise `conda_file` error instead, and that the missing file really is a held-out one.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Definition } from "@terrarium/domain"
+import { CanonicalHash, Definition } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
-import { dirname, join, relative } from "node:path"
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join, relative, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parse } from "yaml"
 import {
   curatedTemplateValues,
   type EnvironmentFileKind,
   type ImportedEnvironment,
-  importEnvironmentFile
+  importEnvironmentFile,
+  parseRequirementsTxt
 } from "../../src/importers/index.ts"
 
 const corpus = fileURLToPath(new URL("../../../../../shared/corpus/", import.meta.url))
 const examples = join(corpus, "azureml-examples")
 const curatedRoot = join(corpus, "curated")
 
-const manifest = readFileSync(join(examples, "MANIFEST.tsv"), "utf8")
-  .trim()
-  .split("\n")
-  .slice(1)
-  .map((line) => {
-    const [path = "", kind = ""] = line.split("\t")
-    return { path, kind: kind as EnvironmentFileKind }
-  })
+const manifest = new Map(
+  readFileSync(join(examples, "MANIFEST.tsv"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((line) => {
+      const [path = "", kind = ""] = line.split("\t")
+      return [path, kind as EnvironmentFileKind] as const
+    })
+)
 
 const walk = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]
   )
-const curatedFiles = walk(join(curatedRoot, "assets")).map((file) => relative(curatedRoot, file)).sort()
-const curatedSpecs = curatedFiles.filter((file) => file.endsWith("/spec.yaml"))
-const curatedConda = curatedFiles.filter((file) => file.endsWith("/context/conda_dependencies.yaml"))
-const curatedRequirements = curatedFiles.filter((file) => file.endsWith("/context/requirements.txt"))
+/** Every file of the corpus, as a `/`-separated path relative to it. */
+const corpusFiles = walk(corpus).map((file) => relative(corpus, file).split(sep).join("/")).sort()
+/** Curated files of one name, relative to `curated/`. */
+const curated = (name: string) =>
+  corpusFiles.filter((path) => path.startsWith("curated/") && path.endsWith(`/${name}`)).map((path) => path.slice("curated/".length))
+
+/** Files that are in the corpus but are not environments, and why. */
+const NOT_ENVIRONMENTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^README\.md$/, "describes the corpus"],
+  [/^azureml-examples\/MANIFEST\.tsv$/, "the kind of every azureml-examples file; this test reads it"],
+  [/^curated\/INDEX\.tsv$/, "an index of the curated environments (name, spec path, base image, dependency file)"],
+  [/^curated\/assets\/.+\/asset\.yaml$/, "azureml-assets asset metadata (name, version: auto, categories); read for template values"],
+  [/^curated\/assets\/.+\/environment\.yaml$/, "azureml-assets image build and publish settings; read for template values"]
+]
+
+/** What the test does with one corpus file. */
+type Fate =
+  | { readonly _tag: "Import"; readonly kind: EnvironmentFileKind; readonly templated: boolean }
+  | { readonly _tag: "HeldOutCondaFile"; readonly missing: string }
+  | { readonly _tag: "Constraints" }
+  | { readonly _tag: "NotAnEnvironment"; readonly reason: string }
 
 const heldOut = (repositoryPath: string) => /^[0-4]/.test(createHash("sha1").update(repositoryPath).digest("hex"))
 
@@ -54,68 +81,117 @@ const missingCondaFile = (path: string): string | undefined => {
   return existsSync(join(examples, target)) ? undefined : target
 }
 
+const fateOf = (path: string): Fate | undefined => {
+  const exampleKind = path.startsWith("azureml-examples/") ? manifest.get(path.slice("azureml-examples/".length)) : undefined
+  if (exampleKind !== undefined) {
+    const missing = exampleKind === "azureml-v2-environment" ? missingCondaFile(path.slice("azureml-examples/".length)) : undefined
+    return missing === undefined ? { _tag: "Import", kind: exampleKind, templated: false } : { _tag: "HeldOutCondaFile", missing }
+  }
+  if (/^curated\/assets\/.+\/spec\.yaml$/.test(path)) return { _tag: "Import", kind: "azureml-v2-environment", templated: true }
+  if (/^curated\/assets\/.+\/context\/conda_dependencies\.yaml$/.test(path)) {
+    return { _tag: "Import", kind: "conda-environment", templated: false }
+  }
+  if (/^curated\/assets\/.+\/context\/requirements\.txt$/.test(path)) return { _tag: "Import", kind: "pip-requirements", templated: false }
+  if (/^curated\/assets\/.+\/context\/pip_constraints\.txt$/.test(path)) return { _tag: "Constraints" }
+  const listed = NOT_ENVIRONMENTS.find(([pattern]) => pattern.test(path))
+  return listed === undefined ? undefined : { _tag: "NotAnEnvironment", reason: listed[1] }
+}
+
 const decodes = (env: ImportedEnvironment) =>
   Effect.gen(function*() {
     const decoded = yield* Schema.decodeUnknownEffect(Definition)(env.definition)
     assert.deepStrictEqual(decoded, env.definition)
   })
 
-describe("corpus: azureml-examples (MANIFEST.tsv)", () => {
-  it("lists every stored file", () => {
-    assert.strictEqual(manifest.length, 130)
-    for (const { path } of manifest) assert.isTrue(existsSync(join(examples, path)), path)
+describe("corpus: every file", () => {
+  it("has a fate: imported, a constraints file, or listed as not an environment with a reason", () => {
+    assert.isAbove(corpusFiles.length, 0, `no corpus at ${corpus}`)
+    const unclassified = corpusFiles.filter((path) => fateOf(path) === undefined)
+    assert.deepStrictEqual(unclassified, [], "add these to corpus.test.ts: an importer case, or NOT_ENVIRONMENTS with a reason")
   })
 
-  for (const { path, kind } of manifest) {
-    const heldOutConda = kind === "azureml-v2-environment" ? missingCondaFile(path) : undefined
-    if (heldOutConda !== undefined) {
-      it.effect(`${path}: its conda_file ${heldOutConda} is held out, and the error says so`, () =>
-        Effect.gen(function*() {
-          assert.isTrue(heldOut(heldOutConda), `${heldOutConda} is missing but not one of the held-out files`)
-          const error = yield* importEnvironmentFile(join(examples, path)).pipe(Effect.flip)
-          assert.strictEqual(error.field, "conda_file")
-          assert.strictEqual(error.file, join(examples, path))
-          assert.isDefined(error.line)
-        }))
-      continue
+  it("MANIFEST.tsv lists only files that are there", () => {
+    for (const path of manifest.keys()) assert.isTrue(existsSync(join(examples, path)), path)
+  })
+
+  for (const path of corpusFiles) {
+    const fate = fateOf(path)
+    if (fate === undefined) continue // reported by the test above
+    const file = join(corpus, path)
+    switch (fate._tag) {
+      case "Import":
+        it.effect(`${path}: imports as ${fate.kind}${fate.templated ? " (templated)" : ""}`, () =>
+          Effect.gen(function*() {
+            const templateValues = fate.templated ? yield* curatedTemplateValues(file) : undefined
+            const env = yield* importEnvironmentFile(file, { templateValues })
+            assert.strictEqual(env.kind, fate.kind)
+            if (fate.templated) {
+              assert.strictEqual(env.name, templateValues?.["asset.name"])
+              assert.strictEqual(env.definition.docker.base.kind, "dockerfile")
+            }
+            yield* decodes(env)
+          }))
+        break
+      case "HeldOutCondaFile":
+        it.effect(`${path}: its conda_file ${fate.missing} is held out, and the error says so`, () =>
+          Effect.gen(function*() {
+            assert.isTrue(heldOut(fate.missing), `${fate.missing} is missing but not one of the held-out files`)
+            const error = yield* importEnvironmentFile(file).pipe(Effect.flip)
+            assert.strictEqual(error.field, "conda_file")
+            assert.strictEqual(error.file, file)
+            assert.isDefined(error.line)
+          }))
+        break
+      case "Constraints":
+        it.effect(`${path}: a pip constraints file, read as pip lines`, () =>
+          Effect.gen(function*() {
+            const pip = yield* parseRequirementsTxt(file, readFileSync(file, "utf8"))
+            assert.isAbove(pip.requirements.length, 0)
+            assert.isTrue(pip.requirements.every((r) => r.specifier !== "" && r.url === undefined), "constraints pin versions")
+            assert.deepStrictEqual(pip.warnings, [])
+          }))
+        break
+      case "NotAnEnvironment":
+        it(`${path}: not an environment (${fate.reason})`, () => assert.isTrue(existsSync(file)))
+        break
     }
-    it.effect(`${path} (${kind})`, () =>
-      Effect.gen(function*() {
-        const env = yield* importEnvironmentFile(join(examples, path))
-        assert.strictEqual(env.kind, kind)
-        yield* decodes(env)
-      }))
   }
 })
 
-describe("corpus: curated azureml-assets", () => {
-  it("has the documented files", () => {
-    assert.strictEqual(curatedSpecs.length, 62)
-    assert.strictEqual(curatedConda.length, 29)
-    assert.strictEqual(curatedRequirements.length, 22)
-  })
+describe("corpus: the curated constraints file reaches the hash", () => {
+  // rag_embeddings installs its conda file in the image with `-c /pip_constraints.txt`, a path
+  // inside the image; the file itself is in the build context, so the context digest covers it.
+  const environment = join(curatedRoot, "assets/large_language_models/rag/environments/rag_embeddings")
 
-  for (const path of curatedSpecs) {
-    it.effect(`${path} (AzureML v2, templated)`, () =>
-      Effect.gen(function*() {
-        const file = join(curatedRoot, path)
-        const templateValues = yield* curatedTemplateValues(file)
-        const env = yield* importEnvironmentFile(file, { templateValues })
-        assert.strictEqual(env.kind, "azureml-v2-environment")
-        assert.strictEqual(env.name, templateValues["asset.name"])
-        assert.strictEqual(env.definition.docker.base.kind, "dockerfile")
-        yield* decodes(env)
-      }))
-  }
+  it.effect("the conda file keeps the in-image constraints path by name, and says so", () =>
+    Effect.gen(function*() {
+      const env = yield* importEnvironmentFile(join(environment, "context/conda_dependencies.yaml"))
+      assert.deepStrictEqual(env.definition.python.conda?.pipOptions.constraints, ["/pip_constraints.txt"])
+      assert.isTrue(env.warnings.some((w) => w.message.includes("-c /pip_constraints.txt") && w.message.includes("does not exist here")))
+    }))
 
-  for (const path of [...curatedConda, ...curatedRequirements]) {
-    it.effect(`${path}`, () =>
-      Effect.gen(function*() {
-        const env = yield* importEnvironmentFile(join(curatedRoot, path))
-        assert.strictEqual(env.kind, path.endsWith(".txt") ? "pip-requirements" : "conda-environment")
-        yield* decodes(env)
-      }))
-  }
+  it.effect("editing pip_constraints.txt changes the hash of the environment built from that context", () =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => mkdtempSync(join(tmpdir(), "terrarium-rag-"))),
+      (copy) =>
+        Effect.gen(function*() {
+          cpSync(environment, copy, { recursive: true })
+          for (const file of walk(copy)) chmodSync(file, 0o644) // the corpus is read-only
+          const spec = join(copy, "spec.yaml")
+          const hashOf = curatedTemplateValues(spec).pipe(
+            Effect.flatMap((templateValues) => importEnvironmentFile(spec, { templateValues })),
+            Effect.flatMap((env) => CanonicalHash.hash(env.definition))
+          )
+          const before = yield* hashOf
+          assert.strictEqual(yield* hashOf, before)
+          const constraints = join(copy, "context/pip_constraints.txt")
+          const text = readFileSync(constraints, "utf8")
+          assert.include(text, "urllib3>=2.6.3")
+          writeFileSync(constraints, text.replace("urllib3>=2.6.3", "urllib3>=2.6.4"))
+          assert.notStrictEqual(yield* hashOf, before)
+        }),
+      (copy) => Effect.sync(() => rmSync(copy, { recursive: true, force: true }))
+    ))
 })
 
 describe("corpus: spot checks", () => {
@@ -146,7 +222,7 @@ describe("corpus: spot checks", () => {
 
   it.effect("curated placeholders: version clause dropped with a warning, package kept unpinned", () =>
     Effect.gen(function*() {
-      const path = curatedRequirements.find((p) =>
+      const path = curated("requirements.txt").find((p) =>
         readFileSync(join(curatedRoot, p), "utf8").includes("azureml-acft-contrib-hf-nlp=={{latest-pypi-version}}")
       )
       assert.isDefined(path)
@@ -159,7 +235,7 @@ describe("corpus: spot checks", () => {
 
   it.effect("curated spec without template values: kept verbatim with warnings", () =>
     Effect.gen(function*() {
-      const path = curatedSpecs[0] ?? ""
+      const path = curated("spec.yaml")[0] ?? ""
       const env = yield* importEnvironmentFile(join(curatedRoot, path))
       assert.strictEqual(env.name, "{{asset.name}}")
       assert.isTrue(env.warnings.some((w) => w.message.includes("{{asset.name}}")))
