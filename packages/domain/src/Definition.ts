@@ -9,7 +9,7 @@
  */
 import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
-import { CondaSpec, PipRequirement } from "./PackageSpec.ts"
+import { CondaChannel, CondaSpec, PipRequirement } from "./PackageSpec.ts"
 import { WithoutUrlCredentials } from "./UrlCredentials.ts"
 
 /**
@@ -145,9 +145,7 @@ export const emptyPipOptions: PipOptions = { extraIndexUrls: [], findLinks: [], 
 export const CondaDependencies = Schema.Struct({
   /** The `name:` written in the conda file; informational, not build-relevant. */
   name: Schema.optionalKey(Schema.String),
-  channels: Schema.Array(WithoutUrlCredentials.pipe(
-    Schema.check(Schema.isPattern(/^\S+$/, { message: "a conda channel is a name or URL without whitespace" }))
-  )),
+  channels: Schema.Array(CondaChannel),
   conda: Schema.Array(CondaSpec),
   pip: Schema.Array(PipRequirement),
   pipOptions: PipOptions

@@ -91,6 +91,17 @@ export const PipRequirement = Schema.Struct({
 export type PipRequirement = typeof PipRequirement.Type
 
 /**
+ * A conda channel: a name (`conda-forge`, `pytorch/label/nightly`) or a URL, without whitespace
+ * and without credentials.
+ *
+ * @since 0.1.0
+ * @category package specs
+ */
+export const CondaChannel = WithoutUrlCredentials.pipe(
+  Schema.check(Schema.isPattern(/^\S+$/, { message: "a conda channel is a name or URL without whitespace" }))
+)
+
+/**
  * A conda MatchSpec: `[channel::]name [version [build]]`, or `name=version=build`.
  *
  * `name` is lower case; `version` is the version spec as rattler normalises it, without spaces
@@ -102,9 +113,7 @@ export type PipRequirement = typeof PipRequirement.Type
  */
 export const CondaSpec = Schema.Struct({
   kind: Schema.Literal("conda"),
-  channel: Schema.optionalKey(WithoutUrlCredentials.pipe(
-    Schema.check(Schema.isPattern(/^\S+$/, { message: "a conda channel is a name or URL without whitespace" }))
-  )),
+  channel: Schema.optionalKey(CondaChannel),
   name: Schema.String.pipe(Schema.check(Schema.isPattern(/^[a-z0-9_][a-z0-9_.+-]*$/, {
     message: "a conda package name is stored in lower case (letters, digits, '_', '.', '+', '-')"
   }))),

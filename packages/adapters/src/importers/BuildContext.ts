@@ -31,7 +31,7 @@ export type DigestBuildContext = (
   dockerfilePath: string
 ) => Effect.Effect<string | undefined, ImportError>
 
-const describe = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+const causeText = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 const isMissing = (cause: unknown): boolean => {
   const code = (cause as { code?: unknown } | null)?.code
@@ -39,20 +39,20 @@ const isMissing = (cause: unknown): boolean => {
 }
 
 /** One file-system call, failing with an `ImportError` that names the path. */
-const fs = <A>(path: string, what: string, call: () => Promise<A>): Effect.Effect<A, ImportError> =>
-  Effect.tryPromise({ try: call, catch: (cause) => importError({ file: path }, `cannot ${what}: ${describe(cause)}`) })
+const onDisk = <A>(path: string, what: string, call: () => Promise<A>): Effect.Effect<A, ImportError> =>
+  Effect.tryPromise({ try: call, catch: (cause) => importError({ file: path }, `cannot ${what}: ${causeText(cause)}`) })
 
 /** `lstat` (or `stat`, following a link), or `undefined` when the path does not exist. */
 const statOrMissing = (path: string, follow = false): Effect.Effect<Stats | undefined, ImportError> =>
-  fs(path, "read the build context", () =>
+  onDisk(path, "read the build context", () =>
     (follow ? stat(path) : lstat(path)).catch((cause: unknown) => (isMissing(cause) ? undefined : Promise.reject(cause))))
 
 const readTextOrMissing = (path: string): Effect.Effect<string | undefined, ImportError> =>
-  fs(path, "read the ignore file", () => readFile(path, "utf8").catch((cause: unknown) => (isMissing(cause) ? undefined : Promise.reject(cause))))
+  onDisk(path, "read the ignore file", () => readFile(path, "utf8").catch((cause: unknown) => (isMissing(cause) ? undefined : Promise.reject(cause))))
 
 /** The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory. */
 const sha256OfFile = (path: string): Effect.Effect<string, ImportError> =>
-  fs(path, "read a file of the build context", () =>
+  onDisk(path, "read a file of the build context", () =>
     new Promise<string>((resolve, reject) => {
       const hash = createHash("sha256")
       createReadStream(path)
@@ -86,7 +86,7 @@ const listEntries = (
 ): Effect.Effect<void, ImportError> =>
   Effect.gen(function*() {
     const dir = prefix === "" ? contextDir : join(contextDir, prefix)
-    const names = yield* fs(dir, "list a directory of the build context", () => readdir(dir))
+    const names = yield* onDisk(dir, "list a directory of the build context", () => readdir(dir))
     for (const name of names) {
       const path = prefix === "" ? name : `${prefix}/${name}`
       const absolute = join(contextDir, path)
@@ -101,7 +101,7 @@ const listEntries = (
       } else if (stats.isFile()) {
         entries.push({ type: "file", path, sha256: yield* sha256OfFile(absolute), executable: (stats.mode & 0o100) !== 0 })
       } else if (stats.isSymbolicLink()) {
-        entries.push({ type: "symlink", path, target: yield* fs(absolute, "read a symbolic link", () => readlink(absolute)) })
+        entries.push({ type: "symlink", path, target: yield* onDisk(absolute, "read a symbolic link", () => readlink(absolute)) })
       } else {
         return yield* importError(
           { file: absolute },

@@ -18,9 +18,8 @@
  * A pattern Go's `filepath.Match` would call malformed (an unclosed `[`, a trailing `\`) fails the
  * read, as it fails `docker build`.
  *
- * (Not a dependency: `@balena/dockerignore`, a port of the same Go code, would do this job, but
- * adding a package was not possible in the change that introduced this module; swapping it in is
- * a change to this file alone.)
+ * `@balena/dockerignore` is a maintained port of the same Go code; should the project take it as a
+ * dependency, swapping it in changes this file alone (dockerignore.test.ts states the behaviour).
  *
  * @since 0.1.0
  */
