@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (PGlite, no server): define an environment from an
 # AzureML v2 YAML, change it, register a second version, then list, show, diff and audit.
-# Uses a fresh TERRARIUM_HOME under .terrarium/demo unless TERRARIUM_HOME is set.
+#
+# The demo always works in a registry of its own, .terrarium/demo in the checkout (git-ignored),
+# which it empties first: it never reads or deletes $TERRARIUM_HOME, and never writes to the
+# PostgreSQL server of $TERRARIUM_DATABASE_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PATH="$PWD/node_modules/.bin:$PATH"
-export TERRARIUM_HOME="${TERRARIUM_HOME:-$PWD/.terrarium/demo}"
-rm -rf "$TERRARIUM_HOME"
+demo_home="$PWD/.terrarium/demo"
+export TERRARIUM_HOME="$demo_home"
+unset TERRARIUM_DATABASE_URL TERRARIUM_DATABASE_SCHEMA
+rm -rf -- "$demo_home"
 t() { echo; printf '$ terrarium'; printf ' %q' "$@"; echo; node packages/app/bin/terrarium.mjs "$@"; }
 
-echo "Terrarium demo: data in $TERRARIUM_HOME (embedded PGlite)"
+echo "Terrarium demo: a fresh embedded registry (PGlite) in $demo_home;"
+echo "your own TERRARIUM_HOME and TERRARIUM_DATABASE_URL are not used or touched."
 t environment create --file examples/pydata/environment.yml
 t environment create --file examples/pydata/environment.yml
 t environment add-package pydata --pip "numpy >= 1.26"
