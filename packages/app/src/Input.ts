@@ -5,10 +5,21 @@
  * @since 0.1.0
  */
 import { type ImportedEnvironment, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
-import type { Definition, PackageManager, PackageSpec } from "@terrarium/domain"
+import {
+  type CondaDependencies,
+  type CondaSpec,
+  type Definition,
+  emptyDefinition,
+  emptyPipOptions,
+  type PackageManager,
+  type PackageSpec,
+  type PipRequirement,
+  type PythonSection
+} from "@terrarium/domain"
 import { Effect, Result, Schema } from "effect"
 import { type AsOf, InvalidAsOf, parseAsOf } from "./AsOf.ts"
 import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
+import { InvalidInput } from "./InvalidInput.ts"
 
 /** @since 0.1.0 @category input */
 export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidReference> => {
@@ -45,6 +56,56 @@ export class MissingName extends Schema.TaggedError<MissingName>()("MissingName"
     return `${this.file}: no environment name; add "name:" to the file or give a name (--name)`
   }
 }
+
+/**
+ * A definition as a library caller writes it: sections left out take their defaults
+ * (`emptyDefinition`), and pip and conda specs may be text, parsed like the CLI's.
+ *
+ * @since 0.1.0
+ * @category input
+ */
+export type DefinitionInput = Partial<Omit<Definition, "python">> & {
+  readonly python?: (Omit<PythonSection, "conda"> & { readonly conda?: CondaInput | undefined }) | undefined
+}
+
+/** @since 0.1.0 @category input */
+export interface CondaInput extends Omit<CondaDependencies, "conda" | "pip" | "pipOptions"> {
+  readonly conda: ReadonlyArray<CondaSpec | string>
+  readonly pip: ReadonlyArray<PipRequirement | string>
+  readonly pipOptions?: CondaDependencies["pipOptions"] | undefined
+}
+
+const specsOf = <S extends PackageSpec>(manager: PackageManager, specs: ReadonlyArray<S | string>) =>
+  Effect.forEach(specs, (spec, i) =>
+    typeof spec === "string"
+      ? decodePackageSpec(manager, spec).pipe(
+        Effect.map((parsed) => parsed as S),
+        Effect.mapError((e) => new InvalidInput({ field: `definition.python.conda.${manager}[${i}]`, reason: e.message }))
+      )
+      : Effect.succeed(spec))
+
+/**
+ * The definition a `DefinitionInput` stands for. The result is checked again, field by field,
+ * when the command is built (`InvalidInput` naming the field).
+ *
+ * @since 0.1.0
+ * @category input
+ */
+export const decodeDefinitionInput = (input: DefinitionInput): Effect.Effect<Definition, InvalidInput> =>
+  Effect.gen(function*() {
+    const { python, ...rest } = input
+    if (python === undefined) return { ...emptyDefinition, ...rest }
+    const { conda, ...section } = python
+    if (conda === undefined) return { ...emptyDefinition, ...rest, python: section }
+    const { conda: condaSpecs, pip, pipOptions, ...condaRest } = conda
+    const parsed: CondaDependencies = {
+      ...condaRest,
+      conda: yield* specsOf<CondaSpec>("conda", condaSpecs),
+      pip: yield* specsOf<PipRequirement>("pip", pip),
+      pipOptions: pipOptions ?? emptyPipOptions
+    }
+    return { ...emptyDefinition, ...rest, python: { ...section, conda: parsed } }
+  })
 
 /**
  * The registry name and definition of an imported file, with the caller's overrides: a given

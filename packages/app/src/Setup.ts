@@ -110,10 +110,7 @@ export const osUser = (): string => {
 }
 
 /** @since 0.1.0 @category config */
-export const defaultCaller = (actor?: string): Caller => ({
-  actor: actor ?? osUser(),
-  correlationId: crypto.randomUUID()
-})
+export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUser() })
 
 /**
  * The whole Terrarium service for the options: the application layer over the ports.

@@ -4,9 +4,14 @@
  *
  * Writes go read → fold → decide → append with the stream version read as the expected version.
  * A writer that loses an optimistic-concurrency race (another process appended first) re-reads
- * and decides again, so concurrent `create`s of different definitions all get distinct versions
- * and concurrent `create`s of one definition share one. After a write the projections are
- * caught up before returning, so a read that follows a write in the same process sees it.
+ * and decides again (references such as `@latest` included), so concurrent `create`s of different
+ * definitions all get distinct versions and concurrent `create`s of one definition share one.
+ *
+ * Reads of the read models (`environments`, `versions`, `audit`, the curated catalog, the cache
+ * lookup) first bring the projections up to the head of the log, so they also see what other
+ * processes appended; when nothing is new that costs a head and a checkpoint lookup. A write
+ * catches them up too, but only as a courtesy: once the append has committed the command has
+ * succeeded, and a projection failure then is logged as a warning for the next read to repair.
  *
  * @since 0.1.0
  */
@@ -22,43 +27,76 @@ import {
   type EnvironmentType,
   EventStore,
   EventStoreError,
+  type NewEvent,
   type PackageManager,
   type PackageSpec,
-  type RecordedEvent
+  type RecordedEvent,
+  WorkspaceName
 } from "@terrarium/domain"
 import { Database, type DatabaseError, type ProjectionError, Projections, ReadModel } from "@terrarium/adapters"
 import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
-import { Context, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
 // Event ids are UUIDv7 (RFC 9562): time-ordered, so the unique event_id index grows at its right
 // edge like the position key instead of taking random inserts all over a large log, and ids sort
 // by when they were made.
 import { v7 as uuidv7 } from "uuid"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
+import { build, InvalidInput } from "./InvalidInput.ts"
 
 /** @since 0.1.0 @category errors */
 export class EventDecodeFailure extends Schema.TaggedError<EventDecodeFailure>()("EventDecodeFailure", {
   message: Schema.String
 }) {}
 
+/**
+ * Other writers appended to the environment's stream before every attempt of this command, for
+ * as long as a command retries (`CONFLICT_RETRY_BUDGET`). Nothing was appended; trying again
+ * later is safe.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StreamContended extends Schema.TaggedError<StreamContended>()("StreamContended", {
+  workspace: Schema.String,
+  name: Schema.String
+}) {
+  override get message() {
+    return `environment '${this.workspace}/${this.name}' is contended: other writers changed it before every attempt ` +
+      `for ${Duration.format(CONFLICT_RETRY_BUDGET)}; nothing was changed, try again`
+  }
+}
+
 /** @since 0.1.0 @category errors */
 export type TerrariumError =
   | Environment.EnvironmentErrorType
+  | InvalidInput
+  | StreamContended
   | EventStoreError
   | EventDecodeFailure
   | ProjectionError
   | DatabaseError
 
 /**
- * Who is acting and under which correlation id. The CLI uses the OS user and one correlation id
- * per invocation; an embedding service passes its own.
+ * The defaults of every call: who is acting (the CLI: the OS user, or `--actor`).
  *
  * @since 0.1.0
  * @category config
  */
 export interface Caller {
   readonly actor: string
-  readonly correlationId: string
+}
+
+/**
+ * Per-call overrides for a write. Every call gets its own correlation id (a fresh UUIDv7 unless
+ * given), shared by the events it appends, so an embedding service can pass its request id.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export interface CallContext {
+  readonly actor?: string | undefined
+  readonly correlationId?: string | undefined
 }
 
 /** @since 0.1.0 @category model */
@@ -120,27 +158,30 @@ export interface Scope {
   readonly workspace: string
 }
 
+/** A write: where, and who under which correlation id. @since 0.1.0 @category model */
+export type WriteScope = Scope & CallContext
+
 /**
  * @since 0.1.0
  * @category service
  */
 export class Terrarium extends Context.Service<Terrarium, {
   /** Define (or redefine) and register in one step, like `az ml environment create`. */
-  readonly create: (input: Scope & {
+  readonly create: (input: WriteScope & {
     readonly name: string
     readonly definition: Definition
     readonly version?: string | undefined
     readonly curated?: boolean | undefined
   }) => Effect.Effect<Registration, TerrariumError>
   /** Change the draft of an existing environment; `register` turns the draft into a version. */
-  readonly addPackage: (input: Scope & { readonly name: string; readonly spec: PackageSpec }) => Effect.Effect<Draft, TerrariumError>
-  readonly removePackage: (input: Scope & { readonly name: string; readonly manager: PackageManager; readonly package: string }) => Effect.Effect<Draft, TerrariumError>
-  readonly setVariable: (input: Scope & { readonly name: string; readonly variable: string; readonly value: string }) => Effect.Effect<Draft, TerrariumError>
-  readonly unsetVariable: (input: Scope & { readonly name: string; readonly variable: string }) => Effect.Effect<Draft, TerrariumError>
-  readonly register: (input: Scope & { readonly name: string; readonly version?: string | undefined }) => Effect.Effect<Registration, TerrariumError>
-  readonly archive: (input: Scope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
-  readonly restore: (input: Scope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
-  readonly label: (input: Scope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  readonly addPackage: (input: WriteScope & { readonly name: string; readonly spec: PackageSpec }) => Effect.Effect<Draft, TerrariumError>
+  readonly removePackage: (input: WriteScope & { readonly name: string; readonly manager: PackageManager; readonly package: string }) => Effect.Effect<Draft, TerrariumError>
+  readonly setVariable: (input: WriteScope & { readonly name: string; readonly variable: string; readonly value: string }) => Effect.Effect<Draft, TerrariumError>
+  readonly unsetVariable: (input: WriteScope & { readonly name: string; readonly variable: string }) => Effect.Effect<Draft, TerrariumError>
+  readonly register: (input: WriteScope & { readonly name: string; readonly version?: string | undefined }) => Effect.Effect<Registration, TerrariumError>
+  readonly archive: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  readonly restore: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  readonly label: (input: WriteScope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly show: (input: Scope & { readonly ref: EnvironmentRef; readonly asOf?: AsOf | undefined }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly draft: (input: Scope & { readonly name: string }) => Effect.Effect<Draft, TerrariumError>
   /** One row per environment: latest version, number of versions, type. */
@@ -156,13 +197,50 @@ export class Terrarium extends Context.Service<Terrarium, {
   readonly status: Effect.Effect<Status, TerrariumError>
   /** The names of every migration applied to the database, oldest first. */
   readonly migrations: Effect.Effect<ReadonlyArray<string>, TerrariumError>
+  /** The migrations this service's database applied when it was opened (empty if it was up to date). */
+  readonly appliedMigrations: ReadonlyArray<string>
   /** Bring the read models up to the head of the log. */
   readonly catchUp: Effect.Effect<number, TerrariumError>
   /** Rebuild every read model from position 0. */
   readonly rebuildProjections: Effect.Effect<number, TerrariumError>
 }>()("terrarium/Terrarium") {}
 
-const conflictRetry = Schedule.max([Schedule.exponential("5 millis", 1.5), Schedule.recurs(50)])
+/**
+ * How long a command keeps retrying after losing optimistic-concurrency races before it fails
+ * with `StreamContended`.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const CONFLICT_RETRY_BUDGET = Duration.seconds(30)
+
+/**
+ * The waits between attempts of a command that lost a race: 5 ms growing 1.5x, each capped at
+ * 250 ms and jittered (±20%) so that writers that collided once do not collide again in lockstep,
+ * for at most `CONFLICT_RETRY_BUDGET` in all. The cap keeps a writer that lost many races from
+ * sleeping for seconds while the stream is free again.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const conflictRetrySchedule = Schedule.exponential("5 millis", 1.5).pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.millis(250)))),
+  Schedule.jittered,
+  Schedule.upTo({ duration: CONFLICT_RETRY_BUDGET })
+)
+
+const isConflict = (error: TerrariumError): boolean =>
+  error._tag === "EventStoreError" && error.reason._tag === "WrongExpectedVersion"
+
+/** The stream a write goes to, and who writes under which correlation id. */
+interface Target {
+  readonly workspace: string
+  readonly name: string
+  readonly actor: string
+  readonly correlationId: string
+}
+
+const WorkspaceScope = Schema.Struct({ workspace: WorkspaceName })
 
 /**
  * Builds the service from the ports and the caller.
@@ -181,6 +259,19 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     db.selectFrom("kysely_migration").select("name").orderBy("name").execute()
   ).pipe(Effect.map((rows) => rows.map((row: { readonly name: string }) => row.name)))
 
+  const missing = (workspace: string, name: string) =>
+    Environment.notFound(name, workspace === "default" ? undefined : workspace)
+
+  const workspaceOf = (workspace: string) => Effect.map(build(WorkspaceScope, { workspace }), (scope) => scope.workspace)
+
+  const targetOf = (input: WriteScope & { readonly name: string }) =>
+    Effect.map(workspaceOf(input.workspace), (workspace): Target => ({
+      workspace,
+      name: input.name,
+      actor: input.actor ?? caller.actor,
+      correlationId: input.correlationId ?? uuidv7()
+    }))
+
   const load = (workspace: string, name: string, untilPosition?: number) =>
     Effect.gen(function*() {
       const recorded = yield* store.readStream(Environment.environmentStream(workspace, name),
@@ -195,44 +286,69 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     EventCodec.decode(recorded).pipe(Effect.mapError((e) => new EventDecodeFailure({ message: e.message })))
 
   /**
-   * One command against one stream: read, decide, append at the version read; on a lost race
-   * read again and decide again. `toCommand` sees the current state (e.g. to hash the draft).
+   * The rows of one command's events. They share the call's correlation id; each event after the
+   * first is caused by the one before it (the `Registered` that follows a `Defined`).
    */
-  const execute = (
-    workspace: string,
-    name: string,
-    toCommand: (state: Environment.State) => Effect.Effect<EnvironmentCommand, TerrariumError>
-  ) =>
-    Effect.gen(function*() {
-      const { state, streamVersion } = yield* load(workspace, name)
-      const command = yield* toCommand(state)
-      // The decider cannot name a stream it has never seen; the handler can.
-      if (state._tag === "New" && command._tag !== "Create" && command._tag !== "Define") {
-        return yield* Effect.fail(Environment.notFound(name, workspace === "default" ? undefined : workspace))
-      }
-      const events = yield* fromResult(Environment.decide(command, state))
-      if (events.length > 0) {
-        const newEvents = events.map((event: EnvironmentEvent) =>
-          EventCodec.encode(event, { actor: caller.actor, correlationId: caller.correlationId, causationId: null }, uuidv7()))
-        yield* store.append(Environment.environmentStream(workspace, name), streamVersion, newEvents)
-      }
-      return { state: events.reduce(Environment.evolve, state), appended: events }
-    }).pipe(
-      Effect.retry({
-        schedule: conflictRetry,
-        while: (e) => e._tag === "EventStoreError" && e.reason._tag === "WrongExpectedVersion"
-      }),
-      Effect.tap((r) => r.appended.length > 0 ? projections.catchUp : Effect.void)
+  const toNewEvents = (events: ReadonlyArray<EnvironmentEvent>, target: Target): ReadonlyArray<NewEvent> => {
+    let causationId: string | null = null
+    return events.map((event) => {
+      const id = uuidv7()
+      const row = EventCodec.encode(event, { actor: target.actor, correlationId: target.correlationId, causationId }, id)
+      causationId = id
+      return row
+    })
+  }
+
+  /** After a committed append: bring the read models along, but never fail the command for it. */
+  const catchUpAfterWrite = (target: Target) =>
+    projections.catchUp.pipe(
+      Effect.asVoid,
+      Effect.catch((error) =>
+        Effect.logWarning(
+          `environment '${target.workspace}/${target.name}' was changed, but the read models could not be brought up ` +
+            `to date (${error.message}); the next read will catch them up`
+        )
+      )
     )
 
-  const active = (state: Environment.State, name: string): Effect.Effect<Environment.ActiveEnvironment, Environment.EnvironmentErrorType> =>
+  /**
+   * One command against one stream: read, decide, append at the version read; on a lost race
+   * read again and decide again. `toCommand` sees the current state, so whatever it derives from
+   * the state (the draft's hash, the version `@latest` points at) is derived again on a retry.
+   */
+  const execute = <C extends EnvironmentCommand>(
+    target: Target,
+    toCommand: (state: Environment.State) => Effect.Effect<C, TerrariumError>
+  ) =>
+    Effect.gen(function*() {
+      const stream = Environment.environmentStream(target.workspace, target.name)
+      const { state, streamVersion } = yield* load(target.workspace, target.name)
+      const command = yield* toCommand(state)
+      const events = yield* fromResult(Environment.decide(command, state))
+      if (events.length > 0) yield* store.append(stream, streamVersion, toNewEvents(events, target))
+      return { state: events.reduce(Environment.evolve, state), appended: events, command }
+    }).pipe(
+      Effect.retry({ schedule: conflictRetrySchedule, while: isConflict }),
+      Effect.catchIf(isConflict, () => Effect.fail(new StreamContended({ workspace: target.workspace, name: target.name }))),
+      Effect.tap((r) => r.appended.length > 0 ? catchUpAfterWrite(target) : Effect.void)
+    )
+
+  /** A `toCommand` for commands on an existing environment: the decider cannot name a stream it has never seen. */
+  const onActive = <C extends EnvironmentCommand>(
+    target: Target,
+    toCommand: (state: Environment.ActiveEnvironment) => Effect.Effect<C, TerrariumError>
+  ) =>
+  (state: Environment.State): Effect.Effect<C, TerrariumError> =>
+    state._tag === "Active" ? toCommand(state) : Effect.fail(missing(target.workspace, target.name))
+
+  const active = (state: Environment.State, workspace: string, name: string): Effect.Effect<Environment.ActiveEnvironment, Environment.EnvironmentErrorType> =>
     state._tag === "Active"
       ? Effect.succeed(state)
-      : Effect.fail(Environment.notFound(name))
+      : Effect.fail(missing(workspace, name))
 
-  const registration = (state: Environment.State, name: string, hash: string, appended: ReadonlyArray<EnvironmentEvent>) =>
+  const registration = (state: Environment.State, target: Target, hash: string, appended: ReadonlyArray<EnvironmentEvent>) =>
     Effect.gen(function*() {
-      const env = yield* active(state, name)
+      const env = yield* active(state, target.workspace, target.name)
       const version = Option.getOrThrow(Environment.versionByHash(state, hash))
       return {
         workspace: env.workspace,
@@ -245,9 +361,9 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       } satisfies Registration
     })
 
-  const toDraft = (state: Environment.State, name: string) =>
+  const toDraft = (state: Environment.State, workspace: string, name: string) =>
     Effect.gen(function*() {
-      const env = yield* active(state, name)
+      const env = yield* active(state, workspace, name)
       const canonicalHash = yield* CanonicalHash.hash(env.draft)
       const registeredAs = Option.getOrUndefined(Environment.versionByHash(state, canonicalHash))?.version
       const latest = Option.getOrUndefined(Environment.latest(state))
@@ -261,9 +377,9 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       } satisfies Draft
     })
 
-  const view = (state: Environment.State, ref: EnvironmentRef, asOfPosition: number) =>
+  const view = (state: Environment.State, workspace: string, ref: EnvironmentRef, asOfPosition: number) =>
     Effect.gen(function*() {
-      const env = yield* active(state, ref.name)
+      const env = yield* active(state, workspace, ref.name)
       const version = yield* fromResult(Environment.resolve(state, ref))
       const labels = Object.entries(env.labels).filter(([, v]) => v === version.version).map(([l]) => l)
       if (Option.getOrUndefined(Environment.latest(state))?.version === version.version) labels.unshift(Environment.LATEST_LABEL)
@@ -284,94 +400,112 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const positionOf = (asOf: AsOf | undefined) =>
     asOf === undefined ? store.head : "position" in asOf ? Effect.succeed(asOf.position) : store.positionAt(asOf.time)
 
-  const draftChange = (workspace: string, name: string, command: EnvironmentCommand) =>
-    execute(workspace, name, () => Effect.succeed(command)).pipe(Effect.flatMap(({ state }) => toDraft(state, name)))
+  /** A read of the read models, after they have caught up with the log (other processes' appends included). */
+  const current = <A>(read: Effect.Effect<A, TerrariumError>) => Effect.andThen(projections.catchUp, read)
 
-  const resolveVersion = (workspace: string, ref: EnvironmentRef) =>
-    load(workspace, ref.name).pipe(
-      Effect.flatMap(({ state }) => fromResult(Environment.resolve(state, ref))),
-      Effect.map((v) => v.version)
-    )
-
-  const versionCommand = (
-    workspace: string,
-    ref: EnvironmentRef,
-    make: (version: string) => EnvironmentCommand
+  const draftChange = <C extends EnvironmentCommand>(
+    input: WriteScope & { readonly name: string },
+    toCommand: Effect.Effect<C, InvalidInput>
   ) =>
     Effect.gen(function*() {
-      const version = yield* resolveVersion(workspace, ref)
-      const { state } = yield* execute(workspace, ref.name, () => Effect.succeed(make(version)))
-      return yield* view(state, { name: ref.name, version }, yield* store.head)
+      const target = yield* targetOf(input)
+      const { state } = yield* execute(target, onActive(target, () => toCommand))
+      return yield* toDraft(state, target.workspace, target.name)
+    })
+
+  /**
+   * A command on one version given by reference. The reference is resolved inside the retried
+   * decision: after a lost race `x@latest` means the version that is latest now.
+   */
+  const versionCommand = <C extends Environment.Archive | Environment.Restore | Environment.MoveLabel>(
+    input: WriteScope & { readonly ref: EnvironmentRef },
+    toCommand: (version: string) => Effect.Effect<C, InvalidInput>
+  ) =>
+    Effect.gen(function*() {
+      const target = yield* targetOf({ ...input, name: input.ref.name })
+      const { state, command } = yield* execute(target, onActive(target, (env) =>
+        fromResult(Environment.resolve(env, input.ref)).pipe(Effect.flatMap((version) => toCommand(version.version)))))
+      return yield* view(state, target.workspace, { name: target.name, version: command.version }, yield* store.head)
     })
 
   return Terrarium.of({
-    create: ({ workspace, name, definition, version, curated }) =>
+    create: (input) =>
       Effect.gen(function*() {
-        const canonicalHash = yield* CanonicalHash.hash(definition)
-        const { state, appended } = yield* execute(workspace, name, () =>
-          Effect.succeed(new Environment.Create({
-            workspace,
-            name,
-            curated: curated ?? false,
-            definition,
-            canonicalHash,
-            ...(version === undefined ? {} : { version })
-          })))
-        return yield* registration(state, name, canonicalHash, appended)
+        const target = yield* targetOf(input)
+        const canonicalHash = yield* CanonicalHash.hash(input.definition)
+        const command = yield* build(Environment.Create, {
+          workspace: target.workspace,
+          name: target.name,
+          curated: input.curated ?? false,
+          definition: input.definition,
+          canonicalHash,
+          ...(input.version === undefined ? {} : { version: input.version })
+        })
+        const { state, appended } = yield* execute(target, () => Effect.succeed(command))
+        return yield* registration(state, target, canonicalHash, appended)
       }),
-    addPackage: ({ workspace, name, spec }) => draftChange(workspace, name, new Environment.AddPackage({ spec })),
-    removePackage: ({ workspace, name, manager, package: pkg }) =>
-      draftChange(workspace, name, new Environment.RemovePackage({ manager, name: pkg })),
-    setVariable: ({ workspace, name, variable, value }) =>
-      draftChange(workspace, name, new Environment.SetVariable({ variable, value })),
-    unsetVariable: ({ workspace, name, variable }) =>
-      draftChange(workspace, name, new Environment.UnsetVariable({ variable })),
-    register: ({ workspace, name, version }) =>
+    addPackage: (input) => draftChange(input, build(Environment.AddPackage, { spec: input.spec })),
+    removePackage: (input) =>
+      draftChange(input, build(Environment.RemovePackage, { manager: input.manager, name: input.package })),
+    setVariable: (input) =>
+      draftChange(input, build(Environment.SetVariable, { variable: input.variable, value: input.value })),
+    unsetVariable: (input) => draftChange(input, build(Environment.UnsetVariable, { variable: input.variable })),
+    register: (input) =>
       Effect.gen(function*() {
-        const { state, appended } = yield* execute(workspace, name, (state) =>
-          active(state, name).pipe(
-            Effect.flatMap((env) => CanonicalHash.hash(env.draft)),
-            Effect.map((canonicalHash) =>
-              new Environment.Register({ canonicalHash, ...(version === undefined ? {} : { version }) }))
-          ))
+        const target = yield* targetOf(input)
+        const { state, command, appended } = yield* execute(target, onActive(target, (env) =>
+          CanonicalHash.hash(env.draft).pipe(Effect.flatMap((canonicalHash) =>
+            build(Environment.Register, { canonicalHash, ...(input.version === undefined ? {} : { version: input.version }) })
+          ))))
         // After a registration (or a no-op) the draft is exactly the registered content.
-        const env = yield* active(state, name)
-        return yield* registration(state, name, yield* CanonicalHash.hash(env.draft), appended)
+        return yield* registration(state, target, command.canonicalHash, appended)
       }),
-    archive: ({ workspace, ref }) => versionCommand(workspace, ref, (version) => new Environment.Archive({ version })),
-    restore: ({ workspace, ref }) => versionCommand(workspace, ref, (version) => new Environment.Restore({ version })),
-    label: ({ workspace, ref, label }) =>
-      versionCommand(workspace, ref, (version) => new Environment.MoveLabel({ label, version })),
+    archive: (input) => versionCommand(input, (version) => build(Environment.Archive, { version })),
+    restore: (input) => versionCommand(input, (version) => build(Environment.Restore, { version })),
+    label: (input) => versionCommand(input, (version) => build(Environment.MoveLabel, { label: input.label, version })),
     show: ({ workspace, ref, asOf }) =>
       Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
         const position = yield* positionOf(asOf)
-        const { state } = yield* load(workspace, ref.name, asOf === undefined ? undefined : position)
-        return yield* view(state, ref, position)
+        const { state } = yield* load(ws, ref.name, asOf === undefined ? undefined : position)
+        return yield* view(state, ws, ref, position)
       }),
-    draft: ({ workspace, name }) => load(workspace, name).pipe(Effect.flatMap(({ state }) => toDraft(state, name))),
+    draft: ({ workspace, name }) =>
+      workspaceOf(workspace).pipe(
+        Effect.flatMap((ws) => load(ws, name).pipe(Effect.flatMap(({ state }) => toDraft(state, ws, name))))
+      ),
     environments: ({ workspace, includeArchived }) =>
-      readModel.environments({ workspace, includeArchived: includeArchived ?? false }),
+      workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
+        current(readModel.environments({ workspace: ws, includeArchived: includeArchived ?? false }))
+      )),
     versions: ({ workspace, name, includeArchived }) =>
-      readModel.versions({ workspace, name, includeArchived: includeArchived ?? false }),
-    curatedCatalog: readModel.curatedCatalog(),
-    cacheLookup: (canonicalHash) => readModel.cacheLookup(canonicalHash),
+      workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
+        current(readModel.versions({ workspace: ws, name, includeArchived: includeArchived ?? false }))
+      )),
+    curatedCatalog: current(readModel.curatedCatalog()),
+    cacheLookup: (canonicalHash) => current(readModel.cacheLookup(canonicalHash)),
     diff: ({ workspace, from, to }) =>
       Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
         const head = yield* store.head
-        const a = yield* load(workspace, from.name).pipe(Effect.flatMap(({ state }) => view(state, from, head)))
-        const b = yield* load(workspace, to.name).pipe(Effect.flatMap(({ state }) => view(state, to, head)))
+        const a = yield* load(ws, from.name).pipe(Effect.flatMap(({ state }) => view(state, ws, from, head)))
+        const b = yield* load(ws, to.name).pipe(Effect.flatMap(({ state }) => view(state, ws, to, head)))
         return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
       }),
     audit: ({ workspace, name, asOf }) =>
       Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
         const untilPosition = asOf === undefined ? undefined : yield* positionOf(asOf)
-        const entries = yield* readModel.audit({ workspace, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
+        const entries = yield* current(
+          readModel.audit({ workspace: ws, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
+        )
         // Every environment's trail starts with its Defined event: no entries, no environment
         // (then); no need to read and fold the whole stream just to say so.
-        if (entries.length === 0) return yield* Effect.fail(Environment.notFound(name, workspace === "default" ? undefined : workspace))
+        if (entries.length === 0) return yield* Effect.fail(missing(ws, name))
         return entries
       }),
     migrations,
+    appliedMigrations: database.applied,
     status: Effect.all({ head: store.head, checkpoint: projections.checkpoint, migrations }).pipe(
       Effect.map(({ head, checkpoint, migrations }) => ({
         database: database.kind,

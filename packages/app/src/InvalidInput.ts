@@ -1,0 +1,74 @@
+/**
+ * A value the caller gave that breaks a rule of the domain: an environment name with a space, a
+ * label in capitals, a workspace that is not lower-case. Commands and scopes are built from caller
+ * input through their Schemas (`build`), so such input fails here with the field and the rule,
+ * rather than as a defect thrown by a class constructor.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema, SchemaIssue } from "effect"
+
+/**
+ * `field` is the input's name in the library call (`name`, `workspace`, `version`, `label`, or a
+ * path such as `definition.python.conda.pip[0]`); `input` the offending text when it is text.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  field: Schema.String,
+  input: Schema.optionalKey(Schema.String),
+  reason: Schema.String
+}) {
+  override get message() {
+    return this.input === undefined ? `${this.field}: ${this.reason}` : `${this.field} "${this.input}": ${this.reason}`
+  }
+}
+
+const standard = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>((text, key) =>
+    typeof key === "number" ? `${text}[${key}]` : text === "" ? String(key) : `${text}.${String(key)}`, "")
+
+const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
+  path.reduce<unknown>((value, key) =>
+    typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined, input)
+
+/**
+ * The first problem of a Schema issue as an `InvalidInput`, the rule's own message as the reason.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromIssue = (issue: SchemaIssue.Issue, input: unknown): InvalidInput => {
+  const first = standard(issue).issues[0]
+  const path = (first?.path ?? []).map((segment) =>
+    typeof segment === "object" && segment !== null ? segment.key : segment
+  )
+  const value = valueAt(input, path)
+  return new InvalidInput({
+    field: path.length === 0 ? "input" : fieldPath(path),
+    ...(typeof value === "string" ? { input: value } : {}),
+    reason: first?.message ?? "invalid value"
+  })
+}
+
+/**
+ * A schema whose values can be made from caller input and checked on the way: commands, structs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Buildable<In, A> {
+  readonly makeEffect: (input: In) => Effect.Effect<A, SchemaIssue.Issue>
+}
+
+/**
+ * Builds a value of `schema` from `input`, failing with the `InvalidInput` of its first problem.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const build = <In, A>(schema: Buildable<In, A>, input: In): Effect.Effect<A, InvalidInput> =>
+  Effect.mapError(schema.makeEffect(input), (issue) => fromIssue(issue, input))
