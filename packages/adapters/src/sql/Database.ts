@@ -12,12 +12,12 @@
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
-import { Kysely, PGliteDialect, PostgresDialect, type PostgresPool, sql, type Transaction } from "kysely"
+import { Kysely, PGliteDialect, type PostgresCursor, PostgresDialect, type PostgresQueryResult, sql, type Transaction } from "kysely"
 import pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
-import { preparingPglite, preparingPool } from "./PreparedStatements.ts"
+import { preparingPglite, type PreparingPool, type PreparingPoolClient, preparingPool } from "./PreparedStatements.ts"
 
 export { DatabaseError } from "./DatabaseError.ts"
 
@@ -85,6 +85,16 @@ export class Database extends Context.Service<Database, {
    * CPU per call, a tenth of a single-writer append to PostgreSQL over loopback.
    */
   readonly execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<R>, DatabaseError>
+  /**
+   * `execute`, with each row as the array of its column values in select-list order rather than
+   * an object keyed by column name: the driver builds no object per row, and the caller reads
+   * fields by index. For reads of many rows (the event store's replay pages and streams).
+   */
+  readonly executeValues: <R extends ReadonlyArray<unknown>>(
+    operation: string,
+    text: string,
+    parameters: ReadonlyArray<unknown>
+  ) => Effect.Effect<ReadonlyArray<R>, DatabaseError>
 }>()("terrarium/adapters/Database") {
   /**
    * PostgreSQL through a `pg` pool. Runs the migrations on start.
@@ -109,6 +119,38 @@ export class Database extends Context.Service<Database, {
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** One statement on a pooled connection, given back whatever happens. */
+const statement = async <R>(pool: PreparingPool, text: string, parameters: ReadonlyArray<unknown>, rowMode?: "array") => {
+  const client = await pool.connect()
+  try {
+    return (await client.query<R>(text, parameters, rowMode)).rows
+  } finally {
+    client.release()
+  }
+}
+
+/** `pool` as a `PreparingPool` that prepares nothing: queries go to `pg` unnamed. */
+const plainPool = (pool: pg.Pool): PreparingPool => ({
+  options: pool.options,
+  connect: async () => {
+    const client = await pool.connect()
+    function query<R>(text: string, parameters: ReadonlyArray<unknown>, rowMode?: "array"): Promise<PostgresQueryResult<R>>
+    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>
+    function query<R>(first: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>, rowMode?: "array"): unknown {
+      if (typeof first !== "string") return client.query(first as never)
+      return client.query({ text: first, values: parameters === undefined ? [] : [...parameters], ...(rowMode === undefined ? {} : { rowMode }) })
+    }
+    return {
+      query: query as PreparingPoolClient["query"],
+      release: (destroy) => client.release(destroy),
+      get processID(): number {
+        return (client as { processID?: number }).processID ?? 0
+      }
+    }
+  },
+  end: () => pool.end()
+})
+
 const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   const { schema } = options
   if (schema !== undefined && !identifier.test(schema)) {
@@ -125,7 +167,8 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
       // An idle client losing its connection emits on the pool; without a listener that would
       // crash the process. The pool drops the client; the next query reports the failure.
       pgPool.on("error", () => {})
-      const pool: PostgresPool = options.preparedStatements === false ? pgPool : preparingPool(pgPool)
+      // Without prepared statements, a client whose query takes pg's rowMode as the preparing one's does.
+      const pool: PreparingPool = options.preparedStatements === false ? plainPool(pgPool) : preparingPool(pgPool)
       return { db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool }
     }),
     ({ db }) => Effect.promise(() => db.destroy())
@@ -139,14 +182,9 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
     use: (operation, f) => run(operation, () => f(db)),
     transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
     execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
-      run(operation, async () => {
-        const client = await pool.connect()
-        try {
-          return (await client.query<R>(text, parameters)).rows
-        } finally {
-          client.release()
-        }
-      })
+      run(operation, () => statement<R>(pool, text, parameters)),
+    executeValues: <R extends ReadonlyArray<unknown>>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
+      run(operation, () => statement<R>(pool, text, parameters, "array"))
   })
 })
 
@@ -179,14 +217,16 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
     use: (operation, f) => run(operation, () => f(db)),
     transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
     execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
-      run(operation, async () => (await pglite.query<R>(text, [...parameters])).rows)
+      run(operation, async () => (await pglite.query<R>(text, [...parameters])).rows),
+    executeValues: <R extends ReadonlyArray<unknown>>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
+      run(operation, async () => (await pglite.query<R>(text, [...parameters], { rowMode: "array" })).rows)
   })
 })
 
 const finish = Effect.fnUntraced(function* (
   kind: DatabaseKind,
   db: Kysely<any>,
-  access: Pick<Database["Service"], "use" | "transaction" | "execute">
+  access: Pick<Database["Service"], "use" | "transaction" | "execute" | "executeValues">
 ) {
   // Nobody else holds this instance yet, so no need to serialise. Several processes starting at
   // once may race on creating the bookkeeping table: retry.

@@ -58,6 +58,28 @@ export interface PreparedStatementsOptions {
   readonly capacity?: number
 }
 
+/**
+ * A pooled connection of `preparingPool`: Kysely's `PostgresPoolClient`, whose `query` also takes
+ * pg's `rowMode: "array"` (each row as the array of its column values) for callers below Kysely.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PreparingPoolClient extends PostgresPoolClient {
+  query<R>(sql: string, parameters: ReadonlyArray<unknown>, rowMode?: "array"): Promise<PostgresQueryResult<R>>
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>
+}
+
+/**
+ * The pool `preparingPool` returns: Kysely's `PostgresPool`, handing out `PreparingPoolClient`s.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PreparingPool extends PostgresPool {
+  connect(): Promise<PreparingPoolClient>
+}
+
 const STALE_ROUTINES = new Set(["RevalidateCachedQuery", "FetchPreparedStatement"])
 
 /**
@@ -81,7 +103,7 @@ export const isStalePreparedStatement = (error: unknown): boolean => {
  * @since 0.1.0
  * @category constructors
  */
-export const preparingPool = (pool: pg.Pool, options: PreparedStatementsOptions = {}): PostgresPool => {
+export const preparingPool = (pool: pg.Pool, options: PreparedStatementsOptions = {}): PreparingPool => {
   const capacity = options.capacity ?? 256
   const numbers = new Map<string, number>()
   // Per server connection: bumped when one of its statements went stale (see the module comment).
@@ -97,21 +119,22 @@ export const preparingPool = (pool: pg.Pool, options: PreparedStatementsOptions 
     return `terrarium_${n}_${generations.get(client) ?? 0}`
   }
 
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    function query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>
+  const wrap = (client: pg.PoolClient): PreparingPoolClient => {
+    function query<R>(sql: string, parameters: ReadonlyArray<unknown>, rowMode?: "array"): Promise<PostgresQueryResult<R>>
     function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>
-    function query<R>(first: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>): unknown {
+    function query<R>(first: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>, rowMode?: "array"): unknown {
       if (typeof first !== "string") return client.query(first as never)
       const values = parameters === undefined ? [] : [...parameters]
       const name = values.length > 0 ? nameOf(client, first) : undefined
-      if (name === undefined) return client.query(first, values)
-      return client.query({ name, text: first, values }).catch((error: unknown) => {
+      const mode = rowMode === undefined ? {} : { rowMode }
+      if (name === undefined) return client.query({ text: first, values, ...mode })
+      return client.query({ name, text: first, values, ...mode }).catch((error: unknown) => {
         if (isStalePreparedStatement(error)) generations.set(client, (generations.get(client) ?? 0) + 1)
         throw error
       })
     }
     return {
-      query: query as PostgresPoolClient["query"],
+      query: query as PreparingPoolClient["query"],
       release: (destroy) => client.release(destroy),
       // Kysely reads the backend pid from here to cancel a query (0: it asks the server instead).
       get processID(): number {
@@ -122,7 +145,7 @@ export const preparingPool = (pool: pg.Pool, options: PreparedStatementsOptions 
 
   // One wrapper per pooled client, so that Kysely's driver, which keeps a connection object per
   // client it is handed, finds the one it made before instead of making one per query.
-  const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  const wrappers = new WeakMap<pg.PoolClient, PreparingPoolClient>()
   return {
     options: pool.options,
     connect: async () => {
@@ -137,6 +160,8 @@ export const preparingPool = (pool: pg.Pool, options: PreparedStatementsOptions 
     end: () => pool.end()
   }
 }
+
+type RowMode = "object" | "array"
 
 interface PgliteStatement {
   readonly name: string
@@ -179,7 +204,7 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
     return statement
   }
 
-  const execute = async (statement: PgliteStatement, parameters: ReadonlyArray<unknown>, inTransaction: boolean) => {
+  const execute = async (statement: PgliteStatement, parameters: ReadonlyArray<unknown>, inTransaction: boolean, rowMode: RowMode) => {
     const values = parameters.map((value, i) => {
       if (value === null || value === undefined) return null
       const serializer = pglite.serializers[statement.parameterTypes[i]!]
@@ -195,29 +220,29 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
       // What `query` does: write the file system back after a statement outside a transaction.
       { syncToFs: !inTransaction }
     )
-    return parse.parseResults(messages, pglite.parsers, { rowMode: "object" })[0]!
+    return parse.parseResults(messages, pglite.parsers, { rowMode })[0]!
   }
 
   /** Undefined when the text is new and the capacity is used up: the caller runs it unnamed. */
-  const run = async (text: string, parameters: ReadonlyArray<unknown>, inTransaction: boolean): Promise<Results | undefined> => {
+  const run = async (text: string, parameters: ReadonlyArray<unknown>, inTransaction: boolean, rowMode: RowMode): Promise<Results | undefined> => {
     const statement = await prepare(text)
     if (statement === undefined) return undefined
     try {
-      return await execute(statement, parameters, inTransaction)
+      return await execute(statement, parameters, inTransaction, rowMode)
     } catch (error) {
       if (!isStalePreparedStatement(error)) throw error
       statements.delete(text)
       // In a transaction the failure has aborted it: nothing may run there but a rollback.
       if (inTransaction) throw error
       const fresh = await prepare(text)
-      return fresh === undefined ? undefined : execute(fresh, parameters, false)
+      return fresh === undefined ? undefined : execute(fresh, parameters, false, rowMode)
     }
   }
 
+  // Only options the prepared path honours: rowMode (both modes) and nothing else.
   const preparable = (parameters: ReadonlyArray<unknown> | undefined, options: PGliteQueryOptions | undefined) =>
     parameters !== undefined && parameters.length > 0 &&
-    (options === undefined || Object.keys(options).every((key) => key === "rowMode")) &&
-    (options?.rowMode ?? "object") === "object"
+    (options === undefined || Object.keys(options).every((key) => key === "rowMode"))
 
   const toKysely = <T>(results: Results): PGliteQueryResults<T> => ({
     rows: results.rows as Array<T>,
@@ -240,7 +265,7 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
     query: async <T>(text: string, parameters?: Array<unknown>, options?: PGliteQueryOptions) => {
       if (preparable(parameters, options)) {
         await pglite._checkReady()
-        const results = await pglite._runExclusiveTransaction(() => pglite._runExclusiveQuery(() => run(text, parameters!, false)))
+        const results = await pglite._runExclusiveTransaction(() => pglite._runExclusiveQuery(() => run(text, parameters!, false, options?.rowMode ?? "object")))
         if (results !== undefined) return toKysely<T>(results)
       }
       return pglite.query<T>(text, parameters, options)
@@ -251,7 +276,7 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
           // Inside the transaction (it holds the transaction lock): the lock a transaction's `query` takes.
           query: async <R>(text: string, parameters?: Array<unknown>, options?: PGliteQueryOptions) => {
             if (preparable(parameters, options)) {
-              const results = await pglite._runExclusiveQuery(() => run(text, parameters!, true))
+              const results = await pglite._runExclusiveQuery(() => run(text, parameters!, true, options?.rowMode ?? "object"))
               if (results !== undefined) return toKysely<R>(results)
             }
             return tx.query<R>(text, parameters, options)

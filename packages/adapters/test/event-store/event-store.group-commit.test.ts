@@ -33,6 +33,7 @@ const databaseDouble = (gate: Deferred.Deferred<void>, defect: BatchDefect) => {
     applied: [],
     use: unused,
     transaction: unused,
+    executeValues: unused,
     execute: <R>(_operation: string, text: string, parameters: ReadonlyArray<unknown>) => {
       if (text.includes("events_append_one(")) {
         if (parameters[0] === "broken") return Effect.die(new Error("driver bug: single result undecodable"))

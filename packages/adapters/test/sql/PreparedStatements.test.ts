@@ -87,6 +87,23 @@ layer(TestPostgresSchema.layer, { excludeTestServices: true })("prepared stateme
       assert.deepStrictEqual(yield* database.execute("test", "select $1::int as n", [3]), [{ n: 3 }])
     }).pipe(Effect.scoped))
 
+  for (const preparedStatements of [true, false]) {
+    it.effect(`executeValues returns each row as its column values in select-list order (preparedStatements: ${preparedStatements})`, () =>
+      Effect.gen(function* () {
+        const database = yield* oneConnection({ preparedStatements })
+        const text = "select $1::int as n, $2::text as t, $3::jsonb as j, null::int as z"
+        for (const n of [1, 2]) {
+          assert.deepStrictEqual(yield* database.executeValues("test", text, [n, `t${n}`, JSON.stringify({ n })]), [[n, `t${n}`, { n }, null]])
+        }
+        // The same text as objects: the row mode is per call, not per statement.
+        assert.deepStrictEqual(yield* database.execute("test", text, [3, "t3", "{}"]), [{ n: 3, t: "t3", j: {}, z: null }])
+        assert.strictEqual((yield* preparedAs(database, text)).length, preparedStatements ? 1 : 0)
+        const error = yield* database.executeValues("read widgets", "select * from no_such_table where a = $1", [1]).pipe(Effect.flip)
+        assert.strictEqual(error.operation, "read widgets")
+        assert.deepStrictEqual(yield* database.executeValues("test", "select $1::int", [4]), [[4]])
+      }).pipe(Effect.scoped))
+  }
+
   it.effect("only `capacity` distinct texts get names; the rest run unnamed", () =>
     Effect.gen(function* () {
       const { connectionString } = yield* TestPostgresSchema
@@ -166,6 +183,23 @@ describe("prepared statements on PGlite", () => {
       }
       yield* Effect.promise(() => db.query("select 1 as one"))
       assert.deepStrictEqual((yield* prepared(pglite)).map((s) => s.statement), ["select $1::int + 1 as n", "select $1::int + 2 as n"])
+    }).pipe(Effect.scoped))
+
+  it.effect("rowMode array: the same values as PGlite.query gives, prepared, inside a transaction too", () =>
+    Effect.gen(function* () {
+      const { pglite, prepared: db } = yield* open()
+      const text = "select $1::bigint as n, $2::jsonb as j, $3::text as t"
+      const parameters = [7, JSON.stringify({ a: [1] }), "x"]
+      const expected = yield* Effect.promise(() => pglite.query(text, parameters, { rowMode: "array" }))
+      assert.deepStrictEqual(expected.rows, [[7, { a: [1] }, "x"]])
+      const actual = yield* Effect.promise(() => db.query(text, parameters, { rowMode: "array" }))
+      assert.deepStrictEqual(actual.rows, expected.rows)
+      assert.deepStrictEqual(actual.fields, expected.fields)
+      const inTransaction = yield* Effect.promise(() => db.transaction((tx) => tx.query(text, parameters, { rowMode: "array" })))
+      assert.deepStrictEqual(inTransaction.rows, expected.rows)
+      // And objects again on the same prepared statement.
+      assert.deepStrictEqual((yield* Effect.promise(() => db.query(text, parameters))).rows, [{ n: 7, j: { a: [1] }, t: "x" }])
+      assert.deepStrictEqual((yield* prepared(pglite)).map((s) => s.statement), [text])
     }).pipe(Effect.scoped))
 
   it.effect("inside a transaction, prepared queries see its writes and a rollback undoes them", () =>
