@@ -2,12 +2,15 @@
  * The Promise facade (`createTerrarium`), on the embedded database and on PostgreSQL, including
  * many independent clients (separate pools, as separate processes would have) racing to create.
  */
-import { createTerrarium, Setup, type TerrariumClient } from "@terrarium/app"
+import { createTerrarium, type InvalidInput, make as makeTerrarium, Setup, type TerrariumClient } from "@terrarium/app"
+import { Projections } from "@terrarium/adapters"
 import { emptyDefinition, type Definition } from "@terrarium/domain"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect, Result } from "effect"
 import pg from "pg"
 import { testDatabaseUrl } from "./support/postgres.ts"
 import { repoRoot, tempDir } from "./support/cli.ts"
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 
 const rejects = (promise: Promise<unknown>, message: RegExp) => expect(promise).rejects.toThrow(message)
@@ -75,6 +78,55 @@ describe("createTerrarium on the embedded database", () => {
     assert.strictEqual(asOf.version, "1")
     await rejects(t.show("pydata:7"), /no version 7/)
   })
+
+  it("rejects input that breaks a naming rule with a typed error naming the field, appending nothing", { timeout: 60_000 }, async () => {
+    const before = (await t.environments()).length
+    const cases: ReadonlyArray<readonly [() => Promise<unknown>, string, string]> = [
+      [() => t.create({ name: "my env" }), "name",
+        `name "my env": an environment name starts with a letter or digit and has up to 255 letters, digits, '-', '_' or '.'`],
+      [() => t.create({ name: "fine", workspace: "Team" }), "workspace",
+        `workspace "Team": a workspace name is 1-63 lower-case letters, digits, '-' or '_'`],
+      [() => t.create({ name: "fine", version: "v 2" }), "version",
+        `version "v 2": a version is 1-100 letters, digits, '.', '_', '+' or '-', starting with a letter or digit`],
+      [() => t.label("pydata:1", "Prod"), "label", `label "Prod": a label is 1-63 lower-case letters, digits, '-' or '_', starting with a letter`],
+      [() => t.show("pydata", { asOf: "last Tuesday" }), "asOf",
+        `asOf "last Tuesday": give a log position (e.g. 42), a date (2026-03-03: the end of that day in UTC) or an ISO 8601 date-time with a zone (2026-03-03T12:00:00Z)`]
+    ]
+    for (const [attempt, field, message] of cases) {
+      const error = await attempt().then(() => assert.fail(`${field}: expected a rejection`), (e: unknown) => e as InvalidInput)
+      assert.deepStrictEqual([error._tag, error.field, error.message], ["InvalidInput", field, message])
+    }
+    assert.strictEqual((await t.environments()).length, before)
+  })
+
+  it("creates from a definition whose specs are text, parsed and normalised as the CLI does", { timeout: 60_000 }, async () => {
+    const python = (pip: ReadonlyArray<string>) => ({
+      userManagedDependencies: false,
+      interpreterPath: "python",
+      conda: { channels: ["conda-forge"], conda: ["python=3.11"], pip }
+    })
+    const spaced = await t.create({ name: "specs-a", definition: { python: python(["NumPy >= 1.26", "requests"]) } })
+    const tight = await t.create({ name: "specs-b", definition: { python: python(["requests", "numpy>=1.26"]) } })
+    assert.strictEqual(spaced.canonicalHash, tight.canonicalHash)
+    const shown = await t.show("specs-a")
+    assert.deepStrictEqual(shown.definition.python.conda?.pip.map((p) => [p.name, p.specifier]), [["numpy", ">=1.26"], ["requests", ""]])
+    assert.deepStrictEqual(shown.definition.python.conda?.conda.map((c) => c.name), ["python"])
+
+    const bad = await t.create({ name: "specs-c", definition: { python: python(["requests", "numpy>=>1"]) } })
+      .then(() => assert.fail("expected a rejection"), (e: unknown) => e as InvalidInput)
+    assert.deepStrictEqual([bad._tag, bad.field], ["InvalidInput", "definition.python.conda.pip[1]"])
+    assert.match(bad.message, /^definition\.python\.conda\.pip\[1\]: invalid pip requirement "numpy>=>1"/)
+  })
+
+  it("sets and unsets a variable in the draft, then registers it", { timeout: 60_000 }, async () => {
+    const set = await t.setVariable("pydata", "OMP_NUM_THREADS", "4")
+    assert.deepStrictEqual([set.definition.variables["OMP_NUM_THREADS"], set.changed], ["4", true])
+    const registered = await t.register("pydata")
+    assert.strictEqual((await t.show(`pydata:${registered.version}`)).definition.variables["OMP_NUM_THREADS"], "4")
+    const unset = await t.unsetVariable("pydata", "OMP_NUM_THREADS")
+    assert.strictEqual(unset.definition.variables["OMP_NUM_THREADS"], undefined)
+    await rejects(t.unsetVariable("pydata", "OMP_NUM_THREADS"), /has no variable 'OMP_NUM_THREADS'/)
+  })
 })
 
 describe("createTerrarium on PostgreSQL: independent clients racing", () => {
@@ -130,23 +182,132 @@ describe("createTerrarium on PostgreSQL: independent clients racing", () => {
   })
 })
 
+describe("createTerrarium on PostgreSQL: what other processes wrote, and who", () => {
+  const schema = `test_lib_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+  const storage = { databaseUrl: testDatabaseUrl, databaseSchema: schema }
+  let reader: TerrariumClient
+  const admin = new pg.Client({ connectionString: testDatabaseUrl })
+  beforeAll(async () => {
+    await admin.connect()
+    reader = await createTerrarium({ ...storage, actor: "reader" })
+  })
+  afterAll(async () => {
+    await reader.close()
+    await admin.query(`drop schema if exists "${schema}" cascade`)
+    await admin.end()
+  })
+
+  it("a client's list, versions and audit show what another process appended without projecting it", { timeout: 60_000 }, async () => {
+    // Another process that appended and then died (or failed to project): nothing but the log moved.
+    const writeElsewhere = Effect.gen(function*() {
+      const real = yield* Projections
+      const other = yield* makeTerrarium({ actor: "other-process" }).pipe(
+        Effect.provideService(Projections, Projections.of({ ...real, catchUp: Effect.succeed(0) }))
+      )
+      yield* other.create({ workspace: "default", name: "elsewhere", definition: emptyDefinition })
+    })
+    await Effect.runPromise(writeElsewhere.pipe(Effect.provide(Setup.portsLayer(Setup.databaseLayer(storage)))))
+
+    assert.deepStrictEqual((await reader.environments()).map((e) => [e.name, e.latestVersion]), [["elsewhere", "1"]])
+    assert.deepStrictEqual((await reader.versions("elsewhere")).map((v) => [v.version, v.createdBy]), [["1", "other-process"]])
+    assert.deepStrictEqual((await reader.audit("elsewhere")).map((a) => a.eventType), ["Defined", "Registered"])
+  })
+
+  it("events carry the call's actor and correlation id; Registered is caused by the Defined before it", { timeout: 60_000 }, async () => {
+    await reader.create({ name: "traced", definition: emptyDefinition })
+    await reader.create({ name: "traced", definition: withPip("x==1"), actor: "alice", correlationId: "req-7" })
+    await reader.setVariable("traced", "MODE", "fast")
+    const audit = await reader.audit("traced")
+    assert.deepStrictEqual(audit.map((a) => a.eventType), ["Defined", "Registered", "Redefined", "Registered", "VariableSet"])
+    const ids = new Map((await admin.query<{ position: string; event_id: string }>(
+      `select position, event_id from "${schema}".events where position = any($1)`, [audit.map((a) => a.position)]
+    )).rows.map((r) => [Number(r.position), r.event_id]))
+    const idAt = (i: number) => ids.get(audit[i]!.position)
+    assert.deepStrictEqual(audit.map((a) => [a.actor, a.causationId]), [
+      ["reader", null], ["reader", idAt(0)], ["alice", null], ["alice", idAt(2)], ["reader", null]
+    ])
+    assert.strictEqual(audit[0]!.correlationId, audit[1]!.correlationId)
+    assert.deepStrictEqual([audit[2]!.correlationId, audit[3]!.correlationId], ["req-7", "req-7"])
+    assert.strictEqual(new Set([audit[0]!.correlationId, "req-7", audit[4]!.correlationId]).size, 3, "one correlation id per call")
+  })
+})
+
 describe("storage options", () => {
-  it("TERRARIUM_DATABASE_PREPARED_STATEMENTS=false turns prepared statements off; an explicit option wins", () => {
-    const saved = process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"]
-    try {
-      const url = "postgres://someone@127.0.0.1:5432/db"
-      delete process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"]
-      assert.strictEqual(Setup.resolveStorage({ databaseUrl: url }).preparedStatements, undefined)
-      for (const off of ["false", "0", "OFF", " no "]) {
-        process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"] = off
-        assert.strictEqual(Setup.resolveStorage({ databaseUrl: url }).preparedStatements, false, off)
+  /** Runs `f` with these environment variables set (undefined: unset), restoring them after. */
+  const withEnv = <A>(vars: Record<string, string | undefined>, f: () => A): A => {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+    const apply = (values: Record<string, string | undefined>) => {
+      for (const [k, v] of Object.entries(values)) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
       }
-      assert.strictEqual(Setup.resolveStorage({ databaseUrl: url, preparedStatements: true }).preparedStatements, true)
-      process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"] = "true"
-      assert.strictEqual(Setup.resolveStorage({ databaseUrl: url }).preparedStatements, undefined)
+    }
+    apply(vars)
+    try {
+      return f()
     } finally {
-      if (saved === undefined) delete process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"]
-      else process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"] = saved
+      apply(saved)
+    }
+  }
+  const resolved = (options: Setup.StorageOptions) => Result.getOrThrow(Setup.resolveStorage(options))
+  const url = "postgres://someone@127.0.0.1:5432/db"
+
+  it("TERRARIUM_DATABASE_PREPARED_STATEMENTS=false turns prepared statements off; an explicit option wins", () => {
+    const preparedStatements = (options: Setup.StorageOptions) => {
+      const storage = resolved(options)
+      return storage.kind === "postgres" ? storage.preparedStatements : "not postgres"
+    }
+    withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: undefined }, () =>
+      assert.strictEqual(preparedStatements({ databaseUrl: url }), undefined))
+    for (const off of ["false", "0", "OFF", " no "]) {
+      withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: off }, () => {
+        assert.strictEqual(preparedStatements({ databaseUrl: url }), false, off)
+        assert.strictEqual(preparedStatements({ databaseUrl: url, preparedStatements: true }), true)
+      })
+    }
+    withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: "true" }, () =>
+      assert.strictEqual(preparedStatements({ databaseUrl: url }), undefined))
+  })
+
+  it("an explicit dataDir wins over TERRARIUM_DATABASE_URL; databaseUrl and dataDir together are refused", () => {
+    withEnv({ TERRARIUM_DATABASE_URL: url }, () => {
+      assert.deepStrictEqual(resolved({ dataDir: "/somewhere/data" }), {
+        kind: "pglite", dataDir: "/somewhere/data", onDataDirectoryBusy: undefined
+      })
+      assert.strictEqual(resolved({}).kind, "postgres")
+    })
+    const both = Setup.resolveStorage({ databaseUrl: url, dataDir: "/somewhere/data" })
+    assert.ok(Result.isFailure(both))
+    assert.strictEqual(both.failure._tag, "ConflictingStorage")
+    assert.match(both.failure.message, /^databaseUrl and dataDir: give a PostgreSQL URL or an embedded data directory, not both$/)
+  })
+
+  it("a database URL that is not a postgres:// URL is refused without echoing it (it may hold a password)", () => {
+    for (const [options, env, field] of [
+      [{ databaseUrl: "host=127.0.0.1 dbname=test password=hunter2" }, undefined, "databaseUrl"],
+      [{}, "host=127.0.0.1 dbname=test password=hunter2", "TERRARIUM_DATABASE_URL"],
+      [{ databaseUrl: "mysql://root:hunter2@127.0.0.1/db" }, undefined, "databaseUrl"]
+    ] as const) {
+      const r = withEnv({ TERRARIUM_DATABASE_URL: env }, () => Setup.resolveStorage(options))
+      assert.ok(Result.isFailure(r), field)
+      assert.deepStrictEqual([r.failure._tag, (r.failure as InvalidInput).field], ["InvalidInput", field])
+      assert.match(r.failure.message, /not a PostgreSQL URL \(postgres:\/\/USER@HOST:PORT\/DATABASE\)/)
+      assert.notInclude(r.failure.message, "hunter2")
+    }
+  })
+
+  it("createTerrarium refuses databaseUrl with dataDir, and a failed open leaves the data directory free", { timeout: 60_000 }, async () => {
+    await expect(createTerrarium({ databaseUrl: url, dataDir: "memory://" })).rejects.toMatchObject({ _tag: "ConflictingStorage" })
+    const dir = tempDir("terrarium-lib-broken-")
+    try {
+      // A data directory PGlite cannot open: the open fails after the directory lock was taken.
+      const dataDir = join(dir.path, "data")
+      mkdirSync(dataDir)
+      writeFileSync(join(dataDir, "PG_VERSION"), "99\n")
+      await expect(createTerrarium({ dataDir })).rejects.toMatchObject({ _tag: "DatabaseError" })
+      assert.isFalse(existsSync(`${dataDir}.lock`), "the lock of a failed open is released")
+    } finally {
+      dir.remove()
     }
   })
 

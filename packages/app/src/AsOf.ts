@@ -1,27 +1,45 @@
 /**
- * `--as-of` accepts a log position (a whole number) or a point in time (ISO 8601, or anything
- * `Date` parses unambiguously such as `2026-03-03` or `2026-03-03T12:00:00Z`).
+ * `--as-of` (and the library's `asOf`) names a point of the log's history: a log position (a whole
+ * number) or a time in ISO 8601, either a date (`2026-03-03`), meaning the **end of that day in
+ * UTC** ("what did it mean on 3 March"), or a date-time with a zone (`2026-03-03T12:00:00Z`,
+ * `2026-03-03T13:00+01:00`). A date-time without a zone is refused: it would depend on the
+ * machine's time zone.
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { InvalidInput } from "./InvalidInput.ts"
 
 /** @since 0.1.0 @category model */
 export type AsOf = { readonly position: number } | { readonly time: Date }
 
-/** @since 0.1.0 @category errors */
-export class InvalidAsOf extends Schema.TaggedError<InvalidAsOf>()("InvalidAsOf", { input: Schema.String }) {
-  override get message() {
-    return `invalid --as-of "${this.input}": give a log position (e.g. 42) or a time (e.g. 2026-03-03 or 2026-03-03T12:00:00Z)`
-  }
-}
+const POSITION = /^\d+$/
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
-/** @since 0.1.0 @category parsing */
-export const parseAsOf = (input: string): AsOf | InvalidAsOf => {
+const RULE = "give a log position (e.g. 42), a date (2026-03-03: the end of that day in UTC) " +
+  "or an ISO 8601 date-time with a zone (2026-03-03T12:00:00Z)"
+
+/** Whether the fields name a real day and time (`Date` would roll 2026-02-30 over into March). */
+const isCalendar = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0) =>
+  month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate() &&
+  hour <= 23 && minute <= 59 && second <= 59 && offsetHour <= 23 && offsetMinute <= 59
+
+/**
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseAsOf = (input: string): AsOf | InvalidInput => {
   const text = input.trim()
-  if (/^\d+$/.test(text)) return { position: Number(text) }
-  // Date-only input means the end of that day in UTC: "what did it mean on 3 March".
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text)
-  const time = new Date(dateOnly ? `${text}T23:59:59.999Z` : text)
-  return Number.isNaN(time.getTime()) ? new InvalidAsOf({ input }) : { time }
+  const invalid = new InvalidInput({ field: "asOf", input, reason: RULE })
+  if (POSITION.test(text)) return { position: Number(text) }
+  const date = DATE.exec(text)
+  if (date !== null) {
+    const [, y, m, d] = date.map(Number) as [number, number, number, number]
+    return isCalendar(y, m, d) ? { time: new Date(`${text}T23:59:59.999Z`) } : invalid
+  }
+  const dateTime = DATE_TIME.exec(text)
+  if (dateTime === null) return invalid
+  const [y, m, d, hh, mm, ss = 0, oh = 0, om = 0] = dateTime.slice(1).map((part) => (part === undefined ? undefined : Number(part)))
+  if (!isCalendar(y!, m!, d!, hh!, mm!, ss, oh, om)) return invalid
+  return { time: new Date(text) }
 }

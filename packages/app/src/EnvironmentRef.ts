@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { EnvironmentName } from "@terrarium/domain"
 import { Schema } from "effect"
 
 /** @since 0.1.0 @category model */
@@ -23,7 +24,7 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>()("In
   }
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/
+const isEnvironmentName = Schema.is(EnvironmentName)
 
 /**
  * @since 0.1.0
@@ -43,7 +44,7 @@ export const parseRef = (input: string): EnvironmentRef | InvalidReference => {
   } else {
     ref = { name: text, label: "latest" }
   }
-  if (!NAME.test(ref.name)) return new InvalidReference({ input, reason: `"${ref.name}" is not a valid environment name` })
+  if (!isEnvironmentName(ref.name)) return new InvalidReference({ input, reason: `"${ref.name}" is not a valid environment name` })
   return ref
 }
 

@@ -4,20 +4,22 @@
  *
  * @since 0.1.0
  */
-import { type ImportedEnvironment, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
+import { type ImportedEnvironment, type ImportError, importError, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
 import {
   type CondaDependencies,
   type CondaSpec,
   type Definition,
   emptyDefinition,
   emptyPipOptions,
+  EnvironmentName,
   type PackageManager,
   type PackageSpec,
   type PipRequirement,
-  type PythonSection
+  type PythonSection,
+  VersionString
 } from "@terrarium/domain"
 import { Effect, Result, Schema } from "effect"
-import { type AsOf, InvalidAsOf, parseAsOf } from "./AsOf.ts"
+import { type AsOf, parseAsOf } from "./AsOf.ts"
 import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
@@ -28,9 +30,9 @@ export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidR
 }
 
 /** @since 0.1.0 @category input */
-export const decodeAsOf = (input: string): Effect.Effect<AsOf, InvalidAsOf> => {
+export const decodeAsOf = (input: string): Effect.Effect<AsOf, InvalidInput> => {
   const r = parseAsOf(input)
-  return r instanceof InvalidAsOf ? Effect.fail(r) : Effect.succeed(r)
+  return r instanceof InvalidInput ? Effect.fail(r) : Effect.succeed(r)
 }
 
 /** A pip requirement (PEP 508) or a conda MatchSpec, parsed and normalised. @since 0.1.0 @category input */
@@ -108,8 +110,10 @@ export const decodeDefinitionInput = (input: DefinitionInput): Effect.Effect<Def
   })
 
 /**
- * The registry name and definition of an imported file, with the caller's overrides: a given
- * name or description wins over the file's; given tags are added to the file's.
+ * The registry name, version and definition of an imported file, with the caller's overrides: a
+ * given name, version or description wins over the file's; given tags are added to the file's.
+ * A name or version taken from the file must follow the registry's rules; breaking one is an
+ * `ImportError` naming the file and field (an override is checked where the command is built).
  *
  * @since 0.1.0
  * @category input
@@ -118,22 +122,37 @@ export const fromImported = (
   imported: ImportedEnvironment,
   overrides: {
     readonly name?: string | undefined
+    readonly version?: string | undefined
     readonly description?: string | undefined
     readonly tags?: Readonly<Record<string, string>> | undefined
   } = {}
-): Effect.Effect<{ readonly name: string; readonly definition: Definition }, MissingName> => {
-  const name = overrides.name ?? imported.name
-  if (name === undefined) {
-    const condaName = imported.kind === "conda-environment" ? imported.definition.python?.conda?.name : undefined
-    return Effect.fail(new MissingName({ file: imported.source.file, ...(condaName !== undefined ? { condaName } : {}) }))
-  }
-  const description = overrides.description ?? imported.description
-  return Effect.succeed({
-    name,
-    definition: {
-      ...imported.definition,
-      ...(description === undefined ? {} : { description }),
-      tags: { ...imported.definition.tags, ...imported.tags, ...overrides.tags }
+): Effect.Effect<
+  { readonly name: string; readonly version: string | undefined; readonly definition: Definition },
+  MissingName | ImportError
+> =>
+  Effect.gen(function*() {
+    const file = imported.source.file
+    const name = overrides.name ?? imported.name
+    if (name === undefined) {
+      const condaName = imported.kind === "conda-environment" ? imported.definition.python?.conda?.name : undefined
+      return yield* new MissingName({ file, ...(condaName !== undefined ? { condaName } : {}) })
+    }
+    if (overrides.name === undefined) yield* fileField(file, "name", EnvironmentName, name)
+    const version = overrides.version ?? imported.version
+    if (overrides.version === undefined && version !== undefined) yield* fileField(file, "version", VersionString, version)
+    const description = overrides.description ?? imported.description
+    return {
+      name,
+      version,
+      definition: {
+        ...imported.definition,
+        ...(description === undefined ? {} : { description }),
+        tags: { ...imported.definition.tags, ...imported.tags, ...overrides.tags }
+      }
     }
   })
-}
+
+const fileField = (file: string, field: string, schema: Schema.Codec<string>, value: string) =>
+  Schema.decodeUnknownEffect(schema)(value).pipe(
+    Effect.mapError((issue) => importError({ file, field }, `${field} "${value}": ${issue.message}`))
+  )

@@ -7,11 +7,12 @@
  *
  * @since 0.1.0
  */
-import { Database, type LockOwner, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
-import { Effect, Layer } from "effect"
+import { Database, DatabaseError, type LockOwner, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
+import { Effect, Layer, Result, Schema } from "effect"
 import { mkdirSync } from "node:fs"
 import { homedir, userInfo } from "node:os"
 import { join } from "node:path"
+import { InvalidInput } from "./InvalidInput.ts"
 import { type Caller, layer as terrariumLayer } from "./Terrarium.ts"
 
 /** @since 0.1.0 @category model */
@@ -45,23 +46,80 @@ export const defaultDataDir = (): string => join(terrariumHome(), "data")
 const parseSwitch = (value: string | undefined): boolean | undefined =>
   value !== undefined && /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
 
-/** Options with the environment variables applied. @since 0.1.0 @category config */
-export const resolveStorage = (options: StorageOptions): StorageOptions => {
-  const databaseUrl = options.databaseUrl ?? process.env["TERRARIUM_DATABASE_URL"]
-  const databaseSchema = options.databaseSchema ?? process.env["TERRARIUM_DATABASE_SCHEMA"]
-  const preparedStatements = options.preparedStatements ?? parseSwitch(process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"])
-  return databaseUrl !== undefined && databaseUrl !== ""
-    ? { databaseUrl, databaseSchema, preparedStatements }
-    : { dataDir: options.dataDir ?? defaultDataDir(), onDataDirectoryBusy: options.onDataDirectoryBusy }
+/** Where the data lives, once options and environment variables are taken together. @since 0.1.0 @category model */
+export type ResolvedStorage =
+  | {
+    readonly kind: "postgres"
+    readonly databaseUrl: string
+    readonly databaseSchema?: string | undefined
+    readonly preparedStatements?: boolean | undefined
+  }
+  | {
+    readonly kind: "pglite"
+    readonly dataDir: string
+    readonly onDataDirectoryBusy?: StorageOptions["onDataDirectoryBusy"]
+  }
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === "" ? undefined : value)
+
+/**
+ * Both a PostgreSQL URL and an embedded data directory were given: which one was meant?
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConflictingStorage extends Schema.TaggedError<ConflictingStorage>()("ConflictingStorage", {}) {
+  override get message() {
+    return "databaseUrl and dataDir: give a PostgreSQL URL or an embedded data directory, not both"
+  }
 }
 
-/** A one-line description of where the data lives, for messages. @since 0.1.0 @category config */
-export const describeStorage = (options: StorageOptions): string => {
-  const resolved = resolveStorage(options)
-  if (resolved.databaseUrl === undefined) return `embedded PGlite at ${resolved.dataDir}`
-  const url = new URL(resolved.databaseUrl)
-  url.password = url.password === "" ? "" : "***"
-  return `PostgreSQL ${url.host}${url.pathname}${resolved.databaseSchema ? ` schema ${resolved.databaseSchema}` : ""}`
+/**
+ * The storage for the options, environment variables filling in what they leave open. An option
+ * given explicitly wins over every environment variable: `dataDir` selects the embedded database
+ * even when `TERRARIUM_DATABASE_URL` is set. Giving both `databaseUrl` and `dataDir` is an error,
+ * and so is a database URL that is not a `postgres://` / `postgresql://` URL (the message never
+ * repeats the text, which may hold a password).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const resolveStorage = (options: StorageOptions): Result.Result<ResolvedStorage, InvalidInput | ConflictingStorage> => {
+  const explicitUrl = nonEmpty(options.databaseUrl)
+  if (explicitUrl !== undefined && options.dataDir !== undefined) return Result.fail(new ConflictingStorage())
+  const fromEnv = options.dataDir === undefined ? nonEmpty(process.env["TERRARIUM_DATABASE_URL"]) : undefined
+  const databaseUrl = explicitUrl ?? fromEnv
+  if (databaseUrl === undefined) {
+    return Result.succeed({ kind: "pglite", dataDir: options.dataDir ?? defaultDataDir(), onDataDirectoryBusy: options.onDataDirectoryBusy })
+  }
+  if (!isPostgresUrl(databaseUrl)) {
+    return Result.fail(new InvalidInput({
+      field: explicitUrl !== undefined ? "databaseUrl" : "TERRARIUM_DATABASE_URL",
+      reason: "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); key=value connection strings are not accepted"
+    }))
+  }
+  return Result.succeed({
+    kind: "postgres",
+    databaseUrl,
+    databaseSchema: options.databaseSchema ?? process.env["TERRARIUM_DATABASE_SCHEMA"],
+    preparedStatements: options.preparedStatements ?? parseSwitch(process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"])
+  })
+}
+
+const isPostgresUrl = (text: string): boolean => {
+  try {
+    const url = new URL(text)
+    return url.protocol === "postgres:" || url.protocol === "postgresql:"
+  } catch {
+    return false
+  }
+}
+
+/** A one-line description of where the data lives, for messages; never shows a password. @since 0.1.0 @category config */
+export const describeStorage = (storage: ResolvedStorage): string => {
+  if (storage.kind === "pglite") return `embedded PGlite at ${storage.dataDir}`
+  const url = new URL(storage.databaseUrl)
+  return `PostgreSQL ${url.host}${url.pathname}${storage.databaseSchema ? ` schema ${storage.databaseSchema}` : ""}`
 }
 
 /**
@@ -70,24 +128,27 @@ export const describeStorage = (options: StorageOptions): string => {
  * @since 0.1.0
  * @category layers
  */
-export const databaseLayer = (options: StorageOptions) => {
-  const resolved = resolveStorage(options)
-  return resolved.databaseUrl !== undefined
-    ? Database.layerPostgres({
-      connectionString: resolved.databaseUrl,
-      ...(resolved.databaseSchema ? { schema: resolved.databaseSchema } : {}),
-      ...(resolved.preparedStatements !== undefined ? { preparedStatements: resolved.preparedStatements } : {})
-    })
-    : Layer.unwrap(Effect.sync(() => {
-      // PGlite creates the data directory itself but not its parents.
-      if (resolved.dataDir !== undefined && !resolved.dataDir.includes("://")) mkdirSync(resolved.dataDir, { recursive: true })
-      const onWait = resolved.onDataDirectoryBusy
-      return Database.layerPglite({
-        ...(resolved.dataDir !== undefined ? { dataDir: resolved.dataDir } : {}),
-        ...(onWait !== undefined ? { lock: { onWait } } : {})
+export const databaseLayer = (options: StorageOptions): Layer.Layer<Database, DatabaseError | InvalidInput | ConflictingStorage> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const storage = yield* Effect.fromResult(resolveStorage(options))
+    if (storage.kind === "postgres") {
+      return Database.layerPostgres({
+        connectionString: storage.databaseUrl,
+        ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
+        ...(storage.preparedStatements !== undefined ? { preparedStatements: storage.preparedStatements } : {})
       })
-    }))
-}
+    }
+    // PGlite creates the data directory itself but not its parents.
+    if (!storage.dataDir.includes("://")) {
+      const dataDir = storage.dataDir
+      yield* Effect.try({
+        try: () => mkdirSync(dataDir, { recursive: true }),
+        catch: (cause) => new DatabaseError({ operation: "open", cause })
+      })
+    }
+    const onWait = storage.onDataDirectoryBusy
+    return Database.layerPglite({ dataDir: storage.dataDir, ...(onWait !== undefined ? { lock: { onWait } } : {}) })
+  }))
 
 /**
  * Event store, projections and read model over one database.

@@ -1,6 +1,8 @@
 export * from "./AsOf.ts"
 export * from "./Client.ts"
 export * from "./EnvironmentRef.ts"
+export { type CondaInput, type DefinitionInput } from "./Input.ts"
+export * from "./InvalidInput.ts"
 export * as Setup from "./Setup.ts"
 export * from "./Terrarium.ts"
 export * as Cli from "./cli/Cli.ts"

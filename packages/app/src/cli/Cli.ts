@@ -18,9 +18,10 @@ import {
 import { type Definition, emptyDefinition, type PackageSpec } from "@terrarium/domain"
 import { Console, Effect, Option, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import type { AsOf, InvalidAsOf } from "../AsOf.ts"
+import type { AsOf } from "../AsOf.ts"
 import type { EnvironmentRef } from "../EnvironmentRef.ts"
 import { decodeAsOf, decodePackageSpec, decodeRef, fromImported } from "../Input.ts"
+import type { InvalidInput } from "../InvalidInput.ts"
 import * as Setup from "../Setup.ts"
 import { Terrarium } from "../Terrarium.ts"
 import { fields, type Format, render } from "./Output.ts"
@@ -92,7 +93,7 @@ const withTerrarium = <A, E>(
 
 const ref = decodeRef
 
-const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, InvalidAsOf> =>
+const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, InvalidInput> =>
   Option.isNone(input) ? Effect.succeed(undefined) : decodeAsOf(input.value)
 
 const spec = (manager: "pip" | "conda", text: string, where: string): Effect.Effect<PackageSpec, UsageError> =>
@@ -153,12 +154,12 @@ const create = Command.make("create", {
     (flags) =>
       Effect.gen(function*() {
         const imported = yield* fromFlags(input)
-        const { name, definition } = yield* fromImported(imported, {
+        const { name, version, definition } = yield* fromImported(imported, {
           name: Option.getOrUndefined(input.name),
+          version: Option.getOrUndefined(input.version),
           description: Option.getOrUndefined(input.description),
           tags: Option.getOrUndefined(input.tag)
         })
-        const version = Option.getOrUndefined(input.version) ?? imported.version
         const terrarium = yield* Terrarium
         const registration = yield* terrarium.create({
           workspace: flags.workspace,
@@ -378,11 +379,12 @@ const migrateCommand = Command.make("migrate", {}, () =>
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
-    const where = Setup.describeStorage({
+    const storage = yield* Effect.fromResult(Setup.resolveStorage({
       databaseUrl: Option.getOrUndefined(flags.databaseUrl),
       databaseSchema: Option.getOrUndefined(flags.databaseSchema),
       dataDir: Option.getOrUndefined(flags.dataDir)
-    })
+    }))
+    const where = Setup.describeStorage(storage)
     return yield* withTerrarium(
       () => Terrarium.use((t) => t.status),
       (s) => ({
