@@ -5,12 +5,22 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { json, runCli, runCliAsync, tempDir } from "./support/cli.ts"
+import { type CliResult, json, runCli, runCliAsync, tempDir } from "./support/cli.ts"
 
 const home = tempDir("terrarium-cli-")
 const env = { TERRARIUM_HOME: home.path }
 const cli = (...args: Array<string>) => runCli(args, env)
 const head = () => json<{ headPosition: number }>(cli("db", "status", "-o", "json")).headPosition
+
+/** A millisecond after an ISO time: what `--as-of` sees right after that event. */
+const justAfter = (iso: string) => new Date(new Date(iso).getTime() + 1).toISOString()
+
+/** A failed command: its exit code, and exactly one line on stderr and nothing on stdout. */
+const failure = (r: CliResult, what: string) => {
+  assert.strictEqual(r.stdout, "", `${what}: nothing on stdout`)
+  assert.match(r.stderr, /^[^\n]+\n$/, `${what}: one line on stderr, got:\n${r.stderr}`)
+  return { status: r.status, line: r.stderr.trimEnd() }
+}
 
 afterAll(() => home.remove())
 
@@ -41,9 +51,8 @@ describe("terrarium CLI", () => {
     assert.strictEqual(json(cli("environment", "show", "pydata@prod", "-o", "json")).version, "2")
     // What did pydata@prod mean right after it was first set? And before?
     assert.strictEqual(json(cli("environment", "show", "pydata@prod", "--as-of", String(labelledAt + 1), "-o", "json")).version, "1")
-    const notYet = cli("environment", "show", "pydata@prod", "--as-of", String(labelledAt))
-    assert.notStrictEqual(notYet.status, 0)
-    assert.match(notYet.stderr, /label.*prod/i)
+    const notYet = failure(cli("environment", "show", "pydata@prod", "--as-of", String(labelledAt)), "label not set yet")
+    assert.deepStrictEqual(notYet, { status: 1, line: "terrarium: environment 'pydata' has no label 'prod'" })
 
     const diff = json(cli("environment", "diff", "pydata:1", "pydata:2", "-o", "json"))
     assert.deepStrictEqual(
@@ -69,8 +78,24 @@ describe("terrarium CLI", () => {
       "Defined", "Registered", "PackageAdded", "Registered", "LabelMoved", "LabelMoved", "Archived", "Restored"
     ])
     assert.ok(audit.every((e: any) => typeof e.actor === "string" && e.actor.length > 0))
+    // One correlation id per command; the Registered of `create` is caused by its Defined.
+    assert.strictEqual(audit[0].causationId, null)
+    assert.match(audit[1].causationId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.strictEqual(audit[1].correlationId, audit[0].correlationId)
+    assert.strictEqual(new Set(audit.map((e: any) => e.correlationId)).size, audit.length - 1)
     const upTo = json(cli("audit", "pydata", "--as-of", "2", "-o", "json"))
     assert.deepStrictEqual(upTo.map((e: any) => e.position), [1, 2])
+
+    // --as-of a time: what the label meant right after its first move, and the trail until then.
+    const firstMove = audit[4]
+    assert.strictEqual(json(cli("environment", "show", "pydata@prod", "--as-of", justAfter(firstMove.occurredAt), "-o", "json")).version, "1")
+    const trailThen = json(cli("audit", "pydata", "--as-of", justAfter(firstMove.occurredAt), "-o", "json"))
+    assert.deepStrictEqual(trailThen.map((e: any) => e.eventType), ["Defined", "Registered", "PackageAdded", "Registered", "LabelMoved"])
+    // A bare date is the end of that day in UTC: today's covers everything so far.
+    const today = new Date().toISOString().slice(0, 10)
+    assert.strictEqual(json(cli("audit", "pydata", "--as-of", today, "-o", "json")).length, audit.length)
+    const tooEarly = failure(cli("audit", "pydata", "--as-of", "2000-01-01"), "as-of before the environment")
+    assert.deepStrictEqual(tooEarly, { status: 1, line: "terrarium: environment 'pydata' does not exist; define or create it before using it" })
 
     // The read models are rebuildable from position 0 with the same answers.
     const versionsBefore = json(cli("environment", "list", "--name", "pydata", "--archived", "-o", "json"))
@@ -97,6 +122,64 @@ describe("terrarium CLI", () => {
     assert.deepStrictEqual(catalog.map((c: any) => [c.name, c.latestVersion, c.description]), [["AzureML-minimal", "1", "minimal curated image"]])
   })
 
+  it("creates from --conda-file with --version; changes the draft with remove-package and set-variable", { timeout: 120_000 }, () => {
+    const dir = join(home.path, "flags")
+    mkdirSync(dir, { recursive: true })
+    const condaFile = join(dir, "conda.yml")
+    writeFileSync(condaFile, "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - pip:\n    - requests==2.32.3\n    - numpy>=1.26\n")
+    const r = json(cli("environment", "create", "--name", "sci", "--conda-file", condaFile, "--version", "2024.1", "-o", "json"))
+    assert.deepStrictEqual([r.name, r.version, r.environmentType], ["sci", "2024.1", "system-managed"])
+    const shown = json(cli("environment", "show", "sci:2024.1", "-o", "json"))
+    assert.deepStrictEqual(shown.definition.python.conda.pip.map((p: any) => p.name), ["requests", "numpy"])
+    assert.deepStrictEqual(shown.definition.python.conda.channels, ["conda-forge"])
+
+    const removed = json(cli("environment", "remove-package", "sci", "--pip", "numpy", "-o", "json"))
+    assert.deepStrictEqual([removed.changed, removed.definition.python.conda.pip.map((p: any) => p.name)], [true, ["requests"]])
+    const set = json(cli("environment", "set-variable", "sci", "OMP_NUM_THREADS=4", "-o", "json"))
+    assert.deepStrictEqual(set.definition.variables, { OMP_NUM_THREADS: "4" })
+    const next = json(cli("environment", "register", "sci", "-o", "json"))
+    assert.deepStrictEqual([next.version, next.created], ["1", true])
+    const unset = json(cli("environment", "set-variable", "sci", "OMP_NUM_THREADS=", "-o", "json"))
+    assert.deepStrictEqual(unset.definition.variables, {})
+    assert.deepStrictEqual(json(cli("audit", "sci", "-o", "json")).map((e: any) => e.eventType), [
+      "Defined", "Registered", "PackageRemoved", "VariableSet", "Registered", "VariableUnset"
+    ])
+  })
+
+  it("workspaces keep their environments apart", { timeout: 120_000 }, () => {
+    json(cli("environment", "create", "--name", "shared-name", "--image", "python:3.11", "-w", "team-a", "-o", "json"))
+    json(cli("environment", "create", "--name", "shared-name", "--image", "python:3.12", "-w", "team-b", "-o", "json"))
+    const imageIn = (workspace: string) =>
+      json(cli("environment", "show", "shared-name", "-w", workspace, "-o", "json")).definition.docker.base.image
+    assert.deepStrictEqual([imageIn("team-a"), imageIn("team-b")], ["python:3.11", "python:3.12"])
+    assert.deepStrictEqual(json(cli("environment", "list", "-w", "team-a", "-o", "json")).map((e: any) => e.name), ["shared-name"])
+    const elsewhere = failure(cli("environment", "show", "shared-name"), "another workspace")
+    assert.deepStrictEqual(elsewhere, { status: 1, line: "terrarium: environment 'shared-name' does not exist; define or create it before using it" })
+  })
+
+  it("db migrate reports the migrations this call applied, then that the database is up to date", { timeout: 120_000 }, () => {
+    const fresh = tempDir("terrarium-cli-migrate-")
+    try {
+      const run = (...args: Array<string>) => runCli(args, { TERRARIUM_HOME: fresh.path })
+      const first = json(run("db", "migrate", "-o", "json"))
+      assert.isAbove(first.applied.length, 0)
+      assert.deepStrictEqual(first.applied, first.migrations)
+      assert.include(first.applied, "0001_event_log")
+      const second = json(run("db", "migrate", "-o", "json"))
+      assert.deepStrictEqual([second.applied, second.migrations], [[], first.migrations])
+      assert.strictEqual(run("db", "migrate").stdout, `Database already up to date (${first.migrations.length} migrations)\n`)
+    } finally {
+      fresh.remove()
+    }
+  })
+
+  it("an explicit --data-dir wins over TERRARIUM_DATABASE_URL", { timeout: 60_000 }, () => {
+    const dataDir = join(home.path, "explicit-data")
+    // Nothing listens on port 1: a command that used the variable would fail to connect.
+    const r = runCli(["db", "status", "--data-dir", dataDir, "-o", "json"], { ...env, TERRARIUM_DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" })
+    assert.deepStrictEqual([r.status, json(r).storage], [0, `embedded PGlite at ${dataDir}`])
+  })
+
   it("commands run at once on one embedded database take turns, and none is lost", { timeout: 180_000 }, async () => {
     // PGlite allows one process per data directory: the others wait for the lock and say so.
     const own = tempDir("terrarium-cli-concurrent-")
@@ -115,7 +198,7 @@ describe("terrarium CLI", () => {
     }
   })
 
-  describe("bad input: one clear message, exit code 1, nothing appended", () => {
+  describe("bad input: one line on stderr, nothing on stdout, nothing appended", () => {
     const dir = join(home.path, "input")
     beforeAll(() => {
       mkdirSync(dir, { recursive: true })
@@ -123,35 +206,93 @@ describe("terrarium CLI", () => {
       writeFileSync(join(dir, "broken.yml"), "name: broken\nimage: [unclosed\n")
       writeFileSync(join(dir, "missing-conda.yml"), "name: missing\nimage: python:3.11\nconda_file: nowhere.yml\n")
       writeFileSync(join(dir, "bad-pip.yml"), "name: badpip\nimage: python:3.11\nconda_file: conda.yml\n")
+      writeFileSync(join(dir, "bad-name.yml"), "name: my env\nimage: python:3.11\n")
       writeFileSync(join(dir, "named-conda.yml"), "name: science\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n")
       writeFileSync(join(dir, "conda.yml"), "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - pip:\n    - numpy>=>1\n")
     })
 
-    const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
-      ["a field outside the schema", ["environment", "create", "--file", "typo.yml"], /typo\.yml:2: .*"conda_fle".*did you mean "conda_file"/],
-      ["invalid YAML", ["environment", "create", "--file", "broken.yml"], /broken\.yml:\d+/],
-      ["a missing conda file", ["environment", "create", "--file", "missing-conda.yml"], /missing-conda\.yml:3: .*conda_file/],
-      ["a bad pip spec in a conda file", ["environment", "create", "--file", "bad-pip.yml"], /conda\.yml:5: .*numpy>=>1/],
-      ["a missing file", ["environment", "create", "--file", "nope.yml"], /nope\.yml: no such file/],
-      ["a bare conda file without --name", ["environment", "create", "--file", "named-conda.yml"],
-        /named-conda\.yml is a conda environment file: its name "science" names the conda environment .*--name science/],
-      ["a bad package spec", ["environment", "add-package", "pydata", "--pip", "numpy>=>1"], /--pip: invalid pip requirement "numpy>=>1"/],
-      ["an unknown environment", ["environment", "add-package", "ghost", "--pip", "numpy"], /'ghost' does not exist/],
-      ["an unknown version", ["environment", "show", "pydata:99"], /no version 99/],
-      ["an unknown label", ["environment", "show", "pydata@nightly"], /nightly/],
-      ["a reserved name", ["environment", "create", "--name", "AzureML-mine", "--image", "python:3.11"], /AzureML-/],
-      ["an unknown flag", ["environment", "list", "--bogus"], /Unrecognized flag: --bogus/]
+    const nameRule = "an environment name starts with a letter or digit and has up to 255 letters, digits, '-', '_' or '.'"
+    const asOfRule = "give a log position (e.g. 42), a date (2026-03-03: the end of that day in UTC) " +
+      "or an ISO 8601 date-time with a zone (2026-03-03T12:00:00Z)"
+
+    // [what, arguments, exit code, the line on stderr (exactly, or a pattern where the text is the domain's)]
+    const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, 1 | 2, string | RegExp]> = [
+      // The command line itself is wrong: exit code 2.
+      ["an unknown flag", ["environment", "list", "--bogus"], 2,
+        "terrarium: Unrecognized flag: --bogus in command terrarium environment list"],
+      ["a name with a space", ["environment", "create", "--name", "my env", "--image", "python:3.11"], 2,
+        `terrarium: --name "my env": ${nameRule}`],
+      ["a label in capitals", ["environment", "label", "pydata:1", "Prod"], 2,
+        `terrarium: label "Prod": a label is 1-63 lower-case letters, digits, '-' or '_', starting with a letter`],
+      ["a version with a space", ["environment", "register", "pydata", "--version", "v 2"], 2,
+        `terrarium: --version "v 2": a version is 1-100 letters, digits, '.', '_', '+' or '-', starting with a letter or digit`],
+      ["a workspace in capitals", ["environment", "list", "--workspace", "Team"], 2,
+        `terrarium: --workspace "Team": a workspace name is 1-63 lower-case letters, digits, '-' or '_'`],
+      ["a bad pip spec", ["environment", "add-package", "pydata", "--pip", "numpy>=>1"], 2,
+        /^terrarium: --pip: invalid pip requirement "numpy>=>1"/],
+      ["a bad conda spec", ["environment", "add-package", "pydata", "--conda", "numpy>>=1"], 2,
+        /^terrarium: --conda: invalid conda version spec ">>=1" in "numpy>>=1"/],
+      ["an --as-of that is not ISO 8601", ["environment", "show", "pydata", "--as-of", "March 3"], 2,
+        `terrarium: --as-of "March 3": ${asOfRule}`],
+      ["an --as-of date that does not exist", ["audit", "pydata", "--as-of", "2026-02-30"], 2,
+        `terrarium: --as-of "2026-02-30": ${asOfRule}`],
+      ["an --as-of time without a zone", ["audit", "pydata", "--as-of", "2026-03-03T12:00:00"], 2,
+        `terrarium: --as-of "2026-03-03T12:00:00": ${asOfRule}`],
+      ["a key=value connection string", ["db", "status", "--database-url", "host=127.0.0.1 dbname=test password=secret"], 2,
+        "terrarium: --database-url: not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); key=value connection strings are not accepted"],
+      ["both --database-url and --data-dir", ["environment", "list", "--database-url", "postgres://x@127.0.0.1/db", "--data-dir", "d"], 2,
+        "terrarium: --database-url and --data-dir: give a PostgreSQL URL or an embedded data directory, not both"],
+      // The command was understood but cannot be done: exit code 1.
+      ["a field outside the schema", ["environment", "create", "--file", "typo.yml"], 1,
+        `terrarium: typo.yml:2: field "conda_fle" is not part of the AzureML v2 environment schema (did you mean "conda_file"?)`],
+      ["invalid YAML", ["environment", "create", "--file", "broken.yml"], 1, /^terrarium: broken\.yml:3:1: invalid YAML: /],
+      ["a missing conda file", ["environment", "create", "--file", "missing-conda.yml"], 1, /^terrarium: missing-conda\.yml:3: .*conda_file/],
+      ["a missing --conda-file", ["environment", "create", "--name", "x", "--conda-file", "nowhere.yml"], 1,
+        "terrarium: nowhere.yml: no such file"],
+      ["a bad pip spec in a conda file", ["environment", "create", "--file", "bad-pip.yml"], 1,
+        /^terrarium: conda\.yml:5: .*invalid pip requirement "numpy>=>1"/],
+      ["a bad name in a file", ["environment", "create", "--file", "bad-name.yml"], 1, `terrarium: bad-name.yml: name "my env": ${nameRule}`],
+      ["a missing file", ["environment", "create", "--file", "nope.yml"], 1, "terrarium: nope.yml: no such file"],
+      ["a bare conda file without --name", ["environment", "create", "--file", "named-conda.yml"], 1,
+        /^terrarium: named-conda\.yml is a conda environment file: its name "science" names the conda environment .*--name science/],
+      ["an unknown environment", ["environment", "add-package", "ghost", "--pip", "numpy"], 1,
+        "terrarium: environment 'ghost' does not exist; define or create it before using it"],
+      ["an unknown version", ["environment", "show", "pydata:99"], 1, "terrarium: environment 'pydata' has no version 99"],
+      ["an unknown label", ["environment", "show", "pydata@nightly"], 1, "terrarium: environment 'pydata' has no label 'nightly'"],
+      ["a reserved name", ["environment", "create", "--name", "AzureML-mine", "--image", "python:3.11"], 1,
+        /^terrarium: environment name 'AzureML-mine' starts with 'AzureML-'.* reserved for curated environments$/]
     ]
 
     it("rejects each case without appending", { timeout: 300_000 }, () => {
       const before = head()
-      for (const [what, args, message] of cases) {
-        const r = runCli(args, env, dir)
-        assert.strictEqual(r.status, 1, `${what}: exit code ${r.status}\n${r.stderr}`)
-        assert.match(r.stderr, message, what)
-        assert.notMatch(r.stderr, /\n\s+at /, `${what}: a stack trace was printed`)
+      for (const [what, args, status, expected] of cases) {
+        const r = failure(runCli(args, env, dir), what)
+        assert.strictEqual(r.status, status, `${what}: exit code\n${r.line}`)
+        if (typeof expected === "string") assert.strictEqual(r.line, expected, what)
+        else assert.match(r.line, expected, what)
       }
       assert.strictEqual(head(), before)
+    })
+
+    it("with --output json, the error is JSON on stderr", { timeout: 120_000 }, () => {
+      const notFound = failure(runCli(["environment", "show", "pydata:99", "-o", "json"], env, dir), "unknown version")
+      assert.strictEqual(notFound.status, 1)
+      assert.deepStrictEqual(JSON.parse(notFound.line), {
+        error: { _tag: "EnvironmentError", message: "environment 'pydata' has no version 99", reason: "VersionNotFound" }
+      })
+      const typo = failure(runCli(["environment", "create", "--file", "typo.yml", "--output", "json"], env, dir), "typo")
+      assert.deepStrictEqual(JSON.parse(typo.line).error, {
+        _tag: "ImportError",
+        message: `typo.yml:2: field "conda_fle" is not part of the AzureML v2 environment schema (did you mean "conda_file"?)`,
+        file: "typo.yml",
+        line: 2,
+        field: "conda_fle"
+      })
+      const usage = failure(runCli(["environment", "create", "--name", "my env", "--image", "x", "-o", "json"], env, dir), "usage")
+      assert.strictEqual(usage.status, 2)
+      assert.deepStrictEqual(JSON.parse(usage.line).error, { _tag: "UsageError", message: `--name "my env": ${nameRule}`, field: "name" })
+      const flag = failure(runCli(["environment", "list", "--bogus", "-o", "json"], env, dir), "unknown flag")
+      assert.deepStrictEqual([flag.status, JSON.parse(flag.line).error._tag], [2, "UnrecognizedOption"])
     })
   })
 })

@@ -1,35 +1,33 @@
 #!/usr/bin/env node
 /**
- * `terrarium` executable: runs the CLI, prints failures as one clear line on stderr and sets a
- * non-zero exit code. Parse errors and help are printed by the CLI framework itself.
+ * `terrarium` executable: runs the CLI, reports a failure as one line on stderr (text, or JSON /
+ * YAML with `--output json|yaml`) and sets the exit code (2: the command line is wrong, 1: the
+ * command failed; see `cli/Diagnostics.ts`). Help and version are printed by the CLI framework.
  */
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Cause, Console, Effect } from "effect"
+import { Cause, Console, Effect, Logger } from "effect"
 import { run } from "../cli/Cli.ts"
+import * as Diagnostics from "../cli/Diagnostics.ts"
 
-const describe = (error: unknown): string => {
-  if (error instanceof Error && error.message !== "") return error.message
-  return String(error)
-}
+const args = process.argv.slice(2)
 
-const program = run(process.argv.slice(2)).pipe(
+const program = run(args).pipe(
   Effect.catchCause((cause) =>
     Effect.gen(function*() {
       const failure = Cause.findErrorOption(cause)
       const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
-      // The CLI framework has already shown parse errors together with usage help.
-      const tag = (error as { readonly _tag?: string })._tag ?? ""
-      if (!/^(ShowHelp|MissingOption|MissingArgument|InvalidValue|UnknownSubcommand|UnrecognizedOption|DuplicateOption|UserError)$/.test(tag)) {
-        yield* Console.error(`terrarium: ${describe(error)}`)
-      }
-      // `--help` fails with ShowHelp and no errors; a parse error is ShowHelp with errors.
+      // `--help` (and a bare `terrarium`) ends as ShowHelp without errors: help was printed.
+      const tag = (error as { readonly _tag?: string })._tag
       const errors = (error as { readonly errors?: ReadonlyArray<unknown> }).errors ?? []
-      process.exitCode = tag === "ShowHelp" && errors.length === 0 ? 0 : 1
+      if (tag === "ShowHelp" && errors.length === 0) return
+      const { report, exitCode } = Diagnostics.describe(error)
+      yield* Console.error(Diagnostics.render(Diagnostics.requestedFormat(args), report))
+      process.exitCode = exitCode
     })
   ),
-  Effect.provide(NodeServices.layer)
+  Effect.provide([NodeServices.layer, Logger.layer([Diagnostics.stderrLogger])])
 )
 
 NodeRuntime.runMain(program, { disableErrorReporting: true })

@@ -4,7 +4,8 @@
  * Every command opens the configured database (embedded PGlite by default, PostgreSQL with
  * `--database-url` / `TERRARIUM_DATABASE_URL`), runs migrations if needed, does its work and
  * prints the result as a table, JSON or YAML (`--output`). Failures print one clear line naming
- * the file, field and line where known, and exit non-zero with nothing appended.
+ * the file, field and line where known, and exit non-zero with nothing appended
+ * (`Diagnostics.ts` says how, and which exit code means what).
  *
  * @since 0.1.0
  */
@@ -16,21 +17,19 @@ import {
   formatWarning
 } from "@terrarium/adapters"
 import { type Definition, emptyDefinition, type PackageSpec } from "@terrarium/domain"
-import { Console, Effect, Option, Schema } from "effect"
-import { Argument, Command, Flag } from "effect/cli"
+import { Console, Effect, Option } from "effect"
+import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import type { AsOf } from "../AsOf.ts"
 import type { EnvironmentRef } from "../EnvironmentRef.ts"
 import { decodeAsOf, decodePackageSpec, decodeRef, fromImported } from "../Input.ts"
 import type { InvalidInput } from "../InvalidInput.ts"
 import * as Setup from "../Setup.ts"
 import { Terrarium } from "../Terrarium.ts"
+import { UsageError } from "./Diagnostics.ts"
 import { fields, type Format, render } from "./Output.ts"
 import * as Render from "./Render.ts"
 
-/** A failure that is the user's to fix: printed as is, exit code 1. @since 0.1.0 @category errors */
-export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { detail: Schema.String }) {
-  override get message() { return this.detail }
-}
+export { UsageError } from "./Diagnostics.ts"
 
 const root = Command.make("terrarium").pipe(
   Command.withSharedFlags({
@@ -40,7 +39,7 @@ const root = Command.make("terrarium").pipe(
       Flag.withDefault("default")
     ),
     databaseUrl: Flag.String("database-url").pipe(
-      Flag.withDescription("PostgreSQL URL (default: $TERRARIUM_DATABASE_URL, else the embedded database)"),
+      Flag.withDescription("PostgreSQL URL, postgres://USER@HOST:PORT/DATABASE (default: $TERRARIUM_DATABASE_URL unless --data-dir is given, else the embedded database)"),
       Flag.optional
     ),
     databaseSchema: Flag.String("database-schema").pipe(
@@ -48,7 +47,7 @@ const root = Command.make("terrarium").pipe(
       Flag.optional
     ),
     dataDir: Flag.String("data-dir").pipe(
-      Flag.withDescription("Embedded database directory (default: $TERRARIUM_HOME/data, else ~/.terrarium/data)"),
+      Flag.withDescription("Embedded database directory, even when $TERRARIUM_DATABASE_URL is set (default: $TERRARIUM_HOME/data, else ~/.terrarium/data)"),
       Flag.optional
     ),
     actor: Flag.String("actor").pipe(Flag.withDescription("Who is acting (default: the OS user)"), Flag.optional),
@@ -70,28 +69,65 @@ interface RootFlags {
   readonly output: Format
 }
 
-/** Runs `f` with the Terrarium service for the root flags, then prints what it returns. */
+/**
+ * How the user gave each input of the library's that a command fills from its command line, so
+ * that a rule broken by a value is reported as they typed it: `--name "my env": …`, not
+ * `name "my env": …`. Inputs not listed (a name read from a file) keep the library's wording.
+ */
+type Spellings = Readonly<Record<string, string | undefined>>
+
+const sharedSpellings: Spellings = {
+  workspace: "--workspace",
+  databaseUrl: "--database-url",
+  asOf: "--as-of"
+}
+
+/** A library error about one input of the command line, as the usage error it is. */
+const asUsageError = (spellings: Spellings) => <E>(error: E): E | UsageError => {
+  const tagged = error as { readonly _tag?: unknown }
+  if (tagged._tag === "ConflictingStorage") {
+    return new UsageError({ detail: "--database-url and --data-dir: give a PostgreSQL URL or an embedded data directory, not both" })
+  }
+  if (tagged._tag !== "InvalidInput") return error
+  const invalid = error as InvalidInput
+  const spelled = spellings[invalid.field] ?? sharedSpellings[invalid.field]
+  if (spelled === undefined) return error
+  const detail = invalid.input === undefined ? `${spelled}: ${invalid.reason}` : `${spelled} "${invalid.input}": ${invalid.reason}`
+  return new UsageError({ detail, field: invalid.field })
+}
+
+const storageOf = (flags: RootFlags): Setup.StorageOptions => ({
+  databaseUrl: Option.getOrUndefined(flags.databaseUrl),
+  databaseSchema: Option.getOrUndefined(flags.databaseSchema),
+  dataDir: Option.getOrUndefined(flags.dataDir)
+})
+
+/**
+ * Runs `f` with the Terrarium service for the root flags, then prints what it returns.
+ * `spellings` names the flags this command fills library inputs from.
+ */
 const withTerrarium = <A, E>(
   f: (flags: RootFlags) => Effect.Effect<A, E, Terrarium>,
-  print: (value: A) => { readonly data: unknown; readonly table: () => string }
+  print: (value: A) => { readonly data: unknown; readonly table: () => string },
+  spellings: Spellings = {}
 ) =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
     const layer = Setup.layer({
-      databaseUrl: Option.getOrUndefined(flags.databaseUrl),
-      databaseSchema: Option.getOrUndefined(flags.databaseSchema),
-      dataDir: Option.getOrUndefined(flags.dataDir),
+      ...storageOf(flags),
       caller: Setup.defaultCaller(Option.getOrUndefined(flags.actor)),
       // Another terrarium command has the embedded database open: say what we are waiting for.
       onDataDirectoryBusy: (owner) =>
         process.stderr.write(`terrarium: waiting for process ${owner.pid}, which has the embedded database open\n`)
     })
-    const value = yield* f(flags).pipe(Effect.provide(layer))
+    const value = yield* f(flags).pipe(Effect.provide(layer), Effect.mapError(asUsageError(spellings)))
     const shown = print(value)
     yield* Console.log(render(flags.output, shown.data, shown.table))
   })
 
 const ref = decodeRef
+
+const AS_OF_FORMS = "a log position, a date (the end of that day in UTC) or an ISO 8601 date-time with a zone"
 
 const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, InvalidInput> =>
   Option.isNone(input) ? Effect.succeed(undefined) : decodeAsOf(input.value)
@@ -173,7 +209,8 @@ const create = Command.make("create", {
     ({ registration, warnings }) => ({
       data: { ...registration, warnings: warnings.map(formatWarning) },
       table: () => Render.registration(registration, warnings.map((w: ImportWarning) => formatWarning(w)))
-    })
+    }),
+    { name: "--name", version: "--version" }
   )).pipe(
     Command.withDescription("Define an environment and register it as a version (unchanged definitions keep their version)"),
     Command.withExamples([
@@ -211,7 +248,7 @@ const list = Command.make("list", {
 
 const show = Command.make("show", {
   ref: Argument.String("ref").pipe(Argument.withDescription("NAME, NAME:VERSION or NAME@LABEL")),
-  asOf: Flag.String("as-of").pipe(Flag.withDescription("A log position or a time: what the reference meant then"), Flag.optional)
+  asOf: Flag.String("as-of").pipe(Flag.withDescription(`What the reference meant then: ${AS_OF_FORMS}`), Flag.optional)
 }, (input) =>
   withTerrarium(
     (flags) =>
@@ -303,7 +340,8 @@ const register = Command.make("register", {
   withTerrarium(
     (flags) =>
       Terrarium.use((t) => t.register({ workspace: flags.workspace, name: input.name, version: Option.getOrUndefined(input.version) })),
-    (r) => ({ data: r, table: () => Render.registration(r) })
+    (r) => ({ data: r, table: () => Render.registration(r) }),
+    { version: "--version" }
   )).pipe(Command.withDescription("Register the draft as a new version (or report the version it already is)"))
 
 // ---------------------------------------------------------------------------------------------
@@ -356,7 +394,7 @@ const environment = Command.make("environment").pipe(
 
 const audit = Command.make("audit", {
   name: Argument.String("name").pipe(Argument.withDescription("Environment name")),
-  asOf: Flag.String("as-of").pipe(Flag.withDescription("Only events up to this log position or time"), Flag.optional)
+  asOf: Flag.String("as-of").pipe(Flag.withDescription(`Only events up to then: ${AS_OF_FORMS}`), Flag.optional)
 }, (input) =>
   withTerrarium(
     (flags) =>
@@ -369,21 +407,20 @@ const audit = Command.make("audit", {
 
 const migrateCommand = Command.make("migrate", {}, () =>
   withTerrarium(
-    () => Terrarium.use((t) => t.migrations),
-    (applied) => ({
-      data: { applied },
-      table: () => `Database is up to date (${applied.length} migrations: ${applied.join(", ")})`
+    () => Terrarium.use((t) => Effect.map(t.migrations, (migrations) => ({ applied: t.appliedMigrations, migrations }))),
+    (result) => ({
+      data: result,
+      table: () =>
+        result.applied.length === 0
+          ? `Database already up to date (${result.migrations.length} migrations)`
+          : `Applied ${result.applied.length} migration${result.applied.length === 1 ? "" : "s"}: ${result.applied.join(", ")}`
     })
-  )).pipe(Command.withDescription("Apply database migrations (also done automatically on start)"))
+  )).pipe(Command.withDescription("Apply pending database migrations (also done automatically on start) and list them"))
 
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
-    const storage = yield* Effect.fromResult(Setup.resolveStorage({
-      databaseUrl: Option.getOrUndefined(flags.databaseUrl),
-      databaseSchema: Option.getOrUndefined(flags.databaseSchema),
-      dataDir: Option.getOrUndefined(flags.dataDir)
-    }))
+    const storage = yield* Effect.fromResult(Setup.resolveStorage(storageOf(flags))).pipe(Effect.mapError(asUsageError({})))
     const where = Setup.describeStorage(storage)
     return yield* withTerrarium(
       () => Terrarium.use((t) => t.status),
@@ -425,9 +462,18 @@ const projections = Command.make("projections").pipe(
 export const terrarium = root.pipe(Command.withSubcommands([environment, audit, db, projections]))
 
 /**
+ * The framework prints help for `--help`, and its version; a command line it cannot parse is
+ * reported by the caller of `run` as one line (`Diagnostics.ts`), without the help text.
+ */
+const presenter: CliOutput.Presenter = {
+  present: (event) => (event._tag === "InvalidInvocation" ? Effect.void : CliOutput.defaultPresenter.present(event))
+}
+
+/**
  * Runs the CLI on the given arguments (without `node` and the script path).
  *
  * @since 0.1.0
  * @category running
  */
-export const run = Command.runWith(terrarium, { version: "0.1.0" })
+export const run = (args: ReadonlyArray<string>) =>
+  Command.runWith(terrarium, { version: "0.1.0" })(args).pipe(Effect.provide(CliOutput.layerPresenter(presenter)))
