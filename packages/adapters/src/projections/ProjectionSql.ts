@@ -1,7 +1,7 @@
 /**
- * Applies the row operations of `Projection.ts` to the projection tables, and keeps the
- * checkpoint. Everything here runs inside a transaction that the projector opens; nothing here
- * decides anything.
+ * Applies the row operations of `Projection.ts` to the projection tables, keeps the checkpoints,
+ * and swaps a rebuilt read model in. Everything here runs inside a transaction that the projector
+ * opens; nothing here decides anything.
  *
  * Inserts are plain INSERTs on purpose: an event applied twice fails on a primary key instead of
  * quietly merging, so a checkpoint bug cannot hide.
@@ -18,12 +18,43 @@
 import { type Kysely, sql } from "kysely"
 import { LATEST_LABEL } from "@terrarium/domain"
 import type { EnvironmentKey, RowOp } from "./Projection.ts"
-import { PROJECTION_TABLES, type ProjectionTables } from "./Tables.ts"
+import { PROJECTION_TABLES, type ProjectionTable, type ProjectionTables, shadowOf } from "./Tables.ts"
 
 type Db = Kysely<ProjectionTables>
 
 /** The checkpoint row of the environment projections. @since 0.1.0 @category checkpoint */
 export const CHECKPOINT_NAME = "environments"
+
+/**
+ * Where a projector writes: a set of projection tables and the checkpoint row that says how far
+ * the log has been applied to them.
+ *
+ * @since 0.1.0
+ * @category targets
+ */
+export interface ProjectionTarget {
+  /** Its row in `projection_checkpoints`. */
+  readonly checkpoint: string
+  /** The table each projection table is written to. */
+  readonly tables: { readonly [T in ProjectionTable]: string }
+}
+
+/** The read model that queries read. @since 0.1.0 @category targets */
+export const LIVE: ProjectionTarget = {
+  checkpoint: CHECKPOINT_NAME,
+  tables: Object.fromEntries(PROJECTION_TABLES.map((table) => [table, table])) as ProjectionTarget["tables"]
+}
+
+/**
+ * The shadow tables a rebuild replays the log into before `swapInShadow` (migration 0007).
+ *
+ * @since 0.1.0
+ * @category targets
+ */
+export const SHADOW: ProjectionTarget = {
+  checkpoint: `${CHECKPOINT_NAME}:rebuild`,
+  tables: Object.fromEntries(PROJECTION_TABLES.map((table) => [table, shadowOf(table)])) as ProjectionTarget["tables"]
+}
 
 const byKey = (key: EnvironmentKey) => ({ workspace: key.workspace, name: key.name })
 
@@ -58,14 +89,61 @@ export const writeCheckpoint = async (db: Db, position: number, name: string = C
 }
 
 /**
- * Empties every projection table. DELETE rather than TRUNCATE: it takes row locks only, so
- * readers keep working on the old rows until the rebuild commits.
+ * Empties every table of `target` (the live read model by default). DELETE rather than TRUNCATE:
+ * it takes row locks only, so on PostgreSQL readers of the tables go on seeing the old rows until
+ * the caller's transaction commits, where TRUNCATE would make them wait for it.
  *
  * @since 0.1.0
  * @category rebuild
  */
-export const clearProjections = async (db: Db): Promise<void> => {
-  for (const table of PROJECTION_TABLES) await db.deleteFrom(table).execute()
+export const clearProjections = async (db: Db, target: ProjectionTarget = LIVE): Promise<void> => {
+  for (const table of PROJECTION_TABLES) await sql`delete from ${sql.table(target.tables[table])}`.execute(db)
+}
+
+/**
+ * Starts a rebuild: empties the shadow tables and puts their checkpoint at 0. TRUNCATE is fine
+ * here (nothing reads the shadow) and gives the space of a previous rebuild back at once. A
+ * rebuild running concurrently finds the shadow checkpoint moved and goes on from 0 with this
+ * one, as two projectors of the live tables would.
+ *
+ * @since 0.1.0
+ * @category rebuild
+ */
+export const resetShadow = async (db: Db): Promise<void> => {
+  await lockCheckpoint(db, SHADOW.checkpoint)
+  await sql`truncate ${sql.join(PROJECTION_TABLES.map((table) => sql.table(SHADOW.tables[table])))}`.execute(db)
+  await writeCheckpoint(db, 0, SHADOW.checkpoint)
+}
+
+/**
+ * Replaces the rows of every live projection table with those of its shadow, moves the live
+ * checkpoint to the shadow's and empties the shadow, all in the caller's transaction, so that a
+ * reader sees either the old read model or the rebuilt one, never a mix (on PostgreSQL it goes on
+ * reading the old rows meanwhile; on PGlite it waits for the connection).
+ *
+ * Refuses (returns undefined, writing nothing) when the shadow is behind the live checkpoint:
+ * the live read model would go back in time, and a caller that has just read its own write could
+ * then miss it. The rebuild catches the shadow up and tries again.
+ *
+ * Locks the live checkpoint row, then the shadow's. It is the only transaction that locks both,
+ * always in that order, so it cannot deadlock with projectors, which lock one.
+ *
+ * @since 0.1.0
+ * @category rebuild
+ */
+export const swapInShadow = async (db: Db): Promise<number | undefined> => {
+  const live = await lockCheckpoint(db, LIVE.checkpoint)
+  const built = await lockCheckpoint(db, SHADOW.checkpoint)
+  if (built < live) return undefined
+  await clearProjections(db, LIVE)
+  // The shadows are LIKE copies of the live tables, so their columns come in the same order
+  // (a test keeps it so).
+  for (const table of PROJECTION_TABLES) {
+    await sql`insert into ${sql.table(LIVE.tables[table])} select * from ${sql.table(SHADOW.tables[table])}`.execute(db)
+  }
+  await writeCheckpoint(db, built, LIVE.checkpoint)
+  await resetShadow(db)
+  return built
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +382,7 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
 const json = (rows: ReadonlyArray<unknown>) => sql`${JSON.stringify(rows)}::jsonb`
 
 /** Reads what `fold` needs from before the batch, in one query whatever the batch size. */
-const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>): Promise<Before> => {
+const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: ProjectionTarget): Promise<Before> => {
   const streams = new Map<string, EnvironmentKey>()
   const hashes = new Set<string>()
   for (const op of ops) {
@@ -324,18 +402,18 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>): Promise<Before> =>
     select
       (select json_agg(json_build_object('workspace', v.workspace, 'name', v.name, 'version', v.version,
           'position', v.registered_position, 'archived', v.archived))
-        from environment_versions v
+        from ${sql.table(tables.environment_versions)} v
         join jsonb_to_recordset(${keys}) as k(workspace text, name text) on v.workspace = k.workspace and v.name = k.name
       ) as versions,
       (select json_agg(json_build_object('workspace', l.workspace, 'name', l.name, 'version', l.version))
-        from environment_labels l
+        from ${sql.table(tables.environment_labels)} l
         join jsonb_to_recordset(${keys}) as k(workspace text, name text) on l.workspace = k.workspace and l.name = k.name
         where l.label = ${LATEST_LABEL}
       ) as labels,
       -- The newest image per hash, as the single-row INSERT … SELECT used to look it up.
       (select json_agg(i) from (
         select distinct on (canonical_hash) canonical_hash, registry, repository, tag, digest, built_at, build_id
-        from cache_lookup
+        from ${sql.table(tables.cache_lookup)}
         where canonical_hash in (select jsonb_array_elements_text(${json([...hashes])})) and digest is not null
         order by canonical_hash, built_at desc
       ) as i) as images`.execute(db)
@@ -356,7 +434,7 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>): Promise<Before> =>
  * requires, and no row is written twice (`fold` leaves one net change per row). Empty parts
  * cost nothing. A duplicate insert still fails the whole statement on its key.
  */
-const write = async (db: Db, plan: Plan): Promise<void> => {
+const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<void> => {
   const removed = plan.labels.flatMap((l) => l._tag === "Remove" ? [{ workspace: l.workspace, name: l.name, label: l.label }] : [])
   const set = plan.labels.flatMap((l) => l._tag === "Set" ? [l.row] : [])
   // `details` is JSON `null` rather than SQL NULL when an event has none, as before.
@@ -367,49 +445,49 @@ const write = async (db: Db, plan: Plan): Promise<void> => {
   }))
   await sql`
     with touched as (
-      update environments e
+      update ${sql.table(tables.environments)} e
       set updated_at = t.updated_at, updated_position = t.updated_position, draft_type = coalesce(t.draft_type, e.draft_type)
       from jsonb_to_recordset(${json(plan.touches)})
         as t(workspace text, name text, updated_at timestamptz, updated_position bigint, draft_type text)
       where e.workspace = t.workspace and e.name = t.name
     ), archived as (
-      update environment_versions v set archived = t.archived_at is not null, archived_at = t.archived_at
+      update ${sql.table(tables.environment_versions)} v set archived = t.archived_at is not null, archived_at = t.archived_at
       from jsonb_to_recordset(${json(plan.archives)}) as t(workspace text, name text, version text, archived_at timestamptz)
       where v.workspace = t.workspace and v.name = t.name and v.version = t.version
     ), imaged as (
-      update cache_lookup c
+      update ${sql.table(tables.cache_lookup)} c
       set registry = t.registry, repository = t.repository, tag = t.tag, digest = t.digest, built_at = t.built_at, build_id = t.build_id
       from jsonb_to_recordset(${json(plan.images)}) as t(canonical_hash text, registry text, repository text, tag text,
         digest text, built_at timestamptz, build_id text)
       where c.canonical_hash = t.canonical_hash
     ), environments_ as (
-      insert into environments (workspace, name, curated, draft_type, created_at, created_by, updated_at, updated_position)
+      insert into ${sql.table(tables.environments)} (workspace, name, curated, draft_type, created_at, created_by, updated_at, updated_position)
       select * from jsonb_to_recordset(${json(plan.environments)}) as t(workspace text, name text, curated boolean,
         draft_type text, created_at timestamptz, created_by text, updated_at timestamptz, updated_position bigint)
     ), versions_ as (
-      insert into environment_versions (workspace, name, version, canonical_hash, hash_algorithm, environment_type,
+      insert into ${sql.table(tables.environment_versions)} (workspace, name, version, canonical_hash, hash_algorithm, environment_type,
         description, tags, created_at, created_by, registered_position, archived, archived_at)
       select * from jsonb_to_recordset(${json(plan.versions)}) as t(workspace text, name text, version text,
         canonical_hash text, hash_algorithm integer, environment_type text, description text, tags jsonb,
         created_at timestamptz, created_by text, registered_position bigint, archived boolean, archived_at timestamptz)
     ), cache_ as (
-      insert into cache_lookup (canonical_hash, workspace, name, version, registered_position, registry, repository, tag,
+      insert into ${sql.table(tables.cache_lookup)} (canonical_hash, workspace, name, version, registered_position, registry, repository, tag,
         digest, built_at, build_id)
       select * from jsonb_to_recordset(${json(plan.cache)}) as t(canonical_hash text, workspace text, name text,
         version text, registered_position bigint, registry text, repository text, tag text, digest text,
         built_at timestamptz, build_id text)
     ), unlabelled as (
-      delete from environment_labels l
+      delete from ${sql.table(tables.environment_labels)} l
       using jsonb_to_recordset(${json(removed)}) as t(workspace text, name text, label text)
       where l.workspace = t.workspace and l.name = t.name and l.label = t.label
     ), labelled as (
-      insert into environment_labels (workspace, name, label, version, moved_at, moved_by, position)
+      insert into ${sql.table(tables.environment_labels)} (workspace, name, label, version, moved_at, moved_by, position)
       select * from jsonb_to_recordset(${json(set)}) as t(workspace text, name text, label text, version text,
         moved_at timestamptz, moved_by text, position bigint)
       on conflict (workspace, name, label) do update
         set version = excluded.version, moved_at = excluded.moved_at, moved_by = excluded.moved_by, position = excluded.position
     )
-    insert into audit_trail (position, workspace, name, event_type, version, actor, occurred_at, correlation_id,
+    insert into ${sql.table(tables.audit_trail)} (position, workspace, name, event_type, version, actor, occurred_at, correlation_id,
       causation_id, summary, details)
     select position, workspace, name, event_type, version, actor, occurred_at, correlation_id, causation_id, summary,
       coalesce(details, 'null'::jsonb)
@@ -419,10 +497,11 @@ const write = async (db: Db, plan: Plan): Promise<void> => {
 }
 
 /**
- * Applies a batch of operations with the same result as applying them one by one in order,
- * in a fixed number of statements: read what the batch depends on (the versions and `latest`
- * of the streams whose latest it recomputes, the images of the hashes it registers), fold the
- * operations into their net effect in memory, then write one statement per table and kind.
+ * Applies a batch of operations to the tables of `target` (the live read model by default) with
+ * the same result as applying them one by one in order, in a fixed number of statements: read
+ * what the batch depends on (the versions and `latest` of the streams whose latest it
+ * recomputes, the images of the hashes it registers), fold the operations into their net effect
+ * in memory, then write one statement per table and kind.
  *
  * Inserts stay strict: every inserted row is in the multi-row INSERT, duplicates included, so
  * an event applied twice (across batches or within one) still fails on a key.
@@ -430,7 +509,7 @@ const write = async (db: Db, plan: Plan): Promise<void> => {
  * @since 0.1.0
  * @category apply
  */
-export const applyOps = async (db: Db, ops: Iterable<RowOp>): Promise<void> => {
+export const applyOps = async (db: Db, ops: Iterable<RowOp>, target: ProjectionTarget = LIVE): Promise<void> => {
   const all = [...ops]
-  await write(db, fold(all, await loadBefore(db, all)))
+  await write(db, fold(all, await loadBefore(db, all, target)), target)
 }

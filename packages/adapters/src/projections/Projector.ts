@@ -11,6 +11,16 @@
  * Reading outside the transaction is also what PGlite needs: it has one connection, and a read
  * of the log inside the transaction would wait for the transaction to end.
  *
+ * **Rebuild without a gap for readers.** A rebuild replays the log from position 0 into shadow
+ * tables (migration 0007) with a checkpoint of their own, by the same batches as a catch-up,
+ * while the live tables keep serving reads and following the log. Then one transaction swaps
+ * the shadow's rows in and moves the live checkpoint to the shadow's (`swapInShadow`): readers
+ * see the old read model until that commits and the rebuilt one after, never empty or partial
+ * tables. The swap only ever moves the live checkpoint forward: if live projectors got further
+ * while the shadow was built, the shadow catches up again first. One transaction for the whole
+ * replay would be atomic too, but it would hold the live checkpoint (every projector waiting)
+ * for as long as the replay takes, and on PGlite it could not read the log at all (see above).
+ *
  * @since 0.1.0
  */
 import { EventCodec, EventStore } from "@terrarium/domain"
@@ -19,7 +29,9 @@ import { Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database } from "../sql/Database.ts"
 import { envelopeOf, project, type RowOp } from "./Projection.ts"
-import { applyOps, clearProjections, lockCheckpoint, readCheckpoint, writeCheckpoint } from "./ProjectionSql.ts"
+import {
+  applyOps, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
+} from "./ProjectionSql.ts"
 import type { ProjectionTables } from "./Tables.ts"
 
 /**
@@ -57,7 +69,11 @@ export interface ProjectionsOptions {
 export class Projections extends Context.Service<Projections, {
   /** Apply every event up to the head (as of the call), in batches; returns the new checkpoint. */
   readonly catchUp: Effect.Effect<number, ProjectionError>
-  /** Clear every projection table and reset the checkpoint in one transaction, then catch up. */
+  /**
+   * Replay the whole log into fresh tables and swap them in atomically: readers see the old read
+   * model until the rebuilt one replaces it. Returns the new checkpoint (at least the head as of
+   * the call). On failure the live read model is as it was.
+   */
   readonly rebuild: Effect.Effect<number, ProjectionError>
   /** Follow the log for ever (a server's background fiber); fails only on an error. */
   readonly run: Effect.Effect<never, ProjectionError>
@@ -79,6 +95,9 @@ export class Projections extends Context.Service<Projections, {
   }
 }
 
+/** How many times a rebuild tries to swap in before giving up (see `rebuild` in `make`). */
+const SWAP_ROUNDS = 20
+
 const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
   const database = yield* Database
   const store = yield* EventStore
@@ -88,9 +107,10 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
   const fail = (operation: string) => (cause: unknown) => new ProjectionError({ operation, cause })
   const tables = (db: Kysely<any>) => db as Kysely<ProjectionTables>
 
-  const checkpoint = database.use("read projection checkpoint", (db) => readCheckpoint(tables(db))).pipe(
-    Effect.mapError(fail("checkpoint"))
-  )
+  const checkpointOf = (target: ProjectionTarget) =>
+    database.use("read projection checkpoint", (db) => readCheckpoint(tables(db), target.checkpoint)).pipe(
+      Effect.mapError(fail("checkpoint"))
+    )
 
   /** Decode and project a batch; events of non-environment streams yield no rows. */
   const prepare = (events: ReadonlyArray<RecordedEvent>) =>
@@ -104,24 +124,24 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
     }).pipe(Effect.map((ops) => ops.flat()))
 
   /**
-   * Apply a prepared batch if the checkpoint is still `expected`. Returns the new checkpoint, or
-   * undefined when another process moved it first (nothing was written then).
+   * Apply a prepared batch to `target` if its checkpoint is still `expected`. Returns the new
+   * checkpoint, or undefined when another process moved it first (nothing was written then).
    */
-  const apply = (expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
+  const apply = (target: ProjectionTarget, expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
     Effect.gen(function* () {
       const last = events.at(-1)?.position
       if (last === undefined) return expected
       return yield* database.transaction("apply projection batch", async (trx) => {
         const db = tables(trx)
-        if (await lockCheckpoint(db) !== expected) return undefined
-        await applyOps(db, ops)
-        await writeCheckpoint(db, last)
+        if (await lockCheckpoint(db, target.checkpoint) !== expected) return undefined
+        await applyOps(db, ops, target)
+        await writeCheckpoint(db, last, target.checkpoint)
         return last
       }).pipe(Effect.mapError((cause) => new ProjectionError({ operation: "apply", position: events[0]!.position, cause })))
     })
 
   const commit = (expected: number, events: ReadonlyArray<RecordedEvent>) =>
-    Effect.flatMap(prepare(events), (ops) => apply(expected, events, ops))
+    Effect.flatMap(prepare(events), (ops) => apply(LIVE, expected, events, ops))
 
   /** Read and prepare the batch after `after`, up to `head`. */
   const load = (after: number, head: number) =>
@@ -146,41 +166,58 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
    * exactly-once still rests on the checkpoint check alone. A prefetch that fails surfaces only
    * after the batch before it committed.
    */
-  const catchUp = Effect.gen(function* () {
+  const catchUpTo = (target: ProjectionTarget) => Effect.gen(function* () {
     const head = yield* store.head.pipe(Effect.mapError(fail("read head")))
-    let position = yield* checkpoint
+    let position = yield* checkpointOf(target)
     let next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
     while (next !== undefined) {
       const { events, ops } = yield* Fiber.join(next)
       const last = events.at(-1)!.position
       next = last < head ? yield* Effect.forkChild(load(last, head)) : undefined
-      const moved = yield* apply(position, events, ops)
+      const moved = yield* apply(target, position, events, ops)
       if (moved === undefined) {
         if (next !== undefined) yield* Fiber.interrupt(next)
-        position = yield* checkpoint
+        position = yield* checkpointOf(target)
         next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
       } else position = moved
     }
     return position
-  }).pipe(Effect.withSpan("Projections.catchUp"))
+  })
 
-  const rebuild = database.transaction("clear projections", async (trx) => {
-    const db = tables(trx)
-    await lockCheckpoint(db)
-    await clearProjections(db)
-    await writeCheckpoint(db, 0)
-  }).pipe(
-    Effect.mapError(fail("rebuild")),
-    Effect.andThen(catchUp),
-    Effect.withSpan("Projections.rebuild")
-  )
+  const catchUp = catchUpTo(LIVE).pipe(Effect.withSpan("Projections.catchUp"))
+  const checkpoint = checkpointOf(LIVE)
+
+  /**
+   * Build the shadow, then swap it in; if live projectors got past the shadow meanwhile, catch
+   * the shadow up again and retry. A round after the first only replays what was appended during
+   * the one before, so it is short, and it fails again only if a live projector commits within
+   * it. Should that keep happening (a log growing without pause under a live follower), the
+   * rebuild gives up after `SWAP_ROUNDS` rather than run for ever, the live read model untouched.
+   */
+  const rebuild = Effect.gen(function* () {
+    yield* database.transaction("reset rebuild tables", (trx) => resetShadow(tables(trx))).pipe(Effect.mapError(fail("rebuild")))
+    for (let round = 1; ; round++) {
+      yield* catchUpTo(SHADOW)
+      const swapped = yield* database.transaction("swap in rebuilt projections", (trx) => swapInShadow(tables(trx))).pipe(
+        Effect.mapError(fail("rebuild"))
+      )
+      if (swapped !== undefined) return swapped
+      if (round === SWAP_ROUNDS) {
+        return yield* new ProjectionError({
+          operation: "rebuild",
+          cause: new Error(`the live read model moved past the rebuilt one ${SWAP_ROUNDS} times in a row; ` +
+            "the live read model is unchanged, try again when fewer events are being appended")
+        })
+      }
+    }
+  }).pipe(Effect.withSpan("Projections.rebuild"))
 
   /**
    * One subscription from the current checkpoint, until another process moves the checkpoint
    * under it (then `run` starts a fresh one from there).
    */
   const followOnce = Effect.gen(function* () {
-    let position = yield* checkpoint
+    let position = yield* checkpointOf(LIVE)
     yield* store.subscribe({ after: position, batchSize, pollInterval }).pipe(
       Stream.mapError(fail("follow log")),
       Stream.groupedWithin(batchSize, Duration.millis(20)),

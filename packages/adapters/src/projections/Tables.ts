@@ -1,5 +1,6 @@
 /**
- * The Kysely row types of the projection tables created by `migrations/0002_projections.sql`.
+ * The Kysely row types of the projection tables created by `migrations/0002_projections.sql`, and
+ * the names of their shadows (`migrations/0007_projection_rebuild_tables.sql`).
  *
  * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
  * so, and the read side converts with `Number`.
@@ -95,7 +96,7 @@ export interface ProjectionTables {
 }
 
 /**
- * The tables a rebuild clears, children before parents (there are no foreign keys, but the
+ * The tables a rebuild replaces, children before parents (there are no foreign keys, but the
  * order is the one to keep if some are added).
  *
  * @since 0.1.0
@@ -104,3 +105,15 @@ export interface ProjectionTables {
 export const PROJECTION_TABLES = [
   "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"
 ] as const
+
+/** @since 0.1.0 @category tables */
+export type ProjectionTable = typeof PROJECTION_TABLES[number]
+
+/**
+ * The shadow of a projection table (`migrations/0007_projection_rebuild_tables.sql`): same
+ * shape, where a rebuild builds the read model before swapping it in.
+ *
+ * @since 0.1.0
+ * @category tables
+ */
+export const shadowOf = <T extends ProjectionTable>(table: T): `rebuild_${T}` => `rebuild_${table}`
