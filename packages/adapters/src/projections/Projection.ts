@@ -6,13 +6,14 @@
  *
  * @since 0.1.0
  */
-import { environmentType, LATEST_LABEL } from "@terrarium/domain"
+import { EnvironmentEventJson, environmentType, LATEST_LABEL } from "@terrarium/domain"
 import type { EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
+import { Schema } from "effect"
 import type { AuditEntry } from "./Queries.ts"
 
 /**
- * Where an event sits in the log and who caused it: the recorded event minus its payload
- * type, with the environment name taken from the stream (`environment/<name>`).
+ * Where an event sits in the log and who caused it: the recorded event minus its payload, with
+ * the environment name taken from the stream (`environment/<name>`).
  *
  * @since 0.1.0
  * @category model
@@ -25,8 +26,6 @@ export interface Envelope {
   readonly actor: string
   readonly correlationId: string
   readonly causationId: string | null
-  /** The stored (encoded JSON) payload, kept verbatim as the audit details. */
-  readonly data: unknown
 }
 
 /** @since 0.1.0 @category model */
@@ -60,8 +59,7 @@ export const envelopeOf = (recorded: RecordedEvent): Envelope | undefined => {
     occurredAt: recorded.occurredAt,
     actor: recorded.metadata.actor,
     correlationId: recorded.metadata.correlationId,
-    causationId: recorded.metadata.causationId,
-    data: recorded.data
+    causationId: recorded.metadata.causationId
   }
 }
 
@@ -247,8 +245,14 @@ export const versionOf = (event: EnvironmentEvent): string | null => {
   }
 }
 
+const encodeEvent = Schema.encodeSync(EnvironmentEventJson)
+
 /**
  * The row operations of one event, in the order they must be applied.
+ *
+ * The audit details are the event encoded as today's schema writes it, not the stored payload:
+ * a row written under an older schema version reaches `project` upcast (`EventCodec.decode`),
+ * and the audit trail then shows every event of a type in one shape, whenever it was written.
  *
  * @since 0.1.0
  * @category projection
@@ -261,7 +265,7 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
   const audit: RowOp = {
     _tag: "InsertAudit", key, position, eventType: event._tag, version: versionOf(event), actor: by,
     occurredAt: at, correlationId: envelope.correlationId, causationId: envelope.causationId,
-    summary: summarize(event), details: envelope.data
+    summary: summarize(event), details: encodeEvent(event)
   }
   const touch: RowOp = { _tag: "TouchEnvironment", key, at, position }
   const latest: RowOp = { _tag: "RecomputeLatest", key, at, by, position }

@@ -121,7 +121,7 @@ export interface AuditEntry {
   readonly causationId: string | null
   /** One human line, e.g. "moved label prod 2 → 3". */
   readonly summary: string
-  /** The stored event payload. */
+  /** The event's payload as JSON in today's schema (upcast if it was stored under an older one). */
   readonly details: unknown
 }
 

@@ -3,16 +3,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
-  Archived, Defined, emptyDefinition, ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, Redefined, Registered,
-  Restored, VariableSet
+  Archived, Defined, emptyDefinition, EventCodec, ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, Redefined,
+  Registered, Restored, SCHEMA_VERSIONS, VariableSet
 } from "@terrarium/domain"
 import type { RecordedEvent } from "@terrarium/domain"
+import { Effect } from "effect"
 import { envelopeOf, type Envelope, project, type RowOp, shortHash, summarize } from "../../src/projections/Projection.ts"
 
 const at = new Date("2024-05-01T12:00:00Z")
 const envelope: Envelope = {
   position: 42, workspace: "team-a", name: "train", occurredAt: at, actor: "ann",
-  correlationId: "c-1", causationId: null, data: { some: "payload" }
+  correlationId: "c-1", causationId: null
 }
 const hash = `sha256:${"ab12".repeat(16)}`
 const tags = (ops: ReadonlyArray<RowOp>) => ops.map((op) => op._tag)
@@ -81,14 +82,36 @@ describe("project", () => {
     assert.strictEqual(find(ops, "TouchEnvironment")!.draftType, undefined)
   })
 
-  it("the audit row carries the envelope and the stored payload verbatim", () => {
+  it("the audit row carries the envelope and the event as JSON", () => {
     const audit = find(project(new VariableSet({ variable: "A", value: "1" }), { ...envelope, causationId: "c-0" }), "InsertAudit")!
     assert.deepStrictEqual(audit, {
       _tag: "InsertAudit", key: { workspace: "team-a", name: "train" }, position: 42, eventType: "VariableSet",
       version: null, actor: "ann", occurredAt: at, correlationId: "c-1", causationId: "c-0",
-      summary: "set variable A", details: { some: "payload" }
+      summary: "set variable A", details: { _tag: "VariableSet", variable: "A", value: "1" }
     })
   })
+
+  it.effect("an event stored under an older schema version is audited in today's shape", () =>
+    Effect.gen(function* () {
+      // As if VariableSet had been { name, val } at version 1 and { variable, value } since 2.
+      const decode = EventCodec.makeDecode({
+        versions: { ...SCHEMA_VERSIONS, VariableSet: 2 },
+        upcasters: {
+          "VariableSet@1": (data) => {
+            const { name, val } = data as { name: string; val: string }
+            return { variable: name, value: val }
+          }
+        }
+      })
+      const stored: RecordedEvent = {
+        id: "00000000-0000-4000-8000-000000000001", type: "VariableSet", schemaVersion: 1, data: { name: "A", val: "1" },
+        metadata: { actor: "ann", correlationId: "c", causationId: null },
+        workspace: "team-a", stream: "environment/train", streamVersion: 3, position: 9, occurredAt: at
+      }
+      const audit = find(project(yield* decode(stored), envelopeOf(stored)!), "InsertAudit")!
+      assert.deepStrictEqual(audit.details, { _tag: "VariableSet", variable: "A", value: "1" })
+      assert.strictEqual(audit.summary, "set variable A")
+    }))
 })
 
 describe("summarize", () => {

@@ -730,6 +730,11 @@ export const projectionSuite = <E>(name: string, makeDatabase: () => Layer.Layer
         assert.strictEqual(registeredEntry.causationId, null)
         assert.strictEqual(registeredEntry.correlationId, trainAudit[0]!.correlationId, "one append, one correlation id")
         assert.strictEqual((registeredEntry.details as { canonicalHash: string }).canonicalHash, h.train1)
+        // Every event is at today's schema version, so its details are what was stored.
+        const database = yield* Database
+        const { rows: differing } = yield* database.use("compare details", (db) =>
+          sql`select a.position from audit_trail a join events e on e.position = a.position where a.details <> e.data`.execute(db))
+        assert.deepStrictEqual(differing, [])
         const workspaceAudit = yield* read.audit({ workspace: "team-a" })
         assert.deepStrictEqual([...new Set(workspaceAudit.map((a) => a.name))].sort(), ["base-cpu", "draft-only", "train"])
       })))
