@@ -81,6 +81,7 @@ const specsOf = <S extends PackageSpec>(manager: PackageManager, specs: Readonly
   Effect.forEach(specs, (spec, i) =>
     typeof spec === "string"
       ? decodePackageSpec(manager, spec).pipe(
+        // The parser of `manager` only makes specs of that manager's kind.
         Effect.map((parsed) => parsed as S),
         Effect.mapError((e) => new InvalidInput({ field: `definition.python.conda.${manager}[${i}]`, reason: e.message }))
       )
