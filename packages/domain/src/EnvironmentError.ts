@@ -25,7 +25,8 @@ export class EnvironmentNotFound extends Schema.TaggedError<EnvironmentNotFound>
   name: Schema.optionalKey(Schema.String)
 }) {
   override get message() {
-    const what = this.name === undefined ? "the environment does not exist" : `${env(this.name, this.workspace)} does not exist`
+    // Without its own `name` field, `this.name` would be the Error's name ("EnvironmentNotFound").
+    const what = Object.hasOwn(this, "name") ? `${env(this.name, this.workspace)} does not exist` : "the environment does not exist"
     return `${what}; define or create it before ${this.command}`
   }
 }

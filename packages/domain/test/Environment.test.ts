@@ -372,7 +372,9 @@ describe("Environment decider", () => {
     ]
     for (const command of commands) {
       it.effect(`refuses ${command._tag}`, () =>
-        spec.given([]).when(command).thenFails((e) => e.reason._tag === "EnvironmentNotFound" && e.message.includes(command._tag)))
+        spec.given([]).when(command).thenFails((e) =>
+          e.reason._tag === "EnvironmentNotFound" && e.message === `the environment does not exist; define or create it before ${command._tag}`
+        ))
     }
 
     it("notFound names the environment", () => {
