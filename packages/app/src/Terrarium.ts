@@ -349,7 +349,9 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const registration = (state: Environment.State, target: Target, hash: string, appended: ReadonlyArray<EnvironmentEvent>) =>
     Effect.gen(function*() {
       const env = yield* active(state, target.workspace, target.name)
-      const version = Option.getOrThrow(Environment.versionByHash(state, hash))
+      // The draft is what was just registered (or found registered): look it up by content, so a
+      // version registered under an earlier hash algorithm is found too.
+      const version = Option.getOrThrow(Environment.versionWithContent(state, env.draft, hash))
       return {
         workspace: env.workspace,
         name: env.name,
@@ -365,7 +367,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     Effect.gen(function*() {
       const env = yield* active(state, workspace, name)
       const canonicalHash = yield* CanonicalHash.hash(env.draft)
-      const registeredAs = Option.getOrUndefined(Environment.versionByHash(state, canonicalHash))?.version
+      const registeredAs = Option.getOrUndefined(Environment.versionWithContent(state, env.draft, canonicalHash))?.version
       const latest = Option.getOrUndefined(Environment.latest(state))
       return {
         workspace: env.workspace,

@@ -11,6 +11,7 @@ import {
   EventCodec,
   EventStore,
   EventStoreError,
+  Registered,
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { assert, layer } from "@effect/vitest"
@@ -34,13 +35,24 @@ const withPip = (...pip: Array<string>): Effect.Effect<Definition, TerrariumErro
     }
   })
 
-/** Appends `name`'s Defined and Registered events as another process would: past this service. */
-const appendElsewhere = (workspace: string, name: string, definition: Definition) =>
+/**
+ * Appends `name`'s Defined and Registered events as another process would: past this service.
+ * `registeredUnder` makes the Registered event say it was hashed by another algorithm version.
+ */
+const appendElsewhere = (
+  workspace: string,
+  name: string,
+  definition: Definition,
+  registeredUnder?: { readonly hashAlgorithm: number; readonly canonicalHash: string }
+) =>
   Effect.gen(function*() {
     const store = yield* EventStore
     const canonicalHash = yield* CanonicalHash.hash(definition)
     const command = new Environment.Create({ workspace, name, curated: name.startsWith("AzureML-"), definition, canonicalHash })
-    const events = Result.getOrThrow(Environment.decide(command, Environment.initialState))
+    const decided = Result.getOrThrow(Environment.decide(command, Environment.initialState))
+    const events = registeredUnder === undefined
+      ? decided
+      : decided.map((e) => (e._tag === "Registered" ? new Registered({ ...e, ...registeredUnder }) : e))
     const meta = { actor: "someone-else", correlationId: crypto.randomUUID(), causationId: null }
     yield* store.append(Environment.environmentStream(workspace, name), 0, events.map((e) => EventCodec.encode(e, meta, crypto.randomUUID())))
     return canonicalHash
@@ -63,6 +75,18 @@ layer(ports, { timeout: 60_000, excludeTestServices: true })("Terrarium service"
       assert.deepStrictEqual(catalog.map((c) => c.name), ["AzureML-elsewhere"])
       const cached = yield* t.cacheLookup(hash)
       assert.deepStrictEqual(cached.map((c) => [c.name, c.version]), [["AzureML-elsewhere", "1"]])
+    }), { timeout: 60_000 })
+
+  it.effect("create and draft find a version registered under another hash algorithm by its content", () =>
+    Effect.gen(function*() {
+      const t = yield* make({ actor: "upgraded" })
+      const definition = yield* withPip("legacy==1.0")
+      // As an earlier release would have written it: another algorithm, so another digest.
+      yield* appendElsewhere("default", "legacy", definition, { hashAlgorithm: 0, canonicalHash: `sha256:${"0".repeat(64)}` })
+      const again = yield* t.create({ workspace: "default", name: "legacy", definition })
+      assert.deepStrictEqual([again.version, again.created], ["1", false])
+      const draft = yield* t.draft({ workspace: "default", name: "legacy" })
+      assert.strictEqual(draft.registeredAs, "1")
     }), { timeout: 60_000 })
 
   it.effect("a projection failure after a committed append is a warning; the command succeeds and the next read catches up", () =>
