@@ -195,6 +195,12 @@ export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecErro
   if (rest.startsWith("=") && !rest.startsWith("==")) {
     // `name=1.2` (prefix match) or `name=1.2=build` (exact version + build).
     const [version = "", buildPart, ...extra] = rest.slice(1).split("=")
+    // `name=>1` is a typo for `>=1`, not the prefix match `=` of `>1`: dropping the `=` would
+    // quietly change what it means.
+    const operator = /^\s*([<>!~])/.exec(version)
+    if (operator !== null) {
+      return fail(text, `invalid conda spec "${text}": "=${operator[1]}" is not an operator (did you mean "${operator[1]}="?)`)
+    }
     if (extra.length > 0 || version.trim() === "") return fail(text, `invalid conda spec "${text}"`)
     if (buildPart === undefined) {
       versionSpec = /[,|<>!~]/.test(version) ? version : `=${version.trim()}`

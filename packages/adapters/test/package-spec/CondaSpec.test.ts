@@ -126,4 +126,12 @@ describe("parseCondaSpec", () => {
     assert.match(error("numpy[md5=abc]").message, /unsupported bracket option "md5"/)
     assert.match(error("numpy=1.2[version=1.3]").message, /version twice/)
   })
+
+  it("refuses =>, =<, =! and =~ rather than reading them as a prefix match of the rest", () => {
+    assert.strictEqual(error("numpy=>1").message, `invalid conda spec "numpy=>1": "=>" is not an operator (did you mean ">="?)`)
+    assert.match(error("numpy =<2").message, /"=<" is not an operator \(did you mean "<="\?\)/)
+    assert.match(error("numpy=!1.2").message, /"=!" is not an operator/)
+    assert.strictEqual(parse("numpy>=1").version, ">=1")
+    assert.strictEqual(parse("numpy==1.2").version, "==1.2")
+  })
 })
