@@ -2,28 +2,43 @@
  * `.dockerignore` files, read and matched the way Docker reads and matches them, so that the
  * digest of a build context covers exactly the files `docker build` would send.
  *
- * Reading follows BuildKit's `dockerignore.ReadAll`; matching follows moby/patternmatcher
- * (`MatchesOrParentMatches`), which both the classic builder and BuildKit use:
- * - a line starting with `#` is a comment; lines are trimmed; empty lines are skipped; a UTF-8 BOM
- *   is dropped;
- * - `!` makes an exception; a pattern is cleaned like a path (`./a//b/` → `a/b`) and a leading
- *   `/` dropped;
- * - `*` matches any run of characters but `/`, `?` one character but `/`, `[…]` a character class
- *   (`[^…]` negated, `a-z` ranges, as Go's `filepath.Match`), `\` escapes the next character;
- *   `**` matches any number of path segments (`**` alone or at the start: any suffix; at the end:
- *   any prefix);
- * - a path is excluded when the last pattern matching it, or matching one of its parent
- *   directories, is not an exception.
+ * Reading follows BuildKit (`ignorefile.ReadAll`), deciding follows moby/patternmatcher (`New`,
+ * `MatchesOrParentMatches`), which both the classic builder and BuildKit use. Each pattern is
+ * compiled and matched by `@balena/dockerignore`, a port of the same Go code that builds the same
+ * regular expression (`*` and `?` within one path segment, `**` across segments, `[…]` classes,
+ * `\` escapes), quirks included: an escaped letter is a regular-expression escape (`\b` a word
+ * boundary), and a `*` inside `[…]` is still a wildcard.
  *
- * A pattern Go's `filepath.Match` would call malformed (an unclosed `[`, a trailing `\`) fails the
- * read, as it fails `docker build`.
+ * The library ports moby as it was in 2020 (v19.03); this module does what it does not, or does
+ * differently from Docker now (each case is in dockerignore.test.ts):
+ * - reading: a UTF-8 BOM is dropped; a pattern is cleaned like a path (`./a//b/` is `a/b`, a
+ *   leading `/` dropped) here, since the checks below need it cleaned (the library's own
+ *   cleaning then leaves it as it is);
+ * - refusing what `docker build` refuses, at its line: `!` alone, a pattern Go's `filepath.Match`
+ *   calls malformed (an unclosed `[`, `[]`, `[-a]`, a trailing `\`), and one whose expression does
+ *   not compile (`[z-a]`); the library accepts some silently and throws at the first match on
+ *   others;
+ * - matching case-sensitively, as on Linux (the library ignores case unless told not to);
+ * - `+ ( ) | { }` as plain characters (patternmatcher escapes them since 2021; the library does
+ *   not, so `c++` throws and `file(1).txt` matches `file1.txt`), and `^` too in a pattern that
+ *   patternmatcher compares as a string (no wildcard but a trailing `**`): in an expression it is
+ *   an anchor, so that `^*` excludes every path, in Docker as here;
+ * - `**` followed by plain text matches by suffix (patternmatcher's `suffixMatch`): `**.log`
+ *   excludes `a/debug.log`, where the library's expression matches only `.log`;
+ * - a pattern excludes a path when it matches the path or any parent directory of it; the library
+ *   tries only the parent as deep as the pattern (moby's `Matches`, deprecated there as buggy), so
+ *   each pattern has its own matcher and the last one that matches decides here; `hasExceptions`
+ *   tells the walk that an excluded directory may still hold files it must send.
  *
- * `@balena/dockerignore` is a maintained port of the same Go code; should the project take it as a
- * dependency, swapping it in changes this file alone (dockerignore.test.ts states the behaviour).
+ * Left as the library does it, both rare: the expression works on UTF-16 code units, so a `?` or
+ * `[…]` does not match one character outside the Basic Multilingual Plane (an emoji); and where
+ * JavaScript's expression syntax differs from Go's (`[]`, `\a`), so can the match.
  *
  * @since 0.1.0
  */
+import dockerignore from "@balena/dockerignore"
 import { Result } from "effect"
+import { posix } from "node:path"
 
 /**
  * The patterns of one ignore file, compiled.
@@ -54,145 +69,82 @@ export interface DockerIgnorePatternError {
 
 interface Pattern {
   readonly exception: boolean
+  /** Whether the pattern matches this path itself (its parents are the caller's business). */
   readonly matches: (path: string) => boolean
 }
 
-/** Go's `path.Clean`: the shortest equivalent path, `.` for an empty one. */
-const cleanPath = (path: string): string => {
-  const rooted = path.startsWith("/")
-  const segments: Array<string> = []
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === ".") continue
-    if (segment === "..") {
-      if (segments.length > 0 && segments[segments.length - 1] !== "..") segments.pop()
-      else if (!rooted) segments.push("..")
-      continue
-    }
-    segments.push(segment)
-  }
-  const joined = segments.join("/")
-  return rooted ? `/${joined}` : joined === "" ? "." : joined
-}
-
-// Characters a JavaScript regular expression (with the `u` flag) needs escaped, outside and
-// inside a character class. With `u`, only syntax characters may be escaped.
-const escapeOutside = (ch: string): string => (/[\\^$.*+?()[\]{}|/]/.test(ch) ? `\\${ch}` : ch)
-const escapeInside = (ch: string): string => (/[\\\]^[-]/.test(ch) ? `\\${ch}` : ch)
-
 /**
- * One character of a class, as Go's `getEsc` reads it: not `-` or `]` unescaped, `\` escapes,
- * and the class must go on after it. Returns the character and the index after it.
+ * A pattern as patternmatcher keeps it: BuildKit's reader cleans it like a path (Go's
+ * `filepath.Clean`) and drops a leading `/`, then `New` trims it again (`a /` is `a`).
  */
-const classCharacter = (chars: ReadonlyArray<string>, index: number): { ch: string; next: number } | undefined => {
-  let at = index
-  let ch = chars[at]
-  if (ch === undefined || ch === "-" || ch === "]") return undefined
-  if (ch === "\\") {
-    ch = chars[++at]
-    if (ch === undefined) return undefined
-  }
-  return at + 1 < chars.length ? { ch, next: at + 1 } : undefined
+const cleanPattern = (pattern: string): string => {
+  const cleaned = posix.normalize(pattern).replace(/(?<=.)\/$/u, "")
+  return (cleaned.length > 1 && cleaned.startsWith("/") ? cleaned.slice(1) : cleaned).trim()
 }
 
 /**
- * A `[…]` class starting at `index` (just after `[`), as a JavaScript class, and the index after
- * its `]`; `undefined` when Go would call it malformed.
+ * Whether Go's `filepath.Match` accepts the pattern, which patternmatcher's `New` asks of every
+ * pattern: a `\` must escape something, and a class must be closed, hold at least one character
+ * or range, and use `-` and `]` only escaped or as Go's `getEsc` allows.
  */
-const characterClass = (chars: ReadonlyArray<string>, index: number): { regex: string; next: number } | undefined => {
-  let at = index
-  let negated = false
-  if (chars[at] === "^") {
-    negated = true
-    at++
-  }
-  let body = ""
-  for (let ranges = 0;; ranges++) {
-    if (chars[at] === "]" && ranges > 0) return { regex: `[${negated ? "^" : ""}${body}]`, next: at + 1 }
-    const low = classCharacter(chars, at)
-    if (low === undefined) return undefined
-    at = low.next
-    body += escapeInside(low.ch)
-    if (chars[at] === "-") {
-      const high = classCharacter(chars, at + 1)
-      if (high === undefined) return undefined
-      at = high.next
-      body += `-${escapeInside(high.ch)}`
-    }
-  }
-}
-
-/**
- * Compiles one cleaned pattern (without its `!`) as patternmatcher's `Pattern.compile` does:
- * plain text is an exact match, a trailing `**` a prefix match, a leading `**` a suffix match,
- * anything else a regular expression anchored at both ends.
- */
-const compilePattern = (pattern: string): ((path: string) => boolean) | undefined => {
+const isWellFormed = (pattern: string): boolean => {
   const chars = Array.from(pattern)
-  let regex = "^"
-  let kind: "exact" | "prefix" | "suffix" | "regexp" = "exact"
-  let index = 0
-  for (let token = 0; index < chars.length; token++) {
-    const ch = chars[index++]!
-    if (ch === "*") {
-      if (chars[index] === "*") {
-        index++
-        if (chars[index] === "/") index++ // `**/` is `**`
-        if (index === chars.length) {
-          if (kind === "exact") kind = "prefix"
-          else {
-            regex += ".*"
-            kind = "regexp"
-          }
-        } else {
-          regex += "(?:.*/)?"
-          kind = "regexp"
-        }
-        if (token === 0) kind = "suffix"
-      } else {
-        regex += "[^/]*"
-        kind = "regexp"
-      }
-    } else if (ch === "?") {
-      regex += "[^/]"
-      kind = "regexp"
-    } else if (ch === "\\") {
-      const escaped = chars[index++]
-      if (escaped === undefined) return undefined // a trailing `\`: malformed for filepath.Match
-      regex += escapeOutside(escaped)
-      kind = "regexp"
+  let at = 0
+  /** One character of a class, as `getEsc` reads it; the class must go on after it. */
+  const classCharacter = (): boolean => {
+    if (chars[at] === undefined || chars[at] === "-" || chars[at] === "]") return false
+    if (chars[at] === "\\" && chars[++at] === undefined) return false
+    return ++at < chars.length
+  }
+  while (at < chars.length) {
+    const ch = chars[at++]
+    if (ch === "\\") {
+      if (at === chars.length) return false
+      at++
     } else if (ch === "[") {
-      const cls = characterClass(chars, index)
-      if (cls === undefined) return undefined
-      regex += cls.regex
-      index = cls.next
-      kind = "regexp"
-    } else if (ch === "]") {
-      regex += "\\]"
-      kind = "regexp"
-    } else {
-      regex += escapeOutside(ch)
+      if (chars[at] === "^") at++
+      for (let ranges = 0; !(chars[at] === "]" && ranges > 0); ranges++) {
+        if (!classCharacter()) return false
+        if (chars[at] === "-") {
+          at++
+          if (!classCharacter()) return false
+        }
+      }
+      at++
     }
   }
-  switch (kind) {
-    case "exact":
-      return (path) => path === pattern
-    case "prefix": {
-      const prefix = pattern.slice(0, -2) // without the trailing `**`
-      return (path) => path.startsWith(prefix)
-    }
-    case "suffix": {
-      const suffix = pattern.slice(2) // without the leading `**`
-      return (path) => path.endsWith(suffix) || (suffix.startsWith("/") && path === suffix.slice(1))
-    }
-    case "regexp": {
-      const compiled = new RegExp(`${regex}$`, "u")
-      return (path) => compiled.test(path)
-    }
-  }
+  return true
+}
+
+/**
+ * `**` then text without wildcards: patternmatcher matches it by suffix, and a suffix starting
+ * with `/` also matches the path without that `/` (a pattern `**` + `/foo` matches `foo`).
+ */
+const suffixMatcher = (pattern: string): ((path: string) => boolean) | undefined => {
+  if (!/^\*\*[^*?[\]\\]*$/u.test(pattern)) return undefined
+  const suffix = pattern.slice(2)
+  return (path) => path.endsWith(suffix) || (suffix.startsWith("/") && path === suffix.slice(1))
+}
+
+/**
+ * A matcher of one cleaned, well-formed pattern by the library. `+ ( ) | { }` are escaped so
+ * that they stay plain characters in its expression, as patternmatcher escapes them; `^` only in a
+ * pattern patternmatcher compares as a string, where it is plain; and `!` and `#` so that the
+ * library reads a pattern starting with them (`!!foo` is an exception for `!foo`) as neither an
+ * exception nor a comment. An escape already in the pattern is kept as it is.
+ */
+const libraryMatcher = (pattern: string): (path: string) => boolean => {
+  const comparedAsString = /^[^*?[\]\\]*(?:\*\*)?$/u.test(pattern)
+  const special = comparedAsString ? /[!#^+()|{}]/gu : /\\[\s\S]|[!#+()|{}]/gu
+  const escaped = pattern.replace(special, (token) => (token.length === 1 ? `\\${token}` : token))
+  // A CommonJS module declared with `export default`: the default import is `module.exports`,
+  // whose `default` is the factory.
+  const matcher = dockerignore.default({ ignorecase: false }).add(escaped)
+  return (path) => matcher.ignores(path)
 }
 
 /** The parent directories of a path, shortest first: `a/b/c` → `a`, `a/b`. */
-const parents = (path: string): Array<string> => {
+const parentDirectories = (path: string): Array<string> => {
   const segments = path.split("/").slice(0, -1)
   return segments.map((_, i) => segments.slice(0, i + 1).join("/"))
 }
@@ -213,19 +165,25 @@ const parents = (path: string): Array<string> => {
  */
 export const parseDockerIgnore = (text: string): Result.Result<DockerIgnore, DockerIgnorePatternError> => {
   const patterns: Array<Pattern> = []
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/)
+  const lines = text.replace(/^\uFEFF/u, "").split(/\r?\n/u)
   for (const [i, raw] of lines.entries()) {
     if (raw.startsWith("#")) continue // a comment only when `#` is the very first character
     let line = raw.trim()
     if (line === "") continue
     const exception = line.startsWith("!")
     if (exception) line = line.slice(1).trim()
-    if (exception && line === "") return Result.fail({ line: i + 1, message: `illegal exception pattern "!"` })
-    let cleaned = cleanPath(line)
-    if (cleaned.length > 1 && cleaned.startsWith("/")) cleaned = cleaned.slice(1)
-    const matches = compilePattern(cleaned)
-    if (matches === undefined) {
-      return Result.fail({ line: i + 1, message: `malformed pattern "${raw.trim()}" (an unclosed "[", a bad range or a trailing "\\")` })
+    const pattern = cleanPattern(line)
+    // `!/` is `!` too: patternmatcher cleans `!` and the pattern together, leaving `!`.
+    if (exception && (line === "" || pattern === "/")) {
+      return Result.fail({ line: i + 1, message: `illegal exception pattern "!"` })
+    }
+    const malformed = (why: string) => Result.fail({ line: i + 1, message: `malformed pattern "${raw.trim()}" (${why})` })
+    if (!isWellFormed(pattern)) return malformed(`an unclosed "[", an empty class, a bad range or a trailing "\\"`)
+    const matches = suffixMatcher(pattern) ?? libraryMatcher(pattern)
+    try {
+      matches(".") // the library compiles on first use; Docker too refuses what Go cannot compile (`[z-a]`)
+    } catch (cause) {
+      return malformed(cause instanceof Error ? cause.message : String(cause))
     }
     patterns.push({ exception, matches })
   }
@@ -233,11 +191,11 @@ export const parseDockerIgnore = (text: string): Result.Result<DockerIgnore, Doc
     hasExceptions: patterns.some((pattern) => pattern.exception),
     excludes: (path) => {
       let excluded = false
-      const ancestors = parents(path)
+      const parents = parentDirectories(path)
       for (const pattern of patterns) {
         // A pattern that cannot change the answer is not evaluated (as in patternmatcher).
         if (pattern.exception !== excluded) continue
-        if (pattern.matches(path) || ancestors.some(pattern.matches)) excluded = !pattern.exception
+        if (pattern.matches(path) || parents.some(pattern.matches)) excluded = !pattern.exception
       }
       return excluded
     }
