@@ -26,8 +26,7 @@ CREATE TABLE events (
 -- the last event at or before a time is one backward index probe.
 CREATE INDEX events_occurred_at_idx ON events (occurred_at, position);
 
--- The log is immutable: refuse UPDATE, DELETE and TRUNCATE from any role. The table's owner (or a
--- superuser) can still disable or drop the trigger; 0006 makes it fire in replica mode too.
+-- The log is immutable: refuse UPDATE, DELETE and TRUNCATE whatever the caller's privileges.
 CREATE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION 'events is append-only: % is not allowed', TG_OP

@@ -12,12 +12,12 @@
  */
 import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
-import { Kysely, PGliteDialect, type PostgresCursor, PostgresDialect, type PostgresQueryResult, sql, type Transaction } from "kysely"
+import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
 import pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
-import { preparingPglite, type PreparingPool, type PreparingPoolClient, preparingPool } from "./PreparedStatements.ts"
+import { preparingPglite, type PreparingPool, preparingPool } from "./PreparedStatements.ts"
 
 export { DatabaseError } from "./DatabaseError.ts"
 
@@ -129,28 +129,6 @@ const statement = async <R>(pool: PreparingPool, text: string, parameters: Reado
   }
 }
 
-/** `pool` as a `PreparingPool` that prepares nothing: queries go to `pg` unnamed. */
-const plainPool = (pool: pg.Pool): PreparingPool => ({
-  options: pool.options,
-  connect: async () => {
-    const client = await pool.connect()
-    function query<R>(text: string, parameters: ReadonlyArray<unknown>, rowMode?: "array"): Promise<PostgresQueryResult<R>>
-    function query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>
-    function query<R>(first: string | PostgresCursor<R>, parameters?: ReadonlyArray<unknown>, rowMode?: "array"): unknown {
-      if (typeof first !== "string") return client.query(first as never)
-      return client.query({ text: first, values: parameters === undefined ? [] : [...parameters], ...(rowMode === undefined ? {} : { rowMode }) })
-    }
-    return {
-      query: query as PreparingPoolClient["query"],
-      release: (destroy) => client.release(destroy),
-      get processID(): number {
-        return (client as { processID?: number }).processID ?? 0
-      }
-    }
-  },
-  end: () => pool.end()
-})
-
 const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   const { schema } = options
   if (schema !== undefined && !identifier.test(schema)) {
@@ -167,8 +145,8 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
       // An idle client losing its connection emits on the pool; without a listener that would
       // crash the process. The pool drops the client; the next query reports the failure.
       pgPool.on("error", () => {})
-      // Without prepared statements, a client whose query takes pg's rowMode as the preparing one's does.
-      const pool: PreparingPool = options.preparedStatements === false ? plainPool(pgPool) : preparingPool(pgPool)
+      // Without prepared statements: the same wrapper with room for no names, so every text runs unnamed.
+      const pool = preparingPool(pgPool, options.preparedStatements === false ? { capacity: 0 } : {})
       return { db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool }
     }),
     ({ db }) => Effect.promise(() => db.destroy())

@@ -54,7 +54,7 @@ import type pg from "pg"
 
 /** @since 0.1.0 @category models */
 export interface PreparedStatementsOptions {
-  /** Distinct statement texts given names, per pool or PGlite instance (default 256). */
+  /** Distinct statement texts given names, per pool or PGlite instance (default 256; 0 prepares nothing). */
   readonly capacity?: number
 }
 
