@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { EnvironmentEventJson, environmentType, LATEST_LABEL } from "@terrarium/domain"
+import { EnvironmentEventJson, environmentType, LATEST_LABEL, SCHEMA_VERSIONS } from "@terrarium/domain"
 import type { EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
 import { Schema } from "effect"
 import type { AuditEntry } from "./Queries.ts"
@@ -26,6 +26,11 @@ export interface Envelope {
   readonly actor: string
   readonly correlationId: string
   readonly causationId: string | null
+  /**
+   * The stored payload when it was written under today's schema version of its type, and so is
+   * already what encoding the decoded event would give; undefined when the row was upcast.
+   */
+  readonly currentData: unknown
 }
 
 /** @since 0.1.0 @category model */
@@ -45,11 +50,15 @@ export const environmentNameOf = (stream: string): string | undefined =>
 
 /**
  * The envelope of a recorded event, or undefined when its stream is not an environment.
+ * `versions` are the schema versions the events are decoded to (today's, but for tests).
  *
  * @since 0.1.0
  * @category model
  */
-export const envelopeOf = (recorded: RecordedEvent): Envelope | undefined => {
+export const envelopeOf = (
+  recorded: RecordedEvent,
+  versions: Readonly<Record<string, number>> = SCHEMA_VERSIONS
+): Envelope | undefined => {
   const name = environmentNameOf(recorded.stream)
   if (name === undefined) return undefined
   return {
@@ -59,7 +68,10 @@ export const envelopeOf = (recorded: RecordedEvent): Envelope | undefined => {
     occurredAt: recorded.occurredAt,
     actor: recorded.metadata.actor,
     correlationId: recorded.metadata.correlationId,
-    causationId: recorded.metadata.causationId
+    causationId: recorded.metadata.causationId,
+    currentData: Object.hasOwn(versions, recorded.type) && recorded.schemaVersion === versions[recorded.type]
+      ? recorded.data
+      : undefined
   }
 }
 
@@ -250,9 +262,11 @@ const encodeEvent = Schema.encodeSync(EnvironmentEventJson)
 /**
  * The row operations of one event, in the order they must be applied.
  *
- * The audit details are the event encoded as today's schema writes it, not the stored payload:
- * a row written under an older schema version reaches `project` upcast (`EventCodec.decode`),
- * and the audit trail then shows every event of a type in one shape, whenever it was written.
+ * The audit details are the event as today's schema writes it: a row written under an older
+ * schema version reaches `project` upcast (`EventCodec.decode`) and is encoded again, so the audit
+ * trail shows every event of a type in one shape, whenever it was written. A row already at
+ * today's version keeps its stored payload, which is that same encoding, without re-encoding
+ * every event of a catch-up or rebuild.
  *
  * @since 0.1.0
  * @category projection
@@ -265,7 +279,7 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
   const audit: RowOp = {
     _tag: "InsertAudit", key, position, eventType: event._tag, version: versionOf(event), actor: by,
     occurredAt: at, correlationId: envelope.correlationId, causationId: envelope.causationId,
-    summary: summarize(event), details: encodeEvent(event)
+    summary: summarize(event), details: envelope.currentData ?? encodeEvent(event)
   }
   const touch: RowOp = { _tag: "TouchEnvironment", key, at, position }
   const latest: RowOp = { _tag: "RecomputeLatest", key, at, by, position }

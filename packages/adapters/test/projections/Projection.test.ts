@@ -13,7 +13,7 @@ import { envelopeOf, type Envelope, project, type RowOp, shortHash, summarize } 
 const at = new Date("2024-05-01T12:00:00Z")
 const envelope: Envelope = {
   position: 42, workspace: "team-a", name: "train", occurredAt: at, actor: "ann",
-  correlationId: "c-1", causationId: null
+  correlationId: "c-1", causationId: null, currentData: undefined
 }
 const hash = `sha256:${"ab12".repeat(16)}`
 const tags = (ops: ReadonlyArray<RowOp>) => ops.map((op) => op._tag)
@@ -94,8 +94,9 @@ describe("project", () => {
   it.effect("an event stored under an older schema version is audited in today's shape", () =>
     Effect.gen(function* () {
       // As if VariableSet had been { name, val } at version 1 and { variable, value } since 2.
+      const versions = { ...SCHEMA_VERSIONS, VariableSet: 2 }
       const decode = EventCodec.makeDecode({
-        versions: { ...SCHEMA_VERSIONS, VariableSet: 2 },
+        versions,
         upcasters: {
           "VariableSet@1": (data) => {
             const { name, val } = data as { name: string; val: string }
@@ -108,7 +109,7 @@ describe("project", () => {
         metadata: { actor: "ann", correlationId: "c", causationId: null },
         workspace: "team-a", stream: "environment/train", streamVersion: 3, position: 9, occurredAt: at
       }
-      const audit = find(project(yield* decode(stored), envelopeOf(stored)!), "InsertAudit")!
+      const audit = find(project(yield* decode(stored), envelopeOf(stored, versions)!), "InsertAudit")!
       assert.deepStrictEqual(audit.details, { _tag: "VariableSet", variable: "A", value: "1" })
       assert.strictEqual(audit.summary, "set variable A")
     }))
