@@ -294,5 +294,20 @@ describe("terrarium CLI", () => {
       const flag = failure(runCli(["environment", "list", "--bogus", "-o", "json"], env, dir), "unknown flag")
       assert.deepStrictEqual([flag.status, JSON.parse(flag.line).error._tag], [2, "UnrecognizedOption"])
     })
+
+    it("with --output yaml, the error is the same one line of JSON (a YAML document too)", { timeout: 120_000 }, () => {
+      const typo = failure(runCli(["environment", "create", "--file", "typo.yml", "--output", "yaml"], env, dir), "typo")
+      assert.strictEqual(typo.status, 1)
+      assert.deepStrictEqual(JSON.parse(typo.line).error, {
+        _tag: "ImportError",
+        message: `typo.yml:2: field "conda_fle" is not part of the AzureML v2 environment schema (did you mean "conda_file"?)`,
+        file: "typo.yml",
+        line: 2,
+        field: "conda_fle"
+      })
+      const usage = failure(runCli(["environment", "create", "--name", "my env", "--image", "x", "-o", "yaml"], env, dir), "usage")
+      assert.strictEqual(usage.status, 2)
+      assert.deepStrictEqual(JSON.parse(usage.line).error, { _tag: "UsageError", message: `--name "my env": ${nameRule}`, field: "name" })
+    })
   })
 })

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `terrarium` executable: runs the CLI, reports a failure as one line on stderr (text, or JSON /
- * YAML with `--output json|yaml`) and sets the exit code (2: the command line is wrong, 1: the
+ * `terrarium` executable: runs the CLI, reports a failure as one line on stderr (text, or JSON
+ * with `--output json|yaml`) and sets the exit code (2: the command line is wrong, 1: the
  * command failed; see `cli/Diagnostics.ts`). Help and version are printed by the CLI framework.
  */
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).

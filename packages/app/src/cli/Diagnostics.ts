@@ -3,7 +3,7 @@
  *
  * A failure is one line: `terrarium: <message>` by default, or with `--output json` (or `yaml`)
  * `{"error":{"_tag":…,"message":…,"file"?:…,"line"?:…,"field"?:…,"reason"?:…}}`, so scripts can
- * tell failures apart without parsing prose. The exit code says whose the problem is:
+ * tell failures apart without parsing prose (a line of JSON is a YAML document too). The exit code says whose the problem is:
  *
  * - **2**: the command line is wrong (an unknown or missing flag or argument, a value that breaks
  *   a rule such as `--name "my env"`, an unreadable `--as-of` or package spec, flags that exclude
@@ -15,7 +15,6 @@
  */
 import { Cause, Logger, Schema } from "effect"
 import { CliError } from "effect/cli"
-import { stringify as toYaml } from "yaml"
 import type { Format } from "./Output.ts"
 
 /**
@@ -100,7 +99,8 @@ export const describe = (error: unknown): { readonly report: FailureReport; read
 
 /**
  * The failure as `--output` asks: one `terrarium: message` line for `table`, else the report
- * under `error` (one JSON line for `json`).
+ * under `error` as one line of JSON. That line is valid YAML as well, so `yaml` gets it too: a
+ * block-style YAML document would spread one failure over several lines of stderr.
  *
  * @since 0.1.0
  * @category reporting
@@ -108,9 +108,8 @@ export const describe = (error: unknown): { readonly report: FailureReport; read
 export const render = (format: Format, report: FailureReport): string => {
   switch (format) {
     case "json":
-      return JSON.stringify({ error: report })
     case "yaml":
-      return toYaml({ error: report }).trimEnd()
+      return JSON.stringify({ error: report })
     case "table":
       // A message is one line; a multi-line one (a library's) is folded so the contract holds.
       return `terrarium: ${report.message.replace(/\s*\n\s*/g, " ")}`
