@@ -216,9 +216,10 @@ export const CONFLICT_RETRY_BUDGET = Duration.seconds(30)
 
 /**
  * The waits between attempts of a command that lost a race: 5 ms growing 1.5x, each capped at
- * 250 ms and jittered (±20%) so that writers that collided once do not collide again in lockstep,
- * for at most `CONFLICT_RETRY_BUDGET` in all. The cap keeps a writer that lost many races from
- * sleeping for seconds while the stream is free again.
+ * 250 ms and then jittered (±20%, so at most 300 ms), for at most `CONFLICT_RETRY_BUDGET` in all.
+ * The cap keeps a writer that lost many races from sleeping for seconds while the stream is free
+ * again; the jitter comes after it so that writers that all reached the cap do not retry in
+ * lockstep and collide again.
  *
  * @since 0.1.0
  * @category config
