@@ -142,29 +142,44 @@ const jsonTextOf = (value: unknown): string | { readonly problem: string; readon
   return text ?? { problem: `is not JSON: ${value === undefined ? "undefined" : `a ${typeof value}`} has no JSON form` }
 }
 
+/** Why one event cannot be appended: the field, and what is wrong with it. */
+interface EventProblem {
+  readonly field: string
+  readonly problem: string
+  readonly cause?: unknown
+}
+
+/** One event checked and encoded, or its problem. */
+const encodeEvent = (e: NewEvent): EncodedEvent | EventProblem => {
+  if (typeof e.id !== "string" || !uuid.test(e.id)) return { field: "id", problem: "is not a UUID" }
+  if (typeof e.type !== "string") return { field: "type", problem: "is not a string" }
+  if (!Number.isSafeInteger(e.schemaVersion)) return { field: "schemaVersion", problem: `must be an integer, got ${String(e.schemaVersion)}` }
+  const data = jsonTextOf(e.data)
+  if (typeof data !== "string") return { field: "data", ...data }
+  const metadata = jsonTextOf(metadataOf(e))
+  if (typeof metadata !== "string") return { field: "metadata", ...metadata }
+  return { id: e.id, type: e.type, schemaVersion: e.schemaVersion, data, metadata }
+}
+
 /**
  * Check one append and encode each event's `data` and `metadata` as JSON text, once, in the
  * caller's fiber and before it can take leadership or queue: a bad append fails its own caller
  * and reaches nobody else.
  */
 const encodeAppend = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>): Append | InvalidAppend => {
-  const at = { workspace: stream.workspace, stream: stream.stream }
   if (expected !== "any" && !(Number.isSafeInteger(expected) && expected >= 0)) {
-    return new InvalidAppend({ ...at, field: "expected", problem: `version must be "any" or an integer >= 0, got ${String(expected)}` })
+    return new InvalidAppend({
+      workspace: stream.workspace, stream: stream.stream, field: "expected",
+      problem: `version must be "any" or an integer >= 0, got ${String(expected)}`
+    })
   }
   const encoded: Array<EncodedEvent> = []
   for (const e of events) {
-    const event = `${String(e.id)} (${String(e.type)})`
-    const invalid = (field: string, problem: string, cause?: unknown) =>
-      new InvalidAppend({ ...at, event, field, problem, ...(cause !== undefined ? { cause } : {}) })
-    if (typeof e.id !== "string" || !uuid.test(e.id)) return invalid("id", "is not a UUID")
-    if (typeof e.type !== "string") return invalid("type", "is not a string")
-    if (!Number.isSafeInteger(e.schemaVersion)) return invalid("schemaVersion", `must be an integer, got ${String(e.schemaVersion)}`)
-    const data = jsonTextOf(e.data)
-    if (typeof data !== "string") return invalid("data", data.problem, data.cause)
-    const metadata = jsonTextOf(metadataOf(e))
-    if (typeof metadata !== "string") return invalid("metadata", metadata.problem, metadata.cause)
-    encoded.push({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data, metadata })
+    const event = encodeEvent(e)
+    if ("problem" in event) {
+      return new InvalidAppend({ workspace: stream.workspace, stream: stream.stream, event: `${String(e.id)} (${String(e.type)})`, ...event })
+    }
+    encoded.push(event)
   }
   return { stream, expected, events: encoded }
 }
