@@ -89,15 +89,15 @@ export const writeCheckpoint = async (db: Db, position: number, name: string = C
 }
 
 /**
- * Empties every table of `target` (the live read model by default). DELETE rather than TRUNCATE:
+ * Empties every table of the live read model. DELETE rather than TRUNCATE:
  * it takes row locks only, so on PostgreSQL readers of the tables go on seeing the old rows until
  * the caller's transaction commits, where TRUNCATE would make them wait for it.
  *
  * @since 0.1.0
  * @category rebuild
  */
-export const clearProjections = async (db: Db, target: ProjectionTarget = LIVE): Promise<void> => {
-  for (const table of PROJECTION_TABLES) await sql`delete from ${sql.table(target.tables[table])}`.execute(db)
+export const clearProjections = async (db: Db): Promise<void> => {
+  for (const table of PROJECTION_TABLES) await sql`delete from ${sql.table(LIVE.tables[table])}`.execute(db)
 }
 
 /**
@@ -135,7 +135,7 @@ export const swapInShadow = async (db: Db): Promise<number | undefined> => {
   const live = await lockCheckpoint(db, LIVE.checkpoint)
   const built = await lockCheckpoint(db, SHADOW.checkpoint)
   if (built < live) return undefined
-  await clearProjections(db, LIVE)
+  await clearProjections(db)
   // The shadows are LIKE copies of the live tables, so their columns come in the same order
   // (a test keeps it so).
   for (const table of PROJECTION_TABLES) {

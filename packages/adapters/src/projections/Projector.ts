@@ -217,7 +217,7 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
    * under it (then `run` starts a fresh one from there).
    */
   const followOnce = Effect.gen(function* () {
-    let position = yield* checkpointOf(LIVE)
+    let position = yield* checkpoint
     yield* store.subscribe({ after: position, batchSize, pollInterval }).pipe(
       Stream.mapError(fail("follow log")),
       Stream.groupedWithin(batchSize, Duration.millis(20)),

@@ -191,13 +191,15 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
     lock.withPermits(1)(Effect.uninterruptible(
       Effect.tryPromise({ try: f, catch: (cause) => new DatabaseError({ operation, cause }) })
     ))
+  const rows = async <R>(text: string, parameters: ReadonlyArray<unknown>, rowMode: "object" | "array") =>
+    (await pglite.query<R>(text, [...parameters], { rowMode })).rows
   return yield* finish("pglite", db, {
     use: (operation, f) => run(operation, () => f(db)),
     transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
     execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
-      run(operation, async () => (await pglite.query<R>(text, [...parameters])).rows),
+      run(operation, () => rows<R>(text, parameters, "object")),
     executeValues: <R extends ReadonlyArray<unknown>>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
-      run(operation, async () => (await pglite.query<R>(text, [...parameters], { rowMode: "array" })).rows)
+      run(operation, () => rows<R>(text, parameters, "array"))
   })
 })
 
