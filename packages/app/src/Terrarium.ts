@@ -406,13 +406,19 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   /** A read of the read models, after they have caught up with the log (other processes' appends included). */
   const current = <A>(read: Effect.Effect<A, TerrariumError>) => Effect.andThen(projections.catchUp, read)
 
+  /**
+   * A change of the draft. Its command depends on the input alone, so it is built (and checked)
+   * once, before the stream is read: a value that breaks a rule is reported as such whether or not
+   * the environment exists, and a retry after a lost race does not build it again.
+   */
   const draftChange = <C extends EnvironmentCommand>(
     input: WriteScope & { readonly name: string },
-    toCommand: Effect.Effect<C, InvalidInput>
+    buildCommand: Effect.Effect<C, InvalidInput>
   ) =>
     Effect.gen(function*() {
       const target = yield* targetOf(input)
-      const { state } = yield* execute(target, onActive(target, () => toCommand))
+      const command = yield* buildCommand
+      const { state } = yield* execute(target, onActive(target, () => Effect.succeed(command)))
       return yield* toDraft(state, target.workspace, target.name)
     })
 

@@ -17,7 +17,7 @@ import {
 import { assert, layer } from "@effect/vitest"
 import { Clock, Deferred, Effect, Fiber, Logger, Result } from "effect"
 import { TestClock } from "effect/testing"
-import { decodeDefinitionInput } from "../src/Input.ts"
+import { decodeDefinitionInput, decodePackageSpec } from "../src/Input.ts"
 import * as Setup from "../src/Setup.ts"
 import { make, type TerrariumError } from "../src/Terrarium.ts"
 
@@ -207,6 +207,18 @@ layer(ports, { timeout: 60_000, excludeTestServices: true })("Terrarium service"
       const register = yield* Effect.flip(t.register({ workspace: "default", name: "ok", version: "v 2" }))
       assert.strictEqual(register._tag, "InvalidInput")
       assert.strictEqual(yield* store.head, head)
+    }), { timeout: 60_000 })
+
+  it.effect("a draft change that breaks a rule is an InvalidInput even when the environment does not exist", () =>
+    Effect.gen(function*() {
+      const t = yield* make({ actor: "typo" })
+      const numpy = yield* decodePackageSpec("conda", "numpy")
+      // The value is checked before the stream is read: the caller learns what to fix first,
+      // rather than creating the environment only to be told the value was wrong all along.
+      const error = yield* Effect.flip(t.addPackage({ workspace: "default", name: "never-made", spec: { ...numpy, name: "Num Py" } }))
+      assert.deepStrictEqual([error._tag, (error as { field?: string }).field], ["InvalidInput", "spec.name"])
+      const missing = yield* Effect.flip(t.addPackage({ workspace: "default", name: "never-made", spec: numpy }))
+      assert.strictEqual(missing._tag, "EnvironmentError")
     }), { timeout: 60_000 })
 
   it.effect("each call has its own correlation id (or the one given); an event after another in one command is caused by it", () =>
