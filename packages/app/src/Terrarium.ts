@@ -51,8 +51,7 @@ export class EventDecodeFailure extends Schema.TaggedError<EventDecodeFailure>()
 
 /**
  * Other writers appended to the environment's stream before every attempt of this command, for
- * as long as a command retries (`CONFLICT_RETRY_BUDGET`). Nothing was appended; trying again
- * later is safe.
+ * as long as a command retries (30 seconds). Nothing was appended; trying again later is safe.
  *
  * @since 0.1.0
  * @category errors
@@ -208,11 +207,8 @@ export class Terrarium extends Context.Service<Terrarium, {
 /**
  * How long a command keeps retrying after losing optimistic-concurrency races before it fails
  * with `StreamContended`.
- *
- * @since 0.1.0
- * @category config
  */
-export const CONFLICT_RETRY_BUDGET = Duration.seconds(30)
+const CONFLICT_RETRY_BUDGET = Duration.seconds(30)
 
 /**
  * The waits between attempts of a command that lost a race: 5 ms growing 1.5x, each capped at
@@ -220,11 +216,8 @@ export const CONFLICT_RETRY_BUDGET = Duration.seconds(30)
  * The cap keeps a writer that lost many races from sleeping for seconds while the stream is free
  * again; the jitter comes after it so that writers that all reached the cap do not retry in
  * lockstep and collide again.
- *
- * @since 0.1.0
- * @category config
  */
-export const conflictRetrySchedule = Schedule.exponential("5 millis", 1.5).pipe(
+const conflictRetrySchedule = Schedule.exponential("5 millis", 1.5).pipe(
   Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.millis(250)))),
   Schedule.jittered,
   Schedule.upTo({ duration: CONFLICT_RETRY_BUDGET })
