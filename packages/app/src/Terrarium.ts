@@ -490,8 +490,11 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const head = yield* store.head
-        const a = yield* load(ws, from.name).pipe(Effect.flatMap(({ state }) => view(state, ws, from, head)))
-        const b = yield* load(ws, to.name).pipe(Effect.flatMap(({ state }) => view(state, ws, to, head)))
+        const source = yield* load(ws, from.name)
+        const a = yield* view(source.state, ws, from, head)
+        // Two versions of one environment (`x:1` against `x:2`) are one stream: read it once.
+        const target = to.name === from.name ? source : yield* load(ws, to.name)
+        const b = yield* view(target.state, ws, to, head)
         return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
       }),
     audit: ({ workspace, name, asOf }) =>

@@ -209,6 +209,32 @@ layer(ports, { timeout: 60_000, excludeTestServices: true })("Terrarium service"
       assert.strictEqual(yield* store.head, head)
     }), { timeout: 60_000 })
 
+  it.effect("diff reads an environment's stream once for two of its versions, and each stream once for two environments", () =>
+    Effect.gen(function*() {
+      const real = yield* EventStore
+      const reads: Array<string> = []
+      const counting = EventStore.of({
+        ...real,
+        readStream: (stream, options) =>
+          Effect.suspend(() => {
+            reads.push(stream.stream)
+            return real.readStream(stream, options)
+          })
+      })
+      const t = yield* make({ actor: "differ" }).pipe(Effect.provideService(EventStore, counting))
+      yield* t.create({ workspace: "default", name: "diffed", definition: yield* withPip("e==1") })
+      yield* t.create({ workspace: "default", name: "diffed", definition: yield* withPip("e==2") })
+      yield* t.create({ workspace: "default", name: "other-diffed", definition: yield* withPip("e==3") })
+
+      const streamOf = (name: string) => Environment.environmentStream("default", name).stream
+      reads.length = 0
+      const within = yield* t.diff({ workspace: "default", from: { name: "diffed", version: "1" }, to: { name: "diffed", version: "2" } })
+      assert.deepStrictEqual([within.from.version, within.to.version, reads], ["1", "2", [streamOf("diffed")]])
+      reads.length = 0
+      const across = yield* t.diff({ workspace: "default", from: { name: "diffed", version: "2" }, to: { name: "other-diffed", version: "1" } })
+      assert.deepStrictEqual([across.from.name, across.to.name, reads], ["diffed", "other-diffed", [streamOf("diffed"), streamOf("other-diffed")]])
+    }), { timeout: 60_000 })
+
   it.effect("a draft change that breaks a rule is an InvalidInput even when the environment does not exist", () =>
     Effect.gen(function*() {
       const t = yield* make({ actor: "typo" })
