@@ -38,8 +38,10 @@ const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/
 /**
  * A SHA-256 digest as this module writes it: `sha256:` and 64 lower-case hex digits. Canonical
  * hashes have this form, and so do the content digests a definition carries (a build context,
- * a constraints file). Commands and events decode their hashes with it, so a malformed hash from
- * a caller is refused before the decider sees it.
+ * a constraints file). Commands decode their hashes with it, so a malformed hash from a caller
+ * is refused before the decider sees it. Events do too, unlike the rules of `DefinitionCheck.ts`:
+ * an event log must decode all of its history, and this check can hold on it only because every
+ * hash and digest ever stored was written by this module, in this form.
  *
  * @since 0.1.0
  * @category algorithm

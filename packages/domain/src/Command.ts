@@ -7,12 +7,18 @@
  * the definition they register, computed by the handler with `CanonicalHash.hash`, so that
  * `decide` stays pure and synchronous.
  *
+ * What a command brings into the log is checked here, against today's rules
+ * (`DefinitionCheck.ts`): a definition, a spec or a docker section that breaks one fails to
+ * decode or construct. The events decode with the bare shapes, so history written under older
+ * rules still reads.
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
-import { Definition, DockerSection, EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
-import { PackageManager, PackageSpec } from "./PackageSpec.ts"
+import { EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
+import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec } from "./DefinitionCheck.ts"
+import { PackageManager } from "./PackageSpec.ts"
 
 /**
  * Define (or redefine) the draft and register it in one step, as `az ml environment create`.
@@ -26,7 +32,7 @@ export class Create extends Schema.TaggedClass<Create>()("Create", {
   workspace: WorkspaceName,
   name: EnvironmentName,
   curated: Schema.Boolean,
-  definition: Definition,
+  definition: CheckedDefinition,
   version: Schema.optionalKey(VersionString),
   canonicalHash: Sha256Digest
 }) {}
@@ -41,7 +47,7 @@ export class Define extends Schema.TaggedClass<Define>()("Define", {
   workspace: WorkspaceName,
   name: EnvironmentName,
   curated: Schema.Boolean,
-  definition: Definition
+  definition: CheckedDefinition
 }) {}
 
 /**
@@ -51,7 +57,7 @@ export class Define extends Schema.TaggedClass<Define>()("Define", {
  * @category commands
  */
 export class AddPackage extends Schema.TaggedClass<AddPackage>()("AddPackage", {
-  spec: PackageSpec
+  spec: CheckedPackageSpec
 }) {}
 
 /** @since 0.1.0 @category commands */
@@ -73,7 +79,7 @@ export class UnsetVariable extends Schema.TaggedClass<UnsetVariable>()("UnsetVar
 
 /** Replace the draft's docker section as a whole. @since 0.1.0 @category commands */
 export class ConfigureDocker extends Schema.TaggedClass<ConfigureDocker>()("ConfigureDocker", {
-  docker: DockerSection
+  docker: CheckedDockerSection
 }) {}
 
 /**

@@ -5,12 +5,17 @@
  * environment model (python / docker / spark / r sections, environment variables) in camelCase.
  * Which of these fields are build-relevant, and so hashed, is decided in `CanonicalHash.ts`.
  *
+ * These schemas are the shape of a definition, which events decode with: the log must decode
+ * every definition it ever stored, so a rule added later cannot be one of them. The rules a new
+ * definition must meet (specs in normal form, no credentials in URLs, a Dockerfile base with
+ * something to build from) are `CheckedDefinition` in `DefinitionCheck.ts`, which commands and
+ * importers use.
+ *
  * @since 0.1.0
  */
 import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
-import { CondaChannel, CondaSpec, PipRequirement } from "./PackageSpec.ts"
-import { WithoutUrlCredentials } from "./UrlCredentials.ts"
+import { CondaSpec, PipRequirement } from "./PackageSpec.ts"
 
 /**
  * Environment names follow AzureML's rule: a letter or digit, then up to 254 letters, digits,
@@ -110,11 +115,11 @@ export type SecretReference = typeof SecretReference.Type
  * @category python
  */
 export const PipOptions = Schema.Struct({
-  indexUrl: Schema.optionalKey(WithoutUrlCredentials),
-  extraIndexUrls: Schema.Array(WithoutUrlCredentials),
-  findLinks: Schema.Array(WithoutUrlCredentials),
+  indexUrl: Schema.optionalKey(Schema.String),
+  extraIndexUrls: Schema.Array(Schema.String),
+  findLinks: Schema.Array(Schema.String),
   /** `-c FILE` constraint files, as references relative to the definition's source. */
-  constraints: Schema.Array(WithoutUrlCredentials),
+  constraints: Schema.Array(Schema.String),
   /**
    * The content digest (`sha256:…` of its text as UTF-8) of each constraints file that could be
    * read when the definition was imported, keyed by its entry in `constraints`. Hashed, so that
@@ -122,14 +127,8 @@ export const PipOptions = Schema.Struct({
    */
   constraintDigests: Schema.optionalKey(Schema.Record(Schema.String, Sha256Digest)),
   /** Any other pip option line, verbatim (`--pre`, `--no-binary :all:`). */
-  flags: Schema.Array(WithoutUrlCredentials)
-}).check(Schema.makeFilter((options) => {
-  const unknown = Object.keys(options.constraintDigests ?? {}).filter((file) => !options.constraints.includes(file))
-  return unknown.map((file) => ({
-    path: ["constraintDigests", file],
-    issue: `a digest for "${file}", which is not one of the constraints files`
-  }))
-}))
+  flags: Schema.Array(Schema.String)
+})
 export type PipOptions = typeof PipOptions.Type
 
 /** @since 0.1.0 @category python */
@@ -145,7 +144,7 @@ export const emptyPipOptions: PipOptions = { extraIndexUrls: [], findLinks: [], 
 export const CondaDependencies = Schema.Struct({
   /** The `name:` written in the conda file; informational, not build-relevant. */
   name: Schema.optionalKey(Schema.String),
-  channels: Schema.Array(CondaChannel),
+  channels: Schema.Array(Schema.String),
   conda: Schema.Array(CondaSpec),
   pip: Schema.Array(PipRequirement),
   pipOptions: PipOptions
@@ -165,8 +164,7 @@ export const PythonSection = Schema.Struct({
 export type PythonSection = typeof PythonSection.Type
 
 /**
- * Where the image starts from: a base image, or a Dockerfile with a build context. A Dockerfile
- * base needs something to build from: the Dockerfile text, a context, or both.
+ * Where the image starts from: a base image, or a Dockerfile with a build context.
  *
  * @since 0.1.0
  * @category docker
@@ -178,7 +176,7 @@ export const DockerBase = Schema.Union([
     /** The Dockerfile text when given inline or read at definition time. */
     dockerfile: Schema.optionalKey(Schema.String),
     /** Build context reference (a directory relative to the definition file, or a URI). */
-    context: Schema.optionalKey(WithoutUrlCredentials),
+    context: Schema.optionalKey(Schema.String),
     /** Dockerfile path inside the context (AzureML `build.dockerfile_path`). */
     dockerfilePath: Schema.optionalKey(Schema.String),
     /**
@@ -187,21 +185,13 @@ export const DockerBase = Schema.Union([
      * the Dockerfile COPYs changes. Absent for a URI context, which cannot be read here.
      */
     contextDigest: Schema.optionalKey(Sha256Digest)
-  }).check(Schema.makeFilter((base) => {
-    if (base.dockerfile === undefined && base.context === undefined) {
-      return "a Dockerfile base needs the Dockerfile text (dockerfile), a build context (context), or both"
-    }
-    if (base.contextDigest !== undefined && base.context === undefined) {
-      return { path: ["contextDigest"], issue: "a context digest needs the context it was computed from" }
-    }
-    return undefined
-  }))
+  })
 ])
 export type DockerBase = typeof DockerBase.Type
 
 /** @since 0.1.0 @category docker */
 export const BaseImageRegistry = Schema.Struct({
-  address: WithoutUrlCredentials,
+  address: Schema.String,
   username: Schema.optionalKey(SecretReference),
   password: Schema.optionalKey(SecretReference)
 })
@@ -239,7 +229,7 @@ export type SparkPackage = typeof SparkPackage.Type
 
 /** @since 0.1.0 @category spark */
 export const SparkSection = Schema.Struct({
-  repositories: Schema.Array(WithoutUrlCredentials),
+  repositories: Schema.Array(Schema.String),
   packages: Schema.Array(SparkPackage),
   precachePackages: Schema.Boolean
 })
@@ -251,9 +241,9 @@ export const RSection = Schema.Struct({
   userManaged: Schema.Boolean,
   rscriptPath: Schema.optionalKey(Schema.String),
   snapshotDate: Schema.optionalKey(Schema.String),
-  cranPackages: Schema.Array(Schema.Struct({ name: Schema.String, repository: Schema.optionalKey(WithoutUrlCredentials) })),
-  gitHubPackages: Schema.Array(Schema.Struct({ repository: WithoutUrlCredentials, authToken: Schema.optionalKey(SecretReference) })),
-  customUrlPackages: Schema.Array(WithoutUrlCredentials),
+  cranPackages: Schema.Array(Schema.Struct({ name: Schema.String, repository: Schema.optionalKey(Schema.String) })),
+  gitHubPackages: Schema.Array(Schema.Struct({ repository: Schema.String, authToken: Schema.optionalKey(SecretReference) })),
+  customUrlPackages: Schema.Array(Schema.String),
   bioConductorPackages: Schema.Array(Schema.String)
 })
 export type RSection = typeof RSection.Type

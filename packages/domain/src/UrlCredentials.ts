@@ -10,8 +10,6 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
-
 // `scheme://userinfo@`: the user-info part cannot hold `/`, `?`, `#` or `@` (RFC 3986 §3.2.1).
 const USER_INFO = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#@]+)@/g
 
@@ -62,12 +60,19 @@ export const URL_CREDENTIALS_MESSAGE =
   "(a netrc file or keyring for pip, .condarc for conda)"
 
 /**
- * A string (a URL, or an option line holding one) without credentials in it; see
- * `hasUrlCredentials`. The decode error names the field, never the secret.
+ * The refusal of `text` when it carries credentials, else `undefined`: `${what} "…" carries
+ * credentials; …` with the credentials redacted and `URL_CREDENTIALS_MESSAGE` after it. `what`
+ * names the field or option as the reader knows it (`pip option --extra-index-url`, `the conda
+ * channel`). Every place that refuses credentials words it this way.
+ *
+ * @example
+ * ```ts
+ * urlCredentialsProblem("channel", "https://u:t@conda.example.org/forge")
+ * // 'channel "https://***@conda.example.org/forge" carries credentials; a URL must not …'
+ * ```
  *
  * @since 0.1.0
  * @category credentials
  */
-export const WithoutUrlCredentials = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((text: string) => !hasUrlCredentials(text), { message: URL_CREDENTIALS_MESSAGE }))
-)
+export const urlCredentialsProblem = (what: string, text: string): string | undefined =>
+  hasUrlCredentials(text) ? `${what} "${redactUrlCredentials(text)}" carries credentials; ${URL_CREDENTIALS_MESSAGE}` : undefined

@@ -4,9 +4,10 @@ import { Effect, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { ALGORITHM_VERSION, canonicalDocument, canonicalJson, hash, isCanonicalHash } from "../src/CanonicalHash.ts"
 import { Definition, emptyDefinition } from "../src/Definition.ts"
+import { CheckedDefinition } from "../src/DefinitionCheck.ts"
 import { buildRelevantMutations, irrelevantMutations, pip, rich } from "./fixtures.ts"
 
-const decodeDefinition = Schema.decodeUnknownSync(Definition)
+const decodeDefinition = Schema.decodeUnknownSync(CheckedDefinition)
 
 /** Reads the test vectors out of the doc: fenced blocks tagged `vector-N-input|canonical|hash`. */
 const vectors = (() => {

@@ -1,15 +1,17 @@
 /**
- * What the schemas refuse at decode: malformed hashes, specs not in normal form, URLs with
- * credentials, Dockerfile bases with nothing to build from. Each case starts from a value that
- * decodes, changes one field, and checks the error names that field.
+ * What the schemas refuse at decode: malformed hashes, and (in the checked schemas that commands
+ * and importers use) specs not in normal form, URLs with credentials, Dockerfile bases with
+ * nothing to build from. Each case starts from a value that decodes, changes one field, and
+ * checks the error names that field.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema } from "effect"
 import { Create, Register } from "../src/Command.ts"
-import { Definition, DockerBase, emptyDefinition, hasReservedPrefix, PipOptions } from "../src/Definition.ts"
+import { emptyDefinition, hasReservedPrefix, type PipOptions } from "../src/Definition.ts"
+import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec } from "../src/DefinitionCheck.ts"
 import { ImageBuilt, Registered } from "../src/Event.ts"
-import { CondaSpec, PipRequirement } from "../src/PackageSpec.ts"
-import { hasUrlCredentials, redactUrlCredentials } from "../src/UrlCredentials.ts"
+import type { CondaSpec, PipRequirement } from "../src/PackageSpec.ts"
+import { hasUrlCredentials, redactUrlCredentials, urlCredentialsProblem } from "../src/UrlCredentials.ts"
 import { conda, pip, rich } from "./fixtures.ts"
 
 const goodHash = `sha256:${"0123456789abcdef".repeat(4)}`
@@ -19,6 +21,9 @@ const refusal = (schema: Schema.Codec<unknown, unknown>, value: unknown): string
   const result = Schema.decodeUnknownResult(schema)(value, { errors: "all" })
   return Result.isFailure(result) ? result.failure.message : ""
 }
+
+/** The default docker section with this base: Dockerfile bases are checked as part of their section. */
+const withBase = (base: unknown): unknown => ({ ...emptyDefinition.docker, base })
 
 const withPipOptions = (options: Partial<PipOptions>): unknown => ({
   ...rich,
@@ -56,9 +61,9 @@ describe("canonical hashes are checked at decode", () => {
 
 describe("package specs are checked for normal form", () => {
   it("accepts what the parsers produce", () => {
-    for (const spec of rich.python.conda!.pip) assert.strictEqual(refusal(PipRequirement, spec), "")
-    for (const spec of rich.python.conda!.conda) assert.strictEqual(refusal(CondaSpec, spec), "")
-    assert.strictEqual(refusal(PipRequirement, pip("git+https://github.com/org/repo.git@abc", "", { url: "git+https://github.com/org/repo.git@abc" })), "")
+    for (const spec of rich.python.conda!.pip) assert.strictEqual(refusal(CheckedPackageSpec, spec), "")
+    for (const spec of rich.python.conda!.conda) assert.strictEqual(refusal(CheckedPackageSpec, spec), "")
+    assert.strictEqual(refusal(CheckedPackageSpec, pip("git+https://github.com/org/repo.git@abc", "", { url: "git+https://github.com/org/repo.git@abc" })), "")
   })
 
   it("refuses a pip requirement that is not normalised, naming the field", () => {
@@ -77,7 +82,7 @@ describe("package specs are checked for normal form", () => {
       [pip("https://example.org/x", "", { url: "https://example.org/y" }), "name", "PEP 503"]
     ]
     for (const [spec, field, words] of cases) {
-      const message = refusal(PipRequirement, spec)
+      const message = refusal(CheckedPackageSpec, spec)
       assert.include(message, words, JSON.stringify(spec))
       assert.include(message, `["${field}"]`, JSON.stringify(spec))
     }
@@ -92,11 +97,11 @@ describe("package specs are checked for normal form", () => {
       [conda("numpy", "", { channel: "conda forge" }), "channel", "without whitespace"]
     ]
     for (const [spec, field, words] of cases) {
-      const message = refusal(CondaSpec, spec)
+      const message = refusal(CheckedPackageSpec, spec)
       assert.include(message, words, JSON.stringify(spec))
       assert.include(message, `["${field}"]`, JSON.stringify(spec))
     }
-    assert.strictEqual(refusal(CondaSpec, conda("numpy", "", { channel: "https://conda.example.org/forge" })), "")
+    assert.strictEqual(refusal(CheckedPackageSpec, conda("numpy", "", { channel: "https://conda.example.org/forge" })), "")
   })
 })
 
@@ -131,7 +136,7 @@ describe("URLs with credentials never enter a definition", () => {
       [{ ...rich, spark: { ...rich.spark, repositories: [secret] } }, `["spark"]["repositories"][0]`]
     ]
     for (const [definition, path] of cases) {
-      const message = refusal(Definition, definition)
+      const message = refusal(CheckedDefinition, definition)
       assert.include(message, "must not carry credentials", path)
       assert.include(message, path)
       assert.notInclude(message, "s3cret")
@@ -139,27 +144,35 @@ describe("URLs with credentials never enter a definition", () => {
   })
 })
 
+describe("refusals of credentials", () => {
+  it("are worded the same wherever they are refused, the secret redacted", () => {
+    assert.isUndefined(urlCredentialsProblem("the index URL", "https://pypi.example.org/simple"))
+    const problem = urlCredentialsProblem("the index URL", "https://u:s3cret@pypi.example.org/simple")
+    assert.isTrue(problem?.startsWith(`the index URL "https://***@pypi.example.org/simple" carries credentials; a URL must not`), problem)
+  })
+})
+
 describe("Dockerfile bases", () => {
   it("need the Dockerfile text or a build context", () => {
-    assert.include(refusal(DockerBase, { kind: "dockerfile" }), "needs the Dockerfile text")
-    assert.include(refusal(DockerBase, { kind: "dockerfile", dockerfilePath: "Dockerfile" }), "needs the Dockerfile text")
-    assert.strictEqual(refusal(DockerBase, { kind: "dockerfile", dockerfile: "FROM x\n" }), "")
-    assert.strictEqual(refusal(DockerBase, { kind: "dockerfile", context: "./ctx" }), "")
+    assert.include(refusal(CheckedDockerSection, withBase({ kind: "dockerfile" })), "needs the Dockerfile text")
+    assert.include(refusal(CheckedDockerSection, withBase({ kind: "dockerfile", dockerfilePath: "Dockerfile" })), "needs the Dockerfile text")
+    assert.strictEqual(refusal(CheckedDockerSection, withBase({ kind: "dockerfile", dockerfile: "FROM x\n" })), "")
+    assert.strictEqual(refusal(CheckedDockerSection, withBase({ kind: "dockerfile", context: "./ctx" })), "")
   })
 
   it("carry a context digest only with a context, and only a well-formed one", () => {
-    assert.strictEqual(refusal(DockerBase, { kind: "dockerfile", context: "./ctx", contextDigest: goodHash }), "")
-    assert.include(refusal(DockerBase, { kind: "dockerfile", dockerfile: "FROM x\n", contextDigest: goodHash }), `["contextDigest"]`)
-    assert.include(refusal(DockerBase, { kind: "dockerfile", context: "./ctx", contextDigest: "sha256:x" }), `["contextDigest"]`)
+    assert.strictEqual(refusal(CheckedDockerSection, withBase({ kind: "dockerfile", context: "./ctx", contextDigest: goodHash })), "")
+    assert.include(refusal(CheckedDockerSection, withBase({ kind: "dockerfile", dockerfile: "FROM x\n", contextDigest: goodHash })), `["contextDigest"]`)
+    assert.include(refusal(CheckedDockerSection, withBase({ kind: "dockerfile", context: "./ctx", contextDigest: "sha256:x" })), `["contextDigest"]`)
   })
 })
 
 describe("constraints digests", () => {
   it("are keyed by a listed constraints file", () => {
-    assert.strictEqual(refusal(Definition, withPipOptions({ constraintDigests: { "constraints.txt": goodHash } })), "")
-    const message = refusal(Definition, withPipOptions({ constraintDigests: { "other.txt": goodHash } }))
+    assert.strictEqual(refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "constraints.txt": goodHash } })), "")
+    const message = refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "other.txt": goodHash } }))
     assert.include(message, `"other.txt", which is not one of the constraints files`)
-    assert.include(refusal(Definition, withPipOptions({ constraintDigests: { "constraints.txt": "md5:x" } })), `["constraintDigests"]["constraints.txt"]`)
+    assert.include(refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "constraints.txt": "md5:x" } })), `["constraintDigests"]["constraints.txt"]`)
   })
 })
 

@@ -1,11 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import {
   Archived, Defined, DockerConfigured, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
   PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, VariableSet,
   VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent, EnvironmentEventType } from "../src/Event.ts"
+import { CheckedDefinition, CheckedPackageSpec } from "../src/DefinitionCheck.ts"
+import { evolve, initialState } from "../src/Environment.ts"
 import { decode, encode, EventDecodeError, makeDecode } from "../src/EventCodec.ts"
 import type { NewEvent, RecordedEvent } from "../src/EventStore.ts"
 import { conda, pip, rich } from "./fixtures.ts"
@@ -88,6 +90,48 @@ describe("EventCodec", () => {
     Effect.gen(function*() {
       const back = yield* decode(recorded({ id: "x", type: "Archived", schemaVersion: 1, data: { version: "4" }, metadata }))
       assert.deepStrictEqual(back, new Archived({ version: "4" }))
+    }))
+
+  it.effect("decodes what was stored before today's rules: the log reads all of its history", () =>
+    Effect.gen(function*() {
+      // A definition no command would accept now: a spec not in normal form (an API caller's
+      // "NumPy"), a URL name as an older parser wrote it, a URL with credentials, a Dockerfile
+      // base with nothing to build from. A log that holds one must still decode and fold it.
+      const legacy = {
+        ...JSON.parse(JSON.stringify(rich)),
+        python: {
+          ...rich.python,
+          conda: {
+            ...rich.python.conda!,
+            channels: ["https://u:tok@conda.example.org/forge"],
+            conda: [conda("NumPy", "*")],
+            pip: [
+              pip("NumPy", ">= 1.2"),
+              pip("https://example.org/x", "", { url: "https://example.org/y" }),
+              pip("x", "", { text: "x @ https://u:tok@files.example.org/x.whl" })
+            ],
+            pipOptions: { ...rich.python.conda!.pipOptions, extraIndexUrls: ["https://u:tok@pypi.example.org/simple"] }
+          }
+        },
+        docker: { ...rich.docker, base: { kind: "dockerfile" } }
+      }
+      assert.isTrue(Schema.is(CheckedDefinition)(rich))
+      assert.isFalse(Schema.is(CheckedDefinition)(legacy), "the case must break today's rules")
+      const rows: ReadonlyArray<NewEvent> = [
+        { id: "1", type: "Defined", schemaVersion: 1, data: { workspace: "team-a", name: "train", curated: false, definition: legacy }, metadata },
+        { id: "2", type: "PackageAdded", schemaVersion: 1, data: { spec: pip("Scikit_Learn") }, metadata },
+        {
+          id: "3", type: "Registered", schemaVersion: 1,
+          data: { name: "train", version: "1", canonicalHash: hash, hashAlgorithm: 1, definition: legacy }, metadata
+        }
+      ]
+      assert.isFalse(Schema.is(CheckedPackageSpec)(pip("Scikit_Learn")))
+      let state = initialState
+      for (const [i, row] of rows.entries()) state = evolve(state, yield* decode(recorded(row, i + 1)))
+      assert.strictEqual(state._tag, "Active")
+      if (state._tag !== "Active") return
+      assert.deepStrictEqual(state.versions.map((v) => [v.version, v.canonicalHash]), [["1", hash]])
+      assert.deepStrictEqual(state.draft, legacy)
     }))
 
   describe("errors name the position and type", () => {

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { type Definition, Definition as DefinitionSchema } from "@terrarium/domain"
+import { CheckedDefinition, type Definition } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
 import { importError, type ImportError, type ImportWarning } from "./ImportError.ts"
 
@@ -58,14 +58,14 @@ export interface ImportedEnvironment {
 }
 
 /**
- * Checks a built definition against the `Definition` schema, so an importer can never hand out
- * something the registry would refuse; a failure here is a bug in the importer or an
- * out-of-range value (a port number), reported against the file.
+ * Checks a built definition against `CheckedDefinition` (its shape and the rules a new definition
+ * must meet), so an importer can never hand out something the registry would refuse; a failure
+ * here is a bug in the importer or an out-of-range value (a port number), reported against the file.
  *
  * @since 0.1.0
  * @category model
  */
 export const validateDefinition = (file: string, definition: Definition): Effect.Effect<Definition, ImportError> =>
-  Schema.decodeUnknownEffect(DefinitionSchema)(definition).pipe(
+  Schema.decodeUnknownEffect(CheckedDefinition)(definition).pipe(
     Effect.mapError((error) => importError({ file }, `the imported definition is invalid: ${error.message}`))
   )

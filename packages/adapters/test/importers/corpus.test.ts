@@ -2,7 +2,8 @@
  * Walks every file of the shared corpus (`../shared/corpus` beside the repository) and gives each
  * one a fate, so that a file added to the corpus can never go untested:
  * - an environment file (azureml-examples, by its kind in MANIFEST.tsv; curated spec.yaml,
- *   conda_dependencies.yaml, requirements.txt) must import and give a `Definition` that decodes;
+ *   conda_dependencies.yaml, requirements.txt) must import and give a definition that
+ *   `CheckedDefinition` accepts;
  * - a pip constraints file must read as pip lines (it installs nothing, so it is no environment;
  *   the environment that uses it covers its content through its build context);
  * - anything else must be listed below as not an environment, with the reason;
@@ -14,7 +15,7 @@
  * asserts the precise `conda_file` error instead, and that the missing file really is a held-out one.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { CanonicalHash, Definition } from "@terrarium/domain"
+import { CanonicalHash, CheckedDefinition } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -99,7 +100,7 @@ const fateOf = (path: string): Fate | undefined => {
 
 const decodes = (env: ImportedEnvironment) =>
   Effect.gen(function*() {
-    const decoded = yield* Schema.decodeUnknownEffect(Definition)(env.definition)
+    const decoded = yield* Schema.decodeUnknownEffect(CheckedDefinition)(env.definition)
     assert.deepStrictEqual(decoded, env.definition)
   })
 

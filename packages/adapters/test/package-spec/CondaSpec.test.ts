@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { CondaSpec as CondaSpecSchema, type CondaSpec, isPinned } from "@terrarium/domain"
+import { type CondaSpec, CheckedPackageSpec, isPinned } from "@terrarium/domain"
 import { Result, Schema } from "effect"
 import { parseCondaSpec } from "../../src/package-spec/index.ts"
 
@@ -90,7 +90,7 @@ describe("parseCondaSpec", () => {
 
   it("produces specs the domain schema accepts as normal form", () => {
     for (const text of ["tqdm", "python=3.10", "numpy >=1.2, <2", "x 1.3|1.2", "x (1.3|1.2),>=1", "https://h/forge::numpy=1.2=py_0", "tqdm *"]) {
-      const result = Schema.decodeUnknownResult(CondaSpecSchema)(parse(text))
+      const result = Schema.decodeUnknownResult(CheckedPackageSpec)(parse(text))
       assert.isTrue(Result.isSuccess(result), `${text}: ${Result.isFailure(result) ? result.failure.message : ""}`)
     }
   })

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { isPinned, type PipRequirement, PipRequirement as PipRequirementSchema } from "@terrarium/domain"
+import { CheckedPackageSpec, isPinned, type PipRequirement } from "@terrarium/domain"
 import { Result, Schema } from "effect"
 import { normalizePep440Version, parsePipRequirement, stripVersionPlaceholders } from "../../src/package-spec/index.ts"
 
@@ -104,7 +104,7 @@ describe("parsePipRequirement", () => {
       "NumPy >= 1.2", "Scikit_Learn [AllDeps, alldeps] >= 1.2 , <2", "x ; python_version<'3.9' and os_name=='nt'",
       "trl @ git+https://github.com/huggingface/trl.git@eab175d", "git+https://github.com/a/b.git@v1", "requests ~= 2.0 , != 2.0.1"
     ]) {
-      const result = Schema.decodeUnknownResult(PipRequirementSchema)(parse(text))
+      const result = Schema.decodeUnknownResult(CheckedPackageSpec)(parse(text))
       assert.isTrue(Result.isSuccess(result), `${text}: ${Result.isFailure(result) ? result.failure.message : ""}`)
     }
   })

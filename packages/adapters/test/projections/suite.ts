@@ -602,6 +602,37 @@ export const projectionSuite = <E>(name: string, makeDatabase: () => Layer.Layer
         assert.isAtLeast(yield* projections.checkpoint, good - 4)
       })))
 
+    it.effect("a definition stored before today's rules projects, incrementally and in a rebuild", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const store = yield* EventStore
+        // Rows as an older Terrarium wrote them, which today's commands would refuse: a spec name
+        // not in normal form, a URL with credentials. The log must still read them.
+        const legacy = withPip(
+          { ...emptyDefinition, spark: { ...emptyDefinition.spark, repositories: ["https://u:tok@maven.example.org/"] } },
+          pip("NumPy", ">= 1.2")
+        )
+        const canonicalHash = yield* CanonicalHash.hash(legacy)
+        const metadata = { actor: "legacy", correlationId: crypto.randomUUID(), causationId: null }
+        yield* store.append(environmentStream("team-a", "legacy"), "any", [
+          {
+            id: crypto.randomUUID(), type: "Defined", schemaVersion: 1, metadata,
+            data: { workspace: "team-a", name: "legacy", curated: false, definition: legacy }
+          },
+          {
+            id: crypto.randomUUID(), type: "Registered", schemaVersion: 1, metadata,
+            data: { name: "legacy", version: "1", canonicalHash, hashAlgorithm: 1, definition: legacy }
+          }
+        ])
+        const head = yield* store.head
+        assert.strictEqual(yield* projections.catchUp, head)
+        const versions = yield* (yield* ReadModel).versions({ workspace: "team-a", name: "legacy", includeArchived: true })
+        assert.deepStrictEqual(versions.map((v) => [v.version, v.canonicalHash]), [["1", canonicalHash]])
+        const incremental = yield* snapshot
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* snapshot, incremental)
+      })))
+
     it.effect("an event type this version does not know stops catch-ups and rebuilds before it, changing nothing", () =>
       run(Effect.gen(function* () {
         yield* writeAndCatchUp
