@@ -18,7 +18,7 @@ import {
   type PythonSection,
   VersionString
 } from "@terrarium/domain"
-import { Effect, Result, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { type AsOf, parseAsOf } from "./AsOf.ts"
 import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -36,10 +36,8 @@ export const decodeAsOf = (input: string): Effect.Effect<AsOf, InvalidInput> => 
 }
 
 /** A pip requirement (PEP 508) or a conda MatchSpec, parsed and normalised. @since 0.1.0 @category input */
-export const decodePackageSpec = (manager: PackageManager, text: string): Effect.Effect<PackageSpec, SpecError> => {
-  const parsed: Result.Result<PackageSpec, SpecError> = manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text)
-  return Result.isSuccess(parsed) ? Effect.succeed(parsed.success) : Effect.fail(parsed.failure)
-}
+export const decodePackageSpec = (manager: PackageManager, text: string): Effect.Effect<PackageSpec, SpecError> =>
+  Effect.fromResult(manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text))
 
 /** @since 0.1.0 @category errors */
 export class MissingName extends Schema.TaggedError<MissingName>()("MissingName", {

@@ -35,7 +35,7 @@ import {
 } from "@terrarium/domain"
 import { Database, type DatabaseError, type ProjectionError, Projections, ReadModel } from "@terrarium/adapters"
 import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
-import { Context, Duration, Effect, Layer, Option, Result, Schedule, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 // Event ids are UUIDv7 (RFC 9562): time-ordered, so the unique event_id index grows at its right
 // edge like the position key instead of taking random inserts all over a large log, and ids sort
 // by when they were made.
@@ -318,7 +318,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       const stream = Environment.environmentStream(target.workspace, target.name)
       const { state, streamVersion } = yield* load(target.workspace, target.name)
       const command = yield* toCommand(state)
-      const events = yield* fromResult(Environment.decide(command, state))
+      const events = yield* Effect.fromResult(Environment.decide(command, state))
       if (events.length > 0) yield* store.append(stream, streamVersion, toNewEvents(events, target))
       return { state: events.reduce(Environment.evolve, state), appended: events, command }
     }).pipe(
@@ -376,7 +376,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const view = (state: Environment.State, workspace: string, ref: EnvironmentRef, asOfPosition: number) =>
     Effect.gen(function*() {
       const env = yield* active(state, workspace, ref.name)
-      const version = yield* fromResult(Environment.resolve(state, ref))
+      const version = yield* Effect.fromResult(Environment.resolve(state, ref))
       const labels = Object.entries(env.labels).filter(([, v]) => v === version.version).map(([l]) => l)
       if (Option.getOrUndefined(Environment.latest(state))?.version === version.version) labels.unshift(Environment.LATEST_LABEL)
       return {
@@ -426,7 +426,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     Effect.gen(function*() {
       const target = yield* targetOf({ ...input, name: input.ref.name })
       const { state, command } = yield* execute(target, onActive(target, (env) =>
-        fromResult(Environment.resolve(env, input.ref)).pipe(Effect.flatMap((version) => toCommand(version.version)))))
+        Effect.fromResult(Environment.resolve(env, input.ref)).pipe(Effect.flatMap((version) => toCommand(version.version)))))
       return yield* view(state, target.workspace, { name: target.name, version: command.version }, yield* store.head)
     })
 
@@ -524,9 +524,6 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     rebuildProjections: projections.rebuild
   })
 })
-
-const fromResult = <A, E>(result: Result.Result<A, E>): Effect.Effect<A, E> =>
-  Result.isSuccess(result) ? Effect.succeed(result.success) : Effect.fail(result.failure)
 
 /** @since 0.1.0 @category layers */
 export const layer = (caller: Caller) => Layer.effect(Terrarium, make(caller))
