@@ -122,6 +122,7 @@ const pipRequirementProblems = (spec: PipRequirement): Array<FieldProblem> => {
     ),
     ...problemIf(spec.url !== undefined && !NO_WHITESPACE.test(spec.url), ["url"], "a requirement URL has no whitespace"),
     ...credentials(["url"], "the requirement URL", spec.url),
+    ...credentials(["text"], "the requirement", spec.text)
   ]
 }
 
@@ -140,6 +141,7 @@ const condaSpecProblems = (spec: CondaSpec): Array<FieldProblem> => [
     ["build"],
     "a conda build string has letters, digits, '_', '.', '*', '+' or '-' (empty when absent)"
   ),
+  ...credentials(["text"], "the conda spec", spec.text)
 ]
 
 /**

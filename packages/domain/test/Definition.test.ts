@@ -144,7 +144,21 @@ describe("URLs with credentials never enter a definition", () => {
   })
 })
 
-describe("refusals of credentials", () => {
+describe("URLs with credentials in a spec's text", () => {
+  it("are refused too, although the text is never hashed: it is stored", () => {
+    const secret = "https://u:s3cret@files.example.org/x-1.0.tar.gz"
+    const cases: ReadonlyArray<PipRequirement | CondaSpec> = [
+      pip("x", "", { text: `x @ ${secret}` }),
+      conda("numpy", "", { text: "https://u:s3cret@conda.example.org/forge::numpy" })
+    ]
+    for (const spec of cases) {
+      const message = refusal(CheckedPackageSpec, spec)
+      assert.include(message, "carries credentials", spec.text)
+      assert.include(message, `["text"]`, spec.text)
+      assert.notInclude(message, "s3cret")
+    }
+  })
+
   it("are worded the same wherever they are refused, the secret redacted", () => {
     assert.isUndefined(urlCredentialsProblem("the index URL", "https://pypi.example.org/simple"))
     const problem = urlCredentialsProblem("the index URL", "https://u:s3cret@pypi.example.org/simple")
