@@ -17,10 +17,8 @@ import {
   DEFAULT_BASE_IMAGE,
   type DockerBase,
   emptyDefinition,
-  hasUrlCredentials,
   type InferenceConfig,
-  redactUrlCredentials,
-  URL_CREDENTIALS_MESSAGE
+  urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect } from "effect"
 import { type CondaEnvironment, parseCondaEnvironment } from "./CondaEnvironmentFile.ts"
@@ -220,12 +218,8 @@ export const parseArmEnvironmentVersion = (
         if (image !== undefined) {
           return yield* importError({ file, field: "properties.build" }, `"image" and "build" cannot both be given`)
         }
-        if (hasUrlCredentials(context)) {
-          return yield* importError(
-            { file, field: "properties.build.contextUri" },
-            `properties.build.contextUri (${redactUrlCredentials(context)}) carries credentials; ${URL_CREDENTIALS_MESSAGE}`
-          )
-        }
+        const credentials = urlCredentialsProblem("properties.build.contextUri", context)
+        if (credentials !== undefined) return yield* importError({ file, field: "properties.build.contextUri" }, credentials)
         base = { kind: "dockerfile", context, dockerfilePath: str("properties.build.dockerfilePath", build["dockerfilePath"]) ?? "Dockerfile" }
       }
     }

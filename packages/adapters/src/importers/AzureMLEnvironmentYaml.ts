@@ -26,11 +26,9 @@ import {
   type Definition,
   type DockerBase,
   emptyDefinition,
-  hasUrlCredentials,
   type InferenceConfig,
   type PythonSection,
-  redactUrlCredentials,
-  URL_CREDENTIALS_MESSAGE
+  urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect } from "effect"
 import { dirname, isAbsolute, join } from "node:path"
@@ -200,12 +198,8 @@ export const parseAzureMLEnvironment = (
       if (path === undefined || path === "") {
         return yield* importError({ file, line: buildLine, field: "build.path" }, `field "build" needs a "path" (the build context)`)
       }
-      if (hasUrlCredentials(path)) {
-        return yield* importError(
-          { file, line: buildLine, field: "build.path" },
-          `field "build.path" (${redactUrlCredentials(path)}) carries credentials; ${URL_CREDENTIALS_MESSAGE}`
-        )
-      }
+      const credentials = urlCredentialsProblem("build.path", path)
+      if (credentials !== undefined) return yield* importError({ file, line: buildLine, field: "build.path" }, credentials)
       let dockerfile: string | undefined
       let contextDigest: string | undefined
       if (!isUri(path) && !/\{\{/.test(path)) {

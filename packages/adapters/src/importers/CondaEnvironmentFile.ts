@@ -12,9 +12,7 @@ import {
   type CondaDependencies,
   type CondaSpec,
   emptyDefinition,
-  hasUrlCredentials,
-  redactUrlCredentials,
-  URL_CREDENTIALS_MESSAGE
+  urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
@@ -97,12 +95,8 @@ export const readCondaEnvironmentNode = (
             if (channel === undefined || channel.trim() === "") {
               return yield* importError({ ...at, line: source.lineOf(item) ?? line }, "a channel must be a non-empty string")
             }
-            if (hasUrlCredentials(channel)) {
-              return yield* importError(
-                { ...at, line: source.lineOf(item) ?? line },
-                `channel "${redactUrlCredentials(channel.trim())}" carries credentials; ${URL_CREDENTIALS_MESSAGE}`
-              )
-            }
+            const credentials = urlCredentialsProblem("channel", channel.trim())
+            if (credentials !== undefined) return yield* importError({ ...at, line: source.lineOf(item) ?? line }, credentials)
             if (!channels.includes(channel.trim())) channels.push(channel.trim())
           }
           break

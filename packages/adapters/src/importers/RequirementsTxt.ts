@@ -25,11 +25,10 @@
 import {
   CanonicalHash,
   emptyDefinition,
-  hasUrlCredentials,
   type PipOptions,
   type PipRequirement,
   redactUrlCredentials,
-  URL_CREDENTIALS_MESSAGE
+  urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import { dirname, isAbsolute, join, resolve } from "node:path"
@@ -191,7 +190,7 @@ const readOption = (
     const name = m?.[1] ?? text
     const value = (m?.[2] ?? "").trim()
     if (FLAG_OPTIONS.has(name)) {
-      if (value !== "") return yield* importError(at, `pip option ${name} takes no value (got "${value}")`)
+      if (value !== "") return yield* importError(at, `pip option ${name} takes no value (got "${redactUrlCredentials(value)}")`)
       pushUnique(acc.flags, name)
       return
     }
@@ -200,12 +199,8 @@ const readOption = (
       return yield* importError(at, `unknown pip option "${name}" in "${redactUrlCredentials(text)}"`)
     }
     if (value === "") return yield* importError(at, `pip option ${name} needs a value`)
-    if (hasUrlCredentials(value)) {
-      return yield* importError(
-        { ...at, field: canonical },
-        `pip option ${name} ${redactUrlCredentials(value)} carries credentials; ${URL_CREDENTIALS_MESSAGE}`
-      )
-    }
+    const credentials = urlCredentialsProblem(`pip option ${name}`, value)
+    if (credentials !== undefined) return yield* importError({ ...at, field: canonical }, credentials)
     switch (canonical) {
       case "--requirement":
         return yield* include(file, line, value, acc, chain, options)

@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import { VersionSpec } from "@conda-org/rattler"
-import { type CondaSpec, hasUrlCredentials, redactUrlCredentials, URL_CREDENTIALS_MESSAGE } from "@terrarium/domain"
+import { type CondaSpec, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
 import { Result } from "effect"
 import { SpecError } from "./SpecError.ts"
 
@@ -145,6 +145,9 @@ const bracketPairs = (inner: string): Array<[string, string]> | undefined => {
 export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecError> => {
   const text = input.trim()
   if (text === "") return fail(text, "empty conda spec")
+  // Credentials can only be in a channel URL; refused (shown redacted) before anything is read.
+  const credentials = urlCredentialsProblem("conda spec", text)
+  if (credentials !== undefined) return fail(redactUrlCredentials(text), credentials)
   let rest = text
   let channel: string | undefined
   const bracket: Record<string, string> = {}
@@ -171,10 +174,6 @@ export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecErro
   if (bracket["channel"] !== undefined) {
     if (channel !== undefined) return fail(text, `conda spec "${text}" names its channel twice`)
     channel = bracket["channel"]
-  }
-  if (channel !== undefined && hasUrlCredentials(channel)) {
-    const shown = redactUrlCredentials(text)
-    return fail(shown, `conda spec "${shown}": its channel URL carries credentials; ${URL_CREDENTIALS_MESSAGE}`)
   }
   if (bracket["subdir"] !== undefined) {
     if (channel === undefined) return fail(text, `conda spec "${text}" gives a subdir without a channel`)

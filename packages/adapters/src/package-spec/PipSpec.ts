@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import { clean as cleanPep440 } from "@renovatebot/pep440"
-import { hasUrlCredentials, type PipRequirement, redactUrlCredentials, URL_CREDENTIALS_MESSAGE } from "@terrarium/domain"
+import { type PipRequirement, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
 import { Result } from "effect"
 import { type EnvironmentMarker, parsePipRequirementsLine, type Requirement } from "pip-requirements-js"
 import { SpecError } from "./SpecError.ts"
@@ -122,16 +122,6 @@ const nameFromUrl = (url: string): string => {
   return name === undefined ? url : normalizePipName(name)
 }
 
-/** Refuses a requirement whose URL carries credentials; the message shows it redacted. */
-const credentialsError = (text: string): SpecError => {
-  const shown = redactUrlCredentials(text)
-  return new SpecError({
-    manager: "pip",
-    text: shown,
-    message: `pip requirement "${shown}": its URL carries credentials; ${URL_CREDENTIALS_MESSAGE}`
-  })
-}
-
 const syntaxError = (text: string, cause: unknown): SpecError => {
   const raw = cause instanceof Error ? cause.message : String(cause)
   const where = /col (\d+): (.*)$/s.exec(raw)
@@ -182,7 +172,10 @@ export const parsePipRequirement = (input: string): Result.Result<PipRequirement
   if (text === "") {
     return Result.fail(new SpecError({ manager: "pip", text, message: "empty pip requirement" }))
   }
-  if (hasUrlCredentials(text)) return Result.fail(credentialsError(text))
+  const credentials = urlCredentialsProblem("pip requirement", text)
+  if (credentials !== undefined) {
+    return Result.fail(new SpecError({ manager: "pip", text: redactUrlCredentials(text), message: credentials }))
+  }
   if (text.startsWith("-")) {
     return Result.fail(
       new SpecError({ manager: "pip", text, message: `"${text}" is a pip option, not a requirement` })

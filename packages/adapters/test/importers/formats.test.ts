@@ -113,6 +113,16 @@ describe("requirements.txt", () => {
       assert.notInclude(requirement.message, "s3cret")
     }))
 
+  it.effect("does not repeat a secret given to an option that takes no value", () =>
+    Effect.gen(function*() {
+      const error = yield* importEnvironmentFile("requirements.txt", files({
+        "requirements.txt": "--pre https://u:s3cret@pypi.example.org/simple\n"
+      })).pipe(Effect.flip)
+      assert.include(error.message, "takes no value")
+      assert.include(error.message, "https://***@pypi.example.org/simple")
+      assert.notInclude(error.message, "s3cret")
+    }))
+
   it.effect("resolves -r relative to the including file, recursively, and survives cycles", () =>
     Effect.gen(function*() {
       const pip = yield* parseRequirementsTxt("env/requirements.txt", "-r base/common.txt\nflask", files({
