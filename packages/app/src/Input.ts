@@ -37,7 +37,7 @@ export const decodeAsOf = (input: string): Effect.Effect<AsOf, InvalidInput> => 
 
 /** A pip requirement (PEP 508) or a conda MatchSpec, parsed and normalised. @since 0.1.0 @category input */
 export const decodePackageSpec = (manager: PackageManager, text: string): Effect.Effect<PackageSpec, SpecError> =>
-  Effect.fromResult(manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text))
+  Effect.fromResult<PackageSpec, SpecError>(manager === "pip" ? parsePipRequirement(text) : parseCondaSpec(text))
 
 /** @since 0.1.0 @category errors */
 export class MissingName extends Schema.TaggedError<MissingName>()("MissingName", {
