@@ -153,5 +153,7 @@ export const fromImported = (
 
 const fileField = (file: string, field: string, schema: Schema.Codec<string>, value: string) =>
   Schema.decodeUnknownEffect(schema)(value).pipe(
-    Effect.mapError((issue) => importError({ file, field }, `${field} "${value}": ${issue.message}`))
+    Effect.mapError((issue) =>
+      importError({ file, field }, new InvalidInput({ field, input: value, reason: issue.message }).message)
+    )
   )

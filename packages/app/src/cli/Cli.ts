@@ -22,7 +22,7 @@ import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import type { AsOf } from "../AsOf.ts"
 import type { EnvironmentRef } from "../EnvironmentRef.ts"
 import { decodeAsOf, decodePackageSpec, decodeRef, fromImported } from "../Input.ts"
-import type { InvalidInput } from "../InvalidInput.ts"
+import { InvalidInput } from "../InvalidInput.ts"
 import * as Setup from "../Setup.ts"
 import { Terrarium } from "../Terrarium.ts"
 import { UsageError } from "./Diagnostics.ts"
@@ -92,7 +92,8 @@ const asUsageError = (spellings: Spellings) => <E>(error: E): E | UsageError => 
   const invalid = error as InvalidInput
   const spelled = spellings[invalid.field] ?? sharedSpellings[invalid.field]
   if (spelled === undefined) return error
-  const detail = invalid.input === undefined ? `${spelled}: ${invalid.reason}` : `${spelled} "${invalid.input}": ${invalid.reason}`
+  const { reason, input } = invalid
+  const detail = new InvalidInput({ field: spelled, reason, ...(input === undefined ? {} : { input }) }).message
   return new UsageError({ detail, field: invalid.field })
 }
 
