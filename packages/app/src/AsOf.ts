@@ -16,8 +16,16 @@ const POSITION = /^\d+$/
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/i
 
-const RULE = "give a log position (e.g. 42), a date (2026-03-03: the end of that day in UTC) " +
+/**
+ * The forms an as-of point takes, in words: for help texts, and the rule a bad one breaks.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const AS_OF_FORMS = "a log position (e.g. 42), a date (2026-03-03: the end of that day in UTC) " +
   "or an ISO 8601 date-time with a zone (2026-03-03T12:00:00Z)"
+
+const RULE = `give ${AS_OF_FORMS}`
 
 /** Whether the fields name a real day and time (`Date` would roll 2026-02-30 over into March). */
 const isCalendar = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0) =>

@@ -19,7 +19,7 @@ import {
 import { type Definition, emptyDefinition, type PackageSpec } from "@terrarium/domain"
 import { Console, Effect, Option } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
-import type { AsOf } from "../AsOf.ts"
+import { AS_OF_FORMS, type AsOf } from "../AsOf.ts"
 import type { EnvironmentRef } from "../EnvironmentRef.ts"
 import { decodeAsOf, decodePackageSpec, decodeRef, fromImported } from "../Input.ts"
 import { InvalidInput } from "../InvalidInput.ts"
@@ -127,8 +127,6 @@ const withTerrarium = <A, E>(
   })
 
 const ref = decodeRef
-
-const AS_OF_FORMS = "a log position, a date (the end of that day in UTC) or an ISO 8601 date-time with a zone"
 
 const asOf = (input: Option.Option<string>): Effect.Effect<AsOf | undefined, InvalidInput> =>
   Option.isNone(input) ? Effect.succeed(undefined) : decodeAsOf(input.value)
