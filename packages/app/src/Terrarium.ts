@@ -327,18 +327,18 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       Effect.tap((r) => r.appended.length > 0 ? catchUpAfterWrite(target) : Effect.void)
     )
 
+  const active = (state: Environment.State, workspace: string, name: string): Effect.Effect<Environment.ActiveEnvironment, Environment.EnvironmentErrorType> =>
+    state._tag === "Active"
+      ? Effect.succeed(state)
+      : Effect.fail(missing(workspace, name))
+
   /** A `toCommand` for commands on an existing environment: the decider cannot name a stream it has never seen. */
   const onActive = <C extends EnvironmentCommand>(
     target: Target,
     toCommand: (state: Environment.ActiveEnvironment) => Effect.Effect<C, TerrariumError>
   ) =>
   (state: Environment.State): Effect.Effect<C, TerrariumError> =>
-    state._tag === "Active" ? toCommand(state) : Effect.fail(missing(target.workspace, target.name))
-
-  const active = (state: Environment.State, workspace: string, name: string): Effect.Effect<Environment.ActiveEnvironment, Environment.EnvironmentErrorType> =>
-    state._tag === "Active"
-      ? Effect.succeed(state)
-      : Effect.fail(missing(workspace, name))
+    Effect.flatMap(active(state, target.workspace, target.name), toCommand)
 
   const registration = (state: Environment.State, target: Target, hash: string, appended: ReadonlyArray<EnvironmentEvent>) =>
     Effect.gen(function*() {
