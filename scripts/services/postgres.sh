@@ -26,21 +26,26 @@ ensure_database() {
   fi
 }
 
+# Starts the machine's cluster and waits up to 10 s for it to answer; exits if it does not.
+start_server() {
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    echo "postgres.sh: PostgreSQL is down; starting the local cluster" >&2
+    for v in /etc/postgresql/*; do
+      pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start || true
+    done
+    for _ in $(seq 1 100); do
+      if ready; then return 0; fi
+      sleep 0.1
+    done
+  fi
+  echo "postgres.sh: no PostgreSQL answers at $url and it could not be started" >&2
+  exit 1
+}
+
 case "${1:-ensure}" in
   ensure)
-    if ready; then ensure_database; exit 0; fi
-    if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
-      echo "postgres.sh: PostgreSQL is down; starting the local cluster" >&2
-      for v in /etc/postgresql/*; do
-        pg_ctlcluster --skip-systemctl-redirect "$(basename "$v")" main start || true
-      done
-      for _ in $(seq 1 100); do
-        if ready; then ensure_database; exit 0; fi
-        sleep 0.1
-      done
-    fi
-    echo "postgres.sh: no PostgreSQL answers at $url and it could not be started" >&2
-    exit 1
+    ready || start_server
+    ensure_database
     ;;
   *) echo "usage: postgres.sh ensure" >&2; exit 2 ;;
 esac
