@@ -13,10 +13,11 @@ import { ContextDigest, type ContextEntry } from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import { createHash } from "node:crypto"
 import { createReadStream, type Stats } from "node:fs"
-import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises"
+import { lstat, readdir, readlink, stat } from "node:fs/promises"
 import { join } from "node:path"
-import { type DockerIgnore, parseDockerIgnore } from "./DockerIgnore.ts"
+import { type DockerIgnore, NO_DOCKERIGNORE, parseDockerIgnore } from "./DockerIgnore.ts"
 import { importError, type ImportError } from "./ImportError.ts"
+import { isMissing, readFileNode } from "./SourceFiles.ts"
 
 /**
  * Computes the digest of the build context in `contextDir`, whose Dockerfile is `dockerfilePath`
@@ -33,11 +34,6 @@ export type DigestBuildContext = (
 
 const causeText = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
-const isMissing = (cause: unknown): boolean => {
-  const code = (cause as { code?: unknown } | null)?.code
-  return code === "ENOENT" || code === "ENOTDIR"
-}
-
 /** One file-system call, failing with an `ImportError` that names the path. */
 const onDisk = <A>(path: string, what: string, call: () => Promise<A>): Effect.Effect<A, ImportError> =>
   Effect.tryPromise({ try: call, catch: (cause) => importError({ file: path }, `cannot ${what}: ${causeText(cause)}`) })
@@ -46,9 +42,6 @@ const onDisk = <A>(path: string, what: string, call: () => Promise<A>): Effect.E
 const statOrMissing = (path: string, follow = false): Effect.Effect<Stats | undefined, ImportError> =>
   onDisk(path, "read the build context", () =>
     (follow ? stat(path) : lstat(path)).catch((cause: unknown) => (isMissing(cause) ? undefined : Promise.reject(cause))))
-
-const readTextOrMissing = (path: string): Effect.Effect<string | undefined, ImportError> =>
-  onDisk(path, "read the ignore file", () => readFile(path, "utf8").catch((cause: unknown) => (isMissing(cause) ? undefined : Promise.reject(cause))))
 
 /** The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory. */
 const sha256OfFile = (path: string): Effect.Effect<string, ImportError> =>
@@ -68,13 +61,13 @@ const sha256OfFile = (path: string): Effect.Effect<string, ImportError> =>
 const readIgnoreFile = (contextDir: string, dockerfilePath: string): Effect.Effect<DockerIgnore, ImportError> =>
   Effect.gen(function*() {
     for (const file of [join(contextDir, `${dockerfilePath}.dockerignore`), join(contextDir, ".dockerignore")]) {
-      const text = yield* readTextOrMissing(file)
+      const text = yield* readFileNode(file)
       if (text === undefined) continue
       const parsed = parseDockerIgnore(text)
       if (Result.isFailure(parsed)) return yield* importError({ file, line: parsed.failure.line }, parsed.failure.message)
       return parsed.success
     }
-    return Result.getOrThrow(parseDockerIgnore(""))
+    return NO_DOCKERIGNORE
   })
 
 /** Lists the entries under `dir` (at `prefix` inside the context) that the ignore file keeps. */
@@ -86,21 +79,23 @@ const listEntries = (
 ): Effect.Effect<void, ImportError> =>
   Effect.gen(function*() {
     const dir = prefix === "" ? contextDir : join(contextDir, prefix)
-    const names = yield* onDisk(dir, "list a directory of the build context", () => readdir(dir))
-    for (const name of names) {
-      const path = prefix === "" ? name : `${prefix}/${name}`
+    // The listing gives each entry's type (as `lstat` would: links are not followed), so only the
+    // files that are kept need a `stat` of their own, for the executable bit.
+    const children = yield* onDisk(dir, "list a directory of the build context", () => readdir(dir, { withFileTypes: true }))
+    for (const child of children) {
+      const path = prefix === "" ? child.name : `${prefix}/${child.name}`
       const absolute = join(contextDir, path)
-      const stats = yield* statOrMissing(absolute)
-      if (stats === undefined) continue // removed while walking
       const excluded = ignore.excludes(path)
-      if (stats.isDirectory()) {
+      if (child.isDirectory()) {
         // An excluded directory can still hold files an exception (`!…`) brings back.
         if (!excluded || ignore.hasExceptions) yield* listEntries(contextDir, path, ignore, entries)
       } else if (excluded) {
         continue
-      } else if (stats.isFile()) {
+      } else if (child.isFile()) {
+        const stats = yield* statOrMissing(absolute)
+        if (stats === undefined) continue // removed while walking
         entries.push({ type: "file", path, sha256: yield* sha256OfFile(absolute), executable: (stats.mode & 0o100) !== 0 })
-      } else if (stats.isSymbolicLink()) {
+      } else if (child.isSymbolicLink()) {
         entries.push({ type: "symlink", path, target: yield* onDisk(absolute, "read a symbolic link", () => readlink(absolute)) })
       } else {
         return yield* importError(

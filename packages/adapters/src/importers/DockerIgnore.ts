@@ -25,10 +25,14 @@
  *   an anchor, so that `^*` excludes every path, in Docker as here;
  * - `**` followed by plain text matches by suffix (patternmatcher's `suffixMatch`): `**.log`
  *   excludes `a/debug.log`, where the library's expression matches only `.log`;
- * - a pattern excludes a path when it matches the path or any parent directory of it; the library
- *   tries only the parent as deep as the pattern (moby's `Matches`, deprecated there as buggy), so
- *   each pattern has its own matcher and the last one that matches decides here; `hasExceptions`
- *   tells the walk that an excluded directory may still hold files it must send.
+ * - a pattern excludes a path when it matches the path or any parent directory of it
+ *   (patternmatcher's `MatchesOrParentMatches`). The library's `ignores()` tries parents too, but
+ *   only those as deep as the pattern (moby's `Matches`, deprecated there as buggy), so here each
+ *   pattern has its own matcher, asked about the path and each of its parents, and the last
+ *   pattern that matches decides; `hasExceptions` tells the walk that an excluded directory may
+ *   still hold files it must send. Each such matcher keeps its answer for every path it was asked
+ *   (the library's cache, never cleared): on a large context that is one entry per path and
+ *   parent directory for each pattern matched by expression, held while the walk lasts.
  *
  * Left as the library does it, both rare: the expression works on UTF-16 code units, so a `?` or
  * `[…]` does not match one character outside the Basic Multilingual Plane (an emoji); and where
@@ -148,6 +152,14 @@ const parentDirectories = (path: string): Array<string> => {
   const segments = path.split("/").slice(0, -1)
   return segments.map((_, i) => segments.slice(0, i + 1).join("/"))
 }
+
+/**
+ * The ignore file of a context that has none: nothing is excluded.
+ *
+ * @since 0.1.0
+ * @category dockerignore
+ */
+export const NO_DOCKERIGNORE: DockerIgnore = { excludes: () => false, hasExceptions: false }
 
 /**
  * Reads the text of a `.dockerignore` file (see the module notes).

@@ -19,7 +19,14 @@ import { importError, type ImportError } from "./ImportError.ts"
  */
 export type ReadFile = (path: string) => Effect.Effect<string | undefined, ImportError>
 
-const isMissing = (cause: unknown): boolean => {
+/**
+ * True when a file-system call failed because the path is not there (`ENOENT`, or `ENOTDIR`
+ * when a parent is a file): the callers' "missing", as opposed to a file that cannot be read.
+ *
+ * @since 0.1.0
+ * @category files
+ */
+export const isMissing = (cause: unknown): boolean => {
   const code = (cause as { code?: unknown } | null)?.code
   return code === "ENOENT" || code === "ENOTDIR"
 }
