@@ -19,10 +19,13 @@
  *   not compile (`[z-a]`); the library accepts some silently and throws at the first match on
  *   others;
  * - matching case-sensitively, as on Linux (the library ignores case unless told not to);
- * - `+ ( ) | { }` as plain characters (patternmatcher escapes them since 2021; the library does
- *   not, so `c++` throws and `file(1).txt` matches `file1.txt`), and `^` too in a pattern that
- *   patternmatcher compares as a string (no wildcard but a trailing `**`): in an expression it is
- *   an anchor, so that `^*` excludes every path, in Docker as here;
+ * - a pattern with no wildcard, class or escape, or none but a trailing `**`, is compared as a
+ *   string, as patternmatcher does (`exactMatch`, `prefixMatch`): it is the path itself, or a
+ *   prefix of it, so `c++`, `file(1).txt` and `^x` mean what they say (the library would read
+ *   them as expressions: `c++` throws, `file(1).txt` matches `file1.txt`);
+ * - in the other patterns, `+ ( ) | { }` are plain characters (patternmatcher escapes them since
+ *   2021; the library does not), while `^` stays an anchor, so that `^*` excludes every path, in
+ *   Docker as here;
  * - `**` followed by plain text matches by suffix (patternmatcher's `suffixMatch`): `**.log`
  *   excludes `a/debug.log`, where the library's expression matches only `.log`;
  * - a pattern excludes a path when it matches the path or any parent directory of it
@@ -131,16 +134,23 @@ const suffixMatcher = (pattern: string): ((path: string) => boolean) | undefined
 }
 
 /**
+ * A pattern without wildcards, classes or escapes, but perhaps a trailing `**`: patternmatcher
+ * compares it as a string, equal to the path (`exactMatch`) or, with the `**`, a prefix of it
+ * (`prefixMatch`).
+ */
+const stringMatcher = (pattern: string): ((path: string) => boolean) | undefined =>
+  !/^[^*?[\]\\]*(?:\*\*)?$/u.test(pattern) ? undefined
+    : pattern.endsWith("**") ? (path) => path.startsWith(pattern.slice(0, -2))
+    : (path) => path === pattern
+
+/**
  * A matcher of one cleaned, well-formed pattern by the library. `+ ( ) | { }` are escaped so
- * that they stay plain characters in its expression, as patternmatcher escapes them; `^` only in a
- * pattern patternmatcher compares as a string, where it is plain; and `!` and `#` so that the
- * library reads a pattern starting with them (`!!foo` is an exception for `!foo`) as neither an
- * exception nor a comment. An escape already in the pattern is kept as it is.
+ * that they stay plain characters in its expression, as patternmatcher escapes them, and `!` and
+ * `#` so that the library reads a pattern starting with them (`!!foo*` is an exception for
+ * `!foo*`) as neither an exception nor a comment. An escape already in the pattern is kept as it is.
  */
 const libraryMatcher = (pattern: string): (path: string) => boolean => {
-  const comparedAsString = /^[^*?[\]\\]*(?:\*\*)?$/u.test(pattern)
-  const special = comparedAsString ? /[!#^+()|{}]/gu : /\\[\s\S]|[!#+()|{}]/gu
-  const escaped = pattern.replace(special, (token) => (token.length === 1 ? `\\${token}` : token))
+  const escaped = pattern.replace(/\\[\s\S]|[!#+()|{}]/gu, (token) => (token.length === 1 ? `\\${token}` : token))
   // A CommonJS module declared with `export default`: the default import is `module.exports`,
   // whose `default` is the factory.
   const matcher = dockerignore.default({ ignorecase: false }).add(escaped)
@@ -191,7 +201,7 @@ export const parseDockerIgnore = (text: string): Result.Result<DockerIgnore, Doc
     }
     const malformed = (why: string) => Result.fail({ line: i + 1, message: `malformed pattern "${raw.trim()}" (${why})` })
     if (!isWellFormed(pattern)) return malformed(`an unclosed "[", an empty class, a bad range or a trailing "\\"`)
-    const matches = suffixMatcher(pattern) ?? libraryMatcher(pattern)
+    const matches = suffixMatcher(pattern) ?? stringMatcher(pattern) ?? libraryMatcher(pattern)
     try {
       matches(".") // the library compiles on first use; Docker too refuses what Go cannot compile (`[z-a]`)
     } catch (cause) {
