@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import { VersionSpec } from "@conda-org/rattler"
-import { type CondaSpec, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
+import { CONDA_BUILD_STRING, CONDA_PACKAGE_NAME, type CondaSpec, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
 import { Result } from "effect"
 import { SpecError } from "./SpecError.ts"
 
@@ -112,9 +112,6 @@ export const normalizeCondaVersion = (text: string, spec: string): Result.Result
   return Result.succeed(tree === undefined ? normalised : printSorted(tree))
 }
 
-const NAME = /^[a-z0-9_][a-z0-9_.+-]*$/
-const BUILD = /^[A-Za-z0-9_.*+-]+$/
-
 /** Splits `key='v', key2=v2` on commas outside quotes. */
 const bracketPairs = (inner: string): Array<[string, string]> | undefined => {
   const pairs: Array<[string, string]> = []
@@ -184,7 +181,7 @@ export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecErro
   const nameMatch = /^([^\s=<>!~]+)\s*(.*)$/s.exec(rest)
   if (nameMatch === null || nameMatch[1] === undefined) return fail(text, `conda spec "${text}" has no package name`)
   const name = nameMatch[1].toLowerCase()
-  if (!NAME.test(name)) {
+  if (!CONDA_PACKAGE_NAME.test(name)) {
     return fail(text, `invalid conda package name "${nameMatch[1]}" in "${text}" (letters, digits, '_', '.', '+', '-')`)
   }
   rest = (nameMatch[2] ?? "").trim()
@@ -223,7 +220,7 @@ export const parseCondaSpec = (input: string): Result.Result<CondaSpec, SpecErro
     if (build !== "") return fail(text, `conda spec "${text}" gives its build twice`)
     build = bracket["build"]
   }
-  if (build !== "" && !BUILD.test(build)) return fail(text, `invalid conda build string "${build}" in "${text}"`)
+  if (!CONDA_BUILD_STRING.test(build)) return fail(text, `invalid conda build string "${build}" in "${text}"`)
 
   return Result.map(normalizeCondaVersion(text, versionSpec), (version): CondaSpec => ({
     kind: "conda",
