@@ -68,8 +68,15 @@ export type CanonicalValue =
 
 type CanonicalObject = { [key: string]: CanonicalValue }
 
-// Plain `<` compares strings by UTF-16 code units, like JCS; `localeCompare` would depend on the locale.
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+/**
+ * The order of strings wherever the algorithm sorts (object keys, package lists, context
+ * entries): by UTF-16 code units, as RFC 8785 sorts keys. Plain `<` compares that way;
+ * `localeCompare` would depend on the locale.
+ *
+ * @since 0.1.0
+ * @category canonical JSON
+ */
+export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 /** Sorts by a key, then by the whole canonical form so that duplicates still order deterministically. */
 const sortBy = <A extends CanonicalValue>(items: ReadonlyArray<A>, key: (a: A) => string): Array<A> =>

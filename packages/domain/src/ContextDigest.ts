@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { digestCanonicalJson } from "./CanonicalHash.ts"
+import { compareStrings, digestCanonicalJson } from "./CanonicalHash.ts"
 
 /**
  * One entry of a build context. `path` is relative to the context, with `/` separators and no
@@ -34,8 +34,6 @@ import { digestCanonicalJson } from "./CanonicalHash.ts"
 export type ContextEntry =
   | { readonly type: "file"; readonly path: string; readonly sha256: string; readonly executable: boolean }
   | { readonly type: "symlink"; readonly path: string; readonly target: string }
-
-const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 const isContextPath = (path: string): boolean =>
   path !== "" && path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..")

@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { canonicalJson, canonicalSpec } from "./CanonicalHash.ts"
+import { canonicalJson, canonicalSpec, compareStrings } from "./CanonicalHash.ts"
 import type { Definition, DockerBase, PipOptions, RSection } from "./Definition.ts"
 import type { PackageManager, PackageSpec } from "./PackageSpec.ts"
 
@@ -96,8 +96,6 @@ export const renderSpec = (spec: PackageSpec): string => {
   return [`${channel}${spec.name}`, version, spec.build].filter((part) => part !== "").join(" ")
 }
 
-const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
-
 const renderValue = (value: unknown): string | undefined =>
   value === undefined ? undefined : typeof value === "string" ? value : JSON.stringify(value)
 
@@ -105,7 +103,7 @@ const packageChanges = (manager: PackageManager, from: ReadonlyArray<PackageSpec
   const key = (spec: PackageSpec) => canonicalJson(canonicalSpec(spec))
   const before = new Map(from.map((s) => [s.name, s]))
   const after = new Map(to.map((s) => [s.name, s]))
-  const names = [...new Set([...before.keys(), ...after.keys()])].sort(byString)
+  const names = [...new Set([...before.keys(), ...after.keys()])].sort(compareStrings)
   const changes: Array<PackageChange> = []
   for (const name of names) {
     const a = before.get(name)
@@ -134,7 +132,7 @@ const channelsChange = (from: ReadonlyArray<string>, to: ReadonlyArray<string>):
 }
 
 const variableChanges = (from: Readonly<Record<string, string>>, to: Readonly<Record<string, string>>) => {
-  const names = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(byString)
+  const names = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(compareStrings)
   const changes: Array<VariableChange> = []
   for (const variable of names) {
     const a = Object.hasOwn(from, variable) ? from[variable] : undefined
@@ -161,13 +159,13 @@ class Fields {
     })
   }
   record(prefix: string, from: Readonly<Record<string, string>>, to: Readonly<Record<string, string>>): void {
-    for (const key of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(byString)) {
+    for (const key of [...new Set([...Object.keys(from), ...Object.keys(to)])].sort(compareStrings)) {
       this.add(`${prefix}.${key}`, Object.hasOwn(from, key) ? from[key] : undefined, Object.hasOwn(to, key) ? to[key] : undefined, false)
     }
   }
 }
 
-const asSet = (list: ReadonlyArray<string> | undefined) => (list === undefined ? undefined : [...new Set(list)].sort(byString))
+const asSet = (list: ReadonlyArray<string> | undefined) => (list === undefined ? undefined : [...new Set(list)].sort(compareStrings))
 
 const baseFields = (base: DockerBase) =>
   base.kind === "image"
