@@ -99,6 +99,24 @@ describe("createTerrarium on the embedded database", () => {
     assert.strictEqual((await t.environments()).length, before)
   })
 
+  it("rejects an asOf that names no point of the log: a negative, fractional, huge or NaN position, an invalid Date", { timeout: 60_000 }, async () => {
+    const position = `a log position is a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`
+    const cases: ReadonlyArray<readonly [number | Date | string, string]> = [
+      [-1, `asOf "-1": ${position}`],
+      [1.5, `asOf "1.5": ${position}`],
+      [Number.NaN, `asOf "NaN": ${position}`],
+      [2 ** 53, `asOf "9007199254740992": ${position}`],
+      ["99999999999999999999", `asOf "99999999999999999999": ${position}`],
+      [new Date(Number.NaN), `asOf "Invalid Date": a time is a valid Date`]
+    ]
+    for (const [asOf, message] of cases) {
+      for (const attempt of [() => t.show("pydata", { asOf }), () => t.audit("pydata", { asOf })]) {
+        const error = await attempt().then(() => assert.fail(`${String(asOf)}: expected a rejection`), (e: unknown) => e as InvalidInput)
+        assert.deepStrictEqual([error._tag, error.field, error.message], ["InvalidInput", "asOf", message])
+      }
+    }
+  })
+
   it("creates from a definition whose specs are text, parsed and normalised as the CLI does", { timeout: 60_000 }, async () => {
     const python = (pip: ReadonlyArray<string>) => ({
       userManagedDependencies: false,

@@ -27,6 +27,11 @@ export const AS_OF_FORMS = "a log position (e.g. 42), a date (2026-03-03: the en
 
 const RULE = `give ${AS_OF_FORMS}`
 
+const POSITION_RULE = `a log position is a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`
+
+/** Beyond 2^53 - 1 a number is no longer exact: it would name another position than the one meant. */
+const isPosition = (n: number) => Number.isSafeInteger(n) && n >= 0
+
 /** Whether the fields name a real day and time (`Date` would roll 2026-02-30 over into March). */
 const isCalendar = (year: number, month: number, day: number, hour = 0, minute = 0, second = 0, offsetHour = 0, offsetMinute = 0) =>
   month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate() &&
@@ -39,7 +44,10 @@ const isCalendar = (year: number, month: number, day: number, hour = 0, minute =
 export const parseAsOf = (input: string): AsOf | InvalidInput => {
   const text = input.trim()
   const invalid = new InvalidInput({ field: "asOf", input, reason: RULE })
-  if (POSITION.test(text)) return { position: Number(text) }
+  if (POSITION.test(text)) {
+    const position = Number(text)
+    return isPosition(position) ? { position } : new InvalidInput({ field: "asOf", input, reason: POSITION_RULE })
+  }
   const date = DATE.exec(text)
   if (date !== null) {
     const [, y, m, d] = date.map(Number) as [number, number, number, number]
@@ -50,4 +58,21 @@ export const parseAsOf = (input: string): AsOf | InvalidInput => {
   const [y, m, d, hh, mm, ss = 0, oh = 0, om = 0] = dateTime.slice(1).map((part) => (part === undefined ? undefined : Number(part)))
   if (!isCalendar(y!, m!, d!, hh!, mm!, ss, oh, om)) return invalid
   return { time: new Date(text) }
+}
+
+/**
+ * An as-of point a library caller gave as a value rather than as text: a log position as a
+ * number, a time as a `Date`. Checked as text is: `-1`, `1.5` or `NaN` name no position, and an
+ * invalid `Date` no time, so neither reaches the log.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const asOfValue = (input: number | Date): AsOf | InvalidInput => {
+  if (typeof input === "number") {
+    return isPosition(input) ? { position: input } : new InvalidInput({ field: "asOf", input: String(input), reason: POSITION_RULE })
+  }
+  return Number.isNaN(input.getTime())
+    ? new InvalidInput({ field: "asOf", input: String(input), reason: "a time is a valid Date" })
+    : { time: input }
 }

@@ -53,7 +53,13 @@ export interface WriteOptions extends CallOptions {
   readonly correlationId?: string | undefined
 }
 
-/** @since 0.1.0 @category model */
+/**
+ * A point of the log's history: a log position (a whole number, 0 or more), a `Date`, or text as
+ * `--as-of` takes it (`AS_OF_FORMS`). Anything else rejects with `InvalidInput` (`field: "asOf"`).
+ *
+ * @since 0.1.0
+ * @category model
+ */
 export type AsOfInput = number | Date | string
 
 /** @since 0.1.0 @category model */
@@ -92,13 +98,7 @@ export interface TerrariumClient {
 }
 
 const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, InvalidInput> =>
-  input === undefined
-    ? Effect.succeed(undefined)
-    : typeof input === "number"
-    ? Effect.succeed({ position: input })
-    : input instanceof Date
-    ? Effect.succeed({ time: input })
-    : decodeAsOf(input)
+  input === undefined ? Effect.succeed(undefined) : decodeAsOf(input)
 
 const specOf = (input: { readonly pip: string } | { readonly conda: string }) =>
   "pip" in input ? decodePackageSpec("pip", input.pip) : decodePackageSpec("conda", input.conda)

@@ -19,7 +19,7 @@ import {
   VersionString
 } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
-import { type AsOf, parseAsOf } from "./AsOf.ts"
+import { type AsOf, asOfValue, parseAsOf } from "./AsOf.ts"
 import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
@@ -29,9 +29,9 @@ export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidR
   return r instanceof InvalidReference ? Effect.fail(r) : Effect.succeed(r)
 }
 
-/** @since 0.1.0 @category input */
-export const decodeAsOf = (input: string): Effect.Effect<AsOf, InvalidInput> => {
-  const r = parseAsOf(input)
+/** An as-of point as text (`--as-of`) or, from the library, as a position or a `Date`. @since 0.1.0 @category input */
+export const decodeAsOf = (input: string | number | Date): Effect.Effect<AsOf, InvalidInput> => {
+  const r = typeof input === "string" ? parseAsOf(input) : asOfValue(input)
   return r instanceof InvalidInput ? Effect.fail(r) : Effect.succeed(r)
 }
 
