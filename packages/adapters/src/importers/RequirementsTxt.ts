@@ -205,7 +205,8 @@ const readOption = (
       case "--requirement":
         return yield* include(file, line, value, acc, chain, options)
       case "--constraint":
-        pushUnique(acc.constraints, value)
+        if (acc.constraints.includes(value)) return // read once, however often it is named
+        acc.constraints.push(value)
         return yield* constraintsDigest(file, line, value, acc, options)
       case "--index-url":
         if (acc.indexUrl !== undefined && acc.indexUrl !== value) {
@@ -225,6 +226,22 @@ const readOption = (
     }
   })
 
+/**
+ * Where the file named by `-r`/`-c target` in `file` is read (relative to `file`), or why it is
+ * not read here: no `readFile`, or a URL, which is never fetched. `files` names such files in
+ * that reason ("includes", "constraints files").
+ */
+const localTarget = (
+  file: string,
+  target: string,
+  files: string,
+  options: PipReadOptions
+): Result.Result<{ readonly path: string; readonly readFile: ReadFile }, string> => {
+  if (options.readFile === undefined) return Result.fail(`${files} are not read here`)
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return Result.fail(`remote ${files} are not fetched`)
+  return Result.succeed({ path: isAbsolute(target) ? target : join(dirname(file), target), readFile: options.readFile })
+}
+
 const include = (
   file: string,
   line: number | undefined,
@@ -238,9 +255,9 @@ const include = (
       acc.warnings.push(importWarning(file, line, `-r ${target}: ${why}; kept as a pip flag`))
       pushUnique(acc.flags, `--requirement ${target}`)
     }
-    if (options.readFile === undefined) return keep("includes are not read here")
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return keep("remote includes are not fetched")
-    const path = isAbsolute(target) ? target : join(dirname(file), target)
+    const local = localTarget(file, target, "includes", options)
+    if (Result.isFailure(local)) return keep(local.failure)
+    const { path, readFile } = local.success
     const key = resolve(path)
     if (chain.includes(key)) {
       acc.warnings.push(importWarning(file, line, `-r ${target} would include ${path} again (a cycle); skipped`))
@@ -250,7 +267,7 @@ const include = (
       acc.warnings.push(importWarning(file, line, `-r ${target}: ${path} was already included; skipped`))
       return
     }
-    const text = yield* options.readFile(path)
+    const text = yield* readFile(path)
     if (text === undefined) return keep(`${path} does not exist`)
     acc.includes.push(path)
     yield* readLines(path, requirementsLines(text), acc, [...chain, key], options)
@@ -265,13 +282,12 @@ const constraintsDigest = (
   options: PipReadOptions
 ): Effect.Effect<void, ImportError> =>
   Effect.gen(function*() {
-    if (Object.hasOwn(acc.constraintDigests, target)) return
     const unhashed = (why: string) =>
       acc.warnings.push(importWarning(file, line, `-c ${target}: ${why}; only its name is part of the canonical hash`))
-    if (options.readFile === undefined) return unhashed("constraints files are not read here")
-    if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return unhashed("remote constraints files are not fetched")
-    const path = isAbsolute(target) ? target : join(dirname(file), target)
-    const text = yield* options.readFile(path)
+    const local = localTarget(file, target, "constraints files", options)
+    if (Result.isFailure(local)) return unhashed(local.failure)
+    const { path, readFile } = local.success
+    const text = yield* readFile(path)
     if (text === undefined) return unhashed(`${path} does not exist here (a path inside the image?)`)
     acc.constraintDigests[target] = yield* CanonicalHash.sha256Digest(new TextEncoder().encode(text))
   })

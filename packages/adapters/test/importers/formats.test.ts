@@ -93,6 +93,13 @@ describe("requirements.txt", () => {
       assert.include(pip.warnings[1]?.message, "not fetched")
     }))
 
+  it.effect("reads a constraints file named twice once, and says once that it cannot", () =>
+    Effect.gen(function*() {
+      const pip = yield* parseRequirementsTxt("r.txt", "-c /pip_constraints.txt\nnumpy\n-c /pip_constraints.txt", files({}))
+      assert.deepStrictEqual(pip.options.constraints, ["/pip_constraints.txt"])
+      assert.deepStrictEqual(pip.warnings.map((w) => w.line), [1])
+    }))
+
   it.effect("refuses an index, find-links or requirement URL with credentials, at its line", () =>
     Effect.gen(function*() {
       const cases: ReadonlyArray<readonly [string, number, string]> = [
