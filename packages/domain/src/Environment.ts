@@ -6,8 +6,10 @@
  * new events), so re-running `environment create` on an unchanged file is a no-op, and an
  * explicit version number can be given once and never re-pointed.
  *
- * The queries below (`latest`, `resolve`, `versionWithContent`, `versionByHash`, `nextVersion`) are
- * how the handler and the read side interpret a state; `latest` is derived, never stored.
+ * The queries below (`latest`, `resolve`, `versionWithContent`, `nextVersion`) are how the handler
+ * and the read side interpret a state; `latest` is derived, never stored. `versionByHash` looks a
+ * stored (algorithm, hash) pair up as it is; to find a definition's version, the handler asks
+ * `versionWithContent`, which also finds one registered under an earlier algorithm.
  *
  * Hashes are compared only within one hash-algorithm version (docs/canonical-hash.md): a version
  * registered under another algorithm is compared by re-hashing its stored definition with the
@@ -167,16 +169,20 @@ export const versionByHash = (
   )
 
 /**
- * True when a registered version has the content of `definition`, whose hash under the current
- * algorithm is `canonicalHash`. A version hashed under the current algorithm is compared by hash;
- * one hashed under another is re-hashed from its stored definition. That compares canonical
- * JSON texts rather than digests, which is the same test (the hash is SHA-256 of that text) and
- * keeps the decider synchronous.
+ * The test "this registered version has the content of `definition`", whose hash under the
+ * current algorithm is `canonicalHash`. A version hashed under the current algorithm is compared
+ * by hash; one hashed under another is re-hashed from its stored definition. That compares
+ * canonical JSON texts rather than digests, which is the same test (the hash is SHA-256 of that
+ * text) and keeps the decider synchronous. The text of `definition` is computed once, when the
+ * first such version is met.
  */
-const hasContent = (version: RegisteredVersion, definition: Definition, canonicalHash: string): boolean =>
-  version.hashAlgorithm === ALGORITHM_VERSION
-    ? version.canonicalHash === canonicalHash
-    : canonicalJson(canonicalDocument(version.definition)) === canonicalJson(canonicalDocument(definition))
+const hasContentOf = (definition: Definition, canonicalHash: string): (version: RegisteredVersion) => boolean => {
+  let candidate: string | undefined
+  return (version) =>
+    version.hashAlgorithm === ALGORITHM_VERSION
+      ? version.canonicalHash === canonicalHash
+      : canonicalJson(canonicalDocument(version.definition)) === (candidate ??= canonicalJson(canonicalDocument(definition)))
+}
 
 /**
  * The version whose content is `definition` (hashing to `canonicalHash` under the current
@@ -192,7 +198,7 @@ export const versionWithContent = (
   definition: Definition,
   canonicalHash: string
 ): Option.Option<RegisteredVersion> =>
-  Option.fromUndefinedOr(versionsOf(state).find((v) => hasContent(v, definition, canonicalHash)))
+  Option.fromUndefinedOr(versionsOf(state).find(hasContentOf(definition, canonicalHash)))
 
 /**
  * The version a new registration without an explicit version gets: one more than the largest
@@ -394,7 +400,8 @@ const registration = (
   canonicalHash: string,
   version: string | undefined
 ): Result.Result<Registered | undefined, EnvironmentError> => {
-  const sameContent = versionWithContent(state, definition, canonicalHash)
+  const hasContent = hasContentOf(definition, canonicalHash)
+  const sameContent = Option.fromUndefinedOr(versionsOf(state).find(hasContent))
   const registered = (v: string) =>
     Result.succeed(new Registered({ name, version: v, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition }))
   if (version === undefined) {
@@ -402,7 +409,7 @@ const registration = (
   }
   const existing = findVersion(state, version)
   if (Option.isSome(existing)) {
-    return hasContent(existing.value, definition, canonicalHash)
+    return hasContent(existing.value)
       ? Result.succeed(undefined)
       : refuse(new VersionConflict({ name, version, existingHash: existing.value.canonicalHash, requestedHash: canonicalHash }))
   }
