@@ -136,6 +136,17 @@ describe("createTerrarium on the embedded database", () => {
     assert.match(bad.message, /^definition\.python\.conda\.pip\[1\]: invalid pip requirement "numpy>=>1"/)
   })
 
+  it("a refused URL with credentials is not echoed in the error", { timeout: 60_000 }, async () => {
+    const error = await t.create({
+      name: "secret-repo",
+      definition: { spark: { repositories: ["https://user:s3cret@maven.example/repo"], packages: [], precachePackages: false } }
+    }).then(() => assert.fail("expected a rejection"), (e: unknown) => e as InvalidInput)
+    assert.strictEqual(error._tag, "InvalidInput")
+    assert.strictEqual(error.field, "definition.spark.repositories[0]")
+    assert.notInclude(error.message, "s3cret")
+    assert.notInclude(JSON.stringify(error), "s3cret")
+  })
+
   it("sets and unsets a variable in the draft, then registers it", { timeout: 60_000 }, async () => {
     const set = await t.setVariable("pydata", "OMP_NUM_THREADS", "4")
     assert.deepStrictEqual([set.definition.variables["OMP_NUM_THREADS"], set.changed], ["4", true])

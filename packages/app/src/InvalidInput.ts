@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { redactUrlCredentials } from "@terrarium/domain"
 import { Effect, Schema, SchemaIssue } from "effect"
 
 /**
@@ -49,7 +50,8 @@ export const fromIssue = (issue: SchemaIssue.Issue, input: unknown): InvalidInpu
   const value = valueAt(input, path)
   return new InvalidInput({
     field: path.length === 0 ? "input" : fieldPath(path),
-    ...(typeof value === "string" ? { input: value } : {}),
+    // The value is echoed in the message: never a URL's credentials (the very thing refused, often).
+    ...(typeof value === "string" ? { input: redactUrlCredentials(value) } : {}),
     reason: first?.message ?? "invalid value"
   })
 }
