@@ -274,6 +274,16 @@ describe("terrarium CLI", () => {
       assert.strictEqual(head(), before)
     })
 
+    // The error reports of two bad inputs, the same under --output json and yaml.
+    const typoReport = {
+      _tag: "ImportError",
+      message: `typo.yml:2: field "conda_fle" is not part of the AzureML v2 environment schema (did you mean "conda_file"?)`,
+      file: "typo.yml",
+      line: 2,
+      field: "conda_fle"
+    }
+    const badNameReport = { _tag: "UsageError", message: `--name "my env": ${nameRule}`, field: "name" }
+
     it("with --output json, the error is JSON on stderr", { timeout: 120_000 }, () => {
       const notFound = failure(runCli(["environment", "show", "pydata:99", "-o", "json"], env, dir), "unknown version")
       assert.strictEqual(notFound.status, 1)
@@ -281,16 +291,10 @@ describe("terrarium CLI", () => {
         error: { _tag: "EnvironmentError", message: "environment 'pydata' has no version 99", reason: "VersionNotFound" }
       })
       const typo = failure(runCli(["environment", "create", "--file", "typo.yml", "--output", "json"], env, dir), "typo")
-      assert.deepStrictEqual(JSON.parse(typo.line).error, {
-        _tag: "ImportError",
-        message: `typo.yml:2: field "conda_fle" is not part of the AzureML v2 environment schema (did you mean "conda_file"?)`,
-        file: "typo.yml",
-        line: 2,
-        field: "conda_fle"
-      })
+      assert.deepStrictEqual(JSON.parse(typo.line).error, typoReport)
       const usage = failure(runCli(["environment", "create", "--name", "my env", "--image", "x", "-o", "json"], env, dir), "usage")
       assert.strictEqual(usage.status, 2)
-      assert.deepStrictEqual(JSON.parse(usage.line).error, { _tag: "UsageError", message: `--name "my env": ${nameRule}`, field: "name" })
+      assert.deepStrictEqual(JSON.parse(usage.line).error, badNameReport)
       const flag = failure(runCli(["environment", "list", "--bogus", "-o", "json"], env, dir), "unknown flag")
       assert.deepStrictEqual([flag.status, JSON.parse(flag.line).error._tag], [2, "UnrecognizedOption"])
     })
@@ -298,16 +302,10 @@ describe("terrarium CLI", () => {
     it("with --output yaml, the error is the same one line of JSON (a YAML document too)", { timeout: 120_000 }, () => {
       const typo = failure(runCli(["environment", "create", "--file", "typo.yml", "--output", "yaml"], env, dir), "typo")
       assert.strictEqual(typo.status, 1)
-      assert.deepStrictEqual(JSON.parse(typo.line).error, {
-        _tag: "ImportError",
-        message: `typo.yml:2: field "conda_fle" is not part of the AzureML v2 environment schema (did you mean "conda_file"?)`,
-        file: "typo.yml",
-        line: 2,
-        field: "conda_fle"
-      })
+      assert.deepStrictEqual(JSON.parse(typo.line).error, typoReport)
       const usage = failure(runCli(["environment", "create", "--name", "my env", "--image", "x", "-o", "yaml"], env, dir), "usage")
       assert.strictEqual(usage.status, 2)
-      assert.deepStrictEqual(JSON.parse(usage.line).error, { _tag: "UsageError", message: `--name "my env": ${nameRule}`, field: "name" })
+      assert.deepStrictEqual(JSON.parse(usage.line).error, badNameReport)
     })
   })
 })
