@@ -6,7 +6,9 @@ import { createTerrarium, type InvalidInput, make as makeTerrarium, Setup, type 
 import { Projections } from "@terrarium/adapters"
 import { emptyDefinition, type Definition } from "@terrarium/domain"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Result } from "effect"
+import * as NodePath from "@effect/platform-node/NodePath"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { ConfigProvider, Effect, Layer, Result } from "effect"
 import pg from "pg"
 import { testDatabaseUrl } from "./support/postgres.ts"
 import { repoRoot, tempDir } from "./support/cli.ts"
@@ -235,7 +237,9 @@ describe("createTerrarium on PostgreSQL: what other processes wrote, and who", (
       )
       yield* other.create({ workspace: "default", name: "elsewhere", definition: emptyDefinition })
     })
-    await Effect.runPromise(writeElsewhere.pipe(Effect.provide(Setup.portsLayer(Setup.databaseLayer(storage)))))
+    await Effect.runPromise(writeElsewhere.pipe(
+      Effect.provide(Setup.portsLayer(Setup.databaseLayer(storage)).pipe(Layer.provide(NodeServices.layer)))
+    ))
 
     assert.deepStrictEqual((await reader.environments()).map((e) => [e.name, e.latestVersion]), [["elsewhere", "1"]])
     assert.deepStrictEqual((await reader.versions("elsewhere")).map((v) => [v.version, v.createdBy]), [["1", "other-process"]])
@@ -262,50 +266,50 @@ describe("createTerrarium on PostgreSQL: what other processes wrote, and who", (
 })
 
 describe("storage options", () => {
-  /** Runs `f` with these environment variables set (undefined: unset), restoring them after. */
-  const withEnv = <A>(vars: Record<string, string | undefined>, f: () => A): A => {
-    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
-    const apply = (values: Record<string, string | undefined>) => {
-      for (const [k, v] of Object.entries(values)) {
-        if (v === undefined) delete process.env[k]
-        else process.env[k] = v
-      }
-    }
-    apply(vars)
-    try {
-      return f()
-    } finally {
-      apply(saved)
-    }
-  }
-  const resolved = (options: Setup.StorageOptions) => Result.getOrThrow(Setup.resolveStorage(options))
+  /**
+   * Resolves the storage for `options` with exactly these environment variables (undefined:
+   * unset) as what `Config` reads, and nothing else of this process's environment.
+   */
+  const resolveWith = (vars: Record<string, string | undefined>, options: Setup.StorageOptions) =>
+    Effect.runSync(Effect.result(Setup.resolveStorage(options).pipe(
+      Effect.provide(NodePath.layer),
+      Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({
+        env: Object.fromEntries(Object.entries(vars).filter((entry): entry is [string, string] => entry[1] !== undefined))
+      })))
+    )))
+  /** Runs `f` with these environment variables as the configuration (undefined: unset). */
+  const withEnv = <A>(vars: Record<string, string | undefined>, f: (resolve: (options: Setup.StorageOptions) => ReturnType<typeof resolveWith>) => A): A =>
+    f((options) => resolveWith(vars, options))
+  const resolved = (resolve: (options: Setup.StorageOptions) => Result.Result<Setup.ResolvedStorage, unknown>) =>
+    (options: Setup.StorageOptions) => Result.getOrThrow(resolve(options))
   const url = "postgres://someone@127.0.0.1:5432/db"
 
   it("TERRARIUM_DATABASE_PREPARED_STATEMENTS=false turns prepared statements off; an explicit option wins", () => {
-    const preparedStatements = (options: Setup.StorageOptions) => {
-      const storage = resolved(options)
+    const preparedStatements = (resolve: (options: Setup.StorageOptions) => Result.Result<Setup.ResolvedStorage, unknown>) =>
+    (options: Setup.StorageOptions) => {
+      const storage = resolved(resolve)(options)
       return storage.kind === "postgres" ? storage.preparedStatements : "not postgres"
     }
-    withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: undefined }, () =>
-      assert.strictEqual(preparedStatements({ databaseUrl: url }), undefined))
+    withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: undefined }, (resolve) =>
+      assert.strictEqual(preparedStatements(resolve)({ databaseUrl: url }), undefined))
     for (const off of ["false", "0", "OFF", " no "]) {
-      withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: off }, () => {
-        assert.strictEqual(preparedStatements({ databaseUrl: url }), false, off)
-        assert.strictEqual(preparedStatements({ databaseUrl: url, preparedStatements: true }), true)
+      withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: off }, (resolve) => {
+        assert.strictEqual(preparedStatements(resolve)({ databaseUrl: url }), false, off)
+        assert.strictEqual(preparedStatements(resolve)({ databaseUrl: url, preparedStatements: true }), true)
       })
     }
-    withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: "true" }, () =>
-      assert.strictEqual(preparedStatements({ databaseUrl: url }), undefined))
+    withEnv({ TERRARIUM_DATABASE_PREPARED_STATEMENTS: "true" }, (resolve) =>
+      assert.strictEqual(preparedStatements(resolve)({ databaseUrl: url }), undefined))
   })
 
   it("an explicit dataDir wins over TERRARIUM_DATABASE_URL; databaseUrl and dataDir together are refused", () => {
-    withEnv({ TERRARIUM_DATABASE_URL: url }, () => {
-      assert.deepStrictEqual(resolved({ dataDir: "/somewhere/data" }), {
+    withEnv({ TERRARIUM_DATABASE_URL: url }, (resolve) => {
+      assert.deepStrictEqual(resolved(resolve)({ dataDir: "/somewhere/data" }), {
         kind: "pglite", dataDir: "/somewhere/data", onDataDirectoryBusy: undefined
       })
-      assert.strictEqual(resolved({}).kind, "postgres")
+      assert.strictEqual(resolved(resolve)({}).kind, "postgres")
     })
-    const both = Setup.resolveStorage({ databaseUrl: url, dataDir: "/somewhere/data" })
+    const both = resolveWith({}, { databaseUrl: url, dataDir: "/somewhere/data" })
     assert.ok(Result.isFailure(both))
     assert.strictEqual(both.failure._tag, "ConflictingStorage")
     assert.match(both.failure.message, /^databaseUrl and dataDir: give a PostgreSQL URL or an embedded data directory, not both$/)
@@ -317,7 +321,7 @@ describe("storage options", () => {
       [{}, "host=127.0.0.1 dbname=test password=hunter2", "TERRARIUM_DATABASE_URL"],
       [{ databaseUrl: "mysql://root:hunter2@127.0.0.1/db" }, undefined, "databaseUrl"]
     ] as const) {
-      const r = withEnv({ TERRARIUM_DATABASE_URL: env }, () => Setup.resolveStorage(options))
+      const r = resolveWith({ TERRARIUM_DATABASE_URL: env }, options)
       assert.ok(Result.isFailure(r), field)
       assert.deepStrictEqual([r.failure._tag, (r.failure as InvalidInput).field], ["InvalidInput", field])
       assert.match(r.failure.message, /not a PostgreSQL URL \(postgres:\/\/USER@HOST:PORT\/DATABASE\)/)

@@ -19,6 +19,7 @@
  */
 import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
@@ -112,7 +113,8 @@ const specOf = (input: { readonly pip: string } | { readonly conda: string }) =>
 export const createTerrarium = async (options: CreateTerrariumOptions = {}): Promise<TerrariumClient> => {
   const runtime = ManagedRuntime.make(Setup.layer({ ...options, caller: Setup.defaultCaller(options.actor) }).pipe(
     // A library does not write its warnings into its host's standard output.
-    Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true))
+    Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true)),
+    Layer.provideMerge(NodeServices.layer)
   ))
   // Build the layer now, so a bad URL or a failed migration rejects here rather than on first use;
   // then nothing of this runtime is left behind.

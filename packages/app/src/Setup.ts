@@ -7,13 +7,15 @@
  *
  * @since 0.1.0
  */
-import { Database, DatabaseError, type LockOwner, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
-import { Effect, Layer, Result, Schema } from "effect"
-import { mkdirSync } from "node:fs"
+import { Database, DatabaseError, type LockOwner, Projections, ReadModel, SqlEventStore, SqlStorage } from "@terrarium/adapters"
+import { Config, Effect, FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
-import { join } from "node:path"
+import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
-import { type Caller, layer as terrariumLayer } from "./Terrarium.ts"
+import type { Caller } from "./Results.ts"
+import { layer as terrariumLayer } from "./Terrarium.ts"
+
+export { ConflictingStorage } from "./Errors.ts"
 
 /** @since 0.1.0 @category model */
 export interface StorageOptions {
@@ -36,21 +38,43 @@ export interface StorageOptions {
   readonly onDataDirectoryBusy?: ((owner: LockOwner, lockFile: string) => void) | undefined
 }
 
-/** @since 0.1.0 @category config */
-export const terrariumHome = (): string => process.env["TERRARIUM_HOME"] ?? join(homedir(), ".terrarium")
+/**
+ * The environment variables Terrarium reads, through Effect's `Config` (by default from the
+ * process environment; a test or an embedding service can provide another `ConfigProvider`).
+ * The database URL may carry a password: it is `Redacted` from the moment it is read.
+ */
+const EnvironmentConfig = Config.all({
+  home: Config.option(Config.String("TERRARIUM_HOME")),
+  databaseUrl: Config.option(Config.Redacted("TERRARIUM_DATABASE_URL")),
+  databaseSchema: Config.option(Config.String("TERRARIUM_DATABASE_SCHEMA")),
+  preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS"))
+})
 
-/** @since 0.1.0 @category config */
-export const defaultDataDir = (): string => join(terrariumHome(), "data")
+// Every variable is optional and read as text, so reading cannot fail but for a provider that
+// cannot be read at all; that is a defect, not a rule the caller broke.
+const readEnvironment = Effect.orDie(EnvironmentConfig)
+
+/** `$TERRARIUM_HOME`, else `~/.terrarium`. @since 0.1.0 @category config */
+export const terrariumHome: Effect.Effect<string, never, Path.Path> = Effect.gen(function*() {
+  const env = yield* readEnvironment
+  const path = yield* Path.Path
+  return Option.getOrElse(env.home, () => path.join(homedir(), ".terrarium"))
+})
+
+/** The embedded database's default directory: `$TERRARIUM_HOME/data`. @since 0.1.0 @category config */
+export const defaultDataDir: Effect.Effect<string, never, Path.Path> = Effect.gen(function*() {
+  const path = yield* Path.Path
+  return path.join(yield* terrariumHome, "data")
+})
 
 /** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
-const parseSwitch = (value: string | undefined): boolean | undefined =>
-  value !== undefined && /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
+const parseSwitch = (value: string): boolean | undefined => /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
 
 /** Where the data lives, once options and environment variables are taken together. @since 0.1.0 @category model */
 export type ResolvedStorage =
   | {
     readonly kind: "postgres"
-    readonly databaseUrl: string
+    readonly databaseUrl: Redacted.Redacted<string>
     readonly databaseSchema?: string | undefined
     readonly preparedStatements?: boolean | undefined
   }
@@ -63,18 +87,6 @@ export type ResolvedStorage =
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === "" ? undefined : value)
 
 /**
- * Both a PostgreSQL URL and an embedded data directory were given: which one was meant?
- *
- * @since 0.1.0
- * @category errors
- */
-export class ConflictingStorage extends Schema.TaggedError<ConflictingStorage>()("ConflictingStorage", {}) {
-  override get message() {
-    return "databaseUrl and dataDir: give a PostgreSQL URL or an embedded data directory, not both"
-  }
-}
-
-/**
  * The storage for the options, environment variables filling in what they leave open. An option
  * given explicitly wins over every environment variable: `dataDir` selects the embedded database
  * even when `TERRARIUM_DATABASE_URL` is set. Giving both `databaseUrl` and `dataDir` is an error,
@@ -84,27 +96,31 @@ export class ConflictingStorage extends Schema.TaggedError<ConflictingStorage>()
  * @since 0.1.0
  * @category config
  */
-export const resolveStorage = (options: StorageOptions): Result.Result<ResolvedStorage, InvalidInput | ConflictingStorage> => {
-  const explicitUrl = nonEmpty(options.databaseUrl)
-  if (explicitUrl !== undefined && options.dataDir !== undefined) return Result.fail(new ConflictingStorage())
-  const fromEnv = options.dataDir === undefined ? nonEmpty(process.env["TERRARIUM_DATABASE_URL"]) : undefined
-  const databaseUrl = explicitUrl ?? fromEnv
-  if (databaseUrl === undefined) {
-    return Result.succeed({ kind: "pglite", dataDir: options.dataDir ?? defaultDataDir(), onDataDirectoryBusy: options.onDataDirectoryBusy })
-  }
-  if (!isPostgresUrl(databaseUrl)) {
-    return Result.fail(new InvalidInput({
-      field: explicitUrl !== undefined ? "databaseUrl" : "TERRARIUM_DATABASE_URL",
-      reason: "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); key=value connection strings are not accepted"
-    }))
-  }
-  return Result.succeed({
-    kind: "postgres",
-    databaseUrl,
-    databaseSchema: options.databaseSchema ?? process.env["TERRARIUM_DATABASE_SCHEMA"],
-    preparedStatements: options.preparedStatements ?? parseSwitch(process.env["TERRARIUM_DATABASE_PREPARED_STATEMENTS"])
+export const resolveStorage = (
+  options: StorageOptions
+): Effect.Effect<ResolvedStorage, InvalidInput | ConflictingStorage, Path.Path> =>
+  Effect.gen(function*() {
+    const explicitUrl = nonEmpty(options.databaseUrl)
+    if (explicitUrl !== undefined && options.dataDir !== undefined) return yield* new ConflictingStorage()
+    const env = yield* readEnvironment
+    const fromEnv = options.dataDir === undefined ? Option.getOrUndefined(env.databaseUrl) : undefined
+    const databaseUrl = explicitUrl !== undefined ? Redacted.make(explicitUrl) : fromEnv
+    if (databaseUrl === undefined) {
+      return { kind: "pglite", dataDir: options.dataDir ?? (yield* defaultDataDir), onDataDirectoryBusy: options.onDataDirectoryBusy }
+    }
+    if (!isPostgresUrl(Redacted.value(databaseUrl))) {
+      return yield* new InvalidInput({
+        field: explicitUrl !== undefined ? "databaseUrl" : "TERRARIUM_DATABASE_URL",
+        reason: "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); key=value connection strings are not accepted"
+      })
+    }
+    return {
+      kind: "postgres",
+      databaseUrl,
+      databaseSchema: options.databaseSchema ?? Option.getOrUndefined(env.databaseSchema),
+      preparedStatements: options.preparedStatements ?? Option.getOrUndefined(Option.map(env.preparedStatements, parseSwitch))
+    } satisfies ResolvedStorage
   })
-}
 
 const isPostgresUrl = (text: string): boolean => {
   try {
@@ -118,7 +134,7 @@ const isPostgresUrl = (text: string): boolean => {
 /** A one-line description of where the data lives, for messages; never shows a password. @since 0.1.0 @category config */
 export const describeStorage = (storage: ResolvedStorage): string => {
   if (storage.kind === "pglite") return `embedded PGlite at ${storage.dataDir}`
-  const url = new URL(storage.databaseUrl)
+  const url = new URL(Redacted.value(storage.databaseUrl))
   return `PostgreSQL ${url.host}${url.pathname}${storage.databaseSchema ? ` schema ${storage.databaseSchema}` : ""}`
 }
 
@@ -128,23 +144,24 @@ export const describeStorage = (storage: ResolvedStorage): string => {
  * @since 0.1.0
  * @category layers
  */
-export const databaseLayer = (options: StorageOptions): Layer.Layer<Database, DatabaseError | InvalidInput | ConflictingStorage> =>
+export const databaseLayer = (
+  options: StorageOptions
+): Layer.Layer<Database, DatabaseError | InvalidInput | ConflictingStorage, FileSystem.FileSystem | Path.Path> =>
   Layer.unwrap(Effect.gen(function*() {
-    const storage = yield* Effect.fromResult(resolveStorage(options))
+    const storage = yield* resolveStorage(options)
     if (storage.kind === "postgres") {
       return Database.layerPostgres({
-        connectionString: storage.databaseUrl,
+        connectionString: Redacted.value(storage.databaseUrl),
         ...(storage.databaseSchema ? { schema: storage.databaseSchema } : {}),
         ...(storage.preparedStatements !== undefined ? { preparedStatements: storage.preparedStatements } : {})
       })
     }
     // PGlite creates the data directory itself but not its parents.
     if (!storage.dataDir.includes("://")) {
-      const dataDir = storage.dataDir
-      yield* Effect.try({
-        try: () => mkdirSync(dataDir, { recursive: true }),
-        catch: (cause) => new DatabaseError({ operation: "open", cause })
-      })
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.makeDirectory(storage.dataDir, { recursive: true }).pipe(
+        Effect.mapError((cause) => new DatabaseError({ operation: "open", cause }))
+      )
     }
     const onWait = storage.onDataDirectoryBusy
     return Database.layerPglite({ dataDir: storage.dataDir, ...(onWait !== undefined ? { lock: { onWait } } : {}) })
@@ -156,9 +173,9 @@ export const databaseLayer = (options: StorageOptions): Layer.Layer<Database, Da
  * @since 0.1.0
  * @category layers
  */
-export const portsLayer = <E>(database: Layer.Layer<Database, E>) => {
+export const portsLayer = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
-  return Layer.mergeAll(Projections.layer, ReadModel.layer).pipe(Layer.provideMerge(store))
+  return Layer.mergeAll(Projections.layer, ReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
 }
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */

@@ -15,7 +15,8 @@ import {
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { assert, layer } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Logger, Result } from "effect"
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { Clock, Deferred, Effect, Fiber, Layer, Logger, Result } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeDefinitionInput, decodePackageSpec } from "../src/Input.ts"
 import * as Setup from "../src/Setup.ts"
@@ -24,7 +25,7 @@ import { make, type TerrariumError } from "../src/Terrarium.ts"
 // One in-memory database for the file (starting one takes seconds); each test has its own
 // environment names, and its own workspace where it lists a workspace. The clock is the real one
 // (a lost race really waits); the contention test brings its own TestClock.
-const ports = Setup.portsLayer(Setup.databaseLayer({ dataDir: "memory://" }))
+const ports = Setup.portsLayer(Setup.databaseLayer({ dataDir: "memory://" })).pipe(Layer.provide(NodeServices.layer))
 
 const withPip = (...pip: Array<string>): Effect.Effect<Definition, TerrariumError> =>
   decodeDefinitionInput({

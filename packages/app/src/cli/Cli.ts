@@ -419,7 +419,7 @@ const migrateCommand = Command.make("migrate", {}, () =>
 const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
-    const storage = yield* Effect.fromResult(Setup.resolveStorage(storageOf(flags))).pipe(Effect.mapError(asUsageError({})))
+    const storage = yield* Setup.resolveStorage(storageOf(flags)).pipe(Effect.mapError(asUsageError({})))
     const where = Setup.describeStorage(storage)
     return yield* withTerrarium(
       () => Terrarium.use((t) => t.status),

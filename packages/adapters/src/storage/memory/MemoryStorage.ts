@@ -1,0 +1,16 @@
+/**
+ * The storage port for memory adapters: nothing to migrate, nothing that can fail.
+ *
+ * @since 0.1.0
+ */
+import { Storage } from "@terrarium/domain"
+import { Effect, Layer } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Storage> = Layer.succeed(
+  Storage,
+  Storage.of({ kind: "memory", schema: "memory", appliedAtOpen: [], migrations: Effect.succeed([]) })
+)

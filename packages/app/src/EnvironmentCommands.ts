@@ -1,0 +1,169 @@
+/**
+ * The write use cases of environments: each builds a command of the environment decider from
+ * the caller's input and runs it through the command handler. After a committed append the read
+ * models are brought along, as a courtesy: the command has succeeded once the append committed,
+ * so a projection failure then is logged as a warning for the next read to repair.
+ *
+ * @since 0.1.0
+ */
+import { Projections } from "@terrarium/adapters"
+import { CanonicalHash, Environment, type EnvironmentCommand, EventStore, type PackageManager, type PackageSpec } from "@terrarium/domain"
+import type { Definition } from "@terrarium/domain"
+import { Effect } from "effect"
+import { v7 as uuidv7 } from "uuid"
+import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
+import type { EnvironmentRef } from "./EnvironmentRef.ts"
+import { active, draftOf, environmentCodec, registration, versionOf, workspaceOf } from "./EnvironmentViews.ts"
+import type { TerrariumError } from "./Errors.ts"
+import { build, type InvalidInput } from "./InvalidInput.ts"
+import type { Caller, Draft, EnvironmentVersion, Registration, WriteScope } from "./Results.ts"
+
+/**
+ * @since 0.1.0
+ * @category use cases
+ */
+export interface EnvironmentCommands {
+  /** Define (or redefine) and register in one step, like `az ml environment create`. */
+  readonly create: (input: WriteScope & {
+    readonly name: string
+    readonly definition: Definition
+    readonly version?: string | undefined
+    readonly curated?: boolean | undefined
+  }) => Effect.Effect<Registration, TerrariumError>
+  /** Change the draft of an existing environment; `register` turns the draft into a version. */
+  readonly addPackage: (input: WriteScope & { readonly name: string; readonly spec: PackageSpec }) => Effect.Effect<Draft, TerrariumError>
+  readonly removePackage: (input: WriteScope & { readonly name: string; readonly manager: PackageManager; readonly package: string }) => Effect.Effect<Draft, TerrariumError>
+  readonly setVariable: (input: WriteScope & { readonly name: string; readonly variable: string; readonly value: string }) => Effect.Effect<Draft, TerrariumError>
+  readonly unsetVariable: (input: WriteScope & { readonly name: string; readonly variable: string }) => Effect.Effect<Draft, TerrariumError>
+  readonly register: (input: WriteScope & { readonly name: string; readonly version?: string | undefined }) => Effect.Effect<Registration, TerrariumError>
+  readonly archive: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  readonly restore: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  readonly label: (input: WriteScope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+}
+
+/** An environment's stream as a command target, with the caller's defaults filled in. */
+interface Target extends CommandTarget {
+  readonly workspace: string
+  readonly name: string
+}
+
+/**
+ * The write use cases over the ports of the context, acting as `caller` unless a call says
+ * otherwise.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (caller: Caller) => Effect.gen(function*() {
+  const projections = yield* Projections
+  const store = yield* EventStore
+  const handle = commandHandler(Environment.decider, environmentCodec)
+
+  const targetOf = (input: WriteScope & { readonly name: string }) =>
+    Effect.map(workspaceOf(input.workspace), (workspace): Target => ({
+      workspace,
+      name: input.name,
+      stream: Environment.environmentStream(workspace, input.name),
+      actor: input.actor ?? caller.actor,
+      correlationId: input.correlationId ?? uuidv7()
+    }))
+
+  /** After a committed append: bring the read models along, but never fail the command for it. */
+  const catchUpAfterWrite = (target: Target) =>
+    projections.catchUp.pipe(
+      Effect.asVoid,
+      Effect.catch((error) =>
+        Effect.logWarning(
+          `environment '${target.workspace}/${target.name}' was changed, but the read models could not be brought up ` +
+            `to date (${error.message}); the next read will catch them up`
+        )
+      )
+    )
+
+  /** One command against one environment's stream, then the courtesy catch-up if it appended. */
+  const execute = <C extends EnvironmentCommand>(
+    target: Target,
+    toCommand: (state: Environment.State) => Effect.Effect<C, TerrariumError>
+  ) =>
+    handle(target, toCommand).pipe(
+      Effect.tap((r) => (r.appended.length > 0 ? catchUpAfterWrite(target) : Effect.void)),
+      Effect.provideService(EventStore, store)
+    )
+
+  /** A `toCommand` for commands on an existing environment: the decider cannot name a stream it has never seen. */
+  const onActive = <C extends EnvironmentCommand>(
+    target: Target,
+    toCommand: (state: Environment.ActiveEnvironment) => Effect.Effect<C, TerrariumError>
+  ) =>
+  (state: Environment.State): Effect.Effect<C, TerrariumError> =>
+    Effect.flatMap(active(state, target.workspace, target.name), toCommand)
+
+  /**
+   * A change of the draft. Its command depends on the input alone, so it is built (and checked)
+   * once, before the stream is read: a value that breaks a rule is reported as such whether or not
+   * the environment exists, and a retry after a lost race does not build it again.
+   */
+  const draftChange = <C extends EnvironmentCommand>(
+    input: WriteScope & { readonly name: string },
+    buildCommand: Effect.Effect<C, InvalidInput>
+  ) =>
+    Effect.gen(function*() {
+      const target = yield* targetOf(input)
+      const command = yield* buildCommand
+      const { state } = yield* execute(target, onActive(target, () => Effect.succeed(command)))
+      return yield* draftOf(state, target.workspace, target.name)
+    })
+
+  /**
+   * A command on one version given by reference. The reference is resolved inside the retried
+   * decision: after a lost race `x@latest` means the version that is latest now.
+   */
+  const versionCommand = <C extends Environment.Archive | Environment.Restore | Environment.MoveLabel>(
+    input: WriteScope & { readonly ref: EnvironmentRef },
+    toCommand: (version: string) => Effect.Effect<C, InvalidInput>
+  ) =>
+    Effect.gen(function*() {
+      const target = yield* targetOf({ ...input, name: input.ref.name })
+      const { state, command } = yield* execute(target, onActive(target, (env) =>
+        Effect.fromResult(Environment.resolve(env, input.ref)).pipe(Effect.flatMap((version) => toCommand(version.version)))))
+      return yield* versionOf(state, target.workspace, { name: target.name, version: command.version }, yield* store.head)
+    })
+
+  const commands: EnvironmentCommands = {
+    create: (input) =>
+      Effect.gen(function*() {
+        const target = yield* targetOf(input)
+        const canonicalHash = yield* CanonicalHash.hash(input.definition)
+        const command = yield* build(Environment.Create, {
+          workspace: target.workspace,
+          name: target.name,
+          curated: input.curated ?? false,
+          definition: input.definition,
+          canonicalHash,
+          ...(input.version === undefined ? {} : { version: input.version })
+        })
+        const { state, appended } = yield* execute(target, () => Effect.succeed(command))
+        return yield* registration(state, target.workspace, target.name, canonicalHash, appended)
+      }),
+    addPackage: (input) => draftChange(input, build(Environment.AddPackage, { spec: input.spec })),
+    removePackage: (input) =>
+      draftChange(input, build(Environment.RemovePackage, { manager: input.manager, name: input.package })),
+    setVariable: (input) =>
+      draftChange(input, build(Environment.SetVariable, { variable: input.variable, value: input.value })),
+    unsetVariable: (input) => draftChange(input, build(Environment.UnsetVariable, { variable: input.variable })),
+    register: (input) =>
+      Effect.gen(function*() {
+        const target = yield* targetOf(input)
+        const { state, command, appended } = yield* execute(target, onActive(target, (env) =>
+          CanonicalHash.hash(env.draft).pipe(Effect.flatMap((canonicalHash) =>
+            build(Environment.Register, { canonicalHash, ...(input.version === undefined ? {} : { version: input.version }) })
+          ))))
+        // After a registration (or a no-op) the draft is exactly the registered content.
+        return yield* registration(state, target.workspace, target.name, command.canonicalHash, appended)
+      }),
+    archive: (input) => versionCommand(input, (version) => build(Environment.Archive, { version })),
+    restore: (input) => versionCommand(input, (version) => build(Environment.Restore, { version })),
+    label: (input) => versionCommand(input, (version) => build(Environment.MoveLabel, { label: input.label, version }))
+  }
+  return commands
+})

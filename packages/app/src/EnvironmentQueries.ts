@@ -1,0 +1,129 @@
+/**
+ * The read use cases of environments. A read of one environment (`show`, `draft`, `diff`) folds
+ * its stream, as of a point of the log if asked; a read across environments (`environments`,
+ * `versions`, the curated catalog, the cache lookup, `audit`) asks the read model, after bringing
+ * it up to the head of the log so that it also sees what other processes appended (when nothing
+ * is new that costs a head and a checkpoint lookup).
+ *
+ * @since 0.1.0
+ */
+import { Projections, ReadModel } from "@terrarium/adapters"
+import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import { Diff, EventStore, Storage } from "@terrarium/domain"
+import { Effect } from "effect"
+import type { AsOf } from "./AsOf.ts"
+import type { EnvironmentRef } from "./EnvironmentRef.ts"
+import { draftOf, loadEnvironment, notFound, versionOf, workspaceOf } from "./EnvironmentViews.ts"
+import type { TerrariumError } from "./Errors.ts"
+import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Results.ts"
+
+/**
+ * @since 0.1.0
+ * @category use cases
+ */
+export interface EnvironmentQueries {
+  readonly show: (input: Scope & { readonly ref: EnvironmentRef; readonly asOf?: AsOf | undefined }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  readonly draft: (input: Scope & { readonly name: string }) => Effect.Effect<Draft, TerrariumError>
+  /** One row per environment: latest version, number of versions, type. */
+  readonly environments: (input: Scope & { readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, TerrariumError>
+  readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
+  /** Curated (`AzureML-`) environments of every workspace, with their latest version. */
+  readonly curatedCatalog: Effect.Effect<ReadonlyArray<CuratedCatalogRow>, TerrariumError>
+  /** Every registered version with this canonical hash (and its image, once built). */
+  readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, TerrariumError>
+  readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef }) => Effect.Effect<VersionDiff, TerrariumError>
+  readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
+  /** Where the log stands: head position, read-model checkpoint, database kind, migrations. */
+  readonly status: Effect.Effect<Status, TerrariumError>
+  /** The names of every migration applied to the database, oldest first. */
+  readonly migrations: Effect.Effect<ReadonlyArray<string>, TerrariumError>
+  /** The migrations this service's database applied when it was opened (empty if it was up to date). */
+  readonly appliedMigrations: ReadonlyArray<string>
+  /** Bring the read models up to the head of the log. */
+  readonly catchUp: Effect.Effect<number, TerrariumError>
+  /** Rebuild every read model from position 0. */
+  readonly rebuildProjections: Effect.Effect<number, TerrariumError>
+}
+
+/**
+ * The read use cases over the ports of the context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function*() {
+  const store = yield* EventStore
+  const projections = yield* Projections
+  const readModel = yield* ReadModel
+  const storage = yield* Storage
+
+  const load = (workspace: string, name: string, untilPosition?: number) =>
+    loadEnvironment(workspace, name, untilPosition).pipe(Effect.provideService(EventStore, store))
+
+  const positionOf = (asOf: AsOf | undefined) =>
+    asOf === undefined ? store.head : "position" in asOf ? Effect.succeed(asOf.position) : store.positionAt(asOf.time)
+
+  /** A read of the read models, after they have caught up with the log (other processes' appends included). */
+  const current = <A>(read: Effect.Effect<A, TerrariumError>) => Effect.andThen(projections.catchUp, read)
+
+  const queries: EnvironmentQueries = {
+    show: ({ workspace, ref, asOf }) =>
+      Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
+        const position = yield* positionOf(asOf)
+        const { state } = yield* load(ws, ref.name, asOf === undefined ? undefined : position)
+        return yield* versionOf(state, ws, ref, position)
+      }),
+    draft: ({ workspace, name }) =>
+      workspaceOf(workspace).pipe(
+        Effect.flatMap((ws) => load(ws, name).pipe(Effect.flatMap(({ state }) => draftOf(state, ws, name))))
+      ),
+    environments: ({ workspace, includeArchived }) =>
+      workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
+        current(readModel.environments({ workspace: ws, includeArchived: includeArchived ?? false }))
+      )),
+    versions: ({ workspace, name, includeArchived }) =>
+      workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
+        current(readModel.versions({ workspace: ws, name, includeArchived: includeArchived ?? false }))
+      )),
+    curatedCatalog: current(readModel.curatedCatalog()),
+    cacheLookup: (canonicalHash) => current(readModel.cacheLookup(canonicalHash)),
+    diff: ({ workspace, from, to }) =>
+      Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
+        const head = yield* store.head
+        const source = yield* load(ws, from.name)
+        const a = yield* versionOf(source.state, ws, from, head)
+        // Two versions of one environment (`x:1` against `x:2`) are one stream: read it once.
+        const target = to.name === from.name ? source : yield* load(ws, to.name)
+        const b = yield* versionOf(target.state, ws, to, head)
+        return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
+      }),
+    audit: ({ workspace, name, asOf }) =>
+      Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
+        const untilPosition = asOf === undefined ? undefined : yield* positionOf(asOf)
+        const entries = yield* current(
+          readModel.audit({ workspace: ws, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
+        )
+        // Every environment's trail starts with its Defined event: no entries, no environment
+        // (then); no need to read and fold the whole stream just to say so.
+        if (entries.length === 0) return yield* Effect.fail(notFound(ws, name))
+        return entries
+      }),
+    migrations: storage.migrations,
+    appliedMigrations: storage.appliedAtOpen,
+    status: Effect.all({ head: store.head, checkpoint: projections.checkpoint, migrations: storage.migrations }).pipe(
+      Effect.map(({ head, checkpoint, migrations }) => ({
+        database: storage.kind,
+        schema: storage.schema,
+        headPosition: head,
+        projectionCheckpoint: checkpoint,
+        migrations
+      }) satisfies Status)
+    ),
+    catchUp: projections.catchUp,
+    rebuildProjections: projections.rebuild
+  }
+  return queries
+})

@@ -1,0 +1,91 @@
+/**
+ * What the use cases take as scope and return: plain data, the same through the library, the
+ * CLI's `--output json` and (later) HTTP.
+ *
+ * @since 0.1.0
+ */
+import type { Definition, Diff, EnvironmentType, StorageKind } from "@terrarium/domain"
+
+/**
+ * The defaults of every call: who is acting (the CLI: the OS user, or `--actor`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export interface Caller {
+  readonly actor: string
+}
+
+/**
+ * Per-call overrides for a write. Every call gets its own correlation id (a fresh UUIDv7 unless
+ * given), shared by the events it appends, so an embedding service can pass its request id.
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export interface CallContext {
+  readonly actor?: string | undefined
+  readonly correlationId?: string | undefined
+}
+
+/** @since 0.1.0 @category model */
+export interface Scope {
+  readonly workspace: string
+}
+
+/** A write: where, and who under which correlation id. @since 0.1.0 @category model */
+export type WriteScope = Scope & CallContext
+
+/** @since 0.1.0 @category model */
+export interface Registration {
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly canonicalHash: string
+  readonly environmentType: EnvironmentType
+  /** False when the definition was already registered and nothing was appended. */
+  readonly created: boolean
+  readonly archived: boolean
+}
+
+/** A version as `show` returns it: the frozen definition and where it stands. @since 0.1.0 @category model */
+export interface EnvironmentVersion {
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly canonicalHash: string
+  readonly hashAlgorithm: number
+  readonly environmentType: EnvironmentType
+  readonly archived: boolean
+  readonly labels: ReadonlyArray<string>
+  readonly definition: Definition
+  /** The log position the answer was computed at (the head, or the as-of position). */
+  readonly asOfPosition: number
+}
+
+/** The draft (what `register` would register next) and whether it differs from latest. @since 0.1.0 @category model */
+export interface Draft {
+  readonly workspace: string
+  readonly name: string
+  readonly definition: Definition
+  readonly canonicalHash: string
+  /** The registered version with the same content, if any. */
+  readonly registeredAs: string | undefined
+  readonly changed: boolean
+}
+
+/** @since 0.1.0 @category model */
+export interface VersionDiff {
+  readonly from: EnvironmentVersion
+  readonly to: EnvironmentVersion
+  readonly diff: Diff.DefinitionDiff
+}
+
+/** @since 0.1.0 @category model */
+export interface Status {
+  readonly database: StorageKind
+  readonly schema: string
+  readonly headPosition: number
+  readonly projectionCheckpoint: number
+  readonly migrations: ReadonlyArray<string>
+}
