@@ -1,0 +1,105 @@
+/**
+ * `terrarium environment create`: define an environment from an AzureML v2 YAML, or from a conda
+ * file and/or an image given as flags, and register it as a version.
+ *
+ * @since 0.1.0
+ */
+import {
+  importCondaEnvironmentFile,
+  importEnvironmentFile,
+  type ImportedEnvironment,
+  type ImportWarning,
+  formatWarning
+} from "@terrarium/adapters"
+import { type Definition, emptyDefinition } from "@terrarium/domain"
+import { Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { fromImported } from "../../../Input.ts"
+import { Terrarium } from "../../../Terrarium.ts"
+import { UsageError } from "../../Diagnostics.ts"
+import * as Render from "../../Render.ts"
+import { withTerrarium } from "../../TerrariumCommand.ts"
+
+const fromFlags = (input: {
+  readonly file: Option.Option<string>
+  readonly name: Option.Option<string>
+  readonly condaFile: Option.Option<string>
+  readonly image: Option.Option<string>
+}) =>
+  Effect.gen(function*() {
+    if (Option.isSome(input.file)) {
+      if (Option.isSome(input.condaFile) || Option.isSome(input.image)) {
+        return yield* new UsageError({ detail: "--file cannot be combined with --conda-file or --image (put them in the YAML file)" })
+      }
+      return yield* importEnvironmentFile(input.file.value)
+    }
+    if (Option.isNone(input.name)) {
+      return yield* new UsageError({ detail: "give --file env.yml, or --name NAME with --conda-file and/or --image" })
+    }
+    if (Option.isNone(input.condaFile) && Option.isNone(input.image)) {
+      return yield* new UsageError({ detail: "--name needs --conda-file FILE and/or --image IMAGE (or use --file env.yml)" })
+    }
+    const base: ImportedEnvironment = Option.isSome(input.condaFile)
+      ? yield* importCondaEnvironmentFile(input.condaFile.value)
+      : {
+        kind: "azureml-v2-environment",
+        tags: {},
+        // An environment that is only an image uses the image's Python as is (AzureML semantics).
+        definition: { ...emptyDefinition, python: { ...emptyDefinition.python, userManagedDependencies: true } },
+        source: { file: "(command line)", includes: [] },
+        warnings: []
+      }
+    if (Option.isNone(input.image)) return base
+    const definition: Definition = {
+      ...base.definition,
+      docker: { ...base.definition.docker, base: { kind: "image", image: input.image.value } }
+    }
+    return { ...base, definition }
+  })
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const create = Command.make("create", {
+  file: Flag.String("file").pipe(Flag.withAlias("f"), Flag.withDescription("AzureML v2 environment YAML (or a conda environment.yml)"), Flag.optional),
+  name: Flag.String("name").pipe(Flag.withAlias("n"), Flag.withDescription("Environment name (overrides the file's)"), Flag.optional),
+  condaFile: Flag.String("conda-file").pipe(Flag.withDescription("Conda environment.yml to install"), Flag.optional),
+  image: Flag.String("image").pipe(Flag.withAlias("i"), Flag.withDescription("Base image"), Flag.optional),
+  version: Flag.String("version").pipe(Flag.withAlias("v"), Flag.withDescription("Explicit version (default: next number)"), Flag.optional),
+  description: Flag.String("description").pipe(Flag.withDescription("Description"), Flag.optional),
+  tag: Flag.KeyValuePair("tag").pipe(Flag.withDescription("Tag key=value (repeatable)"), Flag.optional),
+  curated: Flag.Boolean("curated").pipe(Flag.withDescription("Register as a curated (AzureML-) environment"), Flag.withDefault(false))
+}, (input) =>
+  withTerrarium(
+    (flags) =>
+      Effect.gen(function*() {
+        const imported = yield* fromFlags(input)
+        const { name, version, definition } = yield* fromImported(imported, {
+          name: Option.getOrUndefined(input.name),
+          version: Option.getOrUndefined(input.version),
+          description: Option.getOrUndefined(input.description),
+          tags: Option.getOrUndefined(input.tag)
+        })
+        const terrarium = yield* Terrarium
+        const registration = yield* terrarium.create({
+          workspace: flags.workspace,
+          name,
+          definition,
+          version,
+          curated: input.curated
+        })
+        return { registration, warnings: imported.warnings }
+      }),
+    ({ registration, warnings }) => ({
+      data: { ...registration, warnings: warnings.map(formatWarning) },
+      table: () => Render.registration(registration, warnings.map((w: ImportWarning) => formatWarning(w)))
+    }),
+    { name: "--name", version: "--version" }
+  )).pipe(
+    Command.withDescription("Define an environment and register it as a version (unchanged definitions keep their version)"),
+    Command.withExamples([
+      { command: "terrarium environment create --file env.yml", description: "From an AzureML v2 environment YAML" },
+      { command: "terrarium environment create --name my-env --conda-file conda.yml --image python:3.11", description: "From flags" }
+    ])
+  )

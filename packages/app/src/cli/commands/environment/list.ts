@@ -1,0 +1,38 @@
+/**
+ * `terrarium environment list`: the environments of a workspace, the versions of one, or the
+ * curated catalog.
+ *
+ * @since 0.1.0
+ */
+import { Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { Terrarium } from "../../../Terrarium.ts"
+import * as Render from "../../Render.ts"
+import { withTerrarium } from "../../TerrariumCommand.ts"
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const list = Command.make("list", {
+  name: Flag.String("name").pipe(Flag.withAlias("n"), Flag.withDescription("Show the versions of this environment"), Flag.optional),
+  archived: Flag.Boolean("archived").pipe(Flag.withDescription("Include archived versions"), Flag.withDefault(false)),
+  curated: Flag.Boolean("curated").pipe(Flag.withDescription("List the curated (AzureML-) catalog"), Flag.withDefault(false))
+}, ({ name, archived, curated }) =>
+  curated
+    ? withTerrarium(
+      () => Terrarium.use((t) => t.curatedCatalog),
+      (rows) => ({ data: rows, table: () => Render.catalog(rows) })
+    )
+    : Option.match(name, {
+      onNone: () =>
+        withTerrarium(
+          (flags) => Terrarium.use((t) => t.environments({ workspace: flags.workspace, includeArchived: archived })),
+          (rows) => ({ data: rows, table: () => Render.environments(rows) })
+        ),
+      onSome: (name) =>
+        withTerrarium(
+          (flags) => Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived })),
+          (rows) => ({ data: rows, table: () => Render.versions(rows) })
+        )
+    })).pipe(Command.withDescription("List environments, the versions of one (--name), or the curated catalog (--curated)"))

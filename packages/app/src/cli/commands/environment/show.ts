@@ -1,0 +1,29 @@
+/**
+ * `terrarium environment show`: one version with its full definition, now or as of a past moment.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { AS_OF_FORMS } from "../../../AsOf.ts"
+import { Terrarium } from "../../../Terrarium.ts"
+import * as Render from "../../Render.ts"
+import { asOf, ref, withTerrarium } from "../../TerrariumCommand.ts"
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const show = Command.make("show", {
+  ref: Argument.String("ref").pipe(Argument.withDescription("NAME, NAME:VERSION or NAME@LABEL")),
+  asOf: Flag.String("as-of").pipe(Flag.withDescription(`What the reference meant then: ${AS_OF_FORMS}`), Flag.optional)
+}, (input) =>
+  withTerrarium(
+    (flags) =>
+      Effect.gen(function*() {
+        const r = yield* ref(input.ref)
+        const at = yield* asOf(input.asOf)
+        return yield* Terrarium.use((t) => t.show({ workspace: flags.workspace, ref: r, asOf: at }))
+      }),
+    (v) => ({ data: v, table: () => Render.version(v) })
+  )).pipe(Command.withDescription("Show one version with its full definition"))
