@@ -103,7 +103,9 @@ export interface TerrariumClient {
 // wrong type is an `InvalidInput` naming the argument, not a TypeError from deep inside. Only the
 // types are decoded here; the domain's rules (a name's spelling, a workspace's) are checked where
 // the command is built, with the same `InvalidInput`. Options objects ignore keys they do not
-// have (one object may serve several calls); a definition does not (see `decodeDefinitionInput`).
+// have, since one object may serve several calls; `create`'s input, a spec object and a
+// definition refuse them, since there a misspelt key would silently mean something else (an
+// empty definition for `defintion:`, a pip package for `{ pip, conda }`).
 const Text = Schema.String
 const OptionalText = Schema.optional(Schema.String)
 const OptionalFlag = Schema.optional(Schema.Boolean)
@@ -130,6 +132,17 @@ const CreateArgument = Schema.Struct({
 })
 const SpecArgument = Schema.Union([Schema.Struct({ pip: Text }), Schema.Struct({ conda: Text })])
   .annotate({ message: "a package is given as { pip: text } or { conda: text }" })
+
+// Positional arguments are decoded as one object keyed by their names in the signature.
+const NoArguments = Schema.Struct({})
+const NameArguments = Schema.Struct({ name: Text })
+const RefArguments = Schema.Struct({ ref: Text })
+const SpecArguments = Schema.Struct({ name: Text, spec: SpecArgument })
+const PackageArguments = Schema.Struct({ name: Text, pkg: SpecArgument })
+const SetVariableArguments = Schema.Struct({ name: Text, variable: Text, value: Text })
+const UnsetVariableArguments = Schema.Struct({ name: Text, variable: Text })
+const DiffArguments = Schema.Struct({ from: Text, to: Text })
+const LabelArguments = Schema.Struct({ ref: Text, label: Text })
 
 /** A call's options; their fields are named on their own (`workspace`, `asOf`), as the service names them. */
 const optionsOf = <S extends Schema.Decoder<unknown>>(schema: S, options: unknown) =>
@@ -163,7 +176,6 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
   const run = <A, E>(f: (t: Terrarium["Service"]) => Effect.Effect<A, E>): Promise<A> =>
     runtime.runPromise(Terrarium.use(f))
   /** Runs `f` on a call's positional arguments and options, once both are decoded. */
-  // Positional arguments are decoded as one object keyed by their names in the signature.
   const call = <Args, O, A, E>(
     argsSchema: Schema.Decoder<Args>,
     values: unknown,
@@ -172,7 +184,6 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
     f: (t: Terrarium["Service"], args: Args, o: O) => Effect.Effect<A, E>
   ) =>
     run((t) =>
-      // A spec object with a key it does not have (`{ pip, conda }`) is refused, not half read.
       Effect.all([decodeInput(argsSchema, values, { onExcessProperty: "error" }), optionsOf(optionsSchema, o)]).pipe(
         Effect.flatMap(([args, opts]) => f(t, args, opts))
       ))
@@ -182,13 +193,15 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
     optionsSchema: Schema.Decoder<O>,
     o: unknown,
     f: (t: Terrarium["Service"], r: EnvironmentRef, o: O) => Effect.Effect<A, E>
-  ) => call(Schema.Struct({ ref: Text }), { ref }, optionsSchema, o, (t, args, opts) => decodeRef(args.ref).pipe(Effect.flatMap((r) => f(t, r, opts))))
+  ) =>
+    call(RefArguments, { ref }, optionsSchema, o, (t, args, opts) =>
+      decodeRef(args.ref).pipe(Effect.flatMap((r) => f(t, r, opts))))
 
   return {
     create: (input) =>
       run((t) =>
         Effect.gen(function*() {
-          const args = yield* decodeInput(CreateArgument, input)
+          const args = yield* decodeInput(CreateArgument, input, { onExcessProperty: "error" })
           const definition = yield* decodeDefinitionInput(args.definition)
           return yield* t.create({ ...write(args), name: args.name, definition, version: args.version, curated: args.curated })
         })),
@@ -200,42 +213,42 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
           return yield* t.create({ ...write(o), name, definition, version })
         })),
     addPackage: (name, spec, o) =>
-      call(Schema.Struct({ name: Text, spec: SpecArgument }), { name, spec }, WriteOptionsArgument, o, (t, args, w) =>
+      call(SpecArguments, { name, spec }, WriteOptionsArgument, o, (t, args, w) =>
         specOf(args.spec).pipe(Effect.flatMap((s) => t.addPackage({ ...write(w), name: args.name, spec: s })))),
     removePackage: (name, pkg, o) =>
-      call(Schema.Struct({ name: Text, pkg: SpecArgument }), { name, pkg }, WriteOptionsArgument, o, (t, { name, pkg }, w) =>
+      call(PackageArguments, { name, pkg }, WriteOptionsArgument, o, (t, { name, pkg }, w) =>
         "pip" in pkg
           ? t.removePackage({ ...write(w), name, manager: "pip", package: pkg.pip })
           : t.removePackage({ ...write(w), name, manager: "conda", package: pkg.conda })),
     setVariable: (name, variable, value, o) =>
-      call(Schema.Struct({ name: Text, variable: Text, value: Text }), { name, variable, value }, WriteOptionsArgument, o, (t, args, w) =>
+      call(SetVariableArguments, { name, variable, value }, WriteOptionsArgument, o, (t, args, w) =>
         t.setVariable({ ...write(w), ...args })),
     unsetVariable: (name, variable, o) =>
-      call(Schema.Struct({ name: Text, variable: Text }), { name, variable }, WriteOptionsArgument, o, (t, args, w) =>
+      call(UnsetVariableArguments, { name, variable }, WriteOptionsArgument, o, (t, args, w) =>
         t.unsetVariable({ ...write(w), ...args })),
     register: (name, o) =>
-      call(Schema.Struct({ name: Text }), { name }, RegisterOptionsArgument, o, (t, args, w) =>
+      call(NameArguments, { name }, RegisterOptionsArgument, o, (t, args, w) =>
         t.register({ ...write(w), name: args.name, version: w?.version })),
     show: (ref, o) =>
       withRef(ref, AsOfOptionsArgument, o, (t, r, w) =>
         asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.show({ workspace: ws(w), ref: r, asOf })))),
     environments: (o) =>
-      call(Schema.Struct({}), {}, ListOptionsArgument, o, (t, _, w) => t.environments({ workspace: ws(w), includeArchived: w?.includeArchived })),
+      call(NoArguments, {}, ListOptionsArgument, o, (t, _, w) => t.environments({ workspace: ws(w), includeArchived: w?.includeArchived })),
     versions: (name, o) =>
-      call(Schema.Struct({ name: Text }), { name }, ListOptionsArgument, o, (t, args, w) =>
+      call(NameArguments, { name }, ListOptionsArgument, o, (t, args, w) =>
         t.versions({ workspace: ws(w), name: args.name, includeArchived: w?.includeArchived })),
     diff: (from, to, o) =>
-      call(Schema.Struct({ from: Text, to: Text }), { from, to }, CallOptionsArgument, o, (t, args, w) =>
+      call(DiffArguments, { from, to }, CallOptionsArgument, o, (t, args, w) =>
         Effect.all([decodeRef(args.from), decodeRef(args.to)]).pipe(
           Effect.flatMap(([a, b]) => t.diff({ workspace: ws(w), from: a, to: b }))
         )),
     archive: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.archive({ ...write(w), ref: r })),
     restore: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.restore({ ...write(w), ref: r })),
     label: (ref, label, o) =>
-      call(Schema.Struct({ ref: Text, label: Text }), { ref, label }, WriteOptionsArgument, o, (t, args, w) =>
+      call(LabelArguments, { ref, label }, WriteOptionsArgument, o, (t, args, w) =>
         decodeRef(args.ref).pipe(Effect.flatMap((r) => t.label({ ...write(w), ref: r, label: args.label })))),
     audit: (name, o) =>
-      call(Schema.Struct({ name: Text }), { name }, AsOfOptionsArgument, o, (t, args, w) =>
+      call(NameArguments, { name }, AsOfOptionsArgument, o, (t, args, w) =>
         asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.audit({ workspace: ws(w), name: args.name, asOf })))),
     rebuildProjections: () => run((t) => t.rebuildProjections),
     close: () => runtime.dispose()

@@ -97,6 +97,12 @@ describe("createTerrarium: input from a caller without types", () => {
       ["create: a name not text", () => t.create({ workspace, name: 42 as Untyped }), "name", "name: Expected string"],
       ["create: no input", () => t.create(undefined as Untyped), "input", "input: Expected object"],
       [
+        "create: a misspelt definition, which would otherwise register the default one",
+        () => t.create({ workspace, name: "x", defintion: { python: { conda: { pip: ["numpy"] } } } } as Untyped),
+        "defintion",
+        "defintion: no such field"
+      ],
+      [
         "create: curated not a flag",
         () => t.create({ workspace, name: "x", curated: "yes" as Untyped }),
         "curated",
