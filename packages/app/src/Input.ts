@@ -63,23 +63,22 @@ export class MissingName extends Schema.TaggedError<MissingName>()("MissingName"
   }
 }
 
-// A definition as a library caller writes it: each field a Definition has is the domain's schema
-// of it, with a default where the field may be left out. Defaults are the fields' values in
-// `emptyDefinition`, so a definition left empty is that one.
+// A definition as a library caller writes it: the domain's schema of each section, with a
+// default for each field that may be left out, taken from `emptyDefinition` so that a definition
+// left empty is that one. Spreading the domain's fields keeps a field added there accepted here.
 const orDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
   schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
 
 const PipOptionsInput = Schema.Struct({
-  indexUrl: PipOptions.fields.indexUrl,
+  ...PipOptions.fields,
   extraIndexUrls: orDefault(PipOptions.fields.extraIndexUrls, emptyPipOptions.extraIndexUrls),
   findLinks: orDefault(PipOptions.fields.findLinks, emptyPipOptions.findLinks),
   constraints: orDefault(PipOptions.fields.constraints, emptyPipOptions.constraints),
-  constraintDigests: PipOptions.fields.constraintDigests,
   flags: orDefault(PipOptions.fields.flags, emptyPipOptions.flags)
 })
 
 const CondaInputSchema = Schema.Struct({
-  name: CondaDependencies.fields.name,
+  ...CondaDependencies.fields,
   channels: orDefault(CondaDependencies.fields.channels, []),
   // Text is parsed after decoding (`specsOf`): the parsers are the adapters', with their own errors.
   conda: orDefault(Schema.Array(Schema.Union([Schema.String, CondaSpec])), []),
@@ -88,38 +87,37 @@ const CondaInputSchema = Schema.Struct({
 })
 
 const PythonInput = Schema.Struct({
+  ...PythonSection.fields,
   userManagedDependencies: orDefault(PythonSection.fields.userManagedDependencies, emptyDefinition.python.userManagedDependencies),
   interpreterPath: orDefault(PythonSection.fields.interpreterPath, emptyDefinition.python.interpreterPath),
   conda: Schema.optionalKey(CondaInputSchema)
 })
 
+const PlatformInput = Schema.Struct({
+  ...Platform.fields,
+  os: orDefault(Platform.fields.os, emptyDefinition.docker.platform.os),
+  arch: orDefault(Platform.fields.arch, emptyDefinition.docker.platform.arch)
+})
+
 const DockerInput = Schema.Struct({
+  ...DockerSection.fields,
   base: orDefault(DockerSection.fields.base, emptyDefinition.docker.base),
-  baseImageRegistry: DockerSection.fields.baseImageRegistry,
   gpuSupport: orDefault(DockerSection.fields.gpuSupport, emptyDefinition.docker.gpuSupport),
-  shmSize: DockerSection.fields.shmSize,
   runArguments: orDefault(DockerSection.fields.runArguments, emptyDefinition.docker.runArguments),
-  platform: orDefault(
-    Schema.Struct({
-      os: orDefault(Platform.fields.os, emptyDefinition.docker.platform.os),
-      arch: orDefault(Platform.fields.arch, emptyDefinition.docker.platform.arch)
-    }),
-    {}
-  )
+  platform: orDefault(PlatformInput, {})
 })
 
 const SparkInput = Schema.Struct({
+  ...SparkSection.fields,
   repositories: orDefault(SparkSection.fields.repositories, emptyDefinition.spark.repositories),
   packages: orDefault(SparkSection.fields.packages, emptyDefinition.spark.packages),
   precachePackages: orDefault(SparkSection.fields.precachePackages, emptyDefinition.spark.precachePackages)
 })
 
-// Not in `emptyDefinition`: an R section is there only when given, with nothing but what is given.
+// Not in `emptyDefinition`: an R section is there only when given; its lists default to empty.
 const RInput = Schema.Struct({
-  rVersion: RSection.fields.rVersion,
+  ...RSection.fields,
   userManaged: orDefault(RSection.fields.userManaged, false),
-  rscriptPath: RSection.fields.rscriptPath,
-  snapshotDate: RSection.fields.snapshotDate,
   cranPackages: orDefault(RSection.fields.cranPackages, []),
   gitHubPackages: orDefault(RSection.fields.gitHubPackages, []),
   customUrlPackages: orDefault(RSection.fields.customUrlPackages, []),
@@ -127,16 +125,14 @@ const RInput = Schema.Struct({
 })
 
 const DefinitionInputSchema = Schema.Struct({
-  description: DefinitionSchema.fields.description,
+  ...DefinitionSchema.fields,
   tags: orDefault(DefinitionSchema.fields.tags, emptyDefinition.tags),
   properties: orDefault(DefinitionSchema.fields.properties, emptyDefinition.properties),
   python: orDefault(PythonInput, {}),
   docker: orDefault(DockerInput, {}),
   variables: orDefault(DefinitionSchema.fields.variables, emptyDefinition.variables),
   spark: orDefault(SparkInput, {}),
-  r: Schema.optionalKey(RInput),
-  inferencingStackVersion: DefinitionSchema.fields.inferencingStackVersion,
-  inferenceConfig: DefinitionSchema.fields.inferenceConfig
+  r: Schema.optionalKey(RInput)
 })
 
 // The definition is decoded under the name the caller gave it, so that every field is named
