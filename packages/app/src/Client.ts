@@ -20,10 +20,10 @@
 import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect, Layer, Logger, ManagedRuntime } from "effect"
+import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import type { InvalidInput } from "./InvalidInput.ts"
+import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
 import { decodeAsOf, decodeDefinitionInput, type DefinitionInput, decodePackageSpec, decodeRef, fromImported } from "./Input.ts"
 import * as Setup from "./Setup.ts"
 import { type Draft, type EnvironmentVersion, type Registration, Terrarium, type VersionDiff } from "./Terrarium.ts"
@@ -67,8 +67,10 @@ export type AsOfInput = number | Date | string
 export interface TerrariumClient {
   /**
    * Define and register from a definition object (unchanged definitions keep their version).
-   * Omitted sections take their defaults; pip and conda specs may be given as text
+   * Omitted sections and fields take their defaults; pip and conda specs may be given as text
    * (`"numpy >= 1.26"`, `"conda-forge::python=3.11"`) and are parsed and normalised as the CLI does.
+   * A field of the wrong type, or one no definition has (a misspelling), rejects with
+   * `InvalidInput` naming it (`definition.python.conda.dependencies`).
    */
   readonly create: (input: WriteOptions & {
     readonly name: string
@@ -98,6 +100,55 @@ export interface TerrariumClient {
   readonly close: () => Promise<void>
 }
 
+// The arguments of each call, decoded before use: a JavaScript caller's types are not checked, so a
+// wrong type is an `InvalidInput` naming the argument, not a TypeError from deep inside. Only the
+// types are decoded here; the domain's rules (a name's spelling, a workspace's) are checked where
+// the command is built, with the same `InvalidInput`. Options objects ignore keys they do not
+// have, since one object may serve several calls; `create`'s input, a spec object and a
+// definition refuse them, since there a misspelt key would silently mean something else (an
+// empty definition for `defintion:`, a pip package for `{ pip, conda }`).
+const Text = Schema.String
+const OptionalText = Schema.optional(Schema.String)
+const OptionalFlag = Schema.optional(Schema.Boolean)
+// Only the type: `decodeAsOf` says why a negative position or an invalid Date names no point.
+const AsOfArgument = Schema.optional(Schema.declare(
+  (u): u is AsOfInput => typeof u === "number" || typeof u === "string" || u instanceof Date,
+  { expected: "a log position (a number), a Date or text" }
+))
+
+const callFields = { workspace: OptionalText }
+const writeFields = { ...callFields, actor: OptionalText, correlationId: OptionalText }
+const CallOptionsArgument = Schema.UndefinedOr(Schema.Struct(callFields))
+const WriteOptionsArgument = Schema.UndefinedOr(Schema.Struct(writeFields))
+const ListOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, includeArchived: OptionalFlag }))
+const AsOfOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, asOf: AsOfArgument }))
+const RegisterOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, version: OptionalText }))
+const CreateArgument = Schema.Struct({
+  ...writeFields,
+  name: Text,
+  // Decoded on its own, refusing keys no definition has (`decodeDefinitionInput`).
+  definition: Schema.optional(Schema.Unknown),
+  version: OptionalText,
+  curated: OptionalFlag
+})
+const SpecArgument = Schema.Union([Schema.Struct({ pip: Text }), Schema.Struct({ conda: Text })])
+  .annotate({ message: "a package is given as { pip: text } or { conda: text }" })
+
+// Positional arguments are decoded as one object keyed by their names in the signature.
+const NoArguments = Schema.Struct({})
+const NameArguments = Schema.Struct({ name: Text })
+const RefArguments = Schema.Struct({ ref: Text })
+const SpecArguments = Schema.Struct({ name: Text, spec: SpecArgument })
+const PackageArguments = Schema.Struct({ name: Text, pkg: SpecArgument })
+const SetVariableArguments = Schema.Struct({ name: Text, variable: Text, value: Text })
+const UnsetVariableArguments = Schema.Struct({ name: Text, variable: Text })
+const DiffArguments = Schema.Struct({ from: Text, to: Text })
+const LabelArguments = Schema.Struct({ ref: Text, label: Text })
+
+/** A call's options; their fields are named on their own (`workspace`, `asOf`), as the service names them. */
+const optionsOf = <S extends Schema.Decoder<unknown>>(schema: S, options: unknown) =>
+  decodeInput(schema, options, { root: "options" })
+
 const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, InvalidInput> =>
   input === undefined ? Effect.succeed(undefined) : decodeAsOf(input)
 
@@ -126,15 +177,36 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
   const write = (o: WriteOptions | undefined) => ({ workspace: ws(o), actor: o?.actor, correlationId: o?.correlationId })
   const run = <A, E>(f: (t: Terrarium["Service"]) => Effect.Effect<A, E>): Promise<A> =>
     runtime.runPromise(Terrarium.use(f))
-  const withRef = <A, E>(ref: string, f: (t: Terrarium["Service"], r: EnvironmentRef) => Effect.Effect<A, E>) =>
-    run((t) => decodeRef(ref).pipe(Effect.flatMap((r) => f(t, r))))
+  /** Runs `f` on a call's positional arguments and options, once both are decoded. */
+  const call = <Args, O, A, E>(
+    argsSchema: Schema.Decoder<Args>,
+    values: unknown,
+    optionsSchema: Schema.Decoder<O>,
+    o: unknown,
+    f: (t: Terrarium["Service"], args: Args, o: O) => Effect.Effect<A, E>
+  ) =>
+    run((t) =>
+      Effect.all([decodeInput(argsSchema, values, { onExcessProperty: "error" }), optionsOf(optionsSchema, o)]).pipe(
+        Effect.flatMap(([args, opts]) => f(t, args, opts))
+      ))
+  /** The same, for a call about one reference (`name`, `name:2`, `name@prod`). */
+  const withRef = <O, A, E>(
+    ref: unknown,
+    optionsSchema: Schema.Decoder<O>,
+    o: unknown,
+    f: (t: Terrarium["Service"], r: EnvironmentRef, o: O) => Effect.Effect<A, E>
+  ) =>
+    call(RefArguments, { ref }, optionsSchema, o, (t, args, opts) =>
+      decodeRef(args.ref).pipe(Effect.flatMap((r) => f(t, r, opts))))
 
   return {
     create: (input) =>
       run((t) =>
-        decodeDefinitionInput(input.definition ?? {}).pipe(Effect.flatMap((definition) =>
-          t.create({ ...write(input), name: input.name, definition, version: input.version, curated: input.curated })
-        ))),
+        Effect.gen(function*() {
+          const args = yield* decodeInput(CreateArgument, input, { onExcessProperty: "error" })
+          const definition = yield* decodeDefinitionInput(args.definition)
+          return yield* t.create({ ...write(args), name: args.name, definition, version: args.version, curated: args.curated })
+        })),
     createFromFile: (file, o) =>
       run((t) =>
         Effect.gen(function*() {
@@ -143,29 +215,43 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
           return yield* t.create({ ...write(o), name, definition, version })
         })),
     addPackage: (name, spec, o) =>
-      run((t) => specOf(spec).pipe(Effect.flatMap((s) => t.addPackage({ ...write(o), name, spec: s })))),
+      call(SpecArguments, { name, spec }, WriteOptionsArgument, o, (t, args, w) =>
+        specOf(args.spec).pipe(Effect.flatMap((s) => t.addPackage({ ...write(w), name: args.name, spec: s })))),
     removePackage: (name, pkg, o) =>
-      run((t) =>
+      call(PackageArguments, { name, pkg }, WriteOptionsArgument, o, (t, { name, pkg }, w) =>
         "pip" in pkg
-          ? t.removePackage({ ...write(o), name, manager: "pip", package: pkg.pip })
-          : t.removePackage({ ...write(o), name, manager: "conda", package: pkg.conda })),
-    setVariable: (name, variable, value, o) => run((t) => t.setVariable({ ...write(o), name, variable, value })),
-    unsetVariable: (name, variable, o) => run((t) => t.unsetVariable({ ...write(o), name, variable })),
-    register: (name, o) => run((t) => t.register({ ...write(o), name, version: o?.version })),
+          ? t.removePackage({ ...write(w), name, manager: "pip", package: pkg.pip })
+          : t.removePackage({ ...write(w), name, manager: "conda", package: pkg.conda })),
+    setVariable: (name, variable, value, o) =>
+      call(SetVariableArguments, { name, variable, value }, WriteOptionsArgument, o, (t, args, w) =>
+        t.setVariable({ ...write(w), ...args })),
+    unsetVariable: (name, variable, o) =>
+      call(UnsetVariableArguments, { name, variable }, WriteOptionsArgument, o, (t, args, w) =>
+        t.unsetVariable({ ...write(w), ...args })),
+    register: (name, o) =>
+      call(NameArguments, { name }, RegisterOptionsArgument, o, (t, args, w) =>
+        t.register({ ...write(w), name: args.name, version: w?.version })),
     show: (ref, o) =>
-      withRef(ref, (t, r) => asOfOf(o?.asOf).pipe(Effect.flatMap((asOf) => t.show({ workspace: ws(o), ref: r, asOf })))),
-    environments: (o) => run((t) => t.environments({ workspace: ws(o), includeArchived: o?.includeArchived })),
-    versions: (name, o) => run((t) => t.versions({ workspace: ws(o), name, includeArchived: o?.includeArchived })),
+      withRef(ref, AsOfOptionsArgument, o, (t, r, w) =>
+        asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.show({ workspace: ws(w), ref: r, asOf })))),
+    environments: (o) =>
+      call(NoArguments, {}, ListOptionsArgument, o, (t, _, w) => t.environments({ workspace: ws(w), includeArchived: w?.includeArchived })),
+    versions: (name, o) =>
+      call(NameArguments, { name }, ListOptionsArgument, o, (t, args, w) =>
+        t.versions({ workspace: ws(w), name: args.name, includeArchived: w?.includeArchived })),
     diff: (from, to, o) =>
-      run((t) =>
-        Effect.all([decodeRef(from), decodeRef(to)]).pipe(
-          Effect.flatMap(([a, b]) => t.diff({ workspace: ws(o), from: a, to: b }))
+      call(DiffArguments, { from, to }, CallOptionsArgument, o, (t, args, w) =>
+        Effect.all([decodeRef(args.from), decodeRef(args.to)]).pipe(
+          Effect.flatMap(([a, b]) => t.diff({ workspace: ws(w), from: a, to: b }))
         )),
-    archive: (ref, o) => withRef(ref, (t, r) => t.archive({ ...write(o), ref: r })),
-    restore: (ref, o) => withRef(ref, (t, r) => t.restore({ ...write(o), ref: r })),
-    label: (ref, label, o) => withRef(ref, (t, r) => t.label({ ...write(o), ref: r, label })),
+    archive: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.archive({ ...write(w), ref: r })),
+    restore: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.restore({ ...write(w), ref: r })),
+    label: (ref, label, o) =>
+      call(LabelArguments, { ref, label }, WriteOptionsArgument, o, (t, args, w) =>
+        decodeRef(args.ref).pipe(Effect.flatMap((r) => t.label({ ...write(w), ref: r, label: args.label })))),
     audit: (name, o) =>
-      run((t) => asOfOf(o?.asOf).pipe(Effect.flatMap((asOf) => t.audit({ workspace: ws(o), name, asOf })))),
+      call(NameArguments, { name }, AsOfOptionsArgument, o, (t, args, w) =>
+        asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.audit({ workspace: ws(w), name: args.name, asOf })))),
     rebuildProjections: () => run((t) => t.rebuildProjections),
     close: () => runtime.dispose()
   }

@@ -6,22 +6,28 @@
  */
 import { type ImportedEnvironment, type ImportError, importError, parseCondaSpec, parsePipRequirement, type SpecError } from "@terrarium/adapters"
 import {
-  type CondaDependencies,
-  type CondaSpec,
+  CondaDependencies,
+  CondaSpec,
   type Definition,
+  Definition as DefinitionSchema,
+  DockerSection,
   emptyDefinition,
   emptyPipOptions,
   EnvironmentName,
   type PackageManager,
   type PackageSpec,
-  type PipRequirement,
-  type PythonSection,
+  PipOptions,
+  PipRequirement,
+  Platform,
+  PythonSection,
+  RSection,
+  SparkSection,
   VersionString
 } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
 import { type AsOf, asOfValue, parseAsOf } from "./AsOf.ts"
 import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
-import { InvalidInput } from "./InvalidInput.ts"
+import { decodeInput, InvalidInput } from "./InvalidInput.ts"
 
 /** @since 0.1.0 @category input */
 export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidReference> => {
@@ -57,23 +63,93 @@ export class MissingName extends Schema.TaggedError<MissingName>()("MissingName"
   }
 }
 
+// A definition as a library caller writes it: the domain's schema of each section, with a
+// default for each field that may be left out, taken from `emptyDefinition` so that a definition
+// left empty is that one. Spreading the domain's fields keeps a field added there accepted here.
+const orDefault = <S extends Schema.Top>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefault(Effect.succeed(value)))
+
+const PipOptionsInput = Schema.Struct({
+  ...PipOptions.fields,
+  extraIndexUrls: orDefault(PipOptions.fields.extraIndexUrls, emptyPipOptions.extraIndexUrls),
+  findLinks: orDefault(PipOptions.fields.findLinks, emptyPipOptions.findLinks),
+  constraints: orDefault(PipOptions.fields.constraints, emptyPipOptions.constraints),
+  flags: orDefault(PipOptions.fields.flags, emptyPipOptions.flags)
+})
+
+const CondaInputSchema = Schema.Struct({
+  ...CondaDependencies.fields,
+  channels: orDefault(CondaDependencies.fields.channels, []),
+  // Text is parsed after decoding (`specsOf`): the parsers are the adapters', with their own errors.
+  conda: orDefault(Schema.Array(Schema.Union([Schema.String, CondaSpec])), []),
+  pip: orDefault(Schema.Array(Schema.Union([Schema.String, PipRequirement])), []),
+  pipOptions: orDefault(PipOptionsInput, {})
+})
+
+const PythonInput = Schema.Struct({
+  ...PythonSection.fields,
+  userManagedDependencies: orDefault(PythonSection.fields.userManagedDependencies, emptyDefinition.python.userManagedDependencies),
+  interpreterPath: orDefault(PythonSection.fields.interpreterPath, emptyDefinition.python.interpreterPath),
+  conda: Schema.optionalKey(CondaInputSchema)
+})
+
+const PlatformInput = Schema.Struct({
+  ...Platform.fields,
+  os: orDefault(Platform.fields.os, emptyDefinition.docker.platform.os),
+  arch: orDefault(Platform.fields.arch, emptyDefinition.docker.platform.arch)
+})
+
+const DockerInput = Schema.Struct({
+  ...DockerSection.fields,
+  base: orDefault(DockerSection.fields.base, emptyDefinition.docker.base),
+  gpuSupport: orDefault(DockerSection.fields.gpuSupport, emptyDefinition.docker.gpuSupport),
+  runArguments: orDefault(DockerSection.fields.runArguments, emptyDefinition.docker.runArguments),
+  platform: orDefault(PlatformInput, {})
+})
+
+const SparkInput = Schema.Struct({
+  ...SparkSection.fields,
+  repositories: orDefault(SparkSection.fields.repositories, emptyDefinition.spark.repositories),
+  packages: orDefault(SparkSection.fields.packages, emptyDefinition.spark.packages),
+  precachePackages: orDefault(SparkSection.fields.precachePackages, emptyDefinition.spark.precachePackages)
+})
+
+// Not in `emptyDefinition`: an R section is there only when given; its lists default to empty.
+const RInput = Schema.Struct({
+  ...RSection.fields,
+  userManaged: orDefault(RSection.fields.userManaged, false),
+  cranPackages: orDefault(RSection.fields.cranPackages, []),
+  gitHubPackages: orDefault(RSection.fields.gitHubPackages, []),
+  customUrlPackages: orDefault(RSection.fields.customUrlPackages, []),
+  bioConductorPackages: orDefault(RSection.fields.bioConductorPackages, [])
+})
+
+const DefinitionInputSchema = Schema.Struct({
+  ...DefinitionSchema.fields,
+  tags: orDefault(DefinitionSchema.fields.tags, emptyDefinition.tags),
+  properties: orDefault(DefinitionSchema.fields.properties, emptyDefinition.properties),
+  python: orDefault(PythonInput, {}),
+  docker: orDefault(DockerInput, {}),
+  variables: orDefault(DefinitionSchema.fields.variables, emptyDefinition.variables),
+  spark: orDefault(SparkInput, {}),
+  r: Schema.optionalKey(RInput)
+})
+
+// The definition is decoded under the name the caller gave it, so that every field is named
+// from there (`definition.python.conda.pip`) and a definition that is no object is `definition`.
+const DefinitionArgument = Schema.Struct({ definition: orDefault(DefinitionInputSchema, {}) })
+
 /**
- * A definition as a library caller writes it: sections left out take their defaults
- * (`emptyDefinition`), and pip and conda specs may be text, parsed like the CLI's.
+ * A definition as a library caller writes it: sections and fields left out take their defaults
+ * (`emptyDefinition`'s), and pip and conda specs may be text, parsed like the CLI's.
  *
  * @since 0.1.0
  * @category input
  */
-export type DefinitionInput = Partial<Omit<Definition, "python">> & {
-  readonly python?: (Omit<PythonSection, "conda"> & { readonly conda?: CondaInput | undefined }) | undefined
-}
+export type DefinitionInput = typeof DefinitionInputSchema.Encoded
 
 /** @since 0.1.0 @category input */
-export interface CondaInput extends Omit<CondaDependencies, "conda" | "pip" | "pipOptions"> {
-  readonly conda: ReadonlyArray<CondaSpec | string>
-  readonly pip: ReadonlyArray<PipRequirement | string>
-  readonly pipOptions?: CondaDependencies["pipOptions"] | undefined
-}
+export type CondaInput = typeof CondaInputSchema.Encoded
 
 const specsOf = <S extends PackageSpec>(manager: PackageManager, specs: ReadonlyArray<S | string>) =>
   Effect.forEach(specs, (spec, i) =>
@@ -86,26 +162,25 @@ const specsOf = <S extends PackageSpec>(manager: PackageManager, specs: Readonly
       : Effect.succeed(spec))
 
 /**
- * The definition a `DefinitionInput` stands for. The result is checked again, field by field,
- * when the command is built (`InvalidInput` naming the field).
+ * The definition a caller's `DefinitionInput` stands for, from any value: one that is not a
+ * definition (a field of the wrong type, a field no definition has, such as a misspelt section)
+ * is an `InvalidInput` naming the field (`definition.python.conda.dependencies`). The result is
+ * checked against the domain's rules when the command is built (`InvalidInput` naming the field).
  *
  * @since 0.1.0
  * @category input
  */
-export const decodeDefinitionInput = (input: DefinitionInput): Effect.Effect<Definition, InvalidInput> =>
+export const decodeDefinitionInput = (input: unknown): Effect.Effect<Definition, InvalidInput> =>
   Effect.gen(function*() {
-    const { python, ...rest } = input
-    if (python === undefined) return { ...emptyDefinition, ...rest }
-    const { conda, ...section } = python
-    if (conda === undefined) return { ...emptyDefinition, ...rest, python: section }
-    const { conda: condaSpecs, pip, pipOptions, ...condaRest } = conda
+    const { definition } = yield* decodeInput(DefinitionArgument, { definition: input }, { onExcessProperty: "error" })
+    const { python: { conda, ...python } } = definition
+    if (conda === undefined) return { ...definition, python }
     const parsed: CondaDependencies = {
-      ...condaRest,
-      conda: yield* specsOf<CondaSpec>("conda", condaSpecs),
-      pip: yield* specsOf<PipRequirement>("pip", pip),
-      pipOptions: pipOptions ?? emptyPipOptions
+      ...conda,
+      conda: yield* specsOf<CondaSpec>("conda", conda.conda),
+      pip: yield* specsOf<PipRequirement>("pip", conda.pip)
     }
-    return { ...emptyDefinition, ...rest, python: { ...section, conda: parsed } }
+    return { ...definition, python: { ...python, conda: parsed } }
   })
 
 /**

@@ -26,7 +26,10 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
   }
 }
 
-const standard = SchemaIssue.makeFormatterStandardSchemaV1()
+const standard = SchemaIssue.makeFormatterStandardSchemaV1({
+  // Said of a key the caller wrote that the schema has no field for, most often a misspelling.
+  leafHook: (issue) => issue._tag === "UnexpectedKey" ? "no such field" : SchemaIssue.defaultLeafHook(issue)
+})
 
 const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>((text, key) =>
@@ -38,18 +41,19 @@ const valueAt = (input: unknown, path: ReadonlyArray<PropertyKey>): unknown =>
 
 /**
  * The first problem of a Schema issue as an `InvalidInput`, the rule's own message as the reason.
+ * `root` names the input itself, for a problem with the whole of it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromIssue = (issue: SchemaIssue.Issue, input: unknown): InvalidInput => {
+export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, root = "input"): InvalidInput => {
   const first = standard(issue).issues[0]
   const path = (first?.path ?? []).map((segment) =>
     typeof segment === "object" && segment !== null ? segment.key : segment
   )
   const value = valueAt(input, path)
   return new InvalidInput({
-    field: path.length === 0 ? "input" : fieldPath(path),
+    field: path.length === 0 ? root : fieldPath(path),
     // The value is echoed in the message: never a URL's credentials (the very thing refused, often).
     ...(typeof value === "string" ? { input: redactUrlCredentials(value) } : {}),
     reason: first?.message ?? "invalid value"
@@ -74,3 +78,19 @@ export interface Buildable<In, A> {
  */
 export const build = <In, A>(schema: Buildable<In, A>, input: In): Effect.Effect<A, InvalidInput> =>
   Effect.mapError(schema.makeEffect(input), (issue) => fromIssue(issue, input))
+
+/**
+ * Decodes caller input of any type with `schema`, failing with the `InvalidInput` of its first
+ * problem: how the library's arguments are read, since a JavaScript caller's types are not checked.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const decodeInput = <S extends Schema.Decoder<unknown>>(
+  schema: S,
+  input: unknown,
+  options?: { readonly root?: string | undefined; readonly onExcessProperty?: "ignore" | "error" | undefined }
+): Effect.Effect<S["Type"], InvalidInput> =>
+  Schema.decodeUnknownEffect(schema)(input, { onExcessProperty: options?.onExcessProperty ?? "ignore" }).pipe(
+    Effect.mapError((error) => fromIssue(error.issue, input, options?.root))
+  )

@@ -1,0 +1,201 @@
+/**
+ * The Promise facade's boundary: what a JavaScript caller may pass, unchecked by any compiler.
+ * A definition may leave out sections and fields (they take their defaults); anything else that
+ * is not a definition, or not an argument of the right type, rejects with `InvalidInput` naming
+ * the field, and appends nothing.
+ */
+import { type Definition, emptyDefinition, emptyPipOptions } from "@terrarium/domain"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { createTerrarium, type TerrariumClient } from "../src/Client.ts"
+import { decodeDefinitionInput } from "../src/Input.ts"
+import type { InvalidInput } from "../src/InvalidInput.ts"
+
+/** What a JavaScript caller may write: anything at all. */
+type Untyped = any
+
+const rejection = (attempt: () => Promise<unknown>, what: string): Promise<InvalidInput> =>
+  attempt().then(() => assert.fail(`${what}: expected a rejection`), (e: unknown) => e as InvalidInput)
+
+describe("createTerrarium: input from a caller without types", () => {
+  let t: TerrariumClient
+  beforeAll(async () => {
+    t = await createTerrarium({ dataDir: "memory://", actor: "client-test" })
+  }, 60_000)
+  afterAll(() => t.close())
+
+  it("a definition that leaves out fields registers as the same definition given in full", { timeout: 60_000 }, async () => {
+    const partial: Untyped = { python: { userManagedDependencies: false, conda: { channels: [], conda: [], pip: [] } } }
+    const full: Definition = {
+      ...emptyDefinition,
+      python: {
+        userManagedDependencies: false,
+        interpreterPath: "python",
+        conda: { channels: [], conda: [], pip: [], pipOptions: emptyPipOptions }
+      }
+    }
+    const a = await t.create({ name: "partial", definition: partial })
+    const b = await t.create({ name: "full", definition: full })
+    assert.strictEqual(a.canonicalHash, b.canonicalHash)
+    assert.deepStrictEqual((await t.show("partial")).definition, full)
+    assert.deepStrictEqual((await t.show("full")).definition, full)
+    // Given in full under the first name, it is the version already registered.
+    const again = await t.create({ name: "partial", definition: full })
+    assert.deepStrictEqual([again.version, again.created], ["1", false])
+  })
+
+  it("a section given in part keeps the defaults of the fields it leaves out", { timeout: 60_000 }, async () => {
+    await t.create({ name: "gpu", definition: { docker: { gpuSupport: true, platform: { arch: "arm64" } } } as Untyped })
+    const shown = await t.show("gpu")
+    assert.deepStrictEqual(shown.definition, {
+      ...emptyDefinition,
+      docker: { ...emptyDefinition.docker, gpuSupport: true, platform: { os: "linux", arch: "arm64" } }
+    })
+  })
+
+  it("a definition that is not one rejects with InvalidInput naming the field, appending nothing", { timeout: 60_000 }, async () => {
+    const workspace = "refused"
+    const cases: ReadonlyArray<readonly [string, Untyped, string, string]> = [
+      [
+        "a misspelt section",
+        { python: { userManagedDependencies: false, conda: { channels: [], dependencies: [], pip: [] } } },
+        "definition.python.conda.dependencies",
+        "definition.python.conda.dependencies: no such field"
+      ],
+      ["an unknown key", { dockerfile: "FROM scratch" }, "definition.dockerfile", `definition.dockerfile "FROM scratch": no such field`],
+      [
+        "a wrong type",
+        { python: { conda: { channels: [], conda: [], pip: "numpy" } } },
+        "definition.python.conda.pip",
+        `definition.python.conda.pip "numpy": Expected array | undefined`
+      ],
+      [
+        "a wrong type in a list",
+        { python: { conda: { pip: ["requests", 3] } } },
+        "definition.python.conda.pip[1]",
+        `definition.python.conda.pip[1]: Expected string | { readonly "kind": "pip", ... }`
+      ],
+      ["no object at all", "lol", "definition", `definition "lol": Expected object | undefined`],
+      [
+        "a field left undefined that has no default",
+        { description: undefined },
+        "definition.description",
+        "definition.description: Expected string"
+      ]
+    ]
+    for (const [what, definition, field, message] of cases) {
+      const error = await rejection(() => t.create({ workspace, name: "refused", definition }), what)
+      assert.deepStrictEqual([error._tag, error.field, error.message], ["InvalidInput", field, message], what)
+    }
+    assert.deepStrictEqual(await t.environments({ workspace }), [])
+  })
+
+  it("every call's arguments of the wrong type reject with InvalidInput naming them, appending nothing", { timeout: 60_000 }, async () => {
+    const workspace = "wrong-types"
+    await t.create({ workspace, name: "base" })
+    const cases: ReadonlyArray<readonly [string, () => Promise<unknown>, string, string]> = [
+      ["create: a name not text", () => t.create({ workspace, name: 42 as Untyped }), "name", "name: Expected string"],
+      ["create: no input", () => t.create(undefined as Untyped), "input", "input: Expected object"],
+      [
+        "create: a misspelt definition, which would otherwise register the default one",
+        () => t.create({ workspace, name: "x", defintion: { python: { conda: { pip: ["numpy"] } } } } as Untyped),
+        "defintion",
+        "defintion: no such field"
+      ],
+      [
+        "create: curated not a flag",
+        () => t.create({ workspace, name: "x", curated: "yes" as Untyped }),
+        "curated",
+        `curated "yes": Expected boolean | undefined`
+      ],
+      [
+        "addPackage: a spec not text",
+        () => t.addPackage("base", { pip: 3 } as Untyped, { workspace }),
+        "spec.pip",
+        "spec.pip: Expected string"
+      ],
+      [
+        "addPackage: a spec as bare text",
+        () => t.addPackage("base", "numpy" as Untyped, { workspace }),
+        "spec",
+        `spec "numpy": a package is given as { pip: text } or { conda: text }`
+      ],
+      [
+        "addPackage: a spec naming two managers",
+        () => t.addPackage("base", { pip: "numpy", conda: "numpy" } as Untyped, { workspace }),
+        "spec.conda",
+        `spec.conda "numpy": no such field`
+      ],
+      [
+        "removePackage: a name not text",
+        () => t.removePackage(null as Untyped, { pip: "numpy" }, { workspace }),
+        "name",
+        "name: Expected string"
+      ],
+      [
+        "setVariable: a value not text",
+        () => t.setVariable("base", "OMP_NUM_THREADS", 4 as Untyped, { workspace }),
+        "value",
+        "value: Expected string"
+      ],
+      [
+        "setVariable: a workspace not text",
+        () => t.setVariable("base", "OMP_NUM_THREADS", "4", { workspace: 7 as Untyped }),
+        "workspace",
+        "workspace: Expected string | undefined"
+      ],
+      [
+        "setVariable: options not an object",
+        () => t.setVariable("base", "OMP_NUM_THREADS", "4", workspace as Untyped),
+        "options",
+        `options "wrong-types": Expected object | undefined`
+      ],
+      [
+        "register: a version not text",
+        () => t.register("base", { workspace, version: 2 as Untyped }),
+        "version",
+        "version: Expected string | undefined"
+      ],
+      ["show: a reference not text", () => t.show(undefined as Untyped, { workspace }), "ref", "ref: Expected string"],
+      [
+        "show: an asOf of no kind it takes",
+        () => t.show("base", { workspace, asOf: true as Untyped }),
+        "asOf",
+        "asOf: Expected a log position (a number), a Date or text"
+      ],
+      [
+        "versions: includeArchived not a flag",
+        () => t.versions("base", { workspace, includeArchived: "yes" as Untyped }),
+        "includeArchived",
+        `includeArchived "yes": Expected boolean | undefined`
+      ],
+      ["diff: a reference not text", () => t.diff("base:1", 2 as Untyped, { workspace }), "to", "to: Expected string"],
+      ["label: a label not text", () => t.label("base:1", null as Untyped, { workspace }), "label", "label: Expected string"],
+      ["audit: a name not text", () => t.audit({} as Untyped, { workspace }), "name", "name: Expected string"]
+    ]
+    for (const [what, attempt, field, message] of cases) {
+      const error = await rejection(attempt, what)
+      assert.deepStrictEqual([error._tag, error.field, error.message], ["InvalidInput", field, message], what)
+    }
+    const [base, ...others] = await t.environments({ workspace })
+    assert.deepStrictEqual([base?.name, base?.versionCount, others], ["base", 1, []])
+    assert.deepStrictEqual((await t.audit("base", { workspace })).map((a) => a.eventType), ["Defined", "Registered"])
+  })
+})
+
+describe("decodeDefinitionInput", () => {
+  it.effect("an empty definition is the default one", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* decodeDefinitionInput({}), emptyDefinition)
+      assert.deepStrictEqual(yield* decodeDefinitionInput(undefined), emptyDefinition)
+    }))
+
+  it.effect("specs given as text are parsed; one that does not parse is named by its index", () =>
+    Effect.gen(function*() {
+      const definition = yield* decodeDefinitionInput({ python: { conda: { conda: ["conda-forge::Python=3.11"], pip: ["NumPy >= 1.26"] } } })
+      assert.deepStrictEqual(definition.python.conda?.conda.map((c) => [c.channel, c.name, c.version]), [["conda-forge", "python", "3.11.*"]])
+      assert.deepStrictEqual(definition.python.conda?.pip.map((p) => [p.name, p.specifier]), [["numpy", ">=1.26"]])
+      const error = yield* decodeDefinitionInput({ python: { conda: { conda: ["python", "=>"] } } }).pipe(Effect.flip)
+      assert.deepStrictEqual([error._tag, error.field], ["InvalidInput", "definition.python.conda.conda[1]"])
+    }))
+})
