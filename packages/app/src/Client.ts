@@ -17,6 +17,9 @@
  *
  * @since 0.1.0
  */
+// Subpath imports: the package index also loads every other platform module (a Redis client among them).
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
 import { Effect, Layer, Logger, ManagedRuntime } from "effect"
@@ -112,7 +115,9 @@ const specOf = (input: { readonly pip: string } | { readonly conda: string }) =>
 export const createTerrarium = async (options: CreateTerrariumOptions = {}): Promise<TerrariumClient> => {
   const runtime = ManagedRuntime.make(Setup.layer({ ...options, caller: Setup.defaultCaller(options.actor) }).pipe(
     // A library does not write its warnings into its host's standard output.
-    Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true))
+    Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true)),
+    // `createFromFile` reads the file (and what it refers to) from the local disk.
+    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   ))
   // Build the layer now, so a bad URL or a failed migration rejects here rather than on first use;
   // then nothing of this runtime is left behind.
@@ -134,12 +139,11 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
           t.create({ ...write(input), name: input.name, definition, version: input.version, curated: input.curated })
         ))),
     createFromFile: (file, o) =>
-      run((t) =>
-        Effect.gen(function*() {
-          const imported = yield* importEnvironmentFile(file)
-          const { name, definition, version } = yield* fromImported(imported, { name: o?.name, version: o?.version })
-          return yield* t.create({ ...write(o), name, definition, version })
-        })),
+      runtime.runPromise(Effect.gen(function*() {
+        const imported = yield* importEnvironmentFile(file)
+        const { name, definition, version } = yield* fromImported(imported, { name: o?.name, version: o?.version })
+        return yield* (yield* Terrarium).create({ ...write(o), name, definition, version })
+      })),
     addPackage: (name, spec, o) =>
       run((t) => specOf(spec).pipe(Effect.flatMap((s) => t.addPackage({ ...write(o), name, spec: s })))),
     removePackage: (name, pkg, o) =>

@@ -17,7 +17,7 @@ import {
   formatWarning
 } from "@terrarium/adapters"
 import { type Definition, emptyDefinition, type PackageSpec } from "@terrarium/domain"
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, type FileSystem, Option, type Path } from "effect"
 import { Argument, CliOutput, Command, Flag } from "effect/cli"
 import { AS_OF_FORMS, type AsOf } from "../AsOf.ts"
 import type { EnvironmentRef } from "../EnvironmentRef.ts"
@@ -108,7 +108,8 @@ const storageOf = (flags: RootFlags): Setup.StorageOptions => ({
  * `spellings` names the flags this command fills library inputs from.
  */
 const withTerrarium = <A, E>(
-  f: (flags: RootFlags) => Effect.Effect<A, E, Terrarium>,
+  // Files (`--file`, `--conda-file`) are read through the FileSystem the executable provides.
+  f: (flags: RootFlags) => Effect.Effect<A, E, Terrarium | FileSystem.FileSystem | Path.Path>,
   print: (value: A) => { readonly data: unknown; readonly table: () => string },
   spellings: Spellings = {}
 ) =>
