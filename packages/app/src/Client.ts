@@ -17,9 +17,11 @@
  *
  * @since 0.1.0
  */
+// Subpath imports: the package index also loads every other platform module (a Redis client among them).
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
@@ -165,7 +167,9 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
   const runtime = ManagedRuntime.make(Setup.layer({ ...options, caller: Setup.defaultCaller(options.actor) }).pipe(
     // A library does not write its warnings into its host's standard output.
     Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true)),
-    Layer.provideMerge(NodeServices.layer)
+    // The embedded database's directory is made, and `createFromFile` reads the file (and what it
+    // refers to), on the local disk.
+    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   ))
   // Build the layer now, so a bad URL or a failed migration rejects here rather than on first use;
   // then nothing of this runtime is left behind.
@@ -208,12 +212,11 @@ export const createTerrarium = async (options: CreateTerrariumOptions = {}): Pro
           return yield* t.create({ ...write(args), name: args.name, definition, version: args.version, curated: args.curated })
         })),
     createFromFile: (file, o) =>
-      run((t) =>
-        Effect.gen(function*() {
-          const imported = yield* importEnvironmentFile(file)
-          const { name, definition, version } = yield* fromImported(imported, { name: o?.name, version: o?.version })
-          return yield* t.create({ ...write(o), name, definition, version })
-        })),
+      runtime.runPromise(Effect.gen(function*() {
+        const imported = yield* importEnvironmentFile(file)
+        const { name, definition, version } = yield* fromImported(imported, { name: o?.name, version: o?.version })
+        return yield* (yield* Terrarium).create({ ...write(o), name, definition, version })
+      })),
     addPackage: (name, spec, o) =>
       call(SpecArguments, { name, spec }, WriteOptionsArgument, o, (t, args, w) =>
         specOf(args.spec).pipe(Effect.flatMap((s) => t.addPackage({ ...write(w), name: args.name, spec: s })))),

@@ -8,7 +8,7 @@
  * the canonical hash covers it.
  *
  * This module is the specification: from a list of entries to a digest. Walking a directory to
- * get the entries is the importer's part (`@terrarium/adapters`, `importers/BuildContext.ts`).
+ * get the entries is the importer's part (`@terrarium/adapters`, `build-context/BuildContext.ts`).
  * docs/canonical-hash.md states the algorithm with a test vector, read by the tests.
  *
  * @since 0.1.0

@@ -20,11 +20,11 @@ import {
   type InferenceConfig,
   urlCredentialsProblem
 } from "@terrarium/domain"
-import { Effect } from "effect"
+import { Effect, type FileSystem, type Path } from "effect"
 import { type CondaEnvironment, parseCondaEnvironment } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
 import { importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
-import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import { readSourceFile } from "./SourceFiles.ts"
 
 /**
  * The ARM resource type of an environment version.
@@ -39,7 +39,6 @@ export const ENVIRONMENT_VERSION_RESOURCE_TYPE = "Microsoft.MachineLearningServi
  * @category arm
  */
 export interface ArmImportOptions {
-  readonly readFile?: ReadFile | undefined
   /** Values for the template's parameters (deployment parameters), by name. */
   readonly parameters?: Readonly<Record<string, unknown>> | undefined
 }
@@ -140,7 +139,7 @@ export const parseArmEnvironmentVersion = (
   file: string,
   text: string,
   options: ArmImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     let template: unknown
     try {
@@ -226,9 +225,7 @@ export const parseArmEnvironmentVersion = (
 
     let conda: CondaEnvironment | undefined
     if (condaText !== undefined) {
-      conda = yield* parseCondaEnvironment(`${file} (properties.condaFile)`, condaText, {
-        readFile: options.readFile ?? readFileNode
-      })
+      conda = yield* parseCondaEnvironment(`${file} (properties.condaFile)`, condaText, { readReferences: true })
     }
 
     let inferenceConfig: InferenceConfig | undefined
@@ -282,10 +279,9 @@ export const parseArmEnvironmentVersion = (
 export const importArmEnvironmentVersion = (
   file: string,
   options: ArmImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
-    const text = yield* readFile(file)
+    const text = yield* readSourceFile(file)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* parseArmEnvironmentVersion(file, text, { ...options, readFile })
+    return yield* parseArmEnvironmentVersion(file, text, options)
   })

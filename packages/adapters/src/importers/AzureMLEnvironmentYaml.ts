@@ -30,13 +30,12 @@ import {
   type PythonSection,
   urlCredentialsProblem
 } from "@terrarium/domain"
-import { Effect } from "effect"
-import { dirname, isAbsolute, join } from "node:path"
-import { type DigestBuildContext, digestBuildContextNode } from "./BuildContext.ts"
+import { Effect, type FileSystem, Path } from "effect"
+import { digestBuildContext } from "../build-context/BuildContext.ts"
 import { type CondaEnvironment, parseCondaEnvironment, readCondaEnvironmentNode } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
-import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import { readSourceFile } from "./SourceFiles.ts"
 import { applyTemplate, type TemplateValues } from "./Templates.ts"
 import { isMap, isScalar, keyOf, type Pair, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
 
@@ -69,12 +68,8 @@ const ROUTE_FIELDS = ["path", "port"]
  * @category azureml
  */
 export interface AzureMLImportOptions {
-  /** Reads the conda file, `-r` includes and the Dockerfile; defaults to the local file system. */
-  readonly readFile?: ReadFile | undefined
   /** Values for `{{key}}` placeholders (`{ "asset.name": "sklearn-1.5" }`). */
   readonly templateValues?: TemplateValues | undefined
-  /** Computes the digest of a local build context; defaults to the local file system. */
-  readonly digestBuildContext?: DigestBuildContext | undefined
 }
 
 const isNull = (node: unknown): boolean => node === null || node === undefined || (isScalar(node) && node.value === null)
@@ -82,7 +77,8 @@ const isUri = (path: string): boolean => /^[A-Za-z][A-Za-z0-9+.-]*:/.test(path) 
 
 /**
  * Reads an AzureML v2 environment from YAML text. `file` names the YAML in errors and anchors
- * the relative `conda_file` and `build.path`.
+ * the relative `conda_file` and `build.path`; the conda file, its `-r` includes, the Dockerfile
+ * and the build context are read through the `FileSystem`.
  *
  * @since 0.1.0
  * @category azureml
@@ -91,9 +87,9 @@ export const parseAzureMLEnvironment = (
   file: string,
   text: string,
   options: AzureMLImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
+    const paths = yield* Path.Path
     const source = yield* Effect.fromResult(parseYaml(file, text))
     const root = yield* Effect.fromResult(rootMap(source, "an AzureML environment"))
     const warnings: Array<ImportWarning> = []
@@ -203,17 +199,17 @@ export const parseAzureMLEnvironment = (
       let dockerfile: string | undefined
       let contextDigest: string | undefined
       if (!isUri(path) && !/\{\{/.test(path)) {
-        const contextDir = isAbsolute(path) ? path : join(dirname(file), path)
+        const contextDir = paths.isAbsolute(path) ? path : paths.join(paths.dirname(file), path)
         sourceInfo.buildContext = contextDir
         if (!/\{\{/.test(dockerfilePath)) {
-          const dockerfileFile = join(contextDir, dockerfilePath)
+          const dockerfileFile = paths.join(contextDir, dockerfilePath)
           sourceInfo.dockerfilePath = dockerfileFile
-          dockerfile = yield* readFile(dockerfileFile)
+          dockerfile = yield* readSourceFile(dockerfileFile)
           if (dockerfile === undefined) {
             warnings.push(importWarning(file, buildLine, `the Dockerfile ${dockerfileFile} was not found; only its path is kept`))
           }
         }
-        contextDigest = yield* (options.digestBuildContext ?? digestBuildContextNode)(contextDir, dockerfilePath)
+        contextDigest = yield* digestBuildContext(contextDir, dockerfilePath)
         if (contextDigest === undefined) {
           warnings.push(importWarning(
             file,
@@ -239,7 +235,7 @@ export const parseAzureMLEnvironment = (
     if (condaPair !== undefined && !isNull(condaPair.value)) {
       const condaLine = source.lineOf(condaPair.key)
       if (isMap(condaPair.value)) {
-        conda = yield* readCondaEnvironmentNode(source, condaPair.value, { readFile })
+        conda = yield* readCondaEnvironmentNode(source, condaPair.value, { readReferences: true })
       } else {
         const reference = yield* text_("conda_file", condaPair.value, condaLine)
         if (reference !== undefined && reference !== "") {
@@ -249,8 +245,8 @@ export const parseAzureMLEnvironment = (
               `field "conda_file" must be a local file (got "${reference}")`
             )
           }
-          const condaFile = isAbsolute(reference) ? reference : join(dirname(file), reference)
-          const condaText = yield* readFile(condaFile)
+          const condaFile = paths.isAbsolute(reference) ? reference : paths.join(paths.dirname(file), reference)
+          const condaText = yield* readSourceFile(condaFile)
           if (condaText === undefined) {
             return yield* importError(
               { file, line: condaLine, field: "conda_file" },
@@ -258,7 +254,7 @@ export const parseAzureMLEnvironment = (
             )
           }
           sourceInfo.condaFile = condaFile
-          conda = yield* parseCondaEnvironment(condaFile, condaText, { readFile })
+          conda = yield* parseCondaEnvironment(condaFile, condaText, { readReferences: true })
         }
       }
     }
@@ -362,12 +358,11 @@ const readInferenceConfig = (source: YamlSource, pair: Pair): Effect.Effect<Infe
 export const importAzureMLEnvironmentYaml = (
   file: string,
   options: AzureMLImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
-    const text = yield* readFile(file)
+    const text = yield* readSourceFile(file)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* parseAzureMLEnvironment(file, text, { ...options, readFile })
+    return yield* parseAzureMLEnvironment(file, text, options)
   })
 
 /**
@@ -380,16 +375,16 @@ export const importAzureMLEnvironmentYaml = (
  * @category azureml
  */
 export const curatedTemplateValues = (
-  specFile: string,
-  readFile: ReadFile = readFileNode
-): Effect.Effect<TemplateValues, ImportError> =>
+  specFile: string
+): Effect.Effect<TemplateValues, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
+    const paths = yield* Path.Path
     const values: Record<string, string> = {}
-    const dir = dirname(specFile)
+    const dir = paths.dirname(specFile)
     const read = (name: string) =>
       Effect.gen(function*() {
-        const path = join(dir, name)
-        const text = yield* readFile(path)
+        const path = paths.join(dir, name)
+        const text = yield* readSourceFile(path)
         if (text === undefined) return undefined
         const source = yield* Effect.fromResult(parseYaml(path, text))
         return source.doc.toJS() as unknown

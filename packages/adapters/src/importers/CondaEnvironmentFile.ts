@@ -14,13 +14,13 @@ import {
   emptyDefinition,
   urlCredentialsProblem
 } from "@terrarium/domain"
-import { Effect, Result } from "effect"
+import { Effect, type FileSystem, type Path, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
-import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import { readSourceFile } from "./SourceFiles.ts"
 import { isMap, isScalar, isSeq, keyOf, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
 
 /**
@@ -43,8 +43,8 @@ export interface CondaEnvironment {
  * @category conda
  */
 export interface CondaReadOptions {
-  /** Reads `-r` includes of the `pip:` list; without it they are kept as flags. */
-  readonly readFile?: ReadFile | undefined
+  /** Reads `-r` includes of the `pip:` list (through the `FileSystem`); without it they are kept as flags. */
+  readonly readReferences?: boolean | undefined
 }
 
 const SECTIONS = ["name", "channels", "dependencies", "variables", "prefix"]
@@ -60,7 +60,7 @@ export const readCondaEnvironmentNode = (
   source: YamlSource,
   node: unknown,
   options: CondaReadOptions = {}
-): Effect.Effect<CondaEnvironment, ImportError> =>
+): Effect.Effect<CondaEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const file = source.file
     const warnings: Array<ImportWarning> = []
@@ -176,7 +176,7 @@ export const readCondaEnvironmentNode = (
         }
       }
     }
-    const pip = yield* readPipLines(file, pipLines, { readFile: options.readFile })
+    const pip = yield* readPipLines(file, pipLines, { readReferences: options.readReferences })
     if (sawPipList && pip.requirements.length > 0 && !conda.some((spec) => spec.name === "pip")) {
       warnings.push(
         importWarning(file, pipLines[0]?.line, `a "pip:" list without "pip" among the conda dependencies; conda will use whatever pip it finds`)
@@ -206,7 +206,7 @@ export const parseCondaEnvironment = (
   file: string,
   text: string,
   options: CondaReadOptions = {}
-): Effect.Effect<CondaEnvironment, ImportError> =>
+): Effect.Effect<CondaEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const source = yield* Effect.fromResult(parseYaml(file, text))
     const root = yield* Effect.fromResult(rootMap(source, "a conda environment file"))
@@ -220,14 +220,26 @@ export const parseCondaEnvironment = (
  * @category conda
  */
 export const importCondaEnvironmentFile = (
-  file: string,
-  options: CondaReadOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+  file: string
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
-    const text = yield* readFile(file)
+    const text = yield* readSourceFile(file)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    const env = yield* parseCondaEnvironment(file, text, { readFile })
+    return yield* importCondaEnvironmentText(file, text)
+  })
+
+/**
+ * `importCondaEnvironmentFile` over text already read (`file` names it and anchors `-r` paths).
+ *
+ * @since 0.1.0
+ * @category conda
+ */
+export const importCondaEnvironmentText = (
+  file: string,
+  text: string
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const env = yield* parseCondaEnvironment(file, text, { readReferences: true })
     const definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       python: { userManagedDependencies: false, interpreterPath: "python", conda: env.dependencies },

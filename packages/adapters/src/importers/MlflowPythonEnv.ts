@@ -10,36 +10,27 @@
  * @since 0.1.0
  */
 import { type CondaSpec, emptyDefinition } from "@terrarium/domain"
-import { Effect, Result } from "effect"
+import { Effect, type FileSystem, type Path, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
-import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import { readSourceFile } from "./SourceFiles.ts"
 import { isScalar, isSeq, keyOf, parseYaml, rootMap, scalarText } from "./YamlSource.ts"
 
 const FIELDS = ["python", "build_dependencies", "dependencies"]
 
 /**
- * @since 0.1.0
- * @category mlflow
- */
-export interface MlflowImportOptions {
-  /** Reads `-r` includes; defaults to the local file system. */
-  readonly readFile?: ReadFile | undefined
-}
-
-/**
- * Reads an MLflow `python_env.yaml` from text (`file` names it and anchors `-r` paths).
+ * Reads an MLflow `python_env.yaml` from text (`file` names it and anchors `-r` paths, which are
+ * read through the `FileSystem`).
  *
  * @since 0.1.0
  * @category mlflow
  */
 export const parseMlflowPythonEnv = (
   file: string,
-  text: string,
-  options: MlflowImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+  text: string
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const source = yield* Effect.fromResult(parseYaml(file, text))
     const root = yield* Effect.fromResult(rootMap(source, "an MLflow python_env.yaml"))
@@ -79,7 +70,7 @@ export const parseMlflowPythonEnv = (
       }
     }
     pipLines.push(...(lists["build_dependencies"] ?? []), ...(lists["dependencies"] ?? []))
-    const pip = yield* readPipLines(file, pipLines, { readFile: options.readFile ?? readFileNode })
+    const pip = yield* readPipLines(file, pipLines, { readReferences: true })
     const definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       python: {
@@ -104,12 +95,10 @@ export const parseMlflowPythonEnv = (
  * @category mlflow
  */
 export const importMlflowPythonEnv = (
-  file: string,
-  options: MlflowImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+  file: string
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
-    const text = yield* readFile(file)
+    const text = yield* readSourceFile(file)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* parseMlflowPythonEnv(file, text, { readFile })
+    return yield* parseMlflowPythonEnv(file, text)
   })

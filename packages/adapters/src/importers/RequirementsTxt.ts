@@ -30,13 +30,12 @@ import {
   redactUrlCredentials,
   urlCredentialsProblem
 } from "@terrarium/domain"
-import { Effect, Result } from "effect"
-import { dirname, isAbsolute, join, resolve } from "node:path"
+import { Effect, type FileSystem, Path, Result } from "effect"
 import { parsePipRequirement } from "../package-spec/PipSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
 import { importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
-import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import { readSourceFile } from "./SourceFiles.ts"
 
 /**
  * One pip line and where it came from (1-based line in `file`).
@@ -69,10 +68,10 @@ export interface PipSection {
  */
 export interface PipReadOptions {
   /**
-   * Reads `-r` includes and `-c` constraints files; without it, includes are kept as flags and
-   * constraints files by name (with a warning).
+   * Reads `-r` includes and `-c` constraints files (through the `FileSystem`); without it,
+   * includes are kept as flags and constraints files by name (with a warning).
    */
-  readonly readFile?: ReadFile | undefined
+  readonly readReferences?: boolean | undefined
 }
 
 const VALUE_OPTIONS: Record<string, string> = {
@@ -145,7 +144,7 @@ const readLines = (
   acc: Acc,
   chain: ReadonlyArray<string>,
   options: PipReadOptions
-): Effect.Effect<void, ImportError> =>
+): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     for (const { text: rawText, line } of lines) {
       let text = rawText.trim()
@@ -183,7 +182,7 @@ const readOption = (
   acc: Acc,
   chain: ReadonlyArray<string>,
   options: PipReadOptions
-): Effect.Effect<void, ImportError> =>
+): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const at = { file, line }
     const m = /^(--?[A-Za-z][A-Za-z0-9-]*)(?:=|\s+)?(.*)$/s.exec(text)
@@ -228,18 +227,19 @@ const readOption = (
 
 /**
  * Where the file named by `-r`/`-c target` in `file` is read (relative to `file`), or why it is
- * not read here: no `readFile`, or a URL, which is never fetched. `files` names such files in
- * that reason ("includes", "constraints files").
+ * not read here: `readReferences` not set, or a URL, which is never fetched. `files` names such
+ * files in that reason ("includes", "constraints files").
  */
 const localTarget = (
+  path: Path.Path,
   file: string,
   target: string,
   files: string,
   options: PipReadOptions
-): Result.Result<{ readonly path: string; readonly readFile: ReadFile }, string> => {
-  if (options.readFile === undefined) return Result.fail(`${files} are not read here`)
+): Result.Result<string, string> => {
+  if (options.readReferences !== true) return Result.fail(`${files} are not read here`)
   if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(target)) return Result.fail(`remote ${files} are not fetched`)
-  return Result.succeed({ path: isAbsolute(target) ? target : join(dirname(file), target), readFile: options.readFile })
+  return Result.succeed(path.isAbsolute(target) ? target : path.join(path.dirname(file), target))
 }
 
 const include = (
@@ -249,25 +249,26 @@ const include = (
   acc: Acc,
   chain: ReadonlyArray<string>,
   options: PipReadOptions
-): Effect.Effect<void, ImportError> =>
+): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const keep = (why: string) => {
       acc.warnings.push(importWarning(file, line, `-r ${target}: ${why}; kept as a pip flag`))
       pushUnique(acc.flags, `--requirement ${target}`)
     }
-    const local = localTarget(file, target, "includes", options)
+    const paths = yield* Path.Path
+    const local = localTarget(paths, file, target, "includes", options)
     if (Result.isFailure(local)) return keep(local.failure)
-    const { path, readFile } = local.success
-    const key = resolve(path)
+    const path = local.success
+    const key = paths.resolve(path)
     if (chain.includes(key)) {
       acc.warnings.push(importWarning(file, line, `-r ${target} would include ${path} again (a cycle); skipped`))
       return
     }
-    if (acc.includes.some((seen) => resolve(seen) === key)) {
+    if (acc.includes.some((seen) => paths.resolve(seen) === key)) {
       acc.warnings.push(importWarning(file, line, `-r ${target}: ${path} was already included; skipped`))
       return
     }
-    const text = yield* readFile(path)
+    const text = yield* readSourceFile(path)
     if (text === undefined) return keep(`${path} does not exist`)
     acc.includes.push(path)
     yield* readLines(path, requirementsLines(text), acc, [...chain, key], options)
@@ -280,14 +281,14 @@ const constraintsDigest = (
   target: string,
   acc: Acc,
   options: PipReadOptions
-): Effect.Effect<void, ImportError> =>
+): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const unhashed = (why: string) =>
       acc.warnings.push(importWarning(file, line, `-c ${target}: ${why}; only its name is part of the canonical hash`))
-    const local = localTarget(file, target, "constraints files", options)
+    const local = localTarget(yield* Path.Path, file, target, "constraints files", options)
     if (Result.isFailure(local)) return unhashed(local.failure)
-    const { path, readFile } = local.success
-    const text = yield* readFile(path)
+    const path = local.success
+    const text = yield* readSourceFile(path)
     if (text === undefined) return unhashed(`${path} does not exist here (a path inside the image?)`)
     acc.constraintDigests[target] = yield* CanonicalHash.sha256Digest(new TextEncoder().encode(text))
   })
@@ -317,7 +318,7 @@ export const readPipLines = (
   file: string,
   lines: ReadonlyArray<PipLine>,
   options: PipReadOptions = {}
-): Effect.Effect<PipSection, ImportError> =>
+): Effect.Effect<PipSection, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const acc: Acc = {
       requirements: [],
@@ -330,7 +331,7 @@ export const readPipLines = (
       includes: [],
       warnings: []
     }
-    yield* readLines(file, lines, acc, [resolve(file)], options)
+    yield* readLines(file, lines, acc, [(yield* Path.Path).resolve(file)], options)
     return freeze(acc)
   })
 
@@ -344,7 +345,7 @@ export const parseRequirementsTxt = (
   file: string,
   text: string,
   options: PipReadOptions = {}
-): Effect.Effect<PipSection, ImportError> => readPipLines(file, requirementsLines(text), options)
+): Effect.Effect<PipSection, ImportError, FileSystem.FileSystem | Path.Path> => readPipLines(file, requirementsLines(text), options)
 
 /**
  * Imports a requirements file as a system-managed definition whose conda section has no
@@ -353,15 +354,25 @@ export const parseRequirementsTxt = (
  * @since 0.1.0
  * @category requirements
  */
-export const importRequirementsTxt = (
-  file: string,
-  options: PipReadOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+export const importRequirementsTxt = (file: string): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
-    const text = yield* readFile(file)
+    const text = yield* readSourceFile(file)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    const pip = yield* parseRequirementsTxt(file, text, { readFile })
+    return yield* importRequirementsText(file, text)
+  })
+
+/**
+ * `importRequirementsTxt` over text already read (`file` names it and anchors `-r` paths).
+ *
+ * @since 0.1.0
+ * @category requirements
+ */
+export const importRequirementsText = (
+  file: string,
+  text: string
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const pip = yield* parseRequirementsTxt(file, text, { readReferences: true })
     const definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       python: {

@@ -1,54 +1,56 @@
 /**
- * How importers read the files a definition refers to (conda files, `-r` includes, Dockerfiles).
- *
- * Parsers take a `ReadFile` function rather than touching the disk, so they can be run over
- * in-memory text in tests; `readFileNode` is the real one, over `node:fs/promises`.
+ * How importers read the files a definition refers to (conda files, `-r` includes, Dockerfiles):
+ * through Effect's `FileSystem` service, so that the application chooses the file system (the
+ * local disk in the CLI and the library, an in-memory one in tests) and importers never touch
+ * `node:fs` themselves.
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
-import { readFile } from "node:fs/promises"
+import { Effect, FileSystem, type PlatformError } from "effect"
 import { importError, type ImportError } from "./ImportError.ts"
 
 /**
- * Reads a whole text file; `undefined` when there is no such file (callers decide whether a
- * missing file is an error, a warning, or expected), an `ImportError` when it cannot be read.
- *
- * @since 0.1.0
- * @category files
- */
-export type ReadFile = (path: string) => Effect.Effect<string | undefined, ImportError>
-
-/**
- * True when a file-system call failed because the path is not there (`ENOENT`, or `ENOTDIR`
+ * True when a file-system call failed because the path is not there (`NotFound`, or `ENOTDIR`
  * when a parent is a file): the callers' "missing", as opposed to a file that cannot be read.
  *
  * @since 0.1.0
  * @category files
  */
-export const isMissing = (cause: unknown): boolean => {
-  const code = (cause as { code?: unknown } | null)?.code
-  return code === "ENOENT" || code === "ENOTDIR"
+export const isMissing = (error: PlatformError.PlatformError): boolean => {
+  const reason = error.reason
+  if (reason._tag === "NotFound") return true
+  return (reason.cause as { code?: unknown } | null | undefined)?.code === "ENOTDIR"
 }
 
 /**
- * `ReadFile` over the local file system (UTF-8).
+ * What went wrong, in the operating system's words when there are some (`EACCES: permission
+ * denied, open '…'`), since that is what a person can act on.
  *
  * @since 0.1.0
  * @category files
  */
-export const readFileNode: ReadFile = (path) =>
-  Effect.tryPromise({
-    try: () => readFile(path, "utf8").catch((cause: unknown) => (isMissing(cause) ? undefined : Promise.reject(cause))),
-    catch: (cause) =>
-      importError({ file: path }, `cannot read the file: ${cause instanceof Error ? cause.message : String(cause)}`)
-  })
+export const failureText = (error: PlatformError.PlatformError): string => {
+  const cause = error.reason.cause
+  return cause instanceof Error ? cause.message : error.message
+}
+
+// Node's `readFile(path, "utf8")` keeps a byte-order mark, and the text of a constraints file is
+// hashed as read: the decoder must keep it too (TextDecoder drops it by default).
+const utf8 = new TextDecoder("utf-8", { ignoreBOM: true })
 
 /**
- * `ReadFile` over a map of path → text, for tests and for definitions held in memory.
+ * Reads a whole text file (UTF-8); `undefined` when there is no such file (callers decide whether
+ * a missing file is an error, a warning, or expected), an `ImportError` when it cannot be read.
  *
  * @since 0.1.0
  * @category files
  */
-export const readFileFromMap = (files: Readonly<Record<string, string>>): ReadFile => (path) =>
-  Effect.succeed(Object.hasOwn(files, path) ? files[path] : undefined)
+export const readSourceFile = (path: string): Effect.Effect<string | undefined, ImportError, FileSystem.FileSystem> =>
+  FileSystem.FileSystem.use((fs) => fs.readFile(path)).pipe(
+    Effect.map((bytes): string | undefined => utf8.decode(bytes)),
+    Effect.catch((error) =>
+      isMissing(error)
+        ? Effect.succeed(undefined)
+        : Effect.fail(importError({ file: path }, `cannot read the file: ${failureText(error)}`))
+    )
+  )

@@ -3,33 +3,30 @@
  *
  * `importEnvironmentFile` tells the format from the file and dispatches; each format also has
  * its own `import…`/`parse…` functions. All of them fail with one `ImportError` that names the
- * file, line and field.
+ * file, line and field, and read files through Effect's `FileSystem` and `Path` services, which
+ * the caller provides (the Node ones in the CLI and the library, an in-memory one in tests).
  *
  * @since 0.1.0
  */
-import { Effect, Result } from "effect"
-import { basename, extname } from "node:path"
+import { Effect, type FileSystem, Path, Result } from "effect"
 import { parseArmEnvironmentVersion } from "./ArmEnvironmentVersion.ts"
 import { parseAzureMLEnvironment } from "./AzureMLEnvironmentYaml.ts"
-import type { DigestBuildContext } from "./BuildContext.ts"
-import { importCondaEnvironmentFile } from "./CondaEnvironmentFile.ts"
+import { importCondaEnvironmentText } from "./CondaEnvironmentFile.ts"
 import type { EnvironmentFileKind, ImportedEnvironment } from "./ImportedEnvironment.ts"
 import { importError, type ImportError } from "./ImportError.ts"
 import { parseMlflowPythonEnv } from "./MlflowPythonEnv.ts"
-import { importRequirementsTxt } from "./RequirementsTxt.ts"
-import { type ReadFile, readFileNode } from "./SourceFiles.ts"
+import { importRequirementsText } from "./RequirementsTxt.ts"
+import { readSourceFile } from "./SourceFiles.ts"
 import type { TemplateValues } from "./Templates.ts"
 import { isMap, keyOf, parseYaml, scalarText } from "./YamlSource.ts"
 
 export * from "./ArmEnvironmentVersion.ts"
 export * from "./AzureMLEnvironmentYaml.ts"
-export * from "./BuildContext.ts"
 export * from "./CondaEnvironmentFile.ts"
 export * from "./ImportedEnvironment.ts"
 export * from "./ImportError.ts"
 export * from "./MlflowPythonEnv.ts"
 export * from "./RequirementsTxt.ts"
-export { type ReadFile, readFileFromMap, readFileNode } from "./SourceFiles.ts"
 export * from "./Templates.ts"
 
 /**
@@ -39,14 +36,10 @@ export * from "./Templates.ts"
 export interface ImportOptions {
   /** Skip detection and read the file as this kind. */
   readonly kind?: EnvironmentFileKind | undefined
-  /** How files are read (the file itself and what it refers to); defaults to the local disk. */
-  readonly readFile?: ReadFile | undefined
   /** `{{key}}` values for AzureML YAML (see `curatedTemplateValues`). */
   readonly templateValues?: TemplateValues | undefined
   /** Parameter values for ARM templates. */
   readonly armParameters?: Readonly<Record<string, unknown>> | undefined
-  /** How the digest of a local build context is computed; defaults to the local disk. */
-  readonly digestBuildContext?: DigestBuildContext | undefined
 }
 
 const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os_type"]
@@ -63,10 +56,16 @@ const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os
  * @since 0.1.0
  * @category import
  */
-export const detectEnvironmentFileKind = (file: string, text: string): Result.Result<EnvironmentFileKind, ImportError> => {
-  const extension = extname(file).toLowerCase()
+export const detectEnvironmentFileKind = (
+  file: string,
+  text: string
+): Effect.Effect<EnvironmentFileKind, ImportError, Path.Path> =>
+  Path.Path.use((path) => Effect.fromResult(detectKind(path, file, text)))
+
+const detectKind = (path: Path.Path, file: string, text: string): Result.Result<EnvironmentFileKind, ImportError> => {
+  const extension = path.extname(file).toLowerCase()
   if (extension === ".json") return Result.succeed("arm-template-environment-version")
-  if (extension === ".txt" || extension === ".in" || basename(file).toLowerCase().startsWith("requirements")) {
+  if (extension === ".txt" || extension === ".in" || path.basename(file).toLowerCase().startsWith("requirements")) {
     return Result.succeed("pip-requirements")
   }
   return Result.flatMap(parseYaml(file, text), (source) => {
@@ -105,26 +104,21 @@ export const detectEnvironmentFileKind = (file: string, text: string): Result.Re
 export const importEnvironmentFile = (
   file: string,
   options: ImportOptions = {}
-): Effect.Effect<ImportedEnvironment, ImportError> =>
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const readFile = options.readFile ?? readFileNode
-    const text = yield* readFile(file)
+    const text = yield* readSourceFile(file)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    const kind = options.kind ?? (yield* Effect.fromResult(detectEnvironmentFileKind(file, text)))
+    const kind = options.kind ?? (yield* detectEnvironmentFileKind(file, text))
     switch (kind) {
       case "azureml-v2-environment":
-        return yield* parseAzureMLEnvironment(file, text, {
-          readFile,
-          templateValues: options.templateValues,
-          digestBuildContext: options.digestBuildContext
-        })
+        return yield* parseAzureMLEnvironment(file, text, { templateValues: options.templateValues })
       case "conda-environment":
-        return yield* importCondaEnvironmentFile(file, { readFile: (path) => (path === file ? Effect.succeed(text) : readFile(path)) })
+        return yield* importCondaEnvironmentText(file, text)
       case "pip-requirements":
-        return yield* importRequirementsTxt(file, { readFile: (path) => (path === file ? Effect.succeed(text) : readFile(path)) })
+        return yield* importRequirementsText(file, text)
       case "mlflow-python-env":
-        return yield* parseMlflowPythonEnv(file, text, { readFile })
+        return yield* parseMlflowPythonEnv(file, text)
       case "arm-template-environment-version":
-        return yield* parseArmEnvironmentVersion(file, text, { readFile, parameters: options.armParameters })
+        return yield* parseArmEnvironmentVersion(file, text, { parameters: options.armParameters })
     }
   })

@@ -1,13 +1,16 @@
 /**
  * Bad input: every error names the file, the line and (where there is one) the field.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { fileURLToPath } from "node:url"
 import { type ImportError, importEnvironmentFile } from "../../src/importers/index.ts"
 
 const fixture = (path: string) => fileURLToPath(new URL(`../fixtures/importers/${path}`, import.meta.url))
-const failure = (path: string) => importEnvironmentFile(fixture(path)).pipe(Effect.flip)
+const failure = (path: string) =>
+  importEnvironmentFile(fixture(path)).pipe(Effect.flip, Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)))
 const assertLocated = (error: ImportError, file: string, line: number) => {
   assert.strictEqual(error._tag, "ImportError")
   assert.strictEqual(error.file, file)

@@ -14,9 +14,11 @@
  * README). An AzureML YAML whose `conda_file` was held back cannot import; for those the test
  * asserts the precise `conda_file` error instead, and that the missing file really is a held-out one.
  */
-import { assert, describe, it } from "@effect/vitest"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import { assert, layer } from "@effect/vitest"
 import { CanonicalHash, CheckedDefinition } from "@terrarium/domain"
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -30,6 +32,8 @@ import {
   importEnvironmentFile,
   parseRequirementsTxt
 } from "../../src/importers/index.ts"
+
+const localDisk = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
 
 const corpus = fileURLToPath(new URL("../../../../../shared/corpus/", import.meta.url))
 const examples = join(corpus, "azureml-examples")
@@ -104,7 +108,7 @@ const decodes = (env: ImportedEnvironment) =>
     assert.deepStrictEqual(decoded, env.definition)
   })
 
-describe("corpus: every file", () => {
+layer(localDisk)("corpus: every file", (it) => {
   it("has a fate: imported, a constraints file, or listed as not an environment with a reason", () => {
     assert.isAbove(corpusFiles.length, 0, `no corpus at ${corpus}`)
     const unclassified = corpusFiles.filter((path) => fateOf(path) === undefined)
@@ -159,7 +163,7 @@ describe("corpus: every file", () => {
   }
 })
 
-describe("corpus: the curated constraints file reaches the hash", () => {
+layer(localDisk)("corpus: the curated constraints file reaches the hash", (it) => {
   // rag_embeddings installs its conda file in the image with `-c /pip_constraints.txt`, a path
   // inside the image; the file itself is in the build context, so the context digest covers it.
   const environment = join(curatedRoot, "assets/large_language_models/rag/environments/rag_embeddings")
@@ -195,7 +199,7 @@ describe("corpus: the curated constraints file reaches the hash", () => {
     ))
 })
 
-describe("corpus: spot checks", () => {
+layer(localDisk)("corpus: spot checks", (it) => {
   it.effect("image + conda_file: base image, conda file relative to the YAML", () =>
     Effect.gen(function*() {
       const env = yield* importEnvironmentFile(join(examples, "cli/assets/environment/docker-image-plus-conda.yaml"))

@@ -1,22 +1,23 @@
 /**
- * Each format's features, over in-memory files (`readFileFromMap`), so the cases stay small.
- * Build contexts are directories, so they are not read here (build-context.test.ts reads real ones).
+ * Each format's features, over in-memory files (test/support/MemoryFileSystem.ts), so the cases
+ * stay small. Build contexts are directories, so they are not read here (build-context.test.ts
+ * reads real ones).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { CanonicalHash, DEFAULT_BASE_IMAGE } from "@terrarium/domain"
-import { Effect, Result } from "effect"
+import { Effect, Exit, Path } from "effect"
 import {
   detectEnvironmentFileKind,
   type ImportError,
   importEnvironmentFile,
-  parseRequirementsTxt,
-  readFileFromMap
+  parseRequirementsTxt
 } from "../../src/importers/index.ts"
+import * as MemoryFileSystem from "../support/MemoryFileSystem.ts"
 
-const files = (map: Record<string, string>) => ({
-  readFile: readFileFromMap(map),
-  digestBuildContext: () => Effect.succeed(undefined)
-})
+/** Runs an importer over these files and no others. */
+const files = (map: Record<string, string>) => Effect.provide(MemoryFileSystem.layer(map))
+/** What the importers do with files a requirements file names (-r, -c) when asked to read them. */
+const reading = { readReferences: true }
 
 const digestOf = (text: string) => CanonicalHash.sha256Digest(new TextEncoder().encode(text))
 
@@ -48,7 +49,7 @@ describe("requirements.txt", () => {
         "  ==1.3.0",
         "pkg @ https://example.org/pkg-1.0.tar.gz#sha256=abc"
       ].join("\n")
-      const pip = yield* parseRequirementsTxt("req.txt", text)
+      const pip = yield* parseRequirementsTxt("req.txt", text).pipe(files({}))
       assert.deepStrictEqual(pip.options, {
         indexUrl: "https://pypi.example/simple",
         extraIndexUrls: ["https://extra.example/simple"],
@@ -61,7 +62,7 @@ describe("requirements.txt", () => {
         ["scikit-learn", "==1.3.0"],
         ["pkg", ""]
       ])
-      // Without a way to read files, the constraints file is kept by name only, and that is said.
+      // Not asked to read the files it names, the constraints file is kept by name only, and that is said.
       assert.deepStrictEqual(pip.warnings.map((w) => [w.line, w.message]), [
         [7, "-c constraints.txt: constraints files are not read here; only its name is part of the canonical hash"]
       ])
@@ -70,7 +71,7 @@ describe("requirements.txt", () => {
   it.effect("records the digest of each constraints file, read relative to the file naming it", () =>
     Effect.gen(function*() {
       const read = (constraints: string) =>
-        parseRequirementsTxt("env/requirements.txt", "-c pins/constraints.txt\nnumpy", files({ "env/pins/constraints.txt": constraints }))
+        parseRequirementsTxt("env/requirements.txt", "-c pins/constraints.txt\nnumpy", reading).pipe(files({ "env/pins/constraints.txt": constraints }))
       const pip = yield* read("numpy<2\n")
       assert.deepStrictEqual(pip.options.constraints, ["pins/constraints.txt"])
       assert.deepStrictEqual(pip.options.constraintDigests, { "pins/constraints.txt": yield* digestOf("numpy<2\n") })
@@ -84,8 +85,8 @@ describe("requirements.txt", () => {
       const pip = yield* parseRequirementsTxt(
         "r.txt",
         "-c /pip_constraints.txt\n-c https://example.org/c.txt",
-        files({})
-      )
+        reading
+      ).pipe(files({}))
       assert.deepStrictEqual(pip.options.constraints, ["/pip_constraints.txt", "https://example.org/c.txt"])
       assert.isUndefined(pip.options.constraintDigests)
       assert.deepStrictEqual(pip.warnings.map((w) => w.line), [1, 2])
@@ -95,7 +96,7 @@ describe("requirements.txt", () => {
 
   it.effect("reads a constraints file named twice once, and says once that it cannot", () =>
     Effect.gen(function*() {
-      const pip = yield* parseRequirementsTxt("r.txt", "-c /pip_constraints.txt\nnumpy\n-c /pip_constraints.txt", files({}))
+      const pip = yield* parseRequirementsTxt("r.txt", "-c /pip_constraints.txt\nnumpy\n-c /pip_constraints.txt", reading).pipe(files({}))
       assert.deepStrictEqual(pip.options.constraints, ["/pip_constraints.txt"])
       assert.deepStrictEqual(pip.warnings.map((w) => w.line), [1])
     }))
@@ -109,10 +110,10 @@ describe("requirements.txt", () => {
         ["-e git+https://s3cret@github.com/org/repo.git#egg=repo\n", 1, "--editable"]
       ]
       for (const [text, line, field] of cases) {
-        const error = yield* importEnvironmentFile("requirements.txt", files({ "requirements.txt": text })).pipe(Effect.flip)
+        const error = yield* importEnvironmentFile("requirements.txt").pipe(files({ "requirements.txt": text })).pipe(Effect.flip)
         assertCredentialsRefused(error, "requirements.txt", line, field)
       }
-      const requirement = yield* importEnvironmentFile("requirements.txt", files({
+      const requirement = yield* importEnvironmentFile("requirements.txt").pipe(files({
         "requirements.txt": "numpy\npkg @ https://u:s3cret@files.example.org/pkg-1.0.tar.gz\n"
       })).pipe(Effect.flip)
       assert.strictEqual(requirement.line, 2)
@@ -122,7 +123,7 @@ describe("requirements.txt", () => {
 
   it.effect("does not repeat a secret given to an option that takes no value", () =>
     Effect.gen(function*() {
-      const error = yield* importEnvironmentFile("requirements.txt", files({
+      const error = yield* importEnvironmentFile("requirements.txt").pipe(files({
         "requirements.txt": "--pre https://u:s3cret@pypi.example.org/simple\n"
       })).pipe(Effect.flip)
       assert.include(error.message, "takes no value")
@@ -132,7 +133,7 @@ describe("requirements.txt", () => {
 
   it.effect("resolves -r relative to the including file, recursively, and survives cycles", () =>
     Effect.gen(function*() {
-      const pip = yield* parseRequirementsTxt("env/requirements.txt", "-r base/common.txt\nflask", files({
+      const pip = yield* parseRequirementsTxt("env/requirements.txt", "-r base/common.txt\nflask", reading).pipe(files({
         "env/base/common.txt": "numpy\n-r ../more.txt",
         "env/more.txt": "pandas\n-r requirements.txt\n-r base/common.txt"
       }))
@@ -143,7 +144,7 @@ describe("requirements.txt", () => {
 
   it.effect("an error in an included file names that file and line", () =>
     Effect.gen(function*() {
-      const error = yield* parseRequirementsTxt("requirements.txt", "-r other.txt", files({ "other.txt": "ok\n\nbad=>1" })).pipe(
+      const error = yield* parseRequirementsTxt("requirements.txt", "-r other.txt", reading).pipe(files({ "other.txt": "ok\n\nbad=>1" })).pipe(
         Effect.flip
       )
       assert.strictEqual(error.file, "other.txt")
@@ -152,16 +153,16 @@ describe("requirements.txt", () => {
 
   it.effect("a missing -r file is kept as a flag with a warning; unknown options fail", () =>
     Effect.gen(function*() {
-      const pip = yield* parseRequirementsTxt("r.txt", "-r gone.txt", files({}))
+      const pip = yield* parseRequirementsTxt("r.txt", "-r gone.txt", reading).pipe(files({}))
       assert.deepStrictEqual(pip.options.flags, ["--requirement gone.txt"])
       assert.strictEqual(pip.warnings[0]?.line, 1)
-      const error = yield* parseRequirementsTxt("r.txt", "numpy\n--frobnicate").pipe(Effect.flip)
+      const error = yield* parseRequirementsTxt("r.txt", "numpy\n--frobnicate").pipe(files({}), Effect.flip)
       assert.strictEqual(error.message, `r.txt:2: unknown pip option "--frobnicate" in "--frobnicate"`)
     }))
 
   it.effect("python-list lines and --hash options are read with warnings", () =>
     Effect.gen(function*() {
-      const pip = yield* parseRequirementsTxt("r.txt", "'numpy==1.0',\nrequests==2.0 --hash=sha256:abc")
+      const pip = yield* parseRequirementsTxt("r.txt", "'numpy==1.0',\nrequests==2.0 --hash=sha256:abc").pipe(files({}))
       assert.deepStrictEqual(pip.requirements.map((r) => r.specifier), ["==1.0", "==2.0"])
       assert.strictEqual(pip.warnings.length, 2)
     }))
@@ -170,7 +171,7 @@ describe("requirements.txt", () => {
 describe("conda environment file", () => {
   it.effect("reads channels in order, conda specs, the pip list with options, and variables", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("env/conda.yml", files({
+      const env = yield* importEnvironmentFile("env/conda.yml").pipe(files({
         "env/conda.yml": [
           "name: demo",
           "channels: [pytorch, conda-forge]",
@@ -201,17 +202,17 @@ describe("conda environment file", () => {
 
   it.effect("refuses a channel with credentials, at its line", () =>
     Effect.gen(function*() {
-      const listed = yield* importEnvironmentFile("env/conda.yml", files({
+      const listed = yield* importEnvironmentFile("env/conda.yml").pipe(files({
         "env/conda.yml": "name: private\nchannels:\n  - conda-forge\n  - https://user:s3cret@conda.example.org/forge\ndependencies:\n  - numpy\n"
       })).pipe(Effect.flip)
       assertCredentialsRefused(listed, "env/conda.yml", 4, "channels")
-      const inSpec = yield* importEnvironmentFile("env/conda.yml", files({
+      const inSpec = yield* importEnvironmentFile("env/conda.yml").pipe(files({
         "env/conda.yml": "channels: [conda-forge]\ndependencies:\n  - python=3.11\n  - https://s3cret@conda.example.org/forge::numpy\n"
       })).pipe(Effect.flip)
       assert.strictEqual(inSpec.line, 4)
       assert.include(inSpec.message, "carries credentials")
       assert.notInclude(inSpec.message, "s3cret")
-      const inPipList = yield* importEnvironmentFile("env/conda.yml", files({
+      const inPipList = yield* importEnvironmentFile("env/conda.yml").pipe(files({
         "env/conda.yml": "dependencies:\n  - pip\n  - pip:\n    - --extra-index-url https://u:s3cret@pypi.example.org/simple\n"
       })).pipe(Effect.flip)
       assertCredentialsRefused(inPipList, "env/conda.yml", 4, "--extra-index-url")
@@ -219,7 +220,7 @@ describe("conda environment file", () => {
 
   it.effect("reads a channel URL, in the list and in a spec", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("c.yml", files({
+      const env = yield* importEnvironmentFile("c.yml").pipe(files({
         "c.yml": "channels: [https://conda.example.org/forge]\ndependencies:\n  - https://conda.example.org/forge::numpy>=1.2\n"
       }))
       assert.deepStrictEqual(env.definition.python.conda?.channels, ["https://conda.example.org/forge"])
@@ -228,7 +229,7 @@ describe("conda environment file", () => {
 
   it.effect("a bad conda spec is reported at its list item", () =>
     Effect.gen(function*() {
-      const error = yield* importEnvironmentFile("c.yml", files({
+      const error = yield* importEnvironmentFile("c.yml").pipe(files({
         "c.yml": "channels: [conda-forge]\ndependencies:\n  - python=3.10\n  - numpy >>1\n"
       })).pipe(Effect.flip)
       assert.strictEqual(error.line, 4)
@@ -240,7 +241,7 @@ describe("conda environment file", () => {
 describe("AzureML v2 environment YAML", () => {
   it.effect("build: reads the Dockerfile from the context, relative to the YAML file", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("envs/env.yml", files({
+      const env = yield* importEnvironmentFile("envs/env.yml").pipe(files({
         "envs/env.yml": "name: built\nversion: 2\nbuild:\n  path: ./ctx\n  dockerfile_path: docker/Dockerfile\nos_type: linux\n",
         "envs/ctx/docker/Dockerfile": "FROM python:3.11\n"
       }))
@@ -258,14 +259,14 @@ describe("AzureML v2 environment YAML", () => {
 
   it.effect("no image and no build: the default base image", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("e.yml", files({ "e.yml": "name: bare\nconda_file:\n  dependencies: [python=3.11]\n" }))
+      const env = yield* importEnvironmentFile("e.yml").pipe(files({ "e.yml": "name: bare\nconda_file:\n  dependencies: [python=3.11]\n" }))
       assert.deepStrictEqual(env.definition.docker.base, { kind: "image", image: DEFAULT_BASE_IMAGE })
       assert.strictEqual(env.definition.python.conda?.conda[0]?.version, "3.11.*")
     }))
 
   it.effect("inference_config, tags, properties and os_type", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("e.yml", files({
+      const env = yield* importEnvironmentFile("e.yml").pipe(files({
         "e.yml": [
           "name: serve",
           "image: python:3.11",
@@ -290,10 +291,9 @@ describe("AzureML v2 environment YAML", () => {
 
   it.effect("template values fill {{...}}; the rest stays verbatim with a warning", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("spec.yaml", {
-        ...files({ "spec.yaml": "name: \"{{asset.name}}\"\nversion: \"{{asset.version}}\"\nimage: python:3.11\n" }),
-        templateValues: { "asset.name": "sklearn-1.5" }
-      })
+      const env = yield* importEnvironmentFile("spec.yaml", { templateValues: { "asset.name": "sklearn-1.5" } }).pipe(
+        files({ "spec.yaml": "name: \"{{asset.name}}\"\nversion: \"{{asset.version}}\"\nimage: python:3.11\n" })
+      )
       assert.strictEqual(env.name, "sklearn-1.5")
       assert.strictEqual(env.version, "{{asset.version}}")
       assert.strictEqual(env.warnings.length, 1)
@@ -302,22 +302,22 @@ describe("AzureML v2 environment YAML", () => {
 
   it.effect("field errors: image with build, bad port, unknown build field", () =>
     Effect.gen(function*() {
-      const both = yield* importEnvironmentFile("e.yml", files({ "e.yml": "image: a\nbuild:\n  path: .\n" })).pipe(Effect.flip)
+      const both = yield* importEnvironmentFile("e.yml").pipe(files({ "e.yml": "image: a\nbuild:\n  path: .\n" })).pipe(Effect.flip)
       assert.strictEqual(both.field, "build")
       assert.strictEqual(both.line, 2)
-      const port = yield* importEnvironmentFile("e.yml", files({
+      const port = yield* importEnvironmentFile("e.yml").pipe(files({
         "e.yml": "image: a\ninference_config:\n  scoring_route:\n    path: /\n    port: http\n"
       })).pipe(Effect.flip)
       assert.strictEqual(port.line, 5)
       assert.strictEqual(port.field, "inference_config.scoring_route.port")
-      const typo = yield* importEnvironmentFile("e.yml", files({ "e.yml": "build:\n  path: .\n  dockerfile: D\n" })).pipe(Effect.flip)
+      const typo = yield* importEnvironmentFile("e.yml").pipe(files({ "e.yml": "build:\n  path: .\n  dockerfile: D\n" })).pipe(Effect.flip)
       assert.strictEqual(typo.line, 3)
       assert.match(typo.message, /did you mean "build.dockerfile_path"/)
     }))
 
   it.effect("refuses a build context URI with credentials", () =>
     Effect.gen(function*() {
-      const error = yield* importEnvironmentFile("e.yml", files({
+      const error = yield* importEnvironmentFile("e.yml").pipe(files({
         "e.yml": "name: x\nbuild:\n  path: https://s3cret@github.com/org/repo.git#main\n"
       })).pipe(Effect.flip)
       assertCredentialsRefused(error, "e.yml", 2, "build.path")
@@ -327,7 +327,7 @@ describe("AzureML v2 environment YAML", () => {
 describe("MLflow python_env.yaml", () => {
   it.effect("python becomes a conda spec; build dependencies and -r requirements become pip", () =>
     Effect.gen(function*() {
-      const env = yield* importEnvironmentFile("model/python_env.yaml", files({
+      const env = yield* importEnvironmentFile("model/python_env.yaml").pipe(files({
         "model/python_env.yaml": "python: 3.8.5\nbuild_dependencies:\n- pip==23.2.1\n- setuptools\ndependencies:\n- -r requirements.txt\n",
         "model/requirements.txt": "mlflow==2.8.0\nscikit-learn==1.3.2\n"
       }))
@@ -340,13 +340,14 @@ describe("MLflow python_env.yaml", () => {
 
 describe("detectEnvironmentFileKind", () => {
   it("tells the formats apart", () => {
-    const kind = (file: string, text: string) => Result.getOrThrow(detectEnvironmentFileKind(file, text))
+    const detect = (file: string, text: string) => detectEnvironmentFileKind(file, text).pipe(Effect.provide(Path.layer))
+    const kind = (file: string, text: string) => Effect.runSync(detect(file, text))
     assert.strictEqual(kind("a.json", "{}"), "arm-template-environment-version")
     assert.strictEqual(kind("requirements-dev.txt", ""), "pip-requirements")
     assert.strictEqual(kind("env.yml", "$schema: https://x/environment.schema.json\nname: a\n"), "azureml-v2-environment")
     assert.strictEqual(kind("env.yml", "name: a\nimage: b\n"), "azureml-v2-environment")
     assert.strictEqual(kind("python_env.yaml", "python: 3.8\ndependencies: [-r requirements.txt]\n"), "mlflow-python-env")
     assert.strictEqual(kind("conda.yaml", "name: a\ndependencies: [python=3.8]\n"), "conda-environment")
-    assert.isTrue(Result.isFailure(detectEnvironmentFileKind("x.yml", "hello: world\n")))
+    assert.isTrue(Exit.isFailure(Effect.runSyncExit(detect("x.yml", "hello: world\n"))))
   })
 })

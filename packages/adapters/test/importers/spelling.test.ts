@@ -7,11 +7,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { CanonicalHash } from "@terrarium/domain"
 import { Effect } from "effect"
-import { importEnvironmentFile, readFileFromMap } from "../../src/importers/index.ts"
+import { importEnvironmentFile } from "../../src/importers/index.ts"
+import * as MemoryFileSystem from "../support/MemoryFileSystem.ts"
 
 const hashOf = (file: string, files: Record<string, string>) =>
-  importEnvironmentFile(file, { readFile: readFileFromMap(files) }).pipe(
-    Effect.flatMap((env) => CanonicalHash.hash(env.definition))
+  importEnvironmentFile(file).pipe(
+    Effect.flatMap((env) => CanonicalHash.hash(env.definition)),
+    Effect.provide(MemoryFileSystem.layer(files))
   )
 
 /** The reference: block YAML, a conda file beside it, specs written compactly. */

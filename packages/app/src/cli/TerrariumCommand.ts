@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, type FileSystem, Option, type Path } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { AsOf } from "../AsOf.ts"
 import { decodeAsOf, decodeRef } from "../Input.ts"
@@ -124,7 +124,8 @@ export const storageOf = (flags: RootFlags): Setup.StorageOptions => ({
  * @category running
  */
 export const withTerrarium = <A, E>(
-  f: (flags: RootFlags) => Effect.Effect<A, E, Terrarium>,
+  // Files (`--file`, `--conda-file`) are read through the FileSystem the executable provides.
+  f: (flags: RootFlags) => Effect.Effect<A, E, Terrarium | FileSystem.FileSystem | Path.Path>,
   print: (value: A) => { readonly data: unknown; readonly table: () => string },
   spellings: Spellings = {}
 ) =>

@@ -1,15 +1,22 @@
 /**
  * The build context's content reaches the canonical hash: an AzureML YAML with `build.path` is
  * imported from real directories, and the hash moves with the files the Dockerfile can COPY, and
- * only with them.
+ * only with them. The walk lists exactly the entries it digests, so what an image builder sends
+ * is what the cache key covers.
  */
-import { afterAll, assert, describe, it } from "@effect/vitest"
-import { CanonicalHash } from "@terrarium/domain"
-import { Effect } from "effect"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
+import { afterAll, assert, layer } from "@effect/vitest"
+import { CanonicalHash, ContextDigest } from "@terrarium/domain"
+import { Effect, Layer } from "effect"
+import { createHash } from "node:crypto"
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { digestBuildContextNode, importEnvironmentFile } from "../../src/importers/index.ts"
+import { digestBuildContext, walkBuildContext } from "../../src/build-context/BuildContext.ts"
+import { importEnvironmentFile } from "../../src/importers/index.ts"
+
+const localDisk = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
 
 const root = mkdtempSync(join(tmpdir(), "terrarium-context-"))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -42,7 +49,7 @@ const project = () =>
 const imported = (dir: string) => importEnvironmentFile(join(dir, "env.yml"))
 const hashOf = (dir: string) => imported(dir).pipe(Effect.flatMap((env) => CanonicalHash.hash(env.definition)))
 
-describe("build context digest", () => {
+layer(localDisk)("build context digest", (it) => {
   it.effect("reproduces the test vector of docs/canonical-hash.md from real files", () =>
     Effect.gen(function*() {
       const doc = readFileSync(new URL("../../../../docs/canonical-hash.md", import.meta.url), "utf8")
@@ -54,7 +61,7 @@ describe("build context digest", () => {
         "debug.log": "excluded by the vector's .dockerignore\n"
       })
       for (const [path, f] of Object.entries(files)) if ("executable" in f && f.executable) chmodSync(join(dir, path), 0o755)
-      assert.strictEqual(yield* digestBuildContextNode(dir, "Dockerfile"), block("digest"))
+      assert.strictEqual(yield* digestBuildContext(dir, "Dockerfile"), block("digest"))
     }))
 
   it.effect("is stored in the definition, which still decodes", () =>
@@ -117,34 +124,34 @@ describe("build context digest", () => {
       const context = join(dir, "ctx")
       mkdirSync(context)
       symlinkSync("../outside.txt", join(context, "link"))
-      const before = yield* digestBuildContextNode(context, "Dockerfile")
+      const before = yield* digestBuildContext(context, "Dockerfile")
       writeFileSync(join(dir, "outside.txt"), "b")
-      assert.strictEqual(yield* digestBuildContextNode(context, "Dockerfile"), before)
+      assert.strictEqual(yield* digestBuildContext(context, "Dockerfile"), before)
       unlinkSync(join(context, "link"))
       symlinkSync("../elsewhere.txt", join(context, "link"))
-      assert.notStrictEqual(yield* digestBuildContextNode(context, "Dockerfile"), before)
+      assert.notStrictEqual(yield* digestBuildContext(context, "Dockerfile"), before)
     }))
 
   it.effect("a Dockerfile-specific ignore file wins over .dockerignore", () =>
     Effect.gen(function*() {
       const dir = tree({ "gpu.Dockerfile": "FROM x\n", ".dockerignore": "", "gpu.Dockerfile.dockerignore": "data/\n", "data/big.bin": "1" })
-      const before = yield* digestBuildContextNode(dir, "gpu.Dockerfile")
+      const before = yield* digestBuildContext(dir, "gpu.Dockerfile")
       writeFileSync(join(dir, "data/big.bin"), "2")
-      assert.strictEqual(yield* digestBuildContextNode(dir, "gpu.Dockerfile"), before)
+      assert.strictEqual(yield* digestBuildContext(dir, "gpu.Dockerfile"), before)
       // For another Dockerfile, only .dockerignore applies, so data/ is part of the context.
-      const other = yield* digestBuildContextNode(dir, "Dockerfile")
+      const other = yield* digestBuildContext(dir, "Dockerfile")
       writeFileSync(join(dir, "data/big.bin"), "3")
-      assert.notStrictEqual(yield* digestBuildContextNode(dir, "Dockerfile"), other)
+      assert.notStrictEqual(yield* digestBuildContext(dir, "Dockerfile"), other)
     }))
 
   it.effect("an exception brings a file back from an ignored directory", () =>
     Effect.gen(function*() {
       const dir = tree({ ".dockerignore": "data\n!data/schema.json\n", "data/schema.json": "{}", "data/rows.csv": "1" })
-      const before = yield* digestBuildContextNode(dir, "Dockerfile")
+      const before = yield* digestBuildContext(dir, "Dockerfile")
       writeFileSync(join(dir, "data/rows.csv"), "2")
-      assert.strictEqual(yield* digestBuildContextNode(dir, "Dockerfile"), before)
+      assert.strictEqual(yield* digestBuildContext(dir, "Dockerfile"), before)
       writeFileSync(join(dir, "data/schema.json"), "{\"v\":2}")
-      assert.notStrictEqual(yield* digestBuildContextNode(dir, "Dockerfile"), before)
+      assert.notStrictEqual(yield* digestBuildContext(dir, "Dockerfile"), before)
     }))
 
   it.effect("a malformed .dockerignore fails the import at its line", () =>
@@ -163,5 +170,86 @@ describe("build context digest", () => {
       const env = yield* imported(dir)
       assert.deepStrictEqual(env.definition.docker.base, { kind: "dockerfile", context: "./nowhere", dockerfilePath: "Dockerfile" })
       assert.isTrue(env.warnings.some((w) => w.line === 2 && w.message.includes("the hash covers only its path")))
+    }))
+})
+
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex")
+
+layer(localDisk)("build context walk", (it) => {
+  it.effect("lists exactly the entries it digests, each as it is on disk", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      chmodSync(join(dir, "docker/app/main.py"), 0o755)
+      symlinkSync("app/main.py", join(dir, "docker/entry.py"))
+      const context = yield* walkBuildContext(join(dir, "docker"))
+      assert.isDefined(context)
+      if (context === undefined) return
+      assert.deepStrictEqual(context.entries.map((e) => e.path).sort(), [
+        ".dockerignore",
+        "Dockerfile",
+        "app/main.py",
+        "app/util.py",
+        "entry.py"
+      ])
+      for (const entry of context.entries) {
+        const absolute = join(dir, "docker", entry.path)
+        if (entry.type === "symlink") {
+          assert.strictEqual(entry.target, "app/main.py")
+          continue
+        }
+        assert.strictEqual(entry.sha256, sha256(absolute), entry.path)
+        assert.strictEqual(entry.size, readFileSync(absolute).length, entry.path)
+        assert.strictEqual(entry.mode & 0o777, entry.path === "app/main.py" ? 0o755 : 0o644, entry.path)
+        assert.strictEqual(entry.executable, entry.path === "app/main.py", entry.path)
+      }
+      // The digest is that of the list, and the one the importer records.
+      const listed = context.entries.map((e) =>
+        e.type === "file"
+          ? { type: "file" as const, path: e.path, sha256: e.sha256, executable: e.executable }
+          : { type: "symlink" as const, path: e.path, target: e.target }
+      )
+      assert.strictEqual(context.digest, yield* ContextDigest.contextDigest(listed))
+      assert.strictEqual(yield* digestBuildContext(join(dir, "docker")), context.digest)
+      const env = yield* imported(dir)
+      const base = env.definition.docker.base
+      assert.strictEqual(base.kind === "dockerfile" ? base.contextDigest : undefined, context.digest)
+    }))
+
+  it.effect("a change to any listed file changes the digest; a change to an excluded one does not", () =>
+    Effect.gen(function*() {
+      const dir = project()
+      const docker = join(dir, "docker")
+      const context = yield* walkBuildContext(docker)
+      assert.isDefined(context)
+      if (context === undefined) return
+      for (const entry of context.entries) {
+        const file = join(docker, entry.path)
+        const before = readFileSync(file)
+        writeFileSync(file, Buffer.concat([before, Buffer.from("#")]))
+        assert.notStrictEqual(yield* digestBuildContext(docker), context.digest, entry.path)
+        writeFileSync(file, before)
+      }
+      assert.strictEqual(yield* digestBuildContext(docker), context.digest)
+      const excluded = ["debug.log", "secrets/token.txt"]
+      for (const path of excluded) {
+        assert.notInclude(context.entries.map((e) => e.path), path)
+        writeFileSync(join(docker, path), "changed\n")
+      }
+      assert.strictEqual(yield* digestBuildContext(docker), context.digest)
+    }))
+
+  it.effect("an exception brings back exactly the file it names from an excluded directory", () =>
+    Effect.gen(function*() {
+      const dir = tree({ ".dockerignore": "data\n!data/schema.json\n", "data/schema.json": "{}", "data/rows.csv": "1" })
+      const context = yield* walkBuildContext(dir)
+      assert.deepStrictEqual(context?.entries.map((e) => e.path).sort(), [".dockerignore", "data/schema.json"])
+    }))
+
+  it.effect("no directory: no context; a file: an error naming it", () =>
+    Effect.gen(function*() {
+      const dir = tree({ "Dockerfile": "FROM scratch\n" })
+      assert.isUndefined(yield* walkBuildContext(join(dir, "nowhere")))
+      const error = yield* walkBuildContext(join(dir, "Dockerfile")).pipe(Effect.flip)
+      assert.strictEqual(error.message, `${join(dir, "Dockerfile")}: the build context must be a directory`)
     }))
 })

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
-import { parseDockerIgnore } from "../../src/importers/DockerIgnore.ts"
+import { parseDockerIgnore } from "../../src/build-context/DockerIgnore.ts"
 
 const ignore = (text: string) => Result.getOrThrow(parseDockerIgnore(text))
 

@@ -1,0 +1,235 @@
+/**
+ * A local Docker build context: the files `docker build` would send, and their digest, for
+ * `docker.base.contextDigest`.
+ *
+ * The definition names its context by path; without the digest, editing a file the Dockerfile
+ * COPYs would leave the canonical hash (and so the image cache key) unchanged. `walkBuildContext`
+ * walks the directory as `docker build` would send it (honouring `.dockerignore`, never following
+ * symbolic links) and returns the entries together with the digest of exactly those entries
+ * (the domain's `ContextDigest.contextDigest`, the specification: docs/canonical-hash.md, "Build
+ * context"). An image builder sends that list and nothing else, so the cache key it files the
+ * image under is the key of what it sent.
+ *
+ * @since 0.1.0
+ */
+import { ContextDigest, type ContextEntry } from "@terrarium/domain"
+import { Effect, FileSystem, Path, type PlatformError, Result, Stream } from "effect"
+import { createHash } from "node:crypto"
+import { importError, type ImportError } from "../importers/ImportError.ts"
+import { failureText, isMissing, readSourceFile } from "../importers/SourceFiles.ts"
+import { type DockerIgnore, NO_DOCKERIGNORE, parseDockerIgnore } from "./DockerIgnore.ts"
+
+/**
+ * A regular file of the context, as digested (`path`, `sha256`, `executable`), with what an image
+ * builder needs to send it (`size` and the permission bits of `mode`).
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export interface BuildContextFile {
+  readonly type: "file"
+  /** Relative to the context, `/`-separated. */
+  readonly path: string
+  /** Lower-case hex SHA-256 of the content read for the digest. */
+  readonly sha256: string
+  /** The owner's execute bit, the only part of the mode the digest covers. */
+  readonly executable: boolean
+  /** Size in bytes when walked. */
+  readonly size: number
+  /** Permission bits (`0o755`) when walked. */
+  readonly mode: number
+}
+
+/**
+ * A symbolic link of the context: its target string, never followed.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export interface BuildContextSymlink {
+  readonly type: "symlink"
+  /** Relative to the context, `/`-separated. */
+  readonly path: string
+  readonly target: string
+}
+
+/**
+ * @since 0.1.0
+ * @category build context
+ */
+export type BuildContextEntry = BuildContextFile | BuildContextSymlink
+
+/**
+ * A walked build context. `digest` is computed from `entries` and nothing else; directories are
+ * not entries (the digest does not cover them; an image builder creates the parents of each
+ * entry).
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export interface BuildContext {
+  /** The context directory, as given. */
+  readonly directory: string
+  /** The Dockerfile, relative to the context (it names the Dockerfile-specific ignore file). */
+  readonly dockerfilePath: string
+  /** Every entry `docker build` would send, in walk order. */
+  readonly entries: ReadonlyArray<BuildContextEntry>
+  /** `sha256:…`, the digest of `entries` (docs/canonical-hash.md, "Build context"). */
+  readonly digest: string
+}
+
+/** One file-system call, failing with an `ImportError` that names the path. */
+const onDisk = <A>(
+  path: string,
+  what: string,
+  call: Effect.Effect<A, PlatformError.PlatformError>
+): Effect.Effect<A, ImportError> =>
+  call.pipe(Effect.mapError((error) => importError({ file: path }, `cannot ${what}: ${failureText(error)}`)))
+
+/** `lstat` (or `stat`, following a link), or `undefined` when the path does not exist. */
+const statOrMissing = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  follow = false
+): Effect.Effect<FileSystem.File.Info | undefined, ImportError> =>
+  onDisk(
+    path,
+    "read the build context",
+    (follow ? fs.stat(path) : fs.lstat(path)).pipe(
+      Effect.catch((error) => (isMissing(error) ? Effect.succeed(undefined) : Effect.fail(error)))
+    )
+  )
+
+/** The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory. */
+const sha256OfFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string, ImportError> =>
+  onDisk(
+    path,
+    "read a file of the build context",
+    Effect.suspend(() => {
+      const hash = createHash("sha256")
+      return fs.stream(path).pipe(
+        Stream.runForEach((chunk) => Effect.sync(() => hash.update(chunk))),
+        Effect.map(() => hash.digest("hex"))
+      )
+    })
+  )
+
+/**
+ * The ignore file BuildKit uses: `<Dockerfile>.dockerignore` beside the Dockerfile if there is
+ * one, else `.dockerignore` at the root of the context; no patterns when there is neither.
+ */
+const readIgnoreFile = (
+  path: Path.Path,
+  contextDir: string,
+  dockerfilePath: string
+): Effect.Effect<DockerIgnore, ImportError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    for (const file of [path.join(contextDir, `${dockerfilePath}.dockerignore`), path.join(contextDir, ".dockerignore")]) {
+      const text = yield* readSourceFile(file)
+      if (text === undefined) continue
+      const parsed = parseDockerIgnore(text)
+      if (Result.isFailure(parsed)) return yield* importError({ file, line: parsed.failure.line }, parsed.failure.message)
+      return parsed.success
+    }
+    return NO_DOCKERIGNORE
+  })
+
+/** Lists the entries under `prefix` inside the context that the ignore file keeps. */
+const listEntries = (
+  fs: FileSystem.FileSystem,
+  path: Path.Path,
+  contextDir: string,
+  prefix: string,
+  ignore: DockerIgnore,
+  entries: Array<BuildContextEntry>
+): Effect.Effect<void, ImportError> =>
+  Effect.gen(function*() {
+    const dir = prefix === "" ? contextDir : path.join(contextDir, prefix)
+    // The listing gives each entry's type (as `lstat` would: links are not followed), so only the
+    // files that are kept need a `stat` of their own, for size and mode.
+    const children = yield* onDisk(dir, "list a directory of the build context", fs.readDirectoryEntries(dir))
+    for (const child of children) {
+      const relative = prefix === "" ? child.name : `${prefix}/${child.name}`
+      const absolute = path.join(contextDir, relative)
+      const excluded = ignore.excludes(relative)
+      let type = child.type
+      if (type === "Unknown") {
+        const stats = yield* statOrMissing(fs, absolute)
+        if (stats === undefined) continue // removed while walking
+        type = stats.type
+      }
+      if (type === "Directory") {
+        // An excluded directory can still hold files an exception (`!…`) brings back.
+        if (!excluded || ignore.hasExceptions) yield* listEntries(fs, path, contextDir, relative, ignore, entries)
+      } else if (excluded) {
+        continue
+      } else if (type === "File") {
+        const stats = yield* statOrMissing(fs, absolute)
+        if (stats === undefined) continue // removed while walking
+        entries.push({
+          type: "file",
+          path: relative,
+          sha256: yield* sha256OfFile(fs, absolute),
+          executable: (stats.mode & 0o100) !== 0,
+          size: Number(stats.size),
+          mode: stats.mode & 0o7777
+        })
+      } else if (type === "SymbolicLink") {
+        entries.push({
+          type: "symlink",
+          path: relative,
+          target: yield* onDisk(absolute, "read a symbolic link", fs.readLink(absolute))
+        })
+      } else {
+        return yield* importError(
+          { file: absolute },
+          "is neither a regular file, a directory nor a symbolic link; a socket, FIFO or device cannot be part of a build context"
+        )
+      }
+    }
+  })
+
+/** What the digest covers of an entry: size and mode are for sending it, not part of the key. */
+const digested = (entry: BuildContextEntry): ContextEntry =>
+  entry.type === "file"
+    ? { type: "file", path: entry.path, sha256: entry.sha256, executable: entry.executable }
+    : { type: "symlink", path: entry.path, target: entry.target }
+
+/**
+ * Walks the build context in `contextDir`, whose Dockerfile is `dockerfilePath` (relative to the
+ * context; it names the Dockerfile-specific ignore file): the entries `docker build` would send,
+ * and their digest. `undefined` when there is no such directory.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export const walkBuildContext = (
+  contextDir: string,
+  dockerfilePath = "Dockerfile"
+): Effect.Effect<BuildContext | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    // The context itself may be reached through a link; nothing inside it is followed.
+    const root = yield* statOrMissing(fs, contextDir, true)
+    if (root === undefined) return undefined
+    if (root.type !== "Directory") return yield* importError({ file: contextDir }, "the build context must be a directory")
+    const ignore = yield* readIgnoreFile(path, contextDir, dockerfilePath)
+    const entries: Array<BuildContextEntry> = []
+    yield* listEntries(fs, path, contextDir, "", ignore, entries)
+    const digest = yield* ContextDigest.contextDigest(entries.map(digested))
+    return { directory: contextDir, dockerfilePath, entries, digest }
+  })
+
+/**
+ * The digest alone of the build context in `contextDir` (see `walkBuildContext`); `undefined`
+ * when there is no such directory.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export const digestBuildContext = (
+  contextDir: string,
+  dockerfilePath = "Dockerfile"
+): Effect.Effect<string | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
+  walkBuildContext(contextDir, dockerfilePath).pipe(Effect.map((context) => context?.digest))
