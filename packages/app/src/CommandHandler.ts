@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { type Decider, EventStore, type EventStoreError, type EventMetadata, type NewEvent, type RecordedEvent, type StreamRef } from "@terrarium/domain"
+import { type Decider, EventStore, EventStoreError, type EventMetadata, isWrongExpectedVersion, type NewEvent, type RecordedEvent, type StreamRef } from "@terrarium/domain"
 import { Duration, Effect, Schedule } from "effect"
 // Event ids are UUIDv7 (RFC 9562): time-ordered, so the unique event_id index grows at its right
 // edge like the position key instead of taking random inserts all over a large log, and ids sort
@@ -67,10 +67,7 @@ const conflictRetrySchedule = Schedule.exponential("5 millis", 1.5).pipe(
   Schedule.upTo({ duration: CONFLICT_RETRY_BUDGET })
 )
 
-const isConflict = (error: unknown): boolean => {
-  const e = error as { readonly _tag?: unknown; readonly reason?: { readonly _tag?: unknown } }
-  return e._tag === "EventStoreError" && e.reason?._tag === "WrongExpectedVersion"
-}
+const isConflict = (error: unknown): boolean => error instanceof EventStoreError && isWrongExpectedVersion(error)
 
 /**
  * Reads a stream (up to a log position, for as-of reads) and folds it.

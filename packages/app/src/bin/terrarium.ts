@@ -17,12 +17,11 @@ const program = run(args).pipe(
   Effect.catchCause((cause) =>
     Effect.gen(function*() {
       const failure = Cause.findErrorOption(cause)
-      const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
       // `--help` (and a bare `terrarium`) ends as ShowHelp without errors: help was printed.
-      const tag = (error as { readonly _tag?: string })._tag
-      const errors = (error as { readonly errors?: ReadonlyArray<unknown> }).errors ?? []
-      if (tag === "ShowHelp" && errors.length === 0) return
-      const { report, exitCode } = Diagnostics.describe(error)
+      if (failure._tag === "Some" && failure.value._tag === "ShowHelp" && failure.value.errors.length === 0) return
+      const { report, exitCode } = failure._tag === "Some"
+        ? Diagnostics.describe(failure.value)
+        : Diagnostics.describeDefect(Cause.squash(cause))
       yield* Console.error(Diagnostics.render(Diagnostics.requestedFormat(args), report))
       process.exitCode = exitCode
     })

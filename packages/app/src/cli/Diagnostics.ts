@@ -13,8 +13,10 @@
  *
  * @since 0.1.0
  */
+import { describeCause } from "@terrarium/domain"
 import { Cause, Logger, Schema } from "effect"
 import { CliError } from "effect/cli"
+import type { TerrariumError } from "../Errors.ts"
 import type { Format } from "./Output.ts"
 
 /**
@@ -53,29 +55,66 @@ export interface FailureReport {
 /** @since 0.1.0 @category model */
 export type ExitCode = 1 | 2
 
-/** Errors of the command line itself, besides the CLI framework's own. */
-const USAGE = new Set(["UsageError", "InvalidInput", "InvalidReference"])
+/**
+ * What a command can fail with: the CLI framework's errors, a wrong command line, or any error
+ * of the application (`TerrariumError`). The executable passes a command's typed failure here,
+ * so an error that is not in this union does not compile; a new adapter's error is added to
+ * `TerrariumError` once and gets its report and exit code below.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export type CommandFailure = CliError.CliError | UsageError | TerrariumError
 
-interface Tagged {
-  readonly _tag?: unknown
-  readonly message?: unknown
-  readonly file?: unknown
-  readonly line?: unknown
-  readonly field?: unknown
-  readonly reason?: { readonly _tag?: unknown } | undefined
+/** Whose problem it is: the command line (2), or the command that could not be done (1). */
+const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
+  switch (error._tag) {
+    case "UsageError":
+    case "InvalidInput":
+    case "InvalidReference":
+    case "ConflictingStorage":
+      return 2
+    case "SpecError":
+    case "ImportError":
+    case "MissingName":
+    case "EnvironmentError":
+    case "StreamContended":
+    case "EventStoreError":
+    case "EventDecodeFailure":
+    case "ProjectionError":
+    case "StorageError":
+    case "DatabaseError":
+      return 1
+  }
 }
 
-const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined)
+/** Where the problem is, when the error knows: a file and line, or the input to blame. */
+const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file" | "line" | "field" | "reason"> => {
+  switch (error._tag) {
+    case "ImportError":
+      return { file: error.file, ...(error.line !== undefined ? { line: error.line } : {}), ...(error.field !== undefined ? { field: error.field } : {}) }
+    case "MissingName":
+      return { file: error.file }
+    case "InvalidInput":
+      return { field: error.field }
+    case "UsageError":
+      return error.field !== undefined ? { field: error.field } : {}
+    case "EnvironmentError":
+      return { reason: error.reason._tag }
+    default:
+      return {}
+  }
+}
 
 /**
- * The report and exit code of whatever a command failed with. A parse error of the CLI framework
- * arrives as `ShowHelp` carrying the errors found; `ShowHelp` without errors (`--help`) is not a
- * failure and is not passed here.
+ * The report and exit code of a command's failure. A parse error of the CLI framework arrives as
+ * `ShowHelp` carrying the errors found; `ShowHelp` without errors (`--help`) is not a failure and
+ * is not passed here.
  *
  * @since 0.1.0
  * @category reporting
  */
-export const describe = (error: unknown): { readonly report: FailureReport; readonly exitCode: ExitCode } => {
+export const describe = (error: CommandFailure): { readonly report: FailureReport; readonly exitCode: ExitCode } => {
   if (CliError.isCliError(error)) {
     const errors: ReadonlyArray<CliError.CliError> = error._tag === "ShowHelp" ? error.errors : [error]
     const first = errors[0] ?? error
@@ -84,18 +123,22 @@ export const describe = (error: unknown): { readonly report: FailureReport; read
       exitCode: 2
     }
   }
-  const e = (typeof error === "object" && error !== null ? error : {}) as Tagged
-  const tag = text(e._tag) ?? "UnexpectedError"
-  const report: FailureReport = {
-    _tag: tag,
-    message: text(e.message) ?? String(error),
-    ...(text(e.file) !== undefined ? { file: e.file as string } : {}),
-    ...(typeof e.line === "number" ? { line: e.line } : {}),
-    ...(text(e.field) !== undefined ? { field: e.field as string } : {}),
-    ...(tag === "EnvironmentError" && text(e.reason?._tag) !== undefined ? { reason: e.reason!._tag as string } : {})
+  return {
+    report: { _tag: error._tag, message: error.message || error._tag, ...placeOf(error) },
+    exitCode: exitCodeOf(error)
   }
-  return { report, exitCode: USAGE.has(tag) ? 2 : 1 }
 }
+
+/**
+ * The report of a defect: something thrown that no error type describes (a bug). Exit code 1.
+ *
+ * @since 0.1.0
+ * @category reporting
+ */
+export const describeDefect = (defect: unknown): { readonly report: FailureReport; readonly exitCode: ExitCode } => ({
+  report: { _tag: "UnexpectedError", message: describeCause(defect) },
+  exitCode: 1
+})
 
 /**
  * The failure as `--output` asks: one `terrarium: message` line for `table`, else the report

@@ -11,6 +11,7 @@ import { Console, Effect, type FileSystem, Option, type Path } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { AsOf } from "../AsOf.ts"
 import { decodeAsOf, decodeRef } from "../Input.ts"
+import { ConflictingStorage } from "../Errors.ts"
 import { InvalidInput } from "../InvalidInput.ts"
 import * as Setup from "../Setup.ts"
 import type { Terrarium } from "../Terrarium.ts"
@@ -91,17 +92,15 @@ const sharedSpellings: Spellings = {
  * @category errors
  */
 export const asUsageError = (spellings: Spellings) => <E>(error: E): E | UsageError => {
-  const tagged = error as { readonly _tag?: unknown }
-  if (tagged._tag === "ConflictingStorage") {
+  if (error instanceof ConflictingStorage) {
     return new UsageError({ detail: "--database-url and --data-dir: give a PostgreSQL URL or an embedded data directory, not both" })
   }
-  if (tagged._tag !== "InvalidInput") return error
-  const invalid = error as InvalidInput
-  const spelled = spellings[invalid.field] ?? sharedSpellings[invalid.field]
+  if (!(error instanceof InvalidInput)) return error
+  const spelled = spellings[error.field] ?? sharedSpellings[error.field]
   if (spelled === undefined) return error
-  const { reason, input } = invalid
+  const { reason, input } = error
   const detail = new InvalidInput({ field: spelled, reason, ...(input === undefined ? {} : { input }) }).message
-  return new UsageError({ detail, field: invalid.field })
+  return new UsageError({ detail, field: error.field })
 }
 
 /**
