@@ -15,6 +15,12 @@ const head = () => json<{ headPosition: number }>(cli("db", "status", "-o", "jso
 /** A millisecond after an ISO time: what `--as-of` sees right after that event. */
 const justAfter = (iso: string) => new Date(new Date(iso).getTime() + 1).toISOString()
 
+/** The same instant as an ISO time, written in local time at a whole-hour UTC offset (`…T13:00:00.000+01:00`). */
+const atOffset = (iso: string, hours: number) => {
+  const local = new Date(new Date(iso).getTime() + hours * 3_600_000).toISOString().slice(0, -1)
+  return `${local}${hours < 0 ? "-" : "+"}${String(Math.abs(hours)).padStart(2, "0")}:00`
+}
+
 /** A failed command: its exit code, and exactly one line on stderr and nothing on stdout. */
 const failure = (r: CliResult, what: string) => {
   assert.strictEqual(r.stdout, "", `${what}: nothing on stdout`)
@@ -155,6 +161,22 @@ describe("terrarium CLI", () => {
     assert.deepStrictEqual(json(cli("environment", "list", "-w", "team-a", "-o", "json")).map((e: any) => e.name), ["shared-name"])
     const elsewhere = failure(cli("environment", "show", "shared-name"), "another workspace")
     assert.deepStrictEqual(elsewhere, { status: 1, line: "terrarium: environment 'shared-name' does not exist; define or create it before using it" })
+  })
+
+  it("takes the AzureML references azureml:NAME:VERSION and azureml:NAME@LABEL, and an --as-of with a zone offset", { timeout: 300_000 }, () => {
+    json(cli("environment", "create", "--name", "refs", "--image", "python:3.11", "-o", "json"))
+    json(cli("environment", "create", "--name", "refs", "--image", "python:3.12", "-o", "json"))
+    json(cli("environment", "label", "azureml:refs:1", "prod", "-o", "json"))
+    const show = (...args: Array<string>) => json(cli("environment", "show", ...args, "-o", "json"))
+    const v1 = show("azureml:refs:1")
+    assert.deepStrictEqual([v1.name, v1.version, v1.definition.docker.base.image], ["refs", "1", "python:3.11"])
+    assert.strictEqual(show("azureml:refs@prod").version, "1")
+
+    // The label moves to 2 within the hour: an offset read as UTC, or the wrong way, lands after that.
+    const firstMove = json(cli("audit", "refs", "-o", "json")).find((e: any) => e.eventType === "LabelMoved")
+    assert.strictEqual(json(cli("environment", "label", "azureml:refs:2", "prod", "-o", "json")).version, "2")
+    const then = atOffset(justAfter(firstMove.occurredAt), 1)
+    assert.strictEqual(show("azureml:refs@prod", "--as-of", then).version, "1", then)
   })
 
   it("db migrate reports the migrations this call applied, then that the database is up to date", { timeout: 120_000 }, () => {

@@ -344,22 +344,51 @@ describe("storage options", () => {
     }
   })
 
-  it("a client with preparedStatements: false creates and reads on PostgreSQL (Database prepares nothing then: see PreparedStatements.test.ts)", { timeout: 60_000 }, async () => {
+  /**
+   * What a client's own database sessions hold in `pg_prepared_statements` (a per-session view)
+   * after it has created and read an environment. The sessions are the `pg` connections that ran
+   * a query meanwhile, noted by wrapping `pg.Client.prototype.query`, and each is asked on itself
+   * before the client closes them.
+   */
+  const preparedInOwnSessions = async (options: { readonly preparedStatements?: boolean }) => {
     const schema = `lib_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
     const admin = new pg.Client({ connectionString: testDatabaseUrl })
     await admin.connect()
+    const query = pg.Client.prototype.query
+    const sessions = new Set<pg.Client>()
     try {
-      const client = await createTerrarium({ databaseUrl: testDatabaseUrl, databaseSchema: schema, preparedStatements: false })
+      pg.Client.prototype.query = function(this: pg.Client, ...args: Array<unknown>) {
+        sessions.add(this)
+        return (query as (...args: Array<unknown>) => unknown).apply(this, args)
+      } as typeof query
+      const client = await createTerrarium({ databaseUrl: testDatabaseUrl, databaseSchema: schema, ...options })
       try {
         const v = await client.create({ name: "plain", definition: emptyDefinition })
         assert.strictEqual(v.version, "1")
         assert.strictEqual((await client.show("plain")).version, "1")
+        pg.Client.prototype.query = query
+        sessions.delete(admin)
+        assert.isAbove(sessions.size, 0, "the client's connections were seen")
+        const names: Array<string> = []
+        for (const session of sessions) {
+          const prepared = await session.query<{ name: string }>("select name from pg_prepared_statements")
+          names.push(...prepared.rows.map((row) => row.name))
+        }
+        return names
       } finally {
         await client.close()
       }
     } finally {
+      pg.Client.prototype.query = query
       await admin.query(`drop schema if exists ${schema} cascade`)
       await admin.end()
     }
+  }
+
+  it("a client with preparedStatements: false creates and reads on PostgreSQL, and prepares nothing in its sessions (the default client does)", { timeout: 60_000 }, async () => {
+    const byDefault = await preparedInOwnSessions({})
+    assert.isAbove(byDefault.length, 0, "the default client executes named statements")
+    for (const name of byDefault) assert.match(name, /^terrarium_\d+_\d+$/)
+    assert.deepStrictEqual(await preparedInOwnSessions({ preparedStatements: false }), [])
   })
 })

@@ -6,13 +6,18 @@
  *   `CheckedDefinition` accepts;
  * - a pip constraints file must read as pip lines (it installs nothing, so it is no environment;
  *   the environment that uses it covers its content through its build context);
- * - anything else must be listed below as not an environment, with the reason;
+ * - a curated `asset.yaml` or `environment.yaml` gives the template values of the `spec.yaml` beside
+ *   it: it has no test of its own, the import of that `spec.yaml` asserts that its values arrived;
+ * - anything else must be listed below as not an environment, with the reason, and must fail to
+ *   import as one;
  * - a file with no fate fails the walk.
  *
  * One import failure is expected and checked rather than skipped: the corpus holds back about a
  * third of the azureml-examples files (those whose sha1(repository path) starts with 0–4, see its
  * README). An AzureML YAML whose `conda_file` was held back cannot import; for those the test
  * asserts the precise `conda_file` error instead, and that the missing file really is a held-out one.
+ *
+ * Every test here can fail: none only restates that a file the walk has just listed exists.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -64,16 +69,25 @@ const curated = (name: string) =>
 const NOT_ENVIRONMENTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^README\.md$/, "describes the corpus"],
   [/^azureml-examples\/MANIFEST\.tsv$/, "the kind of every azureml-examples file; this test reads it"],
-  [/^curated\/INDEX\.tsv$/, "an index of the curated environments (name, spec path, base image, dependency file)"],
-  [/^curated\/assets\/.+\/asset\.yaml$/, "azureml-assets asset metadata (name, version: auto, categories); read for template values"],
-  [/^curated\/assets\/.+\/environment\.yaml$/, "azureml-assets image build and publish settings; read for template values"]
+  [/^curated\/INDEX\.tsv$/, "an index of the curated environments (name, spec path, base image, dependency file)"]
 ]
+
+/** How the importer refuses a file that is no environment: not YAML at all, or YAML of no known kind. */
+const NOT_AN_ENVIRONMENT_FILE = /^(?:invalid YAML: |cannot tell what kind of environment file this is )/
+
+/**
+ * azureml-assets files that the importer reads for the `{{…}}` values of the `spec.yaml` beside
+ * them (`curatedTemplateValues`): asset metadata (name, version: auto, categories), and the image
+ * build and publish settings (build context directory, Dockerfile path).
+ */
+const TEMPLATE_VALUE_FILES = /^(curated\/assets\/.+\/)(?:asset|environment)\.yaml$/
 
 /** What the test does with one corpus file. */
 type Fate =
   | { readonly _tag: "Import"; readonly kind: EnvironmentFileKind; readonly templated: boolean }
   | { readonly _tag: "HeldOutCondaFile"; readonly missing: string }
   | { readonly _tag: "Constraints" }
+  | { readonly _tag: "TemplateValues"; readonly spec: string }
   | { readonly _tag: "NotAnEnvironment"; readonly reason: string }
 
 const heldOut = (repositoryPath: string) => /^[0-4]/.test(createHash("sha1").update(repositoryPath).digest("hex"))
@@ -98,8 +112,27 @@ const fateOf = (path: string): Fate | undefined => {
   }
   if (/^curated\/assets\/.+\/context\/requirements\.txt$/.test(path)) return { _tag: "Import", kind: "pip-requirements", templated: false }
   if (/^curated\/assets\/.+\/context\/pip_constraints\.txt$/.test(path)) return { _tag: "Constraints" }
+  const templateValues = TEMPLATE_VALUE_FILES.exec(path)
+  if (templateValues !== null) {
+    // Checked by the import of that spec.yaml, so only when there is one to import.
+    const spec = `${templateValues[1]}spec.yaml`
+    return corpusFiles.includes(spec) ? { _tag: "TemplateValues", spec } : undefined
+  }
   const listed = NOT_ENVIRONMENTS.find(([pattern]) => pattern.test(path))
   return listed === undefined ? undefined : { _tag: "NotAnEnvironment", reason: listed[1] }
+}
+
+/**
+ * What the `asset.yaml` and `environment.yaml` beside a curated spec.yaml say, read here with a
+ * plain YAML parser so that the import's use of them is checked against the files themselves.
+ */
+const templateSources = (spec: string) => {
+  const dir = dirname(spec)
+  const read = (name: string) => parse(readFileSync(join(dir, name), "utf8")) as unknown
+  const asset = read("asset.yaml") as { readonly name: string; readonly version: unknown }
+  const { context } = (read("environment.yaml") as { readonly image: { readonly context: { readonly dir: string; readonly dockerfile: string } } }).image
+  const { build } = read("spec.yaml") as { readonly build: { readonly path?: string; readonly dockerfile_path?: string } }
+  return { asset, context, build }
 }
 
 const decodes = (env: ImportedEnvironment) =>
@@ -109,10 +142,10 @@ const decodes = (env: ImportedEnvironment) =>
   })
 
 layer(localDisk)("corpus: every file", (it) => {
-  it("has a fate: imported, a constraints file, or listed as not an environment with a reason", () => {
+  it("has a fate: imported, a constraints file, the template values of a spec.yaml, or listed as not an environment with a reason", () => {
     assert.isAbove(corpusFiles.length, 0, `no corpus at ${corpus}`)
     const unclassified = corpusFiles.filter((path) => fateOf(path) === undefined)
-    assert.deepStrictEqual(unclassified, [], "add these to corpus.test.ts: an importer case, or NOT_ENVIRONMENTS with a reason")
+    assert.deepStrictEqual(unclassified, [], "add these to corpus.test.ts: an importer case, or NOT_ENVIRONMENTS with a reason (an asset.yaml or environment.yaml needs its spec.yaml)")
   })
 
   it("MANIFEST.tsv lists only files that are there", () => {
@@ -133,6 +166,22 @@ layer(localDisk)("corpus: every file", (it) => {
             if (fate.templated) {
               assert.strictEqual(env.name, templateValues?.["asset.name"])
               assert.strictEqual(env.definition.docker.base.kind, "dockerfile")
+              // The asset.yaml and environment.yaml beside it (whose fate is this test) gave their values.
+              const { asset, context, build } = templateSources(file)
+              assert.strictEqual(env.name, asset.name, "the name comes from asset.yaml")
+              // `version: auto` leaves the version to the registry: the template stays, with a warning.
+              assert.strictEqual(env.version, asset.version === "auto" ? "{{asset.version}}" : String(asset.version))
+              const base = env.definition.docker.base
+              assert.isTrue(
+                build.dockerfile_path === "{{image.dockerfile.path}}" || ["{{image.context.path}}", "{{image.context.dir}}"].includes(build.path ?? ""),
+                "the spec takes something from environment.yaml"
+              )
+              if (base.kind === "dockerfile" && build.dockerfile_path === "{{image.dockerfile.path}}") {
+                assert.strictEqual(base.dockerfilePath, context.dockerfile, "the Dockerfile path comes from environment.yaml")
+              }
+              if (base.kind === "dockerfile" && ["{{image.context.path}}", "{{image.context.dir}}"].includes(build.path ?? "")) {
+                assert.strictEqual(base.context, context.dir, "the build context comes from environment.yaml")
+              }
             }
             yield* decodes(env)
           }))
@@ -156,8 +205,15 @@ layer(localDisk)("corpus: every file", (it) => {
             assert.deepStrictEqual(pip.warnings, [])
           }))
         break
+      case "TemplateValues":
+        break // asserted by the import of fate.spec
       case "NotAnEnvironment":
-        it(`${path}: not an environment (${fate.reason})`, () => assert.isTrue(existsSync(file)))
+        it.effect(`${path}: not an environment (${fate.reason}), and the importer does not take it for one`, () =>
+          Effect.gen(function*() {
+            const error = yield* importEnvironmentFile(file).pipe(Effect.flip)
+            assert.strictEqual(error.file, file)
+            assert.match(error.detail, NOT_AN_ENVIRONMENT_FILE)
+          }))
         break
     }
   }
