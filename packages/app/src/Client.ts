@@ -18,7 +18,7 @@
  * @since 0.1.0
  */
 import { importEnvironmentFile } from "@terrarium/adapters"
-import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import { Effect, Layer, Logger, ManagedRuntime } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Database, DatabaseError, type LockOwner, Projections, ReadModel, SqlEventStore } from "@terrarium/adapters"
+import { Database, DatabaseError, type LockOwner, SqlEventStore, SqlReadModel } from "@terrarium/adapters"
 import { Effect, Layer, Result, Schema } from "effect"
 import { mkdirSync } from "node:fs"
 import { homedir, userInfo } from "node:os"
@@ -158,7 +158,7 @@ export const databaseLayer = (options: StorageOptions): Layer.Layer<Database, Da
  */
 export const portsLayer = <E>(database: Layer.Layer<Database, E>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
-  return Layer.mergeAll(Projections.layer, ReadModel.layer).pipe(Layer.provideMerge(store))
+  return SqlReadModel.layer.pipe(Layer.provideMerge(store))
 }
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */

@@ -33,8 +33,9 @@ import {
   type RecordedEvent,
   WorkspaceName
 } from "@terrarium/domain"
-import { Database, type DatabaseError, type ProjectionError, Projections, ReadModel } from "@terrarium/adapters"
-import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import { Database, type DatabaseError } from "@terrarium/adapters"
+import { type ProjectionError, Projections, ReadModel, type ReadModelError } from "@terrarium/domain"
+import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import { Context, Duration, Effect, Layer, Option, Schedule, Schema } from "effect"
 // Event ids are UUIDv7 (RFC 9562): time-ordered, so the unique event_id index grows at its right
 // edge like the position key instead of taking random inserts all over a large log, and ids sort
@@ -74,6 +75,7 @@ export type TerrariumError =
   | EventStoreError
   | EventDecodeFailure
   | ProjectionError
+  | ReadModelError
   | DatabaseError
 
 /**
