@@ -177,8 +177,12 @@ const applyOp = (t: Tables, op: RowOp): void => {
       return
     }
     case "InsertAudit": {
-      const { _tag, key, ...entry } = op
-      return insert(t.audit, op.position, { ...entry, workspace: key.workspace, name: key.name, details: asJsonb(op.details) }, "audit_trail")
+      // The fields in the order of the SQL adapter's rows, so that both print the same JSON.
+      return insert(t.audit, op.position, {
+        position: op.position, workspace: op.key.workspace, name: op.key.name, eventType: op.eventType, version: op.version,
+        actor: op.actor, occurredAt: op.occurredAt, correlationId: op.correlationId, causationId: op.causationId,
+        summary: op.summary, details: asJsonb(op.details)
+      }, "audit_trail")
     }
   }
 }
