@@ -3,7 +3,7 @@
  * many independent clients (separate pools, as separate processes would have) racing to create.
  */
 import { createTerrarium, type InvalidInput, make as makeTerrarium, Setup, type TerrariumClient } from "@terrarium/app"
-import { Projections } from "@terrarium/adapters"
+import { Projections } from "@terrarium/domain"
 import { emptyDefinition, type Definition } from "@terrarium/domain"
 import { afterAll, assert, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as NodePath from "@effect/platform-node/NodePath"

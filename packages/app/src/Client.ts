@@ -21,7 +21,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { importEnvironmentFile } from "@terrarium/adapters"
-import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"

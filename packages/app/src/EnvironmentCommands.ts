@@ -6,8 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Projections } from "@terrarium/adapters"
-import { CanonicalHash, Environment, type EnvironmentCommand, EventStore, type PackageManager, type PackageSpec } from "@terrarium/domain"
+import { CanonicalHash, Environment, type EnvironmentCommand, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
 import { Effect } from "effect"
 import { v7 as uuidv7 } from "uuid"

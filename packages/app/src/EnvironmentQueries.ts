@@ -7,9 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Projections, ReadModel } from "@terrarium/adapters"
-import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
-import { Diff, EventStore, Storage } from "@terrarium/domain"
+import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
+import { Diff, EventStore, Projections, ReadModel, Storage } from "@terrarium/domain"
 import { Effect } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"

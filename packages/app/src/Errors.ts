@@ -6,8 +6,7 @@
  * @since 0.1.0
  */
 import type { DatabaseError, ImportError, SpecError } from "@terrarium/adapters"
-import type { ProjectionError } from "@terrarium/adapters"
-import type { Environment, EventStoreError, StorageError } from "@terrarium/domain"
+import type { Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
 import type { MissingName } from "./Input.ts"
@@ -86,4 +85,5 @@ export type TerrariumError =
   | EventStoreError
   | EventDecodeFailure
   | ProjectionError
+  | ReadModelError
   | StorageError

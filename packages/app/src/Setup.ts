@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Database, DatabaseError, type LockOwner, Projections, ReadModel, SqlEventStore, SqlStorage } from "@terrarium/adapters"
+import { Database, DatabaseError, type LockOwner, SqlEventStore, SqlReadModel, SqlStorage } from "@terrarium/adapters"
 import { Config, Effect, FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
@@ -175,7 +175,7 @@ export const databaseLayer = (
  */
 export const portsLayer = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
-  return Layer.mergeAll(Projections.layer, ReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
+  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
 }
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */

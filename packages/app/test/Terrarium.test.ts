@@ -3,7 +3,7 @@
  * ports where a test needs another writer, a failing projector or a stream that never stops
  * changing.
  */
-import { Projections, ProjectionError } from "@terrarium/adapters"
+import { ProjectionError, Projections, ProjectionStorageFailure } from "@terrarium/domain"
 import {
   CanonicalHash,
   type Definition,
@@ -98,7 +98,7 @@ layer(ports, { timeout: 60_000, excludeTestServices: true })("Terrarium service"
         ...real,
         catchUp: Effect.suspend(() =>
           failures-- > 0
-            ? Effect.fail(new ProjectionError({ operation: "apply", cause: new Error("disk full") }))
+            ? Effect.fail(new ProjectionError({ reason: new ProjectionStorageFailure({ operation: "apply", cause: new Error("disk full") }) }))
             : real.catchUp
         )
       })

@@ -82,6 +82,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "EventStoreError":
     case "EventDecodeFailure":
     case "ProjectionError":
+    case "ReadModelError":
     case "StorageError":
     case "DatabaseError":
       return 1

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Diff } from "@terrarium/domain"
-import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/adapters"
+import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import type { Draft, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
 import { fields, shortHash, table, time } from "./Output.ts"
 

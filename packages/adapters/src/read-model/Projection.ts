@@ -2,14 +2,14 @@
  * The per-event projection logic, as a pure function: a decoded event and its envelope in, a
  * list of row operations out. No database, no clock, no randomness, so that replaying the log
  * from position 0 gives exactly the rows that following it did, and so that it can be unit tested
- * without SQL. `ProjectionSql.ts` applies the operations.
+ * without SQL. Both adapters apply the operations: `sql/ProjectionSql.ts` to tables,
+ * `memory/MemoryReadModel.ts` to maps.
  *
  * @since 0.1.0
  */
 import { EnvironmentEventJson, environmentType, LATEST_LABEL, SCHEMA_VERSIONS } from "@terrarium/domain"
-import type { EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
+import type { AuditEntry, EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
 import { Schema } from "effect"
-import type { AuditEntry } from "./Queries.ts"
 
 /**
  * Where an event sits in the log and who caused it: the recorded event minus its payload, with

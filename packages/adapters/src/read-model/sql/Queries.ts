@@ -1,165 +1,32 @@
 /**
- * Reads of the projection tables, as typed rows. They are as current as the projector's
- * checkpoint (`Projections.checkpoint`); a caller that just appended and needs to read its own
- * write should catch up first.
+ * The `ReadModel` port on SQL: reads of the projection tables, as typed rows. Failures of the
+ * database are mapped to `ReadModelError` here, so nothing of the SQL layer leaks.
  *
  * @since 0.1.0
  */
-import { type EnvironmentType, LATEST_LABEL } from "@terrarium/domain"
-import { Context, Effect, Layer } from "effect"
+import {
+  type AuditEntry, type CacheEntryRow, type CuratedCatalogRow, type EnvironmentSummary, type EnvironmentType,
+  LATEST_LABEL, type LabelRow, QueryFailed, ReadModel, ReadModelError, type VersionRow
+} from "@terrarium/domain"
+import { Effect } from "effect"
 import { type Kysely, sql } from "kysely"
-import { Database, type DatabaseError } from "../sql/Database.ts"
+import { Database } from "../../sql/Database.ts"
 import type { ProjectionTables } from "./Tables.ts"
-
-/**
- * One registered version (the version history).
- *
- * @since 0.1.0
- * @category rows
- */
-export interface VersionRow {
-  readonly workspace: string
-  readonly name: string
-  readonly version: string
-  readonly canonicalHash: string
-  readonly hashAlgorithm: number
-  readonly environmentType: EnvironmentType
-  readonly description: string | null
-  readonly tags: Readonly<Record<string, string>>
-  readonly createdAt: Date
-  readonly createdBy: string
-  /** The log position of its `Registered` event: the order of versions. */
-  readonly registeredPosition: number
-  readonly archived: boolean
-  readonly archivedAt: Date | null
-}
-
-/**
- * One environment of a workspace, registered or still a draft.
- *
- * @since 0.1.0
- * @category rows
- */
-export interface EnvironmentSummary {
-  readonly workspace: string
-  readonly name: string
-  readonly curated: boolean
-  /** The type of the latest version, or of the draft when no version is active. */
-  readonly environmentType: EnvironmentType
-  /** The newest non-archived version (the `latest` label); null if none. */
-  readonly latestVersion: string | null
-  /** Non-archived versions. */
-  readonly versionCount: number
-  readonly archivedVersionCount: number
-  /** True when it has versions and every one is archived. */
-  readonly archived: boolean
-  readonly createdAt: Date
-  /** When its stream last got an event (draft edits, registrations, labels, builds). */
-  readonly updatedAt: Date
-  readonly updatedPosition: number
-}
-
-/**
- * A label, `latest` included (it is maintained by the projector).
- *
- * @since 0.1.0
- * @category rows
- */
-export interface LabelRow {
-  readonly workspace: string
-  readonly name: string
-  readonly label: string
-  readonly version: string
-  readonly movedAt: Date
-  readonly movedBy: string
-  readonly position: number
-}
-
-/** @since 0.1.0 @category rows */
-export interface CuratedCatalogRow {
-  readonly workspace: string
-  readonly name: string
-  readonly latestVersion: string
-  readonly description: string | null
-  readonly tags: Readonly<Record<string, string>>
-  readonly canonicalHash: string
-  readonly hashAlgorithm: number
-  readonly latestCreatedAt: Date
-}
-
-/** The newest image built for a canonical hash. @since 0.1.0 @category rows */
-export interface ImageRow {
-  readonly registry: string
-  readonly repository: string
-  readonly tag: string
-  readonly digest: string
-  readonly builtAt: Date
-  readonly buildId: string
-}
-
-/** A registered version with a given canonical hash. @since 0.1.0 @category rows */
-export interface CacheEntryRow {
-  readonly canonicalHash: string
-  readonly workspace: string
-  readonly name: string
-  readonly version: string
-  readonly registeredPosition: number
-  /** Null until an image has been built for the hash. */
-  readonly image: ImageRow | null
-}
-
-/** @since 0.1.0 @category rows */
-export interface AuditEntry {
-  readonly position: number
-  readonly workspace: string
-  readonly name: string
-  readonly eventType: string
-  readonly version: string | null
-  readonly actor: string
-  readonly occurredAt: Date
-  readonly correlationId: string
-  readonly causationId: string | null
-  /** One human line, e.g. "moved label prod 2 → 3". */
-  readonly summary: string
-  /** The event's payload as JSON in today's schema (upcast if it was stored under an older one). */
-  readonly details: unknown
-}
-
-/**
- * The read side of the projections.
- *
- * @since 0.1.0
- * @category port
- */
-export class ReadModel extends Context.Service<ReadModel, {
-  /** Version history, oldest first (by registration); archived versions only if asked. */
-  readonly versions: (query: { readonly workspace: string; readonly name?: string; readonly includeArchived: boolean }) => Effect.Effect<ReadonlyArray<VersionRow>, DatabaseError>
-  /** One row per environment, by name; fully archived ones only if asked. */
-  readonly environments: (query: { readonly workspace: string; readonly includeArchived: boolean }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, DatabaseError>
-  /** The labels of one environment, by label name. */
-  readonly labels: (query: { readonly workspace: string; readonly name: string }) => Effect.Effect<ReadonlyArray<LabelRow>, DatabaseError>
-  /** Curated environments of every workspace at their latest version, by workspace and name. */
-  readonly curatedCatalog: () => Effect.Effect<ReadonlyArray<CuratedCatalogRow>, DatabaseError>
-  /** Every registered version with this canonical hash, oldest first, with its image if built. */
-  readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, DatabaseError>
-  /** The audit trail of a workspace or one environment, by position, optionally up to a position. */
-  readonly audit: (query: { readonly workspace: string; readonly name?: string; readonly untilPosition?: number }) => Effect.Effect<ReadonlyArray<AuditEntry>, DatabaseError>
-}>()("terrarium/adapters/ReadModel") {
-  /**
-   * Queries over the `Database` of the context.
-   *
-   * @since 0.1.0
-   * @category layers
-   */
-  static readonly layer: Layer.Layer<ReadModel, never, Database> = Layer.effect(ReadModel, Effect.suspend(() => make))
-}
 
 const date = (d: Date | string): Date => (d instanceof Date ? d : new Date(d))
 
-const make = Effect.gen(function* () {
+/**
+ * The queries over the `Database` of the context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function* () {
   const database = yield* Database
   const query = <A>(operation: string, f: (db: Kysely<ProjectionTables>) => Promise<A>) =>
-    database.use(operation, (db) => f(db as Kysely<ProjectionTables>))
+    database.use(operation, (db) => f(db as Kysely<ProjectionTables>)).pipe(
+      Effect.mapError((error) => new ReadModelError({ reason: new QueryFailed({ operation: error.operation, cause: error.cause }) }))
+    )
 
   const versions: ReadModel["Service"]["versions"] = ({ workspace, name, includeArchived }) =>
     query("read versions", (db) => {

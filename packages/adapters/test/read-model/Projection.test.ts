@@ -8,7 +8,7 @@ import {
 } from "@terrarium/domain"
 import type { RecordedEvent } from "@terrarium/domain"
 import { Effect } from "effect"
-import { envelopeOf, type Envelope, project, type RowOp, shortHash, summarize } from "../../src/projections/Projection.ts"
+import { envelopeOf, type Envelope, project, type RowOp, shortHash, summarize } from "../../src/read-model/Projection.ts"
 
 const at = new Date("2024-05-01T12:00:00Z")
 const envelope: Envelope = {

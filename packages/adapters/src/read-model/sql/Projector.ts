@@ -1,5 +1,6 @@
 /**
- * Keeps the read models of `migrations/0002_projections.sql` up to date with the event log.
+ * The `Projections` port on SQL: keeps the read model of `migrations/0002_projections.sql` up to date
+ * with the event log.
  *
  * **Exactly once.** A batch is read from the log first, outside any transaction; then one
  * transaction locks the checkpoint row (`SELECT … FOR UPDATE`), checks that it still is where
@@ -23,93 +24,49 @@
  *
  * @since 0.1.0
  */
-import { EventCodec, EventStore } from "@terrarium/domain"
+import { EventCodec, EventStore, LogReadFailure, ProjectionError, Projections, ProjectionStorageFailure, RebuildOvertaken, UndecodableEvent } from "@terrarium/domain"
 import type { RecordedEvent } from "@terrarium/domain"
-import { Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Duration, Effect, Fiber, Stream } from "effect"
 import type { Kysely } from "kysely"
-import { Database } from "../sql/Database.ts"
-import { envelopeOf, project, type RowOp } from "./Projection.ts"
+import { Database } from "../../sql/Database.ts"
+import { envelopeOf, project, type RowOp } from "../Projection.ts"
 import {
   applyOps, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
 } from "./ProjectionSql.ts"
 import type { ProjectionTables } from "./Tables.ts"
 
-/**
- * Projecting failed: the database or the event store failed (`cause` says which), or an event
- * could not be decoded (`position` says which; the checkpoint stays before it).
- *
- * @since 0.1.0
- * @category errors
- */
-export class ProjectionError extends Schema.TaggedError<ProjectionError>()("ProjectionError", {
-  operation: Schema.String,
-  position: Schema.optionalKey(Schema.Number),
-  cause: Schema.Defect()
-}) {
-  override get message() {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `projection ${this.operation}${this.position !== undefined ? ` at position ${this.position}` : ""} failed: ${cause}`
-  }
-}
-
 /** @since 0.1.0 @category models */
-export interface ProjectionsOptions {
+export interface SqlProjectionsOptions {
   /** Events per transaction (default 500). */
   readonly batchSize?: number
   /** How long `run` waits between polls once caught up (default 200 ms). */
   readonly pollInterval?: Duration.Input
 }
 
-/**
- * The projector.
- *
- * @since 0.1.0
- * @category port
- */
-export class Projections extends Context.Service<Projections, {
-  /** Apply every event up to the head (as of the call), in batches; returns the new checkpoint. */
-  readonly catchUp: Effect.Effect<number, ProjectionError>
-  /**
-   * Replay the whole log into fresh tables and swap them in atomically: readers see the old read
-   * model until the rebuilt one replaces it. Returns the new checkpoint (at least the head as of
-   * the call). On failure the live read model is as it was.
-   */
-  readonly rebuild: Effect.Effect<number, ProjectionError>
-  /** Follow the log for ever (a server's background fiber); fails only on an error. */
-  readonly run: Effect.Effect<never, ProjectionError>
-  /** The position up to which the read models are current. */
-  readonly checkpoint: Effect.Effect<number, ProjectionError>
-}>()("terrarium/adapters/Projections") {
-  /**
-   * The projector over the `Database` and `EventStore` of the context.
-   *
-   * @since 0.1.0
-   * @category layers
-   */
-  static readonly layer: Layer.Layer<Projections, never, Database | EventStore> =
-    Layer.effect(Projections, Effect.suspend(() => make({})))
-
-  /** @since 0.1.0 @category layers */
-  static layerWith(options: ProjectionsOptions): Layer.Layer<Projections, never, Database | EventStore> {
-    return Layer.effect(Projections, make(options))
-  }
-}
-
 /** How many times a rebuild tries to swap in before giving up (see `rebuild` in `make`). */
 const SWAP_ROUNDS = 20
 
-const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
+/**
+ * The projector over the `Database` and `EventStore` of the context.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions) {
   const database = yield* Database
   const store = yield* EventStore
   const batchSize = Math.max(1, options.batchSize ?? 500)
   const pollInterval = options.pollInterval ?? "200 millis"
 
-  const fail = (operation: string) => (cause: unknown) => new ProjectionError({ operation, cause })
+  const storage = (operation: string, position?: number) => (cause: unknown) =>
+    new ProjectionError({ reason: new ProjectionStorageFailure({ operation, cause, ...(position === undefined ? {} : { position }) }) })
+  const log = (operation: string, position?: number) => (cause: unknown) =>
+    new ProjectionError({ reason: new LogReadFailure({ operation, cause, ...(position === undefined ? {} : { position }) }) })
   const tables = (db: Kysely<any>) => db as Kysely<ProjectionTables>
 
   const checkpointOf = (target: ProjectionTarget) =>
     database.use("read projection checkpoint", (db) => readCheckpoint(tables(db), target.checkpoint)).pipe(
-      Effect.mapError(fail("checkpoint"))
+      Effect.mapError(storage("checkpoint"))
     )
 
   /** Decode and project a batch; events of non-environment streams yield no rows. */
@@ -119,7 +76,7 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
       if (envelope === undefined) return Effect.succeed<ReadonlyArray<RowOp>>([])
       return EventCodec.decode(recorded).pipe(
         Effect.map((event) => project(event, envelope)),
-        Effect.mapError((cause) => new ProjectionError({ operation: "decode", position: recorded.position, cause }))
+        Effect.mapError((cause) => new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
       )
     }).pipe(Effect.map((ops) => ops.flat()))
 
@@ -137,7 +94,7 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
         await applyOps(db, ops, target)
         await writeCheckpoint(db, last, target.checkpoint)
         return last
-      }).pipe(Effect.mapError((cause) => new ProjectionError({ operation: "apply", position: events[0]!.position, cause })))
+      }).pipe(Effect.mapError(storage("apply", events[0]!.position)))
     })
 
   const commit = (expected: number, events: ReadonlyArray<RecordedEvent>) =>
@@ -149,12 +106,12 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
       const events = yield* store.readAll({ after, until: head, batchSize }).pipe(
         Stream.take(batchSize),
         Stream.runCollect,
-        Effect.mapError(fail("read log"))
+        Effect.mapError(log("read log"))
       )
       // The head is committed, so an empty read below it means the log lost events: stop
       // rather than spin.
       if (events.length === 0) {
-        return yield* new ProjectionError({ operation: "read log", position: after + 1, cause: new Error(`no events after ${after} although the head is ${head}`) })
+        return yield* Effect.fail(log("read log", after + 1)(new Error(`no events after ${after} although the head is ${head}`)))
       }
       return { events, ops: yield* prepare(events) }
     })
@@ -167,7 +124,7 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
    * after the batch before it committed.
    */
   const catchUpTo = (target: ProjectionTarget) => Effect.gen(function* () {
-    const head = yield* store.head.pipe(Effect.mapError(fail("read head")))
+    const head = yield* store.head.pipe(Effect.mapError(log("read head")))
     let position = yield* checkpointOf(target)
     let next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
     while (next !== undefined) {
@@ -195,19 +152,15 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
    * rebuild gives up after `SWAP_ROUNDS` rather than run for ever, the live read model untouched.
    */
   const rebuild = Effect.gen(function* () {
-    yield* database.transaction("reset rebuild tables", (trx) => resetShadow(tables(trx))).pipe(Effect.mapError(fail("rebuild")))
+    yield* database.transaction("reset rebuild tables", (trx) => resetShadow(tables(trx))).pipe(Effect.mapError(storage("rebuild")))
     for (let round = 1; ; round++) {
       yield* catchUpTo(SHADOW)
       const swapped = yield* database.transaction("swap in rebuilt projections", (trx) => swapInShadow(tables(trx))).pipe(
-        Effect.mapError(fail("rebuild"))
+        Effect.mapError(storage("rebuild"))
       )
       if (swapped !== undefined) return swapped
       if (round === SWAP_ROUNDS) {
-        return yield* new ProjectionError({
-          operation: "rebuild",
-          cause: new Error(`the live read model moved past the rebuilt one ${SWAP_ROUNDS} times in a row; ` +
-            "the live read model is unchanged, try again when fewer events are being appended")
-        })
+        return yield* new ProjectionError({ reason: new RebuildOvertaken({ rounds: SWAP_ROUNDS }) })
       }
     }
   }).pipe(Effect.withSpan("Projections.rebuild"))
@@ -219,7 +172,7 @@ const make = Effect.fnUntraced(function* (options: ProjectionsOptions) {
   const followOnce = Effect.gen(function* () {
     let position = yield* checkpoint
     yield* store.subscribe({ after: position, batchSize, pollInterval }).pipe(
-      Stream.mapError(fail("follow log")),
+      Stream.mapError(log("follow log")),
       Stream.groupedWithin(batchSize, Duration.millis(20)),
       Stream.runForEachWhile((events) =>
         commit(position, events).pipe(Effect.map((moved) => {

@@ -17,7 +17,7 @@
  */
 import { type Kysely, sql } from "kysely"
 import { LATEST_LABEL } from "@terrarium/domain"
-import type { EnvironmentKey, RowOp } from "./Projection.ts"
+import type { EnvironmentKey, RowOp } from "../Projection.ts"
 import { PROJECTION_TABLES, type ProjectionTable, type ProjectionTables, shadowOf } from "./Tables.ts"
 
 type Db = Kysely<ProjectionTables>

@@ -1,0 +1,398 @@
+/**
+ * The contract of the read model ports, run by every adapter's test file
+ * (`readModelContract(name, layer)`): a realistic history written through the event store,
+ * projected incrementally, queried through the read model, rebuilt, and checked for
+ * exactly-once application under concurrency. Everything is observed through the ports: what
+ * the queries answer for every workspace, environment and hash of the log (`readModelView`).
+ * An adapter may also pass `observe`, a look at its own storage (the SQL adapter: every table),
+ * which is then compared wherever the view is.
+ *
+ * The layer must project in batches of `CONTRACT_BATCH_SIZE` (so that the history spans many
+ * batches) and poll every `CONTRACT_POLL_INTERVAL`. Each test builds it afresh.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import {
+  CanonicalHash, Defined, emptyDefinition, environmentStream, EventStore, PackageAdded, Projections, ReadModel
+} from "@terrarium/domain"
+import { Effect, Fiber, type Layer, Ref, type Scope, Stream } from "effect"
+import { envelopeOf } from "../../src/read-model/Projection.ts"
+import {
+  appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, hashes, history, numpy, pip,
+  trainDraft, withPip
+} from "./History.ts"
+
+/** @since 0.1.0 */
+export const CONTRACT_BATCH_SIZE = 4
+
+/** @since 0.1.0 */
+export const CONTRACT_POLL_INTERVAL = "20 millis"
+
+/** What the contract is run against. */
+export type ReadModelServices = EventStore | Projections | ReadModel
+
+/**
+ * Everything the read model answers about the log: for each workspace of an environment stream,
+ * its environments and versions (with and without the archived ones), the labels of each of its
+ * environments and its audit trail; the cache entries of every registered hash; the catalog.
+ */
+export const readModelView = Effect.gen(function* () {
+  const read = yield* ReadModel
+  const events = yield* EventStore.use((store) => Stream.runCollect(store.readAll({ after: 0 })))
+  const streams = new Map<string, Set<string>>()
+  for (const event of events) {
+    const envelope = envelopeOf(event)
+    if (envelope === undefined) continue
+    const names = streams.get(envelope.workspace) ?? new Set()
+    streams.set(envelope.workspace, names.add(envelope.name))
+  }
+  const workspaces: Record<string, unknown> = {}
+  const hashSet = new Set<string>()
+  for (const [workspace, names] of [...streams].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const versions = yield* read.versions({ workspace, includeArchived: true })
+    for (const version of versions) hashSet.add(version.canonicalHash)
+    const labels: Record<string, unknown> = {}
+    for (const name of [...names].sort()) labels[name] = yield* read.labels({ workspace, name })
+    workspaces[workspace] = {
+      environments: yield* read.environments({ workspace, includeArchived: true }),
+      activeEnvironments: yield* read.environments({ workspace, includeArchived: false }),
+      versions,
+      activeVersions: yield* read.versions({ workspace, includeArchived: false }),
+      labels,
+      audit: yield* read.audit({ workspace })
+    }
+  }
+  const cache: Record<string, unknown> = {}
+  for (const hash of [...hashSet].sort()) cache[hash] = yield* read.cacheLookup(hash)
+  return { workspaces, curatedCatalog: yield* read.curatedCatalog(), cache }
+})
+
+/** Every audit entry of every workspace of the log. */
+const allAudit = Effect.gen(function* () {
+  const read = yield* ReadModel
+  const events = yield* EventStore.use((store) => Stream.runCollect(store.readAll({ after: 0 })))
+  const workspaces = [...new Set(events.map((event) => event.workspace))].sort()
+  const entries = []
+  for (const workspace of workspaces) entries.push(...(yield* read.audit({ workspace })))
+  return entries
+})
+
+export const readModelContract = <R = never, E = never, E2 = never>(
+  name: string,
+  layer: Layer.Layer<ReadModelServices | R, E>,
+  observe?: Effect.Effect<unknown, E2, R>
+) => {
+  const run = <A, E3>(effect: Effect.Effect<A, E3, ReadModelServices | R | Scope.Scope>) =>
+    effect.pipe(Effect.scoped, Effect.provide(layer))
+
+  /** The view, and what `observe` sees. */
+  const state = Effect.all({ view: readModelView, observed: observe ?? Effect.void })
+
+  /** All three steps, catching up after each (a foreign event among them); returns the hashes. */
+  const writeAndCatchUp = Effect.gen(function* () {
+    const h = yield* hashes
+    const projections = yield* Projections
+    const store = yield* EventStore
+    for (const [i, step] of history(h).entries()) {
+      yield* appendAll(step)
+      if (i === 1) yield* appendForeign
+      const checkpoint = yield* projections.catchUp
+      assert.strictEqual(checkpoint, yield* store.head, `after step ${i + 1} the checkpoint is the head`)
+    }
+    return h
+  })
+
+  describe(`read model contract: ${name}`, () => {
+    it.effect("a rebuild replays the log into the read model the catch-ups built", () =>
+      run(Effect.gen(function* () {
+        const h = yield* writeAndCatchUp
+        const projections = yield* Projections
+        const head = yield* EventStore.use((s) => s.head)
+        const incremental = yield* state
+        const audit = yield* allAudit
+        assert.strictEqual(audit.length, countEnvironmentEvents(h, 3))
+        const view = incremental.view
+        const sizes = (part: "versions" | "environments") =>
+          Object.values(view.workspaces).reduce((n: number, w) => n + (w as Record<string, ReadonlyArray<unknown>>)[part]!.length, 0)
+        assert.strictEqual(sizes("versions"), 7)
+        assert.strictEqual(sizes("environments"), 5)
+        assert.strictEqual(Object.values(view.cache).flat().length, 7)
+        assert.strictEqual(view.curatedCatalog.length, 1)
+        for (const round of [1, 2]) {
+          assert.strictEqual(yield* projections.rebuild, head, `rebuild ${round}`)
+          assert.deepStrictEqual(yield* state, incremental, `rebuild ${round}`)
+          assert.strictEqual(yield* projections.checkpoint, head)
+          assert.strictEqual(yield* projections.catchUp, head, "nothing left to catch up")
+        }
+      })))
+
+    it.effect("catching up twice applies nothing twice", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const projections = yield* Projections
+        const before = yield* state
+        const checkpoint = yield* projections.checkpoint
+        assert.strictEqual(yield* projections.catchUp, checkpoint)
+        assert.strictEqual(yield* projections.catchUp, checkpoint)
+        assert.deepStrictEqual(yield* state, before)
+      })))
+
+    it.live("catch-ups, a follower and rebuilds racing while the log grows apply every event once", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const steps = history(h)
+        const projections = yield* Projections
+        yield* appendAll(steps[0]!)
+        yield* projections.catchUp
+        const follower = yield* Effect.forkChild(projections.run)
+        // The checkpoint only ever moves forward, rebuilds included.
+        const stop = yield* Ref.make(false)
+        const watcher = yield* Effect.forkChild(Effect.gen(function* () {
+          let last = 0
+          while (!(yield* Ref.get(stop))) {
+            const checkpoint = yield* projections.checkpoint
+            assert.isAtLeast(checkpoint, last, "the checkpoint moved back")
+            last = checkpoint
+            yield* Effect.sleep("2 millis")
+          }
+        }))
+        const writer = Effect.gen(function* () {
+          for (const step of steps.slice(1)) yield* appendAll(step)
+          for (let i = 0; i < 20; i++) {
+            yield* appendAll([["team-c", `load-${i}`, [
+              new Defined({ workspace: "team-c", name: `load-${i}`, curated: false, definition: trainDraft }),
+              new PackageAdded({ spec: numpy })
+            ]]])
+          }
+        })
+        yield* Effect.all([
+          writer, projections.rebuild, projections.catchUp, projections.rebuild, projections.catchUp, projections.catchUp
+        ], { concurrency: "unbounded" })
+        const head = yield* EventStore.use((s) => s.head)
+        assert.strictEqual(yield* projections.catchUp, head)
+        yield* Fiber.interrupt(follower)
+        yield* Ref.set(stop, true)
+        yield* Fiber.join(watcher)
+
+        const raced = yield* state
+        const positions = yield* environmentEventPositions
+        assert.deepStrictEqual((yield* allAudit).map((a) => a.position).sort((a, b) => a - b), positions,
+          "one audit entry per environment event")
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* state, raced, "the same log rebuilt")
+      })))
+
+    it.live("run follows the log as it grows", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const projections = yield* Projections
+        const store = yield* EventStore
+        const steps = history(h)
+        yield* appendAll(steps[0]!)
+        const follower = yield* Effect.forkChild(projections.run)
+        for (const step of steps.slice(1)) yield* appendAll(step)
+        const head = yield* store.head
+        const reached = yield* projections.checkpoint.pipe(
+          Effect.repeat({ until: (p) => p >= head }),
+          Effect.timeout("20 seconds")
+        )
+        assert.strictEqual(reached, head)
+        yield* Fiber.interrupt(follower)
+        const followed = yield* state
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* state, followed, "what the follower built is what a rebuild builds")
+      })))
+
+    it.effect("an undecodable event stops the projector before it", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const store = yield* EventStore
+        yield* appendAll(history(yield* hashes)[0]!)
+        const good = yield* store.head
+        yield* store.append(environmentStream("team-a", "train"), "any", [{
+          id: crypto.randomUUID(), type: "Registered", schemaVersion: 1, data: { version: 4 },
+          metadata: { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
+        }])
+        const error = yield* projections.catchUp.pipe(Effect.flip)
+        assert.strictEqual(error._tag, "ProjectionError")
+        assert.strictEqual(error.reason._tag, "UndecodableEvent")
+        assert.strictEqual(error.reason._tag === "UndecodableEvent" ? error.reason.position : undefined, good + 1)
+        assert.isTrue(error.message.startsWith(`projection decode at position ${good + 1} failed: `), error.message)
+        assert.isFalse(error.isRetryable)
+        // Batches before the bad one were committed; the bad one was not.
+        assert.isAtMost(yield* projections.checkpoint, good)
+        assert.isAtLeast(yield* projections.checkpoint, good - CONTRACT_BATCH_SIZE)
+      })))
+
+    it.effect("a definition stored before today's rules projects, incrementally and in a rebuild", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const store = yield* EventStore
+        // Rows as an older Terrarium wrote them, which today's commands would refuse: a spec name
+        // not in normal form, a URL with credentials. The log must still read them.
+        const legacy = withPip(
+          { ...emptyDefinition, spark: { ...emptyDefinition.spark, repositories: ["https://u:tok@maven.example.org/"] } },
+          pip("NumPy", ">= 1.2")
+        )
+        const canonicalHash = yield* CanonicalHash.hash(legacy)
+        const metadata = { actor: "legacy", correlationId: crypto.randomUUID(), causationId: null }
+        yield* store.append(environmentStream("team-a", "legacy"), "any", [
+          {
+            id: crypto.randomUUID(), type: "Defined", schemaVersion: 1, metadata,
+            data: { workspace: "team-a", name: "legacy", curated: false, definition: legacy }
+          },
+          {
+            id: crypto.randomUUID(), type: "Registered", schemaVersion: 1, metadata,
+            data: { name: "legacy", version: "1", canonicalHash, hashAlgorithm: 1, definition: legacy }
+          }
+        ])
+        const head = yield* store.head
+        assert.strictEqual(yield* projections.catchUp, head)
+        const versions = yield* (yield* ReadModel).versions({ workspace: "team-a", name: "legacy", includeArchived: true })
+        assert.deepStrictEqual(versions.map((v) => [v.version, v.canonicalHash]), [["1", canonicalHash]])
+        const incremental = yield* state
+        assert.strictEqual(yield* projections.rebuild, head)
+        assert.deepStrictEqual(yield* state, incremental)
+      })))
+
+    it.effect("an event type this version does not know stops catch-ups and rebuilds before it, changing nothing", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const projections = yield* Projections
+        const store = yield* EventStore
+        const before = yield* state
+        const known = yield* store.head
+        // Say, written by a newer Terrarium sharing the log.
+        yield* store.append(environmentStream("team-a", "train"), "any", [{
+          id: crypto.randomUUID(), type: "EnvironmentRenamed", schemaVersion: 1, data: { to: "training" },
+          metadata: { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
+        }])
+        for (const attempt of [projections.catchUp, projections.rebuild]) {
+          const error = yield* attempt.pipe(Effect.flip)
+          assert.strictEqual(error.reason._tag, "UndecodableEvent")
+          assert.strictEqual(error.reason._tag === "UndecodableEvent" ? error.reason.position : undefined, known + 1)
+          assert.match(error.message, /^projection decode at position \d+ failed: /)
+          assert.match(error.message, /type EnvironmentRenamed v1\): unknown event type/)
+          assert.strictEqual(yield* projections.checkpoint, known)
+          assert.deepStrictEqual(yield* state, before)
+        }
+      })))
+
+    it.effect("read model queries", () =>
+      run(Effect.gen(function* () {
+        const h = yield* writeAndCatchUp
+        const read = yield* ReadModel
+
+        // versions: history in registration order, archived only when asked
+        const active = yield* read.versions({ workspace: "team-a", includeArchived: false })
+        assert.deepStrictEqual(active.map((v) => `${v.name}/${v.version}`), ["train/2", "train/3"])
+        const all = yield* read.versions({ workspace: "team-a", includeArchived: true })
+        assert.deepStrictEqual(all.map((v) => `${v.name}/${v.version}:${v.archived}`),
+          ["train/1:true", "base-cpu/1:true", "train/2:false", "train/3:false"])
+        const train = yield* read.versions({ workspace: "team-a", name: "train", includeArchived: true })
+        assert.deepStrictEqual(train.map((v) => v.canonicalHash), [h.train1, h.train2, h.train3])
+        const [v1, v2, v3] = train
+        assert.instanceOf(v1!.archivedAt, Date)
+        assert.strictEqual(v3!.archivedAt, null)
+        assert.strictEqual(v2!.environmentType, "system-managed")
+        assert.strictEqual(v2!.description, "training")
+        assert.deepStrictEqual(v2!.tags, { team: "vision" })
+        assert.strictEqual(v2!.createdBy, "team-a-admin")
+        assert.strictEqual(v2!.hashAlgorithm, CanonicalHash.ALGORITHM_VERSION)
+        assert.instanceOf(v2!.createdAt, Date)
+        assert.isBelow(v1!.registeredPosition, v2!.registeredPosition)
+        const baseCpuVersions = yield* read.versions({ workspace: "team-a", name: "base-cpu", includeArchived: true })
+        assert.strictEqual(baseCpuVersions[0]!.environmentType, "user-managed")
+
+        // environments: one row per name; a fully archived one only when asked
+        const envs = yield* read.environments({ workspace: "team-a", includeArchived: false })
+        assert.deepStrictEqual(envs.map((e) => [e.name, e.latestVersion, e.versionCount, e.archivedVersionCount, e.environmentType]), [
+          ["draft-only", null, 0, 0, "system-managed"],
+          ["train", "3", 2, 1, "system-managed"]
+        ])
+        const withArchived = yield* read.environments({ workspace: "team-a", includeArchived: true })
+        assert.deepStrictEqual(withArchived.map((e) => [e.name, e.archived, e.environmentType]), [
+          ["base-cpu", true, "user-managed"], ["draft-only", false, "system-managed"], ["train", false, "system-managed"]
+        ])
+        const trainSummary = withArchived.find((e) => e.name === "train")!
+        const trainAudit = yield* read.audit({ workspace: "team-a", name: "train" })
+        assert.strictEqual(trainSummary.updatedPosition, trainAudit.at(-1)!.position)
+        assert.deepStrictEqual(trainSummary.updatedAt, trainAudit.at(-1)!.occurredAt)
+        assert.isFalse(trainSummary.curated)
+        const curatedEnvs = yield* read.environments({ workspace: "azureml", includeArchived: false })
+        assert.deepStrictEqual(curatedEnvs.map((e) => [e.name, e.curated, e.environmentType, e.latestVersion]), [[CURATED, true, "curated", "2"]])
+
+        // labels: latest follows archive/restore; removed labels are gone
+        const labels = yield* read.labels({ workspace: "team-a", name: "train" })
+        assert.deepStrictEqual(labels.map((l) => [l.label, l.version]), [["latest", "3"], ["prod", "2"]])
+        const latest = labels[0]!
+        const restoredAt = trainAudit.find((a) => a.eventType === "Restored")!
+        assert.strictEqual(latest.position, restoredAt.position, "latest last moved when version 3 was restored")
+        assert.deepStrictEqual(latest.movedAt, restoredAt.occurredAt)
+        assert.deepStrictEqual(yield* read.labels({ workspace: "team-a", name: "base-cpu" }), [])
+        assert.deepStrictEqual((yield* read.labels({ workspace: "team-b", name: "train" })).map((l) => [l.label, l.version]), [["latest", "1"]])
+
+        // curated catalog: latest version of each curated environment
+        const catalog = yield* read.curatedCatalog()
+        assert.deepStrictEqual(catalog.map((c) => ({ ...c, latestCreatedAt: c.latestCreatedAt instanceof Date })), [{
+          workspace: "azureml", name: CURATED, latestVersion: "2", description: "Scikit-learn 1.5.2",
+          tags: { framework: "sklearn", os: "ubuntu22.04" }, canonicalHash: h.sklearn2,
+          hashAlgorithm: CanonicalHash.ALGORITHM_VERSION, latestCreatedAt: true
+        }])
+
+        // cache lookup: every registration of a hash, sharing its image
+        const shared = yield* read.cacheLookup(h.train2)
+        assert.deepStrictEqual(shared.map((c) => `${c.workspace}/${c.name}/${c.version}`), ["team-a/train/2", "team-b/train/1"])
+        for (const entry of shared) {
+          assert.deepStrictEqual({ ...entry.image!, builtAt: entry.image!.builtAt instanceof Date }, {
+            registry: "registry.local:5000", repository: "terrarium/train", tag: "2",
+            digest: `sha256:${"d1".repeat(32)}`, buildId: "b-1", builtAt: true
+          })
+        }
+        assert.deepStrictEqual((yield* read.cacheLookup(h.train1)).map((c) => c.image), [null])
+        assert.deepStrictEqual((yield* read.cacheLookup(h.sklearn2)).map((c) => c.image), [null], "a failed build leaves no image")
+        assert.deepStrictEqual(yield* read.cacheLookup("sha256:unknown"), [])
+
+        // audit: by position, human lines, up to a position
+        assert.deepStrictEqual(trainAudit.map((a) => a.summary), [
+          "defined system-managed environment train",
+          "added pip package numpy>=1.2",
+          "set variable OMP_NUM_THREADS",
+          `registered version 1 (${h.train1.slice(0, 19)}…)`,
+          "set label prod → 1",
+          "added pip package torch==2.3.0",
+          `registered version 2 (${h.train2.slice(0, 19)}…)`,
+          "moved label prod 1 → 2",
+          "set label staging → 2",
+          "requested image build b-1 for version 2",
+          `built image registry.local:5000/terrarium/train:2 (sha256:d1d1d1d1d1d1…) for version 2 in 61.5 s`,
+          "set variable CUDA",
+          `registered version 3 (${h.train3.slice(0, 19)}…)`,
+          "archived version 3",
+          "archived version 1",
+          "restored version 3",
+          "removed label staging (was 2)"
+        ])
+        const positions = trainAudit.map((a) => a.position)
+        assert.deepStrictEqual(positions, [...positions].sort((a, b) => a - b))
+        const firstStepEnd = trainAudit[4]!.position
+        const asOf = yield* read.audit({ workspace: "team-a", name: "train", untilPosition: firstStepEnd })
+        assert.strictEqual(asOf.length, 5)
+        assert.deepStrictEqual(asOf, trainAudit.slice(0, 5))
+        const registeredEntry = trainAudit[3]!
+        assert.strictEqual(registeredEntry.version, "1")
+        assert.strictEqual(registeredEntry.actor, "team-a-admin")
+        assert.strictEqual(registeredEntry.causationId, null)
+        assert.strictEqual(registeredEntry.correlationId, trainAudit[0]!.correlationId, "one append, one correlation id")
+        assert.strictEqual((registeredEntry.details as { canonicalHash: string }).canonicalHash, h.train1)
+        // Every event is at today's schema version, so its details are what was stored.
+        const logged = yield* EventStore.use((s) => Stream.runCollect(s.readAll({ after: 0 })))
+        const audited = yield* allAudit
+        assert.strictEqual(audited.length, logged.filter((e) => envelopeOf(e) !== undefined).length)
+        for (const entry of audited) {
+          assert.deepStrictEqual(entry.details, logged.find((e) => e.position === entry.position)!.data, `details at ${entry.position}`)
+        }
+        const workspaceAudit = yield* read.audit({ workspace: "team-a" })
+        assert.deepStrictEqual([...new Set(workspaceAudit.map((a) => a.name))].sort(), ["base-cpu", "draft-only", "train"])
+      })))
+  })
+}

@@ -1,0 +1,437 @@
+/**
+ * What only the SQL read model promises, run against each engine by its own test file
+ * (`sqlReadModelSuite(name, makeDatabase)`, next to `readModelContract`): rebuilds compared with
+ * the incremental tables after damaging them behind the projector's back (a rebuild that only
+ * caught up would leave the damage) and with a rebuild of the same log in an empty database,
+ * and watched by readers while they run; a failing batch rolled back; independent projectors
+ * (separate connections on PostgreSQL) racing; the shadow tables; inserts that stay strict.
+ *
+ * Each test gets a fresh database. Tests use the live clock (`it.live`) where the follower polls.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Defined, EventCodec, EventStore, PackageAdded, Projections, ReadModel } from "@terrarium/domain"
+import { Context, Effect, Fiber, Layer, Ref, type Scope, Stream } from "effect"
+import { type Kysely, type RawBuilder, sql } from "kysely"
+import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { envelopeOf, project, type RowOp } from "../../src/read-model/Projection.ts"
+import { applyOps, clearProjections } from "../../src/read-model/sql/ProjectionSql.ts"
+import { SqlReadModel, type SqlReadModelOptions } from "../../src/read-model/sql/SqlReadModel.ts"
+import { PROJECTION_TABLES, type ProjectionTables, shadowOf } from "../../src/read-model/sql/Tables.ts"
+import { Database } from "../../src/sql/Database.ts"
+import {
+  appendAll, appendForeign, countEnvironmentEvents, environmentEventPositions, hashes, history, numpy, trainDraft
+} from "./History.ts"
+
+// ---------------------------------------------------------------------------------------------
+// Observing the tables
+
+/**
+ * The named tables as sorted JSON rows: equal iff same content. One statement, so one MVCC
+ * snapshot on PostgreSQL: every table as of the same instant, even while a rebuild commits.
+ */
+const snapshotOf = (tables: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const database = yield* Database
+    const { rows } = yield* database.use("snapshot", (db) =>
+      sql<{ name: string; rows: ReadonlyArray<unknown> }>`${sql.join(tables.map((table) =>
+        sql`select ${table}::text as name, coalesce((select json_agg(r) from ${sql.table(table)} r), '[]'::json) as rows`
+      ), sql` union all `)}`.execute(db))
+    const result: Record<string, ReadonlyArray<string>> = {}
+    for (const { name, rows: tableRows } of rows) result[name] = tableRows.map((row) => JSON.stringify(row)).sort()
+    return result
+  })
+
+/** Every live projection table and the catalog view. */
+export const snapshot = snapshotOf([...PROJECTION_TABLES, "curated_catalog"])
+
+const projectionTables = (db: Kysely<any>) => db as Kysely<ProjectionTables>
+
+const tableSizes = (s: Record<string, ReadonlyArray<string>>) =>
+  Object.fromEntries(Object.entries(s).map(([table, rows]) => [table, rows.length]))
+
+/** Copies the log of one database into another, as stored (positions, times, ids). */
+const copyLog = (from: Database["Service"], to: Database["Service"]) =>
+  Effect.gen(function* () {
+    const { rows } = yield* from.use("read the log", (db) =>
+      sql<{ events: unknown }>`select coalesce(json_agg(e order by position), '[]'::json) as events from events e`.execute(db))
+    yield* to.use("copy the log", (db) =>
+      sql`insert into events select * from jsonb_populate_recordset(null::events, ${JSON.stringify(rows[0]!.events)}::jsonb)`
+        .execute(db))
+  })
+
+/** Another projector over the same database and log, with its own batch size. */
+const projectorWith = (options: SqlReadModelOptions) =>
+  Layer.build(SqlReadModel.layerWith(options)).pipe(Effect.map((context) => Context.get(context, Projections)))
+
+/** Runs statements that change the read model behind the projector's back. */
+const tamper = (statements: ReadonlyArray<RawBuilder<unknown>>) =>
+  Effect.gen(function* () {
+    const database = yield* Database
+    yield* database.transaction("tamper with the read model", async (trx) => {
+      for (const statement of statements) await statement.execute(trx)
+    })
+  })
+
+/**
+ * Ways the live read model can be wrong: rows lost, changed or invented, the checkpoint reset,
+ * moved back or lost. A catch-up repairs none of them: it does nothing, or fails on a key.
+ */
+const damages: ReadonlyArray<readonly [what: string, statements: (head: number) => ReadonlyArray<RawBuilder<unknown>>]> = [
+  ["a row lost from every table", () => [
+    sql`delete from audit_trail where position = (select max(position) from audit_trail)`,
+    sql`delete from cache_lookup where workspace = 'team-b'`,
+    sql`delete from environment_labels where label = 'prod'`,
+    sql`delete from environment_versions where name = 'base-cpu'`,
+    sql`delete from environments where name = 'draft-only'`
+  ]],
+  ["rows of every table changed", () => [
+    sql`update audit_trail set summary = 'tampered' where position = (select min(position) from audit_trail)`,
+    sql`update cache_lookup set registry = null, repository = null, tag = null, digest = null`,
+    sql`update environment_labels set version = '1' where label = 'latest'`,
+    sql`update environment_versions set archived = not archived, archived_at = null`,
+    sql`update environments set draft_type = 'curated'`
+  ]],
+  ["a row invented", () => [
+    sql`insert into environments (workspace, name, curated, draft_type, created_at, created_by, updated_at, updated_position)
+      values ('team-a', 'ghost', false, 'user-managed', now(), 'nobody', now(), 1)`
+  ]],
+  ["every table emptied, the checkpoint left at the head", () =>
+    PROJECTION_TABLES.map((table) => sql`delete from ${sql.table(table)}`)],
+  ["the checkpoint reset to 0, every row left", () => [
+    sql`update projection_checkpoints set position = 0 where name = 'environments'`
+  ]],
+  ["the checkpoint moved back to the middle of the log", (head) => [
+    sql`update projection_checkpoints set position = ${Math.floor(head / 2)} where name = 'environments'`
+  ]],
+  ["every checkpoint row lost", () => [sql`delete from projection_checkpoints`]]
+]
+
+/**
+ * An event store whose `head` first runs `meddle` (after reading the head, so the caller does
+ * not see what `meddle` appends): a rebuild over it finds, at each round, that the live read
+ * model got past what it just built.
+ */
+const meddlingEventStore = (meddle: Effect.Effect<void>) =>
+  Layer.effect(EventStore, Effect.gen(function* () {
+    const store = yield* EventStore
+    return EventStore.of({ ...store, head: Effect.tap(store.head, () => meddle) })
+  }))
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+type Services = Database | EventStore | Projections | ReadModel | Scope.Scope
+
+export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Layer<Database, E>) => {
+  const stack = (options: { readonly batchSize: number }) =>
+    SqlReadModel.layerWith({ ...options, pollInterval: "20 millis" }).pipe(
+      Layer.provideMerge(SqlEventStore.layer),
+      Layer.provideMerge(makeDatabase())
+    )
+  const run = <A, E2>(effect: Effect.Effect<A, E2, Services>, batchSize = 4) =>
+    effect.pipe(Effect.scoped, Effect.provide(stack({ batchSize })))
+
+  /**
+   * The read model a rebuild gives in another, empty database (a new schema, or a new PGlite)
+   * after copying this database's log into it.
+   */
+  const rebuiltElsewhere = Effect.gen(function* () {
+    const head = yield* EventStore.use((s) => s.head)
+    // Fresh: not the memoised layers (the same schema) of the test's own stack.
+    const elsewhere = yield* Layer.build(Layer.fresh(stack({ batchSize: 1000 })))
+    yield* copyLog(yield* Database, Context.get(elsewhere, Database))
+    assert.strictEqual(yield* Context.get(elsewhere, Projections).rebuild, head)
+    return yield* snapshot.pipe(Effect.provide(elsewhere))
+  })
+
+  /** All three steps, catching up after each; returns the hashes and the final snapshot. */
+  const writeAndCatchUp = Effect.gen(function* () {
+    const h = yield* hashes
+    const projections = yield* Projections
+    const store = yield* EventStore
+    const steps = history(h)
+    for (const [i, step] of steps.entries()) {
+      yield* appendAll(step)
+      if (i === 1) yield* appendForeign
+      const checkpoint = yield* projections.catchUp
+      assert.strictEqual(checkpoint, yield* store.head, `after step ${i + 1} the checkpoint is the head`)
+    }
+    return h
+  })
+
+  describe(`SQL read model: ${name}`, () => {
+    it.effect("a rebuild restores the incremental read model, whatever was damaged", () =>
+      run(Effect.gen(function* () {
+        const h = yield* writeAndCatchUp
+        const projections = yield* Projections
+        const head = yield* EventStore.use((s) => s.head)
+        const incremental = yield* snapshot
+        assert.deepStrictEqual(tableSizes(incremental), {
+          audit_trail: countEnvironmentEvents(h, 3),
+          cache_lookup: 7,
+          environment_labels: 4, // team-a/train latest + prod, team-b/train latest, curated latest
+          environment_versions: 7,
+          environments: 5,
+          curated_catalog: 1
+        })
+        // Other transaction boundaries than the incremental catch-up's (batches of 4) too.
+        const wholeLog = yield* projectorWith({ batchSize: 1000 })
+        for (const [i, [what, statements]] of damages.entries()) {
+          yield* tamper(statements(head))
+          const damaged = { tables: yield* snapshot, checkpoint: yield* projections.checkpoint }
+          assert.notDeepEqual(damaged, { tables: incremental, checkpoint: head }, `${what}: something is damaged`)
+          assert.strictEqual(yield* (i % 2 === 0 ? projections : wholeLog).rebuild, head, what)
+          assert.deepStrictEqual(yield* snapshot, incremental, what)
+          assert.strictEqual(yield* projections.checkpoint, head, what)
+          assert.strictEqual(yield* projections.catchUp, head, `${what}: nothing left to catch up`)
+        }
+        // A rebuild leaves its shadow tables empty.
+        const shadows = PROJECTION_TABLES.map(shadowOf)
+        assert.deepStrictEqual(tableSizes(yield* snapshotOf(shadows)), Object.fromEntries(shadows.map((table) => [table, 0])))
+      })))
+
+    it.effect("a rebuild in a fresh database from the same log equals the incremental read model", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        assert.deepStrictEqual(yield* rebuiltElsewhere, yield* snapshot)
+      })))
+
+    it.live("readers see the old read model or the rebuilt one, never a partial one", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const projections = yield* Projections
+        const database = yield* Database
+        const head = yield* projections.checkpoint
+        const incremental = yield* snapshot
+        yield* tamper(damages[0]![1](head))
+        const damaged = yield* snapshot
+        const read = (seen: Array<"old" | "rebuilt">, when: string) =>
+          Effect.gen(function* () {
+            const tables = yield* snapshot
+            const checkpoint = yield* projections.checkpoint
+            assert.strictEqual(checkpoint, head, `${when}: the live checkpoint stays at the head`)
+            if (JSON.stringify(tables) === JSON.stringify(damaged)) seen.push("old")
+            else {
+              assert.deepStrictEqual(tables, incremental, `${when}, read ${seen.length + 1}`)
+              seen.push("rebuilt")
+            }
+          })
+        // A reader between every two steps of the rebuild: its database runs one after each
+        // statement or transaction ends. So a state that a step leaves committed for a while, as a
+        // rebuild that cleared the live tables in a transaction of its own before filling them
+        // would, is read on both engines, however the engine schedules the concurrent reader
+        // below (PGlite, with one connection, hardly ever lets it in between).
+        const betweenSteps: Array<"old" | "rebuilt"> = []
+        const readAfter = <A, E2>(step: Effect.Effect<A, E2>, operation: string) =>
+          Effect.tap(step, () =>
+            read(betweenSteps, `after the rebuild's ${operation}`).pipe(Effect.provideService(Database, database), Effect.orDie))
+        const readingDatabase = Database.of({
+          ...database,
+          use: (operation, f) => readAfter(database.use(operation, f), operation),
+          transaction: (operation, f) => readAfter(database.transaction(operation, f), operation)
+        })
+        // Batches of one: the rebuild commits dozens of times before it swaps.
+        const rebuilder = yield* Layer.build(
+          SqlReadModel.layerWith({ batchSize: 1 }).pipe(Layer.provide(Layer.succeed(Database, readingDatabase)))
+        ).pipe(Effect.map((context) => Context.get(context, Projections)))
+        const done = yield* Ref.make(false)
+        const rebuilding = yield* Effect.forkChild(rebuilder.rebuild.pipe(Effect.ensuring(Ref.set(done, true))))
+        const concurrently: Array<"old" | "rebuilt"> = []
+        while (!(yield* Ref.get(done))) {
+          yield* read(concurrently, "during the rebuild")
+          // Let the rebuild have the connection: on PGlite a reader that takes it back at once
+          // would starve it.
+          yield* Effect.sleep("1 millis")
+        }
+        assert.strictEqual(yield* Fiber.join(rebuilding), head)
+        assert.deepStrictEqual(yield* snapshot, incremental)
+        assert.include(concurrently, "old", "readers read while the rebuild ran")
+        assert.deepStrictEqual(concurrently, [...concurrently].sort(), "once rebuilt, never old again")
+        assert.isAtLeast(betweenSteps.length, head, "a read after every step of the rebuild")
+        assert.strictEqual(betweenSteps[0], "old")
+        assert.strictEqual(betweenSteps.at(-1), "rebuilt")
+        assert.deepStrictEqual(betweenSteps, [...betweenSteps].sort(), "once rebuilt, never old again")
+      })))
+
+    it.effect("a batch that fails leaves the tables and the checkpoint as they were", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const projections = yield* Projections
+        const database = yield* Database
+        const steps = history(h)
+        yield* appendAll(steps[0]!)
+        const checkpoint = yield* projections.catchUp
+        yield* appendAll(steps[1]!)
+        const before = yield* snapshot
+        // A row in the way of the third event of the next batch: the batch's INSERT fails
+        // after its first two events were applied inside the transaction.
+        const poison = checkpoint + 3
+        const insertPoison = database.use("poison", (db) => sql`
+          insert into audit_trail (position, workspace, name, event_type, actor, occurred_at, correlation_id, summary, details)
+          values (${poison}, 'x', 'x', 'x', 'x', now(), 'x', 'x', '{}'::jsonb)`.execute(db))
+        yield* insertPoison
+        const error = yield* projections.catchUp.pipe(Effect.flip)
+        assert.strictEqual(error._tag, "ProjectionError")
+        assert.strictEqual(error.reason._tag, "ProjectionStorageFailure")
+        assert.strictEqual(error.reason._tag === "ProjectionStorageFailure" ? error.reason.operation : undefined, "apply")
+        assert.match(error.message, /^projection apply at position \d+ failed: database apply projection batch failed: /)
+        assert.strictEqual(yield* projections.checkpoint, checkpoint)
+        yield* database.use("unpoison", (db) => sql`delete from audit_trail where position = ${poison}`.execute(db))
+        assert.deepStrictEqual(yield* snapshot, before)
+        // Recovered: the batch is applied once, as if nothing had happened.
+        const head = yield* EventStore.use((s) => s.head)
+        assert.strictEqual(yield* projections.catchUp, head)
+        assert.deepStrictEqual(yield* snapshot, yield* rebuiltElsewhere)
+      })))
+
+    it.live("catch-ups, a follower and rebuilds racing while the log grows apply every event once", () =>
+      run(Effect.gen(function* () {
+        const h = yield* hashes
+        const steps = history(h)
+        const projections = yield* Projections
+        yield* appendAll(steps[0]!)
+        yield* projections.catchUp
+        // Independent projectors (on PostgreSQL they use different pooled connections).
+        const projectors = [projections]
+        for (const batchSize of [1, 3, 7]) projectors.push(yield* projectorWith({ batchSize }))
+        const follower = yield* Effect.forkChild(projectors[3]!.run)
+        // The live checkpoint only ever moves forward, rebuilds included.
+        const stop = yield* Ref.make(false)
+        const watcher = yield* Effect.forkChild(Effect.gen(function* () {
+          let last = 0
+          while (!(yield* Ref.get(stop))) {
+            const checkpoint = yield* projections.checkpoint
+            assert.isAtLeast(checkpoint, last, "the live checkpoint moved back")
+            last = checkpoint
+            yield* Effect.sleep("2 millis")
+          }
+        }))
+        const writer = Effect.gen(function* () {
+          for (const step of steps.slice(1)) yield* appendAll(step)
+          for (let i = 0; i < 20; i++) {
+            yield* appendAll([["team-c", `load-${i}`, [
+              new Defined({ workspace: "team-c", name: `load-${i}`, curated: false, definition: trainDraft }),
+              new PackageAdded({ spec: numpy })
+            ]]])
+          }
+        })
+        yield* Effect.all([
+          writer,
+          projectors[1]!.rebuild,
+          projectors[0]!.catchUp,
+          projectors[2]!.rebuild,
+          projectors[2]!.catchUp,
+          projectors[1]!.catchUp
+        ], { concurrency: "unbounded" })
+        const head = yield* EventStore.use((s) => s.head)
+        assert.strictEqual(yield* projections.catchUp, head)
+        yield* Fiber.interrupt(follower)
+        yield* Ref.set(stop, true)
+        yield* Fiber.join(watcher)
+
+        const raced = yield* snapshot
+        const positions = yield* environmentEventPositions
+        assert.strictEqual(raced["audit_trail"]!.length, positions.length, "one audit row per environment event")
+        assert.deepStrictEqual(yield* rebuiltElsewhere, raced, "the same log rebuilt in an empty database")
+      }), 2))
+
+    it.effect("a rebuild never moves the live read model back: it catches up again until it is not behind", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const projections = yield* Projections
+        const store = yield* EventStore
+        let meddled = 0
+        let appended = 0
+        const meddle = (rounds: number) =>
+          Effect.gen(function* () {
+            if (meddled >= rounds) return
+            meddled++
+            const name = `late-${++appended}`
+            yield* appendAll([["team-c", name, [new Defined({ workspace: "team-c", name, curated: false, definition: trainDraft })]]])
+            yield* projections.catchUp
+          }).pipe(Effect.provideService(EventStore, store), Effect.orDie)
+        const rebuilderWith = (rounds: number) =>
+          Layer.build(SqlReadModel.layerWith({ batchSize: 5 }).pipe(Layer.provide(meddlingEventStore(meddle(rounds))))).pipe(
+            Effect.map((context) => Context.get(context, Projections))
+          )
+
+        // Three rounds find the live model ahead; the fourth swaps.
+        const rebuilt = yield* (yield* rebuilderWith(3)).rebuild
+        const head = yield* EventStore.use((s) => s.head)
+        assert.strictEqual(meddled, 3)
+        assert.strictEqual(rebuilt, head, "the swap waited for the shadow to reach the live checkpoint")
+        assert.deepStrictEqual(yield* snapshot, yield* rebuiltElsewhere)
+
+        // A live model that never stops moving: the rebuild gives up and leaves it alone.
+        yield* tamper([sql`update audit_trail set summary = 'left alone' where position = 1`])
+        meddled = 0
+        const error = yield* (yield* rebuilderWith(Number.POSITIVE_INFINITY)).rebuild.pipe(Effect.flip)
+        assert.strictEqual(error.reason._tag, "RebuildOvertaken")
+        assert.isTrue(error.isRetryable)
+        assert.strictEqual(error.message, "projection rebuild failed: the live read model moved past the rebuilt one 20 times in a row; " +
+          "the live read model is unchanged, try again when fewer events are being appended")
+        assert.strictEqual(meddled, 20)
+        assert.strictEqual(yield* projections.checkpoint, yield* EventStore.use((s) => s.head))
+        const trail = yield* (yield* ReadModel).audit({ workspace: "team-a" })
+        assert.strictEqual(trail[0]!.summary, "left alone")
+      })))
+
+    it.effect("every projection table has a shadow of the same shape", () =>
+      run(Effect.gen(function* () {
+        const database = yield* Database
+        const shape = (table: string) =>
+          database.use("describe", (db) =>
+            sql<{ columns: unknown; indexes: unknown; checks: unknown }>`
+              select
+                (select json_agg(json_build_array(column_name, data_type, is_nullable, column_default) order by ordinal_position)
+                  from information_schema.columns where table_schema = current_schema() and table_name = ${table}) as columns,
+                (select json_agg(regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX') order by indexdef)
+                  from pg_indexes where schemaname = current_schema() and tablename = ${table}) as indexes,
+                (select json_agg(pg_get_constraintdef(c.oid) order by pg_get_constraintdef(c.oid))
+                  from pg_constraint c where c.conrelid = ${table}::regclass and c.contype = 'c') as checks`.execute(db)
+          ).pipe(Effect.map(({ rows }) => rows[0]!))
+        for (const table of PROJECTION_TABLES) {
+          const live = yield* shape(table)
+          assert.isNotNull(live.columns, table)
+          assert.deepStrictEqual(yield* shape(shadowOf(table)), live, `${shadowOf(table)} is shaped like ${table}`)
+        }
+      })))
+
+    it.effect("an insert applied twice fails, across batches and within one batch", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const database = yield* Database
+        const recorded = yield* EventStore.use((s) => Stream.runCollect(s.readAll({ after: 0 })))
+        const ops: Array<RowOp> = []
+        for (const event of recorded) {
+          const envelope = envelopeOf(event)
+          if (envelope !== undefined) ops.push(...project(yield* EventCodec.decode(event), envelope))
+        }
+        const before = yield* snapshot
+        const apply = (batch: ReadonlyArray<RowOp>, clearFirst: boolean) =>
+          database.transaction("apply twice", async (trx) => {
+            if (clearFirst) await clearProjections(projectionTables(trx))
+            await applyOps(projectionTables(trx), batch)
+          }).pipe(Effect.flip)
+        for (const tag of ["InsertEnvironment", "InsertVersion", "InsertCacheEntry", "InsertAudit"] as const) {
+          const inserts = ops.filter((op) => op._tag === tag)
+          assert.isAbove(inserts.length, 0)
+          // Every row already exists (an earlier batch wrote it).
+          const again = yield* apply(inserts, false)
+          assert.strictEqual(again._tag, "DatabaseError", `${tag} across batches`)
+          // Twice in one batch: the fold must not merge the copies.
+          const twice = yield* apply([...inserts, ...inserts], true)
+          assert.strictEqual(twice._tag, "DatabaseError", `${tag} within one batch`)
+        }
+        // The whole history twice in one batch fails too, and every failure rolled back.
+        assert.strictEqual((yield* apply([...ops, ...ops], true))._tag, "DatabaseError")
+        assert.deepStrictEqual(yield* snapshot, before)
+        // Once is fine: the one batch gives what the incremental catch-up gave.
+        yield* database.transaction("apply once", async (trx) => {
+          await clearProjections(projectionTables(trx))
+          await applyOps(projectionTables(trx), ops)
+        })
+        assert.deepStrictEqual(yield* snapshot, before)
+      })))
+  })
+}

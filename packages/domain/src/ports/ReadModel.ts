@@ -1,0 +1,193 @@
+/**
+ * The read model port: queries over what the projector made of the event log (catalog, version
+ * history, labels, audit trail, cache lookup). Answers are as current as the projector's
+ * checkpoint (`Projections.checkpoint`); a caller that just appended and needs to read its own
+ * write catches up first.
+ *
+ * @since 0.1.0
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+import type { EnvironmentType } from "../Definition.ts"
+
+/**
+ * One registered version (the version history).
+ *
+ * @since 0.1.0
+ * @category rows
+ */
+export interface VersionRow {
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly canonicalHash: string
+  readonly hashAlgorithm: number
+  readonly environmentType: EnvironmentType
+  readonly description: string | null
+  readonly tags: Readonly<Record<string, string>>
+  readonly createdAt: Date
+  readonly createdBy: string
+  /** The log position of its `Registered` event: the order of versions. */
+  readonly registeredPosition: number
+  readonly archived: boolean
+  readonly archivedAt: Date | null
+}
+
+/**
+ * One environment of a workspace, registered or still a draft.
+ *
+ * @since 0.1.0
+ * @category rows
+ */
+export interface EnvironmentSummary {
+  readonly workspace: string
+  readonly name: string
+  readonly curated: boolean
+  /** The type of the latest version, or of the draft when no version is active. */
+  readonly environmentType: EnvironmentType
+  /** The newest non-archived version (the `latest` label); null if none. */
+  readonly latestVersion: string | null
+  /** Non-archived versions. */
+  readonly versionCount: number
+  readonly archivedVersionCount: number
+  /** True when it has versions and every one is archived. */
+  readonly archived: boolean
+  readonly createdAt: Date
+  /** When its stream last got an event (draft edits, registrations, labels, builds). */
+  readonly updatedAt: Date
+  readonly updatedPosition: number
+}
+
+/**
+ * A label, `latest` included (it is maintained by the projector).
+ *
+ * @since 0.1.0
+ * @category rows
+ */
+export interface LabelRow {
+  readonly workspace: string
+  readonly name: string
+  readonly label: string
+  readonly version: string
+  readonly movedAt: Date
+  readonly movedBy: string
+  readonly position: number
+}
+
+/** @since 0.1.0 @category rows */
+export interface CuratedCatalogRow {
+  readonly workspace: string
+  readonly name: string
+  readonly latestVersion: string
+  readonly description: string | null
+  readonly tags: Readonly<Record<string, string>>
+  readonly canonicalHash: string
+  readonly hashAlgorithm: number
+  readonly latestCreatedAt: Date
+}
+
+/** The newest image built for a canonical hash. @since 0.1.0 @category rows */
+export interface ImageRow {
+  readonly registry: string
+  readonly repository: string
+  readonly tag: string
+  readonly digest: string
+  readonly builtAt: Date
+  readonly buildId: string
+}
+
+/** A registered version with a given canonical hash. @since 0.1.0 @category rows */
+export interface CacheEntryRow {
+  readonly canonicalHash: string
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly registeredPosition: number
+  /** Null until an image has been built for the hash. */
+  readonly image: ImageRow | null
+}
+
+/** @since 0.1.0 @category rows */
+export interface AuditEntry {
+  readonly position: number
+  readonly workspace: string
+  readonly name: string
+  readonly eventType: string
+  readonly version: string | null
+  readonly actor: string
+  readonly occurredAt: Date
+  readonly correlationId: string
+  readonly causationId: string | null
+  /** One human line, e.g. "moved label prod 2 → 3". */
+  readonly summary: string
+  /** The event's payload as JSON in today's schema (upcast if it was stored under an older one). */
+  readonly details: unknown
+}
+
+/**
+ * A one-line text for any thrown value. `String(x)` itself throws for objects without a
+ * prototype (PGlite and pg sometimes reject with such plain objects), so it is not enough.
+ */
+const describeCause = (cause: unknown): string => {
+  if (cause instanceof Error) return cause.message
+  if (typeof cause === "object" && cause !== null) {
+    const message = (cause as { readonly message?: unknown }).message
+    if (typeof message === "string") return message
+    try {
+      return JSON.stringify(cause)
+    } catch {
+      return Object.prototype.toString.call(cause)
+    }
+  }
+  return String(cause)
+}
+
+/**
+ * The storage behind the read model could not answer (connection lost, table missing).
+ * `operation` names the query (`read versions`, `read audit trail`…). The message is worded as
+ * the SQL layer's own errors were before this port had an error of its own, since users see it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class QueryFailed extends Schema.TaggedError<QueryFailed>()("QueryFailed", {
+  operation: Schema.String,
+  cause: Schema.Defect()
+}) {
+  get isRetryable() { return false }
+  override get message() { return `database ${this.operation} failed: ${describeCause(this.cause)}` }
+}
+
+/**
+ * The one error of the port; `reason` says which.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReadModelError extends Schema.TaggedError<ReadModelError>()("ReadModelError", {
+  reason: Schema.Union([QueryFailed])
+}) {
+  get isRetryable() { return this.reason.isRetryable }
+  override get message() { return this.reason.message }
+}
+
+/**
+ * The read side of the projections.
+ *
+ * @since 0.1.0
+ * @category port
+ */
+export class ReadModel extends Context.Service<ReadModel, {
+  /** Version history, oldest first (by registration); archived versions only if asked. */
+  readonly versions: (query: { readonly workspace: string; readonly name?: string; readonly includeArchived: boolean }) => Effect.Effect<ReadonlyArray<VersionRow>, ReadModelError>
+  /** One row per environment, by name; fully archived ones only if asked. */
+  readonly environments: (query: { readonly workspace: string; readonly includeArchived: boolean }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, ReadModelError>
+  /** The labels of one environment, by label name. */
+  readonly labels: (query: { readonly workspace: string; readonly name: string }) => Effect.Effect<ReadonlyArray<LabelRow>, ReadModelError>
+  /** Curated environments of every workspace at their latest version, by workspace and name. */
+  readonly curatedCatalog: () => Effect.Effect<ReadonlyArray<CuratedCatalogRow>, ReadModelError>
+  /** Every registered version with this canonical hash, oldest first, with its image if built. */
+  readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, ReadModelError>
+  /** The audit trail of a workspace or one environment, by position, optionally up to a position. */
+  readonly audit: (query: { readonly workspace: string; readonly name?: string; readonly untilPosition?: number }) => Effect.Effect<ReadonlyArray<AuditEntry>, ReadModelError>
+}>()("terrarium/ReadModel") {}
