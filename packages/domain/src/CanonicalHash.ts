@@ -309,3 +309,19 @@ export const hash = (definition: Definition): Effect.Effect<string> =>
  * @category hashing
  */
 export const isCanonicalHash = (value: string): boolean => SHA256_DIGEST.test(value)
+
+/**
+ * A digest (a canonical hash, an image digest) shortened for people: its first 12 hex digits.
+ * `"labelled"` keeps the algorithm prefix and marks the cut (`sha256:ab12cd34ef56…`), for text
+ * that is stored and read out of context (audit summaries); `"digits"` is for tables and status
+ * lines, where the column or the sentence says what the value is.
+ *
+ * @since 0.1.0
+ * @category display
+ */
+export const shortHash = (hash: string, form: "digits" | "labelled" = "digits"): string => {
+  const colon = hash.indexOf(":")
+  const [prefix, digits] = colon >= 0 ? [hash.slice(0, colon + 1), hash.slice(colon + 1)] : ["", hash]
+  if (form === "digits") return digits.slice(0, 12)
+  return digits.length > 12 ? `${prefix}${digits.slice(0, 12)}…` : hash
+}

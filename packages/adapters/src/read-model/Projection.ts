@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { EnvironmentEventJson, environmentType, LATEST_LABEL, SCHEMA_VERSIONS } from "@terrarium/domain"
+import { CanonicalHash, EnvironmentEventJson, environmentType, LATEST_LABEL, SCHEMA_VERSIONS } from "@terrarium/domain"
 import type { AuditEntry, EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
 import { Schema } from "effect"
 
@@ -178,19 +178,6 @@ export type RowOp =
     & Omit<AuditEntry, "workspace" | "name">
   )
 
-/**
- * Shortens a canonical hash for display: `sha256:ab12cd34ef56…` (the algorithm prefix, if any,
- * and 12 digits).
- *
- * @since 0.1.0
- * @category summaries
- */
-export const shortHash = (hash: string): string => {
-  const colon = hash.indexOf(":")
-  const [prefix, digits] = colon >= 0 ? [hash.slice(0, colon + 1), hash.slice(colon + 1)] : ["", hash]
-  return digits.length > 12 ? `${prefix}${digits.slice(0, 12)}…` : hash
-}
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 const describeBase = (docker: { readonly base: { readonly kind: string; readonly image?: string; readonly dockerfilePath?: string } }) =>
@@ -222,7 +209,7 @@ export const summarize = (event: EnvironmentEvent): string => {
     case "DockerConfigured":
       return `configured docker: ${describeBase(event.docker)}${event.docker.gpuSupport ? ", GPU" : ""}, ${event.docker.platform.os}/${event.docker.platform.arch}`
     case "Registered":
-      return `registered version ${event.version} (${shortHash(event.canonicalHash)})`
+      return `registered version ${event.version} (${CanonicalHash.shortHash(event.canonicalHash, "labelled")})`
     case "Archived":
       return `archived version ${event.version}`
     case "Restored":
@@ -238,7 +225,7 @@ export const summarize = (event: EnvironmentEvent): string => {
     case "ImageBuildRequested":
       return `requested image build ${event.buildId} for version ${event.version}${event.refreshPackages ? " (refreshing packages)" : ""}`
     case "ImageBuilt":
-      return `built image ${event.registry}/${event.repository}:${event.tag} (${shortHash(event.digest)}) for version ${event.version} in ${(event.durationMs / 1000).toFixed(1)} s`
+      return `built image ${event.registry}/${event.repository}:${event.tag} (${CanonicalHash.shortHash(event.digest, "labelled")}) for version ${event.version} in ${(event.durationMs / 1000).toFixed(1)} s`
     case "ImageBuildFailed":
       return `image build ${event.buildId} for version ${event.version} failed: ${event.reason}`
   }

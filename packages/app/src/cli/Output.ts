@@ -65,5 +65,3 @@ export const fields = (entries: ReadonlyArray<readonly [string, string]>): strin
 /** @since 0.1.0 @category rendering */
 export const time = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z")
 
-/** @since 0.1.0 @category rendering */
-export const shortHash = (hash: string): string => hash.replace(/^sha256:/, "").slice(0, 12)

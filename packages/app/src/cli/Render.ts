@@ -3,25 +3,25 @@
  *
  * @since 0.1.0
  */
-import { Diff } from "@terrarium/domain"
+import { CanonicalHash, Diff } from "@terrarium/domain"
 import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import type { Draft, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
-import { fields, shortHash, table, time } from "./Output.ts"
+import { fields, table, time } from "./Output.ts"
 
 /** @since 0.1.0 @category rendering */
 export const registration = (r: Registration, warnings: ReadonlyArray<string> = []): string =>
   [
     ...warnings.map((w) => `warning: ${w}`),
     r.created
-      ? `Registered ${r.name}:${r.version} (${r.environmentType}, ${shortHash(r.canonicalHash)})`
-      : `Unchanged: ${r.name}:${r.version} already has this definition (${shortHash(r.canonicalHash)})${r.archived ? " [archived]" : ""}`
+      ? `Registered ${r.name}:${r.version} (${r.environmentType}, ${CanonicalHash.shortHash(r.canonicalHash)})`
+      : `Unchanged: ${r.name}:${r.version} already has this definition (${CanonicalHash.shortHash(r.canonicalHash)})${r.archived ? " [archived]" : ""}`
   ].join("\n")
 
 /** @since 0.1.0 @category rendering */
 export const draft = (d: Draft): string =>
   d.registeredAs !== undefined
     ? `Draft of ${d.name} equals version ${d.registeredAs}; nothing to register`
-    : `Draft of ${d.name} changed (${shortHash(d.canonicalHash)}); run 'terrarium environment register ${d.name}' to make it a version`
+    : `Draft of ${d.name} changed (${CanonicalHash.shortHash(d.canonicalHash)}); run 'terrarium environment register ${d.name}' to make it a version`
 
 /** @since 0.1.0 @category rendering */
 export const environments = (rows: ReadonlyArray<EnvironmentSummary>): string =>
@@ -38,7 +38,7 @@ export const versions = (rows: ReadonlyArray<VersionRow>): string =>
   table(rows, [
     { header: "name", value: (r) => r.name },
     { header: "version", value: (r) => r.version + (r.archived ? " (archived)" : "") },
-    { header: "hash", value: (r) => shortHash(r.canonicalHash) },
+    { header: "hash", value: (r) => CanonicalHash.shortHash(r.canonicalHash) },
     { header: "type", value: (r) => r.environmentType },
     { header: "created", value: (r) => time(r.createdAt) },
     { header: "by", value: (r) => r.createdBy }
@@ -89,6 +89,6 @@ export const catalog = (rows: ReadonlyArray<CuratedCatalogRow>): string =>
     { header: "name", value: (r) => r.name },
     { header: "latest", value: (r) => r.latestVersion },
     { header: "workspace", value: (r) => r.workspace },
-    { header: "hash", value: (r) => shortHash(r.canonicalHash) },
+    { header: "hash", value: (r) => CanonicalHash.shortHash(r.canonicalHash) },
     { header: "description", value: (r) => r.description ?? "" }
   ], "The curated catalog is empty. Curated environments are created with --curated and an AzureML- name.")
