@@ -54,7 +54,7 @@ import {
 import { Cause, Deferred, Duration, Effect, Exit, Layer, Option, Schema, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database, type DatabaseError, type DatabaseKind } from "../sql/Database.ts"
-import { describeCause } from "../sql/DatabaseError.ts"
+import { describeCause } from "@terrarium/domain"
 import type { EventLogTables } from "../sql/tables.ts"
 import { type LogTail, logTailOf } from "./LogTail.ts"
 

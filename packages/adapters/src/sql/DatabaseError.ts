@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import { describeCause } from "@terrarium/domain"
 import { Schema } from "effect"
 
 /**
@@ -21,23 +22,3 @@ export class DatabaseError extends Schema.TaggedError<DatabaseError>()("Database
   }
 }
 
-/**
- * A one-line text for any thrown value. `String(x)` itself throws for objects without a
- * prototype (PGlite and pg sometimes reject with such plain objects), so it is not enough.
- *
- * @since 0.1.0
- * @category errors
- */
-export const describeCause = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message
-  if (typeof cause === "object" && cause !== null) {
-    const message = (cause as { readonly message?: unknown }).message
-    if (typeof message === "string") return message
-    try {
-      return JSON.stringify(cause)
-    } catch {
-      return Object.prototype.toString.call(cause)
-    }
-  }
-  return String(cause)
-}

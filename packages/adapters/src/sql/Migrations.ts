@@ -10,6 +10,7 @@ import { type Kysely, sql } from "kysely"
 import { type Migration, type MigrationProvider, Migrator } from "kysely/migration"
 import { readdir, readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
+import { describeCause } from "@terrarium/domain"
 import { DatabaseError } from "./DatabaseError.ts"
 import { splitStatements } from "./SqlStatements.ts"
 
@@ -45,8 +46,7 @@ export class SqlFileMigrationProvider implements MigrationProvider {
             try {
               await sql.raw(statement).execute(db)
             } catch (cause) {
-              const message = cause instanceof Error ? cause.message : String(cause)
-              throw new Error(`${file}, statement ${index + 1}: ${message}`, { cause })
+              throw new Error(`${file}, statement ${index + 1}: ${describeCause(cause)}`, { cause })
             }
           }
         }

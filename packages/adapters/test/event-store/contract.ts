@@ -166,7 +166,7 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Test
 
         // `until` defaults to the head when the read starts: later appends are not included.
         const stream = store.readAll({ after: start, batchSize: 1 }).pipe(
-          Stream.tap((e) => e.position === start + 1 ? store.append({ workspace: ws, stream: "late" }, 0, [event("Late", {})]) : Effect.void)
+          Stream.tap((e) => e.position === start + 1 ? Effect.asVoid(store.append({ workspace: ws, stream: "late" }, 0, [event("Late", {})])) : Effect.void)
         )
         const bounded = yield* Stream.runCollect(stream)
         assert.strictEqual(bounded.length, 7)

@@ -6,8 +6,7 @@
  */
 import { Context, Schema } from "effect"
 import type { Effect } from "effect"
-
-const describeCause = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
+import { describeCause } from "../CauseText.ts"
 
 const at = (position: number | undefined) => (position !== undefined ? ` at position ${position}` : "")
 

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Schema } from "effect"
+import { describeCause } from "../CauseText.ts"
 import type { Effect } from "effect"
 import type { EnvironmentType } from "../Definition.ts"
 
@@ -122,24 +123,6 @@ export interface AuditEntry {
   readonly summary: string
   /** The event's payload as JSON in today's schema (upcast if it was stored under an older one). */
   readonly details: unknown
-}
-
-/**
- * A one-line text for any thrown value. `String(x)` itself throws for objects without a
- * prototype (PGlite and pg sometimes reject with such plain objects), so it is not enough.
- */
-const describeCause = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message
-  if (typeof cause === "object" && cause !== null) {
-    const message = (cause as { readonly message?: unknown }).message
-    if (typeof message === "string") return message
-    try {
-      return JSON.stringify(cause)
-    } catch {
-      return Object.prototype.toString.call(cause)
-    }
-  }
-  return String(cause)
 }
 
 /**
