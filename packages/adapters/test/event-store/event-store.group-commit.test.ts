@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { EventStore, type EventStoreError, type NewEvent } from "@terrarium/domain"
 import { Deferred, Effect, Exit, Fiber, Layer, Option } from "effect"
 import type { Kysely } from "kysely"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { Database, DatabaseError } from "../../src/sql/Database.ts"
 
 const event = (): NewEvent => {

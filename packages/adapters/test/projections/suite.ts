@@ -18,7 +18,7 @@ import {
 } from "@terrarium/domain"
 import { Context, Effect, Fiber, Layer, Ref, type Scope, Stream } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { Projections, type ProjectionsOptions, ReadModel } from "../../src/projections/index.ts"
 import { envelopeOf, project, type RowOp } from "../../src/projections/Projection.ts"
 import { applyOps, clearProjections } from "../../src/projections/ProjectionSql.ts"

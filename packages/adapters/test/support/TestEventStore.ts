@@ -8,7 +8,7 @@
  */
 import { EventStore } from "@terrarium/domain"
 import { Context, Effect, Layer } from "effect"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { Database, type DatabaseError } from "../../src/sql/Database.ts"
 import { TestDatabase, TestPostgresSchema } from "./TestDatabase.ts"
 
