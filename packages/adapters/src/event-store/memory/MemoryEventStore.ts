@@ -12,6 +12,9 @@
  *   checked against its stream's version and written whole in one synchronous step, so
  *   concurrent appends serialise as the SQL store's do. `occurredAt` is the Effect clock's time
  *   in whole milliseconds, never below the previous event's, so `positionAt` can binary-search.
+ * - **Concurrency as against a database.** Every call yields to other fibers once before it
+ *   takes effect, as a round trip to a database would: concurrent callers interleave (a writer
+ *   that read a stream can lose the race to append to it) instead of each running to completion.
  * - **Subscriptions** wake on the next append instead of polling (`pollInterval` is not needed).
  *
  * @since 0.1.0
@@ -85,6 +88,9 @@ const tableRefusal = (a: Append): Error | undefined => {
   return undefined
 }
 
+/** Let other fibers run, as a round trip to a database would, before a call takes effect. */
+const roundTrip = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => Effect.andThen(Effect.yieldNow, effect)
+
 const make = Effect.sync(() => {
   const log: Array<StoredEvent> = []
   /** Each stream's positions, in version order. */
@@ -124,35 +130,36 @@ const make = Effect.sync(() => {
   }
 
   const append = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.suspend(() => {
-        const encoded = encodeAppend(stream, expected, events)
-        return encoded instanceof InvalidAppend ? Effect.fail(refusedAppend(encoded)) : write(encoded, now)
-      }))
+    Effect.suspend(() => {
+      const encoded = encodeAppend(stream, expected, events)
+      return encoded instanceof InvalidAppend
+        ? Effect.fail(refusedAppend(encoded))
+        : roundTrip(Effect.flatMap(Clock.currentTimeMillis, (now) => write(encoded, now)))
+    })
 
   const readStream = (stream: StreamRef, options?: { readonly untilPosition?: number }) =>
-    Effect.sync(() => {
+    roundTrip(Effect.sync(() => {
       const until = options?.untilPosition ?? Number.POSITIVE_INFINITY
       const positions = streams.get(keyOf(stream)) ?? []
       return positions.filter((p) => p <= until).map((p) => toRecorded(log[p - 1]!))
-    })
+    }))
 
   /** The events at positions (after, through], in order. */
   const page = (after: number, through: number): ReadonlyArray<RecordedEvent> =>
     log.slice(Math.max(0, after), Math.max(0, through)).map(toRecorded)
 
-  const head = Effect.sync(() => log.length)
+  const head = roundTrip(Effect.sync(() => log.length))
 
   const readAll = (options: { readonly after: number; readonly until?: number; readonly batchSize?: number }) => {
     const batchSize = Math.max(1, options.batchSize ?? 500)
     return Stream.unwrap(
       (options.until !== undefined ? Effect.succeed(options.until) : head).pipe(Effect.map((until) =>
         Stream.paginate(options.after, (after: number) =>
-          Effect.sync(() => {
+          roundTrip(Effect.sync(() => {
             if (after >= until) return [[], Option.none<number>()] as const
             const through = Math.min(until, after + batchSize)
             return [page(after, through), through >= until ? Option.none<number>() : Option.some(through)] as const
-          }))
+          })))
       ))
     )
   }
@@ -162,16 +169,16 @@ const make = Effect.sync(() => {
     // Read and take the next append's signal in one synchronous step, so an append in between
     // cannot be missed: once caught up, wait for it.
     return Stream.paginate(options.after, (after: number) =>
-      Effect.suspend(() => {
+      roundTrip(Effect.suspend(() => {
         const events = page(after, after + batchSize)
         if (events.length > 0) return Effect.succeed([events, Option.some(events.at(-1)!.position)] as const)
         return Deferred.await(appended).pipe(Effect.as([[] as ReadonlyArray<RecordedEvent>, Option.some(after)] as const))
-      }))
+      })))
   }
 
   // occurredAt never decreases along the positions: binary search, as the SQL store does.
   const positionAt = (at: Date) =>
-    Effect.sync(() => {
+    roundTrip(Effect.sync(() => {
       const target = at.getTime()
       let lo = 0
       let hi = log.length
@@ -181,7 +188,7 @@ const make = Effect.sync(() => {
         else hi = mid - 1
       }
       return lo
-    })
+    }))
 
   return EventStore.of({ append, readStream, readAll, subscribe, head, positionAt })
 })
