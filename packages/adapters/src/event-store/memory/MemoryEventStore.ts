@@ -205,5 +205,5 @@ export const MemoryEventStore = {
    * @since 0.1.0
    * @category layers
    */
-  layer: Layer.effect(EventStore, make) as Layer.Layer<EventStore>
+  layer: Layer.effect(EventStore, make) satisfies Layer.Layer<EventStore>
 } as const
