@@ -91,7 +91,7 @@ export const make = <A, R, E>(options: GroupCommitOptions<A, R, E>): Effect.Effe
 
     const answer = (waiter: Waiter<A, R, E>, result: Result.Result<R, E> | undefined) =>
       result === undefined
-        ? Deferred.fail(waiter.done, failed(new Error("the batch gave no result for this append")))
+        ? Deferred.fail(waiter.done, failed(new Error("the batch gave no result for this item")))
         : Result.isSuccess(result)
         ? Deferred.succeed(waiter.done, result.success)
         : Deferred.fail(waiter.done, result.failure)
