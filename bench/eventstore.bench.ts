@@ -9,15 +9,14 @@
  *
  * Each row (engine × implementation × writers) is measured in a process of its own, which this
  * script forks with `--row`: in one long process the later rows ran slower for every
- * implementation (a 4-writer replay on PostgreSQL at 34k events/s after the 1-writer rows, 64k
- * when run alone), so the order of rows, not the store, decided their figures.
+ * implementation, so the order of rows, not the store, decided their figures (bench/README.md,
+ * "Workload").
  *
  * The rows of one engine and writer count run side by side, step by step: a tenth of the appends
  * in raw's process, then in terrarium's, then in emmett's, then the next tenth, and so on through
  * the replays and reads. When each row ran whole, one after the other, the ratios compared
  * phases minutes apart, and on a shared machine the cost of a commit drifts by more than the
- * targets' margins over minutes (PostgreSQL single-writer append, the same code in four runs:
- * 0.88x to 1.40x the ceiling).
+ * targets' margins over minutes (bench/README.md, "Workload").
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { on } from "node:events"
@@ -39,8 +38,8 @@ import { EventIds, hasGc, percentile, prng, ReplayCheck, type ReplaySummary, Rss
 const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
 /**
  * Reads timed per run, after warm-up reads that are not. A p99 over 1,000 samples is its 10
- * slowest reads, so one GC cycle or a burst of checkpoint writes decided it: successive windows
- * of 1,000 reads of one store gave p99s from 0.45 to 3.0 ms. The warm-up lets the JIT compile
+ * slowest reads, so one GC cycle or a burst of checkpoint writes decided it (bench/README.md
+ * gives the spread measured). The warm-up lets the JIT compile
  * each implementation's read path (Terrarium's runs more JavaScript than a bare `pg` query, and
  * the replays before it do not exercise the same code).
  */
@@ -56,11 +55,9 @@ const WRITERS = [1, 4] as const
 /**
  * Replays per run: one untimed warm-up (checked like the others), then timed rounds whose median
  * rate is reported. The first replay in a process runs cold for every implementation (the append
- * phase does not exercise the read path): on PostgreSQL, in 20 fresh processes replaying the same
- * 10^5 events 9 times each, the first replay ran at 46-85k events/s and the later ones at
- * 77-171k. With 3 timed rounds and no warm-up, one of the three was that cold replay. Warm
- * replays of one store still vary by +-15% and more on a shared 2-core machine, hence 5 timed
- * rounds.
+ * phase does not exercise the read path; bench/README.md, "Workload", has the measurement). With
+ * 3 timed rounds and no warm-up, one of the three was that cold replay. Warm replays of one store
+ * still vary from round to round on a shared machine, hence 5 timed rounds.
  */
 const REPLAY_WARMUP = 1
 const REPLAY_ROUNDS = 5
@@ -125,8 +122,8 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 /**
  * Replays per size in the memory check; the smallest growth counts. A replay that holds what it
  * has read grows with N in every repetition; a peak that depends on when the collector ran does
- * not. Until 2026-12-02 there was one replay per size: the same PGlite store, at the same commit,
- * grew 0.0 MB for 10x the events in five runs and 20.5 MB in one (6.6 MB for N/10, 27.1 MB for N).
+ * not. With one replay per size the same store, at the same commit, passed the check in some
+ * runs and failed it in others (bench/README.md, "Columns").
  */
 const MEMORY_REPEATS = 3
 

@@ -34,7 +34,7 @@ import {
   Restored, VariableSet, VariableUnset
 } from "./Event.ts"
 import type { EnvironmentEvent } from "./Event.ts"
-import type { StreamRef } from "./EventStore.ts"
+import type { StreamRef } from "./ports/EventStore.ts"
 import { normalizePackageName } from "./PackageSpec.ts"
 import type { PackageManager, PackageSpec } from "./PackageSpec.ts"
 

@@ -17,7 +17,7 @@
 import { Effect, Schema } from "effect"
 import { EnvironmentEventJson, SCHEMA_VERSIONS } from "./Event.ts"
 import type { EnvironmentEvent, EnvironmentEventType } from "./Event.ts"
-import type { EventMetadata, NewEvent, RecordedEvent } from "./EventStore.ts"
+import type { EventMetadata, NewEvent, RecordedEvent } from "./ports/EventStore.ts"
 
 /**
  * Turns the JSON `data` of a row at schema version `n` into the JSON of version `n + 1`.

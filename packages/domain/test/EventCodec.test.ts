@@ -9,7 +9,7 @@ import type { EnvironmentEvent, EnvironmentEventType } from "../src/Event.ts"
 import { CheckedDefinition, CheckedPackageSpec } from "../src/DefinitionCheck.ts"
 import { evolve, initialState } from "../src/Environment.ts"
 import { decode, encode, EventDecodeError, makeDecode } from "../src/EventCodec.ts"
-import type { NewEvent, RecordedEvent } from "../src/EventStore.ts"
+import type { NewEvent, RecordedEvent } from "../src/ports/EventStore.ts"
 import { conda, pip, rich } from "./fixtures.ts"
 
 const hash = `sha256:${"a".repeat(64)}`

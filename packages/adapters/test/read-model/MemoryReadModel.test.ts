@@ -1,24 +1,25 @@
 /**
  * The in-memory read model: the contract, the same answers as the SQL read model for the same
- * log, and its rebuild's swap rounds. Its event store is the SQL one on an in-memory PGlite
- * until an in-memory event store exists (`MemoryEventStore.layer` replaces it then).
+ * log, and its rebuild's swap rounds. Its event store is the in-memory one, but where its answers
+ * are compared with the SQL read model's, which needs the SQL store on an in-memory PGlite.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Defined, EventStore, Projections, ReadModel } from "@terrarium/domain"
 import { Context, Effect, Layer } from "effect"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { MemoryEventStore } from "../../src/event-store/memory/MemoryEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { MemoryReadModel } from "../../src/read-model/memory/MemoryReadModel.ts"
 import { SqlReadModel } from "../../src/read-model/sql/SqlReadModel.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 import { appendAll, appendForeign, hashes, history, trainDraft } from "./History.ts"
 import { CONTRACT_BATCH_SIZE, CONTRACT_POLL_INTERVAL, readModelContract, readModelView } from "./ReadModelContract.ts"
 
-const eventStore = () => SqlEventStore.layer.pipe(Layer.provideMerge(TestDatabase.pglite()))
+const sqlEventStore = () => SqlEventStore.layer.pipe(Layer.provideMerge(TestDatabase.pglite()))
 
 readModelContract(
   "in memory",
   MemoryReadModel.layerWith({ batchSize: CONTRACT_BATCH_SIZE, pollInterval: CONTRACT_POLL_INTERVAL }).pipe(
-    Layer.provideMerge(eventStore())
+    Layer.provideMerge(MemoryEventStore.layer)
   )
 )
 
@@ -41,7 +42,7 @@ describe("in-memory read model", () => {
         // The same order of keys in JSON values too (jsonb's), so their JSON output is the same.
         assert.strictEqual(JSON.stringify(inMemory), JSON.stringify(inSql), `after step ${i + 1}, as JSON`)
       }
-    }).pipe(Effect.scoped, Effect.provide(eventStore())))
+    }).pipe(Effect.scoped, Effect.provide(sqlEventStore())))
 
   it.effect("a rebuild never moves the read model back: it catches up again until it is not behind", () =>
     Effect.gen(function* () {
@@ -93,5 +94,5 @@ describe("in-memory read model", () => {
       assert.notDeepEqual(after, before, "the live model moved on meanwhile")
       assert.strictEqual(yield* projections.rebuild, yield* store.head)
       assert.deepStrictEqual(yield* view, after, "and what it holds is what a rebuild builds")
-    }).pipe(Effect.scoped, Effect.provide(eventStore())))
+    }).pipe(Effect.scoped, Effect.provide(MemoryEventStore.layer)))
 })

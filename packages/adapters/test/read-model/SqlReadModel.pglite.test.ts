@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { SqlReadModel } from "../../src/read-model/sql/SqlReadModel.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 import { CONTRACT_BATCH_SIZE, CONTRACT_POLL_INTERVAL, readModelContract } from "./ReadModelContract.ts"

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { Database } from "../../src/sql/Database.ts"
 import { commandOf, dataDirectoryPathOf, lockFileOf, type LockOwner } from "../../src/sql/DataDirectoryLock.ts"
 

@@ -8,21 +8,14 @@
  */
 import { EventStore } from "@terrarium/domain"
 import { Context, Effect, Layer } from "effect"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { Database, type DatabaseError } from "../../src/sql/Database.ts"
+import { EventStoreInstances } from "./EventStoreInstances.ts"
 import { TestDatabase, TestPostgresSchema } from "./TestDatabase.ts"
 
-/**
- * Independent store instances over the same log (the first is the `EventStore` service).
- *
- * @since 0.1.0
- * @category test support
- */
-export class EventStoreInstances extends Context.Service<EventStoreInstances, ReadonlyArray<EventStore["Service"]>>()(
-  "terrarium/test/EventStoreInstances"
-) {}
+export { EventStoreInstances } from "./EventStoreInstances.ts"
 
-/** What the event store contract suite needs. */
+/** What the SQL store's tests use: the port, the database under it, and the instances to spread writers over. */
 export type TestEventStoreServices = EventStore | Database | EventStoreInstances
 
 const single = Layer.effect(EventStoreInstances, Effect.map(EventStore, (store) => [store]))

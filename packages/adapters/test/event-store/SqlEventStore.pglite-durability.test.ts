@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { SqlEventStore } from "../../src/event-store/SqlEventStore.ts"
+import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { Database } from "../../src/sql/Database.ts"
 
 const child = fileURLToPath(new URL("./fixtures/append-until-killed.ts", import.meta.url))

@@ -7,7 +7,8 @@
  * moved the head or a stream. With both known, a single-event append is a plain `INSERT` with
  * the position, version and timestamp computed here, instead of `events_append_one` (a PL/pgSQL
  * call that takes the lock and probes both indexes). On PGlite the function's call costs about as
- * much as the insert itself, so this is the difference between ~0.8x and ~1.1x the raw ceiling.
+ * much as the insert itself, so this is what brings a lone writer up to the raw ceiling
+ * (docs/event-store.md, "The log's tail in memory").
  *
  * The primary key and `UNIQUE (workspace, stream, stream_version)` stay the safety net: if the
  * tail were ever wrong the insert would fail, the tail is cleared, and the append is retried

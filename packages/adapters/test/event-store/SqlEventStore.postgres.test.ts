@@ -4,9 +4,11 @@ import { Effect, Fiber, Option, Stream } from "effect"
 import pg from "pg"
 import { TestPostgresSchema } from "../support/TestDatabase.ts"
 import { TestEventStore } from "../support/TestEventStore.ts"
-import { eventStoreContract } from "./contract.ts"
+import { eventStoreContract } from "./EventStoreContract.ts"
+import { sqlEventStoreChecks } from "./SqlEventStoreChecks.ts"
 
 eventStoreContract("SQL on PostgreSQL (4 store instances, pools of 4)", TestEventStore.postgres({ instances: 4, poolSize: 4 }))
+sqlEventStoreChecks("PostgreSQL (4 store instances, pools of 4)", TestEventStore.postgres({ instances: 4, poolSize: 4 }))
 
 const newEvent = () => {
   const id = crypto.randomUUID()

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Schema } from "effect"
+import { describeCause } from "../CauseText.ts"
 import type { Effect, Stream } from "effect"
 
 /**
@@ -101,15 +102,7 @@ export class StorageFailure extends Schema.TaggedError<StorageFailure>()(
 ) {
   get isRetryable() { return false }
   override get message() {
-    const cause = this.cause
-    const text = cause instanceof Error
-      ? cause.message
-      : typeof cause === "object" && cause !== null && typeof (cause as { message?: unknown }).message === "string"
-      ? (cause as { message: string }).message
-      : typeof cause === "object" && cause !== null
-      ? Object.prototype.toString.call(cause)
-      : String(cause)
-    return `event store ${this.operation} failed: ${text}`
+    return `event store ${this.operation} failed: ${describeCause(this.cause)}`
   }
 }
 
