@@ -7,7 +7,17 @@
  *
  * @since 0.1.0
  */
-import { Database, DatabaseError, type LockOwner, SqlEventStore, SqlReadModel, SqlStorage } from "@terrarium/adapters"
+import {
+  Database,
+  DatabaseError,
+  type LockOwner,
+  MemoryEventStore,
+  MemoryReadModel,
+  MemoryStorage,
+  SqlEventStore,
+  SqlReadModel,
+  SqlStorage
+} from "@terrarium/adapters"
 import { Config, Effect, FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
@@ -177,6 +187,17 @@ export const portsLayer = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
   return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
 }
+
+/**
+ * Event store, projections, read model and storage in memory: nothing is kept after the scope
+ * closes. For the application's unit tests, and for embedding where the log is disposable.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const portsLayerMemory = Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer).pipe(
+  Layer.provideMerge(MemoryEventStore.layer)
+)
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */
 export const osUser = (): string => {

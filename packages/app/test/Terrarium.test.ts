@@ -1,7 +1,7 @@
 /**
- * The Terrarium service over a real (in-memory) PGlite database, with doubles wrapped around the
- * ports where a test needs another writer, a failing projector or a stream that never stops
- * changing.
+ * The Terrarium service over the in-memory adapters, with doubles wrapped around the ports where a
+ * test needs another writer, a failing projector or a stream that never stops changing. (The same
+ * service over PGlite and PostgreSQL is run by the library and CLI end-to-end tests.)
  */
 import { ProjectionError, Projections, ProjectionStorageFailure } from "@terrarium/domain"
 import {
@@ -15,17 +15,16 @@ import {
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { assert, layer } from "@effect/vitest"
-import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Clock, Deferred, Effect, Fiber, Layer, Logger, Result } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeDefinitionInput, decodePackageSpec } from "../src/Input.ts"
 import * as Setup from "../src/Setup.ts"
 import { make, type TerrariumError } from "../src/Terrarium.ts"
 
-// One in-memory database for the file (starting one takes seconds); each test has its own
-// environment names, and its own workspace where it lists a workspace. The clock is the real one
-// (a lost race really waits); the contention test brings its own TestClock.
-const ports = Setup.portsLayer(Setup.databaseLayer({ dataDir: "memory://" })).pipe(Layer.provide(NodeServices.layer))
+// The in-memory adapters (the same contracts as the SQL ones), one set for the file; each test has
+// its own environment names, and its own workspace where it lists a workspace. The clock is the
+// real one (a lost race really waits); the contention test brings its own TestClock.
+const ports = Setup.portsLayerMemory
 
 const withPip = (...pip: Array<string>): Effect.Effect<Definition, TerrariumError> =>
   decodeDefinitionInput({
