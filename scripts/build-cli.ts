@@ -85,7 +85,9 @@ const result = await esbuild.build({
   plugins: [terrariumPlugin],
   metafile: true,
   logLevel: "warning",
-  legalComments: "none"
+  legalComments: "none",
+  minifyWhitespace: true,
+  minifySyntax: true
 })
 
 /**
