@@ -4,6 +4,10 @@
  *
  *   node bench/cli.bench.ts [--runs N] [--url URL]
  *
+ * CPU time (user + system, median; from the same source as the peak RSS) is printed beside the
+ * wall time: on a machine shared with other work the wall time grows with the load, and
+ * comparing two runs is easier on CPU time.
+ *
  * Every case runs N times (default 7) after one untimed warm-up run (which fills Node's compile
  * cache, as any first command after an install does); the median wall time and the highest peak
  * RSS are reported. All cases are measured in the same run, interleaved (run k of every case,
@@ -49,7 +53,10 @@ const rssProbe = join(work, "maxrss.mjs")
 writeFileSync(
   rssProbe,
   `import { writeFileSync } from "node:fs"\n` +
-    `process.on("exit", () => writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)))\n`
+    `process.on("exit", () => {\n` +
+    `  const { maxRSS, userCPUTime, systemCPUTime } = process.resourceUsage()\n` +
+    `  writeFileSync(${JSON.stringify(rssFile)}, \`\${maxRSS} \${userCPUTime / 1e6} \${systemCPUTime / 1e6}\`)\n` +
+    `})\n`
 )
 
 interface Case {
@@ -62,6 +69,7 @@ interface Case {
 
 interface Sample {
   readonly seconds: number
+  readonly cpuSeconds: number
   readonly rssKiB: number
 }
 
@@ -77,7 +85,7 @@ const baseEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
 const runOnce = (c: Case): Sample => {
   const nodeArgs = useTime ? [...c.args] : ["--import", pathToFileURL(rssProbe).href, ...c.args]
   const [command, args] = useTime
-    ? [timeBinary, ["-f", "%M", "-o", rssFile, process.execPath, ...nodeArgs]]
+    ? [timeBinary, ["-f", "%M %U %S", "-o", rssFile, process.execPath, ...nodeArgs]]
     : [process.execPath, nodeArgs]
   rmSync(rssFile, { force: true })
   const started = performance.now()
@@ -86,10 +94,10 @@ const runOnce = (c: Case): Sample => {
   if (r.status !== 0) {
     throw new Error(`${c.name}: exit ${r.status ?? r.signal}\n${r.stderr}\n${r.stdout}`)
   }
-  // GNU time writes "Command exited with non-zero status" lines before the figure on failure;
-  // the figure is always the last line.
-  const rssKiB = Number(readFileSync(rssFile, "utf8").trim().split("\n").at(-1))
-  return { seconds, rssKiB }
+  // GNU time writes "Command exited with non-zero status" lines before the figures on failure;
+  // they are always the last line.
+  const [rssKiB, user, system] = readFileSync(rssFile, "utf8").trim().split("\n").at(-1)!.split(" ").map(Number)
+  return { seconds, cpuSeconds: user! + system!, rssKiB: rssKiB! }
 }
 
 const cli = (...args: Array<string>): Array<string> => [bin, ...args]
@@ -141,6 +149,7 @@ try {
     return [
       c.name,
       seconds.toFixed(3),
+      median(s.map((x) => x.cpuSeconds)).toFixed(2),
       c.targetSeconds?.toFixed(2) ?? "",
       ratio(seconds, c.targetSeconds),
       verdict(seconds, c.targetSeconds),
@@ -150,7 +159,7 @@ try {
       verdict(mib, c.targetMiB)
     ]
   })
-  const header = ["case", "median s", "target s", "x target", "time", "peak RSS MiB", "target MiB", "x target", "memory"]
+  const header = ["case", "median s", "cpu s", "target s", "x target", "time", "peak RSS MiB", "target MiB", "x target", "memory"]
   const table = [header, ...rows]
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
   console.log()
