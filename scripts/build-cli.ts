@@ -8,15 +8,18 @@
  * that they never run a stale build. The sources stay TypeScript; the library (`@terrarium/app`)
  * is still used from them.
  *
- * Why a bundle: a command loaded ~800 modules, each resolved, read, type-stripped and compiled;
- * one file per chunk costs a fraction of that. Code splitting puts what only some commands use
- * (the database drivers, Kysely, the importers) in chunks loaded by a dynamic `import()` when a
- * command gets there, so `terrarium --help` does not pay for them.
+ * Why a bundle: a command loaded every module of the workspace and of its libraries, each
+ * resolved, read, type-stripped and compiled; a few large files cost a fraction of that, and
+ * Node's compile cache keeps their compiled code. Code splitting puts what is reached only through
+ * a dynamic `import()` in a chunk of its own, loaded when a command gets there: `pg` (imported so
+ * by the database adapter) is loaded only by a command on PostgreSQL.
  *
- * Two kinds of module stay outside the bundle, loaded from where they are installed:
- * - PGlite and rattler find their WebAssembly (and PGlite its data files) next to their own
- *   module, so they are imported by a path relative to the bundle instead of by name (the app
- *   package does not depend on them, so a bare name would not resolve from `dist/`);
+ * Some modules stay outside the bundle, loaded from where they are installed:
+ * - PGlite finds its WebAssembly and data files next to its own module, so it is imported by a
+ *   path relative to the bundle instead of by name (the app package does not depend on it, so a
+ *   bare name would not resolve from `dist/`);
+ * - rattler and pip-requirements-js, which the spec parsers load with `createRequire` on the
+ *   first spec they read (see CondaSpec.ts and PipSpec.ts);
  * - `pg-native`, which `pg` tries to load only when asked to, and which is not installed.
  *
  * `import.meta.url` in a workspace source becomes that source's own URL, computed from the
@@ -122,6 +125,6 @@ renameSync(`${sourcesFile}.${process.pid}.tmp`, sourcesFile)
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`
 const bytes = result.outputFiles.reduce((sum, file) => sum + file.contents.byteLength, 0)
 console.log(
-  `build-cli: ${result.outputFiles.length} files, ${kib(bytes)} in ${relativeImport(repoRoot, outdir)} ` +
+  `build-cli: ${Object.keys(result.metafile.inputs).length} modules -> ${result.outputFiles.length} files, ${kib(bytes)} in ${relativeImport(repoRoot, outdir)} ` +
     `(${((performance.now() - started) / 1000).toFixed(2)} s)`
 )
