@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
+import type { PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
 import type pg from "pg"
@@ -185,6 +185,8 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
   const { db, pglite } = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
+        // Imported here, like `pg` for PostgreSQL: a command on PostgreSQL does not load PGlite.
+        const { PGlite } = await import("@electric-sql/pglite")
         const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`])
         const instance = await PGlite.create({
           ...options.pglite,
