@@ -61,7 +61,7 @@ const terrariumPlugin: esbuild.Plugin = {
     build.onLoad({ filter: /\.ts$/ }, (args) => {
       if (!args.path.startsWith(packagesDir)) return undefined
       const source = readFileSync(args.path, "utf8")
-      if (!source.includes("import.meta.url")) return { contents: source, loader: "ts" }
+      if (!source.includes("import.meta.url")) return undefined
       const own = `new URL(${JSON.stringify(relativeImport(outdir, args.path))}, import.meta.url).href`
       return { contents: source.replaceAll("import.meta.url", own), loader: "ts" }
     })
