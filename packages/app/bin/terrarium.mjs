@@ -30,7 +30,7 @@ const build = new URL("../dist/terrarium.mjs", import.meta.url)
 /**
  * The build, if it exists and no source it was made from changed since: a build older than a
  * source would run code that is no longer in the tree, so the sources run instead (slower to
- * start, the same behaviour). A few hundred `stat` calls; about a millisecond.
+ * start, the same behaviour). One `stat` per workspace source (60): about 0.3 ms.
  */
 const upToDate = () => {
   try {
