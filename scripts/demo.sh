@@ -12,6 +12,8 @@ demo_home="$PWD/.terrarium/demo"
 export TERRARIUM_HOME="$demo_home"
 unset TERRARIUM_DATABASE_URL TERRARIUM_DATABASE_SCHEMA
 rm -rf -- "$demo_home"
+# The CLI runs from its build (packages/app/dist): make it from the sources as they are now.
+node scripts/build-cli.ts >/dev/null
 t() { echo; printf '$ terrarium'; printf ' %q' "$@"; echo; node packages/app/bin/terrarium.mjs "$@"; }
 
 echo "Terrarium demo: a fresh embedded registry (PGlite) in $demo_home;"

@@ -13,6 +13,10 @@ fi
 
 bash scripts/services/postgres.sh ensure
 
+# The CLI e2e tests run the build (packages/app/dist), so it is made from the sources under test.
+echo "== build"
+node scripts/build-cli.ts
+
 echo "== typecheck"
 tsc -p tsconfig.json
 

@@ -149,6 +149,14 @@ export const describeStorage = (storage: ResolvedStorage): string => {
 }
 
 /**
+ * PostgreSQL's buffer cache in the embedded database. PGlite starts with PostgreSQL's default,
+ * 128 MB, allocated and zeroed inside this process at every start: opening a data directory and
+ * running one query peaked at 253 MiB of RSS with it, 141 MiB with 16 MB. A registry's tables
+ * are small, and PGlite reads its files through the operating system's page cache.
+ */
+const EMBEDDED_SHARED_BUFFERS = "16MB"
+
+/**
  * The database layer for the options (migrations run when it starts).
  *
  * @since 0.1.0
@@ -174,7 +182,11 @@ export const databaseLayer = (
       )
     }
     const onWait = storage.onDataDirectoryBusy
-    return Database.layerPglite({ dataDir: storage.dataDir, ...(onWait !== undefined ? { lock: { onWait } } : {}) })
+    return Database.layerPglite({
+      dataDir: storage.dataDir,
+      settings: { shared_buffers: EMBEDDED_SHARED_BUFFERS },
+      ...(onWait !== undefined ? { lock: { onWait } } : {})
+    })
   }))
 
 /**

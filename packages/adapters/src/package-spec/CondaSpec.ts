@@ -23,10 +23,20 @@
  *
  * @since 0.1.0
  */
-import { VersionSpec } from "@conda-org/rattler"
+import type * as Rattler from "@conda-org/rattler"
 import { CONDA_BUILD_STRING, CONDA_PACKAGE_NAME, type CondaSpec, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
 import { Result } from "effect"
+import { createRequire } from "node:module"
 import { SpecError } from "./SpecError.ts"
+
+/**
+ * rattler, loaded on the first conda spec rather than with this module: its ES module build
+ * carries its WebAssembly inline (4 MB of JavaScript) and compiles it on import, which cost
+ * every command ~0.35 s, conda spec or not. Its CommonJS build reads the same WebAssembly from
+ * its own file, synchronously, so the functions here stay synchronous.
+ */
+let rattler: typeof Rattler | undefined
+const loadRattler = (): typeof Rattler => (rattler ??= createRequire(import.meta.url)("@conda-org/rattler") as typeof Rattler)
 
 const fail = (text: string, message: string): Result.Result<never, SpecError> =>
   Result.fail(new SpecError({ manager: "conda", text, message }))
@@ -94,7 +104,7 @@ export const normalizeCondaVersion = (text: string, spec: string): Result.Result
   if (compact === "" || compact === "*") return Result.succeed("")
   let normalised: string
   try {
-    const parsed = new VersionSpec(compact)
+    const parsed = new (loadRattler().VersionSpec)(compact)
     try {
       normalised = parsed.toString()
     } finally {

@@ -22,8 +22,19 @@
 import { clean as cleanPep440 } from "@renovatebot/pep440"
 import { type PipRequirement, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
 import { Result } from "effect"
-import { type EnvironmentMarker, parsePipRequirementsLine, type Requirement } from "pip-requirements-js"
+import { createRequire } from "node:module"
+import type * as PipRequirements from "pip-requirements-js"
+import type { EnvironmentMarker, Requirement } from "pip-requirements-js"
 import { SpecError } from "./SpecError.ts"
+
+/**
+ * pip-requirements-js, loaded on the first pip requirement rather than with this module: it
+ * builds its grammar (ohm-js) when loaded, which every command paid, `terrarium --help` included (52 ms
+ * of a 546 ms CPU profile of it, on a loaded machine). A CommonJS package, so it loads synchronously and the parsers stay synchronous.
+ */
+let pipRequirements: typeof PipRequirements | undefined
+const pipRequirementsJs = (): typeof PipRequirements =>
+  (pipRequirements ??= createRequire(import.meta.url)("pip-requirements-js") as typeof PipRequirements)
 
 /**
  * The PEP 503 normal form of a project name: lower case, runs of `-`, `_` and `.` folded to `-`.
@@ -131,7 +142,7 @@ const syntaxError = (text: string, cause: unknown): SpecError => {
 
 const parseMarker = (text: string, markerText: string): Result.Result<string, SpecError> => {
   try {
-    const tree = parsePipRequirementsLine(`x ; ${markerText}`)
+    const tree = pipRequirementsJs().parsePipRequirementsLine(`x ; ${markerText}`)
     if (tree === null || tree.type !== "ProjectName" || tree.environmentMarkerTree === undefined) {
       return Result.fail(new SpecError({ manager: "pip", text, message: `invalid marker in pip requirement "${text}"` }))
     }
@@ -202,7 +213,7 @@ export const parsePipRequirement = (input: string): Result.Result<PipRequirement
   }
   let parsed: Requirement | null
   try {
-    parsed = parsePipRequirementsLine(body)
+    parsed = pipRequirementsJs().parsePipRequirementsLine(body)
   } catch (cause) {
     return Result.fail(syntaxError(text, cause))
   }

@@ -10,10 +10,10 @@
  *
  * @since 0.1.0
  */
-import { PGlite, type PGliteOptions } from "@electric-sql/pglite"
+import type { PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
-import pg from "pg"
+import type pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
@@ -52,6 +52,11 @@ export interface PgliteOptions {
   readonly dataDir?: string
   /** Extra PGlite options (extensions, debug…). */
   readonly pglite?: Omit<PGliteOptions, "dataDir">
+  /**
+   * PostgreSQL settings for this start (`shared_buffers: "16MB"`), given as `-c name=value` after
+   * PGlite's start parameters; not written to the data directory.
+   */
+  readonly settings?: Readonly<Record<string, string>>
   /**
    * Waiting for another process that has the data directory open (PGlite allows one process at
    * a time; see DataDirectoryLock.ts). Default: wait up to 60 seconds.
@@ -134,9 +139,13 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   if (schema !== undefined && !identifier.test(schema)) {
     return yield* new DatabaseError({ operation: "connect", cause: new Error(`invalid schema name ${JSON.stringify(schema)}`) })
   }
+  // Loaded here, not with this module: `pg` brings Node's TLS, DNS and crypto modules, which a
+  // command on the embedded database, or `terrarium --help`, has no use for (the bundled CLI
+  // puts it in a chunk of its own).
+  const { default: driver } = yield* Effect.promise(() => import("pg"))
   const { db, pool } = yield* Effect.acquireRelease(
     Effect.sync(() => {
-      const pgPool = new pg.Pool({
+      const pgPool = new driver.Pool({
         connectionString: options.connectionString,
         max: options.poolSize ?? 10,
         // Set at connection start-up, so every pooled connection has it before its first query.
@@ -176,7 +185,14 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
   const { db, pglite } = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
-        const instance = await PGlite.create({ ...options.pglite, ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}) })
+        // Imported here, like `pg` for PostgreSQL: a command on PostgreSQL does not load PGlite.
+        const { PGlite } = await import("@electric-sql/pglite")
+        const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`])
+        const instance = await PGlite.create({
+          ...options.pglite,
+          ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+          ...(settings.length > 0 ? { startParams: [...(options.pglite?.startParams ?? PGlite.defaultStartParams), ...settings] } : {})
+        })
         const pglite = preparingPglite(instance)
         return { db: new Kysely<any>({ dialect: new PGliteDialect({ pglite }) }), pglite }
       },

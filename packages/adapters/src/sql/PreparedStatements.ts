@@ -39,7 +39,8 @@
  *
  * @since 0.1.0
  */
-import { parse, type PGlite, protocol, type Results } from "@electric-sql/pglite"
+import type * as PgliteModule from "@electric-sql/pglite"
+import type { PGlite, Results } from "@electric-sql/pglite"
 import type {
   PGlite as KyselyPGlite,
   PGliteQueryOptions,
@@ -180,6 +181,15 @@ const concat = (parts: ReadonlyArray<Uint8Array>): Uint8Array => {
 }
 
 /**
+ * PGlite's protocol helpers, imported with the first statement prepared rather than with this
+ * module: PGlite's module is 0.5 MB of JavaScript, which a command on PostgreSQL (or
+ * `terrarium --help`) has no use for. By then the PGlite instance has loaded it, so this costs
+ * nothing more.
+ */
+let pgliteModule: typeof PgliteModule | undefined
+const pgliteHelpers = async (): Promise<typeof PgliteModule> => (pgliteModule ??= await import("@electric-sql/pglite"))
+
+/**
  * `pglite` as Kysely's `PGlite`, running parameterised queries as named prepared statements
  * through `execProtocol`, one call into WebAssembly per execution.
  *
@@ -195,6 +205,7 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
     const known = statements.get(text)
     if (known !== undefined || statements.size >= capacity) return known
     const name = `terrarium_${counter++}`
+    const { parse, protocol } = pgliteModule ?? (await pgliteHelpers())
     const { messages } = await pglite.execProtocol(
       concat([protocol.serialize.parse({ name, text, types: [] }), protocol.serialize.describe({ type: "S", name }), protocol.serialize.sync()]),
       { syncToFs: false }
@@ -205,6 +216,7 @@ export const preparingPglite = (pglite: PGlite, options: PreparedStatementsOptio
   }
 
   const execute = async (statement: PgliteStatement, parameters: ReadonlyArray<unknown>, inTransaction: boolean, rowMode: RowMode) => {
+    const { parse, protocol } = pgliteModule ?? (await pgliteHelpers())
     const values = parameters.map((value, i) => {
       if (value === null || value === undefined) return null
       const serializer = pglite.serializers[statement.parameterTypes[i]!]
