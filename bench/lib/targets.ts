@@ -4,6 +4,7 @@
  * and the Emmett PostgreSQL event store. Each `open*` call builds a fresh, empty store (its own
  * PostgreSQL schema or PGlite data directory) and `close` removes it again.
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { PGlite } from "@electric-sql/pglite"
 import { readMessagesBatch, getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql"
 import { Database, SqlEventStore } from "@terrarium/adapters"
@@ -214,14 +215,14 @@ export const openTerrariumPostgres = async (connectionString: string): Promise<T
   const schema = freshSchema()
   return openTerrariumWith(
     "postgres",
-    Database.layerPostgres({ connectionString, schema }),
+    Database.layerPostgres({ connectionString, schema }).pipe(Layer.provide(NodeServices.layer)),
     () => adminQuery(connectionString, `DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   )
 }
 
 export const openTerrariumPglite = async (): Promise<Target> => {
   const dir = await tempDir()
-  return openTerrariumWith("pglite", Database.layerPglite({ dataDir: dir }), () => rm(dir, { recursive: true, force: true }))
+  return openTerrariumWith("pglite", Database.layerPglite({ dataDir: dir }).pipe(Layer.provide(NodeServices.layer)), () => rm(dir, { recursive: true, force: true }))
 }
 
 // ---------------------------------------------------------------------------------------------

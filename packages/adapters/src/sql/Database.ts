@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import type { PGliteOptions } from "@electric-sql/pglite"
-import { Context, Effect, Layer, Semaphore } from "effect"
+import { Context, Effect, type FileSystem, Layer, type Path, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
 import type pg from "pg"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
@@ -102,22 +102,22 @@ export class Database extends Context.Service<Database, {
   ) => Effect.Effect<ReadonlyArray<R>, DatabaseError>
 }>()("terrarium/adapters/Database") {
   /**
-   * PostgreSQL through a `pg` pool. Runs the migrations on start.
+   * PostgreSQL through a `pg` pool. Runs the migrations on start (read through the FileSystem of the context).
    *
    * @since 0.1.0
    * @category layers
    */
-  static layerPostgres(options: PostgresOptions): Layer.Layer<Database, DatabaseError> {
+  static layerPostgres(options: PostgresOptions): Layer.Layer<Database, DatabaseError, FileSystem.FileSystem | Path.Path> {
     return Layer.effect(Database, makePostgres(options))
   }
 
   /**
-   * PGlite, on disk if `dataDir` is given, in memory otherwise. Runs the migrations on start.
+   * PGlite, on disk if `dataDir` is given, in memory otherwise. Runs the migrations on start (read through the FileSystem of the context).
    *
    * @since 0.1.0
    * @category layers
    */
-  static layerPglite(options: PgliteOptions = {}): Layer.Layer<Database, DatabaseError> {
+  static layerPglite(options: PgliteOptions = {}): Layer.Layer<Database, DatabaseError, FileSystem.FileSystem | Path.Path> {
     return Layer.effect(Database, makePglite(options))
   }
 }

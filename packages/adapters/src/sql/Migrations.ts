@@ -1,14 +1,14 @@
 /**
- * Schema migrations: every `NNNN_name.sql` file of the repository's `migrations/` directory, run
- * in file-name order by Kysely's `Migrator`, which records what ran in `kysely_migration` and
- * holds a lock so that two processes starting together do not both migrate.
+ * Schema migrations: every `NNNN_name.sql` file of the repository's `migrations/` directory, read
+ * through `FileSystem` and run in file-name order by Kysely's `Migrator`, which records what ran
+ * in `kysely_migration` and holds a lock so that two processes starting together do not both
+ * migrate.
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, FileSystem, Path } from "effect"
 import { type Kysely, sql } from "kysely"
 import { type Migration, type MigrationProvider, Migrator } from "kysely/migration"
-import { readdir, readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 import { describeCause } from "@terrarium/domain"
 import { DatabaseError } from "./DatabaseError.ts"
@@ -23,43 +23,58 @@ import { splitStatements } from "./SqlStatements.ts"
 export const migrationsDirectory: string = fileURLToPath(new URL("../../../../migrations/", import.meta.url))
 
 /**
- * A Kysely `MigrationProvider` over a directory of `.sql` files. The migration name is the file
- * name without `.sql`; each file's statements run in order, in the Migrator's transaction.
+ * One migration as read from its file: the name (the file name without `.sql`) and its text.
  *
  * @since 0.1.0
  * @category migrations
  */
-export class SqlFileMigrationProvider implements MigrationProvider {
-  readonly #directory: string
-  constructor(directory: string = migrationsDirectory) {
-    this.#directory = directory
-  }
-  async getMigrations(): Promise<Record<string, Migration>> {
-    const files = (await readdir(this.#directory)).filter((f) => f.endsWith(".sql")).sort()
-    const migrations: Record<string, Migration> = {}
-    for (const file of files) {
-      const path = `${this.#directory.replace(/\/$/, "")}/${file}`
-      migrations[file.slice(0, -".sql".length)] = {
-        up: async (db) => {
-          const statements = splitStatements(await readFile(path, "utf8"))
-          for (const [index, statement] of statements.entries()) {
-            try {
-              await sql.raw(statement).execute(db)
-            } catch (cause) {
-              throw new Error(`${file}, statement ${index + 1}: ${describeCause(cause)}`, { cause })
-            }
-          }
-        }
-      }
-    }
-    return migrations
-  }
+export interface MigrationFile {
+  readonly name: string
+  readonly text: string
 }
 
 /**
- * Bring the database to the latest migration. Returns the names applied by this call (empty
- * when it was already up to date). The bookkeeping table goes to the connection's current
- * schema, so a database can hold several isolated logs (one per schema).
+ * Every `.sql` file of `directory`, in file-name order, read through the `FileSystem` of the
+ * context.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const readMigrations = (
+  directory: string = migrationsDirectory
+): Effect.Effect<ReadonlyArray<MigrationFile>, DatabaseError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const files = (yield* fs.readDirectory(directory)).filter((f) => f.endsWith(".sql")).sort()
+    return yield* Effect.forEach(files, (file) =>
+      Effect.map(fs.readFileString(path.join(directory, file)), (text) => ({ name: file.slice(0, -".sql".length), text })))
+  }).pipe(Effect.mapError((cause) => new DatabaseError({ operation: "read migrations", cause })))
+
+/**
+ * A Kysely `MigrationProvider` over migrations already read: each one's statements run in order,
+ * in the Migrator's transaction.
+ */
+const providerOf = (migrations: ReadonlyArray<MigrationFile>): MigrationProvider => ({
+  getMigrations: async () =>
+    Object.fromEntries(migrations.map(({ name, text }): [string, Migration] => [name, {
+      up: async (db) => {
+        for (const [index, statement] of splitStatements(text).entries()) {
+          try {
+            await sql.raw(statement).execute(db)
+          } catch (cause) {
+            throw new Error(`${name}.sql, statement ${index + 1}: ${describeCause(cause)}`, { cause })
+          }
+        }
+      }
+    }]))
+})
+
+/**
+ * Bring the database to the latest migration of `directory` (default: the repository's). Returns
+ * the names applied by this call (empty when it was already up to date). The bookkeeping table
+ * goes to the connection's current schema, so a database can hold several isolated logs (one per
+ * schema).
  *
  * @since 0.1.0
  * @category migrations
@@ -67,8 +82,9 @@ export class SqlFileMigrationProvider implements MigrationProvider {
 export const migrate = (
   db: Kysely<any>,
   options?: { readonly directory?: string }
-): Effect.Effect<ReadonlyArray<string>, DatabaseError> =>
+): Effect.Effect<ReadonlyArray<string>, DatabaseError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
+    const migrations = yield* readMigrations(options?.directory)
     const schema = yield* Effect.tryPromise({
       try: () => sql<{ schema: string | null }>`select current_schema() as schema`.execute(db),
       catch: (cause) => new DatabaseError({ operation: "migrate", cause })
@@ -76,11 +92,7 @@ export const migrate = (
     if (schema === null) {
       return yield* new DatabaseError({ operation: "migrate", cause: new Error("no current schema (search_path names no existing schema)") })
     }
-    const migrator = new Migrator({
-      db,
-      provider: new SqlFileMigrationProvider(options?.directory),
-      migrationTableSchema: schema
-    })
+    const migrator = new Migrator({ db, provider: providerOf(migrations), migrationTableSchema: schema })
     const { error, results = [] } = yield* Effect.tryPromise({
       try: () => migrator.migrateToLatest(),
       catch: (cause) => new DatabaseError({ operation: "migrate", cause })

@@ -2,6 +2,7 @@
  * An acknowledged append on a PGlite data directory survives the process being killed
  * (SIGKILL: no shutdown, no flush). See docs/event-store.md for why, and for what power loss does.
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore } from "@terrarium/domain"
 import { Effect, Layer, Stream } from "effect"
@@ -58,7 +59,7 @@ describe("PGlite durability", () => {
       const stored = yield* Effect.gen(function* () {
         const store = yield* EventStore
         return yield* Stream.runCollect(store.readAll({ after: 0, batchSize: 1000 }))
-      }).pipe(Effect.provide(SqlEventStore.layer.pipe(Layer.provide(Database.layerPglite({ dataDir })))))
+      }).pipe(Effect.provide(SqlEventStore.layer.pipe(Layer.provide(Database.layerPglite({ dataDir }).pipe(Layer.provide(NodeServices.layer))))))
 
       const byId = new Map(stored.map((e) => [e.id, e.position]))
       for (const [id, position] of [...first, ...second]) {

@@ -1,3 +1,4 @@
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { PGlite } from "@electric-sql/pglite"
 import { Effect } from "effect"
@@ -41,5 +42,5 @@ select "odd;name", $$;$$ from a;
       assert.match(error.message, /0004_bad\.sql, statement 2: relation "nope" does not exist/)
       const rows = yield* Effect.promise(() => sql<{ n: number }>`select n from t order by n`.execute(db))
       assert.deepStrictEqual(rows.rows.map((r) => r.n), [1, 2, 3], "the failed migration was rolled back")
-    }))
+    }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -3,6 +3,7 @@
  * lock, two processes appending to one directory lose acknowledged events; with it, the second
  * waits for the first and every acknowledged event is there.
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore } from "@terrarium/domain"
 import { Effect, Exit, Layer, Stream } from "effect"
@@ -41,7 +42,7 @@ const tempDataDir = Effect.acquireRelease(
 ).pipe(Effect.map((dir) => join(dir, "data")))
 
 const openStore = (dataDir: string, lock?: Parameters<typeof Database.layerPglite>[0] extends infer O ? O extends { lock?: infer L } ? L : never : never) =>
-  Layer.build(SqlEventStore.layer.pipe(Layer.provide(Database.layerPglite({ dataDir, ...(lock !== undefined ? { lock } : {}) }))))
+  Layer.build(SqlEventStore.layer.pipe(Layer.provide(Database.layerPglite({ dataDir, ...(lock !== undefined ? { lock } : {}) }).pipe(Layer.provide(NodeServices.layer)))))
 
 /** A pid that is certainly not running: a child that has exited and been reaped. */
 const deadPid = () => {
@@ -63,7 +64,7 @@ describe("PGlite data directory lock", () => {
       const stored = yield* Effect.gen(function* () {
         const store = yield* EventStore
         return yield* Stream.runCollect(store.readAll({ after: 0 }))
-      }).pipe(Effect.provide(SqlEventStore.layer.pipe(Layer.provide(Database.layerPglite({ dataDir })))))
+      }).pipe(Effect.provide(SqlEventStore.layer.pipe(Layer.provide(Database.layerPglite({ dataDir }).pipe(Layer.provide(NodeServices.layer))))))
       const byId = new Map(stored.map((e) => [e.id, e.position]))
       for (const [id, position] of [...a.acks, ...b.acks]) {
         assert.strictEqual(byId.get(id), position, `acknowledged event ${id} at ${position} is missing`)

@@ -1,3 +1,4 @@
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it, layer } from "@effect/vitest"
 import { PGlite } from "@electric-sql/pglite"
 import { Context, Effect, Layer } from "effect"
@@ -11,7 +12,7 @@ import { TestPostgresSchema } from "../support/TestDatabase.ts"
 const oneConnection = (options: { readonly preparedStatements?: boolean } = {}) =>
   Effect.gen(function* () {
     const { connectionString, schema } = yield* TestPostgresSchema
-    const context = yield* Layer.build(Database.layerPostgres({ connectionString, schema, poolSize: 1, ...options }))
+    const context = yield* Layer.build(Database.layerPostgres({ connectionString, schema, poolSize: 1, ...options }).pipe(Layer.provide(NodeServices.layer)))
     return Context.get(context, Database)
   })
 

@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Context, Effect, Layer } from "effect"
 import pg from "pg"
 import { Database, DatabaseError } from "../../src/sql/Database.ts"
@@ -76,7 +77,7 @@ const admin = (operation: string, statement: string) =>
  */
 export const TestDatabase = {
   /** A fresh in-memory PGlite, migrated. */
-  pglite: (): Layer.Layer<Database, DatabaseError> => Database.layerPglite(),
+  pglite: (): Layer.Layer<Database, DatabaseError> => Database.layerPglite().pipe(Layer.provide(NodeServices.layer)),
   /**
    * A fresh schema on the test PostgreSQL server, migrated, dropped afterwards. The pool closes
    * before the schema is dropped.
@@ -86,7 +87,7 @@ export const TestDatabase = {
       Database,
       Effect.gen(function* () {
         const { connectionString, schema } = yield* TestPostgresSchema
-        const context = yield* Layer.build(Database.layerPostgres({ connectionString, schema, ...options }))
+        const context = yield* Layer.build(Database.layerPostgres({ connectionString, schema, ...options }).pipe(Layer.provide(NodeServices.layer)))
         return Context.get(context, Database)
       })
     ).pipe(Layer.provideMerge(TestPostgresSchema.layer))

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { EventStore } from "@terrarium/domain"
 import { Context, Effect, Layer } from "effect"
 import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
@@ -44,7 +45,7 @@ export const TestEventStore = {
         const stores = [yield* EventStore]
         for (let i = 1; i < (options.instances ?? 4); i++) {
           const context = yield* Layer.build(
-            SqlEventStore.layer.pipe(Layer.provide(Database.layerPostgres({ connectionString, schema, poolSize })))
+            SqlEventStore.layer.pipe(Layer.provide(Database.layerPostgres({ connectionString, schema, poolSize }).pipe(Layer.provide(NodeServices.layer))))
           )
           stores.push(Context.get(context, EventStore))
         }
