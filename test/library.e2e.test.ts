@@ -238,7 +238,7 @@ describe("createTerrarium on PostgreSQL: what other processes wrote, and who", (
       yield* other.create({ workspace: "default", name: "elsewhere", definition: emptyDefinition })
     })
     await Effect.runPromise(writeElsewhere.pipe(
-      Effect.provide(Setup.portsLayer(Setup.databaseLayer(storage)).pipe(Layer.provide(NodeServices.layer)))
+      Effect.provide(Setup.layerPorts(Setup.layerDatabase(storage)).pipe(Layer.provide(NodeServices.layer)))
     ))
 
     assert.deepStrictEqual((await reader.environments()).map((e) => [e.name, e.latestVersion]), [["elsewhere", "1"]])

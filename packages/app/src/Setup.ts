@@ -162,7 +162,7 @@ const EMBEDDED_SHARED_BUFFERS = "16MB"
  * @since 0.1.0
  * @category layers
  */
-export const databaseLayer = (
+export const layerDatabase = (
   options: StorageOptions
 ): Layer.Layer<Database, DatabaseError | InvalidInput | ConflictingStorage, FileSystem.FileSystem | Path.Path> =>
   Layer.unwrap(Effect.gen(function*() {
@@ -195,7 +195,7 @@ export const databaseLayer = (
  * @since 0.1.0
  * @category layers
  */
-export const portsLayer = <E, R>(database: Layer.Layer<Database, E, R>) => {
+export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
   return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
 }
@@ -207,7 +207,7 @@ export const portsLayer = <E, R>(database: Layer.Layer<Database, E, R>) => {
  * @since 0.1.0
  * @category layers
  */
-export const portsLayerMemory = Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer).pipe(
+export const layerPortsMemory = Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer).pipe(
   Layer.provideMerge(MemoryEventStore.layer)
 )
 
@@ -230,4 +230,4 @@ export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUs
  * @category layers
  */
 export const layer = (options: StorageOptions & { readonly caller?: Caller | undefined }) =>
-  terrariumLayer(options.caller ?? defaultCaller()).pipe(Layer.provideMerge(portsLayer(databaseLayer(options))))
+  terrariumLayer(options.caller ?? defaultCaller()).pipe(Layer.provideMerge(layerPorts(layerDatabase(options))))

@@ -24,7 +24,7 @@ import { make, type TerrariumError } from "../src/Terrarium.ts"
 // The in-memory adapters (the same contracts as the SQL ones), one set for the file; each test has
 // its own environment names, and its own workspace where it lists a workspace. The clock is the
 // real one (a lost race really waits); the contention test brings its own TestClock.
-const ports = Setup.portsLayerMemory
+const ports = Setup.layerPortsMemory
 
 const withPip = (...pip: Array<string>): Effect.Effect<Definition, TerrariumError> =>
   decodeDefinitionInput({
