@@ -18,6 +18,9 @@ import {
   SqlReadModel,
   SqlStorage
 } from "@terrarium/adapters"
+// Subpath imports: the package index also loads every other platform module (a Redis client among them).
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { Config, Effect, FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
@@ -224,10 +227,15 @@ export const osUser = (): string => {
 export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUser() })
 
 /**
- * The whole Terrarium service for the options: the application layer over the ports.
+ * The whole Terrarium service for the options: the application layer over the ports, on this
+ * machine's file system (the data directory, the migrations). `layerDatabase` and `layerPorts`
+ * take the file system from their context instead.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: StorageOptions & { readonly caller?: Caller | undefined }) =>
-  terrariumLayer(options.caller ?? defaultCaller()).pipe(Layer.provideMerge(layerPorts(layerDatabase(options))))
+  terrariumLayer(options.caller ?? defaultCaller()).pipe(
+    Layer.provideMerge(layerPorts(layerDatabase(options))),
+    Layer.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
+  )
