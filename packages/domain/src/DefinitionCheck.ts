@@ -284,8 +284,12 @@ const countProblem = (path: ReadonlyArray<PropertyKey>, count: number, what: str
  * The limits of `Limits.ts` a definition breaks, other than its strings' lengths: the number of
  * packages, variables, tags and properties, and its size. Lengths and counts are read, and the
  * size is counted only up to the limit, so this costs little however large the definition is.
+ * The decider holds a draft to these after each change.
+ *
+ * @since 0.1.0
+ * @category definition
  */
-const definitionLimitProblems = (definition: Definition): Array<FieldProblem> => {
+export const definitionLimitProblems = (definition: Definition): Array<FieldProblem> => {
   const conda = definition.python.conda
   const size = jsonByteLength(definition, MAX_DEFINITION_BYTES)
   return [
