@@ -497,10 +497,12 @@ describe("every field a command stores is checked, free text and metadata includ
 
   it("a key with credentials (a tag's, a variable's name) is refused at its record, without quoting the key", () => {
     for (const record of ["tags", "properties", "variables"] as const) {
-      const message = refusal(CheckedDefinition, { ...rich, [record]: { "https://u:s3cret@host.example.org/x": "v" } })
+      // The entry's value breaks a rule too: reported at a path under the key, it would quote the key.
+      const message = refusal(CheckedDefinition, { ...rich, [record]: { "https://u:s3cret@host.example.org/x": "a\u0000b" } })
       assert.include(message, "a key carries credentials", record)
       assert.include(message, `at ["${record}"]`, record)
       assert.notInclude(message, "s3cret", record)
+      assert.notInclude(message, "NUL", record)
     }
   })
 
