@@ -28,7 +28,7 @@ import { MAX_DEFINITION_BYTES, MAX_PACKAGES, MAX_TAGS, MAX_VARIABLES } from "./L
 import type { CondaSpec, PackageSpec, PipRequirement } from "./PackageSpec.ts"
 import { PackageSpec as PackageSpecShape } from "./PackageSpec.ts"
 import { jsonByteLength, textContentProblems, textLengthProblems } from "./StoredText.ts"
-import { imageCredentialsProblem, redactUrlCredentials, urlCredentialsProblem } from "./UrlCredentials.ts"
+import { hasUrlCredentials, imageCredentialsProblem, redactUrlCredentials, urlCredentialsProblem } from "./UrlCredentials.ts"
 
 /**
  * A rule a value breaks, at the path of the field that breaks it (relative to the value checked).
@@ -212,7 +212,8 @@ const pipOptionsProblems = (options: PipOptions): Array<FieldProblem> => [
   ...Object.keys(options.constraintDigests ?? {}).flatMap((file) =>
     problemIf(
       !options.constraints.includes(file),
-      ["constraintDigests", file],
+      // A key with credentials is reported at its record (as StoredText does), so that the path cannot quote it.
+      hasUrlCredentials(file) ? ["constraintDigests"] : ["constraintDigests", file],
       `a digest for "${redactUrlCredentials(file)}", which is not one of the constraints files`
     ))
 ]

@@ -110,8 +110,8 @@ export const textLengthProblems = (value: unknown): Array<FieldProblem> =>
 
 /**
  * The problems of every string and key of `value` that scanning finds (at most 20): a NUL or a
- * lone surrogate, and URLs with credentials (a key's credentials redacted entirely, a text's to
- * its host). Run after `textLengthProblems` has found nothing, which bounds the scan.
+ * lone surrogate, and URLs with credentials (quoted only as scheme and host). Run after
+ * `textLengthProblems` has found nothing, which bounds the scan.
  *
  * @since 0.1.0
  * @category stored text

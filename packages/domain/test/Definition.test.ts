@@ -390,6 +390,9 @@ describe("constraints digests", () => {
     const message = refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "other.txt": goodHash } }))
     assert.include(message, `"other.txt", which is not one of the constraints files`)
     assert.include(refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "constraints.txt": "md5:x" } })), `["constraintDigests"]["constraints.txt"]`)
+    const secret = refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "https://u:s3cret@host.example.org/c.txt": goodHash } }))
+    assert.include(secret, `which is not one of the constraints files\n  at ["python"]["conda"]["pipOptions"]["constraintDigests"]`)
+    assert.notInclude(secret, "s3cret")
   })
 })
 
