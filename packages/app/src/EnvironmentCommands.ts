@@ -132,6 +132,9 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     create: (input) =>
       Effect.gen(function*() {
         const target = yield* targetOf(input)
+        // Checked before it is hashed: hashing would cost what the limits bound, and text the log
+        // cannot keep (a lone surrogate) cannot be hashed either; `Create` checks it again below.
+        yield* build(Environment.Define, { workspace: target.workspace, name: target.name, curated: input.curated ?? false, definition: input.definition })
         const canonicalHash = yield* CanonicalHash.hash(input.definition)
         const command = yield* build(Environment.Create, {
           workspace: target.workspace,

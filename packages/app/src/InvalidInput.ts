@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { redactUrlCredentials } from "@terrarium/domain"
+import { hasUrlCredentials } from "@terrarium/domain"
 import { Effect, Schema, SchemaIssue } from "effect"
 
 /**
@@ -31,6 +31,19 @@ const standard = SchemaIssue.makeFormatterStandardSchemaV1({
   leafHook: (issue) => issue._tag === "UnexpectedKey" ? "no such field" : SchemaIssue.defaultLeafHook(issue)
 })
 
+/** The longest value an error repeats: a name or a spec, not a description or a Dockerfile. */
+const MAX_ECHOED = 200
+
+// C0 and C1 controls, DEL, and lone surrogates: nothing a terminal should be sent from an error.
+const NOT_PLAIN = /[\u0000-\u001f\u007f-\u009f]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/**
+ * Whether the message may repeat the value: only short plain text, and never one with a URL's
+ * credentials (the very thing refused, often), which the domain's reason already quotes redacted,
+ * and whose text around the URL may hold other secrets.
+ */
+const isEchoable = (value: string): boolean => value.length <= MAX_ECHOED && !NOT_PLAIN.test(value) && !hasUrlCredentials(value)
+
 const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
   path.reduce<string>((text, key) =>
     typeof key === "number" ? `${text}[${key}]` : text === "" ? String(key) : `${text}.${String(key)}`, "")
@@ -54,8 +67,7 @@ export const fromIssue = (issue: SchemaIssue.Issue, input: unknown, root = "inpu
   const value = valueAt(input, path)
   return new InvalidInput({
     field: path.length === 0 ? root : fieldPath(path),
-    // The value is echoed in the message: never a URL's credentials (the very thing refused, often).
-    ...(typeof value === "string" ? { input: redactUrlCredentials(value) } : {}),
+    ...(typeof value === "string" && isEchoable(value) ? { input: value } : {}),
     reason: first?.message ?? "invalid value"
   })
 }

@@ -8,8 +8,8 @@
  * `decide` stays pure and synchronous.
  *
  * What a command brings into the log is checked here, against today's rules
- * (`DefinitionCheck.ts`): a definition, a spec or a docker section that breaks one fails to
- * decode or construct. The events decode with the bare shapes, so history written under older
+ * (`DefinitionCheck.ts`): a definition, a spec, a docker section or a text field (a variable's
+ * value) that breaks one fails to decode or construct. The events decode with the bare shapes, so history written under older
  * rules still reads.
  *
  * @since 0.1.0
@@ -17,7 +17,7 @@
 import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
 import { EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
-import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec } from "./DefinitionCheck.ts"
+import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec, CheckedText } from "./DefinitionCheck.ts"
 import { PackageManager } from "./PackageSpec.ts"
 
 /**
@@ -63,18 +63,18 @@ export class AddPackage extends Schema.TaggedClass<AddPackage>()("AddPackage", {
 /** @since 0.1.0 @category commands */
 export class RemovePackage extends Schema.TaggedClass<RemovePackage>()("RemovePackage", {
   manager: PackageManager,
-  name: Schema.String
+  name: CheckedText
 }) {}
 
 /** @since 0.1.0 @category commands */
 export class SetVariable extends Schema.TaggedClass<SetVariable>()("SetVariable", {
-  variable: Schema.String,
-  value: Schema.String
+  variable: CheckedText,
+  value: CheckedText
 }) {}
 
 /** @since 0.1.0 @category commands */
 export class UnsetVariable extends Schema.TaggedClass<UnsetVariable>()("UnsetVariable", {
-  variable: Schema.String
+  variable: CheckedText
 }) {}
 
 /** Replace the draft's docker section as a whole. @since 0.1.0 @category commands */

@@ -1,14 +1,17 @@
 /**
- * The rules a new definition must meet before it enters the log: package specs in normal form, no
- * credentials in any URL, a Dockerfile base with something to build from, digests only for what
- * they were computed from.
+ * The rules a new definition must meet before it enters the log: the limits of `Limits.ts`, text
+ * the store can keep and free of credentials in every field (`StoredText.ts`), package specs in
+ * normal form, a Dockerfile base with something to build from, digests only for what they were
+ * computed from.
  *
  * They are checked where definitions come in (the commands' schemas, the importers), never where
  * events are read: `Definition`, `PackageSpec` and `DockerSection` are only the shape that events
  * decode with, because an event log must decode all of its history, and a rule added later would
  * otherwise stop the stream and every projection rebuild at the first event written before it.
  * Each `Checked…` schema is its shape plus one check that walks the value and reports every
- * problem at the path of its field (`["python"]["conda"]["pip"][0]["name"]`).
+ * problem at the path of its field (`["python"]["conda"]["pip"][0]["name"]`). The limits are
+ * checked first, by reading lengths and counts only: when one is broken nothing else is looked
+ * at, so a value far over a limit costs no scan of its text.
  *
  * Why normal form: the canonical hash compares the normalised fields as they are, so a spec that
  * is visibly not normalised (`{ name: "NumPy", specifier: ">= 1.2" }`) would hash differently from
@@ -21,9 +24,11 @@
 import { Schema } from "effect"
 import type { CondaDependencies, Definition, DockerSection, PipOptions, RSection } from "./Definition.ts"
 import { Definition as DefinitionShape, DockerSection as DockerSectionShape } from "./Definition.ts"
+import { MAX_DEFINITION_BYTES, MAX_PACKAGES, MAX_TAGS, MAX_VARIABLES } from "./Limits.ts"
 import type { CondaSpec, PackageSpec, PipRequirement } from "./PackageSpec.ts"
 import { PackageSpec as PackageSpecShape } from "./PackageSpec.ts"
-import { urlCredentialsProblem } from "./UrlCredentials.ts"
+import { jsonByteLength, textContentProblems, textLengthProblems } from "./StoredText.ts"
+import { hasUrlCredentials, imageCredentialsProblem, redactUrlCredentials, urlCredentialsProblem } from "./UrlCredentials.ts"
 
 /**
  * A rule a value breaks, at the path of the field that breaks it (relative to the value checked).
@@ -47,6 +52,37 @@ const credentials = (path: ReadonlyArray<PropertyKey>, what: string, text: strin
   const issue = text === undefined ? undefined : urlCredentialsProblem(what, text)
   return issue === undefined ? [] : [{ path, issue }]
 }
+
+const pathKey = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((step) => typeof step === "number" ? `[${step}]` : `.${String(step)}`).join("")
+
+/**
+ * The problems of a value about to be stored: the length limits of its strings and `limits`
+ * (counts, size) first, and when those hold, `rules` (the field-specific ones) and what a scan of
+ * every string finds (`StoredText.ts`) where no rule has already spoken of that field.
+ */
+const storedValueProblems = (
+  value: unknown,
+  limits: () => Array<FieldProblem>,
+  rules: () => Array<FieldProblem>
+): Array<FieldProblem> => {
+  const overLimit = [...textLengthProblems(value), ...limits()]
+  if (overLimit.length > 0) return overLimit
+  const ruled = rules()
+  const named = new Set(ruled.map((problem) => pathKey(problem.path)))
+  return [...ruled, ...textContentProblems(value).filter((problem) => !named.has(pathKey(problem.path)))]
+}
+
+const noLimits = (): Array<FieldProblem> => []
+
+/**
+ * Text that may enter the log as a command's field (a variable's name or value, a package name):
+ * within `MAX_TEXT_LENGTH`, storable, and free of credentials in URLs.
+ *
+ * @since 0.1.0
+ * @category stored text
+ */
+export const CheckedText = Schema.String.check(Schema.makeFilter((text: string) => storedValueProblems(text, noLimits, () => [])))
 
 const eachCredentials = (path: ReadonlyArray<PropertyKey>, what: string, texts: ReadonlyArray<string>): Array<FieldProblem> =>
   texts.flatMap((text, i) => credentials([...path, i], what, text))
@@ -159,7 +195,9 @@ export const packageSpecProblems = (spec: PackageSpec): Array<FieldProblem> =>
  * @since 0.1.0
  * @category package specs
  */
-export const CheckedPackageSpec = PackageSpecShape.check(Schema.makeFilter(packageSpecProblems))
+export const CheckedPackageSpec = PackageSpecShape.check(
+  Schema.makeFilter((spec: PackageSpec) => storedValueProblems(spec, noLimits, () => packageSpecProblems(spec)))
+)
 
 // ---------------------------------------------------------------------------------------------
 // Sections
@@ -174,8 +212,9 @@ const pipOptionsProblems = (options: PipOptions): Array<FieldProblem> => [
   ...Object.keys(options.constraintDigests ?? {}).flatMap((file) =>
     problemIf(
       !options.constraints.includes(file),
-      ["constraintDigests", file],
-      `a digest for "${file}", which is not one of the constraints files`
+      // A key with credentials is reported at its record (as StoredText does), so that the path cannot quote it.
+      hasUrlCredentials(file) ? ["constraintDigests"] : ["constraintDigests", file],
+      `a digest for "${redactUrlCredentials(file)}", which is not one of the constraints files`
     ))
 ]
 
@@ -186,9 +225,15 @@ const condaProblems = (conda: CondaDependencies): Array<FieldProblem> => [
   ...under(["pipOptions"], pipOptionsProblems(conda.pipOptions))
 ]
 
+const imageProblems = (path: ReadonlyArray<PropertyKey>, image: string): Array<FieldProblem> => {
+  const issue = imageCredentialsProblem("the image reference", image)
+  return issue === undefined ? [] : [{ path, issue }]
+}
+
 /**
  * Every problem of a docker section, each at the path of its field: a Dockerfile base with
- * nothing to build from, a context digest without its context, credentials in a URL.
+ * nothing to build from, a context digest without its context, credentials in a URL or in the
+ * image reference.
  *
  * @since 0.1.0
  * @category docker
@@ -196,7 +241,7 @@ const condaProblems = (conda: CondaDependencies): Array<FieldProblem> => [
 export const dockerSectionProblems = (docker: DockerSection): Array<FieldProblem> => {
   const { base } = docker
   return [
-    ...(base.kind === "image" ? [] : [
+    ...(base.kind === "image" ? imageProblems(["base", "image"], base.image) : [
       ...problemIf(
         base.dockerfile === undefined && base.context === undefined,
         ["base"],
@@ -219,7 +264,9 @@ export const dockerSectionProblems = (docker: DockerSection): Array<FieldProblem
  * @since 0.1.0
  * @category docker
  */
-export const CheckedDockerSection = DockerSectionShape.check(Schema.makeFilter(dockerSectionProblems))
+export const CheckedDockerSection = DockerSectionShape.check(
+  Schema.makeFilter((docker: DockerSection) => storedValueProblems(docker, noLimits, () => dockerSectionProblems(docker)))
+)
 
 const rProblems = (r: RSection): Array<FieldProblem> => [
   ...r.cranPackages.flatMap((p, i) => credentials(["cranPackages", i, "repository"], "the CRAN repository", p.repository)),
@@ -231,18 +278,59 @@ const rProblems = (r: RSection): Array<FieldProblem> => [
 // Definitions
 // ---------------------------------------------------------------------------------------------
 
+const countProblem = (path: ReadonlyArray<PropertyKey>, count: number, what: string, limit: number, name: string) =>
+  problemIf(count > limit, path, `${count} ${what}; the limit is ${limit} (${name})`)
+
 /**
- * Every problem of a definition, each at the path of its field (see the module notes).
+ * The limits of `Limits.ts` a definition breaks, other than its strings' lengths: the number of
+ * packages, variables, tags and properties, and its size. Lengths and counts are read, and the
+ * size is counted only up to the limit, so this costs little however large the definition is.
+ * The decider holds a draft to these after each change.
  *
  * @since 0.1.0
  * @category definition
  */
-export const definitionProblems = (definition: Definition): Array<FieldProblem> => [
+export const definitionLimitProblems = (definition: Definition): Array<FieldProblem> => {
+  const conda = definition.python.conda
+  const size = jsonByteLength(definition, MAX_DEFINITION_BYTES)
+  return [
+    ...(conda === undefined ? [] : countProblem(
+      ["python", "conda"],
+      conda.conda.length + conda.pip.length,
+      "packages (conda and pip together)",
+      MAX_PACKAGES,
+      "MAX_PACKAGES"
+    )),
+    ...countProblem(["variables"], Object.keys(definition.variables).length, "variables", MAX_VARIABLES, "MAX_VARIABLES"),
+    ...countProblem(["tags"], Object.keys(definition.tags).length, "tags", MAX_TAGS, "MAX_TAGS"),
+    ...countProblem(["properties"], Object.keys(definition.properties).length, "properties", MAX_TAGS, "MAX_TAGS"),
+    ...problemIf(
+      size > MAX_DEFINITION_BYTES,
+      [],
+      `the definition is more than ${MAX_DEFINITION_BYTES} bytes of canonical JSON; the limit is ${MAX_DEFINITION_BYTES} (MAX_DEFINITION_BYTES)`
+    )
+  ]
+}
+
+/**
+ * The field-specific problems of a definition, each at the path of its field.
+ */
+const definitionRuleProblems = (definition: Definition): Array<FieldProblem> => [
   ...(definition.python.conda === undefined ? [] : under(["python", "conda"], condaProblems(definition.python.conda))),
   ...under(["docker"], dockerSectionProblems(definition.docker)),
   ...eachCredentials(["spark", "repositories"], "the Spark repository", definition.spark.repositories),
   ...(definition.r === undefined ? [] : under(["r"], rProblems(definition.r)))
 ]
+
+/**
+ * Every problem of a definition, each at the path of its field (see the module notes): a broken
+ * limit alone when there is one, else every rule it breaks.
+ *
+ * @since 0.1.0
+ * @category definition
+ */
+export const definitionProblems = (definition: Definition): Array<FieldProblem> =>
+  storedValueProblems(definition, () => definitionLimitProblems(definition), () => definitionRuleProblems(definition))
 
 /**
  * A definition that may enter the log: `Definition` that meets every rule above. Commands that

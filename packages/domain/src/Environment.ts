@@ -23,8 +23,9 @@ import type { EnvironmentCommand } from "./Command.ts"
 import type { Decider } from "./Decider.ts"
 import { emptyPipOptions, hasReservedPrefix, isCuratedName } from "./Definition.ts"
 import type { CondaDependencies, Definition } from "./Definition.ts"
+import { definitionLimitProblems } from "./DefinitionCheck.ts"
 import {
-  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, EnvironmentError, EnvironmentNotFound,
+  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentError, EnvironmentNotFound,
   LabelNotFound, NoActiveVersion, NotArchived, PackageNotFound, ReservedLabel, ReservedPrefix, UserManagedDependencies,
   VariableNotFound, VersionArchived, VersionConflict, VersionNotFound
 } from "./EnvironmentError.ts"
@@ -424,6 +425,18 @@ const registration = (
   return registered(version)
 }
 
+/**
+ * `event` when the draft it leaves is within the limits on a definition's counts and size, else
+ * the refusal naming the first limit broken. Each change was checked on its own when its command
+ * was made; only their sum can break these. A change that leaves the draft over a limit is
+ * refused even when an older draft already was (one written before the limits), so that such a
+ * draft can only shrink until it is within them.
+ */
+const withinLimits = (name: string, next: Definition, event: EnvironmentEvent): Decision => {
+  const [problem] = definitionLimitProblems(next)
+  return problem === undefined ? emit(event) : refuse(new DraftOverLimit({ name, problem: problem.issue }))
+}
+
 const sameSpec = (a: PackageSpec, b: PackageSpec): boolean => canonicalJson(canonicalSpec(a)) === canonicalJson(canonicalSpec(b))
 
 /**
@@ -471,7 +484,9 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       const { spec } = command
       if (draft.python.userManagedDependencies) return refuse(new UserManagedDependencies({ name, package: spec.name }))
       const current = packagesOf(draft, spec.kind).find((s) => s.name === spec.name)
-      return current !== undefined && sameSpec(current, spec) ? nothing : emit(new PackageAdded({ spec }))
+      return current !== undefined && sameSpec(current, spec)
+        ? nothing
+        : withinLimits(name, withPackage(draft, spec), new PackageAdded({ spec }))
     }
     case "RemovePackage": {
       const wanted = normalizePackageName(command.manager, command.name)
@@ -483,13 +498,19 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
     case "SetVariable":
       return draft.variables[command.variable] === command.value
         ? nothing
-        : emit(new VariableSet({ variable: command.variable, value: command.value }))
+        : withinLimits(
+          name,
+          { ...draft, variables: { ...draft.variables, [command.variable]: command.value } },
+          new VariableSet({ variable: command.variable, value: command.value })
+        )
     case "UnsetVariable":
       return Object.hasOwn(draft.variables, command.variable)
         ? emit(new VariableUnset({ variable: command.variable }))
         : refuse(new VariableNotFound({ name, variable: command.variable }))
     case "ConfigureDocker":
-      return Equal.equals(draft.docker, command.docker) ? nothing : emit(new DockerConfigured({ docker: command.docker }))
+      return Equal.equals(draft.docker, command.docker)
+        ? nothing
+        : withinLimits(name, { ...draft, docker: command.docker }, new DockerConfigured({ docker: command.docker }))
     case "Register": {
       const reg = registration(state, name, draft, command.canonicalHash, command.version)
       if (Result.isFailure(reg)) return Result.fail(reg.failure)

@@ -195,6 +195,23 @@ export class NoActiveVersion extends Schema.TaggedError<NoActiveVersion>()("NoAc
 }
 
 /**
+ * A change of the draft (a package added, a variable set, a docker section configured) would
+ * leave it over one of the limits of `Limits.ts`: each change is within the limits on its own,
+ * but together they would make a definition the registry refuses. `problem` says which limit.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class DraftOverLimit extends Schema.TaggedError<DraftOverLimit>()("DraftOverLimit", {
+  name: Schema.String,
+  problem: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)}: this change would leave the draft over a limit: ${this.problem}`
+  }
+}
+
+/**
  * Every reason an environment command can be refused.
  *
  * @since 0.1.0
@@ -203,7 +220,7 @@ export class NoActiveVersion extends Schema.TaggedError<NoActiveVersion>()("NoAc
 export const EnvironmentErrorReason = Schema.Union([
   EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
-  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion
+  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit
 ])
 export type EnvironmentErrorReason = typeof EnvironmentErrorReason.Type
 

@@ -6,12 +6,18 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Result, Schema, type SchemaAST } from "effect"
-import { Create, Register } from "../src/Command.ts"
+import {
+  AddPackage, Archive, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore, SetVariable,
+  UnsetVariable
+} from "../src/Command.ts"
+import { canonicalJson } from "../src/CanonicalHash.ts"
 import { type Definition, Definition as DefinitionShape, emptyDefinition, hasReservedPrefix, type PipOptions } from "../src/Definition.ts"
 import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec } from "../src/DefinitionCheck.ts"
 import { ImageBuilt, Registered } from "../src/Event.ts"
 import type { CondaSpec, PipRequirement } from "../src/PackageSpec.ts"
-import { hasUrlCredentials, redactUrlCredentials, urlCredentialsProblem } from "../src/UrlCredentials.ts"
+import { MAX_DEFINITION_BYTES, MAX_DOCKERFILE_LENGTH, MAX_PACKAGES, MAX_TAGS, MAX_TEXT_LENGTH, MAX_VARIABLES } from "../src/Limits.ts"
+import { jsonByteLength } from "../src/StoredText.ts"
+import { hasImageCredentials, hasUrlCredentials, redactUrlCredentials, urlCredentialsProblem } from "../src/UrlCredentials.ts"
 import { conda, digest, pip, rich } from "./fixtures.ts"
 
 const goodHash = `sha256:${"0123456789abcdef".repeat(4)}`
@@ -254,46 +260,22 @@ const everyField: ReadonlyArray<Definition> = (() => {
 })()
 
 /**
- * The string fields that hold no URL, and why; every other string field of a definition is a URL
- * field and must refuse credentials. A new string field is a URL field until listed here.
+ * The string fields that cannot hold a URL, and why: each has a rule of its own (a pattern) that
+ * refuses any URL before credentials are looked at. Every other string field of a definition,
+ * free text included (the description, tags, variables, the Dockerfile text), refuses
+ * credentials as such. A new string field refuses them until listed here.
  */
 const NOT_URL_FIELDS: ReadonlyMap<Place, string> = new Map([
-  ["description", "free text"],
-  ["tags{}", "free text"],
-  ["properties{}", "free text"],
-  ["variables{}", "environment variable values"],
-  ["python.interpreterPath", "a path in the image"],
-  ["python.conda.name", "the name written in the conda file"],
-  ["python.conda.conda[].name", "a package name"],
-  ["python.conda.conda[].version", "a version spec"],
-  ["python.conda.conda[].build", "a build string"],
-  ["python.conda.pip[].name", "a package name (one told from nothing but a URL is that URL, checked as the url field)"],
-  ["python.conda.pip[].extras[]", "extra names"],
-  ["python.conda.pip[].specifier", "a version specifier"],
-  ["python.conda.pip[].marker", "an environment marker"],
-  ["python.conda.pipOptions.constraintDigests{}", "a content digest"],
-  ["docker.base.image", "an image reference; its registry's credentials are baseImageRegistry's secret references"],
-  ["docker.base.dockerfile", "the Dockerfile text"],
-  ["docker.base.dockerfilePath", "a path inside the build context"],
-  ["docker.base.contextDigest", "a content digest"],
-  ["docker.baseImageRegistry.username", "a secret reference (env:, file:, keyvault:)"],
-  ["docker.baseImageRegistry.password", "a secret reference (env:, file:, keyvault:)"],
-  ["docker.shmSize", "a size"],
-  ["docker.runArguments[]", "docker run arguments"],
-  ["docker.platform.arch", "a CPU architecture"],
-  ["spark.packages[].group", "Maven coordinates"],
-  ["spark.packages[].artifact", "Maven coordinates"],
-  ["spark.packages[].version", "Maven coordinates"],
-  ["r.rVersion", "a version"],
-  ["r.rscriptPath", "a path in the image"],
-  ["r.snapshotDate", "a date"],
-  ["r.cranPackages[].name", "a package name"],
-  ["r.gitHubPackages[].authToken", "a secret reference (env:, file:, keyvault:)"],
-  ["r.bioConductorPackages[]", "package names"],
-  ["inferencingStackVersion", "a version"],
-  ["inferenceConfig.livenessRoute.path", "an HTTP path"],
-  ["inferenceConfig.readinessRoute.path", "an HTTP path"],
-  ["inferenceConfig.scoringRoute.path", "an HTTP path"]
+  ["python.conda.conda[].name", "a conda package name: lower-case letters, digits, '_', '.', '+', '-'"],
+  ["python.conda.conda[].build", "a build string: letters, digits, '_', '.', '*', '+', '-'"],
+  ["python.conda.pip[].name", "a PEP 503 name (one told from nothing but a URL is that URL, checked as the url field)"],
+  ["python.conda.pip[].extras[]", "PEP 503 names"],
+  ["python.conda.pip[].specifier", "operator-and-version clauses"],
+  ["python.conda.pipOptions.constraintDigests{}", "a content digest (sha256: and 64 hex digits)"],
+  ["docker.base.contextDigest", "a content digest (sha256: and 64 hex digits)"],
+  ["docker.baseImageRegistry.username", "a secret reference (env:, file:, keyvault:); one naming a URL is checked as text"],
+  ["docker.baseImageRegistry.password", "a secret reference (env:, file:, keyvault:); one naming a URL is checked as text"],
+  ["r.gitHubPackages[].authToken", "a secret reference (env:, file:, keyvault:); one naming a URL is checked as text"]
 ])
 
 describe("URLs with credentials, in every string field of a definition", () => {
@@ -317,6 +299,9 @@ describe("URLs with credentials, in every string field of a definition", () => {
         line.includes("carries credentials") && lines.slice(i + 1).find((l) => l.trimStart().startsWith("at "))?.trim() === `at ${pathText(path)}`)
       if (NOT_URL_FIELDS.has(place)) {
         assert.isFalse(refusedHere, `${place} is listed as no URL field, yet refuses credentials:\n${message}`)
+        // Its own rule refuses the URL, at the field, without repeating it.
+        assert.include(message, pathText(path), place)
+        assert.notInclude(message, "s3cret", place)
       } else {
         urlPlaces.add(place)
         assert.isTrue(refusedHere, `${place} (${pathText(path)}) takes a URL with credentials:\n${message}`)
@@ -341,7 +326,23 @@ describe("URLs with credentials, in every string field of a definition", () => {
       "spark.repositories[]",
       "r.cranPackages[].repository",
       "r.gitHubPackages[].repository",
-      "r.customUrlPackages[]"
+      "r.customUrlPackages[]",
+      // Free text and metadata: stored as well, so a URL in them is checked like any other.
+      "description",
+      "tags{}",
+      "properties{}",
+      "variables{}",
+      "python.interpreterPath",
+      "python.conda.name",
+      "python.conda.pip[].marker",
+      "docker.base.image",
+      "docker.base.dockerfile",
+      "docker.base.dockerfilePath",
+      "docker.shmSize",
+      "docker.runArguments[]",
+      "spark.packages[].group",
+      "r.bioConductorPackages[]",
+      "inferenceConfig.scoringRoute.path"
     ])
   })
 })
@@ -389,6 +390,9 @@ describe("constraints digests", () => {
     const message = refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "other.txt": goodHash } }))
     assert.include(message, `"other.txt", which is not one of the constraints files`)
     assert.include(refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "constraints.txt": "md5:x" } })), `["constraintDigests"]["constraints.txt"]`)
+    const secret = refusal(CheckedDefinition, withPipOptions({ constraintDigests: { "https://u:s3cret@host.example.org/c.txt": goodHash } }))
+    assert.include(secret, `which is not one of the constraints files\n  at ["python"]["conda"]["pipOptions"]["constraintDigests"]`)
+    assert.notInclude(secret, "s3cret")
   })
 })
 
@@ -396,5 +400,289 @@ describe("the reserved prefix", () => {
   it("is recognised in any letter case", () => {
     for (const name of ["AzureML-x", "azureml-x", "AZUREML-x", "Azureml-"]) assert.isTrue(hasReservedPrefix(name), name)
     for (const name of ["AzureML", "azure-ml-x", "my-AzureML-x", "azuremlx"]) assert.isFalse(hasReservedPrefix(name), name)
+  })
+})
+
+/**
+ * Every command with a value in each of its fields (a definition with every field, a spec of each
+ * kind, a docker section of each base), to walk the same way as definitions.
+ */
+const everyCommand: ReadonlyArray<readonly [Schema.Codec<unknown, unknown>, Schema.Struct.Fields, Record<string, unknown>]> = (() => {
+  const [full, dockerfile] = everyField
+  const urlSpec = full!.python.conda!.pip.at(-1)!
+  return [
+    ...everyField.map((definition) => [Create, Create.fields, { _tag: "Create", workspace: "w", name: "n", curated: false, definition, version: "1", canonicalHash: goodHash }] as const),
+    [Define, Define.fields, { _tag: "Define", workspace: "w", name: "n", curated: false, definition: full }],
+    [AddPackage, AddPackage.fields, { _tag: "AddPackage", spec: urlSpec }],
+    [AddPackage, AddPackage.fields, { _tag: "AddPackage", spec: conda("numpy", ">=1.26", { channel: "conda-forge" }) }],
+    [RemovePackage, RemovePackage.fields, { _tag: "RemovePackage", manager: "pip", name: "numpy" }],
+    [SetVariable, SetVariable.fields, { _tag: "SetVariable", variable: "PIP_INDEX_URL", value: "https://pypi.example.org/simple" }],
+    [UnsetVariable, UnsetVariable.fields, { _tag: "UnsetVariable", variable: "MODE" }],
+    [ConfigureDocker, ConfigureDocker.fields, { _tag: "ConfigureDocker", docker: full!.docker }],
+    [ConfigureDocker, ConfigureDocker.fields, { _tag: "ConfigureDocker", docker: dockerfile!.docker }],
+    [Register, Register.fields, { _tag: "Register", version: "2", canonicalHash: goodHash }],
+    [Archive, Archive.fields, { _tag: "Archive", version: "1" }],
+    [Restore, Restore.fields, { _tag: "Restore", version: "1" }],
+    [MoveLabel, MoveLabel.fields, { _tag: "MoveLabel", label: "prod", version: "1" }],
+    [RemoveLabel, RemoveLabel.fields, { _tag: "RemoveLabel", label: "prod" }]
+  ] as const
+})()
+
+/** Fields of commands whose own pattern refuses any free text: names, versions, labels, hashes. */
+const COMMAND_PATTERN_FIELDS: ReadonlySet<Place> = new Set(["workspace", "name", "version", "label", "canonicalHash"])
+
+/**
+ * The place of a command's field as a definition's field when it is one (`definition.tags{}` is
+ * `tags{}`, `docker.base.image` is itself), so that `NOT_URL_FIELDS` speaks for both.
+ */
+const definitionPlace = (command: string, place: Place): Place =>
+  place.startsWith("definition.") ? place.slice("definition.".length)
+  : command === "AddPackage" && place.startsWith("spec.") ? `python.conda.${place.includes("channel") || place.includes("build") ? "conda[]" : "pip[]"}${place.slice("spec".length)}`
+  : place
+
+/** Every string field of every command, with the value to change and the place it stands for. */
+const commandFields = everyCommand.flatMap(([schema, fields, value]) =>
+  stringFields(Schema.Struct(fields).ast, value).map((field) => ({
+    schema,
+    value,
+    path: field.path,
+    command: String(value["_tag"]),
+    place: definitionPlace(String(value["_tag"]), field.place),
+    // A command's own pattern field (its name, version, label) is at its top level.
+    patterned: field.path.length === 1 && COMMAND_PATTERN_FIELDS.has(field.place)
+  })))
+
+/** Every string field of every command and definition, with how a replacement decodes. */
+const everyStringField = commandFields.map((field) => ({
+  ...field,
+  // Conda specs and pip requirements share `name`, `text`; a conda spec's name is patterned like a pip one's.
+  patterned: field.patterned || NOT_URL_FIELDS.has(field.place) || (field.command === "AddPackage" && /^spec\.(name|build|extras|specifier)/.test(field.path.join(".")))
+}))
+
+describe("every field a command stores is checked, free text and metadata included", () => {
+  it("the walk reaches every command and every string field of every command's definition", () => {
+    const commands = new Set(commandFields.map((field) => field.command))
+    assert.deepStrictEqual([...commands].sort(), ["AddPackage", "Archive", "ConfigureDocker", "Create", "Define", "MoveLabel", "Register", "RemoveLabel", "RemovePackage", "Restore", "SetVariable", "UnsetVariable"])
+    const reached = new Set(commandFields.filter((field) => field.command === "Create").map((field) => field.place))
+    assert.deepStrictEqual([...new Set(stringPlaces(DefinitionShape.ast))].filter((place) => !reached.has(place)), [])
+    for (const [schema, , value] of everyCommand) assert.strictEqual(refusal(schema, value), "", String(value["_tag"]))
+  })
+
+  it("a URL with credentials is refused in every field, naming the field and not the secret", () => {
+    const secret = "https://user:s3cret@private.example.org/simple"
+    for (const { schema, value, path, place, command, patterned } of everyStringField) {
+      const message = refusal(schema, replaceAt(value, path, secret))
+      const where = `${command} ${place}`
+      assert.include(message, pathText(path), where)
+      assert.notInclude(message, "s3cret", where)
+      if (!patterned) assert.include(message, "must not carry credentials", where)
+    }
+  })
+
+  it("a URL with credentials inside free text is refused, quoting neither the secret nor the text around it", () => {
+    const text = "See https://user:s3cret@private.example.org/simple?token=nearby-secret for the wheels"
+    const cases: ReadonlyArray<readonly [Schema.Codec<unknown, unknown>, unknown, string]> = [
+      [CheckedDefinition, { ...rich, description: text }, `["description"]`],
+      [CheckedDefinition, { ...rich, tags: { note: text } }, `["tags"]["note"]`],
+      [CheckedDefinition, { ...rich, variables: { PIP_INDEX_URL: "https://u:s3cret@pypi.example.org/simple" } }, `["variables"]["PIP_INDEX_URL"]`],
+      [CheckedDefinition, { ...rich, docker: { ...rich.docker, base: { kind: "dockerfile", dockerfile: `FROM python:3.11\nRUN pip install --index-url ${text}\n` } } }, `["docker"]["base"]["dockerfile"]`],
+      [CheckedDefinition, { ...rich, docker: { ...rich.docker, runArguments: ["-e", `PIP_INDEX_URL=${text}`] } }, `["docker"]["runArguments"][1]`],
+      [SetVariable, { _tag: "SetVariable", variable: "PIP_INDEX_URL", value: "https://u:s3cret@pypi.example.org/simple" }, `["value"]`]
+    ]
+    for (const [schema, value, path] of cases) {
+      const message = refusal(schema, value)
+      assert.include(message, "carries credentials", path)
+      assert.include(message, path)
+      assert.include(message, "https://***@", path)
+      for (const hidden of ["s3cret", "nearby-secret", "See ", "wheels", "FROM python"]) assert.notInclude(message, hidden, path)
+    }
+  })
+
+  it("a key with credentials (a tag's, a variable's name) is refused at its record, without quoting the key", () => {
+    for (const record of ["tags", "properties", "variables"] as const) {
+      // The entry's value breaks a rule too: reported at a path under the key, it would quote the key.
+      const message = refusal(CheckedDefinition, { ...rich, [record]: { "https://u:s3cret@host.example.org/x": "a\u0000b" } })
+      assert.include(message, "a key carries credentials", record)
+      assert.include(message, `at ["${record}"]`, record)
+      assert.notInclude(message, "s3cret", record)
+      assert.notInclude(message, "NUL", record)
+    }
+  })
+
+  it("an image reference with credentials is refused, with or without a scheme; digests and ports are no credentials", () => {
+    for (const image of ["user:s3cret@registry.example.org/team/image:1", "s3cret@registry.example.org:5000/image", "docker://user:s3cret@registry.example.org/image"]) {
+      assert.isTrue(hasImageCredentials(image), image)
+      const message = refusal(CheckedDockerSection, withBase({ kind: "image", image }))
+      assert.include(message, "must not carry credentials", image)
+      assert.include(message, `["base"]["image"]`, image)
+      assert.notInclude(message, "s3cret", image)
+    }
+    const sha = "0".repeat(64)
+    for (const image of ["ubuntu:22.04", `ubuntu:22.04@sha256:${sha}`, `ubuntu@sha256:${sha}`, `registry.example.org:5000/team/image:1@sha256:${sha}`, "localhost:5000/image"]) {
+      assert.isFalse(hasImageCredentials(image), image)
+      assert.strictEqual(refusal(CheckedDockerSection, withBase({ kind: "image", image })), "", image)
+    }
+  })
+})
+
+describe("credentials given by reference to environment variables (pip's ${NAME})", () => {
+  const byReference = [
+    "https://${PIP_USER}:${PIP_TOKEN}@pypi.example.org/simple",
+    "https://${PIP_TOKEN}@pypi.example.org/simple",
+    "git+https://${GITHUB_TOKEN}@github.com/org/repo.git"
+  ]
+
+  it("hold no secret and are accepted in every field that takes a URL", () => {
+    for (const url of byReference) {
+      assert.isFalse(hasUrlCredentials(url), url)
+      assert.strictEqual(redactUrlCredentials(url), url)
+      for (const definition of [
+        withPipOptions({ indexUrl: url, extraIndexUrls: [url], findLinks: [url], flags: [`--extra-index-url ${url}`] }),
+        { ...rich, variables: { PIP_INDEX_URL: url }, description: `index: ${url}` },
+        { ...rich, python: { ...rich.python, conda: { ...rich.python.conda!, channels: [url] } } }
+      ]) assert.strictEqual(refusal(CheckedDefinition, definition), "", url)
+      assert.strictEqual(refusal(SetVariable, { _tag: "SetVariable", variable: "PIP_INDEX_URL", value: url }), "", url)
+    }
+  })
+
+  it("are no excuse for a secret beside them, nor for another spelling", () => {
+    for (const url of [
+      "https://user:${PIP_TOKEN}@pypi.example.org/simple",
+      "https://${PIP_USER}:s3cret@pypi.example.org/simple",
+      "https://${pip_token}@pypi.example.org/simple",
+      "https://$PIP_TOKEN@pypi.example.org/simple",
+      "https://${PIP_USER}:${PIP_TOKEN}:x@pypi.example.org/simple"
+    ]) {
+      assert.isTrue(hasUrlCredentials(url), url)
+      assert.include(refusal(CheckedDefinition, withPipOptions({ indexUrl: url })), "must not carry credentials", url)
+    }
+  })
+})
+
+describe("text the store cannot keep (NUL, lone surrogates)", () => {
+  const unstorable: ReadonlyArray<readonly [string, string]> = [
+    ["a\u0000b", "NUL character (U+0000) at character 2"],
+    ["a\uD800b", "lone surrogate (U+D800) at character 2"],
+    ["\uDC00", "lone surrogate (U+DC00) at character 1"],
+    ["ab\uD83D", "lone surrogate (U+D83D) at character 3"]
+  ]
+
+  it("is refused in every field of every command, naming the field and the character", () => {
+    for (const [text, words] of unstorable) {
+      for (const { schema, value, path, place, command, patterned } of everyStringField) {
+        const message = refusal(schema, replaceAt(value, path, text))
+        const where = `${command} ${place} ${JSON.stringify(text)}`
+        assert.include(message, pathText(path), where)
+        if (!patterned) assert.include(message, words, where)
+      }
+    }
+  })
+
+  it("is refused in a key, at its record", () => {
+    const message = refusal(CheckedDefinition, { ...rich, tags: { "a\u0000b": "v" } })
+    assert.include(message, "a key holds a NUL character")
+    assert.include(message, `at ["tags"]`)
+  })
+
+  it("whole surrogate pairs (an emoji) and other characters are text like any other", () => {
+    assert.strictEqual(refusal(CheckedDefinition, { ...rich, description: "ok \uD83D\uDE00 é 中", tags: { "\uD83D\uDE00": "x" } }), "")
+  })
+})
+
+describe("the limits on what is stored", () => {
+  const over = "x".repeat(MAX_TEXT_LENGTH + 1)
+
+  it("no string of any command is longer than MAX_TEXT_LENGTH, the Dockerfile text than MAX_DOCKERFILE_LENGTH", () => {
+    for (const { schema, value, path, place, command, patterned } of everyStringField) {
+      const message = refusal(schema, replaceAt(value, path, place === "docker.base.dockerfile" ? "x".repeat(MAX_DOCKERFILE_LENGTH + 1) : over))
+      const where = `${command} ${place}`
+      assert.include(message, pathText(path), where)
+      assert.isBelow(message.length, 4_000, where)
+      if (!patterned) {
+        assert.include(message, place === "docker.base.dockerfile" ? `limit is ${MAX_DOCKERFILE_LENGTH} characters (MAX_DOCKERFILE_LENGTH)` : `limit is ${MAX_TEXT_LENGTH} characters (MAX_TEXT_LENGTH)`, where)
+      }
+    }
+    assert.strictEqual(refusal(CheckedDefinition, { ...rich, description: "x".repeat(MAX_TEXT_LENGTH) }), "")
+    const dockerfile = (text: string) => ({ ...rich, docker: { ...rich.docker, base: { kind: "dockerfile", dockerfile: text } } })
+    assert.strictEqual(refusal(CheckedDefinition, dockerfile(`FROM x\n${"#".repeat(MAX_TEXT_LENGTH)}`)), "")
+    assert.include(refusal(CheckedDefinition, { ...rich, tags: { [over]: "v" } }), "a key is 65537 characters long")
+  })
+
+  it("a 50 MB description is refused at once, without scanning or repeating it", () => {
+    const huge = `${"x".repeat(50 * 1_048_576)}\u0000https://u:s3cret@host/`
+    const started = performance.now()
+    const message = refusal(CheckedDefinition, { ...rich, description: huge })
+    const elapsed = performance.now() - started
+    assert.include(message, `is ${huge.length} characters long; the limit is ${MAX_TEXT_LENGTH} characters (MAX_TEXT_LENGTH)`)
+    assert.include(message, `["description"]`)
+    // Only the limit is reported: the text was measured, not scanned (no NUL, no credentials found).
+    assert.notInclude(message, "NUL")
+    assert.notInclude(message, "credentials")
+    assert.isBelow(message.length, 1_000)
+    assert.isBelow(elapsed, 1_000)
+  })
+
+  it("counts packages, variables, tags and properties", () => {
+    const pips = Array.from({ length: MAX_PACKAGES - 1 }, (_, i) => pip(`p${i}`))
+    const withPackages = (extra: number) => ({ ...rich, python: { ...rich.python, conda: { ...rich.python.conda!, conda: [conda("python", "3.11.*")], pip: [...pips, ...Array.from({ length: extra }, (_, i) => pip(`q${i}`))] } } })
+    assert.strictEqual(refusal(CheckedDefinition, withPackages(0)), "")
+    const packages = refusal(CheckedDefinition, withPackages(1))
+    assert.include(packages, `${MAX_PACKAGES + 1} packages (conda and pip together); the limit is ${MAX_PACKAGES} (MAX_PACKAGES)`)
+    assert.include(packages, `at ["python"]["conda"]`)
+    const entries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`K${i}`, "v"]))
+    for (const [field, limit, name] of [["variables", MAX_VARIABLES, "MAX_VARIABLES"], ["tags", MAX_TAGS, "MAX_TAGS"], ["properties", MAX_TAGS, "MAX_TAGS"]] as const) {
+      assert.strictEqual(refusal(CheckedDefinition, { ...rich, [field]: entries(limit) }), "", field)
+      const message = refusal(CheckedDefinition, { ...rich, [field]: entries(limit + 1) })
+      assert.include(message, `${limit + 1} ${field}; the limit is ${limit} (${name})`, field)
+      assert.include(message, `at ["${field}"]`, field)
+    }
+  })
+
+  it("a definition is at most MAX_DEFINITION_BYTES of canonical JSON", () => {
+    const values = (n: number, length: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`V${i}`, "é".repeat(length)]))
+    // Each value is within MAX_TEXT_LENGTH characters, but takes two bytes a character.
+    const big = { ...rich, variables: values(Math.ceil(MAX_DEFINITION_BYTES / (2 * MAX_TEXT_LENGTH)) + 1, MAX_TEXT_LENGTH) }
+    const message = refusal(CheckedDefinition, big)
+    assert.include(message, `the limit is ${MAX_DEFINITION_BYTES} (MAX_DEFINITION_BYTES)`)
+    assert.strictEqual(refusal(CheckedDefinition, { ...rich, variables: values(Math.floor(MAX_DEFINITION_BYTES / (2 * MAX_TEXT_LENGTH)) - 1, MAX_TEXT_LENGTH) }), "")
+  })
+
+  it("the size is counted as canonicalJson writes it, in UTF-8", () => {
+    const escapes = { ...rich, description: "quote \" back \\ nl \n tab \t ctl \u0001 é 中 \uD83D\uDE00", tags: { "k\"": "\u007f\u0080" } }
+    for (const definition of [...everyField, emptyDefinition, escapes]) {
+      assert.strictEqual(jsonByteLength(definition), new TextEncoder().encode(canonicalJson(definition)).length)
+    }
+    assert.isAbove(jsonByteLength({ a: "x".repeat(1_000) }, 10), 10)
+  })
+})
+
+describe("the scan for credentials", () => {
+  /** The pattern the scan stands for, used as the reference here only: it backtracks quadratically. */
+  const PATTERN = /([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s/?#@]+)@/g
+  const referenceRedact = (text: string) =>
+    text.replace(PATTERN, (whole, scheme: string, userInfo: string) =>
+      /ssh$/i.test(scheme) && !userInfo.includes(":") || /^\$\{[A-Z0-9_]+\}(?::\$\{[A-Z0-9_]+\})?$/.test(userInfo) ? whole : `${scheme}://***@`)
+
+  it("finds what the pattern finds", () => {
+    // A fixed seed: the same strings on every run, built from the characters that matter to the pattern.
+    let seed = 42
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648)
+    const alphabet = ["a", "Z", "1", "+", ".", "-", ":", "/", "@", "?", "#", " ", "\n", "\u00a0", "${", "}", "T", "ssh", "://", "_", "https://", "u:t@", "${T}@", "${T}:${U}@", "git+ssh://", "x@"]
+    let found = 0
+    for (let n = 0; n < 5_000; n++) {
+      const text = Array.from({ length: next() % 24 }, () => alphabet[next() % alphabet.length]).join("")
+      assert.strictEqual(redactUrlCredentials(text), referenceRedact(text), JSON.stringify(text))
+      assert.strictEqual(hasUrlCredentials(text), referenceRedact(text) !== text, JSON.stringify(text))
+      if (hasUrlCredentials(text)) found++
+    }
+    assert.isAbove(found, 100, "the strings hold credentials often enough to compare")
+  })
+
+  it("takes time in proportion to the text, however it is made", () => {
+    for (const text of ["a".repeat(MAX_DOCKERFILE_LENGTH - 1), "a://".repeat(MAX_DOCKERFILE_LENGTH / 4 - 1), `a://${"b".repeat(MAX_DOCKERFILE_LENGTH - 10)}`]) {
+      const started = performance.now()
+      assert.strictEqual(refusal(CheckedDefinition, { ...rich, docker: { ...rich.docker, base: { kind: "dockerfile", dockerfile: text } } }), "")
+      assert.isBelow(performance.now() - started, 1_000)
+    }
   })
 })
