@@ -7,8 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Database, DatabaseError, type LockOwner, SqlEventStore, SqlReadModel, SqlStorage } from "@terrarium/adapters"
-import { Config, Effect, FileSystem, Layer, Option, Path, Redacted } from "effect"
+import { Database, type DatabaseError, type LockOwner, SqlEventStore, SqlReadModel, SqlStorage } from "@terrarium/adapters"
+import { Config, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -156,13 +156,7 @@ export const databaseLayer = (
         ...(storage.preparedStatements !== undefined ? { preparedStatements: storage.preparedStatements } : {})
       })
     }
-    // PGlite creates the data directory itself but not its parents.
-    if (!storage.dataDir.includes("://")) {
-      const fs = yield* FileSystem.FileSystem
-      yield* fs.makeDirectory(storage.dataDir, { recursive: true }).pipe(
-        Effect.mapError((cause) => new DatabaseError({ operation: "open", cause }))
-      )
-    }
+    // The database layer makes the directory and its parents, and says in words when it cannot.
     const onWait = storage.onDataDirectoryBusy
     return Database.layerPglite({ dataDir: storage.dataDir, ...(onWait !== undefined ? { lock: { onWait } } : {}) })
   }))

@@ -1,0 +1,126 @@
+/**
+ * The CLI under a hostile or careless hand, as real child processes: impossible data directories
+ * are an error in words, and every command answers SIGTERM promptly and lets go of the data
+ * directory.
+ */
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
+import { join } from "node:path"
+import { bin, cliEnv, repoRoot, runCli, tempDir } from "./support/cli.ts"
+
+const home = tempDir("terrarium-hardening-")
+const env = { TERRARIUM_HOME: home.path }
+
+/** One line on stderr, nothing on stdout, the exit code. */
+const failure = (r: { status: number; stdout: string; stderr: string }) => {
+  assert.strictEqual(r.stdout, "")
+  assert.match(r.stderr, /^[^\n]+\n$/, `one line on stderr, got:\n${r.stderr}`)
+  return { status: r.status, line: r.stderr.trimEnd() }
+}
+
+const start = (args: ReadonlyArray<string>) => {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: cliEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+  let stderr = ""
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal }))
+  )
+  return { child, exited, stderr: () => stderr }
+}
+
+const until = async (what: string, ok: () => boolean, ms = 60_000) => {
+  const deadline = Date.now() + ms
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** Sends SIGTERM and measures how long the process takes to end. */
+const terminate = async (p: { child: ChildProcess; exited: Promise<unknown> }) => {
+  const sent = Date.now()
+  p.child.kill("SIGTERM")
+  const exit = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r("still running"), 20_000))])
+  if (exit === "still running") p.child.kill("SIGKILL")
+  return { exit, ms: Date.now() - sent }
+}
+
+/** Whether this process may mount a small tmpfs (root on Linux) to make a full disk. */
+const tmpfs = (() => {
+  if (process.platform !== "linux" || process.getuid?.() !== 0) return undefined
+  const dir = join(home.path, "full")
+  mkdirSync(dir)
+  const r = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir])
+  return r.status === 0 ? dir : undefined
+})()
+afterAll(() => {
+  if (tmpfs !== undefined) spawnSync("umount", [tmpfs])
+  home.remove()
+})
+
+describe("an impossible data directory", () => {
+  it("under /proc is refused in words, at once (it spun for minutes, deaf to SIGTERM)", { timeout: 60_000 }, () => {
+    const started = Date.now()
+    const r = runCli(["--data-dir", "/proc/x/data", "environment", "list"], env)
+    assert.deepStrictEqual(failure(r), {
+      status: 1,
+      line: "terrarium: database open failed: the PGlite data directory /proc/x/data cannot be used: /proc is on a virtual file system (proc) that cannot hold files"
+    })
+    assert.isBelow(Date.now() - started, 30_000)
+  })
+
+  it("a file instead of a directory is said to be one", { timeout: 60_000 }, () => {
+    const file = join(home.path, "not-a-dir")
+    writeFileSync(file, "x")
+    assert.deepStrictEqual(failure(runCli(["--data-dir", file, "environment", "list"], env)), {
+      status: 1,
+      line: `terrarium: database open failed: the PGlite data directory ${file} cannot be used: ${file} is a file, not a directory`
+    })
+  })
+
+  it.runIf(tmpfs !== undefined)("a full disk at first open is said to be full (it was `ErrnoError errno 51`)", { timeout: 120_000 }, () => {
+    const dataDir = join(tmpfs!, "data")
+    assert.deepStrictEqual(failure(runCli(["--data-dir", dataDir, "environment", "list"], env)), {
+      status: 1,
+      line: `terrarium: database open failed: the PGlite data directory ${dataDir} cannot be used: no space left on the device (the disk is full)`
+    })
+    assert.isFalse(existsSync(`${dataDir}.lock`), "the lock is released")
+  })
+})
+
+describe("SIGTERM", () => {
+  it("ends a command waiting for a data directory another process holds, leaving that one's lock alone", { timeout: 120_000 }, async () => {
+    const dataDir = join(home.path, "busy")
+    // A live process on this host holds the directory.
+    const holder = spawn("sleep", ["600"], { stdio: "ignore" })
+    try {
+      const owner = JSON.stringify({ pid: holder.pid, hostname: hostname(), since: new Date().toISOString(), command: "test" })
+      writeFileSync(`${dataDir}.lock`, owner)
+      const waiter = start(["--data-dir", dataDir, "environment", "list"])
+      await until("the waiting message", () => waiter.stderr().includes("waiting for process"))
+      const { exit, ms } = await terminate(waiter)
+      // It waited the whole 60 seconds of the lock's timeout before: the wait was uninterruptible.
+      assert.notStrictEqual(exit, "still running")
+      assert.isBelow(ms, 5_000)
+      assert.strictEqual(readFileSync(`${dataDir}.lock`, "utf8"), owner)
+    } finally {
+      holder.kill("SIGKILL")
+    }
+  })
+
+  it("ends a command that has the data directory open, and releases it", { timeout: 120_000 }, async () => {
+    const dataDir = join(home.path, "open")
+    // An existing database: opening it is the long part of a short command.
+    assert.strictEqual(runCli(["--data-dir", dataDir, "environment", "list"], env).status, 0)
+    const p = start(["--data-dir", dataDir, "environment", "list"])
+    await until("the lock", () => existsSync(`${dataDir}.lock`))
+    const { exit, ms } = await terminate(p)
+    assert.notStrictEqual(exit, "still running")
+    assert.isBelow(ms, 10_000)
+    assert.isFalse(existsSync(`${dataDir}.lock`), "the lock is released")
+    // And the directory opens again at once.
+    assert.strictEqual(runCli(["--data-dir", dataDir, "environment", "list"], env).status, 0)
+  })
+})
