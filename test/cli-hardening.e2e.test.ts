@@ -14,9 +14,9 @@ const home = tempDir("terrarium-hardening-")
 const env = { TERRARIUM_HOME: home.path }
 
 /** One line on stderr, nothing on stdout, the exit code. */
-const failure = (r: { status: number; stdout: string; stderr: string }) => {
-  assert.strictEqual(r.stdout, "")
-  assert.match(r.stderr, /^[^\n]+\n$/, `one line on stderr, got:\n${r.stderr}`)
+const failure = (r: { status: number; stdout: string; stderr: string }, what = "") => {
+  assert.strictEqual(r.stdout, "", `${what}: nothing on stdout`)
+  assert.match(r.stderr, /^[^\n]+\n$/, `${what}: one line on stderr, got:\n${r.stderr}`)
   return { status: r.status, line: r.stderr.trimEnd() }
 }
 
@@ -122,5 +122,51 @@ describe("SIGTERM", () => {
     assert.isFalse(existsSync(`${dataDir}.lock`), "the lock is released")
     // And the directory opens again at once.
     assert.strictEqual(runCli(["--data-dir", dataDir, "environment", "list"], env).status, 0)
+  })
+})
+
+describe("exit codes as the README promises", () => {
+  const dataDir = join(home.path, "exit-codes")
+  // A database URL in the environment is only read without --data-dir.
+  const cli = (args: ReadonlyArray<string>, extra: Record<string, string> = {}) =>
+    runCli([...(extra["TERRARIUM_DATABASE_URL"] === undefined ? ["--data-dir", dataDir] : []), ...args], { ...env, ...extra })
+  const refRule = "(expected NAME, NAME:VERSION or NAME@LABEL)"
+  const nameRule = "an environment name starts with a letter or digit and has up to 255 letters, digits, '-', '_' or '.'"
+  const schemaRule = "a PostgreSQL schema name is 1-63 letters, digits or '_', not starting with a digit"
+
+  // [what, arguments, extra environment, exit code, the line on stderr]. The cases the README's
+  // table names that `cli.e2e.test.ts` does not cover already.
+  const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, Record<string, string>, 1 | 2, string]> = [
+    // A value that breaks a rule: 2 (a broken REF was "not found", 1, unless its name was broken).
+    ["a REF whose name has a space", ["environment", "show", "a b:1"], {}, 2,
+      `terrarium: invalid environment reference "a b:1": "a b" is not a valid environment name ${refRule}`],
+    ["a REF whose version breaks its rule", ["environment", "show", "pydata:x y"], {}, 2,
+      `terrarium: invalid environment reference "pydata:x y": "x y" is not a valid version ${refRule}`],
+    ["a REF whose label breaks its rule", ["environment", "archive", "pydata@Prod"], {}, 2,
+      `terrarium: invalid environment reference "pydata@Prod": "Prod" is not a valid label ${refRule}`],
+    ["an audited name with a space", ["audit", "a b"], {}, 2, `terrarium: name "a b": ${nameRule}`],
+    ["a listed --name with a space", ["environment", "list", "--name", "a b"], {}, 2, `terrarium: --name "a b": ${nameRule}`],
+    ["a --database-schema that is no identifier", ["environment", "list", "--database-schema", "x y"], {}, 2,
+      `terrarium: --database-schema "x y": ${schemaRule}`],
+    // (a URL to nowhere: the schema is refused before anything is opened)
+    ["a TERRARIUM_DATABASE_SCHEMA that is no identifier", ["db", "status"], {
+      TERRARIUM_DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+      TERRARIUM_DATABASE_SCHEMA: "public; drop table events"
+    }, 2, `terrarium: TERRARIUM_DATABASE_SCHEMA "public; drop table events": ${schemaRule}`],
+    ["a missing argument", ["environment", "show"], {}, 2, "terrarium: Missing required argument: ref"],
+    // Understood but not possible: 1.
+    ["an unknown environment by a valid REF", ["environment", "show", "ghost:1"], {}, 1,
+      "terrarium: environment 'ghost' does not exist; define or create it before using it"]
+  ]
+
+  it("each case exits with its code and one line", { timeout: 300_000 }, () => {
+    for (const [what, args, extra, status, line] of cases) {
+      assert.deepStrictEqual(failure(cli(args, extra), what), { status, line }, what)
+    }
+  })
+
+  it("a database that cannot be reached is 1", { timeout: 120_000 }, () => {
+    const r = runCli(["db", "status", "--database-url", "postgres://nobody@127.0.0.1:1/none"], env)
+    assert.strictEqual(failure(r).status, 1)
   })
 })

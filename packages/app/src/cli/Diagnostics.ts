@@ -6,8 +6,9 @@
  * tell failures apart without parsing prose (a line of JSON is a YAML document too). The exit code says whose the problem is:
  *
  * - **2**: the command line is wrong (an unknown or missing flag or argument, a value that breaks
- *   a rule such as `--name "my env"`, an unreadable `--as-of` or package spec, flags that exclude
- *   each other). Nothing was read or written.
+ *   a rule such as `--name "my env"`, a REF such as `"a b:1"` or `x@Prod`, or
+ *   `--database-schema "x y"`, an unreadable `--as-of` or package spec, flags that exclude each
+ *   other). Nothing was written.
  * - **1**: the command was understood but could not be done (a file that is missing or invalid,
  *   an unknown environment, version or label, a rule of the registry, the database).
  *
