@@ -170,3 +170,31 @@ describe("exit codes as the README promises", () => {
     assert.strictEqual(failure(r).status, 1)
   })
 })
+
+describe("control characters", () => {
+  it("from a description, a tag, a variable and --actor are shown, not obeyed, in show and audit; JSON keeps them", { timeout: 120_000 }, () => {
+    const dataDir = join(home.path, "controls")
+    const cli = (...args: Array<string>) => runCli(["--data-dir", dataDir, ...args], env)
+    const clear = "\u001b[2J\u001b]0;pwned\u0007"
+    const created = cli(
+      "--actor", `ev${clear}il`, "environment", "create", "--name", "x", "--image", "python:3.11",
+      "--description", `a${clear}\u202eb`, "--tag", `k=v\u2066`
+    )
+    assert.strictEqual(created.status, 0, created.stderr)
+    assert.strictEqual(cli("environment", "set-variable", "x", `A=${clear}`).status, 0)
+    const shown = cli("environment", "show", "x:1")
+    const audited = cli("audit", "x")
+    const inert = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u
+    for (const r of [shown, audited]) {
+      assert.strictEqual(r.status, 0, r.stderr)
+      assert.notMatch(r.stdout, inert)
+    }
+    assert.include(shown.stdout, String.raw`description: a\x1b[2J\x1b]0;pwned\x07\u202eb`)
+    assert.include(shown.stdout, String.raw`tags:        k=v\u2066`)
+    assert.include(audited.stdout, String.raw`ev\x1b[2J\x1b]0;pwned\x07il`)
+    assert.strictEqual(JSON.parse(cli("environment", "show", "x:1", "-o", "json").stdout).definition.description, `a${clear}\u202eb`)
+    const refused = failure(cli("environment", "show", `x${clear}`))
+    assert.notMatch(refused.line, inert)
+    assert.include(refused.line, String.raw`"x\x1b[2J\x1b]0;pwned\x07"`)
+  })
+})
