@@ -38,10 +38,10 @@ const until = async (what: string, ok: () => boolean, ms = 60_000) => {
   }
 }
 
-/** Sends SIGTERM and measures how long the process takes to end. */
-const terminate = async (p: { child: ChildProcess; exited: Promise<unknown> }) => {
+/** Sends SIGTERM (or Ctrl-C's SIGINT) and measures how long the process takes to end. */
+const terminate = async (p: { child: ChildProcess; exited: Promise<unknown> }, signal: NodeJS.Signals = "SIGTERM") => {
   const sent = Date.now()
-  p.child.kill("SIGTERM")
+  p.child.kill(signal)
   const exit = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r("still running"), 20_000))])
   if (exit === "still running") p.child.kill("SIGKILL")
   return { exit, ms: Date.now() - sent }
@@ -90,9 +90,9 @@ describe("an impossible data directory", () => {
   })
 })
 
-describe("SIGTERM", () => {
-  it("ends a command waiting for a data directory another process holds, leaving that one's lock alone", { timeout: 120_000 }, async () => {
-    const dataDir = join(home.path, "busy")
+describe("SIGTERM and Ctrl-C", () => {
+  it.each(["SIGTERM", "SIGINT"] as const)("%s ends a command waiting for a data directory another process holds, leaving that one's lock alone", { timeout: 120_000 }, async (signal) => {
+    const dataDir = join(home.path, `busy-${signal}`)
     // A live process on this host holds the directory.
     const holder = spawn("sleep", ["600"], { stdio: "ignore" })
     try {
@@ -100,7 +100,7 @@ describe("SIGTERM", () => {
       writeFileSync(`${dataDir}.lock`, owner)
       const waiter = start(["--data-dir", dataDir, "environment", "list"])
       await until("the waiting message", () => waiter.stderr().includes("waiting for process"))
-      const { exit, ms } = await terminate(waiter)
+      const { exit, ms } = await terminate(waiter, signal)
       // It waited the whole 60 seconds of the lock's timeout before: the wait was uninterruptible.
       assert.notStrictEqual(exit, "still running")
       assert.isBelow(ms, 5_000)
