@@ -151,6 +151,22 @@ const LabelArguments = Schema.Struct({ ref: Text, label: Text })
 const optionsOf = <S extends Schema.Decoder<unknown>>(schema: S, options: unknown) =>
   decodeInput(schema, options, { root: "options" })
 
+// Every key a caller may give `createTerrarium`; any other (`databaseURL`, `datadir`) is refused,
+// since it would otherwise be dropped and the embedded default opened in its place. A string (a
+// URL given where the options go) is refused for the same reason.
+const CreateOptionsArgument = Schema.UndefinedOr(Schema.Struct({
+  databaseUrl: OptionalText,
+  databaseSchema: OptionalText,
+  preparedStatements: OptionalFlag,
+  dataDir: OptionalText,
+  onDataDirectoryBusy: Schema.optional(Schema.declare(
+    (u): u is NonNullable<Setup.StorageOptions["onDataDirectoryBusy"]> => typeof u === "function",
+    { expected: "a function" }
+  )),
+  workspace: OptionalText,
+  actor: OptionalText
+})).annotate({ message: `options are an object, e.g. { databaseUrl: "postgres://…" } or { dataDir: "…" }` })
+
 const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, InvalidInput> =>
   input === undefined ? Effect.succeed(undefined) : decodeAsOf(input)
 
@@ -158,12 +174,15 @@ const specOf = (input: { readonly pip: string } | { readonly conda: string }) =>
   "pip" in input ? decodePackageSpec("pip", input.pip) : decodePackageSpec("conda", input.conda)
 
 /**
- * Opens Terrarium (running migrations) and returns a Promise API.
+ * Opens Terrarium (running migrations) and returns a Promise API. Options that are not an object,
+ * or hold a key it does not take (a misspelling), reject with `InvalidInput` naming them.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const createTerrarium = async (options: CreateTerrariumOptions = {}): Promise<TerrariumClient> => {
+export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promise<TerrariumClient> => {
+  const options: CreateTerrariumOptions =
+    (await Effect.runPromise(decodeInput(CreateOptionsArgument, given, { root: "options", onExcessProperty: "error" }))) ?? {}
   const runtime = ManagedRuntime.make(Setup.layer({ ...options, caller: Setup.defaultCaller(options.actor) }).pipe(
     // A library does not write its warnings into its host's standard output.
     Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true)),

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { EnvironmentName } from "@terrarium/domain"
+import { EnvironmentName, LabelName, VersionString } from "@terrarium/domain"
 import { Schema } from "effect"
 
 /** @since 0.1.0 @category model */
@@ -25,6 +25,8 @@ export class InvalidReference extends Schema.TaggedError<InvalidReference>()("In
 }
 
 const isEnvironmentName = Schema.is(EnvironmentName)
+const isVersion = Schema.is(VersionString)
+const isLabel = Schema.is(LabelName)
 
 /**
  * @since 0.1.0
@@ -45,6 +47,10 @@ export const parseRef = (input: string): EnvironmentRef | InvalidReference => {
     ref = { name: text, label: "latest" }
   }
   if (!isEnvironmentName(ref.name)) return new InvalidReference({ input, reason: `"${ref.name}" is not a valid environment name` })
+  // No version or label that breaks its rule was ever stored: such a reference is a typing
+  // mistake to report as one, not an environment without that version.
+  if ("version" in ref && !isVersion(ref.version)) return new InvalidReference({ input, reason: `"${ref.version}" is not a valid version` })
+  if ("label" in ref && !isLabel(ref.label)) return new InvalidReference({ input, reason: `"${ref.label}" is not a valid label` })
   return ref
 }
 

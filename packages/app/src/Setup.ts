@@ -9,7 +9,7 @@
  */
 import {
   Database,
-  DatabaseError,
+  type DatabaseError,
   type LockOwner,
   MemoryEventStore,
   MemoryReadModel,
@@ -21,7 +21,7 @@ import {
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { Config, Effect, FileSystem, Layer, Option, Path, Redacted } from "effect"
+import { Config, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -99,12 +99,17 @@ export type ResolvedStorage =
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === "" ? undefined : value)
 
+/** An unquoted PostgreSQL identifier; longer than 63 bytes, PostgreSQL would cut it silently. */
+const isSchemaName = (name: string): boolean => /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)
+
+const schemaRule = "a PostgreSQL schema name is 1-63 letters, digits or '_', not starting with a digit"
+
 /**
  * The storage for the options, environment variables filling in what they leave open. An option
  * given explicitly wins over every environment variable: `dataDir` selects the embedded database
  * even when `TERRARIUM_DATABASE_URL` is set. Giving both `databaseUrl` and `dataDir` is an error,
  * and so is a database URL that is not a `postgres://` / `postgresql://` URL (the message never
- * repeats the text, which may hold a password).
+ * repeats the text, which may hold a password), or a schema that is not a plain identifier.
  *
  * @since 0.1.0
  * @category config
@@ -115,6 +120,10 @@ export const resolveStorage = (
   Effect.gen(function*() {
     const explicitUrl = nonEmpty(options.databaseUrl)
     if (explicitUrl !== undefined && options.dataDir !== undefined) return yield* new ConflictingStorage()
+    // A schema given explicitly is checked even where it is not used: it is a wrong argument either way.
+    if (options.databaseSchema !== undefined && !isSchemaName(options.databaseSchema)) {
+      return yield* new InvalidInput({ field: "databaseSchema", input: options.databaseSchema, reason: schemaRule })
+    }
     const env = yield* readEnvironment
     const fromEnv = options.dataDir === undefined ? Option.getOrUndefined(env.databaseUrl) : undefined
     const databaseUrl = explicitUrl !== undefined ? Redacted.make(explicitUrl) : fromEnv
@@ -127,10 +136,14 @@ export const resolveStorage = (
         reason: "not a PostgreSQL URL (postgres://USER@HOST:PORT/DATABASE); key=value connection strings are not accepted"
       })
     }
+    const databaseSchema = options.databaseSchema ?? Option.getOrUndefined(env.databaseSchema)
+    if (databaseSchema !== undefined && !isSchemaName(databaseSchema)) {
+      return yield* new InvalidInput({ field: "TERRARIUM_DATABASE_SCHEMA", input: databaseSchema, reason: schemaRule })
+    }
     return {
       kind: "postgres",
       databaseUrl,
-      databaseSchema: options.databaseSchema ?? Option.getOrUndefined(env.databaseSchema),
+      databaseSchema,
       preparedStatements: options.preparedStatements ?? Option.getOrUndefined(Option.map(env.preparedStatements, parseSwitch))
     } satisfies ResolvedStorage
   })
@@ -177,13 +190,7 @@ export const layerDatabase = (
         ...(storage.preparedStatements !== undefined ? { preparedStatements: storage.preparedStatements } : {})
       })
     }
-    // PGlite creates the data directory itself but not its parents.
-    if (!storage.dataDir.includes("://")) {
-      const fs = yield* FileSystem.FileSystem
-      yield* fs.makeDirectory(storage.dataDir, { recursive: true }).pipe(
-        Effect.mapError((cause) => new DatabaseError({ operation: "open", cause }))
-      )
-    }
+    // The database layer makes the directory and its parents, and says in words when it cannot.
     const onWait = storage.onDataDirectoryBusy
     return Database.layerPglite({
       dataDir: storage.dataDir,

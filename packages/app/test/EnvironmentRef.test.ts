@@ -34,4 +34,19 @@ describe("environment references", () => {
       assert.strictEqual((refused as InvalidReference).input, input)
     }
   })
+
+  it("a version or a label that breaks its rule is refused: no such one was ever stored", () => {
+    for (const [input, reason] of [
+      ["pydata:x y", `"x y" is not a valid version`],
+      ["pydata:~1", `"~1" is not a valid version`],
+      ["pydata@Prod", `"Prod" is not a valid label`],
+      ["azureml:pydata@prod label", `"prod label" is not a valid label`]
+    ] as const) {
+      const refused = parseRef(input)
+      assert.instanceOf(refused, InvalidReference, input)
+      assert.strictEqual((refused as InvalidReference).reason, reason, input)
+    }
+    assert.deepStrictEqual(parseRef("pydata:1.2.0+cpu"), { name: "pydata", version: "1.2.0+cpu" })
+    assert.deepStrictEqual(parseRef("pydata@staging_2"), { name: "pydata", label: "staging_2" })
+  })
 })

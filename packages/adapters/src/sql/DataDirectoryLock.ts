@@ -24,6 +24,7 @@ import { Duration, Effect, type Scope } from "effect"
 import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
 import { basename, dirname, resolve } from "node:path"
+import { ensureDirectory } from "./DataDirectory.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 
 /** What a lock file says about its owner. @since 0.1.0 @category models */
@@ -224,9 +225,10 @@ export const acquireDataDirectoryLock = (
 
   const acquire = Effect.gen(function* () {
     // The lock sits beside the data directory, whose parent may not exist yet.
+    // Not `mkdirSync(…, { recursive: true })`: under /proc it never returns (see DataDirectory.ts).
     yield* Effect.try({
-      try: () => mkdirSync(dirname(lockFile), { recursive: true }),
-      catch: (cause) => fail(`cannot lock the PGlite data directory (${lockFile}): ${String(cause)}`, cause)
+      try: () => ensureDirectory(dirname(lockFile), resolve(dataDir)),
+      catch: (cause) => new DatabaseError({ operation: "open", cause })
     })
     const deadline = Date.now() + Duration.toMillis(timeout)
     let waiting: LockOwner | undefined
@@ -244,8 +246,11 @@ export const acquireDataDirectoryLock = (
             `PostgreSQL server (TERRARIUM_DATABASE_URL) for concurrent access. If that process is not Terrarium, remove ${lockFile}.`
         ))
       }
-      // Short polls: a CLI command holds the directory for a second or two.
-      yield* Effect.sleep("50 millis")
+      // Short polls: a CLI command holds the directory for a second or two. The acquisition of
+      // `acquireRelease` is uninterruptible, which made a waiting command deaf to Ctrl-C and
+      // SIGTERM for the whole timeout; only the wait is opened to interruption, between probes,
+      // so the lock is either not taken or taken with its release registered.
+      yield* Effect.interruptible(Effect.sleep("50 millis"))
     }
   })
 

@@ -14,6 +14,7 @@ import type { PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, type FileSystem, Layer, type Path, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
 import type pg from "pg"
+import { ensureDirectory, inWords } from "./DataDirectory.ts"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"
 import { migrate } from "./Migrations.ts"
@@ -179,7 +180,13 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
   // Before PGlite touches the directory; released after it is closed (finalizers run in reverse).
   // `file://` forms are locked on the path they name, so they exclude its plain form too.
   const directory = options.dataDir === undefined ? undefined : dataDirectoryPathOf(options.dataDir)
+  // A failure of PGlite's file system (disk full, read-only) in words naming the directory.
+  const failure = (operation: string) => (cause: unknown) =>
+    new DatabaseError({ operation, cause: directory === undefined ? cause : inWords(directory, cause) })
   if (directory !== undefined) {
+    // PGlite makes the directory itself but not its parents; an impossible one (under /proc, a
+    // file, no permission) is refused here in words, before the lock and before PGlite.
+    yield* Effect.try({ try: () => ensureDirectory(directory), catch: failure("open") })
     yield* acquireDataDirectoryLock(directory, options.lock)
   }
   const { db, pglite } = yield* Effect.acquireRelease(
@@ -196,7 +203,7 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
         const pglite = preparingPglite(instance)
         return { db: new Kysely<any>({ dialect: new PGliteDialect({ pglite }) }), pglite }
       },
-      catch: (cause) => new DatabaseError({ operation: "open", cause })
+      catch: failure("open")
     }),
     ({ db }) => Effect.promise(() => db.destroy())
   )
@@ -204,9 +211,7 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
   // release the permit while its query is still running.
   const lock = yield* Semaphore.make(1)
   const run = <A>(operation: string, f: () => Promise<A>) =>
-    lock.withPermits(1)(Effect.uninterruptible(
-      Effect.tryPromise({ try: f, catch: (cause) => new DatabaseError({ operation, cause }) })
-    ))
+    lock.withPermits(1)(Effect.uninterruptible(Effect.tryPromise({ try: f, catch: failure(operation) })))
   const rows = async <R>(text: string, parameters: ReadonlyArray<unknown>, rowMode: "object" | "array") =>
     (await pglite.query<R>(text, [...parameters], { rowMode })).rows
   return yield* finish("pglite", db, {

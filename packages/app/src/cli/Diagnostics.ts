@@ -6,8 +6,9 @@
  * tell failures apart without parsing prose (a line of JSON is a YAML document too). The exit code says whose the problem is:
  *
  * - **2**: the command line is wrong (an unknown or missing flag or argument, a value that breaks
- *   a rule such as `--name "my env"`, an unreadable `--as-of` or package spec, flags that exclude
- *   each other). Nothing was read or written.
+ *   a rule such as `--name "my env"`, a REF such as `"a b:1"` or `x@Prod`, or
+ *   `--database-schema "x y"`, an unreadable `--as-of` or package spec, flags that exclude each
+ *   other). Nothing was written.
  * - **1**: the command was understood but could not be done (a file that is missing or invalid,
  *   an unknown environment, version or label, a rule of the registry, the database).
  *
@@ -17,7 +18,7 @@ import { describeCause } from "@terrarium/domain"
 import { Cause, Logger, Schema } from "effect"
 import { CliError } from "effect/cli"
 import type { TerrariumError } from "../Errors.ts"
-import type { Format } from "./Output.ts"
+import { escapeControls, type Format } from "./Output.ts"
 
 /**
  * A command line that cannot be right: printed as is, exit code 2. `field` names the input (as
@@ -156,7 +157,8 @@ export const render = (format: Format, report: FailureReport): string => {
       return JSON.stringify({ error: report })
     case "table":
       // A message is one line; a multi-line one (a library's) is folded so the contract holds.
-      return `terrarium: ${report.message.replace(/\s*\n\s*/g, " ")}`
+      // It may quote what the user gave (a name, a flag): control characters are shown, not obeyed.
+      return `terrarium: ${escapeControls(report.message.replace(/\s*\n\s*/g, " "))}`
   }
 }
 
@@ -187,5 +189,5 @@ export const stderrLogger = Logger.make<unknown, void>(({ cause, logLevel, messa
   const parts = Array.isArray(message) ? message : [message]
   const level = logLevel === "Warn" ? "warning" : logLevel.toLowerCase()
   const failure = cause.reasons.length > 0 ? ` (${Cause.squash(cause)})` : ""
-  process.stderr.write(`terrarium: ${level}: ${parts.map(String).join(" ")}${failure}\n`)
+  process.stderr.write(`terrarium: ${level}: ${escapeControls(`${parts.map(String).join(" ")}${failure}`)}\n`)
 })

@@ -7,12 +7,13 @@
  *
  * @since 0.1.0
  */
+import { EnvironmentName } from "@terrarium/domain"
 import { Console, Effect, type FileSystem, Option, type Path } from "effect"
 import { Command, Flag } from "effect/cli"
 import type { AsOf } from "../AsOf.ts"
 import { decodeAsOf, decodeRef } from "../Input.ts"
 import { ConflictingStorage } from "../Errors.ts"
-import { InvalidInput } from "../InvalidInput.ts"
+import { decodeInput, InvalidInput } from "../InvalidInput.ts"
 import * as Setup from "../Setup.ts"
 import type { Terrarium } from "../Terrarium.ts"
 import { UsageError } from "./Diagnostics.ts"
@@ -82,6 +83,7 @@ export type Spellings = Readonly<Record<string, string | undefined>>
 const sharedSpellings: Spellings = {
   workspace: "--workspace",
   databaseUrl: "--database-url",
+  databaseSchema: "--database-schema",
   asOf: "--as-of"
 }
 
@@ -149,6 +151,17 @@ export const withTerrarium = <A, E>(
  * @category decoding
  */
 export const ref = decodeRef
+
+/**
+ * An environment name given on the command line to a read (`audit NAME`, `list --name`): one that
+ * breaks the naming rule names no environment, and is a wrong command line (`InvalidInput`, field
+ * `name`), not an unknown environment.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const environmentName = (input: string): Effect.Effect<string, InvalidInput> =>
+  decodeInput(EnvironmentName, input, { root: "name" })
 
 /**
  * An optional `--as-of`: `undefined` when not given.

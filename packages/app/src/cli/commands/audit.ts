@@ -8,7 +8,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { AS_OF_FORMS } from "../../AsOf.ts"
 import { Terrarium } from "../../Terrarium.ts"
 import * as Render from "../Render.ts"
-import { asOf, withTerrarium } from "../TerrariumCommand.ts"
+import { asOf, environmentName, withTerrarium } from "../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -21,8 +21,9 @@ export const audit = Command.make("audit", {
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
+        const name = yield* environmentName(input.name)
         const at = yield* asOf(input.asOf)
-        return yield* Terrarium.use((t) => t.audit({ workspace: flags.workspace, name: input.name, asOf: at }))
+        return yield* Terrarium.use((t) => t.audit({ workspace: flags.workspace, name, asOf: at }))
       }),
     (rows) => ({ data: rows, table: () => Render.audit(rows) })
   )).pipe(Command.withDescription("Who changed what, when: every event of an environment"))

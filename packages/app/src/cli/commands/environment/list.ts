@@ -4,11 +4,11 @@
  *
  * @since 0.1.0
  */
-import { Option } from "effect"
+import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { withTerrarium } from "../../TerrariumCommand.ts"
+import { environmentName, withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -32,7 +32,11 @@ export const list = Command.make("list", {
         ),
       onSome: (name) =>
         withTerrarium(
-          (flags) => Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived })),
-          (rows) => ({ data: rows, table: () => Render.versions(rows) })
+          (flags) =>
+            environmentName(name).pipe(Effect.flatMap((name) =>
+              Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived }))
+            )),
+          (rows) => ({ data: rows, table: () => Render.versions(rows) }),
+          { name: "--name" }
         )
     })).pipe(Command.withDescription("List environments, the versions of one (--name), or the curated catalog (--curated)"))
