@@ -6,9 +6,9 @@
  *
  * @since 0.1.0
  */
-import { CanonicalHash, Environment, type EnvironmentCommand, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
+import { CanonicalHash, CheckedText, Environment, type EnvironmentCommand, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
@@ -40,6 +40,9 @@ export interface EnvironmentCommands {
   readonly label: (input: WriteScope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
 }
 
+/** Who acts and under which correlation id, as checked before they reach the log. */
+const EventMetadataInput = Schema.Struct({ actor: CheckedText, correlationId: CheckedText })
+
 /** An environment's stream as a command target, with the caller's defaults filled in. */
 interface Target extends CommandTarget {
   readonly workspace: string
@@ -58,14 +61,25 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const store = yield* EventStore
   const handle = commandHandler(Environment.decider, environmentCodec)
 
+  /**
+   * Where a write goes and who makes it. The actor and correlation id are stored in every event's
+   * metadata, so they are held to the rules of any stored text (length, no NUL, no credentials).
+   */
   const targetOf = (input: WriteScope & { readonly name: string }) =>
-    Effect.map(workspaceOf(input.workspace), (workspace): Target => ({
-      workspace,
-      name: input.name,
-      stream: Environment.environmentStream(workspace, input.name),
-      actor: input.actor ?? caller.actor,
-      correlationId: input.correlationId ?? uuidv7()
-    }))
+    Effect.gen(function*() {
+      const workspace = yield* workspaceOf(input.workspace)
+      const { actor, correlationId } = yield* build(EventMetadataInput, {
+        actor: input.actor ?? caller.actor,
+        correlationId: input.correlationId ?? uuidv7()
+      })
+      return {
+        workspace,
+        name: input.name,
+        stream: Environment.environmentStream(workspace, input.name),
+        actor,
+        correlationId
+      } satisfies Target
+    })
 
   /** After a committed append: bring the read models along, but never fail the command for it. */
   const catchUpAfterWrite = (target: Target) =>

@@ -84,6 +84,7 @@ const sharedSpellings: Spellings = {
   workspace: "--workspace",
   databaseUrl: "--database-url",
   databaseSchema: "--database-schema",
+  actor: "--actor",
   asOf: "--as-of"
 }
 
