@@ -37,6 +37,8 @@ export interface StreamCodec<Event, DecodeError> {
  */
 export interface CommandTarget {
   readonly stream: StreamRef
+  /** What the stream holds, as errors name it: `{ kind: "environment", name: "pydata" }`. */
+  readonly subject: { readonly kind: string; readonly name: string }
   readonly actor: string
   readonly correlationId: string
 }
@@ -141,6 +143,6 @@ export const commandHandler = <State, Command, Event, DecideError, DecodeError>(
     }).pipe(
       Effect.retry({ schedule: conflictRetrySchedule, while: isConflict }),
       Effect.catchIf(isConflict, () =>
-        Effect.fail(new StreamContended({ workspace: target.stream.workspace, stream: target.stream.stream })))
+        Effect.fail(new StreamContended({ workspace: target.stream.workspace, ...target.subject })))
     )
 }

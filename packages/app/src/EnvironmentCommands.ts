@@ -76,6 +76,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
         workspace,
         name: input.name,
         stream: Environment.environmentStream(workspace, input.name),
+        subject: { kind: "environment", name: input.name },
         actor,
         correlationId
       } satisfies Target

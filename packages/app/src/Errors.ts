@@ -35,19 +35,18 @@ export class EventDecodeFailure extends Schema.TaggedError<EventDecodeFailure>()
 /**
  * Other writers appended to the stream before every attempt of a command, for as long as a
  * command retries (`CONFLICT_RETRY_BUDGET`). Nothing was appended; trying again later is safe.
- * `stream` is the stream's id (`environment/NAME`); the message names it by kind and name.
+ * `name` is what the stream holds (an environment's name), `kind` what kind of thing that is.
  *
  * @since 0.1.0
  * @category errors
  */
 export class StreamContended extends Schema.TaggedError<StreamContended>()("StreamContended", {
   workspace: Schema.String,
-  stream: Schema.String
+  name: Schema.String,
+  kind: Schema.String
 }) {
   override get message() {
-    const slash = this.stream.indexOf("/")
-    const [kind, name] = slash > 0 ? [this.stream.slice(0, slash), this.stream.slice(slash + 1)] : ["stream", this.stream]
-    return `${kind} '${this.workspace}/${name}' is contended: other writers changed it before every attempt ` +
+    return `${this.kind} '${this.workspace}/${this.name}' is contended: other writers changed it before every attempt ` +
       `for ${Duration.format(CONFLICT_RETRY_BUDGET)}; nothing was changed, try again`
   }
 }

@@ -84,6 +84,17 @@ describe("GroupCommit over a fake writer", () => {
       assert.deepStrictEqual(transactions.at(-1), ["f"])
     }))
 
+  it.live("a maxBatch below one still sends one item at a time: the queue drains, nobody waits for ever", () =>
+    Effect.gen(function* () {
+      const gate = yield* Deferred.make<void>()
+      const { queue, transactions } = yield* fakeQueue(gate, 0)
+      const [leader] = yield* queueUp(queue, ["a"])
+      const queued = yield* queueUp(queue, ["b", "c"])
+      yield* Deferred.succeed(gate, undefined)
+      assert.deepStrictEqual(yield* outcomes([leader!, ...queued]), ["wrote a alone", "wrote b alone", "wrote c alone"])
+      assert.deepStrictEqual(transactions, [["a"], ["b"], ["c"]])
+    }))
+
   it.live("a failing item fails alone, in a batch or when the batch is refused as a whole and written one at a time", () =>
     Effect.gen(function* () {
       const gate = yield* Deferred.make<void>()

@@ -87,6 +87,11 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "StorageError":
     case "DatabaseError":
       return 1
+    default:
+      // Unreachable by type (a new member of the union fails to compile above); at run time an
+      // error cast past the type is still a failure, never exit 0.
+      error satisfies never
+      return 1
   }
 }
 
@@ -137,10 +142,14 @@ export const describe = (error: CommandFailure): { readonly report: FailureRepor
  * @since 0.1.0
  * @category reporting
  */
-export const describeDefect = (defect: unknown): { readonly report: FailureReport; readonly exitCode: ExitCode } => ({
-  report: { _tag: "UnexpectedError", message: describeCause(defect) },
-  exitCode: 1
-})
+export const describeDefect = (defect: unknown): { readonly report: FailureReport; readonly exitCode: ExitCode } => {
+  // A thrown tagged error (a library's, or one of ours past its type) keeps its name for scripts.
+  const tag = typeof defect === "object" && defect !== null ? (defect as { readonly _tag?: unknown })._tag : undefined
+  return {
+    report: { _tag: typeof tag === "string" && tag !== "" ? tag : "UnexpectedError", message: describeCause(defect) },
+    exitCode: 1
+  }
+}
 
 /**
  * The failure as `--output` asks: one `terrarium: message` line for `table`, else the report

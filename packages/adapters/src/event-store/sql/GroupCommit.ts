@@ -81,7 +81,10 @@ interface Waiter<A, R, E> {
  */
 export const make = <A, R, E>(options: GroupCommitOptions<A, R, E>): Effect.Effect<GroupCommit<A, R, E>, never, Scope.Scope> =>
   Effect.map(Effect.scope, (scope) => {
-    const { failed, maxBatch, notWritten, writer } = options
+    const { failed, notWritten, writer } = options
+    // A batch takes at least one item: a batch of none would write nothing and leave the queue as
+    // it was, for ever.
+    const maxBatch = Math.max(1, Math.floor(options.maxBatch))
     const pending: Array<Waiter<A, R, E>> = []
     let leading = false
 
