@@ -25,13 +25,14 @@ const fromFlags = (input: {
   readonly name: Option.Option<string>
   readonly condaFile: Option.Option<string>
   readonly image: Option.Option<string>
+  readonly allowOutside: ReadonlyArray<string>
 }) =>
   Effect.gen(function*() {
     if (Option.isSome(input.file)) {
       if (Option.isSome(input.condaFile) || Option.isSome(input.image)) {
         return yield* new UsageError({ detail: "--file cannot be combined with --conda-file or --image (put them in the YAML file)" })
       }
-      return yield* importEnvironmentFile(input.file.value)
+      return yield* importEnvironmentFile(input.file.value, { allowOutside: input.allowOutside })
     }
     if (Option.isNone(input.name)) {
       return yield* new UsageError({ detail: "give --file env.yml, or --name NAME with --conda-file and/or --image" })
@@ -40,7 +41,7 @@ const fromFlags = (input: {
       return yield* new UsageError({ detail: "--name needs --conda-file FILE and/or --image IMAGE (or use --file env.yml)" })
     }
     const base: ImportedEnvironment = Option.isSome(input.condaFile)
-      ? yield* importCondaEnvironmentFile(input.condaFile.value)
+      ? yield* importCondaEnvironmentFile(input.condaFile.value, { allowOutside: input.allowOutside })
       : {
         kind: "azureml-v2-environment",
         tags: {},
@@ -69,6 +70,10 @@ export const create = Command.make("create", {
   version: Flag.String("version").pipe(Flag.withAlias("v"), Flag.withDescription("Explicit version (default: next number)"), Flag.optional),
   description: Flag.String("description").pipe(Flag.withDescription("Description"), Flag.optional),
   tag: Flag.KeyValuePair("tag").pipe(Flag.withDescription("Tag key=value (repeatable)"), Flag.optional),
+  allowOutside: Flag.String("allow-outside").pipe(
+    Flag.withDescription("A folder outside the environment file's own that the files it names may be read from (repeatable)"),
+    Flag.atLeast(0)
+  ),
   curated: Flag.Boolean("curated").pipe(Flag.withDescription("Register as a curated (AzureML-) environment"), Flag.withDefault(false))
 }, (input) =>
   withTerrarium(
