@@ -149,7 +149,12 @@ export const parseArmEnvironmentVersion = (
     } catch (error) {
       return yield* importError(
         { file, ...jsonErrorPosition(text, error) },
-        `invalid JSON: ${error instanceof Error ? error.message.replace(/\s*\(line \d+ column \d+\)$/, "") : String(error)}`
+        // The engine's message quotes a piece of the text (`"{"a": SECRET"... is not valid JSON`): left out.
+        `invalid JSON: ${
+          error instanceof Error
+            ? error.message.replace(/\s*\(line \d+ column \d+\)$/, "").replace(/,\s*".*$/s, "")
+            : String(error)
+        }`
       )
     }
     if (!isObject(template)) return yield* importError({ file }, "expected an ARM template (a JSON object)")

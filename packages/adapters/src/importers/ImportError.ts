@@ -99,9 +99,15 @@ export const excerpt = (text: string, column?: number): string => {
   return `${index > 0 ? "… " : ""}${shortWord(chosen)}${index < words.length - 1 ? " …" : ""}`
 }
 
+/** True when `text` is an excerpt already: one word, short, with `…` where others were left out. */
+const isExcerpt = (text: string): boolean => {
+  const word = text.replace(/^… /, "").replace(/ …$/, "")
+  return [...word.matchAll(WORD)].length === 1 && word.match(WORD)?.[0] === word && shortWord(word) === word
+}
+
 /** Every `"…"` quoted in a message, cut down to its excerpt (see `excerpt`). */
 const quotedExcerpts = (detail: string): string =>
-  detail.replace(/"((?:[^"\\]|\\.)*)"/gs, (_, quoted: string) => `"${excerpt(quoted)}"`)
+  detail.replace(/"((?:[^"\\]|\\.)*)"/gs, (_, quoted: string) => `"${isExcerpt(quoted) ? quoted : excerpt(quoted)}"`)
 
 /**
  * Builds an `ImportError` whose message is `file:line[:column]: detail`. Whatever `detail` quotes
@@ -117,7 +123,8 @@ export const importError = (at: ImportLocation & { readonly field?: string | und
     file: at.file,
     ...(at.line === undefined ? {} : { line: at.line }),
     ...(at.column === undefined ? {} : { column: at.column }),
-    ...(at.field === undefined ? {} : { field: at.field }),
+    // A field may be a key of the file (`tags.<key>`): it is no more quoted whole than the rest.
+    ...(at.field === undefined ? {} : { field: isExcerpt(at.field) ? at.field : excerpt(at.field) }),
     detail: safe,
     message: `${formatLocation(at)}: ${safe}`
   })
