@@ -168,19 +168,35 @@ const statOrMissing = (
     )
   )
 
-/** The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory. */
-const sha256OfFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string, ImportError> =>
-  onDisk(
-    path,
-    "read a file of the build context",
-    Effect.suspend(() => {
-      const hash = createHash("sha256")
-      return fs.stream(path).pipe(
-        Stream.runForEach((chunk) => Effect.sync(() => hash.update(chunk))),
-        Effect.map(() => hash.digest("hex"))
+/**
+ * The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory,
+ * and never past the `size` it was listed with: a file that holds more or less than its size says
+ * (one being written, a pseudo-file of /proc) is an error, not a digest of whatever was there.
+ */
+const sha256OfFile = (fs: FileSystem.FileSystem, path: string, size: number): Effect.Effect<string, ImportError> =>
+  Effect.gen(function*() {
+    const hash = createHash("sha256")
+    let read = 0
+    yield* onDisk(
+      path,
+      "read a file of the build context",
+      fs.stream(path, { bytesToRead: size + 1 }).pipe(
+        Stream.runForEach((chunk) =>
+          Effect.sync(() => {
+            read += chunk.length
+            hash.update(chunk)
+          })
+        )
       )
-    })
-  )
+    )
+    if (read !== size) {
+      return yield* importError(
+        { file: path },
+        `does not hold the ${size} bytes its size says: it changed while the build context was read, or it is a pseudo-file (as under /proc or /sys)`
+      )
+    }
+    return hash.digest("hex")
+  })
 
 /**
  * The ignore file BuildKit uses: `<Dockerfile>.dockerignore` beside the Dockerfile if there is
@@ -250,7 +266,7 @@ const listEntries = (
         entries.push({
           type: "file",
           path: relative,
-          sha256: yield* sha256OfFile(fs, absolute),
+          sha256: yield* sha256OfFile(fs, absolute, Number(stats.size)),
           executable: (stats.mode & 0o100) !== 0,
           size: Number(stats.size),
           mode: stats.mode & 0o7777

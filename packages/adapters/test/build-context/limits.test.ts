@@ -115,6 +115,12 @@ describe("build context limits", () => {
       assert.isTrue(Exit.hasInterrupts(exit))
     }))
 
+  it.effect("a pseudo-file (size 0, content of its own) is refused, not digested as whatever it held", () =>
+    Effect.gen(function*() {
+      const error = yield* walkBuildContext("/proc/self/fdinfo").pipe(Effect.flip)
+      assert.include(error.message, "does not hold the 0 bytes its size says")
+    }).pipe(Effect.provide(localDisk)))
+
   it.effect("an ignore file that is a link out of the context is refused", () =>
     Effect.gen(function*() {
       const outside = tree({ ignore: "*.log\n" })
