@@ -212,7 +212,7 @@ const readIgnoreFile = (
   Effect.gen(function*() {
     // The ignore file is read like any file a definition names: inside the context only (a link
     // out of it is refused), a regular file, not past the size limit.
-    const scope: ReadScope = { folder: contextDir, root: realContext, allowOutside: [], maxFileBytes, maxIncludeDepth: 0 }
+    const scope: ReadScope = { root: realContext, allowOutside: [], maxFileBytes, maxIncludeDepth: 0 }
     for (const name of [`${dockerfilePath}.dockerignore`, ".dockerignore"]) {
       const file = path.join(contextDir, name)
       const text = yield* readReferencedFile(scope, file, { file, field: "ignore file", name }, {

@@ -193,12 +193,19 @@ export const parseAzureMLEnvironment = (
       if (!isMap(buildNode)) return yield* importError({ file, line: buildLine, field: "build" }, `field "build" must be a mapping`)
       let path: string | undefined
       let dockerfilePath = "Dockerfile"
+      // The lines of the keys, for the errors about the files they name (else the `build:` line).
+      let pathLine = buildLine
+      let dockerfileLine = buildLine
       for (const pair of buildNode.items) {
         const key = keyOf(pair)
         const line = source.lineOf(pair.key)
-        if (key === "path") path = yield* text_("build.path", pair.value, line)
-        else if (key === "dockerfile_path") dockerfilePath = (yield* text_("build.dockerfile_path", pair.value, line)) ?? dockerfilePath
-        else {
+        if (key === "path") {
+          path = yield* text_("build.path", pair.value, line)
+          pathLine = line
+        } else if (key === "dockerfile_path") {
+          dockerfilePath = (yield* text_("build.dockerfile_path", pair.value, line)) ?? dockerfilePath
+          dockerfileLine = line
+        } else {
           const suggestion = key === undefined ? undefined : didYouMean(key, BUILD_FIELDS)
           return yield* importError(
             { file, line, field: `build.${key ?? "?"}` },
@@ -220,7 +227,7 @@ export const parseAzureMLEnvironment = (
         sourceInfo.buildContext = contextDir
         const realContext = yield* realPathOrMissing(contextDir)
         if (realContext !== undefined) {
-          yield* checkInside(scope, realContext, { file, line: buildLine, field: "build.path", name: path })
+          yield* checkInside(scope, realContext, { file, line: pathLine, field: "build.path", name: path })
         }
         if (!/\{\{/.test(dockerfilePath)) {
           const dockerfileFile = paths.join(contextDir, dockerfilePath)
@@ -228,7 +235,7 @@ export const parseAzureMLEnvironment = (
           dockerfile = yield* readReferencedFile(
             scope,
             dockerfileFile,
-            { file, line: buildLine, field: "build.dockerfile_path", name: dockerfilePath },
+            { file, line: dockerfileLine, field: "build.dockerfile_path", name: dockerfilePath },
             { real: realContext ?? paths.resolve(contextDir), what: `the build context (${realContext ?? paths.resolve(contextDir)})` }
           )
           if (dockerfile === undefined) {

@@ -92,9 +92,7 @@ export interface ReadOptions {
  * @category files
  */
 export interface ReadScope {
-  /** The folder of the environment file, as named (for messages). */
-  readonly folder: string
-  /** Its real path: what is inside it may be read. */
+  /** The real path of the environment file's folder: what is inside it may be read. */
   readonly root: string
   /** The folders given by `allowOutside`, real paths. */
   readonly allowOutside: ReadonlyArray<string>
@@ -102,7 +100,13 @@ export interface ReadScope {
   readonly maxIncludeDepth: number
 }
 
-/** A positive whole number from the options, else the environment variable, else the default. */
+/**
+ * A limit: the positive whole number given in the options, else the environment variable's,
+ * else the default; `at` names the file the error is reported against.
+ *
+ * @since 0.1.0
+ * @category files
+ */
 export const limitSetting = (
   given: number | undefined,
   variable: string,
@@ -122,7 +126,12 @@ export const limitSetting = (
     return value
   })
 
-/** The real path, or `undefined` when there is nothing there. */
+/**
+ * The real path (`..` and links resolved), or `undefined` when there is nothing there.
+ *
+ * @since 0.1.0
+ * @category files
+ */
 export const realPathOrMissing = (path: string): Effect.Effect<string | undefined, ImportError, FileSystem.FileSystem> =>
   FileSystem.FileSystem.use((fs) => fs.realPath(path)).pipe(
     Effect.catch((error) =>
@@ -155,7 +164,6 @@ export const readScope = (
       allowOutside.push(real)
     }
     return {
-      folder,
       root,
       allowOutside,
       maxFileBytes: yield* limitSetting(options.maxFileBytes, "TERRARIUM_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES, file),
@@ -163,7 +171,12 @@ export const readScope = (
     }
   })
 
-/** True when `real` is `dir` or inside it (both real paths). */
+/**
+ * True when `real` is `dir` or inside it (both real paths).
+ *
+ * @since 0.1.0
+ * @category files
+ */
 export const isInside = (path: Path.Path, dir: string, real: string): boolean => {
   const relative = path.relative(dir, real)
   return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative))
@@ -180,7 +193,12 @@ const TYPE_NAMES: Record<FileSystem.File.Type, string> = {
   Unknown: "a file of unknown type"
 }
 
-/** Where a file is named, for the errors about it. */
+/**
+ * Where a file is named, for the errors about it.
+ *
+ * @since 0.1.0
+ * @category files
+ */
 export interface FileReference {
   /** The file that names it, and the line and field that do. */
   readonly file: string
@@ -295,7 +313,7 @@ export const checkInside = (
     if (isInside(path, home.real, real) || scope.allowOutside.some((dir) => isInside(path, dir, real))) return
     return yield* importError(
       reference,
-      `field "${reference.field}" names "${reference.name}", which is ${real}, outside ${home.what}: ` +
+      `${reference.field} names "${reference.name}", which is ${real}, outside ${home.what}: ` +
         `an environment file may read only inside its own folder tree, and a Dockerfile only inside its build context. ` +
         `To allow it, pass --allow-outside ${path.dirname(real)} (the allowOutside option in the library)`
     )

@@ -134,7 +134,7 @@ layer(localDisk)("what a definition may read", (it) => {
         ] as const) {
           writeFileSync(join(project, "env.yml"), `name: e\nbuild:\n  path: ctx\n  dockerfile_path: ${dockerfilePath}\n`)
           const error = yield* importIn(join(project, "env.yml")).pipe(Effect.flip)
-          assertOutside(error, { file: join(project, "env.yml"), line: 2, field: "build.dockerfile_path" }, resolved)
+          assertOutside(error, { file: join(project, "env.yml"), line: 4, field: "build.dockerfile_path" }, resolved)
           assert.include(error.message, "outside the build context")
         }
       }))
@@ -150,7 +150,7 @@ layer(localDisk)("what a definition may read", (it) => {
             "env.yml": `name: e\nbuild:\n  path: ctx\n  dockerfile_path: ${dockerfilePath}\n`
           }))
           const error = yield* importIn(join(project, "env.yml")).pipe(Effect.flip)
-          assertOutside(error, { file: join(project, "env.yml"), line: 2, field: "build.dockerfile_path" }, join(outside, "Dockerfile"))
+          assertOutside(error, { file: join(project, "env.yml"), line: 4, field: "build.dockerfile_path" }, join(outside, "Dockerfile"))
         }
       }))
 
@@ -166,7 +166,7 @@ layer(localDisk)("what a definition may read", (it) => {
             return { ...files, "env.yml": `name: e\nbuild:\n  path: ${path}\n` }
           })
           const error = yield* importIn(join(project, "env.yml")).pipe(Effect.flip)
-          assertOutside(error, { file: join(project, "env.yml"), line: 2, field: "build.path" }, join(outside, "context"))
+          assertOutside(error, { file: join(project, "env.yml"), line: 3, field: "build.path" }, join(outside, "context"))
         }
         // Allowed, it is read as before.
         const { project, outside } = layout({ "env.yml": "name: e\nbuild:\n  path: ../outside/context\n" })
