@@ -2,8 +2,9 @@
  * What a definition may read, and what an error may repeat, through the real CLI: a file that
  * names something outside its folder tree is refused with one line that says how to allow it, no
  * event is appended, and a secret the file could have reached appears in no output;
- * `--allow-outside DIR` (repeatable) widens the rule.
+ * `--allow-outside DIR` (repeatable), `allowOutside` in the library, widens the rule.
  */
+import { createTerrarium } from "@terrarium/app"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
@@ -75,5 +76,33 @@ describe("terrarium environment create: what a definition may read", () => {
       "--allow-outside", join(files.path, "project"), "--allow-outside", join(files.path, "outside"), "-o", "json"
     ))
     assert.deepStrictEqual([created.name, created.version, created.created], ["widened", "1", true])
+  })
+})
+
+describe("createFromFile: what a definition may read", () => {
+  it("refuses a conda file outside the folder with a typed error, appends nothing, and reads it when allowOutside names its folder", { timeout: 120_000 }, async () => {
+    write({
+      "lib/outside/conda.yml": `dependencies:\n  - python=3.11\n  - numpy >>1 ${SECRET}\n`,
+      "lib/outside/good.yml": "dependencies:\n  - python=3.11\n",
+      "lib/project/bad.yml": "name: lib-bad\nimage: python:3.11\nconda_file: ../outside/conda.yml\n",
+      "lib/project/good.yml": "name: lib-good\nimage: python:3.11\nconda_file: ../outside/good.yml\n"
+    })
+    const t = await createTerrarium({ dataDir: join(files.path, "lib-data"), actor: "lib-test" })
+    try {
+      const outside = await t.createFromFile(join(files.path, "lib/project/good.yml")).then(() => undefined, (e: unknown) => e)
+      assert.strictEqual((outside as { _tag?: string })._tag, "ImportError")
+      assert.include(String((outside as Error).message), "outside the environment file's folder")
+      const allowOutside = [join(files.path, "lib/outside")]
+      // Allowed, a bad line of the file is reported by a word of it, never the line with the secret.
+      const bad = await t.createFromFile(join(files.path, "lib/project/bad.yml"), { allowOutside }).then(() => undefined, (e: unknown) => e)
+      assert.include(String((bad as Error).message), "invalid conda version spec")
+      assert.notInclude(JSON.stringify(bad) + String((bad as Error).message), SECRET)
+      const listed = await t.environments()
+      assert.deepStrictEqual(listed, [])
+      const created = await t.createFromFile(join(files.path, "lib/project/good.yml"), { allowOutside })
+      assert.deepStrictEqual([created.name, created.version, created.created], ["lib-good", "1", true])
+    } finally {
+      await t.close()
+    }
   })
 })
