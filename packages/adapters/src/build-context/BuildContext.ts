@@ -13,7 +13,8 @@
  * The walk has limits (`BuildContextLimits`): the number of entries, the bytes of the files, and
  * the time it takes, each with a default, an environment variable and an option to raise it, so
  * that `build.path: /usr` is a clear error after a while rather than a walk without end. It yields
- * between entries, so it can be interrupted (Ctrl-C) at any point.
+ * between entries, so it can be interrupted (Ctrl-C) at any point, and tells an optional reporter
+ * how far it has got, so that a terminal can show a long walk.
  *
  * @since 0.1.0
  */
@@ -139,11 +140,34 @@ const overLimit = (contextDir: string, what: string, limit: string, variable: st
       `or raise the limit with ${variable}=N (or the ${option} option of contextLimits)`
   )
 
+/**
+ * How far a walk has got: entries and bytes taken in so far.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export interface BuildContextProgress {
+  readonly files: number
+  readonly bytes: number
+}
+
+/**
+ * Told how far a walk has got, every `PROGRESS_EVERY` entries (a terminal shows it; the walk
+ * waits for it, so it should be quick).
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export type BuildContextProgressReporter = (progress: BuildContextProgress) => Effect.Effect<void>
+
+const PROGRESS_EVERY = 256
+
 /** What a walk has taken in so far, against its limits. */
 interface Tally {
   files: number
   bytes: number
   readonly limits: BuildContextLimits
+  readonly onProgress: BuildContextProgressReporter | undefined
 }
 
 /** One file-system call, failing with an `ImportError` that names the path. */
@@ -291,6 +315,14 @@ const listEntries = (
 const count = (contextDir: string, tally: Tally, size: number): Effect.Effect<void, ImportError> => {
   tally.files += 1
   tally.bytes += size
+  if (tally.onProgress !== undefined && tally.files % PROGRESS_EVERY === 0) {
+    const report = tally.onProgress({ files: tally.files, bytes: tally.bytes })
+    return Effect.andThen(checkLimits(contextDir, tally), report)
+  }
+  return checkLimits(contextDir, tally)
+}
+
+const checkLimits = (contextDir: string, tally: Tally): Effect.Effect<void, ImportError> => {
   if (tally.files > tally.limits.maxFiles) {
     return Effect.fail(overLimit(contextDir, "has more entries", `${tally.limits.maxFiles} files`, "TERRARIUM_MAX_CONTEXT_FILES", "maxFiles"))
   }
@@ -317,7 +349,8 @@ const digested = (entry: BuildContextEntry): ContextEntry =>
 export const walkBuildContext = (
   contextDir: string,
   dockerfilePath = "Dockerfile",
-  limits: Partial<BuildContextLimits> = {}
+  limits: Partial<BuildContextLimits> = {},
+  onProgress?: BuildContextProgressReporter
 ): Effect.Effect<BuildContext | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
@@ -331,7 +364,7 @@ export const walkBuildContext = (
     const walk = Effect.gen(function*() {
       const ignore = yield* readIgnoreFile(path, contextDir, realContext, dockerfilePath, settled.maxFileBytes)
       const entries: Array<BuildContextEntry> = []
-      yield* listEntries(fs, path, contextDir, "", ignore, entries, { files: 0, bytes: 0, limits: settled })
+      yield* listEntries(fs, path, contextDir, "", ignore, entries, { files: 0, bytes: 0, limits: settled, onProgress })
       return entries
     })
     const entries = yield* walk.pipe(
@@ -357,6 +390,7 @@ export const walkBuildContext = (
 export const digestBuildContext = (
   contextDir: string,
   dockerfilePath = "Dockerfile",
-  limits: Partial<BuildContextLimits> = {}
+  limits: Partial<BuildContextLimits> = {},
+  onProgress?: BuildContextProgressReporter
 ): Effect.Effect<string | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
-  walkBuildContext(contextDir, dockerfilePath, limits).pipe(Effect.map((context) => context?.digest))
+  walkBuildContext(contextDir, dockerfilePath, limits, onProgress).pipe(Effect.map((context) => context?.digest))

@@ -35,7 +35,7 @@ import {
   urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect, type FileSystem, Path } from "effect"
-import { type BuildContextLimits, digestBuildContext } from "../build-context/BuildContext.ts"
+import { type BuildContextLimits, type BuildContextProgressReporter, digestBuildContext } from "../build-context/BuildContext.ts"
 import { type CondaEnvironment, parseCondaEnvironment, readCondaEnvironmentNode } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
@@ -84,6 +84,8 @@ export interface AzureMLImportOptions extends ReadOptions {
   readonly templateValues?: TemplateValues | undefined
   /** Limits of the build context walk (number of files, bytes, time). */
   readonly contextLimits?: Partial<BuildContextLimits> | undefined
+  /** Told how far a build context walk has got (a terminal shows it). */
+  readonly onContextProgress?: BuildContextProgressReporter | undefined
   /** What may be read, when the caller has settled it already (else settled from the file and these options). */
   readonly scope?: ReadScope | undefined
 }
@@ -242,10 +244,12 @@ export const parseAzureMLEnvironment = (
             warnings.push(importWarning(file, buildLine, `the Dockerfile ${dockerfileFile} was not found; only its path is kept`))
           }
         }
-        contextDigest = yield* digestBuildContext(contextDir, dockerfilePath, {
-          ...options.contextLimits,
-          maxFileBytes: scope.maxFileBytes
-        })
+        contextDigest = yield* digestBuildContext(
+          contextDir,
+          dockerfilePath,
+          { ...options.contextLimits, maxFileBytes: scope.maxFileBytes },
+          options.onContextProgress
+        )
         if (contextDigest === undefined) {
           warnings.push(importWarning(
             file,

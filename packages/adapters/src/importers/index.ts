@@ -17,7 +17,7 @@ import { importError, type ImportError } from "./ImportError.ts"
 import { parseMlflowPythonEnv } from "./MlflowPythonEnv.ts"
 import { importRequirementsText } from "./RequirementsTxt.ts"
 import { type ReadOptions, readScope, readSourceFile } from "./SourceFiles.ts"
-import type { BuildContextLimits } from "../build-context/BuildContext.ts"
+import type { BuildContextLimits, BuildContextProgressReporter } from "../build-context/BuildContext.ts"
 import type { TemplateValues } from "./Templates.ts"
 import { isMap, keyOf, parseYaml, scalarText } from "./YamlSource.ts"
 
@@ -51,6 +51,8 @@ export interface ImportOptions extends ReadOptions {
   readonly armParameters?: Readonly<Record<string, unknown>> | undefined
   /** Limits of a build context walk (number of files, bytes, time). */
   readonly contextLimits?: Partial<BuildContextLimits> | undefined
+  /** Told how far a build context walk has got (a terminal shows it). */
+  readonly onContextProgress?: BuildContextProgressReporter | undefined
 }
 
 const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os_type"]
@@ -126,6 +128,7 @@ export const importEnvironmentFile = (
         return yield* parseAzureMLEnvironment(file, text, {
           templateValues: options.templateValues,
           contextLimits: options.contextLimits,
+          onContextProgress: options.onContextProgress,
           scope
         })
       case "conda-environment":

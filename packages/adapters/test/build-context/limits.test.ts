@@ -115,6 +115,15 @@ describe("build context limits", () => {
       assert.isTrue(Exit.hasInterrupts(exit))
     }))
 
+  it.effect("a reporter is told how far the walk has got, every 256 entries", () =>
+    Effect.gen(function*() {
+      const dir = tree(Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`f/${i}.txt`, "ab"])))
+      const seen: Array<readonly [number, number]> = []
+      const context = yield* walkBuildContext(dir, "Dockerfile", {}, ({ files, bytes }) => Effect.sync(() => void seen.push([files, bytes])))
+      assert.strictEqual(context?.entries.length, 600)
+      assert.deepStrictEqual(seen, [[256, 512], [512, 1024]])
+    }).pipe(Effect.provide(localDisk)))
+
   it.effect("a pseudo-file (size 0, content of its own) is refused, not digested as whatever it held", () =>
     Effect.gen(function*() {
       const error = yield* walkBuildContext("/proc/self/fdinfo").pipe(Effect.flip)
