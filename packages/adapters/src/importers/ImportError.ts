@@ -105,9 +105,17 @@ const isExcerpt = (text: string): boolean => {
   return [...word.matchAll(WORD)].length === 1 && word.match(WORD)?.[0] === word && shortWord(word) === word
 }
 
-/** Every `"…"` quoted in a message, cut down to its excerpt (see `excerpt`). */
+// A quoted text this short is shown as it is (`name "my env"`): no more than what an excerpt shows of a long word.
+const SHORT = WORD_HEAD
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+
+/** Every `"…"` quoted in a message, cut down to its excerpt (see `excerpt`) unless short. */
 const quotedExcerpts = (detail: string): string =>
-  detail.replace(/"((?:[^"\\]|\\.)*)"/gs, (_, quoted: string) => `"${isExcerpt(quoted) ? quoted : excerpt(quoted)}"`)
+  detail.replace(/"((?:[^"\\]|\\.)*)"/gs, (_, quoted: string) => {
+    const plain = redactUrlCredentials(quoted)
+    const keep = (plain.length <= SHORT && !CONTROL.test(plain)) || isExcerpt(plain)
+    return `"${keep ? plain : excerpt(plain)}"`
+  })
 
 /**
  * Builds an `ImportError` whose message is `file:line[:column]: detail`. Whatever `detail` quotes

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { walkBuildContext } from "../../src/build-context/BuildContext.ts"
-import { excerpt, type ImportError, importEnvironmentFile } from "../../src/importers/index.ts"
+import { excerpt, type ImportError, importEnvironmentFile, importError } from "../../src/importers/index.ts"
 import * as MemoryFileSystem from "../support/MemoryFileSystem.ts"
 
 const SECRET = "SECRET_TOKEN_abc123"
@@ -132,5 +132,12 @@ describe("excerpt", () => {
     assert.strictEqual(excerpt("A=1\u0000B=2"), "A=1 …")
     assert.strictEqual(excerpt("a\u202eb"), "a …")
     assert.strictEqual(excerpt(""), "")
+  })
+
+  it("an error keeps a short quoted text as it is, and cuts a longer one to its excerpt", () => {
+    assert.strictEqual(importError({ file: "f" }, `name "my env": no spaces`).message, `f: name "my env": no spaces`)
+    assert.strictEqual(importError({ file: "f" }, `"ftp://u:p@h"`).detail, `"ftp://***@h"`)
+    assert.strictEqual(importError({ file: "f" }, `bad "numpy >>1 ${SECRET}"`).detail, `bad "numpy …"`)
+    assert.strictEqual(importError({ file: "f", field: `tags.a ${SECRET}` }, "x").field, "tags.a …")
   })
 })
