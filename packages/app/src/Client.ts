@@ -81,7 +81,15 @@ export interface TerrariumClient {
     readonly curated?: boolean | undefined
   }) => Promise<Registration>
   /** Define and register from an AzureML v2 environment YAML (or a conda environment.yml with `name`). */
-  readonly createFromFile: (file: string, options?: WriteOptions & { readonly name?: string; readonly version?: string }) => Promise<Registration>
+  readonly createFromFile: (
+    file: string,
+    options?: WriteOptions & {
+      readonly name?: string
+      readonly version?: string
+      /** Folders outside the file's own folder tree that the files it names may also be read from (`--allow-outside`). */
+      readonly allowOutside?: ReadonlyArray<string>
+    }
+  ) => Promise<Registration>
   readonly addPackage: (name: string, spec: { readonly pip: string } | { readonly conda: string }, options?: WriteOptions) => Promise<Draft>
   readonly removePackage: (name: string, pkg: { readonly pip: string } | { readonly conda: string }, options?: WriteOptions) => Promise<Draft>
   /** Set an environment variable in the draft. */
@@ -232,7 +240,7 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         })),
     createFromFile: (file, o) =>
       runtime.runPromise(Effect.gen(function*() {
-        const imported = yield* importEnvironmentFile(file)
+        const imported = yield* importEnvironmentFile(file, { allowOutside: o?.allowOutside })
         const { name, definition, version } = yield* fromImported(imported, { name: o?.name, version: o?.version })
         return yield* (yield* Terrarium).create({ ...write(o), name, definition, version })
       })),

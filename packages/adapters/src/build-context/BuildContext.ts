@@ -10,13 +10,26 @@
  * context"). An image builder sends that list and nothing else, so the cache key it files the
  * image under is the key of what it sent.
  *
+ * The walk has limits (`BuildContextLimits`): the number of entries, the bytes of the files, and
+ * the time it takes, each with a default, an environment variable and an option to raise it, so
+ * that `build.path: /usr` is a clear error after a while rather than a walk without end. It yields
+ * between entries, so it can be interrupted (Ctrl-C) at any point, and tells an optional reporter
+ * how far it has got, so that a terminal can show a long walk.
+ *
  * @since 0.1.0
  */
 import { ContextDigest, type ContextEntry } from "@terrarium/domain"
-import { Effect, FileSystem, Path, type PlatformError, Result, Stream } from "effect"
+import { Duration, Effect, FileSystem, Path, type PlatformError, Result, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { importError, type ImportError } from "../importers/ImportError.ts"
-import { failureText, isMissing, readSourceFile } from "../importers/SourceFiles.ts"
+import {
+  DEFAULT_MAX_FILE_BYTES,
+  failureText,
+  isMissing,
+  limitSetting,
+  readReferencedFile,
+  type ReadScope
+} from "../importers/SourceFiles.ts"
 import { type DockerIgnore, NO_DOCKERIGNORE, parseDockerIgnore } from "./DockerIgnore.ts"
 
 /**
@@ -78,6 +91,85 @@ export interface BuildContext {
   readonly digest: string
 }
 
+/**
+ * How much a walk may take in. A context larger than this is refused with an error naming the
+ * limit; each limit is raised by its option or environment variable.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export interface BuildContextLimits {
+  /** Entries (files and links) at most (default: `TERRARIUM_MAX_CONTEXT_FILES`, else 50,000). */
+  readonly maxFiles: number
+  /** Bytes of the files at most (default: `TERRARIUM_MAX_CONTEXT_BYTES`, else 1 GiB). */
+  readonly maxBytes: number
+  /** Seconds the walk may take (default: `TERRARIUM_CONTEXT_TIMEOUT_SECONDS`, else 120). */
+  readonly timeoutSeconds: number
+  /** The largest ignore file read (default: the importers' file limit, 1 MiB). */
+  readonly maxFileBytes: number
+}
+
+/**
+ * The limits in force when none are given.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export const DEFAULT_BUILD_CONTEXT_LIMITS: BuildContextLimits = {
+  maxFiles: 50_000,
+  maxBytes: 1024 * 1024 * 1024,
+  timeoutSeconds: 120,
+  maxFileBytes: DEFAULT_MAX_FILE_BYTES
+}
+
+const settleLimits = (contextDir: string, given: Partial<BuildContextLimits>): Effect.Effect<BuildContextLimits, ImportError> =>
+  Effect.gen(function*() {
+    const d = DEFAULT_BUILD_CONTEXT_LIMITS
+    return {
+      maxFiles: yield* limitSetting(given.maxFiles, "TERRARIUM_MAX_CONTEXT_FILES", d.maxFiles, contextDir),
+      maxBytes: yield* limitSetting(given.maxBytes, "TERRARIUM_MAX_CONTEXT_BYTES", d.maxBytes, contextDir),
+      timeoutSeconds: yield* limitSetting(given.timeoutSeconds, "TERRARIUM_CONTEXT_TIMEOUT_SECONDS", d.timeoutSeconds, contextDir),
+      maxFileBytes: yield* limitSetting(given.maxFileBytes, "TERRARIUM_MAX_FILE_BYTES", d.maxFileBytes, contextDir)
+    }
+  })
+
+const overLimit = (contextDir: string, what: string, limit: string, variable: string, option: string) =>
+  importError(
+    { file: contextDir },
+    `the build context ${what} than the limit of ${limit}; check build.path names the folder meant, ` +
+      `or raise the limit with ${variable}=N (or the ${option} option of contextLimits)`
+  )
+
+/**
+ * How far a walk has got: entries and bytes taken in so far.
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export interface BuildContextProgress {
+  readonly files: number
+  readonly bytes: number
+}
+
+/**
+ * Told how far a walk has got, every `PROGRESS_EVERY` entries (a terminal shows it; the walk
+ * waits for it, so it should be quick).
+ *
+ * @since 0.1.0
+ * @category build context
+ */
+export type BuildContextProgressReporter = (progress: BuildContextProgress) => Effect.Effect<void>
+
+const PROGRESS_EVERY = 256
+
+/** What a walk has taken in so far, against its limits. */
+interface Tally {
+  files: number
+  bytes: number
+  readonly limits: BuildContextLimits
+  readonly onProgress: BuildContextProgressReporter | undefined
+}
+
 /** One file-system call, failing with an `ImportError` that names the path. */
 const onDisk = <A>(
   path: string,
@@ -100,19 +192,35 @@ const statOrMissing = (
     )
   )
 
-/** The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory. */
-const sha256OfFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string, ImportError> =>
-  onDisk(
-    path,
-    "read a file of the build context",
-    Effect.suspend(() => {
-      const hash = createHash("sha256")
-      return fs.stream(path).pipe(
-        Stream.runForEach((chunk) => Effect.sync(() => hash.update(chunk))),
-        Effect.map(() => hash.digest("hex"))
+/**
+ * The lower-case hex SHA-256 of a file, read as a stream so a large context never sits in memory,
+ * and never past the `size` it was listed with: a file that holds more or less than its size says
+ * (one being written, a pseudo-file of /proc) is an error, not a digest of whatever was there.
+ */
+const sha256OfFile = (fs: FileSystem.FileSystem, path: string, size: number): Effect.Effect<string, ImportError> =>
+  Effect.gen(function*() {
+    const hash = createHash("sha256")
+    let read = 0
+    yield* onDisk(
+      path,
+      "read a file of the build context",
+      fs.stream(path, { bytesToRead: size + 1 }).pipe(
+        Stream.runForEach((chunk) =>
+          Effect.sync(() => {
+            read += chunk.length
+            hash.update(chunk)
+          })
+        )
       )
-    })
-  )
+    )
+    if (read !== size) {
+      return yield* importError(
+        { file: path },
+        `does not hold the ${size} bytes its size says: it changed while the build context was read, or it is a pseudo-file (as under /proc or /sys)`
+      )
+    }
+    return hash.digest("hex")
+  })
 
 /**
  * The ignore file BuildKit uses: `<Dockerfile>.dockerignore` beside the Dockerfile if there is
@@ -121,11 +229,20 @@ const sha256OfFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<st
 const readIgnoreFile = (
   path: Path.Path,
   contextDir: string,
-  dockerfilePath: string
-): Effect.Effect<DockerIgnore, ImportError, FileSystem.FileSystem> =>
+  realContext: string,
+  dockerfilePath: string,
+  maxFileBytes: number
+): Effect.Effect<DockerIgnore, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    for (const file of [path.join(contextDir, `${dockerfilePath}.dockerignore`), path.join(contextDir, ".dockerignore")]) {
-      const text = yield* readSourceFile(file)
+    // The ignore file is read like any file a definition names: inside the context only (a link
+    // out of it is refused), a regular file, not past the size limit.
+    const scope: ReadScope = { root: realContext, allowOutside: [], maxFileBytes, maxIncludeDepth: 0 }
+    for (const name of [`${dockerfilePath}.dockerignore`, ".dockerignore"]) {
+      const file = path.join(contextDir, name)
+      const text = yield* readReferencedFile(scope, file, { file, field: "ignore file", name }, {
+        real: realContext,
+        what: `the build context (${realContext})`
+      })
       if (text === undefined) continue
       const parsed = parseDockerIgnore(text)
       if (Result.isFailure(parsed)) return yield* importError({ file, line: parsed.failure.line }, parsed.failure.message)
@@ -141,7 +258,8 @@ const listEntries = (
   contextDir: string,
   prefix: string,
   ignore: DockerIgnore,
-  entries: Array<BuildContextEntry>
+  entries: Array<BuildContextEntry>,
+  tally: Tally
 ): Effect.Effect<void, ImportError> =>
   Effect.gen(function*() {
     const dir = prefix === "" ? contextDir : path.join(contextDir, prefix)
@@ -149,6 +267,8 @@ const listEntries = (
     // files that are kept need a `stat` of their own, for size and mode.
     const children = yield* onDisk(dir, "list a directory of the build context", fs.readDirectoryEntries(dir))
     for (const child of children) {
+      // A point where the walk can be interrupted, however fast the file system answers.
+      yield* Effect.yieldNow
       const relative = prefix === "" ? child.name : `${prefix}/${child.name}`
       const absolute = path.join(contextDir, relative)
       const excluded = ignore.excludes(relative)
@@ -160,21 +280,23 @@ const listEntries = (
       }
       if (type === "Directory") {
         // An excluded directory can still hold files an exception (`!…`) brings back.
-        if (!excluded || ignore.hasExceptions) yield* listEntries(fs, path, contextDir, relative, ignore, entries)
+        if (!excluded || ignore.hasExceptions) yield* listEntries(fs, path, contextDir, relative, ignore, entries, tally)
       } else if (excluded) {
         continue
       } else if (type === "File") {
         const stats = yield* statOrMissing(fs, absolute)
         if (stats === undefined) continue // removed while walking
+        yield* count(contextDir, tally, Number(stats.size))
         entries.push({
           type: "file",
           path: relative,
-          sha256: yield* sha256OfFile(fs, absolute),
+          sha256: yield* sha256OfFile(fs, absolute, Number(stats.size)),
           executable: (stats.mode & 0o100) !== 0,
           size: Number(stats.size),
           mode: stats.mode & 0o7777
         })
       } else if (type === "SymbolicLink") {
+        yield* count(contextDir, tally, 0)
         entries.push({
           type: "symlink",
           path: relative,
@@ -188,6 +310,27 @@ const listEntries = (
       }
     }
   })
+
+/** Counts one more entry of `size` bytes, failing when that goes past a limit. */
+const count = (contextDir: string, tally: Tally, size: number): Effect.Effect<void, ImportError> => {
+  tally.files += 1
+  tally.bytes += size
+  if (tally.onProgress !== undefined && tally.files % PROGRESS_EVERY === 0) {
+    const report = tally.onProgress({ files: tally.files, bytes: tally.bytes })
+    return Effect.andThen(checkLimits(contextDir, tally), report)
+  }
+  return checkLimits(contextDir, tally)
+}
+
+const checkLimits = (contextDir: string, tally: Tally): Effect.Effect<void, ImportError> => {
+  if (tally.files > tally.limits.maxFiles) {
+    return Effect.fail(overLimit(contextDir, "has more entries", `${tally.limits.maxFiles} files`, "TERRARIUM_MAX_CONTEXT_FILES", "maxFiles"))
+  }
+  if (tally.bytes > tally.limits.maxBytes) {
+    return Effect.fail(overLimit(contextDir, "is larger", `${tally.limits.maxBytes} bytes`, "TERRARIUM_MAX_CONTEXT_BYTES", "maxBytes"))
+  }
+  return Effect.void
+}
 
 /** What the digest covers of an entry: size and mode are for sending it, not part of the key. */
 const digested = (entry: BuildContextEntry): ContextEntry =>
@@ -205,18 +348,34 @@ const digested = (entry: BuildContextEntry): ContextEntry =>
  */
 export const walkBuildContext = (
   contextDir: string,
-  dockerfilePath = "Dockerfile"
+  dockerfilePath = "Dockerfile",
+  limits: Partial<BuildContextLimits> = {},
+  onProgress?: BuildContextProgressReporter
 ): Effect.Effect<BuildContext | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    const settled = yield* settleLimits(contextDir, limits)
     // The context itself may be reached through a link; nothing inside it is followed.
     const root = yield* statOrMissing(fs, contextDir, true)
     if (root === undefined) return undefined
     if (root.type !== "Directory") return yield* importError({ file: contextDir }, "the build context must be a directory")
-    const ignore = yield* readIgnoreFile(path, contextDir, dockerfilePath)
-    const entries: Array<BuildContextEntry> = []
-    yield* listEntries(fs, path, contextDir, "", ignore, entries)
+    const realContext = yield* onDisk(contextDir, "resolve the build context", fs.realPath(contextDir))
+    const walk = Effect.gen(function*() {
+      const ignore = yield* readIgnoreFile(path, contextDir, realContext, dockerfilePath, settled.maxFileBytes)
+      const entries: Array<BuildContextEntry> = []
+      yield* listEntries(fs, path, contextDir, "", ignore, entries, { files: 0, bytes: 0, limits: settled, onProgress })
+      return entries
+    })
+    const entries = yield* walk.pipe(
+      Effect.timeoutOrElse({
+        duration: Duration.seconds(settled.timeoutSeconds),
+        orElse: () =>
+          Effect.fail(
+            overLimit(contextDir, "took longer to read", `${settled.timeoutSeconds} seconds`, "TERRARIUM_CONTEXT_TIMEOUT_SECONDS", "timeoutSeconds")
+          )
+      })
+    )
     const digest = yield* ContextDigest.contextDigest(entries.map(digested))
     return { directory: contextDir, dockerfilePath, entries, digest }
   })
@@ -230,6 +389,8 @@ export const walkBuildContext = (
  */
 export const digestBuildContext = (
   contextDir: string,
-  dockerfilePath = "Dockerfile"
+  dockerfilePath = "Dockerfile",
+  limits: Partial<BuildContextLimits> = {},
+  onProgress?: BuildContextProgressReporter
 ): Effect.Effect<string | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
-  walkBuildContext(contextDir, dockerfilePath).pipe(Effect.map((context) => context?.digest))
+  walkBuildContext(contextDir, dockerfilePath, limits, onProgress).pipe(Effect.map((context) => context?.digest))

@@ -23,8 +23,8 @@ import {
 import { Effect, type FileSystem, type Path } from "effect"
 import { type CondaEnvironment, parseCondaEnvironment } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
-import { readSourceFile } from "./SourceFiles.ts"
+import { excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
+import { type ReadOptions, readScope, type ReadScope, readSourceFile } from "./SourceFiles.ts"
 
 /**
  * The ARM resource type of an environment version.
@@ -38,9 +38,11 @@ export const ENVIRONMENT_VERSION_RESOURCE_TYPE = "Microsoft.MachineLearningServi
  * @since 0.1.0
  * @category arm
  */
-export interface ArmImportOptions {
+export interface ArmImportOptions extends ReadOptions {
   /** Values for the template's parameters (deployment parameters), by name. */
   readonly parameters?: Readonly<Record<string, unknown>> | undefined
+  /** What may be read, when the caller has settled it already (else settled from the file and these options). */
+  readonly scope?: ReadScope | undefined
 }
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -87,7 +89,7 @@ const evaluate = (
       return Number(number[0])
     }
     const fn = /^[A-Za-z][A-Za-z0-9]*/.exec(expression.slice(index))
-    if (fn === null) throw new Unevaluated(`unexpected "${expression.slice(index)}"`)
+    if (fn === null) throw new Unevaluated(`unexpected "${excerpt(expression.slice(index))}"`)
     index += fn[0].length
     skip()
     if (expression[index] !== "(") throw new Unevaluated(`expected "(" after ${fn[0]}`)
@@ -114,7 +116,7 @@ const evaluate = (
   }
   const result = value()
   skip()
-  if (index !== expression.length) throw new Unevaluated(`unexpected "${expression.slice(index)}"`)
+  if (index !== expression.length) throw new Unevaluated(`unexpected "${excerpt(expression.slice(index))}"`)
   return result
 }
 
@@ -147,7 +149,12 @@ export const parseArmEnvironmentVersion = (
     } catch (error) {
       return yield* importError(
         { file, ...jsonErrorPosition(text, error) },
-        `invalid JSON: ${error instanceof Error ? error.message.replace(/\s*\(line \d+ column \d+\)$/, "") : String(error)}`
+        // The engine's message quotes a piece of the text (`"{"a": SECRET"... is not valid JSON`): left out.
+        `invalid JSON: ${
+          error instanceof Error
+            ? error.message.replace(/\s*\(line \d+ column \d+\)$/, "").replace(/,\s*".*$/s, "")
+            : String(error)
+        }`
       )
     }
     if (!isObject(template)) return yield* importError({ file }, "expected an ARM template (a JSON object)")
@@ -179,7 +186,7 @@ export const parseArmEnvironmentVersion = (
         return evaluate(raw.slice(1, -1), lookup)
       } catch (error) {
         if (!(error instanceof Unevaluated)) throw error
-        warnings.push(importWarning(file, undefined, `${field} = ${raw}: ${error.reason}; left unset`))
+        warnings.push(importWarning(file, undefined, `${field} = ${excerpt(raw)}: ${error.reason}; left unset`))
         return undefined
       }
     }
@@ -225,7 +232,8 @@ export const parseArmEnvironmentVersion = (
 
     let conda: CondaEnvironment | undefined
     if (condaText !== undefined) {
-      conda = yield* parseCondaEnvironment(`${file} (properties.condaFile)`, condaText, { readReferences: true })
+      const scope = options.scope ?? (yield* readScope(file, options))
+      conda = yield* parseCondaEnvironment(`${file} (properties.condaFile)`, condaText, { scope, readReferences: true })
     }
 
     let inferenceConfig: InferenceConfig | undefined
@@ -281,7 +289,8 @@ export const importArmEnvironmentVersion = (
   options: ArmImportOptions = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const text = yield* readSourceFile(file)
+    const scope = yield* readScope(file, options)
+    const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* parseArmEnvironmentVersion(file, text, options)
+    return yield* parseArmEnvironmentVersion(file, text, { ...options, scope })
   })

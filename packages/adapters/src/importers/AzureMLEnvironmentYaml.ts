@@ -19,6 +19,10 @@
  * - `{{key}}` templates (curated spec.yaml) are filled from `templateValues`; those left over
  *   are kept verbatim with a warning, so every curated file imports.
  *
+ * What may be read (see `SourceFiles.ts`): the conda file and the build context inside the YAML
+ * file's folder tree, the Dockerfile inside the build context, each judged on its real path, or
+ * inside a folder of `allowOutside`. The build context walk has its own limits (`contextLimits`).
+ *
  * @since 0.1.0
  */
 import {
@@ -31,11 +35,19 @@ import {
   urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect, type FileSystem, Path } from "effect"
-import { digestBuildContext } from "../build-context/BuildContext.ts"
+import { type BuildContextLimits, type BuildContextProgressReporter, digestBuildContext } from "../build-context/BuildContext.ts"
 import { type CondaEnvironment, parseCondaEnvironment, readCondaEnvironmentNode } from "./CondaEnvironmentFile.ts"
 import { type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
-import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
-import { readSourceFile } from "./SourceFiles.ts"
+import { didYouMean, excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
+import {
+  checkInside,
+  readReferencedFile,
+  type ReadOptions,
+  readScope,
+  type ReadScope,
+  readSourceFile,
+  realPathOrMissing
+} from "./SourceFiles.ts"
 import { applyTemplate, type TemplateValues } from "./Templates.ts"
 import { isMap, isScalar, keyOf, type Pair, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
 
@@ -67,9 +79,15 @@ const ROUTE_FIELDS = ["path", "port"]
  * @since 0.1.0
  * @category azureml
  */
-export interface AzureMLImportOptions {
+export interface AzureMLImportOptions extends ReadOptions {
   /** Values for `{{key}}` placeholders (`{ "asset.name": "sklearn-1.5" }`). */
   readonly templateValues?: TemplateValues | undefined
+  /** Limits of the build context walk (number of files, bytes, time). */
+  readonly contextLimits?: Partial<BuildContextLimits> | undefined
+  /** Told how far a build context walk has got (a terminal shows it). */
+  readonly onContextProgress?: BuildContextProgressReporter | undefined
+  /** What may be read, when the caller has settled it already (else settled from the file and these options). */
+  readonly scope?: ReadScope | undefined
 }
 
 const isNull = (node: unknown): boolean => node === null || node === undefined || (isScalar(node) && node.value === null)
@@ -92,6 +110,7 @@ export const parseAzureMLEnvironment = (
     const paths = yield* Path.Path
     const source = yield* Effect.fromResult(parseYaml(file, text))
     const root = yield* Effect.fromResult(rootMap(source, "an AzureML environment"))
+    const scope = options.scope ?? (yield* readScope(file, options))
     const warnings: Array<ImportWarning> = []
     const fields = new Map<string, Pair>()
 
@@ -102,7 +121,7 @@ export const parseAzureMLEnvironment = (
         const suggestion = key === undefined ? undefined : didYouMean(key, AZUREML_ENVIRONMENT_FIELDS)
         return yield* importError(
           { file, line, field: key },
-          `field "${key ?? String(pair.key)}" is not part of the AzureML v2 environment schema${
+          `field "${excerpt(key ?? String(pair.key))}" is not part of the AzureML v2 environment schema${
             suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`
           }`
         )
@@ -176,12 +195,19 @@ export const parseAzureMLEnvironment = (
       if (!isMap(buildNode)) return yield* importError({ file, line: buildLine, field: "build" }, `field "build" must be a mapping`)
       let path: string | undefined
       let dockerfilePath = "Dockerfile"
+      // The lines of the keys, for the errors about the files they name (else the `build:` line).
+      let pathLine = buildLine
+      let dockerfileLine = buildLine
       for (const pair of buildNode.items) {
         const key = keyOf(pair)
         const line = source.lineOf(pair.key)
-        if (key === "path") path = yield* text_("build.path", pair.value, line)
-        else if (key === "dockerfile_path") dockerfilePath = (yield* text_("build.dockerfile_path", pair.value, line)) ?? dockerfilePath
-        else {
+        if (key === "path") {
+          path = yield* text_("build.path", pair.value, line)
+          pathLine = line
+        } else if (key === "dockerfile_path") {
+          dockerfilePath = (yield* text_("build.dockerfile_path", pair.value, line)) ?? dockerfilePath
+          dockerfileLine = line
+        } else {
           const suggestion = key === undefined ? undefined : didYouMean(key, BUILD_FIELDS)
           return yield* importError(
             { file, line, field: `build.${key ?? "?"}` },
@@ -201,15 +227,29 @@ export const parseAzureMLEnvironment = (
       if (!isUri(path) && !/\{\{/.test(path)) {
         const contextDir = paths.isAbsolute(path) ? path : paths.join(paths.dirname(file), path)
         sourceInfo.buildContext = contextDir
+        const realContext = yield* realPathOrMissing(contextDir)
+        if (realContext !== undefined) {
+          yield* checkInside(scope, realContext, { file, line: pathLine, field: "build.path", name: path })
+        }
         if (!/\{\{/.test(dockerfilePath)) {
           const dockerfileFile = paths.join(contextDir, dockerfilePath)
           sourceInfo.dockerfilePath = dockerfileFile
-          dockerfile = yield* readSourceFile(dockerfileFile)
+          dockerfile = yield* readReferencedFile(
+            scope,
+            dockerfileFile,
+            { file, line: dockerfileLine, field: "build.dockerfile_path", name: dockerfilePath },
+            { real: realContext ?? paths.resolve(contextDir), what: `the build context (${realContext ?? paths.resolve(contextDir)})` }
+          )
           if (dockerfile === undefined) {
             warnings.push(importWarning(file, buildLine, `the Dockerfile ${dockerfileFile} was not found; only its path is kept`))
           }
         }
-        contextDigest = yield* digestBuildContext(contextDir, dockerfilePath)
+        contextDigest = yield* digestBuildContext(
+          contextDir,
+          dockerfilePath,
+          { ...options.contextLimits, maxFileBytes: scope.maxFileBytes },
+          options.onContextProgress
+        )
         if (contextDigest === undefined) {
           warnings.push(importWarning(
             file,
@@ -235,7 +275,7 @@ export const parseAzureMLEnvironment = (
     if (condaPair !== undefined && !isNull(condaPair.value)) {
       const condaLine = source.lineOf(condaPair.key)
       if (isMap(condaPair.value)) {
-        conda = yield* readCondaEnvironmentNode(source, condaPair.value, { readReferences: true })
+        conda = yield* readCondaEnvironmentNode(source, condaPair.value, { scope, readReferences: true })
       } else {
         const reference = yield* text_("conda_file", condaPair.value, condaLine)
         if (reference !== undefined && reference !== "") {
@@ -246,7 +286,7 @@ export const parseAzureMLEnvironment = (
             )
           }
           const condaFile = paths.isAbsolute(reference) ? reference : paths.join(paths.dirname(file), reference)
-          const condaText = yield* readSourceFile(condaFile)
+          const condaText = yield* readReferencedFile(scope, condaFile, { file, line: condaLine, field: "conda_file", name: reference })
           if (condaText === undefined) {
             return yield* importError(
               { file, line: condaLine, field: "conda_file" },
@@ -254,7 +294,7 @@ export const parseAzureMLEnvironment = (
             )
           }
           sourceInfo.condaFile = condaFile
-          conda = yield* parseCondaEnvironment(condaFile, condaText, { readReferences: true })
+          conda = yield* parseCondaEnvironment(condaFile, condaText, { scope, readReferences: true })
         }
       }
     }
@@ -325,7 +365,7 @@ const readInferenceConfig = (source: YamlSource, pair: Pair): Effect.Effect<Infe
           if (!Number.isInteger(port) || port < 1 || port > 65535) {
             return yield* importError(
               { file, line: itemLine, field: `${fieldName}.port` },
-              `field "${fieldName}.port" must be a port number (1-65535), not "${raw ?? "a structure"}"`
+              `field "${fieldName}.port" must be a port number (1-65535), not "${excerpt(raw ?? "a structure")}"`
             )
           }
         } else {
@@ -360,9 +400,10 @@ export const importAzureMLEnvironmentYaml = (
   options: AzureMLImportOptions = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const text = yield* readSourceFile(file)
+    const scope = yield* readScope(file, options)
+    const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* parseAzureMLEnvironment(file, text, options)
+    return yield* parseAzureMLEnvironment(file, text, { ...options, scope })
   })
 
 /**
@@ -375,16 +416,18 @@ export const importAzureMLEnvironmentYaml = (
  * @category azureml
  */
 export const curatedTemplateValues = (
-  specFile: string
+  specFile: string,
+  options: ReadOptions = {}
 ): Effect.Effect<TemplateValues, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const paths = yield* Path.Path
     const values: Record<string, string> = {}
     const dir = paths.dirname(specFile)
+    const scope = yield* readScope(specFile, options)
     const read = (name: string) =>
       Effect.gen(function*() {
         const path = paths.join(dir, name)
-        const text = yield* readSourceFile(path)
+        const text = yield* readReferencedFile(scope, path, { file: specFile, field: "template values", name })
         if (text === undefined) return undefined
         const source = yield* Effect.fromResult(parseYaml(path, text))
         return source.doc.toJS() as unknown

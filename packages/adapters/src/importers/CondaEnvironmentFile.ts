@@ -18,9 +18,9 @@ import { Effect, type FileSystem, type Path, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
+import { didYouMean, excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
-import { readSourceFile } from "./SourceFiles.ts"
+import { type ReadOptions, readScope, type ReadScope, readSourceFile } from "./SourceFiles.ts"
 import { isMap, isScalar, isSeq, keyOf, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
 
 /**
@@ -42,9 +42,11 @@ export interface CondaEnvironment {
  * @since 0.1.0
  * @category conda
  */
-export interface CondaReadOptions {
+export interface CondaReadOptions extends ReadOptions {
   /** Reads `-r` includes of the `pip:` list (through the `FileSystem`); without it they are kept as flags. */
   readonly readReferences?: boolean | undefined
+  /** What may be read, when the caller has settled it already (else settled from the file and these options). */
+  readonly scope?: ReadScope | undefined
 }
 
 const SECTIONS = ["name", "channels", "dependencies", "variables", "prefix"]
@@ -129,7 +131,7 @@ export const readCondaEnvironmentNode = (
                 if (subKey !== "pip") {
                   return yield* importError(
                     { ...itemAt, line: source.lineOf(sub.key) ?? itemLine },
-                    `unsupported dependency section "${subKey ?? "?"}" (only "pip:" may hold a list)`
+                    `unsupported dependency section "${excerpt(subKey ?? "?")}" (only "pip:" may hold a list)`
                   )
                 }
                 sawPipList = true
@@ -168,7 +170,7 @@ export const readCondaEnvironmentNode = (
             importWarning(
               file,
               line,
-              `section "${key ?? "?"}" is not part of a conda environment file and is ignored${
+              `section "${excerpt(key ?? "?")}" is not part of a conda environment file and is ignored${
                 suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`
               }`
             )
@@ -176,7 +178,7 @@ export const readCondaEnvironmentNode = (
         }
       }
     }
-    const pip = yield* readPipLines(file, pipLines, { readReferences: options.readReferences })
+    const pip = yield* readPipLines(file, pipLines, options)
     if (sawPipList && pip.requirements.length > 0 && !conda.some((spec) => spec.name === "pip")) {
       warnings.push(
         importWarning(file, pipLines[0]?.line, `a "pip:" list without "pip" among the conda dependencies; conda will use whatever pip it finds`)
@@ -220,12 +222,14 @@ export const parseCondaEnvironment = (
  * @category conda
  */
 export const importCondaEnvironmentFile = (
-  file: string
+  file: string,
+  options: ReadOptions = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const text = yield* readSourceFile(file)
+    const scope = yield* readScope(file, options)
+    const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* importCondaEnvironmentText(file, text)
+    return yield* importCondaEnvironmentText(file, text, { scope })
   })
 
 /**
@@ -236,10 +240,11 @@ export const importCondaEnvironmentFile = (
  */
 export const importCondaEnvironmentText = (
   file: string,
-  text: string
+  text: string,
+  options: ReadOptions & { readonly scope?: ReadScope | undefined } = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const env = yield* parseCondaEnvironment(file, text, { readReferences: true })
+    const env = yield* parseCondaEnvironment(file, text, { ...options, readReferences: true })
     const definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       python: { userManagedDependencies: false, interpreterPath: "python", conda: env.dependencies },

@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { redactUrlCredentials } from "@terrarium/domain"
 import { Schema } from "effect"
 
 /**
@@ -54,21 +55,88 @@ export const formatLocation = (at: ImportLocation): string =>
     at.line !== undefined && at.column !== undefined ? `:${at.column}` : ""
   }`
 
+// Words are split at whitespace and at control characters: the NUL-separated `KEY=value` list of
+// `/proc/self/environ` is as many words as variables.
+const WORD = /[^\s\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g
+const URL_WORD = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
+/** A word longer than this is cut to its first `WORD_HEAD` characters. */
+const WORD_MAX = 40
+const WORD_HEAD = 16
+const URL_MAX = 80
+
+const shortWord = (word: string): string => {
+  if (URL_WORD.test(word)) {
+    // A URL is shown without its credentials and without its query and fragment (`?token=…`).
+    const bare = redactUrlCredentials(word).replace(/[?#].*$/s, (rest) => `${rest[0]}…`)
+    return bare.length <= URL_MAX ? bare : `${bare.slice(0, URL_MAX)}…`
+  }
+  return word.length <= WORD_MAX ? word : `${word.slice(0, WORD_HEAD)}…`
+}
+
 /**
- * Builds an `ImportError` whose message is `file:line[:column]: detail`.
+ * What an error may quote of the text it is about: the one word at `column` (1-based; the first
+ * word when there is no column), cut short when long, a URL without its credentials or query, and
+ * `…` where words were left out. A line of a file that was read (an `-r` include, a conda file)
+ * may hold anything readable, so a message never repeats a whole line: `numpy=>1 SECRET…` is
+ * quoted as `numpy=>1 …`.
+ *
+ * @example
+ * ```ts
+ * excerpt("numpy=>1 SECRET_TOKEN", 6) // "numpy=>1 …"
+ * excerpt("--pre https://u:t@host/simple?token=x", 7) // "… https://***@host/simple?…"
+ * ```
  *
  * @since 0.1.0
  * @category errors
  */
-export const importError = (at: ImportLocation & { readonly field?: string | undefined }, detail: string): ImportError =>
-  new ImportError({
+export const excerpt = (text: string, column?: number): string => {
+  const words = [...text.matchAll(WORD)].map((m) => ({ word: m[0], end: m.index + m[0].length }))
+  if (words.length === 0) return ""
+  // The word the column is in, or the next one after it (a column may point at a space).
+  const at = column === undefined ? 0 : words.findIndex((w) => column - 1 < w.end)
+  const index = at === -1 ? words.length - 1 : at
+  const chosen = words[index]?.word ?? ""
+  return `${index > 0 ? "… " : ""}${shortWord(chosen)}${index < words.length - 1 ? " …" : ""}`
+}
+
+/** True when `text` is an excerpt already: one word, short, with `…` where others were left out. */
+const isExcerpt = (text: string): boolean => {
+  const word = text.replace(/^… /, "").replace(/ …$/, "")
+  return [...word.matchAll(WORD)].length === 1 && word.match(WORD)?.[0] === word && shortWord(word) === word
+}
+
+// A quoted text this short is shown as it is (`name "my env"`): no more than what an excerpt shows of a long word.
+const SHORT = WORD_HEAD
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+
+/** Every `"…"` quoted in a message, cut down to its excerpt (see `excerpt`) unless short. */
+const quotedExcerpts = (detail: string): string =>
+  detail.replace(/"((?:[^"\\]|\\.)*)"/gs, (_, quoted: string) => {
+    const plain = redactUrlCredentials(quoted)
+    const keep = (plain.length <= SHORT && !CONTROL.test(plain)) || isExcerpt(plain)
+    return `"${keep ? plain : excerpt(plain)}"`
+  })
+
+/**
+ * Builds an `ImportError` whose message is `file:line[:column]: detail`. Whatever `detail` quotes
+ * (`"…"`) is cut down to an excerpt, whoever wrote the detail (a parser, a schema): a message
+ * never repeats a whole line of what was read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const importError = (at: ImportLocation & { readonly field?: string | undefined }, detail: string): ImportError => {
+  const safe = quotedExcerpts(detail)
+  return new ImportError({
     file: at.file,
     ...(at.line === undefined ? {} : { line: at.line }),
     ...(at.column === undefined ? {} : { column: at.column }),
-    ...(at.field === undefined ? {} : { field: at.field }),
-    detail,
-    message: `${formatLocation(at)}: ${detail}`
+    // A field may be a key of the file (`tags.<key>`): it is no more quoted whole than the rest.
+    ...(at.field === undefined ? {} : { field: isExcerpt(at.field) ? at.field : excerpt(at.field) }),
+    detail: safe,
+    message: `${formatLocation(at)}: ${safe}`
   })
+}
 
 /**
  * Something an importer accepted but could not take literally (a placeholder version, an option

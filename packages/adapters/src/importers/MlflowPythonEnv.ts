@@ -13,9 +13,9 @@ import { type CondaSpec, emptyDefinition } from "@terrarium/domain"
 import { Effect, type FileSystem, type Path, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { didYouMean, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
+import { didYouMean, excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
-import { readSourceFile } from "./SourceFiles.ts"
+import { type ReadOptions, readScope, type ReadScope, readSourceFile } from "./SourceFiles.ts"
 import { isScalar, isSeq, keyOf, parseYaml, rootMap, scalarText } from "./YamlSource.ts"
 
 const FIELDS = ["python", "build_dependencies", "dependencies"]
@@ -29,7 +29,8 @@ const FIELDS = ["python", "build_dependencies", "dependencies"]
  */
 export const parseMlflowPythonEnv = (
   file: string,
-  text: string
+  text: string,
+  options: ReadOptions & { readonly scope?: ReadScope | undefined } = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const source = yield* Effect.fromResult(parseYaml(file, text))
@@ -63,14 +64,14 @@ export const parseMlflowPythonEnv = (
       } else {
         const suggestion = key === undefined ? undefined : didYouMean(key, FIELDS)
         warnings.push(
-          importWarning(file, line, `field "${key ?? "?"}" is not part of python_env.yaml and is ignored${
+          importWarning(file, line, `field "${excerpt(key ?? "?")}" is not part of python_env.yaml and is ignored${
             suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`
           }`)
         )
       }
     }
     pipLines.push(...(lists["build_dependencies"] ?? []), ...(lists["dependencies"] ?? []))
-    const pip = yield* readPipLines(file, pipLines, { readReferences: true })
+    const pip = yield* readPipLines(file, pipLines, { ...options, readReferences: true })
     const definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       python: {
@@ -95,10 +96,12 @@ export const parseMlflowPythonEnv = (
  * @category mlflow
  */
 export const importMlflowPythonEnv = (
-  file: string
+  file: string,
+  options: ReadOptions = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const text = yield* readSourceFile(file)
+    const scope = yield* readScope(file, options)
+    const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* parseMlflowPythonEnv(file, text)
+    return yield* parseMlflowPythonEnv(file, text, { scope })
   })

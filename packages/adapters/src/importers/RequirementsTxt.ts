@@ -2,7 +2,9 @@
  * pip requirements files (`requirements.txt`), and the pip lines of other formats (a conda
  * file's `pip:` list, MLflow's `dependencies`), which follow the same syntax one item at a time.
  *
- * Read: comments (`#` at the start or after whitespace), blank lines, `\` continuations,
+ * Read: comments (`#` at the start or after whitespace), blank lines, `\` continuations (joined
+ * as pip joins them, with nothing between the pieces, before anything is checked: `https://user:\`
+ * and `token@host` on the next line are one URL with credentials),
  * requirements (see `parsePipRequirement`), and option lines: `-r`/`--requirement` (included,
  * relative to the including file, recursively, each file once), `-c`/`--constraint`,
  * `-i`/`--index-url`, `--extra-index-url`, `-f`/`--find-links` into `PipOptions`; `--pre`,
@@ -10,6 +12,9 @@
  * `--trusted-host`, `--use-feature`, `-e`/`--editable` kept verbatim as flags. Unknown options
  * are errors, and so is an option whose URL carries credentials (`--extra-index-url
  * https://user:token@host/simple`): the definition is kept forever in the event log.
+ *
+ * Included and constraints files are read only inside the environment file's folder tree, or a
+ * folder `allowOutside` names (see `SourceFiles.ts`); includes nest at most `maxIncludeDepth` deep.
  *
  * A `-c` constraints file is read (relative to the file naming it) and the digest of its text
  * recorded in `constraintDigests`, so that editing it changes the canonical hash; one that cannot
@@ -33,9 +38,10 @@ import {
 import { Effect, type FileSystem, Path, Result } from "effect"
 import { parsePipRequirement } from "../package-spec/PipSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
+import type { SpecError } from "../package-spec/SpecError.ts"
 import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
-import { importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
-import { readSourceFile } from "./SourceFiles.ts"
+import { excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
+import { readReferencedFile, type ReadOptions, readScope, type ReadScope, readSourceFile } from "./SourceFiles.ts"
 
 /**
  * One pip line and where it came from (1-based line in `file`).
@@ -66,12 +72,14 @@ export interface PipSection {
  * @since 0.1.0
  * @category requirements
  */
-export interface PipReadOptions {
+export interface PipReadOptions extends ReadOptions {
   /**
    * Reads `-r` includes and `-c` constraints files (through the `FileSystem`); without it,
    * includes are kept as flags and constraints files by name (with a warning).
    */
   readonly readReferences?: boolean | undefined
+  /** What may be read, when the caller has settled it already (else settled from the file and these options). */
+  readonly scope?: ReadScope | undefined
 }
 
 const VALUE_OPTIONS: Record<string, string> = {
@@ -113,7 +121,8 @@ const pushUnique = (list: Array<string>, value: string): void => {
 
 /**
  * Splits requirements-file text into logical lines: comments removed, `\` continuations joined
- * (numbered by their first physical line), blank lines dropped.
+ * as pip joins them (the backslash dropped, nothing put in its place; numbered by their first
+ * physical line), blank lines dropped.
  *
  * @since 0.1.0
  * @category requirements
@@ -128,7 +137,7 @@ export const requirementsLines = (text: string): ReadonlyArray<PipLine> => {
     const piece = continued ? withoutComment.replace(/\\\s*$/, "") : withoutComment
     pending = pending === undefined
       ? { text: piece, line: index + 1 }
-      : { text: `${pending.text} ${piece}`, line: pending.line }
+      : { text: `${pending.text}${piece}`, line: pending.line }
     if (!continued) {
       if (pending.text.trim() !== "") out.push({ text: pending.text.trim(), line: pending.line })
       pending = undefined
@@ -138,12 +147,43 @@ export const requirementsLines = (text: string): ReadonlyArray<PipLine> => {
   return out
 }
 
+/**
+ * Pip lines given one by one (a conda file's `pip:` items) with their `\` continuations joined:
+ * conda writes the items into a requirements file, one a line, and pip joins a line ending in `\`
+ * with the next before reading it, so the items are checked as pip will read them.
+ */
+const joinContinuations = (lines: ReadonlyArray<PipLine>): ReadonlyArray<PipLine> => {
+  const out: Array<PipLine> = []
+  let pending: PipLine | undefined
+  for (const { text, line } of lines) {
+    const continued = /\\\s*$/.test(text)
+    const piece = continued ? text.replace(/\\\s*$/, "") : text
+    pending = pending === undefined ? { text: piece, line } : { text: `${pending.text}${piece}`, line: pending.line }
+    if (!continued) {
+      out.push(pending)
+      pending = undefined
+    }
+  }
+  if (pending !== undefined) out.push(pending)
+  return out
+}
+
+/**
+ * A package-spec parser's complaint, quoting only the word it is about: the column it reports,
+ * else the first word (see `excerpt`); never the whole line, which may be a line of any file read.
+ */
+const specProblem = (error: SpecError): string => {
+  const column = /at column (\d+)/.exec(error.message)?.[1]
+  const quoted = `"${error.text}"`
+  return error.message.split(quoted).join(`"${excerpt(error.text, column === undefined ? undefined : Number(column))}"`)
+}
+
 const readLines = (
   file: string,
   lines: ReadonlyArray<PipLine>,
   acc: Acc,
   chain: ReadonlyArray<string>,
-  options: PipReadOptions
+  options: PipReadOptions & { readonly scope: ReadScope }
 ): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     for (const { text: rawText, line } of lines) {
@@ -153,7 +193,7 @@ const readLines = (
       // A Python list pasted into requirements.txt: `'numpy==1.0',`.
       const quoted = /^(['"])(.*)\1\s*,?$/.exec(text)
       if (quoted !== null && quoted[2] !== undefined) {
-        acc.warnings.push(importWarning(file, line, `read the quoted Python string ${text} as the requirement ${quoted[2].trim()}`))
+        acc.warnings.push(importWarning(file, line, `read the quoted Python string ${excerpt(text)} as the requirement ${excerpt(quoted[2])}`))
         text = quoted[2].trim()
       }
       if (text.startsWith("-")) {
@@ -162,7 +202,9 @@ const readLines = (
       }
       const perRequirement = text.match(PER_REQUIREMENT_OPTION)
       if (perRequirement !== null) {
-        acc.warnings.push(importWarning(file, line, `per-requirement option(s) ${perRequirement.map((o) => o.trim()).join(" ")} are not kept`))
+        acc.warnings.push(
+          importWarning(file, line, `per-requirement option(s) ${perRequirement.map((o) => excerpt(o)).join(" ")} are not kept`)
+        )
         text = text.replace(PER_REQUIREMENT_OPTION, "").trim()
       }
       const { placeholders, text: stripped } = stripVersionPlaceholders(text)
@@ -170,7 +212,7 @@ const readLines = (
         acc.warnings.push(importWarning(file, line, `version placeholder ${placeholder} dropped; "${stripped}" is left unpinned`))
       }
       const parsed = parsePipRequirement(stripped)
-      if (Result.isFailure(parsed)) return yield* importError(at, parsed.failure.message)
+      if (Result.isFailure(parsed)) return yield* importError(at, specProblem(parsed.failure))
       acc.requirements.push(placeholders.length > 0 ? { ...parsed.success, text } : parsed.success)
     }
   })
@@ -181,7 +223,7 @@ const readOption = (
   text: string,
   acc: Acc,
   chain: ReadonlyArray<string>,
-  options: PipReadOptions
+  options: PipReadOptions & { readonly scope: ReadScope }
 ): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const at = { file, line }
@@ -195,7 +237,7 @@ const readOption = (
     }
     const canonical = VALUE_OPTIONS[name]
     if (canonical === undefined) {
-      return yield* importError(at, `unknown pip option "${name}" in "${redactUrlCredentials(text)}"`)
+      return yield* importError(at, `unknown pip option "${excerpt(name)}" in "${excerpt(redactUrlCredentials(text))}"`)
     }
     if (value === "") return yield* importError(at, `pip option ${name} needs a value`)
     const credentials = urlCredentialsProblem(`pip option ${name}`, value)
@@ -209,7 +251,7 @@ const readOption = (
         return yield* constraintsDigest(file, line, value, acc, options)
       case "--index-url":
         if (acc.indexUrl !== undefined && acc.indexUrl !== value) {
-          acc.warnings.push(importWarning(file, line, `a second --index-url (${value}) replaces ${acc.indexUrl}`))
+          acc.warnings.push(importWarning(file, line, `a second --index-url (${excerpt(value)}) replaces ${excerpt(acc.indexUrl)}`))
         }
         acc.indexUrl = value
         return
@@ -218,7 +260,7 @@ const readOption = (
       case "--find-links":
         return pushUnique(acc.findLinks, value)
       case "--editable":
-        acc.warnings.push(importWarning(file, line, `editable install "${value}" is kept as a pip flag`))
+        acc.warnings.push(importWarning(file, line, `editable install "${excerpt(value)}" is kept as a pip flag`))
         return pushUnique(acc.flags, `${canonical} ${value}`)
       default:
         return pushUnique(acc.flags, `${canonical} ${value}`)
@@ -248,7 +290,7 @@ const include = (
   target: string,
   acc: Acc,
   chain: ReadonlyArray<string>,
-  options: PipReadOptions
+  options: PipReadOptions & { readonly scope: ReadScope }
 ): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const keep = (why: string) => {
@@ -268,7 +310,14 @@ const include = (
       acc.warnings.push(importWarning(file, line, `-r ${target}: ${path} was already included; skipped`))
       return
     }
-    const text = yield* readSourceFile(path)
+    if (chain.length > options.scope.maxIncludeDepth) {
+      return yield* importError(
+        { file, line, field: "--requirement" },
+        `-r ${excerpt(target)}: includes nest deeper than the limit of ${options.scope.maxIncludeDepth}; ` +
+          `raise it with TERRARIUM_MAX_INCLUDE_DEPTH=N (or the maxIncludeDepth option)`
+      )
+    }
+    const text = yield* readReferencedFile(options.scope, path, { file, line, field: "-r", name: target })
     if (text === undefined) return keep(`${path} does not exist`)
     acc.includes.push(path)
     yield* readLines(path, requirementsLines(text), acc, [...chain, key], options)
@@ -280,7 +329,7 @@ const constraintsDigest = (
   line: number | undefined,
   target: string,
   acc: Acc,
-  options: PipReadOptions
+  options: PipReadOptions & { readonly scope: ReadScope }
 ): Effect.Effect<void, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const unhashed = (why: string) =>
@@ -288,7 +337,7 @@ const constraintsDigest = (
     const local = localTarget(yield* Path.Path, file, target, "constraints files", options)
     if (Result.isFailure(local)) return unhashed(local.failure)
     const path = local.success
-    const text = yield* readSourceFile(path)
+    const text = yield* readReferencedFile(options.scope, path, { file, line, field: "-c", name: target })
     if (text === undefined) return unhashed(`${path} does not exist here (a path inside the image?)`)
     acc.constraintDigests[target] = yield* CanonicalHash.sha256Digest(new TextEncoder().encode(text))
   })
@@ -331,7 +380,8 @@ export const readPipLines = (
       includes: [],
       warnings: []
     }
-    yield* readLines(file, lines, acc, [(yield* Path.Path).resolve(file)], options)
+    const scope = options.scope ?? (yield* readScope(file, options))
+    yield* readLines(file, joinContinuations(lines), acc, [(yield* Path.Path).resolve(file)], { ...options, scope })
     return freeze(acc)
   })
 
@@ -354,11 +404,15 @@ export const parseRequirementsTxt = (
  * @since 0.1.0
  * @category requirements
  */
-export const importRequirementsTxt = (file: string): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
+export const importRequirementsTxt = (
+  file: string,
+  options: ReadOptions = {}
+): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const text = yield* readSourceFile(file)
+    const scope = yield* readScope(file, options)
+    const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
-    return yield* importRequirementsText(file, text)
+    return yield* importRequirementsText(file, text, { scope })
   })
 
 /**
@@ -369,10 +423,11 @@ export const importRequirementsTxt = (file: string): Effect.Effect<ImportedEnvir
  */
 export const importRequirementsText = (
   file: string,
-  text: string
+  text: string,
+  options: ReadOptions & { readonly scope?: ReadScope | undefined } = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const pip = yield* parseRequirementsTxt(file, text, { readReferences: true })
+    const pip = yield* parseRequirementsTxt(file, text, { ...options, readReferences: true })
     const definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       python: {

@@ -16,7 +16,8 @@ import type { EnvironmentFileKind, ImportedEnvironment } from "./ImportedEnviron
 import { importError, type ImportError } from "./ImportError.ts"
 import { parseMlflowPythonEnv } from "./MlflowPythonEnv.ts"
 import { importRequirementsText } from "./RequirementsTxt.ts"
-import { readSourceFile } from "./SourceFiles.ts"
+import { type ReadOptions, readScope, readSourceFile } from "./SourceFiles.ts"
+import type { BuildContextLimits, BuildContextProgressReporter } from "../build-context/BuildContext.ts"
 import type { TemplateValues } from "./Templates.ts"
 import { isMap, keyOf, parseYaml, scalarText } from "./YamlSource.ts"
 
@@ -27,19 +28,31 @@ export * from "./ImportedEnvironment.ts"
 export * from "./ImportError.ts"
 export * from "./MlflowPythonEnv.ts"
 export * from "./RequirementsTxt.ts"
+export {
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_INCLUDE_DEPTH,
+  type FileReference,
+  type ReadOptions,
+  readScope,
+  type ReadScope
+} from "./SourceFiles.ts"
 export * from "./Templates.ts"
 
 /**
  * @since 0.1.0
  * @category import
  */
-export interface ImportOptions {
+export interface ImportOptions extends ReadOptions {
   /** Skip detection and read the file as this kind. */
   readonly kind?: EnvironmentFileKind | undefined
   /** `{{key}}` values for AzureML YAML (see `curatedTemplateValues`). */
   readonly templateValues?: TemplateValues | undefined
   /** Parameter values for ARM templates. */
   readonly armParameters?: Readonly<Record<string, unknown>> | undefined
+  /** Limits of a build context walk (number of files, bytes, time). */
+  readonly contextLimits?: Partial<BuildContextLimits> | undefined
+  /** Told how far a build context walk has got (a terminal shows it). */
+  readonly onContextProgress?: BuildContextProgressReporter | undefined
 }
 
 const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os_type"]
@@ -106,19 +119,25 @@ export const importEnvironmentFile = (
   options: ImportOptions = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
-    const text = yield* readSourceFile(file)
+    const scope = yield* readScope(file, options)
+    const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
     const kind = options.kind ?? (yield* detectEnvironmentFileKind(file, text))
     switch (kind) {
       case "azureml-v2-environment":
-        return yield* parseAzureMLEnvironment(file, text, { templateValues: options.templateValues })
+        return yield* parseAzureMLEnvironment(file, text, {
+          templateValues: options.templateValues,
+          contextLimits: options.contextLimits,
+          onContextProgress: options.onContextProgress,
+          scope
+        })
       case "conda-environment":
-        return yield* importCondaEnvironmentText(file, text)
+        return yield* importCondaEnvironmentText(file, text, { scope })
       case "pip-requirements":
-        return yield* importRequirementsText(file, text)
+        return yield* importRequirementsText(file, text, { scope })
       case "mlflow-python-env":
-        return yield* parseMlflowPythonEnv(file, text)
+        return yield* parseMlflowPythonEnv(file, text, { scope })
       case "arm-template-environment-version":
-        return yield* parseArmEnvironmentVersion(file, text, { parameters: options.armParameters })
+        return yield* parseArmEnvironmentVersion(file, text, { parameters: options.armParameters, scope })
     }
   })

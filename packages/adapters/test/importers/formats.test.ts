@@ -168,6 +168,37 @@ describe("requirements.txt", () => {
     }))
 })
 
+describe("line continuations", () => {
+  it.effect("are joined as pip joins them, with nothing in between, before anything is checked", () =>
+    Effect.gen(function*() {
+      const pip = yield* parseRequirementsTxt("r.txt", "numpy\\\n==1.26.4\n--extra-index-url https://pypi.\\\nexample.org/simple\n").pipe(files({}))
+      assert.deepStrictEqual(pip.requirements.map((r) => `${r.name}${r.specifier}`), ["numpy==1.26.4"])
+      assert.deepStrictEqual(pip.options.extraIndexUrls, ["https://pypi.example.org/simple"])
+    }))
+
+  it.effect("a URL whose credentials are split over two lines is refused, at the first line", () =>
+    Effect.gen(function*() {
+      for (const split of [
+        "--extra-index-url https://user:\\\ns3cret@pypi.example.org/simple\n",
+        "--index-url https://user\\\n:s3cret@pypi.example.org/simple\n",
+        "pkg @ https://\\\ns3cret@files.example.org/pkg-1.0.tar.gz\n"
+      ]) {
+        const error = yield* importEnvironmentFile("requirements.txt").pipe(files({ "requirements.txt": `numpy\n${split}` }), Effect.flip)
+        assert.strictEqual(error.line, 2, split)
+        assert.include(error.message, "carries credentials")
+        assert.notInclude(error.message, "s3cret")
+      }
+    }))
+
+  it.effect("a conda pip list item ending in a backslash continues into the next, as pip reads the file conda writes", () =>
+    Effect.gen(function*() {
+      const error = yield* importEnvironmentFile("env/conda.yml").pipe(files({
+        "env/conda.yml": "dependencies:\n  - pip\n  - pip:\n    - numpy\n    - --extra-index-url https://user:\\\n    - s3cret@pypi.example.org/simple\n"
+      }), Effect.flip)
+      assertCredentialsRefused(error, "env/conda.yml", 5, "--extra-index-url")
+    }))
+})
+
 describe("conda environment file", () => {
   it.effect("reads channels in order, conda specs, the pip list with options, and variables", () =>
     Effect.gen(function*() {

@@ -6,8 +6,11 @@
  *
  * It holds files only: a directory is never found, so a build context is not walked here (its
  * digest is left out, as for a missing context); build-context.test.ts walks real directories.
+ * There are no links: `realPath` of a file, or of a folder some file is in, is its absolute path,
+ * which is what the importers' checks of what they may read need.
  */
-import { ByteSize, Effect, FileSystem, Layer, Option, Path, PlatformError } from "effect"
+import { ByteSize, Effect, FileSystem, Layer, Option, Path, PlatformError, Stream } from "effect"
+import { posix } from "node:path"
 
 const notFound = (method: string, path: string) =>
   PlatformError.systemError({
@@ -40,17 +43,28 @@ const fileInfo = (bytes: Uint8Array): FileSystem.File.Info => ({
  * and `Path.layer`.
  */
 export const layer = (files: Readonly<Record<string, string>>): Layer.Layer<FileSystem.FileSystem | Path.Path> => {
-  const bytes = new Map(Object.entries(files).map(([path, text]) => [path, new TextEncoder().encode(text)]))
-  const read = (method: string, path: string) => {
-    const content = bytes.get(path)
+  const resolve = (path: string) => posix.resolve(path)
+  const bytes = new Map(Object.entries(files).map(([path, text]) => [resolve(path), new TextEncoder().encode(text)]))
+  const read = (method: string, path: string): Effect.Effect<Uint8Array, PlatformError.PlatformError> => {
+    const content = bytes.get(resolve(path))
     return content === undefined ? Effect.fail(notFound(method, path)) : Effect.succeed(content)
   }
   const stat = (method: string) => (path: string) => read(method, path).pipe(Effect.map(fileInfo))
+  const realPath = (path: string) => {
+    const absolute = resolve(path)
+    const found = bytes.has(absolute) || [...bytes.keys()].some((file) => file.startsWith(`${absolute}/`))
+    return found ? Effect.succeed(absolute) : Effect.fail(notFound("realPath", path))
+  }
   return Layer.mergeAll(
     FileSystem.layerNoop({
       readFile: (path) => read("readFile", path),
       stat: stat("stat"),
-      lstat: stat("lstat")
+      lstat: stat("lstat"),
+      realPath,
+      stream: (path, options) =>
+        Stream.unwrap(read("stream", path).pipe(Effect.map((content) =>
+          Stream.make(options?.bytesToRead === undefined ? content : content.slice(0, Number(options.bytesToRead)))
+        )))
     }),
     Path.layer
   )

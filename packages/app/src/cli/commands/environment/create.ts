@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import {
+  type BuildContextProgressReporter,
   importCondaEnvironmentFile,
   importEnvironmentFile,
   type ImportedEnvironment,
@@ -12,7 +13,7 @@ import {
   formatWarning
 } from "@terrarium/adapters"
 import { type Definition, emptyDefinition } from "@terrarium/domain"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { fromImported } from "../../../Input.ts"
 import { Terrarium } from "../../../Terrarium.ts"
@@ -20,18 +21,39 @@ import { UsageError } from "../../Diagnostics.ts"
 import * as Render from "../../Render.ts"
 import { withTerrarium } from "../../TerrariumCommand.ts"
 
+/**
+ * On a terminal, a long build context walk shows how far it has got on one stderr line (redrawn
+ * at most 5 times a second); `done` clears it. Elsewhere (a pipe, a log) nothing is shown.
+ */
+const contextProgress = (): { readonly report: BuildContextProgressReporter | undefined; readonly done: Effect.Effect<void> } => {
+  if (process.stderr.isTTY !== true) return { report: undefined, done: Effect.void }
+  let shownAt: number | undefined
+  const report: BuildContextProgressReporter = ({ files, bytes }) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      if (shownAt !== undefined && now - shownAt < 200) return
+      shownAt = now
+      process.stderr.write(`\rterrarium: reading the build context: ${files} files, ${Math.round(bytes / 1048576)} MiB`)
+    })
+  return { report, done: Effect.sync(() => shownAt === undefined || process.stderr.write("\r\u001b[K")).pipe(Effect.asVoid) }
+}
+
 const fromFlags = (input: {
   readonly file: Option.Option<string>
   readonly name: Option.Option<string>
   readonly condaFile: Option.Option<string>
   readonly image: Option.Option<string>
+  readonly allowOutside: ReadonlyArray<string>
 }) =>
   Effect.gen(function*() {
     if (Option.isSome(input.file)) {
       if (Option.isSome(input.condaFile) || Option.isSome(input.image)) {
         return yield* new UsageError({ detail: "--file cannot be combined with --conda-file or --image (put them in the YAML file)" })
       }
-      return yield* importEnvironmentFile(input.file.value)
+      const progress = contextProgress()
+      return yield* importEnvironmentFile(input.file.value, { allowOutside: input.allowOutside, onContextProgress: progress.report }).pipe(
+        Effect.ensuring(progress.done)
+      )
     }
     if (Option.isNone(input.name)) {
       return yield* new UsageError({ detail: "give --file env.yml, or --name NAME with --conda-file and/or --image" })
@@ -40,7 +62,7 @@ const fromFlags = (input: {
       return yield* new UsageError({ detail: "--name needs --conda-file FILE and/or --image IMAGE (or use --file env.yml)" })
     }
     const base: ImportedEnvironment = Option.isSome(input.condaFile)
-      ? yield* importCondaEnvironmentFile(input.condaFile.value)
+      ? yield* importCondaEnvironmentFile(input.condaFile.value, { allowOutside: input.allowOutside })
       : {
         kind: "azureml-v2-environment",
         tags: {},
@@ -69,6 +91,10 @@ export const create = Command.make("create", {
   version: Flag.String("version").pipe(Flag.withAlias("v"), Flag.withDescription("Explicit version (default: next number)"), Flag.optional),
   description: Flag.String("description").pipe(Flag.withDescription("Description"), Flag.optional),
   tag: Flag.KeyValuePair("tag").pipe(Flag.withDescription("Tag key=value (repeatable)"), Flag.optional),
+  allowOutside: Flag.String("allow-outside").pipe(
+    Flag.withDescription("A folder outside the environment file's own that the files it names may be read from (repeatable)"),
+    Flag.atLeast(0)
+  ),
   curated: Flag.Boolean("curated").pipe(Flag.withDescription("Register as a curated (AzureML-) environment"), Flag.withDefault(false))
 }, (input) =>
   withTerrarium(
