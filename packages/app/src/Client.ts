@@ -17,9 +17,6 @@
  *
  * @since 0.1.0
  */
-// Subpath imports: the package index also loads every other platform module (a Redis client among them).
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
 import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
@@ -154,6 +151,13 @@ const SetVariableArguments = Schema.Struct({ name: Text, variable: Text, value: 
 const UnsetVariableArguments = Schema.Struct({ name: Text, variable: Text })
 const DiffArguments = Schema.Struct({ from: Text, to: Text })
 const LabelArguments = Schema.Struct({ ref: Text, label: Text })
+const FileArguments = Schema.Struct({ file: Text })
+const CreateFromFileOptionsArgument = Schema.UndefinedOr(Schema.Struct({
+  ...writeFields,
+  name: OptionalText,
+  version: OptionalText,
+  allowOutside: Schema.optional(Schema.Array(Schema.String))
+}))
 
 /** A call's options; their fields are named on their own (`workspace`, `asOf`), as the service names them. */
 const optionsOf = <S extends Schema.Decoder<unknown>>(schema: S, options: unknown) =>
@@ -194,9 +198,6 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
   const runtime = ManagedRuntime.make(Setup.layer({ ...options, caller: Setup.defaultCaller(options.actor) }).pipe(
     // A library does not write its warnings into its host's standard output.
     Layer.provideMerge(Layer.succeed(Logger.LogToStderr, true)),
-    // The embedded database's directory is made, and `createFromFile` reads the file (and what it
-    // refers to), on the local disk.
-    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   ))
   // Build the layer now, so a bad URL or a failed migration rejects here rather than on first use;
   // then nothing of this runtime is left behind.
@@ -240,9 +241,13 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         })),
     createFromFile: (file, o) =>
       runtime.runPromise(Effect.gen(function*() {
-        const imported = yield* importEnvironmentFile(file, { allowOutside: o?.allowOutside })
-        const { name, definition, version } = yield* fromImported(imported, { name: o?.name, version: o?.version })
-        return yield* (yield* Terrarium).create({ ...write(o), name, definition, version })
+        const [args, opts] = yield* Effect.all([
+          decodeInput(FileArguments, { file }, { onExcessProperty: "error" }),
+          optionsOf(CreateFromFileOptionsArgument, o)
+        ])
+        const imported = yield* importEnvironmentFile(args.file, { allowOutside: opts?.allowOutside })
+        const { name, definition, version } = yield* fromImported(imported, { name: opts?.name, version: opts?.version })
+        return yield* (yield* Terrarium).create({ ...write(opts), name, definition, version })
       })),
     addPackage: (name, spec, o) =>
       call(SpecArguments, { name, spec }, WriteOptionsArgument, o, (t, args, w) =>

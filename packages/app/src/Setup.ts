@@ -235,8 +235,9 @@ export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUs
 
 /**
  * The whole Terrarium service for the options: the application layer over the ports, on this
- * machine's file system (the data directory, the migrations). `layerDatabase` and `layerPorts`
- * take the file system from their context instead.
+ * machine's file system, which it also provides to its users (the data directory, the migrations,
+ * the files a caller imports). `layerDatabase` and `layerPorts` take the file system from their
+ * context instead.
  *
  * @since 0.1.0
  * @category layers
@@ -244,5 +245,5 @@ export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUs
 export const layer = (options: StorageOptions & { readonly caller?: Caller | undefined }) =>
   terrariumLayer(options.caller ?? defaultCaller()).pipe(
     Layer.provideMerge(layerPorts(layerDatabase(options))),
-    Layer.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
+    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )

@@ -171,7 +171,9 @@ describe("createTerrarium: input from a caller without types", () => {
       ],
       ["diff: a reference not text", () => t.diff("base:1", 2 as Untyped, { workspace }), "to", "to: Expected string"],
       ["label: a label not text", () => t.label("base:1", null as Untyped, { workspace }), "label", "label: Expected string"],
-      ["audit: a name not text", () => t.audit({} as Untyped, { workspace }), "name", "name: Expected string"]
+      ["audit: a name not text", () => t.audit({} as Untyped, { workspace }), "name", "name: Expected string"],
+      ["createFromFile: no file", () => t.createFromFile(undefined as Untyped, { workspace }), "file", "file: Expected string"],
+      ["createFromFile: a name not text", () => t.createFromFile("env.yml", { workspace, name: 5 as Untyped }), "name", "name: Expected string | undefined"]
     ]
     for (const [what, attempt, field, message] of cases) {
       const error = await rejection(attempt, what)
