@@ -15,7 +15,7 @@ import {
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { assert, layer } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Layer, Logger, Result } from "effect"
+import { Clock, Deferred, Effect, Fiber, Logger, Result } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeDefinitionInput, decodePackageSpec } from "../src/Input.ts"
 import * as Setup from "../src/Setup.ts"

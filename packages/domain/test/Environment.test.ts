@@ -10,7 +10,7 @@ import { fold } from "../src/Decider.ts"
 import type { Definition } from "../src/Definition.ts"
 import { emptyDefinition } from "../src/Definition.ts"
 import {
-  decide, decider, environmentStream, evolve, initialState, latest, nextVersion, notFound, resolve, versionByHash,
+  decider, environmentStream, evolve, initialState, latest, nextVersion, notFound, resolve, versionByHash,
   versionWithContent
 } from "../src/Environment.ts"
 import type { State } from "../src/Environment.ts"
@@ -60,11 +60,6 @@ const active = (events: ReadonlyArray<EnvironmentEvent>) => {
   const state = stateOf(events)
   if (state._tag !== "Active") throw new Error("expected an active environment")
   return state
-}
-const failure = (command: EnvironmentCommand, events: ReadonlyArray<EnvironmentEvent>): EnvironmentError => {
-  const result = decide(command, stateOf(events))
-  if (Result.isSuccess(result)) throw new Error(`expected a failure, got ${JSON.stringify(result.success)}`)
-  return result.failure
 }
 
 describe("Environment decider", () => {

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { describeCause, EventStoreError, type ExpectedVersion, type NewEvent, StorageFailure, type StreamRef } from "@terrarium/domain"
+import { describeCause, type EventStoreError, type ExpectedVersion, type NewEvent, storageFailure, type StreamRef } from "@terrarium/domain"
 import { Schema } from "effect"
 
 /**
@@ -28,7 +28,7 @@ export class InvalidAppend extends Schema.TaggedError<InvalidAppend>()("InvalidA
   stream: Schema.String,
   /** The offending event as `id (type)`; absent when the fault is the append's own (`expected`). */
   event: Schema.optional(Schema.String),
-  /** `expected`, `id`, `type`, `schemaVersion`, `data` or `metadata`. */
+  /** `expected`, `workspace`, `stream`, `id`, `type`, `schemaVersion`, `data` or `metadata`. */
   field: Schema.String,
   problem: Schema.String,
   /** What `JSON.stringify` threw, if that was the problem. */
@@ -94,15 +94,43 @@ interface EventProblem {
   readonly cause?: unknown
 }
 
+const INT32_MAX = 2_147_483_647
+const INT32_MIN = -2_147_483_648
+
+/**
+ * A JSON text's escape of a character PostgreSQL's `jsonb` cannot hold: NUL, or half of a
+ * surrogate pair (`JSON.stringify` writes a lone surrogate as `\udXXX` and a whole pair as the
+ * character itself). The escape must not itself be escaped: an even run of backslashes before it.
+ */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/i
+
+/** Why PostgreSQL could not store this JSON text or plain text, if it could not. */
+const unstorable = (text: string, json: boolean): string | undefined => {
+  if (json) {
+    const escape = UNSTORABLE_ESCAPE.exec(text)
+    if (escape === null) return undefined
+    return escape[1] === "0000" ? "holds the NUL character (\\u0000), which PostgreSQL cannot store" : "holds half of a surrogate pair, which is not Unicode text"
+  }
+  return text.includes("\u0000") ? "holds the NUL character (\\u0000), which PostgreSQL cannot store" : undefined
+}
+
 /** One event checked and encoded, or its problem. */
 const encodeEvent = (e: NewEvent): EncodedEvent | EventProblem => {
   if (typeof e.id !== "string" || !uuid.test(e.id)) return { field: "id", problem: "is not a UUID" }
   if (typeof e.type !== "string") return { field: "type", problem: "is not a string" }
-  if (!Number.isSafeInteger(e.schemaVersion)) return { field: "schemaVersion", problem: `must be an integer, got ${String(e.schemaVersion)}` }
+  const badType = unstorable(e.type, false)
+  if (badType !== undefined) return { field: "type", problem: badType }
+  if (!Number.isSafeInteger(e.schemaVersion) || e.schemaVersion > INT32_MAX || e.schemaVersion < INT32_MIN) {
+    return { field: "schemaVersion", problem: `must be an integer of 32 bits, got ${String(e.schemaVersion)}` }
+  }
   const data = jsonTextOf(e.data)
   if (typeof data !== "string") return { field: "data", ...data }
+  const badData = unstorable(data, true)
+  if (badData !== undefined) return { field: "data", problem: badData }
   const metadata = jsonTextOf(metadataOf(e))
   if (typeof metadata !== "string") return { field: "metadata", ...metadata }
+  const badMetadata = unstorable(metadata, true)
+  if (badMetadata !== undefined) return { field: "metadata", problem: badMetadata }
   return { id: e.id, type: e.type, schemaVersion: e.schemaVersion, data, metadata }
 }
 
@@ -115,11 +143,15 @@ const encodeEvent = (e: NewEvent): EncodedEvent | EventProblem => {
  * @category constructors
  */
 export const encodeAppend = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>): Append | InvalidAppend => {
-  if (expected !== "any" && !(Number.isSafeInteger(expected) && expected >= 0)) {
+  if (expected !== "any" && !(Number.isSafeInteger(expected) && expected >= 0 && expected <= INT32_MAX)) {
     return new InvalidAppend({
       workspace: stream.workspace, stream: stream.stream, field: "expected",
-      problem: `version must be "any" or an integer >= 0, got ${String(expected)}`
+      problem: `version must be "any" or an integer from 0 to ${INT32_MAX}, got ${String(expected)}`
     })
+  }
+  for (const [field, text] of [["workspace", stream.workspace], ["stream", stream.stream]] as const) {
+    const bad = unstorable(text, false)
+    if (bad !== undefined) return new InvalidAppend({ workspace: stream.workspace, stream: stream.stream, field, problem: bad })
   }
   const encoded: Array<EncodedEvent> = []
   for (const e of events) {
@@ -139,4 +171,4 @@ export const encodeAppend = (stream: StreamRef, expected: ExpectedVersion, event
  * @category errors
  */
 export const refusedAppend = (invalid: InvalidAppend): EventStoreError =>
-  new EventStoreError({ reason: new StorageFailure({ operation: "append", cause: invalid }) })
+  storageFailure("append", invalid)

@@ -13,7 +13,6 @@
 import type { PGliteOptions } from "@electric-sql/pglite"
 import { Context, Effect, type FileSystem, Layer, type Path, Semaphore } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
-import type pg from "pg"
 import { ensureDirectory, inWords } from "./DataDirectory.ts"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
 import { DatabaseError } from "./DatabaseError.ts"

@@ -120,6 +120,15 @@ export class EventStoreError extends Schema.TaggedError<EventStoreError>()(
   override get message() { return this.reason.message }
 }
 
+/**
+ * The port's error for a failure of the storage below an adapter (`operation` says what failed).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const storageFailure = (operation: string, cause: unknown): EventStoreError =>
+  new EventStoreError({ reason: new StorageFailure({ operation, cause }) })
+
 /** @since 0.1.0 @category errors */
 export const isWrongExpectedVersion = (e: EventStoreError): boolean => e.reason._tag === "WrongExpectedVersion"
 

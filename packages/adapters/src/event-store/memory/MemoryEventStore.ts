@@ -3,11 +3,11 @@
  * database, for the application's unit tests. It runs the same contract suite.
  *
  * - **Same input, same failures.** Appends go through the SQL store's check (AppendInput.ts), so
- *   what the SQL store refuses (a value JSON cannot hold, an id that is not a UUID) is refused
- *   here with the same error, and the log keeps each event's `data` and `metadata` as JSON text:
- *   a reader gets a fresh copy, as from a database, never the caller's object. What the table
- *   would refuse besides (a duplicate event id, text PostgreSQL cannot store, an integer out of
- *   its column's range) is a `StorageFailure` here too.
+ *   what the SQL store refuses (a value JSON cannot hold, text PostgreSQL cannot store, an id that
+ *   is not a UUID) is refused here with the same error, and the log keeps each event's `data` and
+ *   `metadata` as JSON text: a reader gets a fresh copy, as from a database, never the caller's
+ *   object. A duplicate event id, which the table's unique key refuses, is a `StorageFailure`
+ *   here too.
  * - **Same order.** Positions are dense from 1 and per-stream versions from 1; an append is
  *   checked against its stream's version and written whole in one synchronous step, so
  *   concurrent appends serialise as the SQL store's do. `occurredAt` is the Effect clock's time
@@ -26,7 +26,7 @@ import {
   type ExpectedVersion,
   type NewEvent,
   type RecordedEvent,
-  StorageFailure,
+  storageFailure,
   type StreamRef,
   WrongExpectedVersion
 } from "@terrarium/domain"
@@ -65,28 +65,6 @@ const toRecorded = (e: StoredEvent): RecordedEvent => {
   }
 }
 
-const storageFailure = (cause: Error) => new EventStoreError({ reason: new StorageFailure({ operation: "append", cause }) })
-
-const INT32_MAX = 2_147_483_647
-const INT32_MIN = -2_147_483_648
-
-/** What the `events` table would refuse in an append that passed the input check, if anything. */
-const tableRefusal = (a: Append): Error | undefined => {
-  // PostgreSQL's text and jsonb cannot hold the NUL character.
-  if (a.stream.workspace.includes("\u0000") || a.stream.stream.includes("\u0000")) {
-    return new Error(`stream ${a.stream.workspace}/${a.stream.stream}: text cannot hold NUL (\\u0000)`)
-  }
-  if (a.expected !== "any" && a.expected > INT32_MAX) return new Error(`expected version ${a.expected} is out of range for integer`)
-  for (const e of a.events) {
-    if (e.type.includes("\u0000") || e.data.includes("\\u0000") || e.metadata.includes("\\u0000")) {
-      return new Error(`event ${e.id} (${e.type}): text cannot hold NUL (\\u0000)`)
-    }
-    if (e.schemaVersion > INT32_MAX || e.schemaVersion < INT32_MIN) {
-      return new Error(`event ${e.id} (${e.type}): schemaVersion ${e.schemaVersion} is out of range for integer`)
-    }
-  }
-  return undefined
-}
 
 /** Let other fibers run, as a round trip to a database would, before a call takes effect. */
 const roundTrip = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> => Effect.andThen(Effect.yieldNow, effect)
@@ -100,8 +78,6 @@ const make = Effect.sync(() => {
   let appended = Deferred.makeUnsafe<void>()
 
   const write = (a: Append, now: number): Effect.Effect<AppendResult, EventStoreError> => {
-    const refusal = tableRefusal(a)
-    if (refusal !== undefined) return Effect.fail(storageFailure(refusal))
     const positions = streams.get(keyOf(a.stream)) ?? []
     const current = positions.length
     if (a.expected !== "any" && a.expected !== current) {
@@ -110,7 +86,7 @@ const make = Effect.sync(() => {
     const fresh = new Set<string>()
     for (const e of a.events) {
       const id = e.id.toLowerCase() // a uuid column compares ids case-insensitively
-      if (ids.has(id) || fresh.has(id)) return Effect.fail(storageFailure(new Error(`event id ${e.id} is already in the log`)))
+      if (ids.has(id) || fresh.has(id)) return Effect.fail(storageFailure("append", new Error(`event id ${e.id} is already in the log`)))
       fresh.add(id)
     }
     if (a.events.length === 0) return Effect.succeed({ streamVersion: current, position: log.length })

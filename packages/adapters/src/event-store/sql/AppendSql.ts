@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { type AppendResult, EventStoreError, type StreamRef, WrongExpectedVersion } from "@terrarium/domain"
+import { type AppendResult, EventStoreError, storageFailure, type StreamRef, WrongExpectedVersion } from "@terrarium/domain"
 import { Effect, Result } from "effect"
 import type { Kysely } from "kysely"
 import type { Database, DatabaseError } from "../../sql/Database.ts"
@@ -30,7 +30,7 @@ import type { EventLogTables } from "../../sql/tables.ts"
 import type { Append, EncodedEvent } from "../AppendInput.ts"
 import type { Writer } from "./GroupCommit.ts"
 import { type LogTail, logTailOf } from "./LogTail.ts"
-import { fromDatabaseError, storageFailure } from "./StorageFailures.ts"
+import { fromDatabaseError } from "./StorageFailures.ts"
 
 type AppendOutcome =
   | { readonly ok: true; readonly version: number; readonly position: number }

@@ -13,14 +13,13 @@
  *
  * @since 0.1.0
  */
-import { describeCause, EventStore, type ExpectedVersion, type NewEvent, type StreamRef } from "@terrarium/domain"
+import { describeCause, EventStore, type ExpectedVersion, type NewEvent, storageFailure, type StreamRef } from "@terrarium/domain"
 import { Effect, Layer } from "effect"
 import { Database } from "../../sql/Database.ts"
 import { encodeAppend, InvalidAppend, refusedAppend } from "../AppendInput.ts"
 import { appendWriter } from "./AppendSql.ts"
 import * as GroupCommit from "./GroupCommit.ts"
 import { reads } from "./ReadSql.ts"
-import { storageFailure } from "./StorageFailures.ts"
 
 /** @since 0.1.0 @category models */
 export interface SqlEventStoreOptions {

@@ -1,14 +1,10 @@
 /**
- * The port's `StorageFailure` for what went wrong below the SQL store.
+ * The port's `StorageFailure` for what went wrong in the SQL database below the store.
  *
  * @since 0.1.0
  */
-import { EventStoreError, StorageFailure } from "@terrarium/domain"
+import { type EventStoreError, storageFailure } from "@terrarium/domain"
 import type { DatabaseError } from "../../sql/DatabaseError.ts"
-
-/** @since 0.1.0 @category errors */
-export const storageFailure = (operation: string, cause: unknown): EventStoreError =>
-  new EventStoreError({ reason: new StorageFailure({ operation, cause }) })
 
 /** @since 0.1.0 @category errors */
 export const fromDatabaseError = (e: DatabaseError): EventStoreError => storageFailure(e.operation, e.cause)
