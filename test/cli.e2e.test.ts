@@ -2,9 +2,12 @@
  * The CLI end to end, as a user at a terminal runs it: a real child process per command, the
  * embedded database in a temporary TERRARIUM_HOME.
  */
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { Database } from "@terrarium/adapters"
+import { Effect } from "effect"
 import { type CliResult, json, runCli, runCliAsync, tempDir } from "./support/cli.ts"
 
 const home = tempDir("terrarium-cli-")
@@ -161,6 +164,59 @@ describe("terrarium CLI", () => {
     assert.deepStrictEqual(json(cli("environment", "list", "-w", "team-a", "-o", "json")).map((e: any) => e.name), ["shared-name"])
     const elsewhere = failure(cli("environment", "show", "shared-name"), "another workspace")
     assert.deepStrictEqual(elsewhere, { status: 1, line: "terrarium: environment 'shared-name' does not exist; define or create it before using it" })
+  })
+
+  it("one damaged row: a warning on reads, its environment fails naming it, repair voids it, audit shows who", { timeout: 300_000 }, async () => {
+    const own = tempDir("terrarium-cli-quarantine-")
+    try {
+      const run = (...args: Array<string>) => runCli(args, { TERRARIUM_HOME: own.path })
+      json(run("environment", "create", "--name", "train", "--image", "python:3.11", "-w", "team-a", "-o", "json"))
+      json(run("environment", "create", "--name", "serve", "--image", "python:3.12", "-w", "team-a", "-o", "json"))
+      json(run("environment", "create", "--name", "train", "--image", "python:3.12", "-w", "team-b", "-o", "json"))
+      // A Registered row whose data is not a registration, at the next position, written with
+      // plain SQL by someone who may insert into the log.
+      const bad = json<{ headPosition: number }>(run("db", "status", "-o", "json")).headPosition + 1
+      await Effect.runPromise(Effect.gen(function*() {
+        const database = yield* Database
+        yield* database.execute(
+          "bypass",
+          `insert into events (position, workspace, stream, stream_version, event_id, event_type, schema_version, data, metadata)
+           values ($1, 'team-a', 'environment/train', 3, $2::uuid, 'Registered', 1, '{"version": 4}'::jsonb,
+                   '{"actor": "intruder", "correlationId": "c"}'::jsonb)`,
+          [bad, crypto.randomUUID()]
+        )
+      }).pipe(Effect.provide(Database.layerPglite({ dataDir: join(own.path, "data") })), Effect.provide(NodeServices.layer), Effect.scoped))
+
+      const repairHint = `terrarium environment repair train --workspace team-a --void-position ${bad} --reason "…"`
+      const warning = `terrarium: warning: the Registered event at position ${bad} of environment 'team-a/train' cannot be read ` +
+        `and is quarantined, so that environment cannot be read until it is repaired: ${repairHint}\n`
+      const listed = run("environment", "list", "-w", "team-a", "-o", "json")
+      assert.deepStrictEqual([listed.status, JSON.parse(listed.stdout).map((e: any) => e.name), listed.stderr], [0, ["serve", "train"], warning])
+      const other = run("environment", "list", "-w", "team-b", "-o", "json")
+      assert.deepStrictEqual([other.status, JSON.parse(other.stdout).map((e: any) => e.name), other.stderr], [0, ["train"], ""])
+      assert.strictEqual(json(run("environment", "show", "serve", "-w", "team-a", "-o", "json")).version, "1")
+
+      const shown = failure(run("environment", "show", "train", "-w", "team-a"), "the damaged environment")
+      assert.strictEqual(shown.status, 1)
+      assert.match(shown.line, new RegExp(`^terrarium: environment 'team-a/train' cannot be read: its event at position ${bad} \\(Registered, schema version 1, #3 of the stream\\) is malformed: `))
+      assert.isTrue(shown.line.endsWith(`repair it by voiding it with an audited event: ${repairHint}`), shown.line)
+      const status = json(run("db", "status", "-o", "json"))
+      assert.deepStrictEqual(status.quarantined, { count: 1, positions: [bad] })
+      assert.include(run("db", "status").stdout, `quarantined: 1 unreadable event at position ${bad}`)
+
+      const repaired = run("environment", "repair", "train", "-w", "team-a", "--void-position", String(bad),
+        "--reason", "inserted by hand", "--actor", "ops", "-o", "json")
+      assert.deepStrictEqual(json(repaired), { workspace: "team-a", name: "train", voidedPosition: bad, reason: "inserted by hand", unreadable: [] })
+      const after = run("environment", "show", "train", "-w", "team-a", "-o", "json")
+      assert.deepStrictEqual([after.status, JSON.parse(after.stdout).version, after.stderr], [0, "1", ""])
+      const trail = json(run("audit", "train", "-w", "team-a", "-o", "json")).slice(-2)
+      assert.deepStrictEqual(trail.map((e: any) => [e.position, e.eventType, e.actor]), [[bad, "Registered", "intruder"], [bad + 1, "EventVoided", "ops"]])
+      assert.strictEqual(trail[1].summary, `voided the unreadable event at position ${bad}: inserted by hand`)
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).quarantined, { count: 0, positions: [] })
+      assert.strictEqual(run("environment", "list", "-w", "team-a").stderr, "")
+    } finally {
+      own.remove()
+    }
   })
 
   it("takes the AzureML references azureml:NAME:VERSION and azureml:NAME@LABEL, and an --as-of with a zone offset", { timeout: 300_000 }, () => {

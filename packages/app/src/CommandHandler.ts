@@ -27,6 +27,11 @@ import { CONFLICT_RETRY_BUDGET, StreamContended } from "./Errors.ts"
 export interface StreamCodec<Event, DecodeError> {
   readonly decode: (recorded: RecordedEvent) => Effect.Effect<Event, DecodeError>
   readonly encode: (event: Event, metadata: EventMetadata, id: string) => NewEvent
+  /**
+   * A stream's rows as the events to fold, for a codec where a later event changes how an earlier
+   * row reads (a row voided by a later event is skipped). Without it each row is decoded alone.
+   */
+  readonly decodeStream?: (recorded: ReadonlyArray<RecordedEvent>) => Effect.Effect<ReadonlyArray<Event>, DecodeError>
 }
 
 /**
@@ -89,7 +94,7 @@ export const loadStream = <State, Event, DecodeError>(
   Effect.gen(function*() {
     const store = yield* EventStore
     const recorded = yield* store.readStream(stream, untilPosition === undefined ? undefined : { untilPosition })
-    const events = yield* Effect.forEach(recorded, codec.decode)
+    const events = yield* (codec.decodeStream === undefined ? Effect.forEach(recorded, codec.decode) : codec.decodeStream(recorded))
     const state = events.reduce(decider.evolve, decider.initialState)
     const streamVersion = recorded.length === 0 ? 0 : recorded[recorded.length - 1]!.streamVersion
     return { state, streamVersion }

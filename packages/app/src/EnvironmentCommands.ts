@@ -12,10 +12,10 @@ import { Effect, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { active, draftOf, environmentCodec, registration, versionOf, workspaceOf } from "./EnvironmentViews.ts"
+import { active, draftOf, environmentCodec, readRows, registration, repairCodec, versionOf, workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import { build, type InvalidInput } from "./InvalidInput.ts"
-import type { Caller, Draft, EnvironmentVersion, Registration, WriteScope } from "./Results.ts"
+import type { Caller, Draft, EnvironmentVersion, Registration, Repair, WriteScope } from "./Results.ts"
 
 /**
  * @since 0.1.0
@@ -38,6 +38,11 @@ export interface EnvironmentCommands {
   readonly archive: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly restore: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly label: (input: WriteScope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  /**
+   * Void the damaged (quarantined) event at `position` of an environment's stream, for `reason`:
+   * an appended `EventVoided`, audited like any change; its stream reads again, without it.
+   */
+  readonly repair: (input: WriteScope & { readonly name: string; readonly position: number; readonly reason: string }) => Effect.Effect<Repair, TerrariumError>
 }
 
 /** Who acts and under which correlation id, as checked before they reach the log. */
@@ -60,6 +65,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const projections = yield* Projections
   const store = yield* EventStore
   const handle = commandHandler(Environment.decider, environmentCodec)
+  const handleRepair = commandHandler(Environment.decider, repairCodec)
 
   /**
    * Where a write goes and who makes it. The actor and correlation id are stored in every event's
@@ -102,6 +108,13 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     handle(target, toCommand).pipe(
       Effect.tap((r) => (r.appended.length > 0 ? catchUpAfterWrite(target) : Effect.void)),
       Effect.provideService(EventStore, store)
+    )
+
+  /** The damaged rows of a stream that are not voided yet (what a repair may void). */
+  const unreadableOf = (target: Target) =>
+    store.readStream(target.stream).pipe(
+      Effect.flatMap(readRows),
+      Effect.map(({ unreadable }) => unreadable.filter((e) => e.isMalformed).map((e) => e.position))
     )
 
   /** A `toCommand` for commands on an existing environment: the decider cannot name a stream it has never seen. */
@@ -180,7 +193,33 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       }),
     archive: (input) => versionCommand(input, (version) => build(Environment.Archive, { version })),
     restore: (input) => versionCommand(input, (version) => build(Environment.Restore, { version })),
-    label: (input) => versionCommand(input, (version) => build(Environment.MoveLabel, { label: input.label, version }))
+    label: (input) => versionCommand(input, (version) => build(Environment.MoveLabel, { label: input.label, version })),
+    repair: (input) =>
+      Effect.gen(function*() {
+        const target = yield* targetOf(input)
+        // Which rows are unreadable is read again on every attempt, with the stream it decides on.
+        const { command } = yield* handleRepair(target, () =>
+          Effect.flatMap(unreadableOf(target), (unreadable) =>
+            build(Environment.VoidEvent, { position: input.position, reason: input.reason, unreadable }))).pipe(
+          Effect.tap((r) => (r.appended.length > 0 ? catchUpAfterWrite(target) : Effect.void)),
+          Effect.provideService(EventStore, store),
+          Effect.mapError((error) =>
+            error._tag === "EnvironmentError" && error.reason._tag === "NotQuarantined"
+              ? new Environment.EnvironmentError({
+                reason: new Environment.NotQuarantined({ ...error.reason, workspace: target.workspace, name: target.name })
+              })
+              : error
+          )
+        )
+        const remaining = yield* unreadableOf(target)
+        return {
+          workspace: target.workspace,
+          name: target.name,
+          voidedPosition: command.position,
+          reason: command.reason,
+          unreadable: remaining
+        } satisfies Repair
+      })
   }
   return commands
 })

@@ -7,12 +7,12 @@
  *
  * @since 0.1.0
  */
-import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
+import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, QuarantinedEvent, VersionRow } from "@terrarium/domain"
 import { Diff, EventStore, Projections, ReadModel, Storage } from "@terrarium/domain"
 import { Effect } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { draftOf, loadEnvironment, notFound, versionOf, workspaceOf } from "./EnvironmentViews.ts"
+import { draftOf, loadEnvironment, notFound, repairCommand, versionOf, workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Results.ts"
 
@@ -32,7 +32,9 @@ export interface EnvironmentQueries {
   readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, TerrariumError>
   readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef }) => Effect.Effect<VersionDiff, TerrariumError>
   readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
-  /** Where the log stands: head position, read-model checkpoint, database kind, migrations. */
+  /** The events set aside because their rows are damaged, resolved or not: of one workspace, or of all. */
+  readonly quarantine: (input: { readonly workspace?: string | undefined }) => Effect.Effect<ReadonlyArray<QuarantinedEvent>, TerrariumError>
+  /** Where the log stands: head position, read-model checkpoint, database kind, migrations, quarantine. */
   readonly status: Effect.Effect<Status, TerrariumError>
   /** The names of every migration applied to the database, oldest first. */
   readonly migrations: Effect.Effect<ReadonlyArray<string>, TerrariumError>
@@ -62,8 +64,26 @@ export const make = Effect.gen(function*() {
   const positionOf = (asOf: AsOf | undefined) =>
     asOf === undefined ? store.head : "position" in asOf ? Effect.succeed(asOf.position) : store.positionAt(asOf.time)
 
+  /**
+   * Says, on every read of the read models, which events of the workspace read (of every one
+   * when the read spans them) are quarantined and not yet repaired: their streams are missing
+   * what those rows held, so the answer is incomplete, and nothing is skipped silently.
+   */
+  const warnQuarantined = (workspace: string | undefined) =>
+    readModel.quarantine(workspace === undefined ? {} : { workspace }).pipe(
+      Effect.flatMap((entries) =>
+        Effect.forEach(entries.filter((q) => q.resolution === null), (q) =>
+          Effect.logWarning(
+            `the ${q.eventType} event at position ${q.position} of environment '${q.workspace}/${q.name}' cannot be read ` +
+              `and is quarantined, so that environment cannot be read until it is repaired: ` +
+              repairCommand(q.workspace, q.name, q.position)
+          ), { discard: true })
+      )
+    )
+
   /** A read of the read models, after they have caught up with the log (other processes' appends included). */
-  const current = <A>(read: Effect.Effect<A, TerrariumError>) => Effect.andThen(projections.catchUp, read)
+  const current = <A>(read: Effect.Effect<A, TerrariumError>, workspace?: string) =>
+    Effect.andThen(projections.catchUp, Effect.tap(read, () => warnQuarantined(workspace)))
 
   const queries: EnvironmentQueries = {
     show: ({ workspace, ref, asOf }) =>
@@ -79,11 +99,11 @@ export const make = Effect.gen(function*() {
       ),
     environments: ({ workspace, includeArchived }) =>
       workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
-        current(readModel.environments({ workspace: ws, includeArchived: includeArchived ?? false }))
+        current(readModel.environments({ workspace: ws, includeArchived: includeArchived ?? false }), ws)
       )),
     versions: ({ workspace, name, includeArchived }) =>
       workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
-        current(readModel.versions({ workspace: ws, name, includeArchived: includeArchived ?? false }))
+        current(readModel.versions({ workspace: ws, name, includeArchived: includeArchived ?? false }), ws)
       )),
     curatedCatalog: current(readModel.curatedCatalog()),
     cacheLookup: (canonicalHash) => current(readModel.cacheLookup(canonicalHash)),
@@ -103,7 +123,8 @@ export const make = Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const untilPosition = asOf === undefined ? undefined : yield* positionOf(asOf)
         const entries = yield* current(
-          readModel.audit({ workspace: ws, name, ...(untilPosition === undefined ? {} : { untilPosition }) })
+          readModel.audit({ workspace: ws, name, ...(untilPosition === undefined ? {} : { untilPosition }) }),
+          ws
         )
         // Every environment's trail starts with its Defined event: no entries, no environment
         // (then); no need to read and fold the whole stream just to say so.
@@ -112,14 +133,27 @@ export const make = Effect.gen(function*() {
       }),
     migrations: storage.migrations,
     appliedMigrations: storage.appliedAtOpen,
-    status: Effect.all({ head: store.head, checkpoint: projections.checkpoint, migrations: storage.migrations }).pipe(
-      Effect.map(({ head, checkpoint, migrations }) => ({
-        database: storage.kind,
-        schema: storage.schema,
-        headPosition: head,
-        projectionCheckpoint: checkpoint,
-        migrations
-      }) satisfies Status)
+    quarantine: ({ workspace }) =>
+      workspace === undefined
+        ? Effect.andThen(projections.catchUp, readModel.quarantine({}))
+        : workspaceOf(workspace).pipe(Effect.flatMap((ws) => Effect.andThen(projections.catchUp, readModel.quarantine({ workspace: ws })))),
+    status: Effect.all({
+      head: store.head,
+      checkpoint: projections.checkpoint,
+      migrations: storage.migrations,
+      quarantine: readModel.quarantine({})
+    }).pipe(
+      Effect.map(({ head, checkpoint, migrations, quarantine }) => {
+        const positions = quarantine.filter((q) => q.resolution === null).map((q) => q.position)
+        return {
+          database: storage.kind,
+          schema: storage.schema,
+          headPosition: head,
+          projectionCheckpoint: checkpoint,
+          migrations,
+          quarantined: { count: positions.length, positions }
+        } satisfies Status
+      })
     ),
     catchUp: projections.catchUp,
     rebuildProjections: projections.rebuild

@@ -11,26 +11,109 @@ import {
   type EnvironmentEvent,
   environmentType,
   EventCodec,
+  type EventDecodeError,
   type RecordedEvent,
   WorkspaceName
 } from "@terrarium/domain"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Result, Schema } from "effect"
 import { loadStream } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
 import { EventDecodeFailure } from "./Errors.ts"
 import { build } from "./InvalidInput.ts"
 import type { Draft, EnvironmentVersion, Registration } from "./Results.ts"
 
+const ENVIRONMENT_PREFIX = "environment/"
+
+/** The environment of a stream id (`environment/<name>`), or the id itself for another kind of stream. */
+const nameOf = (stream: string) => (stream.startsWith(ENVIRONMENT_PREFIX) ? stream.slice(ENVIRONMENT_PREFIX.length) : stream)
+
 /**
- * How environment events are stored; a row that does not decode is an `EventDecodeFailure`.
+ * The command that voids a damaged row, as the user types it (the default workspace unsaid).
+ *
+ * @since 0.1.0
+ * @category repair
+ */
+export const repairCommand = (workspace: string, name: string, position: number) =>
+  `terrarium environment repair ${name}${workspace === "default" ? "" : ` --workspace ${workspace}`} ` +
+  `--void-position ${position} --reason "…"`
+
+/**
+ * A row that cannot be read, as the failure of a read of its stream: which environment, which
+ * position, what is wrong, and what to do (a damaged row is voided by an appended event; a row
+ * too new for this code needs a newer Terrarium). One line: the decoder's complaint may span
+ * several.
+ *
+ * @since 0.1.0
+ * @category codec
+ */
+export const decodeFailure = (error: EventDecodeError): EventDecodeFailure => {
+  const name = nameOf(error.stream)
+  const what = `environment '${error.workspace}/${name}' cannot be read: its event at position ${error.position} ` +
+    `(${error.type}, schema version ${error.schemaVersion}, #${error.streamVersion} of the stream)`
+  const detail = error.detail.replace(/\s*\n\s*/g, "; ")
+  const message = error.isMalformed
+    ? `${what} is malformed: ${detail}. It is quarantined (see terrarium db status); the log is append-only, so repair ` +
+      `it by voiding it with an audited event: ${repairCommand(error.workspace, name, error.position)}`
+    : `${what}: ${detail}. It was written by a newer Terrarium, or this one is incomplete: upgrade Terrarium to read it`
+  return new EventDecodeFailure({
+    message, workspace: error.workspace, stream: error.stream, position: error.position, malformed: error.isMalformed
+  })
+}
+
+/**
+ * A stream's rows, decoded, with what a fold must know of them: the events to fold (rows voided
+ * by a later `EventVoided` skipped), and the rows that cannot be read and are not voided.
+ *
+ * @since 0.1.0
+ * @category codec
+ */
+export const readRows = (recorded: ReadonlyArray<RecordedEvent>) =>
+  Effect.gen(function*() {
+    const decoded = yield* Effect.forEach(recorded, (row) => Effect.result(EventCodec.decode(row)))
+    const voided = new Set<number>()
+    for (const result of decoded) {
+      if (Result.isSuccess(result) && result.success._tag === "EventVoided") voided.add(result.success.position)
+    }
+    const events: Array<EnvironmentEvent> = []
+    const unreadable: Array<EventDecodeError> = []
+    for (const [i, result] of decoded.entries()) {
+      if (voided.has(recorded[i]!.position)) continue
+      if (Result.isSuccess(result)) events.push(result.success)
+      else unreadable.push(result.failure)
+    }
+    return { events, unreadable }
+  })
+
+/**
+ * How environment events are stored. A stream is read as a whole: a row voided by a later
+ * `EventVoided` is skipped, and any other row that does not decode fails the read of its stream
+ * (only of its stream) with an `EventDecodeFailure` naming it.
  *
  * @since 0.1.0
  * @category codec
  */
 export const environmentCodec = {
-  decode: (recorded: RecordedEvent) =>
-    EventCodec.decode(recorded).pipe(Effect.mapError((e) => new EventDecodeFailure({ message: e.message }))),
-  encode: EventCodec.encode
+  decode: (recorded: RecordedEvent) => EventCodec.decode(recorded).pipe(Effect.mapError(decodeFailure)),
+  encode: EventCodec.encode,
+  decodeStream: (recorded: ReadonlyArray<RecordedEvent>) =>
+    Effect.flatMap(readRows(recorded), ({ events, unreadable }) =>
+      unreadable.length === 0 ? Effect.succeed(events) : Effect.fail(decodeFailure(unreadable[0]!)))
+}
+
+/**
+ * The codec a repair folds its stream with: damaged rows are what it is there to void, so they
+ * are left out of the fold instead of failing it (a row too new for this code still fails it).
+ *
+ * @since 0.1.0
+ * @category codec
+ */
+export const repairCodec = {
+  ...environmentCodec,
+  decodeStream: (recorded: ReadonlyArray<RecordedEvent>) =>
+    Effect.flatMap(readRows(recorded), ({ events, unreadable }) => {
+      const tooNew = unreadable.find((e) => !e.isMalformed)
+      return tooNew === undefined ? Effect.succeed(events) : Effect.fail(decodeFailure(tooNew))
+    })
 }
 
 /**

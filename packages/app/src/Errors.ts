@@ -23,13 +23,19 @@ export const CONFLICT_RETRY_BUDGET = Duration.seconds(30)
 
 /**
  * An event of the log could not be decoded into a domain event (a row written by a newer
- * release, or damaged): the stream it belongs to cannot be folded.
+ * release, or damaged): the stream it belongs to cannot be folded. `message` names the
+ * environment and the position and says what to do: upgrade, or, for a damaged (`malformed`)
+ * row, void it with `environment repair`. The other fields say the same as data.
  *
  * @since 0.1.0
  * @category errors
  */
 export class EventDecodeFailure extends Schema.TaggedError<EventDecodeFailure>()("EventDecodeFailure", {
-  message: Schema.String
+  message: Schema.String,
+  workspace: Schema.optionalKey(Schema.String),
+  stream: Schema.optionalKey(Schema.String),
+  position: Schema.optionalKey(Schema.Number),
+  malformed: Schema.optionalKey(Schema.Boolean)
 }) {}
 
 /**

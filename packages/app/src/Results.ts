@@ -81,6 +81,21 @@ export interface VersionDiff {
   readonly diff: Diff.DefinitionDiff
 }
 
+/**
+ * What `repair` did: the position it voided and why, and the rows of the stream that still
+ * cannot be read (empty when the environment reads again).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Repair {
+  readonly workspace: string
+  readonly name: string
+  readonly voidedPosition: number
+  readonly reason: string
+  readonly unreadable: ReadonlyArray<number>
+}
+
 /** @since 0.1.0 @category model */
 export interface Status {
   readonly database: StorageKind
@@ -88,4 +103,12 @@ export interface Status {
   readonly headPosition: number
   readonly projectionCheckpoint: number
   readonly migrations: ReadonlyArray<string>
+  /**
+   * Events set aside because their rows are damaged and not yet voided (as far as the read models
+   * have got): their streams cannot be read until `environment repair` voids them.
+   */
+  readonly quarantined: {
+    readonly count: number
+    readonly positions: ReadonlyArray<number>
+  }
 }

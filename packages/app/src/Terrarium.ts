@@ -18,6 +18,7 @@ export type {
   Draft,
   EnvironmentVersion,
   Registration,
+  Repair,
   Scope,
   Status,
   VersionDiff,

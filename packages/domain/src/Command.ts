@@ -110,6 +110,22 @@ export class MoveLabel extends Schema.TaggedClass<MoveLabel>()("MoveLabel", {
 export class RemoveLabel extends Schema.TaggedClass<RemoveLabel>()("RemoveLabel", { label: LabelName }) {}
 
 /**
+ * Void the event at `position` of this stream, for `reason` (`environment repair`): the one way to
+ * repair a row that cannot be read, by appending, never by changing the log. `unreadable` are the
+ * positions of the stream that could not be decoded and are not voided yet, as the handler found
+ * them when it read the stream (the decider never sees rows, only events): only one of those may
+ * be voided, so a readable event can never be hidden this way.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class VoidEvent extends Schema.TaggedClass<VoidEvent>()("VoidEvent", {
+  position: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0))),
+  reason: Schema.Trim.pipe(Schema.check(Schema.isNonEmpty())),
+  unreadable: Schema.Array(Schema.Int)
+}) {}
+
+/**
  * Every command the environment decider accepts.
  *
  * @since 0.1.0
@@ -117,7 +133,7 @@ export class RemoveLabel extends Schema.TaggedClass<RemoveLabel>()("RemoveLabel"
  */
 export const EnvironmentCommand = Schema.Union([
   Create, Define, AddPackage, RemovePackage, SetVariable, UnsetVariable, ConfigureDocker,
-  Register, Archive, Restore, MoveLabel, RemoveLabel
+  Register, Archive, Restore, MoveLabel, RemoveLabel, VoidEvent
 ])
 export type EnvironmentCommand = typeof EnvironmentCommand.Type
 

@@ -26,12 +26,13 @@ import type { CondaDependencies, Definition } from "./Definition.ts"
 import { definitionLimitProblems } from "./DefinitionCheck.ts"
 import {
   AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentError, EnvironmentNotFound,
-  LabelNotFound, NoActiveVersion, NotArchived, PackageNotFound, ReservedLabel, ReservedPrefix, UserManagedDependencies,
+  LabelNotFound, NoActiveVersion, NotArchived, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
+  UserManagedDependencies,
   VariableNotFound, VersionArchived, VersionConflict, VersionNotFound
 } from "./EnvironmentError.ts"
 import type { EnvironmentErrorReason } from "./EnvironmentError.ts"
 import {
-  Archived, Defined, DockerConfigured, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined, Registered,
+  Archived, Defined, DockerConfigured, EventVoided, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined, Registered,
   Restored, VariableSet, VariableUnset
 } from "./Event.ts"
 import type { EnvironmentEvent } from "./Event.ts"
@@ -299,7 +300,8 @@ const withoutKey = (record: Readonly<Record<string, string>>, key: string): Reco
 
 /**
  * Folds one event into the state. Image events (`ImageBuilt`, …) do not change it: the decider
- * needs none of them.
+ * needs none of them. Nor does `EventVoided`: what it voids is skipped before folding, by whoever
+ * reads the stream's rows (the decider sees events, never rows).
  *
  * @since 0.1.0
  * @category decider
@@ -361,6 +363,7 @@ export const evolve = (state: State, event: EnvironmentEvent): State => {
     case "ImageBuildRequested":
     case "ImageBuilt":
     case "ImageBuildFailed":
+    case "EventVoided":
       return state
   }
 }
@@ -457,6 +460,13 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       curated: command.curated,
       definition: command.definition
     }))
+  }
+  if (command._tag === "VoidEvent") {
+    // Any stream may need it, even one whose Defined event is the damaged row.
+    const { position, reason, unreadable } = command
+    return unreadable.includes(position)
+      ? emit(new EventVoided({ position, reason }))
+      : refuse(new NotQuarantined({ position, unreadable }))
   }
   if (command._tag === "Create") {
     const invalid = checkName(command.name, command.curated)

@@ -212,6 +212,28 @@ export class DraftOverLimit extends Schema.TaggedError<DraftOverLimit>()("DraftO
 }
 
 /**
+ * `VoidEvent` for a position that is not an unreadable, not yet voided event of this stream: only
+ * damage may be voided, never a readable event. `unreadable` lists what could be.
+ *
+ * @since 0.1.0
+ * @category reasons
+ */
+export class NotQuarantined extends Schema.TaggedError<NotQuarantined>()("NotQuarantined", {
+  position: Schema.Number,
+  unreadable: Schema.Array(Schema.Number),
+  workspace: Schema.optionalKey(Schema.String),
+  name: Schema.optionalKey(Schema.String)
+}) {
+  override get message() {
+    const which = Object.hasOwn(this, "name") ? env(this.name, this.workspace) : "this environment"
+    const options = this.unreadable.length === 0
+      ? "it has none"
+      : `its unreadable position${this.unreadable.length === 1 ? " is" : "s are"} ${this.unreadable.join(", ")}`
+    return `the event at position ${this.position} is not an unreadable event of ${which}, so it cannot be voided; ${options}`
+  }
+}
+
+/**
  * Every reason an environment command can be refused.
  *
  * @since 0.1.0
@@ -220,7 +242,7 @@ export class DraftOverLimit extends Schema.TaggedError<DraftOverLimit>()("DraftO
 export const EnvironmentErrorReason = Schema.Union([
   EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
-  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit
+  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
 ])
 export type EnvironmentErrorReason = typeof EnvironmentErrorReason.Type
 

@@ -145,6 +145,20 @@ export class ImageBuildFailed extends Schema.TaggedClass<ImageBuildFailed>()("Im
 }) {}
 
 /**
+ * The event at `position` of this stream could not be read (its row is malformed: quarantined by
+ * the projector) and is set aside for good: every fold of the stream skips that position from
+ * now on. The log is append-only, so this is how a damaged row is repaired, in the open: the
+ * row stays, and who voided it, when and why is in the audit trail.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class EventVoided extends Schema.TaggedClass<EventVoided>()("EventVoided", {
+  position: Schema.Int,
+  reason: Schema.String
+}) {}
+
+/**
  * Every event an environment stream can hold.
  *
  * @since 0.1.0
@@ -153,7 +167,7 @@ export class ImageBuildFailed extends Schema.TaggedClass<ImageBuildFailed>()("Im
 export const EnvironmentEvent = Schema.Union([
   Defined, Redefined, PackageAdded, PackageRemoved, VariableSet, VariableUnset, DockerConfigured,
   Registered, Archived, Restored, LabelMoved, LabelRemoved,
-  PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed
+  PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed, EventVoided
 ])
 export type EnvironmentEvent = typeof EnvironmentEvent.Type
 
@@ -170,7 +184,7 @@ export type EnvironmentEventType = EnvironmentEvent["_tag"]
 export const SCHEMA_VERSIONS: Record<EnvironmentEventType, number> = {
   Defined: 1, Redefined: 1, PackageAdded: 1, PackageRemoved: 1, VariableSet: 1, VariableUnset: 1,
   DockerConfigured: 1, Registered: 1, Archived: 1, Restored: 1, LabelMoved: 1, LabelRemoved: 1,
-  PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1
+  PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1, EventVoided: 1
 }
 
 /**

@@ -44,8 +44,20 @@ export type Upcasters = Readonly<Record<string, Upcaster>>
 export const UPCASTERS: Upcasters = {}
 
 /**
+ * Why a row cannot be read. `Malformed` is damage: a type and schema version this code knows,
+ * with data that does not match it (a row written behind the application's back); such a row can
+ * be quarantined and voided. The others mean this code is too old or incomplete for the row (a
+ * newer Terrarium wrote it): nothing can be read past it until the code is upgraded.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const DecodeProblem = Schema.Literals(["UnknownType", "NewerSchema", "NoUpcaster", "Malformed"])
+export type DecodeProblem = typeof DecodeProblem.Type
+
+/**
  * A stored row that cannot be read as an environment event: unknown type, a schema version with
- * no upcaster path, or data that does not match the schema.
+ * no upcaster path, or data that does not match the schema (`problem` says which).
  *
  * @since 0.1.0
  * @category errors
@@ -57,8 +69,12 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
   streamVersion: Schema.Number,
   type: Schema.String,
   schemaVersion: Schema.Number,
+  problem: DecodeProblem,
   detail: Schema.String
 }) {
+  /** True when the row is damaged rather than too new: it may be quarantined and voided. */
+  get isMalformed() { return this.problem === "Malformed" }
+
   override get message() {
     return `cannot decode event at position ${this.position} (${this.workspace}/${this.stream} #${this.streamVersion}, ` +
       `type ${this.type} v${this.schemaVersion}): ${this.detail}`
@@ -96,7 +112,7 @@ export const makeDecode = (options: {
   readonly versions: Readonly<Record<string, number>>
 }) =>
 (recorded: RecordedEvent): Effect.Effect<EnvironmentEvent, EventDecodeError> => {
-  const failure = (detail: string) =>
+  const failure = (problem: DecodeProblem, detail: string) =>
     Effect.fail(new EventDecodeError({
       workspace: recorded.workspace,
       stream: recorded.stream,
@@ -104,26 +120,27 @@ export const makeDecode = (options: {
       streamVersion: recorded.streamVersion,
       type: recorded.type,
       schemaVersion: recorded.schemaVersion,
+      problem,
       detail
     }))
   const current = Object.hasOwn(options.versions, recorded.type) ? options.versions[recorded.type] : undefined
-  if (current === undefined || !isEventType(recorded.type)) return failure("unknown event type")
+  if (current === undefined || !isEventType(recorded.type)) return failure("UnknownType", "unknown event type")
   if (recorded.schemaVersion > current) {
-    return failure(`schema version ${recorded.schemaVersion} is newer than this code's ${current}; upgrade Terrarium`)
+    return failure("NewerSchema", `schema version ${recorded.schemaVersion} is newer than this code's ${current}; upgrade Terrarium`)
   }
   let data = recorded.data
   for (let version = recorded.schemaVersion; version < current; version++) {
     const upcaster = options.upcasters[`${recorded.type}@${version}`]
-    if (upcaster === undefined) return failure(`no upcaster from schema version ${version} to ${version + 1}`)
+    if (upcaster === undefined) return failure("NoUpcaster", `no upcaster from schema version ${version} to ${version + 1}`)
     data = upcaster(data)
   }
   // The row's `type` is authoritative; `_tag` in `data` is redundant and may be missing.
   const tagged = typeof data === "object" && data !== null && !Array.isArray(data) ? { ...data, _tag: recorded.type } : data
   return decodeData(tagged).pipe(
     Effect.flatMap((event) =>
-      event._tag === recorded.type ? Effect.succeed(event) : failure(`data is a ${event._tag}, not a ${recorded.type}`)
+      event._tag === recorded.type ? Effect.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
     ),
-    Effect.catchTag("SchemaError", (error) => failure(error.message))
+    Effect.catchTag("SchemaError", (error) => failure("Malformed", error.message))
   )
 }
 

@@ -3,7 +3,7 @@ import { Option, Result } from "effect"
 import { ALGORITHM_VERSION } from "../src/CanonicalHash.ts"
 import {
   AddPackage, Archive, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
-  SetVariable, UnsetVariable
+  SetVariable, UnsetVariable, VoidEvent
 } from "../src/Command.ts"
 import type { EnvironmentCommand } from "../src/Command.ts"
 import { fold } from "../src/Decider.ts"
@@ -16,7 +16,7 @@ import {
 import type { State } from "../src/Environment.ts"
 import type { EnvironmentError } from "../src/EnvironmentError.ts"
 import {
-  Archived, Defined, DockerConfigured, ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined,
+  Archived, Defined, DockerConfigured, EventVoided, ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined,
   Registered, Restored, VariableSet, VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent } from "../src/Event.ts"
@@ -63,6 +63,32 @@ const active = (events: ReadonlyArray<EnvironmentEvent>) => {
 }
 
 describe("Environment decider", () => {
+  describe("VoidEvent", () => {
+    const voidAt = (position: number, unreadable: ReadonlyArray<number>) =>
+      new VoidEvent({ position, reason: "row written by hand", unreadable })
+
+    it.effect("voids an unreadable event of the stream", () =>
+      spec.given(v1).when(voidAt(58, [58])).then([new EventVoided({ position: 58, reason: "row written by hand" })]))
+
+    it.effect("repairs a stream whose only event is unreadable (nothing defined it)", () =>
+      spec.given([]).when(voidAt(3, [3])).then([new EventVoided({ position: 3, reason: "row written by hand" })]))
+
+    it.effect("never voids a readable event, naming the positions that could be", () =>
+      spec.given(v1).when(voidAt(2, [58, 60])).thenFails((e) =>
+        e.reason._tag === "NotQuarantined" && e.message.includes("position 2") && e.message.includes("58, 60")))
+
+    it.effect("refuses on a stream with nothing unreadable (a second repair of the same row)", () =>
+      spec.given([...v1, new EventVoided({ position: 58, reason: "x" })]).when(voidAt(58, []))
+        .thenFails((e) => e.reason._tag === "NotQuarantined" && e.message.includes("it has none")))
+
+    it.effect("changes nothing the decider keeps: the fold skips the voided row before evolve sees events", () =>
+      spec.given([...v1, new EventVoided({ position: 58, reason: "x" })]).when(register(h(1))).thenNothingHappened())
+
+    it("refuses an empty reason", () => {
+      assert.throws(() => new VoidEvent({ position: 1, reason: "  ", unreadable: [1] }))
+    })
+  })
+
   describe("Define", () => {
     it.effect("starts a stream", () =>
       spec.given([]).when(new Define({ workspace, name, curated: false, definition: def1 })).then([defined()]))

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import {
-  Archived, Defined, DockerConfigured, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
+  Archived, Defined, DockerConfigured, EventVoided, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
   PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, VariableSet,
   VariableUnset
 } from "../src/Event.ts"
@@ -43,7 +43,8 @@ const samples: { readonly [K in EnvironmentEventType]: ReadonlyArray<Extract<Env
     version: "1", canonicalHash: hash, buildId: "b-1", registry: "registry.example.org", repository: "team-a/train",
     tag: "1", digest: `sha256:${"b".repeat(64)}`, durationMs: 81234
   })],
-  ImageBuildFailed: [new ImageBuildFailed({ version: "1", canonicalHash: hash, buildId: "b-2", reason: "pip failed" })]
+  ImageBuildFailed: [new ImageBuildFailed({ version: "1", canonicalHash: hash, buildId: "b-2", reason: "pip failed" })],
+  EventVoided: [new EventVoided({ position: 58, reason: "row written by hand" })]
 }
 const allSamples: ReadonlyArray<EnvironmentEvent> = Object.values(samples).flat()
 
@@ -153,6 +154,19 @@ describe("EventCodec", () => {
         assert.strictEqual(e.type, "Archived")
         assert.include(e.message, "position 42")
         assert.include(e.message, "environment/train")
+      }))
+
+    it.effect("say whether the row is damaged (may be quarantined) or too new for this code", () =>
+      Effect.gen(function*() {
+        const malformed = yield* fails({ id: "x", type: "Registered", schemaVersion: 1, data: { version: 4 }, metadata })
+        assert.strictEqual(malformed.problem, "Malformed")
+        assert.isTrue(malformed.isMalformed)
+        const unknown = yield* fails({ id: "x", type: "Exploded", schemaVersion: 1, data: {}, metadata })
+        assert.strictEqual(unknown.problem, "UnknownType")
+        assert.isFalse(unknown.isMalformed)
+        const newer = yield* fails({ id: "x", type: "Archived", schemaVersion: 2, data: { version: "1" }, metadata })
+        assert.strictEqual(newer.problem, "NewerSchema")
+        assert.isFalse(newer.isMalformed)
       }))
 
     it.effect("data that is not an object", () =>

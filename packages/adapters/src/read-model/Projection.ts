@@ -7,9 +7,12 @@
  *
  * @since 0.1.0
  */
-import { CanonicalHash, EnvironmentEventJson, environmentType, LATEST_LABEL, SCHEMA_VERSIONS } from "@terrarium/domain"
-import type { AuditEntry, EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
-import { Schema } from "effect"
+import {
+  CanonicalHash, EnvironmentEventJson, environmentType, EventCodec, LATEST_LABEL, ProjectionError, SCHEMA_VERSIONS,
+  UndecodableEvent
+} from "@terrarium/domain"
+import type { AuditEntry, EnvironmentEvent, EnvironmentType, EventDecodeError, RecordedEvent } from "@terrarium/domain"
+import { Effect, Schema } from "effect"
 
 /**
  * Where an event sits in the log and who caused it: the recorded event minus its payload, with
@@ -172,6 +175,28 @@ export type RowOp =
     readonly buildId: string
     readonly builtAt: Date
   }
+  | {
+    /** An event whose row is damaged, set aside (see `quarantine`). */
+    readonly _tag: "InsertQuarantine"
+    readonly key: EnvironmentKey
+    readonly stream: string
+    readonly position: number
+    readonly eventType: string
+    readonly schemaVersion: number
+    readonly error: string
+    readonly at: Date
+    readonly by: string
+  }
+  | {
+    /** An `EventVoided` of the same stream resolves the quarantined event at `position`. */
+    readonly _tag: "ResolveQuarantine"
+    readonly key: EnvironmentKey
+    readonly position: number
+    readonly voidedPosition: number
+    readonly at: Date
+    readonly by: string
+    readonly reason: string
+  }
   | (
     // The audit trail's row as the read model returns it, with its name given as the key.
     & { readonly _tag: "InsertAudit"; readonly key: EnvironmentKey }
@@ -228,6 +253,8 @@ export const summarize = (event: EnvironmentEvent): string => {
       return `built image ${event.registry}/${event.repository}:${event.tag} (${CanonicalHash.shortHash(event.digest, "labelled")}) for version ${event.version} in ${(event.durationMs / 1000).toFixed(1)} s`
     case "ImageBuildFailed":
       return `image build ${event.buildId} for version ${event.version} failed: ${event.reason}`
+    case "EventVoided":
+      return `voided the unreadable event at position ${event.position}: ${event.reason}`
   }
 }
 
@@ -312,8 +339,65 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
         _tag: "SetImage", canonicalHash: event.canonicalHash, registry: event.registry,
         repository: event.repository, tag: event.tag, digest: event.digest, buildId: event.buildId, builtAt: at
       }, audit]
+    case "EventVoided":
+      return [touch, {
+        _tag: "ResolveQuarantine", key, position: event.position, voidedPosition: position, at, by, reason: event.reason
+      }, audit]
     case "PackageAdded": case "PackageRemoved": case "VariableSet": case "VariableUnset":
     case "DockerConfigured": case "PackagesResolved": case "ImageBuildRequested": case "ImageBuildFailed":
       return [touch, audit]
   }
+}
+
+/** A decoder's complaint can quote a large payload; the quarantine keeps the start of it. */
+const MAX_ERROR_LENGTH = 2000
+
+const clip = (text: string) => (text.length <= MAX_ERROR_LENGTH ? text : `${text.slice(0, MAX_ERROR_LENGTH)}…`)
+
+/**
+ * The row operations of an event whose row is damaged: it is recorded as quarantined (with the
+ * decoder's complaint) and gets an audit entry, so that nothing is skipped silently while every
+ * other stream goes on being projected. Its own stream's reads fail until it is voided.
+ *
+ * @since 0.1.0
+ * @category projection
+ */
+export const quarantine = (recorded: RecordedEvent, envelope: Envelope, error: EventDecodeError): ReadonlyArray<RowOp> => {
+  const key: EnvironmentKey = { workspace: envelope.workspace, name: envelope.name }
+  const detail = clip(error.detail)
+  return [
+    {
+      _tag: "InsertQuarantine", key, stream: recorded.stream, position: envelope.position, eventType: recorded.type,
+      schemaVersion: recorded.schemaVersion, error: detail, at: envelope.occurredAt, by: envelope.actor
+    },
+    {
+      _tag: "InsertAudit", key, position: envelope.position, eventType: recorded.type, version: null,
+      actor: envelope.actor, occurredAt: envelope.occurredAt, correlationId: envelope.correlationId,
+      causationId: envelope.causationId,
+      summary: `quarantined: this ${recorded.type} event cannot be read; void it with environment repair`,
+      details: { quarantined: detail }
+    }
+  ]
+}
+
+/**
+ * The row operations of one recorded event, as both projectors apply them: none for a stream
+ * that is not an environment, `project` for an event that decodes, `quarantine` for a damaged
+ * row. A row this code is too old to read (an unknown type, a newer schema version) stops the
+ * projector before it instead: skipping it would lose what a newer Terrarium meant.
+ *
+ * @since 0.1.0
+ * @category projection
+ */
+export const rowOpsOf = (recorded: RecordedEvent): Effect.Effect<ReadonlyArray<RowOp>, ProjectionError> => {
+  const envelope = envelopeOf(recorded)
+  if (envelope === undefined) return Effect.succeed([])
+  return EventCodec.decode(recorded).pipe(
+    Effect.map((event) => project(event, envelope)),
+    Effect.catch((cause) =>
+      cause.isMalformed
+        ? Effect.succeed(quarantine(recorded, envelope, cause))
+        : Effect.fail(new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
+    )
+  )
 }

@@ -12,9 +12,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
-  CanonicalHash, Defined, emptyDefinition, environmentStream, EventStore, PackageAdded, Projections, ReadModel
+  CanonicalHash, Defined, emptyDefinition, environmentStream, EventStore, EventVoided, PackageAdded, Projections, ReadModel
 } from "@terrarium/domain"
 import { Effect, Fiber, type Layer, Ref, type Scope, Stream } from "effect"
+import { EventCodec } from "@terrarium/domain"
 import { envelopeOf } from "../../src/read-model/Projection.ts"
 import {
   appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, hashes, history, numpy, pip,
@@ -58,12 +59,13 @@ export const readModelView = Effect.gen(function* () {
       versions,
       activeVersions: yield* read.versions({ workspace, includeArchived: false }),
       labels,
-      audit: yield* read.audit({ workspace })
+      audit: yield* read.audit({ workspace }),
+      quarantine: yield* read.quarantine({ workspace })
     }
   }
   const cache: Record<string, unknown> = {}
   for (const hash of [...hashSet].sort()) cache[hash] = yield* read.cacheLookup(hash)
-  return { workspaces, curatedCatalog: yield* read.curatedCatalog(), cache }
+  return { workspaces, curatedCatalog: yield* read.curatedCatalog(), cache, quarantine: yield* read.quarantine({}) }
 })
 
 /** Every audit entry of every workspace of the log. */
@@ -202,25 +204,73 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         assert.deepStrictEqual(yield* state, followed, "what the follower built is what a rebuild builds")
       })))
 
-    it.effect("an undecodable event stops the projector before it", () =>
+    it.effect("a damaged row is quarantined: the projector moves past it, other streams go on, a void resolves it", () =>
       run(Effect.gen(function* () {
         const projections = yield* Projections
         const store = yield* EventStore
+        const read = yield* ReadModel
         yield* appendAll(history(yield* hashes)[0]!)
         const good = yield* store.head
+        // A Registered row of a known type and version whose data is wrong, written behind the
+        // application's back by a role that may insert into the log.
         yield* store.append(environmentStream("team-a", "train"), "any", [{
           id: crypto.randomUUID(), type: "Registered", schemaVersion: 1, data: { version: 4 },
           metadata: { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
         }])
-        const error = yield* projections.catchUp.pipe(Effect.flip)
-        assert.strictEqual(error._tag, "ProjectionError")
-        assert.strictEqual(error.reason._tag, "UndecodableEvent")
-        assert.strictEqual(error.reason._tag === "UndecodableEvent" ? error.reason.position : undefined, good + 1)
-        assert.isTrue(error.message.startsWith(`projection decode at position ${good + 1} failed: `), error.message)
-        assert.isFalse(error.isRetryable)
-        // Batches before the bad one were committed; the bad one was not.
-        assert.isAtMost(yield* projections.checkpoint, good)
-        assert.isAtLeast(yield* projections.checkpoint, good - CONTRACT_BATCH_SIZE)
+        const bad = good + 1
+        yield* appendAll([["team-c", "after-bad", [new Defined({ workspace: "team-c", name: "after-bad", curated: false, definition: trainDraft })]]])
+        assert.strictEqual(yield* projections.catchUp, yield* store.head, "the projector moved past the damaged row")
+
+        const [entry, ...more] = yield* read.quarantine({})
+        assert.deepStrictEqual(more, [])
+        assert.deepStrictEqual({ ...entry!, error: typeof entry!.error, occurredAt: entry!.occurredAt instanceof Date }, {
+          position: bad, workspace: "team-a", name: "train", stream: "environment/train", eventType: "Registered",
+          schemaVersion: 1, error: "string", occurredAt: true, actor: "x", resolution: null
+        })
+        assert.include(entry!.error, "Missing key")
+        assert.deepStrictEqual(yield* read.quarantine({ workspace: "team-a" }), [entry!])
+        assert.deepStrictEqual(yield* read.quarantine({ workspace: "team-c" }), [])
+        assert.deepStrictEqual((yield* read.environments({ workspace: "team-c", includeArchived: true })).map((e) => e.name), ["after-bad"])
+        const trail = yield* read.audit({ workspace: "team-a", name: "train" })
+        assert.deepStrictEqual([trail.at(-1)!.position, trail.at(-1)!.eventType, trail.at(-1)!.version], [bad, "Registered", null])
+        assert.match(trail.at(-1)!.summary, /^quarantined: this Registered event cannot be read/)
+        // The damaged row changed nothing else of its stream.
+        assert.deepStrictEqual((yield* read.versions({ workspace: "team-a", name: "train", includeArchived: true })).map((v) => v.version), ["1"])
+
+        yield* store.append(environmentStream("team-a", "train"), "any", [
+          EventCodec.encode(new EventVoided({ position: bad, reason: "written by hand" }), {
+            actor: "repairer", correlationId: crypto.randomUUID(), causationId: null
+          }, crypto.randomUUID())
+        ])
+        const voided = yield* store.head
+        assert.strictEqual(yield* projections.catchUp, voided)
+        const [resolved] = yield* read.quarantine({ workspace: "team-a" })
+        assert.deepStrictEqual({ ...resolved!.resolution!, voidedAt: resolved!.resolution!.voidedAt instanceof Date }, {
+          position: voided, voidedAt: true, voidedBy: "repairer", reason: "written by hand"
+        })
+        const repaired = (yield* read.audit({ workspace: "team-a", name: "train" })).at(-1)!
+        assert.deepStrictEqual([repaired.eventType, repaired.actor, repaired.summary],
+          ["EventVoided", "repairer", `voided the unreadable event at position ${bad}: written by hand`])
+
+        const incremental = yield* state
+        assert.strictEqual(yield* projections.rebuild, voided)
+        assert.deepStrictEqual(yield* state, incremental, "a rebuild quarantines and resolves the same")
+      })))
+
+    it.effect("a void in one stream never resolves a quarantined event of another", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const store = yield* EventStore
+        const metadata = { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
+        yield* store.append(environmentStream("team-a", "train"), "any", [{
+          id: crypto.randomUUID(), type: "Defined", schemaVersion: 1, data: { workspace: "team-a" }, metadata
+        }])
+        const bad = yield* store.head
+        yield* store.append(environmentStream("team-b", "other"), "any", [
+          EventCodec.encode(new EventVoided({ position: bad, reason: "not mine" }), metadata, crypto.randomUUID())
+        ])
+        yield* projections.catchUp
+        assert.deepStrictEqual((yield* (yield* ReadModel).quarantine({})).map((q) => [q.position, q.resolution]), [[bad, null]])
       })))
 
     it.effect("a definition stored before today's rules projects, incrementally and in a rebuild", () =>

@@ -126,6 +126,40 @@ export interface AuditEntry {
 }
 
 /**
+ * An event of the log that the projector could not decode because its row is damaged (a type and
+ * schema version this code knows, with data that does not match them), set aside so that the
+ * rest of the log is still read. Its stream cannot be folded until it is voided
+ * (`environment repair`, an appended `EventVoided`); `resolution` then says by whom and why.
+ *
+ * @since 0.1.0
+ * @category rows
+ */
+export interface QuarantinedEvent {
+  readonly position: number
+  readonly workspace: string
+  /** The environment, from the stream (`environment/<name>`). */
+  readonly name: string
+  readonly stream: string
+  readonly eventType: string
+  readonly schemaVersion: number
+  /** What is wrong with it, as the decoder said. */
+  readonly error: string
+  readonly occurredAt: Date
+  readonly actor: string
+  /** The `EventVoided` that repaired it; null while it is unresolved. */
+  readonly resolution: QuarantineResolution | null
+}
+
+/** @since 0.1.0 @category rows */
+export interface QuarantineResolution {
+  /** The position of the `EventVoided` event. */
+  readonly position: number
+  readonly voidedAt: Date
+  readonly voidedBy: string
+  readonly reason: string
+}
+
+/**
  * The storage behind the read model could not answer (connection lost, table missing).
  * `operation` names the query (`read versions`, `read audit trail`…). The message is worded as
  * the SQL layer's own errors were before this port had an error of its own, since users see it.
@@ -173,4 +207,6 @@ export class ReadModel extends Context.Service<ReadModel, {
   readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, ReadModelError>
   /** The audit trail of a workspace or one environment, by position, optionally up to a position. */
   readonly audit: (query: { readonly workspace: string; readonly name?: string; readonly untilPosition?: number }) => Effect.Effect<ReadonlyArray<AuditEntry>, ReadModelError>
+  /** The quarantined events, resolved or not, by position: of one workspace, or of every one. */
+  readonly quarantine: (query: { readonly workspace?: string }) => Effect.Effect<ReadonlyArray<QuarantinedEvent>, ReadModelError>
 }>()("terrarium/ReadModel") {}

@@ -17,11 +17,11 @@
  */
 import {
   type AuditEntry, type CacheEntryRow, type CuratedCatalogRow, type EnvironmentSummary, type EnvironmentType,
-  EventCodec, EventStore, LATEST_LABEL, type LabelRow, LogReadFailure, ProjectionError, Projections,
-  ProjectionStorageFailure, ReadModel, RebuildOvertaken, type RecordedEvent, UndecodableEvent, type VersionRow
+  EventStore, LATEST_LABEL, type LabelRow, LogReadFailure, ProjectionError, Projections, ProjectionStorageFailure,
+  type QuarantinedEvent, ReadModel, RebuildOvertaken, type RecordedEvent, type VersionRow
 } from "@terrarium/domain"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
-import { type EnvironmentKey, envelopeOf, project, type RowOp } from "../Projection.ts"
+import { type EnvironmentKey, type RowOp, rowOpsOf } from "../Projection.ts"
 
 /** @since 0.1.0 @category models */
 export interface MemoryReadModelOptions {
@@ -49,6 +49,7 @@ interface Tables {
   readonly labels: Map<string, LabelRow>
   readonly cache: Map<string, CacheEntryRow>
   readonly audit: Map<number, AuditEntry>
+  readonly quarantine: Map<number, QuarantinedEvent>
 }
 
 /** A read model and how far the log has been applied to it. */
@@ -58,12 +59,12 @@ interface Target {
 }
 
 const emptyTables = (): Tables => ({
-  environments: new Map(), versions: new Map(), labels: new Map(), cache: new Map(), audit: new Map()
+  environments: new Map(), versions: new Map(), labels: new Map(), cache: new Map(), audit: new Map(), quarantine: new Map()
 })
 
 const copyOf = (tables: Tables): Tables => ({
   environments: new Map(tables.environments), versions: new Map(tables.versions), labels: new Map(tables.labels),
-  cache: new Map(tables.cache), audit: new Map(tables.audit)
+  cache: new Map(tables.cache), audit: new Map(tables.audit), quarantine: new Map(tables.quarantine)
 })
 
 const streamId = (key: EnvironmentKey) => JSON.stringify([key.workspace, key.name])
@@ -176,6 +177,21 @@ const applyOp = (t: Tables, op: RowOp): void => {
       for (const [id, c] of t.cache) if (c.canonicalHash === op.canonicalHash) t.cache.set(id, { ...c, image })
       return
     }
+    case "InsertQuarantine":
+      return insert(t.quarantine, op.position, {
+        position: op.position, workspace: op.key.workspace, name: op.key.name, stream: op.stream, eventType: op.eventType,
+        schemaVersion: op.schemaVersion, error: op.error, occurredAt: op.at, actor: op.by, resolution: null
+      }, "quarantined_events")
+    case "ResolveQuarantine": {
+      // Only the first void counts, and only within its own stream.
+      const row = t.quarantine.get(op.position)
+      if (row !== undefined && row.resolution === null && row.workspace === op.key.workspace && row.name === op.key.name) {
+        t.quarantine.set(op.position, {
+          ...row, resolution: { position: op.voidedPosition, voidedAt: op.at, voidedBy: op.by, reason: op.reason }
+        })
+      }
+      return
+    }
     case "InsertAudit": {
       // The fields in the order of the SQL adapter's rows, so that both print the same JSON.
       return insert(t.audit, op.position, {
@@ -200,14 +216,7 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
     new ProjectionError({ reason: new LogReadFailure({ operation, cause, ...(position === undefined ? {} : { position }) }) })
 
   const prepare = (events: ReadonlyArray<RecordedEvent>) =>
-    Effect.forEach(events, (recorded) => {
-      const envelope = envelopeOf(recorded)
-      if (envelope === undefined) return Effect.succeed<ReadonlyArray<RowOp>>([])
-      return EventCodec.decode(recorded).pipe(
-        Effect.map((event) => project(event, envelope)),
-        Effect.mapError((cause) => new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
-      )
-    }).pipe(Effect.map((ops) => ops.flat()))
+    Effect.forEach(events, rowOpsOf).pipe(Effect.map((ops): ReadonlyArray<RowOp> => ops.flat()))
 
   /** Applies a batch if `target` is still at `expected`; undefined when something else moved it first. */
   const apply = (target: Target, expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
@@ -332,6 +341,11 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
       [...live.tables.audit.values()]
         .filter((a) => a.workspace === workspace && (name === undefined || a.name === name) &&
           (untilPosition === undefined || a.position <= untilPosition))
+        .sort((a, b) => a.position - b.position)
+    ),
+    quarantine: ({ workspace }) => Effect.sync(() =>
+      [...live.tables.quarantine.values()]
+        .filter((q) => workspace === undefined || q.workspace === workspace)
         .sort((a, b) => a.position - b.position)
     )
   })

@@ -234,6 +234,34 @@ interface Plan {
   readonly images: Array<Image & { readonly canonical_hash: string }>
   readonly labels: Array<LabelWrite>
   readonly audit: Array<Op<"InsertAudit">>
+  readonly quarantined: Array<QuarantineRow>
+  readonly resolutions: Array<Resolution>
+}
+
+interface Resolution {
+  readonly workspace: string
+  readonly name: string
+  readonly position: number
+  readonly voided_position: number
+  readonly voided_at: Date
+  readonly voided_by: string
+  readonly void_reason: string
+}
+
+interface QuarantineRow {
+  readonly position: number
+  readonly workspace: string
+  readonly name: string
+  readonly stream: string
+  readonly event_type: string
+  readonly schema_version: number
+  readonly error: string
+  readonly occurred_at: Date
+  readonly actor: string
+  voided_position: number | null
+  voided_at: Date | null
+  voided_by: string | null
+  void_reason: string | null
 }
 
 const streamId = (key: EnvironmentKey) => `${key.workspace}\u0000${key.name}`
@@ -246,7 +274,11 @@ const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${ke
  * Duplicate inserts are kept as they are, so that the database still rejects them.
  */
 const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
-  const plan: Plan = { environments: [], touches: [], versions: [], archives: [], cache: [], images: [], labels: [], audit: [] }
+  const plan: Plan = {
+    environments: [], touches: [], versions: [], archives: [], cache: [], images: [], labels: [], audit: [],
+    quarantined: [], resolutions: []
+  }
+  const quarantined = new Map<number, QuarantineRow>()
   const environments = new Map<string, EnvironmentRow>()
   const touches = new Map<string, Op<"TouchEnvironment">>()
   const versions = new Map<string, VersionRow>()
@@ -266,6 +298,32 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
       case "InsertAudit":
         plan.audit.push(op)
         break
+      case "InsertQuarantine": {
+        const row: QuarantineRow = {
+          position: op.position, ...byKey(op.key), stream: op.stream, event_type: op.eventType,
+          schema_version: op.schemaVersion, error: op.error, occurred_at: op.at, actor: op.by,
+          voided_position: null, voided_at: null, voided_by: null, void_reason: null
+        }
+        plan.quarantined.push(row)
+        quarantined.set(op.position, row)
+        break
+      }
+      case "ResolveQuarantine": {
+        // A row of this batch is resolved in memory; one of an earlier batch by an UPDATE. Only
+        // the first void counts, and only within its own stream.
+        const resolution = {
+          voided_position: op.voidedPosition, voided_at: op.at, voided_by: op.by, void_reason: op.reason
+        }
+        const inserted = quarantined.get(op.position)
+        if (inserted !== undefined) {
+          if (inserted.workspace === op.key.workspace && inserted.name === op.key.name && inserted.voided_position === null) {
+            Object.assign(inserted, resolution)
+          }
+        } else if (!plan.resolutions.some((r) => r.position === op.position && r.workspace === op.key.workspace && r.name === op.key.name)) {
+          plan.resolutions.push({ ...byKey(op.key), position: op.position, ...resolution })
+        }
+        break
+      }
       case "InsertEnvironment": {
         const row: EnvironmentRow = {
           ...byKey(op.key), curated: op.curated, draft_type: op.draftType, created_at: op.at, created_by: op.by,
@@ -480,6 +538,18 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
       delete from ${sql.table(tables.environment_labels)} l
       using jsonb_to_recordset(${json(removed)}) as t(workspace text, name text, label text)
       where l.workspace = t.workspace and l.name = t.name and l.label = t.label
+    ), quarantined_ as (
+      insert into ${sql.table(tables.quarantined_events)} (position, workspace, name, stream, event_type, schema_version, error,
+        occurred_at, actor, voided_position, voided_at, voided_by, void_reason)
+      select * from jsonb_to_recordset(${json(plan.quarantined)}) as t(position bigint, workspace text, name text,
+        stream text, event_type text, schema_version integer, error text, occurred_at timestamptz, actor text,
+        voided_position bigint, voided_at timestamptz, voided_by text, void_reason text)
+    ), resolved as (
+      update ${sql.table(tables.quarantined_events)} q
+      set voided_position = t.voided_position, voided_at = t.voided_at, voided_by = t.voided_by, void_reason = t.void_reason
+      from jsonb_to_recordset(${json(plan.resolutions)})
+        as t(workspace text, name text, position bigint, voided_position bigint, voided_at timestamptz, voided_by text, void_reason text)
+      where q.position = t.position and q.workspace = t.workspace and q.name = t.name and q.voided_position is null
     ), labelled as (
       insert into ${sql.table(tables.environment_labels)} (workspace, name, label, version, moved_at, moved_by, position)
       select * from jsonb_to_recordset(${json(set)}) as t(workspace text, name text, label text, version text,

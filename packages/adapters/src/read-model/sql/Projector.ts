@@ -24,12 +24,12 @@
  *
  * @since 0.1.0
  */
-import { EventCodec, EventStore, LogReadFailure, ProjectionError, Projections, ProjectionStorageFailure, RebuildOvertaken, UndecodableEvent } from "@terrarium/domain"
+import { EventStore, LogReadFailure, ProjectionError, Projections, ProjectionStorageFailure, RebuildOvertaken } from "@terrarium/domain"
 import type { RecordedEvent } from "@terrarium/domain"
 import { Duration, Effect, Fiber, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database } from "../../sql/Database.ts"
-import { envelopeOf, project, type RowOp } from "../Projection.ts"
+import { type RowOp, rowOpsOf } from "../Projection.ts"
 import {
   applyOps, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
 } from "./ProjectionSql.ts"
@@ -69,16 +69,9 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       Effect.mapError(storage("checkpoint"))
     )
 
-  /** Decode and project a batch; events of non-environment streams yield no rows. */
+  /** Decode and project a batch (damaged rows quarantined); events of non-environment streams yield no rows. */
   const prepare = (events: ReadonlyArray<RecordedEvent>) =>
-    Effect.forEach(events, (recorded) => {
-      const envelope = envelopeOf(recorded)
-      if (envelope === undefined) return Effect.succeed<ReadonlyArray<RowOp>>([])
-      return EventCodec.decode(recorded).pipe(
-        Effect.map((event) => project(event, envelope)),
-        Effect.mapError((cause) => new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
-      )
-    }).pipe(Effect.map((ops) => ops.flat()))
+    Effect.forEach(events, rowOpsOf).pipe(Effect.map((ops): ReadonlyArray<RowOp> => ops.flat()))
 
   /**
    * Apply a prepared batch to `target` if its checkpoint is still `expected`. Returns the new

@@ -6,7 +6,7 @@
  */
 import {
   type AuditEntry, type CacheEntryRow, type CuratedCatalogRow, type EnvironmentSummary, type EnvironmentType,
-  LATEST_LABEL, type LabelRow, QueryFailed, ReadModel, ReadModelError, type VersionRow
+  LATEST_LABEL, type LabelRow, type QuarantinedEvent, QueryFailed, ReadModel, ReadModelError, type VersionRow
 } from "@terrarium/domain"
 import { Effect } from "effect"
 import { type Kysely, sql } from "kysely"
@@ -116,5 +116,18 @@ export const make = Effect.gen(function* () {
       causationId: r.causation_id, summary: r.summary, details: r.details
     }))))
 
-  return ReadModel.of({ versions, environments, labels, curatedCatalog, cacheLookup, audit })
+  const quarantine: ReadModel["Service"]["quarantine"] = ({ workspace }) =>
+    query("read quarantined events", (db) => {
+      let q = db.selectFrom("quarantined_events").selectAll()
+      if (workspace !== undefined) q = q.where("workspace", "=", workspace)
+      return q.orderBy("position").execute()
+    }).pipe(Effect.map((rows) => rows.map((r): QuarantinedEvent => ({
+      position: Number(r.position), workspace: r.workspace, name: r.name, stream: r.stream, eventType: r.event_type,
+      schemaVersion: r.schema_version, error: r.error, occurredAt: date(r.occurred_at), actor: r.actor,
+      resolution: r.voided_position === null || r.voided_at === null || r.voided_by === null || r.void_reason === null
+        ? null
+        : { position: Number(r.voided_position), voidedAt: date(r.voided_at), voidedBy: r.voided_by, reason: r.void_reason }
+    }))))
+
+  return ReadModel.of({ versions, environments, labels, curatedCatalog, cacheLookup, audit, quarantine })
 })

@@ -1,6 +1,6 @@
 /**
- * The Kysely row types of the projection tables created by `migrations/0002_projections.sql`, and
- * the names of their shadows (`migrations/0007_projection_rebuild_tables.sql`).
+ * The Kysely row types of the projection tables created by `migrations/0002_projections.sql` (and
+ * `0008_quarantined_events.sql`), and the names of their shadows (`0007_projection_rebuild_tables.sql`).
  *
  * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
  * so, and the read side converts with `Number`.
@@ -83,6 +83,21 @@ export interface ProjectionTables {
     summary: string
     details: Jsonb<unknown>
   }
+  readonly quarantined_events: {
+    position: Int8
+    workspace: string
+    name: string
+    stream: string
+    event_type: string
+    schema_version: number
+    error: string
+    occurred_at: Timestamp
+    actor: string
+    voided_position: ColumnType<number | string | bigint | null, number | null | undefined, number | null>
+    voided_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+    voided_by: string | null
+    void_reason: string | null
+  }
   readonly curated_catalog: {
     workspace: string
     name: string
@@ -103,7 +118,7 @@ export interface ProjectionTables {
  * @category tables
  */
 export const PROJECTION_TABLES = [
-  "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"
+  "quarantined_events", "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"
 ] as const
 
 /** @since 0.1.0 @category tables */

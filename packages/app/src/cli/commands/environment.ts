@@ -13,6 +13,7 @@ import { label } from "./environment/label.ts"
 import { list } from "./environment/list.ts"
 import { register } from "./environment/register.ts"
 import { removePackage } from "./environment/remove-package.ts"
+import { repair } from "./environment/repair.ts"
 import { restore } from "./environment/restore.ts"
 import { setVariable } from "./environment/set-variable.ts"
 import { show } from "./environment/show.ts"
@@ -25,5 +26,5 @@ export const environment = Command.make("environment").pipe(
   Command.withAlias("env"),
   Command.withDescription("Define, register, inspect and compare environments"),
   // In the order `--help` lists them: defining, reading, drafting, then managing versions.
-  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, archive, restore, label])
+  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, archive, restore, label, repair])
 )

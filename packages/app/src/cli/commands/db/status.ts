@@ -28,7 +28,11 @@ export const status = Command.make("status", {}, () =>
             ["storage", where],
             ["log head", `position ${s.headPosition}`],
             ["read models", `position ${s.projectionCheckpoint}`],
-            ["migrations", s.migrations.join(", ")]
+            ["migrations", s.migrations.join(", ")],
+            ["quarantined", s.quarantined.count === 0
+              ? "none"
+              : `${s.quarantined.count} unreadable event${s.quarantined.count === 1 ? "" : "s"} at position ` +
+                `${s.quarantined.positions.join(", ")} (repair: terrarium environment repair)`]
           ])
       })
     )
