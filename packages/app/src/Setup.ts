@@ -11,9 +11,6 @@ import {
   Database,
   type DatabaseError,
   type LockOwner,
-  MemoryEventStore,
-  MemoryReadModel,
-  MemoryStorage,
   SqlEventStore,
   SqlReadModel,
   SqlStorage
@@ -209,17 +206,6 @@ export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
   return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
 }
-
-/**
- * Event store, projections, read model and storage in memory: nothing is kept after the scope
- * closes. For the application's unit tests, and for embedding where the log is disposable.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerPortsMemory = Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer).pipe(
-  Layer.provideMerge(MemoryEventStore.layer)
-)
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */
 export const osUser = (): string => {

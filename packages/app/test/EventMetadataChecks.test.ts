@@ -5,10 +5,10 @@
 import { assert, layer } from "@effect/vitest"
 import { emptyDefinition, MAX_TEXT_LENGTH } from "@terrarium/domain"
 import { Effect } from "effect"
-import * as Setup from "../src/Setup.ts"
 import { make } from "../src/Terrarium.ts"
+import { layerPortsMemory } from "./support/MemoryPorts.ts"
 
-layer(Setup.layerPortsMemory, { excludeTestServices: true })("event metadata checks", (it) => {
+layer(layerPortsMemory, { excludeTestServices: true })("event metadata checks", (it) => {
   it.effect("an actor or correlation id with credentials, NUL or over the length limit is refused by field, nothing appended", () =>
     Effect.gen(function*() {
       const terrarium = yield* make({ actor: "tester" })

@@ -18,13 +18,13 @@ import { assert, layer } from "@effect/vitest"
 import { Clock, Deferred, Effect, Fiber, Logger, Result } from "effect"
 import { TestClock } from "effect/testing"
 import { decodeDefinitionInput, decodePackageSpec } from "../src/Input.ts"
-import * as Setup from "../src/Setup.ts"
+import { layerPortsMemory } from "./support/MemoryPorts.ts"
 import { make, type TerrariumError } from "../src/Terrarium.ts"
 
 // The in-memory adapters (the same contracts as the SQL ones), one set for the file; each test has
 // its own environment names, and its own workspace where it lists a workspace. The clock is the
 // real one (a lost race really waits); the contention test brings its own TestClock.
-const ports = Setup.layerPortsMemory
+const ports = layerPortsMemory
 
 const withPip = (...pip: Array<string>): Effect.Effect<Definition, TerrariumError> =>
   decodeDefinitionInput({
