@@ -23,52 +23,40 @@ import { splitStatements } from "./SqlStatements.ts"
 export const migrationsDirectory: string = fileURLToPath(new URL("../../../../migrations/", import.meta.url))
 
 /**
- * One migration as read from its file: the name (the file name without `.sql`) and its text.
+ * The migrations of `directory`, in file-name order, as a Kysely `MigrationProvider`: the
+ * directory is listed now, through the `FileSystem` of the context, but a file's text is read
+ * only when its migration runs, so a database that is up to date (every command's start) costs
+ * one directory listing. The migration name is the file name without `.sql`; each file's
+ * statements run in order, in the Migrator's transaction.
  *
  * @since 0.1.0
  * @category migrations
  */
-export interface MigrationFile {
-  readonly name: string
-  readonly text: string
-}
-
-/**
- * Every `.sql` file of `directory`, in file-name order, read through the `FileSystem` of the
- * context.
- *
- * @since 0.1.0
- * @category migrations
- */
-export const readMigrations = (
+export const migrationProvider = (
   directory: string = migrationsDirectory
-): Effect.Effect<ReadonlyArray<MigrationFile>, DatabaseError, FileSystem.FileSystem | Path.Path> =>
+): Effect.Effect<MigrationProvider, DatabaseError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
+    const context = yield* Effect.context<never>()
     const files = (yield* fs.readDirectory(directory)).filter((f) => f.endsWith(".sql")).sort()
-    return yield* Effect.forEach(files, (file) =>
-      Effect.map(fs.readFileString(path.join(directory, file)), (text) => ({ name: file.slice(0, -".sql".length), text })))
-  }).pipe(Effect.mapError((cause) => new DatabaseError({ operation: "read migrations", cause })))
-
-/**
- * A Kysely `MigrationProvider` over migrations already read: each one's statements run in order,
- * in the Migrator's transaction.
- */
-const providerOf = (migrations: ReadonlyArray<MigrationFile>): MigrationProvider => ({
-  getMigrations: async () =>
-    Object.fromEntries(migrations.map(({ name, text }): [string, Migration] => [name, {
-      up: async (db) => {
-        for (const [index, statement] of splitStatements(text).entries()) {
-          try {
-            await sql.raw(statement).execute(db)
-          } catch (cause) {
-            throw new Error(`${name}.sql, statement ${index + 1}: ${describeCause(cause)}`, { cause })
+    const readText = (file: string) =>
+      Effect.runPromiseWith(context)(fs.readFileString(path.join(directory, file)))
+    return {
+      getMigrations: async () =>
+        Object.fromEntries(files.map((file): [string, Migration] => [file.slice(0, -".sql".length), {
+          up: async (db) => {
+            for (const [index, statement] of splitStatements(await readText(file)).entries()) {
+              try {
+                await sql.raw(statement).execute(db)
+              } catch (cause) {
+                throw new Error(`${file}, statement ${index + 1}: ${describeCause(cause)}`, { cause })
+              }
+            }
           }
-        }
-      }
-    }]))
-})
+        }]))
+    }
+  }).pipe(Effect.mapError((cause) => new DatabaseError({ operation: "read migrations", cause })))
 
 /**
  * Bring the database to the latest migration of `directory` (default: the repository's). Returns
@@ -84,7 +72,7 @@ export const migrate = (
   options?: { readonly directory?: string }
 ): Effect.Effect<ReadonlyArray<string>, DatabaseError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
-    const migrations = yield* readMigrations(options?.directory)
+    const provider = yield* migrationProvider(options?.directory)
     const schema = yield* Effect.tryPromise({
       try: () => sql<{ schema: string | null }>`select current_schema() as schema`.execute(db),
       catch: (cause) => new DatabaseError({ operation: "migrate", cause })
@@ -92,7 +80,7 @@ export const migrate = (
     if (schema === null) {
       return yield* new DatabaseError({ operation: "migrate", cause: new Error("no current schema (search_path names no existing schema)") })
     }
-    const migrator = new Migrator({ db, provider: providerOf(migrations), migrationTableSchema: schema })
+    const migrator = new Migrator({ db, provider, migrationTableSchema: schema })
     const { error, results = [] } = yield* Effect.tryPromise({
       try: () => migrator.migrateToLatest(),
       catch: (cause) => new DatabaseError({ operation: "migrate", cause })
