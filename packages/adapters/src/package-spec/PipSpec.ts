@@ -20,7 +20,7 @@
  * @since 0.1.0
  */
 import { clean as cleanPep440 } from "@renovatebot/pep440"
-import { type PipRequirement, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
+import { describeCause, type PipRequirement, redactUrlCredentials, urlCredentialsProblem } from "@terrarium/domain"
 import { Result } from "effect"
 import { createRequire } from "node:module"
 import type * as PipRequirements from "pip-requirements-js"
@@ -134,7 +134,7 @@ const nameFromUrl = (url: string): string => {
 }
 
 const syntaxError = (text: string, cause: unknown): SpecError => {
-  const raw = cause instanceof Error ? cause.message : String(cause)
+  const raw = describeCause(cause)
   const where = /col (\d+): (.*)$/s.exec(raw)
   const detail = where === null ? raw : `at column ${where[1]}, ${where[2]}`
   return new SpecError({ manager: "pip", text, message: `invalid pip requirement "${text}": ${detail}` })
@@ -153,7 +153,7 @@ const parseMarker = (text: string, markerText: string): Result.Result<string, Sp
         manager: "pip",
         text,
         message: `invalid environment marker in pip requirement "${text}": ${
-          cause instanceof Error ? cause.message.replace(/^.*?col \d+: /s, "") : String(cause)
+          describeCause(cause).replace(/^.*?col \d+: /s, "")
         }`
       })
     )

@@ -20,6 +20,7 @@
  *
  * @since 0.1.0
  */
+import { describeCause } from "@terrarium/domain"
 import { Duration, Effect, type Scope } from "effect"
 import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from "node:fs"
 import { hostname } from "node:os"
@@ -219,7 +220,7 @@ export const acquireDataDirectoryLock = (
     }
     return Effect.try({
       try: () => probe(lockFile),
-      catch: (cause) => fail(`cannot lock the PGlite data directory (${lockFile}): ${String(cause)}`, cause)
+      catch: (cause) => fail(`cannot lock the PGlite data directory (${lockFile}): ${describeCause(cause)}`, cause)
     })
   })
 

@@ -142,7 +142,7 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   // Loaded here, not with this module: `pg` brings Node's TLS, DNS and crypto modules, which a
   // command on the embedded database, or `terrarium --help`, has no use for (the bundled CLI
   // puts it in a chunk of its own).
-  const { default: driver } = yield* Effect.promise(() => import("pg"))
+  const { default: driver } = yield* Effect.tryPromise({ try: () => import("pg"), catch: (cause) => new DatabaseError({ operation: "connect", cause }) })
   const { db, pool } = yield* Effect.acquireRelease(
     Effect.sync(() => {
       const pgPool = new driver.Pool({
