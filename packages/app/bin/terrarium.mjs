@@ -15,12 +15,10 @@ enableCompileCache()
 // PGlite is a WebAssembly build of PostgreSQL. V8 first compiles WebAssembly with its baseline
 // compiler and recompiles the functions that run most with its optimising one, in background
 // threads; the process cannot exit before those jobs finish. Starting PGlite makes hundreds of
-// functions hot at once, so a short command printed its answer and then waited ~1.5 s to exit
-// (`environment list`: output at 1.9 s, exit at 3.5 s). A budget 100x V8's default recompiles
-// only what stays hot in long commands: that command exits at 2.2 s, the demo's 12 commands take
-// 31 s instead of 42, and `projections rebuild` of 11,200 events took as long as before (4.2-5.3 s
-// either way). Only this process is affected, not programs that use the library; a budget given on
-// node's command line wins.
+// functions hot at once, so a short command printed its answer and then waited over a second to
+// exit. A budget 100x V8's default recompiles only what stays hot in long commands, without
+// slowing them (figures: bench/README.md, "Measurements behind code choices"). Only this process
+// is affected, not programs that use the library; a budget given on node's command line wins.
 if (!process.execArgv.some((arg) => arg.startsWith("--wasm-tiering-budget"))) {
   setFlagsFromString("--wasm-tiering-budget=1300000000")
 }
@@ -30,7 +28,7 @@ const build = new URL("../dist/terrarium.mjs", import.meta.url)
 /**
  * The build, if it exists and no source it was made from changed since: a build older than a
  * source would run code that is no longer in the tree, so the sources run instead (slower to
- * start, the same behaviour). One `stat` per workspace source (60): about 0.3 ms.
+ * start, the same behaviour). One `stat` per workspace source listed in the build's manifest.
  */
 const upToDate = () => {
   try {

@@ -163,9 +163,9 @@ export const describeStorage = (storage: ResolvedStorage): string => {
 
 /**
  * PostgreSQL's buffer cache in the embedded database. PGlite starts with PostgreSQL's default,
- * 128 MB, allocated and zeroed inside this process at every start: opening a data directory and
- * running one query peaked at 253 MiB of RSS with it, 141 MiB with 16 MB. A registry's tables
- * are small, and PGlite reads its files through the operating system's page cache.
+ * 128 MB, allocated and zeroed inside this process at every start, which was most of a short
+ * command's peak memory (bench/README.md, the CLI start-up benchmark). A registry's tables are
+ * small, and PGlite reads its files through the operating system's page cache.
  */
 const EMBEDDED_SHARED_BUFFERS = "16MB"
 

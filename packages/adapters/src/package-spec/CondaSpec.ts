@@ -31,8 +31,8 @@ import { SpecError } from "./SpecError.ts"
 
 /**
  * rattler, loaded on the first conda spec rather than with this module: its ES module build
- * carries its WebAssembly inline (4 MB of JavaScript) and compiles it on import, which cost
- * every command ~0.35 s, conda spec or not. Its CommonJS build reads the same WebAssembly from
+ * carries its WebAssembly inline and compiles it on import, which every command paid, conda
+ * spec or not (bench/README.md). Its CommonJS build reads the same WebAssembly from
  * its own file, synchronously, so the functions here stay synchronous.
  */
 let rattler: typeof Rattler | undefined

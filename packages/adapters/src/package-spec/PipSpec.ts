@@ -29,8 +29,9 @@ import { SpecError } from "./SpecError.ts"
 
 /**
  * pip-requirements-js, loaded on the first pip requirement rather than with this module: it
- * builds its grammar (ohm-js) when loaded, which every command paid, `terrarium --help` included (52 ms
- * of a 546 ms CPU profile of it, on a loaded machine). A CommonJS package, so it loads synchronously and the parsers stay synchronous.
+ * builds its grammar (ohm-js) when loaded, which every command paid, `terrarium --help` included
+ * (bench/README.md). A CommonJS package, so it loads synchronously and the parsers stay
+ * synchronous.
  */
 let pipRequirements: typeof PipRequirements | undefined
 const pipRequirementsJs = (): typeof PipRequirements =>

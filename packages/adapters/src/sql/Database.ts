@@ -86,8 +86,8 @@ export class Database extends Context.Service<Database, {
    * Run one parameterised statement outside a transaction, below Kysely (the same connections,
    * prepared statements and, on PGlite, serialisation as `use`), and return its rows. For a
    * fixed text run thousands of times where Kysely's executor shows: the event store's append,
-   * where acquiring the connection and running the query through Kysely took ~35 µs of client
-   * CPU per call, a tenth of a single-writer append to PostgreSQL over loopback.
+   * where acquiring the connection and running the query through Kysely was a tenth of a
+   * single-writer append to PostgreSQL over loopback (bench/README.md).
    */
   readonly execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<R>, DatabaseError>
   /**

@@ -4,8 +4,7 @@
  * PostgreSQL (`preparingPool`): `pg` sends a query without a `name` as the unnamed statement,
  * which the server parses and plans on every execution. The event store's queries are a handful
  * of fixed texts run thousands of times (read a stream, read a page, append), so planning is most
- * of the server's work for them: measured on PostgreSQL 15 over loopback, a 10-event
- * `readStream` took 0.37 ms at the median unnamed and 0.23 ms named. Drivers in other ecosystems
+ * of the server's work for them (bench/README.md, "Measurements behind code choices"). Drivers in other ecosystems
  * do the same by default (postgres.js prepares every statement; pgx caches them; JDBC after five
  * executions). This wraps the `pg` pool in Kysely's own `PostgresPool` interface, so Kysely and
  * everything above it are untouched: a query text with parameters is given a name the first time
@@ -17,8 +16,8 @@
  * interface: a text with parameters is parsed and described once (named), and each execution is
  * one call, Bind + Describe + Execute + Sync, through PGlite's public `execProtocol`, its results
  * decoded by PGlite's own `parseResults` with the instance's parsers, so rows come back exactly as
- * `query` returns them. Measured: the same 10-event read 0.53 ms at the median through `query`,
- * 0.27 ms prepared. Each execution holds the same PGlite locks `query` (outside a transaction) or
+ * `query` returns them, in about half the time of `query` (bench/README.md). Each execution holds
+ * the same PGlite locks `query` (outside a transaction) or
  * the transaction's `query` (inside one) would.
  *
  * On both, texts without parameters (BEGIN, COMMIT, DDL, migrations) go the usual way, and at most

@@ -6,12 +6,9 @@
  * Inserts are plain INSERTs on purpose: an event applied twice fails on a primary key instead of
  * quietly merging, so a checkpoint bug cannot hide.
  *
- * Speed: a batch used to cost one statement per row operation (about 1,000 events/s on PGlite
- * and 1,400-1,550 on PostgreSQL, 13,000 events in batches of 500). `applyOps` now reads what the
- * batch depends on in one query, folds it in memory and writes it in one statement, and the
- * projector reads the next batch while this one commits: 3,900-4,300 events/s on PGlite and
- * 4,800-7,300 on PostgreSQL, measured back to back on a busy 2-core machine (the old code
- * replaying the same log in the same process gave identical tables).
+ * Speed: one statement per row operation was slow. `applyOps` reads what the batch depends on in
+ * one query, folds it in memory and writes it in one statement, and the projector reads the next
+ * batch while this one commits (figures: bench/README.md, "Measurements behind code choices").
  *
  * @since 0.1.0
  */
