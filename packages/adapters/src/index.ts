@@ -1,16 +1,39 @@
-export * from "./sql/Database.ts"
-export { isStalePreparedStatement, preparingPglite, preparingPool, type PreparedStatementsOptions } from "./sql/PreparedStatements.ts"
-export * from "./sql/Migrations.ts"
-export * from "./sql/tables.ts"
-export * from "./event-store/sql/SqlEventStore.ts"
-export { InvalidAppend } from "./event-store/AppendInput.ts"
+/**
+ * `@terrarium/adapters`: the adapters of the domain's ports, the SQL database they share, and the
+ * importers of other tools' environment files. This file is the package's whole public surface,
+ * one export per name; a module not exported here is internal to the package.
+ *
+ * @since 0.1.0
+ */
+
+// The event store: SQL (PostgreSQL, PGlite) and memory.
+export { SqlEventStore, type SqlEventStoreOptions } from "./event-store/sql/SqlEventStore.ts"
 export { MemoryEventStore } from "./event-store/memory/MemoryEventStore.ts"
-export * from "./package-spec/index.ts"
-export * from "./importers/index.ts"
-export * from "./build-context/BuildContext.ts"
+
+// The read model and its projector: SQL and memory.
 export { SqlReadModel, type SqlReadModelOptions } from "./read-model/sql/SqlReadModel.ts"
 export { MemoryReadModel, type MemoryReadModelOptions } from "./read-model/memory/MemoryReadModel.ts"
-export { project, summarize, envelopeOf, type Envelope, type RowOp } from "./read-model/Projection.ts"
-export * from "./sql/DataDirectoryLock.ts"
-export * as SqlStorage from "./storage/sql/SqlStorage.ts"
-export * as MemoryStorage from "./storage/memory/MemoryStorage.ts"
+
+// The storage port: SQL and memory.
+export { SqlStorage } from "./storage/sql/SqlStorage.ts"
+export { MemoryStorage } from "./storage/memory/MemoryStorage.ts"
+
+// The SQL database the SQL adapters share (not a port: the composition root picks the engine).
+export { Database, DatabaseError, type DatabaseKind, type PgliteOptions, type PostgresOptions } from "./sql/Database.ts"
+export type { DataDirectoryLockOptions, LockOwner } from "./sql/DataDirectoryLock.ts"
+
+// Importers of environment files, the pip and conda spec parsers, the Docker build context.
+export * from "./importers/index.ts"
+export * from "./package-spec/index.ts"
+export {
+  type BuildContext,
+  type BuildContextEntry,
+  type BuildContextFile,
+  type BuildContextLimits,
+  type BuildContextProgress,
+  type BuildContextProgressReporter,
+  type BuildContextSymlink,
+  DEFAULT_BUILD_CONTEXT_LIMITS,
+  digestBuildContext,
+  walkBuildContext
+} from "./build-context/BuildContext.ts"

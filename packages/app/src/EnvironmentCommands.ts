@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { CanonicalHash, CheckedText, Environment, type EnvironmentCommand, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
+import { CanonicalHash, CheckedText, Environment, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
@@ -101,7 +101,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     )
 
   /** One command against one environment's stream, then the courtesy catch-up if it appended. */
-  const execute = <C extends EnvironmentCommand>(
+  const execute = <C extends Environment.EnvironmentCommand>(
     target: Target,
     toCommand: (state: Environment.State) => Effect.Effect<C, TerrariumError>
   ) =>
@@ -118,7 +118,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     )
 
   /** A `toCommand` for commands on an existing environment: the decider cannot name a stream it has never seen. */
-  const onActive = <C extends EnvironmentCommand>(
+  const onActive = <C extends Environment.EnvironmentCommand>(
     target: Target,
     toCommand: (state: Environment.ActiveEnvironment) => Effect.Effect<C, TerrariumError>
   ) =>
@@ -130,7 +130,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
    * once, before the stream is read: a value that breaks a rule is reported as such whether or not
    * the environment exists, and a retry after a lost race does not build it again.
    */
-  const draftChange = <C extends EnvironmentCommand>(
+  const draftChange = <C extends Environment.EnvironmentCommand>(
     input: WriteScope & { readonly name: string },
     buildCommand: Effect.Effect<C, InvalidInput>
   ) =>

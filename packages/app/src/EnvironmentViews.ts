@@ -11,7 +11,6 @@ import {
   type EnvironmentEvent,
   environmentType,
   EventCodec,
-  type EventDecodeError,
   type RecordedEvent,
   WorkspaceName
 } from "@terrarium/domain"
@@ -46,7 +45,7 @@ export const repairCommand = (workspace: string, name: string, position: number)
  * @since 0.1.0
  * @category codec
  */
-export const decodeFailure = (error: EventDecodeError): EventDecodeFailure => {
+export const decodeFailure = (error: EventCodec.EventDecodeError): EventDecodeFailure => {
   const name = nameOf(error.stream)
   const what = `environment '${error.workspace}/${name}' cannot be read: its event at position ${error.position} ` +
     `(${error.type}, schema version ${error.schemaVersion}, #${error.streamVersion} of the stream)`
@@ -75,7 +74,7 @@ export const readRows = (recorded: ReadonlyArray<RecordedEvent>) =>
       if (Result.isSuccess(result) && result.success._tag === "EventVoided") voided.add(result.success.position)
     }
     const events: Array<EnvironmentEvent> = []
-    const unreadable: Array<EventDecodeError> = []
+    const unreadable: Array<EventCodec.EventDecodeError> = []
     for (const [i, result] of decoded.entries()) {
       if (voided.has(recorded[i]!.position)) continue
       if (Result.isSuccess(result)) events.push(result.success)

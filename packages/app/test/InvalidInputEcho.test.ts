@@ -4,13 +4,13 @@
  * its field, never repeated.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Create, emptyDefinition, MAX_TEXT_LENGTH, SetVariable, URL_CREDENTIALS_MESSAGE } from "@terrarium/domain"
+import { emptyDefinition, Environment, MAX_TEXT_LENGTH, URL_CREDENTIALS_MESSAGE } from "@terrarium/domain"
 import { Effect, Exit } from "effect"
 import { build } from "../src/InvalidInput.ts"
 
 const hash = `sha256:${"0".repeat(64)}`
 const refusedCreate = (description: string) =>
-  Effect.runSyncExit(build(Create, { workspace: "w", name: "n", curated: false, definition: { ...emptyDefinition, description }, canonicalHash: hash }))
+  Effect.runSyncExit(build(Environment.Create, { workspace: "w", name: "n", curated: false, definition: { ...emptyDefinition, description }, canonicalHash: hash }))
 
 const messageOf = <A, E extends { readonly message: string; readonly field: string }>(exit: Exit.Exit<A, E>) => {
   assert.isTrue(Exit.isFailure(exit))
@@ -42,17 +42,17 @@ describe("what an InvalidInput repeats", () => {
     const error = messageOf(refusedCreate("wheels at https://u:s3cret@pypi.example.org/simple?key=nearby-secret"))
     assert.include(error.message, "carries credentials")
     for (const hidden of ["s3cret", "nearby-secret", "wheels at"]) assert.notInclude(error.message, hidden)
-    const variable = messageOf(Effect.runSyncExit(build(SetVariable, { variable: "PIP_INDEX_URL", value: "https://u:s3cret@pypi.example.org/simple" })))
+    const variable = messageOf(Effect.runSyncExit(build(Environment.SetVariable, { variable: "PIP_INDEX_URL", value: "https://u:s3cret@pypi.example.org/simple" })))
     assert.strictEqual(variable.field, "value")
     assert.include(variable.message, "carries credentials")
     assert.notInclude(variable.message, "s3cret")
   })
 
   it("a URL's credentials are quoted redacted by the reason alone; a short plain value is still repeated", () => {
-    const error = messageOf(Effect.runSyncExit(build(SetVariable, { variable: "PIP_INDEX_URL", value: "https://u:s3cret@pypi.example.org/simple" })))
+    const error = messageOf(Effect.runSyncExit(build(Environment.SetVariable, { variable: "PIP_INDEX_URL", value: "https://u:s3cret@pypi.example.org/simple" })))
     assert.strictEqual(error.message, `value: this text carries credentials in a URL ("https://***@pypi.example.org/…"); ${URL_CREDENTIALS_MESSAGE}`)
     const named = (name: string) =>
-      messageOf(Effect.runSyncExit(build(Create, { workspace: "w", name, curated: false, definition: emptyDefinition, canonicalHash: hash })))
+      messageOf(Effect.runSyncExit(build(Environment.Create, { workspace: "w", name, curated: false, definition: emptyDefinition, canonicalHash: hash })))
     assert.isTrue(named("bad name").message.startsWith(`name "bad name": `))
     const escape = named("x\u001b]0;title\u0007")
     assert.strictEqual(escape.field, "name")

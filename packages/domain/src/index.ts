@@ -1,27 +1,33 @@
-export * as CanonicalHash from "./CanonicalHash.ts"
-export { Sha256Digest } from "./CanonicalHash.ts"
-export * as ContextDigest from "./ContextDigest.ts"
-export type { ContextEntry } from "./ContextDigest.ts"
+/**
+ * `@terrarium/domain`: the model, the environment decider, the canonical hash and every port.
+ * Pure: imports only `effect`. This file is the package's whole public surface, one import path
+ * per name: a module whose names belong together is exported as a namespace (`Environment`,
+ * `CanonicalHash`, `Diff`, `EventCodec`, `ContextDigest`), the model and the ports by name.
+ *
+ * @since 0.1.0
+ */
+
+// The model: a definition, package specs, the rules what comes in must keep, the limits.
 export * from "./Definition.ts"
 export * from "./DefinitionCheck.ts"
-export * from "./Limits.ts"
-export * from "./StoredText.ts"
-export * from "./Event.ts"
-export * from "./ports/EventStore.ts"
 export * from "./PackageSpec.ts"
 export * from "./UrlCredentials.ts"
-export * as Command from "./Command.ts"
-export * from "./Command.ts"
+export * from "./Limits.ts"
+export * from "./StoredText.ts"
+export * as CanonicalHash from "./CanonicalHash.ts"
+export * as ContextDigest from "./ContextDigest.ts"
+export * as Diff from "./Diff.ts"
+
+// The environment stream: its events, its decider (with its commands and errors), its codec.
+export * from "./Event.ts"
 export * from "./Decider.ts"
 export * as Environment from "./Environment.ts"
-export { environmentStream, LATEST_LABEL } from "./Environment.ts"
-export type { RegisteredVersion, State as EnvironmentState, VersionRef } from "./Environment.ts"
-export * from "./EnvironmentError.ts"
-export * as Diff from "./Diff.ts"
-export type { DefinitionDiff } from "./Diff.ts"
 export * as EventCodec from "./EventCodec.ts"
-export { EventDecodeError } from "./EventCodec.ts"
-export * from "./CauseText.ts"
+
+// The ports.
+export * from "./ports/EventStore.ts"
 export * from "./ports/Projections.ts"
 export * from "./ports/ReadModel.ts"
 export * from "./ports/Storage.ts"
+
+export * from "./CauseText.ts"

@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { ContextDigest, type ContextEntry } from "@terrarium/domain"
+import { ContextDigest } from "@terrarium/domain"
 import { Duration, Effect, FileSystem, Path, type PlatformError, Result, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { importError, type ImportError } from "../importers/ImportError.ts"
@@ -333,7 +333,7 @@ const checkLimits = (contextDir: string, tally: Tally): Effect.Effect<void, Impo
 }
 
 /** What the digest covers of an entry: size and mode are for sending it, not part of the key. */
-const digested = (entry: BuildContextEntry): ContextEntry =>
+const digested = (entry: BuildContextEntry): ContextDigest.ContextEntry =>
   entry.type === "file"
     ? { type: "file", path: entry.path, sha256: entry.sha256, executable: entry.executable }
     : { type: "symlink", path: entry.path, target: entry.target }

@@ -8,10 +8,16 @@
  * @since 0.1.0
  */
 import {
-  CanonicalHash, EnvironmentEventJson, environmentType, EventCodec, LATEST_LABEL, ProjectionError, SCHEMA_VERSIONS,
+  CanonicalHash,
+  Environment,
+  EnvironmentEventJson,
+  environmentType,
+  EventCodec,
+  ProjectionError,
+  SCHEMA_VERSIONS,
   UndecodableEvent
 } from "@terrarium/domain"
-import type { AuditEntry, EnvironmentEvent, EnvironmentType, EventDecodeError, RecordedEvent } from "@terrarium/domain"
+import type { AuditEntry, EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
 
 /**
@@ -327,11 +333,11 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
     case "LabelMoved":
       // `latest` belongs to the projection; the decider never moves it, and an event that did
       // would be overwritten by the next recompute anyway, so it only reaches the audit trail.
-      return event.label === LATEST_LABEL
+      return event.label === Environment.LATEST_LABEL
         ? [touch, audit]
         : [touch, { _tag: "SetLabel", key, label: event.label, version: event.version, at, by, position }, audit]
     case "LabelRemoved":
-      return event.label === LATEST_LABEL
+      return event.label === Environment.LATEST_LABEL
         ? [touch, audit]
         : [touch, { _tag: "RemoveLabel", key, label: event.label }, audit]
     case "ImageBuilt":
@@ -362,7 +368,7 @@ const clip = (text: string) => (text.length <= MAX_ERROR_LENGTH ? text : `${text
  * @since 0.1.0
  * @category projection
  */
-export const quarantine = (recorded: RecordedEvent, envelope: Envelope, error: EventDecodeError): ReadonlyArray<RowOp> => {
+export const quarantine = (recorded: RecordedEvent, envelope: Envelope, error: EventCodec.EventDecodeError): ReadonlyArray<RowOp> => {
   const key: EnvironmentKey = { workspace: envelope.workspace, name: envelope.name }
   const detail = clip(error.detail)
   return [

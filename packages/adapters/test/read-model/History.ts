@@ -4,9 +4,27 @@
  * environment, one hash shared across workspaces), and an event of a foreign stream.
  */
 import {
-  Archived, CanonicalHash, type Definition, Defined, DockerConfigured, emptyDefinition, emptyPipOptions,
-  type EnvironmentEvent, environmentStream, EventCodec, EventStore, ImageBuildFailed, ImageBuildRequested,
-  ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, type PipRequirement, Redefined, Registered, Restored,
+  Archived,
+  CanonicalHash,
+  Defined,
+  type Definition,
+  DockerConfigured,
+  emptyDefinition,
+  emptyPipOptions,
+  Environment,
+  type EnvironmentEvent,
+  EventCodec,
+  EventStore,
+  ImageBuildFailed,
+  ImageBuildRequested,
+  ImageBuilt,
+  LabelMoved,
+  LabelRemoved,
+  PackageAdded,
+  type PipRequirement,
+  Redefined,
+  Registered,
+  Restored,
   VariableSet
 } from "@terrarium/domain"
 import { Effect, Stream } from "effect"
@@ -133,7 +151,7 @@ export const appendAll = (appends: ReadonlyArray<Append>) =>
     const store = yield* EventStore
     for (const [workspace, name, events] of appends) {
       const correlationId = crypto.randomUUID()
-      yield* store.append(environmentStream(workspace, name), "any", events.map((event) =>
+      yield* store.append(Environment.environmentStream(workspace, name), "any", events.map((event) =>
         EventCodec.encode(event, { actor: `${workspace}-admin`, correlationId, causationId: null }, crypto.randomUUID())
       ))
     }

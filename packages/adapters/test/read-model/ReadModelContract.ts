@@ -12,7 +12,15 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
-  CanonicalHash, Defined, emptyDefinition, environmentStream, EventStore, EventVoided, PackageAdded, Projections, ReadModel
+  CanonicalHash,
+  Defined,
+  emptyDefinition,
+  Environment,
+  EventStore,
+  EventVoided,
+  PackageAdded,
+  Projections,
+  ReadModel
 } from "@terrarium/domain"
 import { Effect, Fiber, type Layer, Ref, type Scope, Stream } from "effect"
 import { EventCodec } from "@terrarium/domain"
@@ -213,7 +221,7 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         const good = yield* store.head
         // A Registered row of a known type and version whose data is wrong, written behind the
         // application's back by a role that may insert into the log.
-        yield* store.append(environmentStream("team-a", "train"), "any", [{
+        yield* store.append(Environment.environmentStream("team-a", "train"), "any", [{
           id: crypto.randomUUID(), type: "Registered", schemaVersion: 1, data: { version: 4 },
           metadata: { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
         }])
@@ -237,7 +245,7 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         // The damaged row changed nothing else of its stream.
         assert.deepStrictEqual((yield* read.versions({ workspace: "team-a", name: "train", includeArchived: true })).map((v) => v.version), ["1"])
 
-        yield* store.append(environmentStream("team-a", "train"), "any", [
+        yield* store.append(Environment.environmentStream("team-a", "train"), "any", [
           EventCodec.encode(new EventVoided({ position: bad, reason: "written by hand" }), {
             actor: "repairer", correlationId: crypto.randomUUID(), causationId: null
           }, crypto.randomUUID())
@@ -262,11 +270,11 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         const projections = yield* Projections
         const store = yield* EventStore
         const metadata = { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
-        yield* store.append(environmentStream("team-a", "train"), "any", [{
+        yield* store.append(Environment.environmentStream("team-a", "train"), "any", [{
           id: crypto.randomUUID(), type: "Defined", schemaVersion: 1, data: { workspace: "team-a" }, metadata
         }])
         const bad = yield* store.head
-        yield* store.append(environmentStream("team-b", "other"), "any", [
+        yield* store.append(Environment.environmentStream("team-b", "other"), "any", [
           EventCodec.encode(new EventVoided({ position: bad, reason: "not mine" }), metadata, crypto.randomUUID())
         ])
         yield* projections.catchUp
@@ -285,7 +293,7 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         )
         const canonicalHash = yield* CanonicalHash.hash(legacy)
         const metadata = { actor: "legacy", correlationId: crypto.randomUUID(), causationId: null }
-        yield* store.append(environmentStream("team-a", "legacy"), "any", [
+        yield* store.append(Environment.environmentStream("team-a", "legacy"), "any", [
           {
             id: crypto.randomUUID(), type: "Defined", schemaVersion: 1, metadata,
             data: { workspace: "team-a", name: "legacy", curated: false, definition: legacy }
@@ -312,7 +320,7 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         const before = yield* state
         const known = yield* store.head
         // Say, written by a newer Terrarium sharing the log.
-        yield* store.append(environmentStream("team-a", "train"), "any", [{
+        yield* store.append(Environment.environmentStream("team-a", "train"), "any", [{
           id: crypto.randomUUID(), type: "EnvironmentRenamed", schemaVersion: 1, data: { to: "training" },
           metadata: { actor: "x", correlationId: crypto.randomUUID(), causationId: null }
         }])

@@ -1,4 +1,4 @@
-import * as MemoryStorage from "../../src/storage/memory/MemoryStorage.ts"
+import { MemoryStorage } from "../../src/storage/memory/MemoryStorage.ts"
 import { storageContract } from "./StorageContract.ts"
 
 storageContract("in memory", MemoryStorage.layer, { kind: "memory", migrations: "none" })

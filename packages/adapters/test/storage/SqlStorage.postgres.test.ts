@@ -1,5 +1,5 @@
 import { Layer } from "effect"
-import * as SqlStorage from "../../src/storage/sql/SqlStorage.ts"
+import { SqlStorage } from "../../src/storage/sql/SqlStorage.ts"
 import { TestDatabase } from "../support/TestDatabase.ts"
 import { storageContract } from "./StorageContract.ts"
 

@@ -16,9 +16,23 @@
  * @since 0.1.0
  */
 import {
-  type AuditEntry, type CacheEntryRow, type CuratedCatalogRow, type EnvironmentSummary, type EnvironmentType,
-  EventStore, LATEST_LABEL, type LabelRow, LogReadFailure, ProjectionError, Projections, ProjectionStorageFailure,
-  type QuarantinedEvent, ReadModel, RebuildOvertaken, type RecordedEvent, type VersionRow
+  type AuditEntry,
+  type CacheEntryRow,
+  type CuratedCatalogRow,
+  Environment,
+  type EnvironmentSummary,
+  type EnvironmentType,
+  EventStore,
+  type LabelRow,
+  LogReadFailure,
+  ProjectionError,
+  Projections,
+  ProjectionStorageFailure,
+  type QuarantinedEvent,
+  ReadModel,
+  RebuildOvertaken,
+  type RecordedEvent,
+  type VersionRow
 } from "@terrarium/domain"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import { type EnvironmentKey, type RowOp, rowOpsOf } from "../Projection.ts"
@@ -146,13 +160,13 @@ const applyOp = (t: Tables, op: RowOp): void => {
         if (v.workspace === op.key.workspace && v.name === op.key.name && !v.archived &&
           (newest === undefined || v.registeredPosition > newest.registeredPosition)) newest = v
       }
-      const id = rowId(op.key, LATEST_LABEL)
+      const id = rowId(op.key, Environment.LATEST_LABEL)
       const current = t.labels.get(id)
       if (newest === undefined) t.labels.delete(id)
       else if (current?.version !== newest.version) {
         // Only a change of version is a move.
         t.labels.set(id, {
-          workspace: op.key.workspace, name: op.key.name, label: LATEST_LABEL, version: newest.version,
+          workspace: op.key.workspace, name: op.key.name, label: Environment.LATEST_LABEL, version: newest.version,
           movedAt: op.at, movedBy: op.by, position: op.position
         })
       }
@@ -305,7 +319,7 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
       const { environments, labels, versions } = live.tables
       return [...environments.values()].filter((e) => e.workspace === workspace).sort(byName).map((e): EnvironmentSummary => {
         const own = [...versions.values()].filter((v) => v.workspace === e.workspace && v.name === e.name)
-        const latest = labels.get(rowId(e, LATEST_LABEL))
+        const latest = labels.get(rowId(e, Environment.LATEST_LABEL))
         const latestVersion = latest === undefined ? undefined : versions.get(rowId(e, latest.version))
         const versionCount = own.filter((v) => !v.archived).length
         const archivedVersionCount = own.length - versionCount
@@ -325,7 +339,7 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
     curatedCatalog: () => Effect.sync(() => {
       const { labels, versions } = live.tables
       return [...labels.values()].flatMap((l): ReadonlyArray<CuratedCatalogRow> => {
-        const v = l.label === LATEST_LABEL ? versions.get(rowId(l, l.version)) : undefined
+        const v = l.label === Environment.LATEST_LABEL ? versions.get(rowId(l, l.version)) : undefined
         return v === undefined || v.environmentType !== "curated" ? [] : [{
           workspace: v.workspace, name: v.name, latestVersion: v.version, description: v.description, tags: v.tags,
           canonicalHash: v.canonicalHash, hashAlgorithm: v.hashAlgorithm, latestCreatedAt: v.createdAt

@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { type Kysely, sql } from "kysely"
-import { LATEST_LABEL } from "@terrarium/domain"
+import { Environment } from "@terrarium/domain"
 import type { EnvironmentKey, RowOp } from "../Projection.ts"
 import { PROJECTION_TABLES, type ProjectionTable, type ProjectionTables, shadowOf } from "./Tables.ts"
 
@@ -377,16 +377,16 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
         for (const [version, { archived, position }] of streamVersions(op.key)) {
           if (!archived && position > newestPosition) [newest, newestPosition] = [version, position]
         }
-        const id = rowId(op.key, LATEST_LABEL)
+        const id = rowId(op.key, Environment.LATEST_LABEL)
         const current = before.labels.get(id) ?? null
         if (newest === undefined) {
           if (current !== null) {
-            labels.set(id, { _tag: "Remove", ...byKey(op.key), label: LATEST_LABEL })
+            labels.set(id, { _tag: "Remove", ...byKey(op.key), label: Environment.LATEST_LABEL })
             before.labels.set(id, null)
           }
         } else if (current !== newest) {
           // Only a change of version is a move, as in the SQL this replaces.
-          labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: LATEST_LABEL, version: newest, moved_at: op.at, moved_by: op.by, position: op.position } })
+          labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: Environment.LATEST_LABEL, version: newest, moved_at: op.at, moved_by: op.by, position: op.position } })
           before.labels.set(id, newest)
         }
         break
@@ -463,7 +463,7 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: Project
       (select json_agg(json_build_object('workspace', l.workspace, 'name', l.name, 'version', l.version))
         from ${sql.table(tables.environment_labels)} l
         join jsonb_to_recordset(${keys}) as k(workspace text, name text) on l.workspace = k.workspace and l.name = k.name
-        where l.label = ${LATEST_LABEL}
+        where l.label = ${Environment.LATEST_LABEL}
       ) as labels,
       -- The newest image per hash, as the single-row INSERT … SELECT used to look it up.
       (select json_agg(i) from (
@@ -476,7 +476,7 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: Project
   for (const row of loaded?.versions ?? []) {
     before.versions.get(streamId(row))?.set(row.version, { position: Number(row.position), archived: row.archived })
   }
-  for (const row of loaded?.labels ?? []) before.labels.set(rowId(row, LATEST_LABEL), row.version)
+  for (const row of loaded?.labels ?? []) before.labels.set(rowId(row, Environment.LATEST_LABEL), row.version)
   for (const { canonical_hash, built_at, ...image } of loaded?.images ?? []) {
     before.images.set(canonical_hash, { ...image, built_at: built_at === null ? null : new Date(built_at) })
   }

@@ -5,8 +5,18 @@
  * @since 0.1.0
  */
 import {
-  type AuditEntry, type CacheEntryRow, type CuratedCatalogRow, type EnvironmentSummary, type EnvironmentType,
-  LATEST_LABEL, type LabelRow, type QuarantinedEvent, QueryFailed, ReadModel, ReadModelError, type VersionRow
+  type AuditEntry,
+  type CacheEntryRow,
+  type CuratedCatalogRow,
+  Environment,
+  type EnvironmentSummary,
+  type EnvironmentType,
+  type LabelRow,
+  type QuarantinedEvent,
+  QueryFailed,
+  ReadModel,
+  ReadModelError,
+  type VersionRow
 } from "@terrarium/domain"
 import { Effect } from "effect"
 import { type Kysely, sql } from "kysely"
@@ -57,7 +67,7 @@ export const make = Effect.gen(function* () {
              e.created_at, e.updated_at, e.updated_position
       from environments e
       left join environment_labels l
-        on l.workspace = e.workspace and l.name = e.name and l.label = ${LATEST_LABEL}
+        on l.workspace = e.workspace and l.name = e.name and l.label = ${Environment.LATEST_LABEL}
       left join environment_versions lv
         on lv.workspace = l.workspace and lv.name = l.name and lv.version = l.version
       where e.workspace = ${workspace}

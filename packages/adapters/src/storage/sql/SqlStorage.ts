@@ -8,11 +8,7 @@ import { Storage, StorageError, StorageUnavailable } from "@terrarium/domain"
 import { Effect, Layer } from "effect"
 import { Database } from "../../sql/Database.ts"
 
-/**
- * @since 0.1.0
- * @category layers
- */
-export const layer: Layer.Layer<Storage, never, Database> = Layer.effect(
+const layer: Layer.Layer<Storage, never, Database> = Layer.effect(
   Storage,
   Effect.map(Database, (database) =>
     Storage.of({
@@ -27,3 +23,12 @@ export const layer: Layer.Layer<Storage, never, Database> = Layer.effect(
       )
     }))
 )
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const SqlStorage = {
+  /** The storage port over the `Database` of the context. */
+  layer
+} as const
