@@ -407,3 +407,22 @@ export const rowOpsOf = (recorded: RecordedEvent): Effect.Effect<ReadonlyArray<R
     )
   )
 }
+
+/**
+ * The row operations of a batch of recorded events, in order.
+ *
+ * @since 0.1.0
+ * @category projection
+ */
+export const rowOpsOfBatch = (events: ReadonlyArray<RecordedEvent>): Effect.Effect<ReadonlyArray<RowOp>, ProjectionError> =>
+  Effect.forEach(events, rowOpsOf).pipe(Effect.map((ops) => ops.flat()))
+
+/**
+ * How many times a rebuild tries to swap its read model in before giving up (`RebuildOvertaken`),
+ * in both adapters: each round after the first only replays what was appended during the one
+ * before, so failing this often means the log grows without pause under a live follower.
+ *
+ * @since 0.1.0
+ * @category projection
+ */
+export const SWAP_ROUNDS = 20

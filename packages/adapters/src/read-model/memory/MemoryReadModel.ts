@@ -35,7 +35,7 @@ import {
   type VersionRow
 } from "@terrarium/domain"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
-import { type EnvironmentKey, type RowOp, rowOpsOf } from "../Projection.ts"
+import { type EnvironmentKey, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 
 /** @since 0.1.0 @category models */
 export interface MemoryReadModelOptions {
@@ -217,8 +217,6 @@ const applyOp = (t: Tables, op: RowOp): void => {
   }
 }
 
-/** How many times a rebuild tries to swap in before giving up, as the SQL adapter. */
-const SWAP_ROUNDS = 20
 
 const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
   const store = yield* EventStore
@@ -229,8 +227,6 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
   const log = (operation: string, position?: number) => (cause: unknown) =>
     new ProjectionError({ reason: new LogReadFailure({ operation, cause, ...(position === undefined ? {} : { position }) }) })
 
-  const prepare = (events: ReadonlyArray<RecordedEvent>) =>
-    Effect.forEach(events, rowOpsOf).pipe(Effect.map((ops): ReadonlyArray<RowOp> => ops.flat()))
 
   /** Applies a batch if `target` is still at `expected`; undefined when something else moved it first. */
   const apply = (target: Target, expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
@@ -263,7 +259,7 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
       if (events.length === 0) {
         return yield* Effect.fail(log("read log", position + 1)(new Error(`no events after ${position} although the head is ${head}`)))
       }
-      const moved = yield* apply(target, position, events, yield* prepare(events))
+      const moved = yield* apply(target, position, events, yield* rowOpsOfBatch(events))
       position = moved ?? target.checkpoint
     }
     return position
@@ -291,7 +287,7 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
       Stream.mapError(log("follow log")),
       Stream.groupedWithin(batchSize, Duration.millis(20)),
       Stream.runForEachWhile((events) =>
-        Effect.flatMap(prepare(events), (ops) => apply(live, position, events, ops)).pipe(Effect.map((moved) => {
+        Effect.flatMap(rowOpsOfBatch(events), (ops) => apply(live, position, events, ops)).pipe(Effect.map((moved) => {
           if (moved === undefined) return false
           position = moved
           return true

@@ -29,7 +29,7 @@ import type { RecordedEvent } from "@terrarium/domain"
 import { Duration, Effect, Fiber, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database } from "../../sql/Database.ts"
-import { type RowOp, rowOpsOf } from "../Projection.ts"
+import { type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 import {
   applyOps, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
 } from "./ProjectionSql.ts"
@@ -43,8 +43,6 @@ export interface SqlProjectionsOptions {
   readonly pollInterval?: Duration.Input
 }
 
-/** How many times a rebuild tries to swap in before giving up (see `rebuild` in `make`). */
-const SWAP_ROUNDS = 20
 
 /**
  * The projector over the `Database` and `EventStore` of the context.
@@ -70,8 +68,6 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
     )
 
   /** Decode and project a batch (damaged rows quarantined); events of non-environment streams yield no rows. */
-  const prepare = (events: ReadonlyArray<RecordedEvent>) =>
-    Effect.forEach(events, rowOpsOf).pipe(Effect.map((ops): ReadonlyArray<RowOp> => ops.flat()))
 
   /**
    * Apply a prepared batch to `target` if its checkpoint is still `expected`. Returns the new
@@ -91,7 +87,7 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
     })
 
   const commit = (expected: number, events: ReadonlyArray<RecordedEvent>) =>
-    Effect.flatMap(prepare(events), (ops) => apply(LIVE, expected, events, ops))
+    Effect.flatMap(rowOpsOfBatch(events), (ops) => apply(LIVE, expected, events, ops))
 
   /** Read and prepare the batch after `after`, up to `head`. */
   const load = (after: number, head: number) =>
@@ -106,7 +102,7 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       if (events.length === 0) {
         return yield* Effect.fail(log("read log", after + 1)(new Error(`no events after ${after} although the head is ${head}`)))
       }
-      return { events, ops: yield* prepare(events) }
+      return { events, ops: yield* rowOpsOfBatch(events) }
     })
 
   /**
