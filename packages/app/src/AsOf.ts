@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import { Effect } from "effect"
 import { InvalidInput } from "./InvalidInput.ts"
 
 /** @since 0.1.0 @category model */
@@ -75,4 +76,10 @@ export const asOfValue = (input: number | Date): AsOf | InvalidInput => {
   return Number.isNaN(input.getTime())
     ? new InvalidInput({ field: "asOf", input: String(input), reason: "a time is a valid Date" })
     : { time: input }
+}
+
+/** An as-of point as text (`--as-of`) or, from the library, as a position or a `Date`. @since 0.1.0 @category parsing */
+export const decodeAsOf = (input: string | number | Date): Effect.Effect<AsOf, InvalidInput> => {
+  const r = typeof input === "string" ? parseAsOf(input) : asOfValue(input)
+  return r instanceof InvalidInput ? Effect.fail(r) : Effect.succeed(r)
 }

@@ -20,10 +20,10 @@
 import { importEnvironmentFile } from "@terrarium/adapters"
 import type { AuditEntry, EnvironmentSummary, VersionRow } from "@terrarium/domain"
 import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
-import type { AsOf } from "./AsOf.ts"
-import type { EnvironmentRef } from "./EnvironmentRef.ts"
+import { type AsOf, decodeAsOf } from "./AsOf.ts"
+import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
 import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
-import { decodeAsOf, decodeDefinitionInput, type DefinitionInput, decodePackageSpec, decodeRef, fromImported } from "./Input.ts"
+import { decodeDefinitionInput, type DefinitionInput, decodePackageSpec, fromImported } from "./Input.ts"
 import * as Setup from "./Setup.ts"
 import { type Draft, type EnvironmentVersion, type Registration, Terrarium, type VersionDiff } from "./Terrarium.ts"
 

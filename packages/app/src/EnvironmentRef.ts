@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { EnvironmentName, LabelName, VersionString } from "@terrarium/domain"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 /** @since 0.1.0 @category model */
 export type EnvironmentRef =
@@ -57,3 +57,9 @@ export const parseRef = (input: string): EnvironmentRef | InvalidReference => {
 /** @since 0.1.0 @category rendering */
 export const formatRef = (ref: EnvironmentRef): string =>
   "version" in ref ? `${ref.name}:${ref.version}` : `${ref.name}@${ref.label}`
+
+/** A reference as an Effect: the ref, or the `InvalidReference` it breaks. @since 0.1.0 @category parsing */
+export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidReference> => {
+  const r = parseRef(input)
+  return r instanceof InvalidReference ? Effect.fail(r) : Effect.succeed(r)
+}

@@ -25,21 +25,8 @@ import {
   VersionString
 } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
-import { type AsOf, asOfValue, parseAsOf } from "./AsOf.ts"
-import { type EnvironmentRef, InvalidReference, parseRef } from "./EnvironmentRef.ts"
 import { decodeInput, InvalidInput } from "./InvalidInput.ts"
 
-/** @since 0.1.0 @category input */
-export const decodeRef = (input: string): Effect.Effect<EnvironmentRef, InvalidReference> => {
-  const r = parseRef(input)
-  return r instanceof InvalidReference ? Effect.fail(r) : Effect.succeed(r)
-}
-
-/** An as-of point as text (`--as-of`) or, from the library, as a position or a `Date`. @since 0.1.0 @category input */
-export const decodeAsOf = (input: string | number | Date): Effect.Effect<AsOf, InvalidInput> => {
-  const r = typeof input === "string" ? parseAsOf(input) : asOfValue(input)
-  return r instanceof InvalidInput ? Effect.fail(r) : Effect.succeed(r)
-}
 
 /** A pip requirement (PEP 508) or a conda MatchSpec, parsed and normalised. @since 0.1.0 @category input */
 export const decodePackageSpec = (manager: PackageManager, text: string): Effect.Effect<PackageSpec, SpecError> =>

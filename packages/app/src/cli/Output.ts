@@ -6,7 +6,15 @@
  *
  * @since 0.1.0
  */
-import { stringify as toYaml } from "yaml"
+import { createRequire } from "node:module"
+import type * as Yaml from "yaml"
+
+/**
+ * The YAML library, loaded by the first `--output yaml` rather than by every command. A
+ * CommonJS build, so it loads synchronously and rendering stays a plain function.
+ */
+let yaml: typeof Yaml | undefined
+const toYaml = (value: unknown): string => (yaml ??= createRequire(import.meta.url)("yaml") as typeof Yaml).stringify(value)
 
 /** @since 0.1.0 @category model */
 export type Format = "table" | "json" | "yaml"

@@ -10,11 +10,11 @@
 import { EnvironmentName } from "@terrarium/domain"
 import { Console, Effect, type FileSystem, Option, type Path } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { AsOf } from "../AsOf.ts"
-import { decodeAsOf, decodeRef } from "../Input.ts"
+import { type AsOf, decodeAsOf } from "../AsOf.ts"
+import { decodeRef } from "../EnvironmentRef.ts"
 import { ConflictingStorage } from "../Errors.ts"
 import { decodeInput, InvalidInput } from "../InvalidInput.ts"
-import * as Setup from "../Setup.ts"
+import type { StorageOptions } from "../Setup.ts"
 import type { Terrarium } from "../Terrarium.ts"
 import { UsageError } from "./Diagnostics.ts"
 import { type Format, render } from "./Output.ts"
@@ -107,12 +107,22 @@ export const asUsageError = (spellings: Spellings) => <E>(error: E): E | UsageEr
 }
 
 /**
+ * The composition root, loaded when a command first needs the database: the adapters (Kysely,
+ * the drivers, the importers) are most of what a command loads, and `--help` or a usage error
+ * needs none of them (the bundle puts them in a chunk of their own).
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const loadSetup = Effect.promise(() => import("../Setup.ts"))
+
+/**
  * Where the root flags say the data lives.
  *
  * @since 0.1.0
  * @category flags
  */
-export const storageOf = (flags: RootFlags): Setup.StorageOptions => ({
+export const storageOf = (flags: RootFlags): StorageOptions => ({
   databaseUrl: Option.getOrUndefined(flags.databaseUrl),
   databaseSchema: Option.getOrUndefined(flags.databaseSchema),
   dataDir: Option.getOrUndefined(flags.dataDir)
@@ -133,6 +143,7 @@ export const withTerrarium = <A, E>(
 ) =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
+    const Setup = yield* loadSetup
     const layer = Setup.layer({
       ...storageOf(flags),
       caller: Setup.defaultCaller(Option.getOrUndefined(flags.actor)),

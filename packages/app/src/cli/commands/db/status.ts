@@ -5,10 +5,9 @@
  */
 import { Effect } from "effect"
 import { Command } from "effect/cli"
-import * as Setup from "../../../Setup.ts"
 import { Terrarium } from "../../../Terrarium.ts"
 import { fields } from "../../Output.ts"
-import { asUsageError, root, type RootFlags, storageOf, withTerrarium } from "../../TerrariumCommand.ts"
+import { asUsageError, loadSetup, root, type RootFlags, storageOf, withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -17,6 +16,7 @@ import { asUsageError, root, type RootFlags, storageOf, withTerrarium } from "..
 export const status = Command.make("status", {}, () =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
+    const Setup = yield* loadSetup
     const storage = yield* Setup.resolveStorage(storageOf(flags)).pipe(Effect.mapError(asUsageError({})))
     const where = Setup.describeStorage(storage)
     return yield* withTerrarium(

@@ -7,14 +7,17 @@
 import type { PackageSpec } from "@terrarium/domain"
 import { Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { decodePackageSpec } from "../../../Input.ts"
 import { Terrarium } from "../../../Terrarium.ts"
 import { UsageError } from "../../Diagnostics.ts"
 import * as Render from "../../Render.ts"
 import { withTerrarium } from "../../TerrariumCommand.ts"
 
+// The spec parsers come with the adapters, which only the commands that need them load.
 const spec = (manager: "pip" | "conda", text: string, where: string): Effect.Effect<PackageSpec, UsageError> =>
-  decodePackageSpec(manager, text).pipe(Effect.mapError((e) => new UsageError({ detail: `${where}: ${e.message}` })))
+  Effect.promise(() => import("../../../Input.ts")).pipe(
+    Effect.flatMap(({ decodePackageSpec }) => decodePackageSpec(manager, text)),
+    Effect.mapError((e) => new UsageError({ detail: `${where}: ${e.message}` }))
+  )
 
 /**
  * @since 0.1.0

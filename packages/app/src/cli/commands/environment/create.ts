@@ -4,18 +4,10 @@
  *
  * @since 0.1.0
  */
-import {
-  type BuildContextProgressReporter,
-  importCondaEnvironmentFile,
-  importEnvironmentFile,
-  type ImportedEnvironment,
-  type ImportWarning,
-  formatWarning
-} from "@terrarium/adapters"
+import type { BuildContextProgressReporter, ImportedEnvironment } from "@terrarium/adapters"
 import { type Definition, emptyDefinition } from "@terrarium/domain"
 import { Clock, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { fromImported } from "../../../Input.ts"
 import { Terrarium } from "../../../Terrarium.ts"
 import { UsageError } from "../../Diagnostics.ts"
 import * as Render from "../../Render.ts"
@@ -46,6 +38,8 @@ const fromFlags = (input: {
   readonly allowOutside: ReadonlyArray<string>
 }) =>
   Effect.gen(function*() {
+    // The importers (YAML, the spec parsers) are loaded by this command only.
+    const { importCondaEnvironmentFile, importEnvironmentFile } = yield* Effect.promise(() => import("@terrarium/adapters"))
     if (Option.isSome(input.file)) {
       if (Option.isSome(input.condaFile) || Option.isSome(input.image)) {
         return yield* new UsageError({ detail: "--file cannot be combined with --conda-file or --image (put them in the YAML file)" })
@@ -101,6 +95,8 @@ export const create = Command.make("create", {
     (flags) =>
       Effect.gen(function*() {
         const imported = yield* fromFlags(input)
+        const { fromImported } = yield* Effect.promise(() => import("../../../Input.ts"))
+        const { formatWarning } = yield* Effect.promise(() => import("@terrarium/adapters"))
         const { name, version, definition } = yield* fromImported(imported, {
           name: Option.getOrUndefined(input.name),
           version: Option.getOrUndefined(input.version),
@@ -115,11 +111,11 @@ export const create = Command.make("create", {
           version,
           curated: input.curated
         })
-        return { registration, warnings: imported.warnings }
+        return { registration, warnings: imported.warnings.map(formatWarning) }
       }),
     ({ registration, warnings }) => ({
-      data: { ...registration, warnings: warnings.map(formatWarning) },
-      table: () => Render.registration(registration, warnings.map((w: ImportWarning) => formatWarning(w)))
+      data: { ...registration, warnings },
+      table: () => Render.registration(registration, warnings)
     }),
     { name: "--name", version: "--version" }
   )).pipe(
