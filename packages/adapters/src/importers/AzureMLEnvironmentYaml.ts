@@ -28,6 +28,7 @@
 import {
   DEFAULT_BASE_IMAGE,
   type Definition,
+  describeCause,
   type DockerBase,
   emptyDefinition,
   type InferenceConfig,
@@ -49,7 +50,17 @@ import {
   realPathOrMissing
 } from "./SourceFiles.ts"
 import { applyTemplate, type TemplateValues } from "./Templates.ts"
-import { isMap, isScalar, keyOf, type Pair, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
+import {
+  isMap,
+  isScalar,
+  keyOf,
+  MAX_YAML_ALIAS_NODES,
+  type Pair,
+  parseYaml,
+  rootMap,
+  scalarText,
+  type YamlSource
+} from "./YamlSource.ts"
 
 /**
  * The top-level fields of the AzureML v2 environment schema.
@@ -430,7 +441,11 @@ export const curatedTemplateValues = (
         const text = yield* readReferencedFile(scope, path, { file: specFile, field: "template values", name })
         if (text === undefined) return undefined
         const source = yield* Effect.fromResult(parseYaml(path, text))
-        return source.doc.toJS() as unknown
+        // parseYaml has bounded what the aliases stand for; the library's own bound is set to match.
+        return yield* Effect.try({
+          try: () => source.doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_NODES }) as unknown,
+          catch: (cause) => importError({ file: path }, `cannot read the YAML: ${describeCause(cause)}`)
+        })
       })
     const asset = (yield* read("asset.yaml")) as { name?: unknown; version?: unknown } | null | undefined
     if (typeof asset?.name === "string") values["asset.name"] = asset.name
