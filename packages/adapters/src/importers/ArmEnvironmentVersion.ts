@@ -317,7 +317,7 @@ export const parseArmEnvironmentVersion = (
       docker: { ...emptyDefinition.docker, base, platform: { os: osType === "windows" ? "windows" : "linux", arch: "amd64" } },
       variables: conda?.variables ?? {},
       ...(inferenceConfig === undefined ? {} : { inferenceConfig })
-    })
+    }, conda?.locate)
     return {
       kind: "arm-template-environment-version",
       ...(name === undefined || name === "" ? {} : { name }),
