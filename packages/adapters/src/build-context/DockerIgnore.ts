@@ -44,6 +44,7 @@
  * @since 0.1.0
  */
 import dockerignore from "@balena/dockerignore"
+import { describeCause } from "@terrarium/domain"
 import { Result } from "effect"
 import { posix } from "node:path"
 
@@ -205,7 +206,7 @@ export const parseDockerIgnore = (text: string): Result.Result<DockerIgnore, Doc
     try {
       matches(".") // the library compiles on first use; Docker too refuses what Go cannot compile (`[z-a]`)
     } catch (cause) {
-      return malformed(cause instanceof Error ? cause.message : String(cause))
+      return malformed(describeCause(cause))
     }
     patterns.push({ exception, matches })
   }

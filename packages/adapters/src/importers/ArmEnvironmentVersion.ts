@@ -11,6 +11,10 @@
  * environment's name and version. An expression that cannot be evaluated leaves its field unset
  * with a warning; an empty value means "not given", as the template's defaults intend.
  *
+ * A template nested deeper than `MAX_ARM_DEPTH`, or holding an expression whose calls nest deeper
+ * than that, is refused before anything is evaluated: values and expressions are walked and
+ * written back recursively, and a hostile template must end in a message, not a stack overflow.
+ *
  * @since 0.1.0
  */
 import {
@@ -43,6 +47,52 @@ export interface ArmImportOptions extends ReadOptions {
   readonly parameters?: Readonly<Record<string, unknown>> | undefined
   /** What may be read, when the caller has settled it already (else settled from the file and these options). */
   readonly scope?: ReadScope | undefined
+}
+
+/**
+ * How deep arrays and objects may nest in an ARM template, and calls in one of its expressions.
+ *
+ * @since 0.1.0
+ * @category arm
+ */
+export const MAX_ARM_DEPTH = 64
+
+/** How deep the calls of an ARM expression (`[concat(concat(…))]`) nest; quoted text is skipped. */
+const expressionDepth = (text: string): number => {
+  let depth = 0
+  let deepest = 0
+  let quoted = false
+  for (const char of text) {
+    if (char === "'") quoted = !quoted
+    else if (!quoted && char === "(") deepest = Math.max(deepest, ++depth)
+    else if (!quoted && char === ")") depth--
+  }
+  return deepest
+}
+
+const pathStep = (key: string | number): string => `[${typeof key === "number" ? key : JSON.stringify(key)}]`
+
+/**
+ * The path (`["parameters"]["p"]["defaultValue"]`) and the reason where the template nests too
+ * deep, found without recursion; `undefined` when it does not.
+ */
+const nestingProblem = (template: unknown): { readonly path: string; readonly detail: string } | undefined => {
+  const stack: Array<{ readonly value: unknown; readonly depth: number; readonly path: string }> = [{ value: template, depth: 0, path: "" }]
+  while (stack.length > 0) {
+    const { depth, path, value } = stack.pop()!
+    if (typeof value === "string") {
+      if (value.startsWith("[") && !value.startsWith("[[") && value.endsWith("]") && expressionDepth(value) > MAX_ARM_DEPTH) {
+        return { path, detail: `the expression at ${path} nests its calls deeper than the limit of ${MAX_ARM_DEPTH}` }
+      }
+    } else if (typeof value === "object" && value !== null) {
+      if (depth >= MAX_ARM_DEPTH) {
+        return { path, detail: `the template nests deeper than the limit of ${MAX_ARM_DEPTH} levels at ${path}` }
+      }
+      if (Array.isArray(value)) value.forEach((item, index) => stack.push({ value: item, depth: depth + 1, path: `${path}${pathStep(index)}` }))
+      else for (const [key, item] of Object.entries(value)) stack.push({ value: item, depth: depth + 1, path: `${path}${pathStep(key)}` })
+    }
+  }
+  return undefined
 }
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
@@ -158,6 +208,8 @@ export const parseArmEnvironmentVersion = (
       )
     }
     if (!isObject(template)) return yield* importError({ file }, "expected an ARM template (a JSON object)")
+    const tooDeep = nestingProblem(template)
+    if (tooDeep !== undefined) return yield* importError({ file, field: tooDeep.path }, tooDeep.detail)
     const resources = Array.isArray(template["resources"]) ? template["resources"] : []
     const resource = resources.find((r) => isObject(r) && r["type"] === ENVIRONMENT_VERSION_RESOURCE_TYPE)
     if (!isObject(resource)) {
@@ -265,7 +317,7 @@ export const parseArmEnvironmentVersion = (
       docker: { ...emptyDefinition.docker, base, platform: { os: osType === "windows" ? "windows" : "linux", arch: "amd64" } },
       variables: conda?.variables ?? {},
       ...(inferenceConfig === undefined ? {} : { inferenceConfig })
-    })
+    }, conda?.locate)
     return {
       kind: "arm-template-environment-version",
       ...(name === undefined || name === "" ? {} : { name }),

@@ -28,6 +28,7 @@
 import {
   DEFAULT_BASE_IMAGE,
   type Definition,
+  describeCause,
   type DockerBase,
   emptyDefinition,
   type InferenceConfig,
@@ -37,7 +38,7 @@ import {
 import { Effect, type FileSystem, Path } from "effect"
 import { type BuildContextLimits, type BuildContextProgressReporter, digestBuildContext } from "../build-context/BuildContext.ts"
 import { type CondaEnvironment, parseCondaEnvironment, readCondaEnvironmentNode } from "./CondaEnvironmentFile.ts"
-import { type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
+import { firstLocation, type ImportedEnvironment, type ImportSource, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import {
   checkInside,
@@ -49,7 +50,17 @@ import {
   realPathOrMissing
 } from "./SourceFiles.ts"
 import { applyTemplate, type TemplateValues } from "./Templates.ts"
-import { isMap, isScalar, keyOf, type Pair, parseYaml, rootMap, scalarText, type YamlSource } from "./YamlSource.ts"
+import {
+  isMap,
+  isScalar,
+  keyOf,
+  MAX_YAML_ALIAS_NODES,
+  type Pair,
+  parseYaml,
+  rootMap,
+  scalarText,
+  type YamlSource
+} from "./YamlSource.ts"
 
 /**
  * The top-level fields of the AzureML v2 environment schema.
@@ -143,17 +154,22 @@ export const parseAzureMLEnvironment = (
         return filled
       })
     const field = (name: string) => text_(name, fields.get(name)?.value, lineOfField(name))
+    /** The line of each key of `tags` and `properties`, for the domain's refusals. */
+    const keyLines = new Map<string, Map<string, number | undefined>>()
     const stringMap = (name: string) =>
       Effect.gen(function*() {
         const node = fields.get(name)?.value
         const out: Record<string, string> = {}
         if (isNull(node)) return out
         if (!isMap(node)) return yield* importError({ file, line: lineOfField(name), field: name }, `field "${name}" must be a mapping`)
+        const lines = new Map<string, number | undefined>()
+        keyLines.set(name, lines)
         for (const pair of node.items) {
           const key = keyOf(pair)
           const line = source.lineOf(pair.key)
           if (key === undefined) return yield* importError({ file, line, field: name }, `a key of "${name}" is empty`)
           out[key] = (yield* text_(`${name}.${key}`, pair.value, line)) ?? ""
+          lines.set(key, line)
         }
         return out
       })
@@ -183,6 +199,9 @@ export const parseAzureMLEnvironment = (
     const sourceInfo: { -readonly [K in keyof ImportSource]: ImportSource[K] } = { file, includes: [] }
     let base: DockerBase = { kind: "image", image: DEFAULT_BASE_IMAGE }
     const buildPair = fields.get("build")
+    // The lines of `build`'s keys, for the errors about the files they name (else the `build:` line).
+    let pathLine: number | undefined
+    let dockerfileLine: number | undefined
     if (buildPair !== undefined && !isNull(buildPair.value)) {
       const buildLine = source.lineOf(buildPair.key)
       if (image !== undefined) {
@@ -195,9 +214,8 @@ export const parseAzureMLEnvironment = (
       if (!isMap(buildNode)) return yield* importError({ file, line: buildLine, field: "build" }, `field "build" must be a mapping`)
       let path: string | undefined
       let dockerfilePath = "Dockerfile"
-      // The lines of the keys, for the errors about the files they name (else the `build:` line).
-      let pathLine = buildLine
-      let dockerfileLine = buildLine
+      pathLine = buildLine
+      dockerfileLine = buildLine
       for (const pair of buildNode.items) {
         const key = keyOf(pair)
         const line = source.lineOf(pair.key)
@@ -309,6 +327,29 @@ export const parseAzureMLEnvironment = (
     const python: PythonSection = conda === undefined
       ? { userManagedDependencies: true, interpreterPath: "python" }
       : { userManagedDependencies: false, interpreterPath: "python", conda: conda.dependencies }
+    const tagsOrProperties = (name: string, key: PropertyKey | undefined) =>
+      (key === undefined ? undefined : keyLines.get(name)?.get(String(key))) ?? lineOfField(name)
+    const locateHere = (path: ReadonlyArray<PropertyKey>) => {
+      const [first, second, third] = path
+      const line = first === "description"
+        ? lineOfField("description")
+        : first === "tags" || first === "properties"
+        ? tagsOrProperties(first, second)
+        : first === "docker" && second === "base" && third === "image"
+        ? lineOfField("image")
+        : first === "docker" && second === "base" && third === "context"
+        ? pathLine
+        : first === "docker" && second === "base" && (third === "dockerfile" || third === "dockerfilePath")
+        ? dockerfileLine
+        : first === "docker"
+        ? lineOfField("build") ?? lineOfField("image") ?? lineOfField("os_type")
+        : first === "inferenceConfig"
+        ? lineOfField("inference_config")
+        : first === "variables" || first === "python"
+        ? lineOfField("conda_file")
+        : undefined
+      return line === undefined ? undefined : { file, line }
+    }
     const definition: Definition = yield* validateDefinition(file, {
       ...emptyDefinition,
       ...(description === undefined ? {} : { description }),
@@ -318,7 +359,7 @@ export const parseAzureMLEnvironment = (
       docker: { ...emptyDefinition.docker, base, platform: { os, arch: "amd64" } },
       variables: conda?.variables ?? {},
       ...(inferenceConfig === undefined ? {} : { inferenceConfig })
-    })
+    }, firstLocation(conda?.locate, locateHere))
     return {
       kind: "azureml-v2-environment",
       ...(name === undefined ? {} : { name }),
@@ -430,7 +471,11 @@ export const curatedTemplateValues = (
         const text = yield* readReferencedFile(scope, path, { file: specFile, field: "template values", name })
         if (text === undefined) return undefined
         const source = yield* Effect.fromResult(parseYaml(path, text))
-        return source.doc.toJS() as unknown
+        // parseYaml has bounded what the aliases stand for; the library's own bound is set to match.
+        return yield* Effect.try({
+          try: () => source.doc.toJS({ maxAliasCount: MAX_YAML_ALIAS_NODES }) as unknown,
+          catch: (cause) => importError({ file: path }, `cannot read the YAML: ${describeCause(cause)}`)
+        })
       })
     const asset = (yield* read("asset.yaml")) as { name?: unknown; version?: unknown } | null | undefined
     if (typeof asset?.name === "string") values["asset.name"] = asset.name

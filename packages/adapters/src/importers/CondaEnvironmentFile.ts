@@ -17,7 +17,7 @@ import {
 import { Effect, type FileSystem, type Path, Result } from "effect"
 import { parseCondaSpec } from "../package-spec/CondaSpec.ts"
 import { stripVersionPlaceholders } from "../package-spec/Placeholders.ts"
-import { type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
+import { type DefinitionLocator, type ImportedEnvironment, validateDefinition } from "./ImportedEnvironment.ts"
 import { didYouMean, excerpt, importError, type ImportError, type ImportWarning, importWarning } from "./ImportError.ts"
 import { type PipLine, readPipLines } from "./RequirementsTxt.ts"
 import { type ReadOptions, readScope, type ReadScope, readSourceFile } from "./SourceFiles.ts"
@@ -36,6 +36,8 @@ export interface CondaEnvironment {
   /** Files read through `-r` in the `pip:` list. */
   readonly includes: ReadonlyArray<string>
   readonly warnings: ReadonlyArray<ImportWarning>
+  /** Where the definition's `variables`, channels and conda packages taken from this file were written. */
+  readonly locate: DefinitionLocator
 }
 
 /**
@@ -75,6 +77,15 @@ export const readCondaEnvironmentNode = (
       return yield* importError({ file, line: source.lineOf(node) }, "expected a conda environment (a YAML mapping)")
     }
     let sawPipList = false
+    // The lines the definition's fields came from, for the domain's refusals (see `locate`).
+    const lines = {
+      variables: undefined as number | undefined,
+      variable: new Map<string, number | undefined>(),
+      channels: undefined as number | undefined,
+      channel: new Map<string, number | undefined>(),
+      dependencies: undefined as number | undefined,
+      conda: [] as Array<number | undefined>
+    }
     for (const pair of isMap(node) ? node.items : []) {
       const key = keyOf(pair)
       const line = source.lineOf(pair.key)
@@ -92,6 +103,7 @@ export const readCondaEnvironmentNode = (
         case "channels": {
           if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) break
           if (!isSeq(pair.value)) return yield* importError(at, `field "channels" must be a list`)
+          lines.channels = line
           for (const item of pair.value.items) {
             const channel = scalarText(item)
             if (channel === undefined || channel.trim() === "") {
@@ -99,13 +111,17 @@ export const readCondaEnvironmentNode = (
             }
             const credentials = urlCredentialsProblem("channel", channel.trim())
             if (credentials !== undefined) return yield* importError({ ...at, line: source.lineOf(item) ?? line }, credentials)
-            if (!channels.includes(channel.trim())) channels.push(channel.trim())
+            if (!channels.includes(channel.trim())) {
+              channels.push(channel.trim())
+              lines.channel.set(channel.trim(), source.lineOf(item) ?? line)
+            }
           }
           break
         }
         case "variables": {
           if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) break
           if (!isMap(pair.value)) return yield* importError(at, `field "variables" must be a mapping`)
+          lines.variables = line
           for (const variable of pair.value.items) {
             const variableName = keyOf(variable)
             const value = scalarText(variable.value)
@@ -116,12 +132,14 @@ export const readCondaEnvironmentNode = (
               )
             }
             variables[variableName] = value
+            lines.variable.set(variableName, source.lineOf(variable.key) ?? line)
           }
           break
         }
         case "dependencies": {
           if (pair.value === null || (isScalar(pair.value) && pair.value.value === null)) break
           if (!isSeq(pair.value)) return yield* importError(at, `field "dependencies" must be a list`)
+          lines.dependencies = line
           for (const item of pair.value.items) {
             const itemLine = source.lineOf(item) ?? line
             const itemAt = { file, line: itemLine, field: "dependencies" }
@@ -161,6 +179,7 @@ export const readCondaEnvironmentNode = (
             const parsed = parseCondaSpec(stripped)
             if (Result.isFailure(parsed)) return yield* importError(itemAt, parsed.failure.message)
             conda.push(placeholders.length > 0 ? { ...parsed.success, text: raw.trim() } : parsed.success)
+            lines.conda.push(itemLine)
           }
           break
         }
@@ -194,7 +213,19 @@ export const readCondaEnvironmentNode = (
       },
       variables,
       includes: pip.includes,
-      warnings: [...warnings, ...pip.warnings]
+      warnings: [...warnings, ...pip.warnings],
+      locate: (path) => {
+        const [first, second, third, fourth] = path
+        const inConda = first === "python" && second === "conda"
+        const line = first === "variables"
+          ? (second === undefined ? lines.variables : lines.variable.get(String(second)) ?? lines.variables)
+          : inConda && third === "channels"
+          ? (typeof fourth === "number" ? lines.channel.get(channels[fourth] ?? "") : undefined) ?? lines.channels
+          : inConda && third === "conda"
+          ? (typeof fourth === "number" ? lines.conda[fourth] : undefined) ?? lines.dependencies
+          : undefined
+        return line === undefined ? undefined : { file, line }
+      }
     }
   })
 
@@ -249,7 +280,7 @@ export const importCondaEnvironmentText = (
       ...emptyDefinition,
       python: { userManagedDependencies: false, interpreterPath: "python", conda: env.dependencies },
       variables: env.variables
-    })
+    }, env.locate)
     return {
       kind: "conda-environment",
       tags: {},

@@ -3,9 +3,9 @@
  *
  * @since 0.1.0
  */
-import { CheckedDefinition, type Definition } from "@terrarium/domain"
+import { CheckedDefinition, type Definition, definitionProblems } from "@terrarium/domain"
 import { Effect, Schema } from "effect"
-import { importError, type ImportError, type ImportWarning } from "./ImportError.ts"
+import { importError, type ImportError, type ImportLocation, type ImportWarning } from "./ImportError.ts"
 
 /**
  * The file formats the importers read (the names used by the corpus manifest).
@@ -58,14 +58,47 @@ export interface ImportedEnvironment {
 }
 
 /**
- * Checks a built definition against `CheckedDefinition` (its shape and the rules a new definition
- * must meet), so an importer can never hand out something the registry would refuse; a failure
- * here is a bug in the importer or an out-of-range value (a port number), reported against the file.
+ * Where the field at a path of the definition (`["tags", "team"]`) was written, when the importer
+ * knows: the file (an importer may build a definition from more than one) and line.
  *
  * @since 0.1.0
  * @category model
  */
-export const validateDefinition = (file: string, definition: Definition): Effect.Effect<Definition, ImportError> =>
+export type DefinitionLocator = (path: ReadonlyArray<PropertyKey>) => ImportLocation | undefined
+
+/**
+ * Checks a built definition against `CheckedDefinition` (its shape and the rules a new definition
+ * must meet), so an importer can never hand out something the registry would refuse: an
+ * out-of-range value, credentials or text that cannot be stored in a field the importer does not
+ * check itself. The refusal is reported at the file and line `locate` gives for the path of the
+ * first problem, else against the file alone.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const validateDefinition = (
+  file: string,
+  definition: Definition,
+  locate?: DefinitionLocator | undefined
+): Effect.Effect<Definition, ImportError> =>
   Schema.decodeUnknownEffect(CheckedDefinition)(definition).pipe(
-    Effect.mapError((error) => importError({ file }, `the imported definition is invalid: ${error.message}`))
+    Effect.mapError((error) => {
+      const first = locate === undefined ? undefined : definitionProblems(definition)[0]
+      const at = first === undefined ? undefined : locate?.(first.path)
+      return importError(at ?? { file }, `the imported definition is invalid: ${error.message}`)
+    })
   )
+
+/**
+ * A locator that asks each of `locators` in turn.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export const firstLocation = (...locators: ReadonlyArray<DefinitionLocator | undefined>): DefinitionLocator => (path) => {
+  for (const locate of locators) {
+    const at = locate?.(path)
+    if (at !== undefined) return at
+  }
+  return undefined
+}

@@ -33,6 +33,7 @@ import {
   type PipOptions,
   type PipRequirement,
   redactUrlCredentials,
+  unstorableTextProblem,
   urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect, type FileSystem, Path, Result } from "effect"
@@ -213,6 +214,10 @@ const readLines = (
       }
       const parsed = parsePipRequirement(stripped)
       if (Result.isFailure(parsed)) return yield* importError(at, specProblem(parsed.failure))
+      // What parses is checked before it is kept, so that the refusal names the line (the domain's
+      // check of the whole definition could name only the field).
+      const unstorable = unstorableTextProblem(text)
+      if (unstorable !== undefined) return yield* importError({ ...at, field: "requirement" }, `the requirement ${unstorable}`)
       acc.requirements.push(placeholders.length > 0 ? { ...parsed.success, text } : parsed.success)
     }
   })
@@ -240,6 +245,8 @@ const readOption = (
       return yield* importError(at, `unknown pip option "${excerpt(name)}" in "${excerpt(redactUrlCredentials(text))}"`)
     }
     if (value === "") return yield* importError(at, `pip option ${name} needs a value`)
+    const unstorable = unstorableTextProblem(value)
+    if (unstorable !== undefined) return yield* importError({ ...at, field: canonical }, `pip option ${canonical} ${unstorable}`)
     const credentials = urlCredentialsProblem(`pip option ${name}`, value)
     if (credentials !== undefined) return yield* importError({ ...at, field: canonical }, credentials)
     switch (canonical) {

@@ -17,6 +17,7 @@
  *
  * @since 0.1.0
  */
+import { describeCause } from "@terrarium/domain"
 import { Config, Effect, FileSystem, Path, type PlatformError, Stream } from "effect"
 import { importError, type ImportError } from "./ImportError.ts"
 
@@ -42,7 +43,7 @@ export const isMissing = (error: PlatformError.PlatformError): boolean => {
  */
 export const failureText = (error: PlatformError.PlatformError): string => {
   const cause = error.reason.cause
-  return cause instanceof Error ? cause.message : error.message
+  return cause === undefined ? error.message : describeCause(cause)
 }
 
 // Node's `readFile(path, "utf8")` keeps a byte-order mark, and the text of a constraints file is

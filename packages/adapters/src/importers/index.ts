@@ -37,6 +37,7 @@ export {
   type ReadScope
 } from "./SourceFiles.ts"
 export * from "./Templates.ts"
+export { MAX_YAML_ALIAS_NODES, MAX_YAML_DEPTH } from "./YamlSource.ts"
 
 /**
  * @since 0.1.0
