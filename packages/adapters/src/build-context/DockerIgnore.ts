@@ -10,7 +10,7 @@
  * boundary), and a `*` inside `[…]` is still a wildcard.
  *
  * The library ports moby as it was in 2020 (v19.03); this module does what it does not, or does
- * differently from Docker now (each case is in dockerignore.test.ts):
+ * differently from Docker now (each case is in DockerIgnore.test.ts):
  * - reading: a UTF-8 BOM is dropped; a pattern is cleaned like a path (`./a//b/` is `a/b`, a
  *   leading `/` dropped) here, since the checks below need it cleaned (the library's own
  *   cleaning then leaves it as it is);

@@ -1,6 +1,6 @@
 /**
  * Each format's features, over in-memory files (test/support/MemoryFileSystem.ts), so the cases
- * stay small. Build contexts are directories, so they are not read here (build-context.test.ts
+ * stay small. Build contexts are directories, so they are not read here (BuildContext.test.ts
  * reads real ones).
  */
 import { assert, describe, it } from "@effect/vitest"

@@ -5,7 +5,7 @@
  * the importers make (`readFile`, and `stat`/`lstat` of a file) from the map.
  *
  * It holds files only: a directory is never found, so a build context is not walked here (its
- * digest is left out, as for a missing context); build-context.test.ts walks real directories.
+ * digest is left out, as for a missing context); BuildContext.test.ts walks real directories.
  * There are no links: `realPath` of a file, or of a folder some file is in, is its absolute path,
  * which is what the importers' checks of what they may read need.
  */
