@@ -12,7 +12,7 @@ import { Effect, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { active, draftOf, environmentCodec, readRows, registration, repairCodec, versionOf, workspaceOf } from "./EnvironmentViews.ts"
+import { active, draftOf, environmentCodec, readRows, registration, repairCodec, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import { build, type InvalidInput } from "./InvalidInput.ts"
 import type { Caller, Draft, EnvironmentVersion, Registration, Repair, WriteScope } from "./Results.ts"
@@ -153,7 +153,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       const target = yield* targetOf({ ...input, name: input.ref.name })
       const { state, command } = yield* execute(target, onActive(target, (env) =>
         Effect.fromResult(Environment.resolve(env, input.ref)).pipe(Effect.flatMap((version) => toCommand(version.version)))))
-      return yield* versionOf(state, target.workspace, { name: target.name, version: command.version }, yield* store.head)
+      return yield* versionView(state, target.workspace, { name: target.name, version: command.version }, yield* store.head)
     })
 
   const commands: EnvironmentCommands = {

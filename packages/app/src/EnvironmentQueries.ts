@@ -12,7 +12,7 @@ import { Diff, EventStore, Projections, ReadModel, Storage } from "@terrarium/do
 import { Effect } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { draftOf, loadEnvironment, notFound, repairCommand, versionOf, workspaceOf } from "./EnvironmentViews.ts"
+import { draftOf, loadEnvironment, notFound, repairCommand, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Results.ts"
 
@@ -91,7 +91,7 @@ export const make = Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const position = yield* positionOf(asOf)
         const { state } = yield* load(ws, ref.name, asOf === undefined ? undefined : position)
-        return yield* versionOf(state, ws, ref, position)
+        return yield* versionView(state, ws, ref, position)
       }),
     draft: ({ workspace, name }) =>
       workspaceOf(workspace).pipe(
@@ -112,10 +112,10 @@ export const make = Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const head = yield* store.head
         const source = yield* load(ws, from.name)
-        const a = yield* versionOf(source.state, ws, from, head)
+        const a = yield* versionView(source.state, ws, from, head)
         // Two versions of one environment (`x:1` against `x:2`) are one stream: read it once.
         const target = to.name === from.name ? source : yield* load(ws, to.name)
-        const b = yield* versionOf(target.state, ws, to, head)
+        const b = yield* versionView(target.state, ws, to, head)
         return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
       }),
     audit: ({ workspace, name, asOf }) =>

@@ -214,7 +214,7 @@ export const draftOf = (state: Environment.State, workspace: string, name: strin
  * @since 0.1.0
  * @category views
  */
-export const versionOf = (state: Environment.State, workspace: string, ref: EnvironmentRef, asOfPosition: number) =>
+export const versionView = (state: Environment.State, workspace: string, ref: EnvironmentRef, asOfPosition: number) =>
   Effect.gen(function*() {
     const env = yield* active(state, workspace, ref.name)
     const version = yield* Effect.fromResult(Environment.resolve(state, ref))

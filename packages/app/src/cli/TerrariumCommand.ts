@@ -11,7 +11,6 @@ import { EnvironmentName } from "@terrarium/domain"
 import { Console, Effect, type FileSystem, Option, type Path } from "effect"
 import { Command, Flag } from "effect/cli"
 import { type AsOf, decodeAsOf } from "../AsOf.ts"
-import { decodeRef } from "../EnvironmentRef.ts"
 import { ConflictingStorage } from "../Errors.ts"
 import { decodeInput, InvalidInput } from "../InvalidInput.ts"
 import type { StorageOptions } from "../Setup.ts"
@@ -155,14 +154,6 @@ export const withTerrarium = <A, E>(
     const shown = print(value)
     yield* Console.log(render(flags.output, shown.data, shown.table))
   })
-
-/**
- * An environment reference as given on the command line: `NAME`, `NAME:VERSION` or `NAME@LABEL`.
- *
- * @since 0.1.0
- * @category decoding
- */
-export const ref = decodeRef
 
 /**
  * An environment name given on the command line to a read (`audit NAME`, `list --name`): one that

@@ -7,7 +7,8 @@ import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { ref, withTerrarium } from "../../TerrariumCommand.ts"
+import { decodeRef } from "../../../EnvironmentRef.ts"
+import { withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -20,8 +21,8 @@ export const diff = Command.make("diff", {
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
-        const from = yield* ref(input.from)
-        const to = yield* ref(input.to)
+        const from = yield* decodeRef(input.from)
+        const to = yield* decodeRef(input.to)
         return yield* Terrarium.use((t) => t.diff({ workspace: flags.workspace, from, to }))
       }),
     (d) => ({ data: d, table: () => Render.diff(d) })

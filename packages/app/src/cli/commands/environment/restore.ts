@@ -7,7 +7,8 @@ import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { ref, withTerrarium } from "../../TerrariumCommand.ts"
+import { decodeRef } from "../../../EnvironmentRef.ts"
+import { withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -19,7 +20,7 @@ export const restore = Command.make("restore", {
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
-        const r = yield* ref(input.ref)
+        const r = yield* decodeRef(input.ref)
         return yield* Terrarium.use((t) => t.restore({ workspace: flags.workspace, ref: r }))
       }),
     (v) => ({ data: v, table: () => Render.version(v) })

@@ -8,7 +8,8 @@ import { Argument, Command, Flag } from "effect/cli"
 import { AS_OF_FORMS } from "../../../AsOf.ts"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { asOf, ref, withTerrarium } from "../../TerrariumCommand.ts"
+import { decodeRef } from "../../../EnvironmentRef.ts"
+import { asOf, withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -21,7 +22,7 @@ export const show = Command.make("show", {
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
-        const r = yield* ref(input.ref)
+        const r = yield* decodeRef(input.ref)
         const at = yield* asOf(input.asOf)
         return yield* Terrarium.use((t) => t.show({ workspace: flags.workspace, ref: r, asOf: at }))
       }),
