@@ -6,8 +6,9 @@
  * or queue (GroupCommit.ts): a value JSON cannot hold (a BigInt, a cycle, a throwing `toJSON`, a
  * function) fails that caller alone (`StorageFailure` caused by `InvalidAppend`), and a batch
  * never serialises anything, so one caller's unserialisable event can never fail the batch it
- * would share, or the leader writing it. The in-memory store takes the same input, so it refuses
- * exactly what the SQL store refuses and keeps the same JSON text a database would.
+ * would share, or the leader writing it. What PostgreSQL cannot store (NUL, half a surrogate
+ * pair, an integer past 32 bits) is refused here too, before anything is sent. The in-memory
+ * store takes the same check, so it refuses exactly what the SQL store refuses.
  *
  * Shared by the adapters (`sql/`, `memory/`), like the read model's pure projection.
  *

@@ -50,7 +50,12 @@ const unstorableEvents = (): ReadonlyArray<{ readonly what: string; readonly bad
       what: "metadata with a BigInt",
       bad: event("Unstorable", {}, { actor: 7n as unknown as string }),
       says: /metadata is not JSON: .*BigInt/
-    }
+    },
+    // JSON, but not what PostgreSQL can store: refused by every store alike, before anything is sent.
+    { what: "a NUL character", bad: event("Unstorable", { path: "a\u0000b" }), says: /data holds the NUL character/ },
+    { what: "half a surrogate pair", bad: event("Unstorable", { text: "\ud800" }), says: /data holds half of a surrogate pair/ },
+    { what: "a NUL in metadata", bad: event("Unstorable", {}, { actor: "x\u0000" }), says: /metadata holds the NUL character/ },
+    { what: "a schema version past 32 bits", bad: { ...event("Unstorable", {}), schemaVersion: 2 ** 31 }, says: /schemaVersion must be an integer of 32 bits/ }
   ]
 }
 
@@ -363,6 +368,19 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Even
             assert.strictEqual(next.streamVersion, 1)
           }
         }
+      }))
+
+    it.effect("data reads back as a jsonb column gives it: escapes that only look like NUL kept, keys shorter first", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ref: StreamRef = { workspace: freshWorkspace(), stream: "jsonb" }
+        // A backslash followed by the text u0000 is ordinary text; a whole surrogate pair is one character.
+        const data = { zzz: "C:\\u0000dir", a: "😀", bb: { yy: 1, x: [3, 2] } }
+        yield* store.append(ref, 0, [event("Kept", data)])
+        const [read] = yield* store.readStream(ref)
+        assert.deepStrictEqual(read!.data, data)
+        assert.deepStrictEqual(Object.keys(read!.data as object), ["a", "bb", "zzz"])
+        assert.deepStrictEqual(Object.keys((read!.data as { bb: object }).bb), ["x", "yy"])
       }))
 
     it.effect("an append whose data is not JSON, queued among others, fails alone; the others are written and nothing hangs", () =>

@@ -31,6 +31,7 @@ import {
   WrongExpectedVersion
 } from "@terrarium/domain"
 import { Clock, Deferred, Effect, Layer, Option, Stream } from "effect"
+import { parseAsJsonb } from "../../sql/Jsonb.ts"
 import { type Append, encodeAppend, InvalidAppend, refusedAppend } from "../AppendInput.ts"
 
 /** An event as the log keeps it: `data` and `metadata` as JSON text. */
@@ -55,7 +56,8 @@ const toRecorded = (e: StoredEvent): RecordedEvent => {
     id: e.id,
     type: e.type,
     schemaVersion: e.schemaVersion,
-    data: JSON.parse(e.data),
+    // As a jsonb column gives it back: keys in jsonb's order, not the writer's.
+    data: parseAsJsonb(e.data),
     metadata: { actor: metadata.actor, correlationId: metadata.correlationId, causationId: metadata.causationId ?? null },
     workspace: e.workspace,
     stream: e.stream,

@@ -35,6 +35,7 @@ import {
   type VersionRow
 } from "@terrarium/domain"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
+import { asJsonb } from "../../sql/Jsonb.ts"
 import { type EnvironmentKey, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 
 /** @since 0.1.0 @category models */
@@ -86,25 +87,6 @@ const rowId = (key: EnvironmentKey, part: string) => JSON.stringify([key.workspa
 
 /** Code-unit order, PostgreSQL's `C` collation. */
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
-
-/** `jsonb` keeps object keys shorter first, then by bytes; equal-length keys here are compared by code unit. */
-const compareJsonbKeys = (a: string, b: string) => {
-  const byLength = Buffer.byteLength(a) - Buffer.byteLength(b)
-  return byLength !== 0 ? byLength : Buffer.compare(Buffer.from(a), Buffer.from(b))
-}
-
-/** A value as a `jsonb` column gives it back: JSON only, keys in jsonb order. */
-const asJsonb = (value: unknown): unknown => {
-  const order = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(order)
-    if (typeof v === "object" && v !== null) {
-      const keys = Object.keys(v).sort(compareJsonbKeys)
-      return Object.fromEntries(keys.map((k) => [k, order((v as Record<string, unknown>)[k])]))
-    }
-    return v
-  }
-  return order(JSON.parse(JSON.stringify(value ?? null)))
-}
 
 class DuplicateRow extends Error {}
 
