@@ -22,6 +22,7 @@ import {
   type DockerBase,
   emptyDefinition,
   type InferenceConfig,
+  unstorableTextProblem,
   urlCredentialsProblem
 } from "@terrarium/domain"
 import { Effect, type FileSystem, type Path } from "effect"
@@ -73,14 +74,39 @@ const expressionDepth = (text: string): number => {
 const pathStep = (key: string | number): string => `[${typeof key === "number" ? key : JSON.stringify(key)}]`
 
 /**
- * The path (`["parameters"]["p"]["defaultValue"]`) and the reason where the template nests too
- * deep, found without recursion; `undefined` when it does not.
+ * The 1-based line of the first escape in a JSON text that decodes to what text cannot hold: a
+ * NUL (`\u0000`), or half of a surrogate pair (a high `\ud800`-`\udbff` not followed by a low
+ * one, or a low one alone). In JSON such characters can only be written as escapes, and an
+ * escape counts only after an even run of backslashes.
  */
-const nestingProblem = (template: unknown): { readonly path: string; readonly detail: string } | undefined => {
+const unstorableEscapeLine = (text: string): number | undefined => {
+  const escape = /(?<!\\)(?:\\\\)*\\u([0-9a-fA-F]{4})/g
+  let pairedUpTo = -1
+  for (let match = escape.exec(text); match !== null; match = escape.exec(text)) {
+    const code = Number.parseInt(match[1]!, 16)
+    const end = match.index + match[0].length
+    const high = code >= 0xd800 && code <= 0xdbff
+    const low = code >= 0xdc00 && code <= 0xdfff
+    const nextIsLow = high && /^\\u[dD][c-fC-F][0-9a-fA-F]{2}/.test(text.slice(end, end + 6))
+    const bad = code === 0 || (high && !nextIsLow) || (low && match.index !== pairedUpTo)
+    if (bad) return text.slice(0, match.index).split("\n").length
+    if (nextIsLow) pairedUpTo = end
+  }
+  return undefined
+}
+
+/**
+ * The path (`["parameters"]["p"]["defaultValue"]`) and the reason where the template nests too
+ * deep, or holds text that cannot be stored (a NUL, a lone surrogate; in a value or a key),
+ * found without recursion; `undefined` when it does neither.
+ */
+const templateProblem = (template: unknown): { readonly path: string; readonly detail: string; readonly unstorable?: true } | undefined => {
   const stack: Array<{ readonly value: unknown; readonly depth: number; readonly path: string }> = [{ value: template, depth: 0, path: "" }]
   while (stack.length > 0) {
     const { depth, path, value } = stack.pop()!
     if (typeof value === "string") {
+      const unstorable = unstorableTextProblem(value)
+      if (unstorable !== undefined) return { path, detail: `field ${path} ${unstorable}`, unstorable: true }
       if (value.startsWith("[") && !value.startsWith("[[") && value.endsWith("]") && expressionDepth(value) > MAX_ARM_DEPTH) {
         return { path, detail: `the expression at ${path} nests its calls deeper than the limit of ${MAX_ARM_DEPTH}` }
       }
@@ -89,7 +115,14 @@ const nestingProblem = (template: unknown): { readonly path: string; readonly de
         return { path, detail: `the template nests deeper than the limit of ${MAX_ARM_DEPTH} levels at ${path}` }
       }
       if (Array.isArray(value)) value.forEach((item, index) => stack.push({ value: item, depth: depth + 1, path: `${path}${pathStep(index)}` }))
-      else for (const [key, item] of Object.entries(value)) stack.push({ value: item, depth: depth + 1, path: `${path}${pathStep(key)}` })
+      else {
+        for (const [key, item] of Object.entries(value)) {
+          // A bad key is reported at its object's path: the key itself is never quoted.
+          const unstorable = unstorableTextProblem(key)
+          if (unstorable !== undefined) return { path, detail: `a key of ${path || "the template"} ${unstorable}`, unstorable: true }
+          stack.push({ value: item, depth: depth + 1, path: `${path}${pathStep(key)}` })
+        }
+      }
     }
   }
   return undefined
@@ -208,8 +241,11 @@ export const parseArmEnvironmentVersion = (
       )
     }
     if (!isObject(template)) return yield* importError({ file }, "expected an ARM template (a JSON object)")
-    const tooDeep = nestingProblem(template)
-    if (tooDeep !== undefined) return yield* importError({ file, field: tooDeep.path }, tooDeep.detail)
+    const problem = templateProblem(template)
+    if (problem !== undefined) {
+      const line = problem.unstorable ? unstorableEscapeLine(text) : undefined
+      return yield* importError({ file, field: problem.path, ...(line !== undefined ? { line } : {}) }, problem.detail)
+    }
     const resources = Array.isArray(template["resources"]) ? template["resources"] : []
     const resource = resources.find((r) => isObject(r) && r["type"] === ENVIRONMENT_VERSION_RESOURCE_TYPE)
     if (!isObject(resource)) {

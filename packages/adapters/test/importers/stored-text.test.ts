@@ -102,6 +102,30 @@ describe("what the domain refuses in a stored field, through an importer", () =>
       assert.include(ignored.message, `field ["extra"][0] holds a lone surrogate (U+DC00)`)
     }))
 
+  it.effect("a NUL or a lone surrogate in an ARM template is refused at its line and path; an escaped backslash or a whole pair is text", () =>
+    Effect.gen(function*() {
+      const template = (description: string, extra = "") => [
+        "{",
+        `  "parameters": { "d": { "type": "string", "defaultValue": "${description}" }${extra} },`,
+        '  "resources": [{',
+        '    "type": "Microsoft.MachineLearningServices/workspaces/environments/versions",',
+        '    "name": "w/e/1",',
+        '    "properties": { "image": "python:3.11", "description": "[parameters(\'d\')]" }',
+        "  }]",
+        "}"
+      ].join("\n")
+      const nul = yield* refusal("/w/env.json", { "/w/env.json": template("sec\\u0000ret") })
+      assert.deepStrictEqual([nul.file, nul.line, nul.field], ["/w/env.json", 2, `["parameters"]["d"]["defaultValue"]`])
+      assert.include(nul.message, "holds a NUL character (U+0000) at character 4")
+      assert.notInclude(nul.message, "ret")
+      const lone = yield* refusal("/w/env.json", { "/w/env.json": template("ok", `, "e": { "type": "string", "defaultValue": "\\udc00" }`) })
+      assert.deepStrictEqual([lone.line, lone.field], [2, `["parameters"]["e"]["defaultValue"]`])
+      assert.include(lone.message, "holds a lone surrogate (U+DC00)")
+      // A backslash before u0000, and a surrogate pair written as two escapes, are ordinary text.
+      const kept = yield* importing("/w/env.json", { "/w/env.json": template("C:\\\\u0000 \\ud83d\\ude00") })
+      assert.strictEqual(kept.definition.description, "C:\\u0000 😀")
+    }))
+
   it.effect("a NUL in a requirements line is refused at its file and line, an option's with its field, in an included file too", () =>
     Effect.gen(function*() {
       const requirement = yield* refusal("/w/requirements.txt", { "/w/requirements.txt": "numpy\n# a comment\npan\u0000das\n" })
