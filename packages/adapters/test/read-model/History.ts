@@ -22,12 +22,14 @@ import {
   LabelRemoved,
   PackageAdded,
   type PipRequirement,
+  type Projections,
   Redefined,
   Registered,
   Restored,
   VariableSet
 } from "@terrarium/domain"
-import { Effect, Stream } from "effect"
+import { assert } from "@effect/vitest"
+import { Effect, Fiber, Ref, Stream } from "effect"
 import { envelopeOf } from "../../src/read-model/Projection.ts"
 
 export const pip = (name: string, specifier: string): PipRequirement =>
@@ -172,3 +174,34 @@ export const countEnvironmentEvents = (h: Hashes, steps: number) =>
 export const environmentEventPositions = EventStore.use((store) => Stream.runCollect(store.readAll({ after: 0 }))).pipe(
   Effect.map((events) => events.flatMap((event) => envelopeOf(event) === undefined ? [] : [event.position]))
 )
+
+/**
+ * Watches a projector's checkpoint every 2 ms while the effects race, failing if it ever moves
+ * back (rebuilds included); returns how to stop watching, which also reports a failure.
+ */
+export const watchCheckpoint = (projections: Projections["Service"], what: string) =>
+  Effect.gen(function* () {
+    const stop = yield* Ref.make(false)
+    const watcher = yield* Effect.forkChild(Effect.gen(function* () {
+      let last = 0
+      while (!(yield* Ref.get(stop))) {
+        const checkpoint = yield* projections.checkpoint
+        assert.isAtLeast(checkpoint, last, `${what} moved back`)
+        last = checkpoint
+        yield* Effect.sleep("2 millis")
+      }
+    }))
+    return Ref.set(stop, true).pipe(Effect.andThen(Fiber.join(watcher)))
+  })
+
+/** The rest of the history after its first step, then 20 more environments: a log that grows while projectors race. */
+export const growTheLog = (steps: ReadonlyArray<ReadonlyArray<Append>>) =>
+  Effect.gen(function* () {
+    for (const step of steps.slice(1)) yield* appendAll(step)
+    for (let i = 0; i < 20; i++) {
+      yield* appendAll([["team-c", `load-${i}`, [
+        new Defined({ workspace: "team-c", name: `load-${i}`, curated: false, definition: trainDraft }),
+        new PackageAdded({ spec: numpy })
+      ]]])
+    }
+  })

@@ -18,16 +18,15 @@ import {
   Environment,
   EventStore,
   EventVoided,
-  PackageAdded,
   Projections,
   ReadModel
 } from "@terrarium/domain"
-import { Effect, Fiber, type Layer, Ref, type Scope, Stream } from "effect"
+import { Effect, Fiber, type Layer, type Scope, Stream } from "effect"
 import { EventCodec } from "@terrarium/domain"
 import { envelopeOf } from "../../src/read-model/Projection.ts"
 import {
-  appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, hashes, history, numpy, pip,
-  trainDraft, withPip
+  appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, growTheLog, hashes, history, pip,
+  trainDraft, watchCheckpoint, withPip
 } from "./History.ts"
 
 /** @since 0.1.0 */
@@ -155,33 +154,14 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         yield* projections.catchUp
         const follower = yield* Effect.forkChild(projections.run)
         // The checkpoint only ever moves forward, rebuilds included.
-        const stop = yield* Ref.make(false)
-        const watcher = yield* Effect.forkChild(Effect.gen(function* () {
-          let last = 0
-          while (!(yield* Ref.get(stop))) {
-            const checkpoint = yield* projections.checkpoint
-            assert.isAtLeast(checkpoint, last, "the checkpoint moved back")
-            last = checkpoint
-            yield* Effect.sleep("2 millis")
-          }
-        }))
-        const writer = Effect.gen(function* () {
-          for (const step of steps.slice(1)) yield* appendAll(step)
-          for (let i = 0; i < 20; i++) {
-            yield* appendAll([["team-c", `load-${i}`, [
-              new Defined({ workspace: "team-c", name: `load-${i}`, curated: false, definition: trainDraft }),
-              new PackageAdded({ spec: numpy })
-            ]]])
-          }
-        })
+        const stopWatching = yield* watchCheckpoint(projections, "the checkpoint")
         yield* Effect.all([
-          writer, projections.rebuild, projections.catchUp, projections.rebuild, projections.catchUp, projections.catchUp
+          growTheLog(steps), projections.rebuild, projections.catchUp, projections.rebuild, projections.catchUp, projections.catchUp
         ], { concurrency: "unbounded" })
         const head = yield* EventStore.use((s) => s.head)
         assert.strictEqual(yield* projections.catchUp, head)
         yield* Fiber.interrupt(follower)
-        yield* Ref.set(stop, true)
-        yield* Fiber.join(watcher)
+        yield* stopWatching
 
         const raced = yield* state
         const positions = yield* environmentEventPositions

@@ -9,7 +9,7 @@
  * Each test gets a fresh database. Tests use the live clock (`it.live`) where the follower polls.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Defined, EventCodec, EventStore, PackageAdded, Projections, ReadModel } from "@terrarium/domain"
+import { Defined, EventCodec, EventStore, Projections, ReadModel } from "@terrarium/domain"
 import { Context, Effect, Fiber, Layer, Ref, type Scope, Stream } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
@@ -19,7 +19,8 @@ import { SqlReadModel, type SqlReadModelOptions } from "../../src/read-model/sql
 import { PROJECTION_TABLES, type ProjectionTables, shadowOf } from "../../src/read-model/sql/Tables.ts"
 import { Database } from "../../src/sql/Database.ts"
 import {
-  appendAll, appendForeign, countEnvironmentEvents, environmentEventPositions, hashes, history, numpy, trainDraft
+  appendAll, appendForeign, countEnvironmentEvents, environmentEventPositions, growTheLog, hashes, history, trainDraft,
+  watchCheckpoint
 } from "./History.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -297,27 +298,9 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
         for (const batchSize of [1, 3, 7]) projectors.push(yield* projectorWith({ batchSize }))
         const follower = yield* Effect.forkChild(projectors[3]!.run)
         // The live checkpoint only ever moves forward, rebuilds included.
-        const stop = yield* Ref.make(false)
-        const watcher = yield* Effect.forkChild(Effect.gen(function* () {
-          let last = 0
-          while (!(yield* Ref.get(stop))) {
-            const checkpoint = yield* projections.checkpoint
-            assert.isAtLeast(checkpoint, last, "the live checkpoint moved back")
-            last = checkpoint
-            yield* Effect.sleep("2 millis")
-          }
-        }))
-        const writer = Effect.gen(function* () {
-          for (const step of steps.slice(1)) yield* appendAll(step)
-          for (let i = 0; i < 20; i++) {
-            yield* appendAll([["team-c", `load-${i}`, [
-              new Defined({ workspace: "team-c", name: `load-${i}`, curated: false, definition: trainDraft }),
-              new PackageAdded({ spec: numpy })
-            ]]])
-          }
-        })
+        const stopWatching = yield* watchCheckpoint(projections, "the live checkpoint")
         yield* Effect.all([
-          writer,
+          growTheLog(steps),
           projectors[1]!.rebuild,
           projectors[0]!.catchUp,
           projectors[2]!.rebuild,
@@ -327,8 +310,7 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
         const head = yield* EventStore.use((s) => s.head)
         assert.strictEqual(yield* projections.catchUp, head)
         yield* Fiber.interrupt(follower)
-        yield* Ref.set(stop, true)
-        yield* Fiber.join(watcher)
+        yield* stopWatching
 
         const raced = yield* snapshot
         const positions = yield* environmentEventPositions
