@@ -426,3 +426,16 @@ export const rowOpsOfBatch = (events: ReadonlyArray<RecordedEvent>): Effect.Effe
  * @category projection
  */
 export const SWAP_ROUNDS = 20
+
+/**
+ * The version of what `project` (and `quarantine`) produce from the log, stored with each read
+ * model it builds (SQL: `projection_checkpoints.projection_version`, migration 0009). Bump it in
+ * a release that changes the rows `project` produces for some event, or that adds an upcaster
+ * (the same stored row then projects differently): a projector that finds a read model of
+ * another version rebuilds it from the log before it serves, so an upgrade never serves rows the
+ * old code built.
+ *
+ * @since 0.1.0
+ * @category projection
+ */
+export const PROJECTION_VERSION = 1

@@ -10,10 +10,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Defined, EventCodec, EventStore, Projections, ReadModel } from "@terrarium/domain"
-import { Context, Effect, Fiber, Layer, Ref, type Scope, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Logger, Ref, type Scope, Stream } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
-import { envelopeOf, project, type RowOp } from "../../src/read-model/Projection.ts"
+import { envelopeOf, project, PROJECTION_VERSION, type RowOp } from "../../src/read-model/Projection.ts"
 import { applyOps, clearProjections } from "../../src/read-model/sql/ProjectionSql.ts"
 import { SqlReadModel, type SqlReadModelOptions } from "../../src/read-model/sql/SqlReadModel.ts"
 import { PROJECTION_TABLES, type ProjectionTables, shadowOf } from "../../src/read-model/sql/Tables.ts"
@@ -357,6 +357,73 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
         assert.strictEqual(yield* projections.checkpoint, yield* EventStore.use((s) => s.head))
         const trail = yield* (yield* ReadModel).audit({ workspace: "team-a" })
         assert.strictEqual(trail[0]!.summary, "left alone")
+      })))
+
+    it.effect("a read model of another projection version is rebuilt by the first catch-up, before it is read, and only then", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const database = yield* Database
+        const head = yield* EventStore.use((s) => s.head)
+        const incremental = yield* snapshot
+        const storedVersions = database.use("read the projection versions", (db) =>
+          sql<{ name: string; projection_version: number }>`select name, projection_version from projection_checkpoints order by name`
+            .execute(db)).pipe(Effect.map(({ rows }) => rows.map((row) => [row.name, row.projection_version])))
+        assert.deepStrictEqual(yield* storedVersions, [["environments", PROJECTION_VERSION]])
+        // Damage a catch-up alone would keep: seeing it gone shows the tables were recomputed.
+        yield* tamper(damages[1]![1](head))
+        const damaged = yield* snapshot
+        assert.notDeepEqual(damaged, incremental)
+        const warnings: Array<string> = []
+        const collect = Logger.make(({ logLevel, message }) => {
+          if (logLevel === "Warn") warnings.push((Array.isArray(message) ? message : [message]).join(" "))
+        })
+        const upgrade = PROJECTION_VERSION + 1
+
+        // The same code, one projection version on: what the next release would run.
+        const upgraded = yield* projectorWith({ batchSize: 4, projectionVersion: upgrade })
+        assert.strictEqual(yield* upgraded.catchUp.pipe(Effect.provide(Logger.layer([collect]))), head)
+        assert.deepStrictEqual(yield* snapshot, incremental, "rebuilt, not caught up")
+        assert.deepStrictEqual(warnings, [
+          `the read model was built by projection version ${PROJECTION_VERSION} and this Terrarium projects version ${upgrade}: ` +
+            "rebuilding it from the event log before it is read"
+        ])
+        assert.deepStrictEqual(yield* storedVersions, [["environments", upgrade], ["environments:rebuild", upgrade]])
+
+        // Current now: the next catch-up neither rebuilds (the damage stays) nor says anything.
+        yield* tamper(damages[1]![1](head))
+        assert.strictEqual(yield* upgraded.catchUp.pipe(Effect.provide(Logger.layer([collect]))), head)
+        assert.deepStrictEqual(yield* snapshot, damaged)
+        assert.strictEqual(warnings.length, 1)
+
+        // New events after the upgrade are caught up as usual, by the new version.
+        yield* appendAll([["team-c", "after-upgrade", [new Defined({ workspace: "team-c", name: "after-upgrade", curated: false, definition: trainDraft })]]])
+        assert.strictEqual(yield* upgraded.catchUp, yield* EventStore.use((s) => s.head))
+        assert.strictEqual(warnings.length, 1)
+
+        // The old release over the upgraded read model: stale for it, so it neither applies a batch
+        // to those tables nor reads them; it rebuilds them as its own (and the rebuild repairs).
+        const old = yield* Projections
+        assert.strictEqual(yield* old.catchUp.pipe(Effect.provide(Logger.layer([collect]))), yield* EventStore.use((s) => s.head))
+        assert.strictEqual(warnings.length, 2)
+        assert.match(warnings[1]!, new RegExp(`built by projection version ${upgrade} and this Terrarium projects version ${PROJECTION_VERSION}:`))
+        assert.deepStrictEqual((yield* storedVersions)[0], ["environments", PROJECTION_VERSION])
+        assert.deepStrictEqual(yield* snapshot, yield* rebuiltElsewhere)
+      })))
+
+    it.effect("a fresh database takes the projection version of its first projector, without a rebuild", () =>
+      run(Effect.gen(function* () {
+        const database = yield* Database
+        const upgraded = yield* projectorWith({ batchSize: 4, projectionVersion: PROJECTION_VERSION + 7 })
+        yield* appendAll(history(yield* hashes)[0]!)
+        const warnings: Array<string> = []
+        const collect = Logger.make(({ logLevel, message }) => {
+          if (logLevel === "Warn") warnings.push(String(message))
+        })
+        assert.strictEqual(yield* upgraded.catchUp.pipe(Effect.provide(Logger.layer([collect]))), yield* EventStore.use((s) => s.head))
+        assert.deepStrictEqual(warnings, [])
+        const { rows } = yield* database.use("read the projection versions", (db) =>
+          sql<{ name: string; projection_version: number }>`select name, projection_version from projection_checkpoints`.execute(db))
+        assert.deepStrictEqual(rows.map((row) => [row.name, row.projection_version]), [["environments", PROJECTION_VERSION + 7]])
       })))
 
     it.effect("every projection table has a shadow of the same shape", () =>

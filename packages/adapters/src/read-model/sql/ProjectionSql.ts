@@ -56,32 +56,50 @@ export const SHADOW: ProjectionTarget = {
 const byKey = (key: EnvironmentKey) => ({ workspace: key.workspace, name: key.name })
 
 /**
- * Locks the checkpoint row until the transaction ends (creating it at 0 on first use) and
- * returns its position. Another process's batch waits here, then sees the moved position and
- * backs off.
+ * How far a read model has applied the log, and the projection version that built it
+ * (`PROJECTION_VERSION`, migration 0009).
  *
  * @since 0.1.0
  * @category checkpoint
  */
-export const lockCheckpoint = async (db: Db, name: string = CHECKPOINT_NAME): Promise<number> => {
-  await db.insertInto("projection_checkpoints").values({ name, position: 0 })
-    .onConflict((oc) => oc.column("name").doNothing()).execute()
-  const row = await db.selectFrom("projection_checkpoints").select("position")
-    .where("name", "=", name).forUpdate().executeTakeFirstOrThrow()
-  return Number(row.position)
+export interface Checkpoint {
+  readonly position: number
+  readonly version: number
 }
 
-/** Reads the checkpoint without locking (0 when none yet). @since 0.1.0 @category checkpoint */
-export const readCheckpoint = async (db: Db, name: string = CHECKPOINT_NAME): Promise<number> => {
-  const row = await db.selectFrom("projection_checkpoints").select("position")
+/**
+ * Locks the checkpoint row until the transaction ends (creating it at 0, built by `version`, on
+ * first use) and returns it. Another process's batch waits here, then sees the moved position
+ * (or another version) and backs off.
+ *
+ * @since 0.1.0
+ * @category checkpoint
+ */
+export const lockCheckpoint = async (db: Db, name: string, version: number): Promise<Checkpoint> => {
+  await db.insertInto("projection_checkpoints").values({ name, position: 0, projection_version: version })
+    .onConflict((oc) => oc.column("name").doNothing()).execute()
+  const row = await db.selectFrom("projection_checkpoints").select(["position", "projection_version"])
+    .where("name", "=", name).forUpdate().executeTakeFirstOrThrow()
+  return { position: Number(row.position), version: row.projection_version }
+}
+
+/**
+ * Reads the checkpoint without locking: undefined when there is none yet (nothing was ever
+ * projected, so there is nothing stale either).
+ *
+ * @since 0.1.0
+ * @category checkpoint
+ */
+export const readCheckpoint = async (db: Db, name: string = CHECKPOINT_NAME): Promise<Checkpoint | undefined> => {
+  const row = await db.selectFrom("projection_checkpoints").select(["position", "projection_version"])
     .where("name", "=", name).executeTakeFirst()
-  return row === undefined ? 0 : Number(row.position)
+  return row === undefined ? undefined : { position: Number(row.position), version: row.projection_version }
 }
 
 /** @since 0.1.0 @category checkpoint */
-export const writeCheckpoint = async (db: Db, position: number, name: string = CHECKPOINT_NAME): Promise<void> => {
+export const writeCheckpoint = async (db: Db, position: number, name: string, version: number): Promise<void> => {
   await db.updateTable("projection_checkpoints")
-    .set({ position, updated_at: sql<Date>`now()` })
+    .set({ position, projection_version: version, updated_at: sql<Date>`now()` })
     .where("name", "=", name).execute()
 }
 
@@ -98,7 +116,8 @@ export const clearProjections = async (db: Db): Promise<void> => {
 }
 
 /**
- * Starts a rebuild: empties the shadow tables and puts their checkpoint at 0. TRUNCATE is fine
+ * Starts a rebuild by projection `version`: empties the shadow tables and puts their checkpoint
+ * at 0, stamped with that version. TRUNCATE is fine
  * here (nothing reads the shadow) and gives the space of a previous rebuild back at once. A
  * rebuild running concurrently finds the shadow checkpoint moved and goes on from 0 with this
  * one, as two projectors of the live tables would.
@@ -106,10 +125,10 @@ export const clearProjections = async (db: Db): Promise<void> => {
  * @since 0.1.0
  * @category rebuild
  */
-export const resetShadow = async (db: Db): Promise<void> => {
-  await lockCheckpoint(db, SHADOW.checkpoint)
+export const resetShadow = async (db: Db, version: number): Promise<void> => {
+  await lockCheckpoint(db, SHADOW.checkpoint, version)
   await sql`truncate ${sql.join(PROJECTION_TABLES.map((table) => sql.table(SHADOW.tables[table])))}`.execute(db)
-  await writeCheckpoint(db, 0, SHADOW.checkpoint)
+  await writeCheckpoint(db, 0, SHADOW.checkpoint, version)
 }
 
 /**
@@ -120,7 +139,9 @@ export const resetShadow = async (db: Db): Promise<void> => {
  *
  * Refuses (returns undefined, writing nothing) when the shadow is behind the live checkpoint:
  * the live read model would go back in time, and a caller that has just read its own write could
- * then miss it. The rebuild catches the shadow up and tries again.
+ * then miss it. The rebuild catches the shadow up and tries again. Refuses too when the shadow is
+ * no longer being built by `version` (a rebuild of another release reset it meanwhile). The live
+ * checkpoint takes the shadow's version with its position.
  *
  * Locks the live checkpoint row, then the shadow's. It is the only transaction that locks both,
  * always in that order, so it cannot deadlock with projectors, which lock one.
@@ -128,18 +149,19 @@ export const resetShadow = async (db: Db): Promise<void> => {
  * @since 0.1.0
  * @category rebuild
  */
-export const swapInShadow = async (db: Db): Promise<number | undefined> => {
-  const live = await lockCheckpoint(db, LIVE.checkpoint)
-  const built = await lockCheckpoint(db, SHADOW.checkpoint)
-  if (built < live) return undefined
+export const swapInShadow = async (db: Db, version: number): Promise<number | undefined> => {
+  const live = (await lockCheckpoint(db, LIVE.checkpoint, version)).position
+  const shadow = await lockCheckpoint(db, SHADOW.checkpoint, version)
+  const built = shadow.position
+  if (built < live || shadow.version !== version) return undefined
   await clearProjections(db)
   // The shadows are LIKE copies of the live tables, so their columns come in the same order
   // (a test keeps it so).
   for (const table of PROJECTION_TABLES) {
     await sql`insert into ${sql.table(LIVE.tables[table])} select * from ${sql.table(SHADOW.tables[table])}`.execute(db)
   }
-  await writeCheckpoint(db, built, LIVE.checkpoint)
-  await resetShadow(db)
+  await writeCheckpoint(db, built, LIVE.checkpoint, version)
+  await resetShadow(db, version)
   return built
 }
 

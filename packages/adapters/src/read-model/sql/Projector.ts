@@ -22,6 +22,12 @@
  * replay would be atomic too, but it would hold the live checkpoint (every projector waiting)
  * for as long as the replay takes, and on PGlite it could not read the log at all (see above).
  *
+ * **Never a stale read model.** Each checkpoint row also says which projection version built its
+ * tables (`PROJECTION_VERSION`, migration 0009). A catch-up that finds another version there (a
+ * read model built by another release) rebuilds instead, as above, before anything reads it, and
+ * says so in a warning. A batch is only applied to tables of its own version, so two releases
+ * sharing a database never mix their rows (each rebuilds the read model in turn instead).
+ *
  * @since 0.1.0
  */
 import { EventStore, LogReadFailure, ProjectionError, Projections, ProjectionStorageFailure, RebuildOvertaken } from "@terrarium/domain"
@@ -29,7 +35,7 @@ import type { RecordedEvent } from "@terrarium/domain"
 import { Duration, Effect, Fiber, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database } from "../../sql/Database.ts"
-import { type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
+import { PROJECTION_VERSION, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 import {
   applyOps, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
 } from "./ProjectionSql.ts"
@@ -41,8 +47,19 @@ export interface SqlProjectionsOptions {
   readonly batchSize?: number
   /** How long `run` waits between polls once caught up (default 200 ms). */
   readonly pollInterval?: Duration.Input
+  /**
+   * The projection version this projector builds (default `PROJECTION_VERSION`); tests give
+   * another to play a later release over a read model built by this one.
+   */
+  readonly projectionVersion?: number
 }
 
+/** A catch-up stopped: its target was built by another projection version (`version`). */
+interface Stale {
+  readonly stale: number
+}
+
+const isStale = (reached: number | Stale): reached is Stale => typeof reached !== "number"
 
 /**
  * The projector over the `Database` and `EventStore` of the context.
@@ -55,6 +72,7 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
   const store = yield* EventStore
   const batchSize = Math.max(1, options.batchSize ?? 500)
   const pollInterval = options.pollInterval ?? "200 millis"
+  const version = options.projectionVersion ?? PROJECTION_VERSION
 
   const storage = (operation: string, position?: number) => (cause: unknown) =>
     new ProjectionError({ reason: new ProjectionStorageFailure({ operation, cause, ...(position === undefined ? {} : { position }) }) })
@@ -67,11 +85,10 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       Effect.mapError(storage("checkpoint"))
     )
 
-  /** Decode and project a batch (damaged rows quarantined); events of non-environment streams yield no rows. */
-
   /**
-   * Apply a prepared batch to `target` if its checkpoint is still `expected`. Returns the new
-   * checkpoint, or undefined when another process moved it first (nothing was written then).
+   * Apply a prepared batch to `target` if its checkpoint is still `expected` and its tables are of
+   * this projector's version. Returns the new checkpoint, or undefined when another process moved
+   * it first or rebuilt it with another version (nothing was written then).
    */
   const apply = (target: ProjectionTarget, expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
     Effect.gen(function* () {
@@ -79,9 +96,10 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       if (last === undefined) return expected
       return yield* database.transaction("apply projection batch", async (trx) => {
         const db = tables(trx)
-        if (await lockCheckpoint(db, target.checkpoint) !== expected) return undefined
+        const locked = await lockCheckpoint(db, target.checkpoint, version)
+        if (locked.position !== expected || locked.version !== version) return undefined
         await applyOps(db, ops, target)
-        await writeCheckpoint(db, last, target.checkpoint)
+        await writeCheckpoint(db, last, target.checkpoint, version)
         return last
       }).pipe(Effect.mapError(storage("apply", events[0]!.position)))
     })
@@ -110,11 +128,15 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
    * that overlaps; PGlite serialises it). The prefetch assumes the commit succeeds: if another
    * process moved the checkpoint instead, it is dropped and the read restarts from there, so
    * exactly-once still rests on the checkpoint check alone. A prefetch that fails surfaces only
-   * after the batch before it committed.
+   * after the batch before it committed. Stops, applying nothing more, when `target` turns out to
+   * be of another projection version (returns `Stale`): catching up would mix two versions' rows.
    */
   const catchUpTo = (target: ProjectionTarget) => Effect.gen(function* () {
     const head = yield* store.head.pipe(Effect.mapError(log("read head")))
-    let position = yield* checkpointOf(target)
+    // No checkpoint yet: nothing was projected, so nothing can be stale.
+    const current = yield* checkpointOf(target)
+    if (current !== undefined && current.version !== version) return { stale: current.version } satisfies Stale
+    let position = current?.position ?? 0
     let next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
     while (next !== undefined) {
       const { events, ops } = yield* Fiber.join(next)
@@ -123,15 +145,16 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       const moved = yield* apply(target, position, events, ops)
       if (moved === undefined) {
         if (next !== undefined) yield* Fiber.interrupt(next)
-        position = yield* checkpointOf(target)
+        const now = yield* checkpointOf(target)
+        if (now !== undefined && now.version !== version) return { stale: now.version } satisfies Stale
+        position = now?.position ?? 0
         next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
       } else position = moved
     }
     return position
   })
 
-  const catchUp = catchUpTo(LIVE).pipe(Effect.withSpan("Projections.catchUp"))
-  const checkpoint = checkpointOf(LIVE)
+  const checkpoint = checkpointOf(LIVE).pipe(Effect.map((current) => current?.position ?? 0))
 
   /**
    * Build the shadow, then swap it in; if live projectors got past the shadow meanwhile, catch
@@ -140,13 +163,18 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
    * it. Should that keep happening (a log growing without pause under a live follower), the
    * rebuild gives up after `SWAP_ROUNDS` rather than run for ever, the live read model untouched.
    */
+  const resetShadowTables = database.transaction("reset rebuild tables", (trx) => resetShadow(tables(trx), version)).pipe(
+    Effect.mapError(storage("rebuild"))
+  )
   const rebuild = Effect.gen(function* () {
-    yield* database.transaction("reset rebuild tables", (trx) => resetShadow(tables(trx))).pipe(Effect.mapError(storage("rebuild")))
+    yield* resetShadowTables
     for (let round = 1; ; round++) {
-      yield* catchUpTo(SHADOW)
-      const swapped = yield* database.transaction("swap in rebuilt projections", (trx) => swapInShadow(tables(trx))).pipe(
-        Effect.mapError(storage("rebuild"))
-      )
+      // A rebuild of another release took the shadow over: start again (a round of its own).
+      const swapped = isStale(yield* catchUpTo(SHADOW))
+        ? yield* Effect.as(resetShadowTables, undefined)
+        : yield* database.transaction("swap in rebuilt projections", (trx) => swapInShadow(tables(trx), version)).pipe(
+          Effect.mapError(storage("rebuild"))
+        )
       if (swapped !== undefined) return swapped
       if (round === SWAP_ROUNDS) {
         return yield* new ProjectionError({ reason: new RebuildOvertaken({ rounds: SWAP_ROUNDS }) })
@@ -155,11 +183,26 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
   }).pipe(Effect.withSpan("Projections.rebuild"))
 
   /**
-   * One subscription from the current checkpoint, until another process moves the checkpoint
-   * under it (then `run` starts a fresh one from there).
+   * Up to the head; but a read model of another projection version is rebuilt instead (which
+   * also brings it to the head), so that no read is ever served from it.
+   */
+  const catchUp = Effect.gen(function* () {
+    const reached = yield* catchUpTo(LIVE)
+    if (!isStale(reached)) return reached
+    yield* Effect.logWarning(
+      `the read model was built by projection version ${reached.stale} and this Terrarium projects version ${version}: ` +
+        "rebuilding it from the event log before it is read"
+    )
+    return yield* rebuild
+  }).pipe(Effect.withSpan("Projections.catchUp"))
+
+  /**
+   * One subscription from the head as of now (caught up, or rebuilt if stale), until another
+   * process moves the checkpoint under it or rebuilds it with another version (then `run` starts
+   * a fresh one from there).
    */
   const followOnce = Effect.gen(function* () {
-    let position = yield* checkpoint
+    let position = yield* catchUp
     yield* store.subscribe({ after: position, batchSize, pollInterval }).pipe(
       Stream.mapError(log("follow log")),
       Stream.groupedWithin(batchSize, Duration.millis(20)),

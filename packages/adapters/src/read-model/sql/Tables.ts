@@ -22,6 +22,8 @@ export interface ProjectionTables {
     name: string
     position: Int8
     updated_at: ColumnType<Date, Date | undefined, Date>
+    /** The projection version that built the rows (migration 0009). */
+    projection_version: number
   }
   readonly environments: {
     workspace: string
