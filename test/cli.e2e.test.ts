@@ -219,6 +219,35 @@ describe("terrarium CLI", () => {
     }
   })
 
+  it("a read model built by another projection version: db status says so, the next read rebuilds it first, with a warning", { timeout: 300_000 }, async () => {
+    const own = tempDir("terrarium-cli-projection-version-")
+    try {
+      const run = (...args: Array<string>) => runCli(args, { TERRARIUM_HOME: own.path })
+      json(run("environment", "create", "--name", "train", "--image", "python:3.11", "-o", "json"))
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 1, current: 1 })
+      // As a read model of an older release would be stored (and a row it projected otherwise).
+      await Effect.runPromise(Effect.gen(function*() {
+        const database = yield* Database
+        yield* database.execute("older release", "update projection_checkpoints set projection_version = 0", [])
+        yield* database.execute("older release", "update audit_trail set summary = 'projected by the old release'", [])
+      }).pipe(Effect.provide(Database.layerPglite({ dataDir: join(own.path, "data") })), Effect.provide(NodeServices.layer), Effect.scoped))
+
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 0, current: 1 })
+      assert.match(run("db", "status").stdout,
+        /\nprojection: +version 0, stale: this Terrarium projects version 1, the next read rebuilds the read models\n/)
+      const trail = run("audit", "train", "-o", "json")
+      assert.strictEqual(trail.status, 0)
+      assert.strictEqual(trail.stderr, "terrarium: warning: the read model was built by projection version 0 and this Terrarium " +
+        "projects version 1: rebuilding it from the event log before it is read\n")
+      assert.notInclude(trail.stdout, "projected by the old release")
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 1, current: 1 })
+      assert.match(run("db", "status").stdout, /\nprojection: +version 1\n/)
+      assert.strictEqual(run("audit", "train").stderr, "")
+    } finally {
+      own.remove()
+    }
+  })
+
   it("takes the AzureML references azureml:NAME:VERSION and azureml:NAME@LABEL, and an --as-of with a zone offset", { timeout: 300_000 }, () => {
     json(cli("environment", "create", "--name", "refs", "--image", "python:3.11", "-o", "json"))
     json(cli("environment", "create", "--name", "refs", "--image", "python:3.12", "-o", "json"))

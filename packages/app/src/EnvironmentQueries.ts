@@ -140,16 +140,18 @@ export const make = Effect.gen(function*() {
     status: Effect.all({
       head: store.head,
       checkpoint: projections.checkpoint,
+      version: projections.version,
       migrations: storage.migrations,
       quarantine: readModel.quarantine({})
     }).pipe(
-      Effect.map(({ head, checkpoint, migrations, quarantine }) => {
+      Effect.map(({ head, checkpoint, version, migrations, quarantine }) => {
         const positions = quarantine.filter((q) => q.resolution === null).map((q) => q.position)
         return {
           database: storage.kind,
           schema: storage.schema,
           headPosition: head,
           projectionCheckpoint: checkpoint,
+          projectionVersion: version,
           migrations,
           quarantined: { count: positions.length, positions }
         } satisfies Status

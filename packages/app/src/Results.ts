@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Definition, Diff, EnvironmentType, StorageKind } from "@terrarium/domain"
+import type { Definition, Diff, EnvironmentType, ProjectionVersion, StorageKind } from "@terrarium/domain"
 
 /**
  * The defaults of every call: who is acting (the CLI: the OS user, or `--actor`).
@@ -102,6 +102,11 @@ export interface Status {
   readonly schema: string
   readonly headPosition: number
   readonly projectionCheckpoint: number
+  /**
+   * The projection version of the stored read model (null while nothing was projected) and of
+   * this Terrarium; when they differ, the next read rebuilds the read model first.
+   */
+  readonly projectionVersion: ProjectionVersion
   readonly migrations: ReadonlyArray<string>
   /**
    * Events set aside because their rows are damaged and not yet voided (as far as the read models

@@ -381,6 +381,7 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
 
         // The same code, one projection version on: what the next release would run.
         const upgraded = yield* projectorWith({ batchSize: 4, projectionVersion: upgrade })
+        assert.deepStrictEqual(yield* upgraded.version, { stored: PROJECTION_VERSION, current: upgrade })
         assert.strictEqual(yield* upgraded.catchUp.pipe(Effect.provide(Logger.layer([collect]))), head)
         assert.deepStrictEqual(yield* snapshot, incremental, "rebuilt, not caught up")
         assert.deepStrictEqual(warnings, [
@@ -388,6 +389,7 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
             "rebuilding it from the event log before it is read"
         ])
         assert.deepStrictEqual(yield* storedVersions, [["environments", upgrade], ["environments:rebuild", upgrade]])
+        assert.deepStrictEqual(yield* upgraded.version, { stored: upgrade, current: upgrade })
 
         // Current now: the next catch-up neither rebuilds (the damage stays) nor says anything.
         yield* tamper(damages[1]![1](head))
@@ -414,6 +416,7 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
       run(Effect.gen(function* () {
         const database = yield* Database
         const upgraded = yield* projectorWith({ batchSize: 4, projectionVersion: PROJECTION_VERSION + 7 })
+        assert.deepStrictEqual(yield* upgraded.version, { stored: null, current: PROJECTION_VERSION + 7 })
         yield* appendAll(history(yield* hashes)[0]!)
         const warnings: Array<string> = []
         const collect = Logger.make(({ logLevel, message }) => {

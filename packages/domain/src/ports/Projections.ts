@@ -90,6 +90,19 @@ export class ProjectionError extends Schema.TaggedError<ProjectionError>()("Proj
 }
 
 /**
+ * Which projection version built the stored read model (`stored`: null while nothing has been
+ * projected) and which this projector builds (`current`). They differ after an upgrade that
+ * changed the projection, until the next catch-up rebuilds the read model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProjectionVersion {
+  readonly stored: number | null
+  readonly current: number
+}
+
+/**
  * The projector.
  *
  * @since 0.1.0
@@ -108,4 +121,6 @@ export class Projections extends Context.Service<Projections, {
   readonly run: Effect.Effect<never, ProjectionError>
   /** The position up to which the read models are current. */
   readonly checkpoint: Effect.Effect<number, ProjectionError>
+  /** The projection version of the stored read model and of this projector. */
+  readonly version: Effect.Effect<ProjectionVersion, ProjectionError>
 }>()("terrarium/Projections") {}

@@ -36,7 +36,7 @@ import {
 } from "@terrarium/domain"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
 import { asJsonb } from "../../sql/Jsonb.ts"
-import { type EnvironmentKey, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
+import { type EnvironmentKey, PROJECTION_VERSION, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 
 /** @since 0.1.0 @category models */
 export interface MemoryReadModelOptions {
@@ -282,6 +282,8 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
     catchUp: catchUpTo(live).pipe(Effect.withSpan("Projections.catchUp")),
     rebuild: rebuild.pipe(Effect.withSpan("Projections.rebuild")),
     run: Effect.forever(followOnce).pipe(Effect.withSpan("Projections.run")),
+    // Built by this process, so always of its own version.
+    version: Effect.succeed({ stored: PROJECTION_VERSION, current: PROJECTION_VERSION }),
     checkpoint
   })
 

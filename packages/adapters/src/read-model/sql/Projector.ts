@@ -155,6 +155,7 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
   })
 
   const checkpoint = checkpointOf(LIVE).pipe(Effect.map((current) => current?.position ?? 0))
+  const storedVersion = checkpointOf(LIVE).pipe(Effect.map((stored) => ({ stored: stored?.version ?? null, current: version })))
 
   /**
    * Build the shadow, then swap it in; if live projectors got past the shadow meanwhile, catch
@@ -218,5 +219,5 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
 
   const run: Effect.Effect<never, ProjectionError> = Effect.forever(followOnce).pipe(Effect.withSpan("Projections.run"))
 
-  return Projections.of({ catchUp, rebuild, run, checkpoint })
+  return Projections.of({ catchUp, rebuild, run, checkpoint, version: storedVersion })
 })

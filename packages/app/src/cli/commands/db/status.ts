@@ -3,11 +3,18 @@
  *
  * @since 0.1.0
  */
+import type { ProjectionVersion } from "@terrarium/domain"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
 import { fields } from "../../Output.ts"
 import { asUsageError, loadSetup, root, type RootFlags, storageOf, withTerrarium } from "../../TerrariumCommand.ts"
+
+/** Whether the stored read model is of this Terrarium's projection, and what happens if not. */
+const projectionVersion = ({ stored, current }: ProjectionVersion) =>
+  stored === null || stored === current
+    ? `version ${current}`
+    : `version ${stored}, stale: this Terrarium projects version ${current}, the next read rebuilds the read models`
 
 /**
  * @since 0.1.0
@@ -28,6 +35,7 @@ export const status = Command.make("status", {}, () =>
             ["storage", where],
             ["log head", `position ${s.headPosition}`],
             ["read models", `position ${s.projectionCheckpoint}`],
+            ["projection", projectionVersion(s.projectionVersion)],
             ["migrations", s.migrations.join(", ")],
             ["quarantined", s.quarantined.count === 0
               ? "none"
