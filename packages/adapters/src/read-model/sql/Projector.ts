@@ -54,7 +54,7 @@ export interface SqlProjectionsOptions {
   readonly projectionVersion?: number
 }
 
-/** A catch-up stopped: its target was built by another projection version (`version`). */
+/** A catch-up stopped: its target was built by another projection version (`stale`). */
 interface Stale {
   readonly stale: number
 }
