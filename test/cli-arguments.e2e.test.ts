@@ -23,6 +23,7 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "remove-package", "numpy"],
   ["environment", "set-variable", "A=1"],
   ["environment", "register"],
+  ["environment", "update", "--description", "described"],
   ["environment", "archive"],
   ["environment", "restore"],
   ["environment", "label", "prod"],
@@ -57,7 +58,7 @@ describe("--name X --version 1 on every command", () => {
     assert.match(version.stdout, /terrarium v0\.1\.0/)
   })
 
-  it("show, archive, restore, label and audit take the reference as NAME:VERSION", { timeout: 300_000 }, () => {
+  it("show, archive, restore, label, update and audit take the reference as NAME:VERSION", { timeout: 300_000 }, () => {
     assert.strictEqual(cli("environment", "create", "--name", "ref", "--image", "python:3.11").status, 0)
     assert.strictEqual(cli("environment", "create", "--name", "ref", "--image", "python:3.12").status, 0)
     for (const [n, v] of [["--name", "--version"], ["-n", "-v"]] as const) {
@@ -69,6 +70,8 @@ describe("--name X --version 1 on every command", () => {
       assert.strictEqual(json(cli("environment", "restore", n, "ref", v, "1", "-o", "json")).archived, false)
       assert.strictEqual(json(cli("environment", "show", "ref:1", "-o", "json")).archived, false)
     }
+    assert.strictEqual(json(cli("environment", "update", "-n", "ref", "-v", "1", "--description", "old one", "-o", "json")).definition.description, "old one")
+    assert.strictEqual(json(cli("environment", "show", "ref:2", "-o", "json")).definition.description, undefined)
     // --name alone is NAME, i.e. NAME@latest.
     assert.strictEqual(json(cli("environment", "show", "--name", "ref", "-o", "json")).version, "2")
     assert.include(json(cli("environment", "label", "-n", "ref", "-v", "1", "prod", "-o", "json")).labels, "prod")
