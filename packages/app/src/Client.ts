@@ -101,6 +101,15 @@ export interface TerrariumClient {
   readonly archive: (ref: string, options?: WriteOptions) => Promise<EnvironmentVersion>
   readonly restore: (ref: string, options?: WriteOptions) => Promise<EnvironmentVersion>
   readonly label: (ref: string, label: string, options?: WriteOptions) => Promise<EnvironmentVersion>
+  /** Change a version's description and tags (its content and hash stay), as `az ml environment update`. */
+  readonly update: (
+    ref: string,
+    changes: WriteOptions & {
+      readonly description?: string
+      readonly tags?: Readonly<Record<string, string>>
+      readonly removeTags?: ReadonlyArray<string>
+    }
+  ) => Promise<EnvironmentVersion>
   readonly audit: (name: string, options?: CallOptions & { readonly asOf?: AsOfInput }) => Promise<ReadonlyArray<AuditEntry>>
   readonly rebuildProjections: () => Promise<number>
   /** Releases the database (closes the pool or the embedded instance). */
@@ -129,6 +138,12 @@ const CallOptionsArgument = Schema.UndefinedOr(Schema.Struct(callFields))
 const WriteOptionsArgument = Schema.UndefinedOr(Schema.Struct(writeFields))
 const ListOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, includeArchived: OptionalFlag }))
 const AsOfOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, asOf: AsOfArgument }))
+const UpdateArgument = Schema.Struct({
+  ...writeFields,
+  description: OptionalText,
+  tags: Schema.optional(Schema.Record(Schema.String, Schema.String)),
+  removeTags: Schema.optional(Schema.Array(Schema.String))
+})
 const RegisterOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, version: OptionalText }))
 const CreateArgument = Schema.Struct({
   ...writeFields,
@@ -284,6 +299,9 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
     label: (ref, label, o) =>
       call(LabelArguments, { ref, label }, WriteOptionsArgument, o, (t, args, w) =>
         decodeRef(args.ref).pipe(Effect.flatMap((r) => t.label({ ...write(w), ref: r, label: args.label })))),
+    update: (ref, changes) =>
+      withRef(ref, UpdateArgument, changes, (t, r, w) =>
+        t.update({ ...write(w), ref: r, description: w.description, tags: w.tags, removeTags: w.removeTags })),
     audit: (name, o) =>
       call(NameArguments, { name }, AsOfOptionsArgument, o, (t, args, w) =>
         asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.audit({ workspace: ws(w), name: args.name, asOf })))),

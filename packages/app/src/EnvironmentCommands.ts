@@ -8,14 +8,14 @@
  */
 import { CanonicalHash, CheckedText, Environment, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
-import { Effect, Schema } from "effect"
+import { Effect, Equal, Option, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
 import { active, draftOf, environmentCodec, readRows, registration, repairCodec, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
-import { build, type InvalidInput } from "./InvalidInput.ts"
-import type { Caller, Draft, EnvironmentVersion, Registration, Repair, WriteScope } from "./Results.ts"
+import { build, InvalidInput } from "./InvalidInput.ts"
+import type { Caller, Draft, EnvironmentVersion, Registration, Repair, VersionMetadata, WriteScope } from "./Results.ts"
 
 /**
  * @since 0.1.0
@@ -39,11 +39,26 @@ export interface EnvironmentCommands {
   readonly restore: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly label: (input: WriteScope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   /**
+   * Change what describes a version, as `az ml environment update`: its description, tags to set
+   * and tags to remove (at least one of them). Its content and hash stay; an unchanged result
+   * appends nothing.
+   */
+  readonly update: (input: WriteScope & {
+    readonly ref: EnvironmentRef
+    readonly description?: string | undefined
+    readonly tags?: Readonly<Record<string, string>> | undefined
+    readonly removeTags?: ReadonlyArray<string> | undefined
+  }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  /**
    * Void the damaged (quarantined) event at `position` of an environment's stream, for `reason`:
    * an appended `EventVoided`, audited like any change; its stream reads again, without it.
    */
   readonly repair: (input: WriteScope & { readonly name: string; readonly position: number; readonly reason: string }) => Effect.Effect<Repair, TerrariumError>
 }
+
+/** The description and tags of a definition: what `update` may change. */
+const metadataOf = (definition: Definition): VersionMetadata =>
+  definition.description === undefined ? { tags: definition.tags } : { description: definition.description, tags: definition.tags }
 
 /** Who acts and under which correlation id, as checked before they reach the log. */
 const EventMetadataInput = Schema.Struct({ actor: CheckedText, correlationId: CheckedText })
@@ -145,7 +160,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
    * A command on one version given by reference. The reference is resolved inside the retried
    * decision: after a lost race `x@latest` means the version that is latest now.
    */
-  const versionCommand = <C extends Environment.Archive | Environment.Restore | Environment.MoveLabel>(
+  const versionCommand = <C extends Environment.Archive | Environment.Restore | Environment.MoveLabel | Environment.UpdateMetadata>(
     input: WriteScope & { readonly ref: EnvironmentRef },
     toCommand: (version: string) => Effect.Effect<C, InvalidInput>
   ) =>
@@ -173,7 +188,12 @@ export const make = (caller: Caller) => Effect.gen(function*() {
           ...(input.version === undefined ? {} : { version: input.version })
         })
         const { state, appended } = yield* execute(target, () => Effect.succeed(command))
-        return yield* registration(state, target.workspace, target.name, canonicalHash, appended)
+        const registered = yield* registration(state, target.workspace, target.name, canonicalHash, appended)
+        if (registered.created) return registered
+        // Unchanged content: the description and tags given are not applied; say so rather than drop them.
+        const version = Option.getOrThrow(Environment.versionWithContent(state, input.definition, canonicalHash))
+        const given = metadataOf(input.definition)
+        return Equal.equals(given, metadataOf(version.definition)) ? registered : { ...registered, metadataNotApplied: given }
       }),
     addPackage: (input) => draftChange(input, build(Environment.AddPackage, { spec: input.spec })),
     removePackage: (input) =>
@@ -194,6 +214,21 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     archive: (input) => versionCommand(input, (version) => build(Environment.Archive, { version })),
     restore: (input) => versionCommand(input, (version) => build(Environment.Restore, { version })),
     label: (input) => versionCommand(input, (version) => build(Environment.MoveLabel, { label: input.label, version })),
+    update: (input) =>
+      input.description === undefined && Object.keys(input.tags ?? {}).length === 0 && (input.removeTags ?? []).length === 0
+        ? Effect.fail(new InvalidInput({ field: "description", reason: "give a description, a tag to set or a tag to remove" }))
+        : versionCommand(input, (version) =>
+          build(Environment.UpdateMetadata, {
+            version,
+            ...(input.description === undefined ? {} : { description: input.description }),
+            setTags: input.tags ?? {},
+            removeTags: input.removeTags ?? []
+          }).pipe(
+            // Named as the caller gave it: the command's `setTags` is the input's `tags`.
+            Effect.mapError((error) =>
+              error.field.startsWith("setTags") ? new InvalidInput({ ...error, field: error.field.replace(/^setTags/, "tags") }) : error
+            )
+          )),
     repair: (input) =>
       Effect.gen(function*() {
         const target = yield* targetOf(input)

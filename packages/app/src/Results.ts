@@ -46,6 +46,22 @@ export interface Registration {
   /** False when the definition was already registered and nothing was appended. */
   readonly created: boolean
   readonly archived: boolean
+  /**
+   * Only when the definition was already registered with another description or tags: the ones
+   * given, which were not applied (metadata is not content; `update` changes it on the version).
+   */
+  readonly metadataNotApplied?: VersionMetadata
+}
+
+/**
+ * What describes a version without being its content: not hashed, changed by `update`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VersionMetadata {
+  readonly description?: string
+  readonly tags: Readonly<Record<string, string>>
 }
 
 /** A version as `show` returns it: the frozen definition and where it stands. @since 0.1.0 @category model */

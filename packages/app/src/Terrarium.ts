@@ -22,6 +22,7 @@ export type {
   Scope,
   Status,
   VersionDiff,
+  VersionMetadata,
   WriteScope
 } from "./Results.ts"
 

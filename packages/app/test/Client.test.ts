@@ -44,6 +44,25 @@ describe("createTerrarium: input from a caller without types", () => {
     assert.deepStrictEqual([again.version, again.created], ["1", false])
   })
 
+  it("update changes a version's description and tags; create of the same content says what it did not apply", { timeout: 60_000 }, async () => {
+    const definition = { ...emptyDefinition, description: "first", tags: { stage: "dev" } }
+    const created = await t.create({ name: "described", definition })
+    const again = await t.create({ name: "described", definition: { ...definition, description: "second" } })
+    assert.deepStrictEqual([again.created, again.metadataNotApplied], [false, { description: "second", tags: { stage: "dev" } }])
+    const updated = await t.update("described:1", { description: "second", tags: { owner: "ml" }, removeTags: ["stage"], actor: "alice" })
+    assert.deepStrictEqual([updated.canonicalHash, updated.definition.description, updated.definition.tags], [
+      created.canonicalHash, "second", { owner: "ml" }
+    ])
+    const trail = await t.audit("described")
+    assert.deepStrictEqual([trail.at(-1)!.eventType, trail.at(-1)!.actor], ["MetadataUpdated", "alice"])
+    assert.strictEqual((await t.show("described:1", { asOf: trail.at(-1)!.position - 1 })).definition.description, "first")
+    const nothing = await rejection(() => t.update("described:1", {}), "no change")
+    assert.deepStrictEqual([nothing._tag, nothing.field], ["InvalidInput", "description"])
+    const wrongType = await rejection(() => t.update("described:1", { tags: "owner=ml" } as Untyped), "tags not a record")
+    assert.strictEqual(wrongType._tag, "InvalidInput")
+    assert.strictEqual((await t.audit("described")).length, trail.length, "nothing appended")
+  })
+
   it("a section given in part keeps the defaults of the fields it leaves out", { timeout: 60_000 }, async () => {
     await t.create({ name: "gpu", definition: { docker: { gpuSupport: true, platform: { arch: "arm64" } } } as Untyped })
     const shown = await t.show("gpu")

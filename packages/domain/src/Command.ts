@@ -101,6 +101,20 @@ export class Archive extends Schema.TaggedClass<Archive>()("Archive", { version:
 export class Restore extends Schema.TaggedClass<Restore>()("Restore", { version: VersionString }) {}
 
 /** Point a label at a version (`latest` is reserved). @since 0.1.0 @category commands */
+/**
+ * Change what describes a registered version: set its description, set tags and remove tags (the
+ * only mutable properties, as in `az ml environment update`). Its content is not touched.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export class UpdateMetadata extends Schema.TaggedClass<UpdateMetadata>()("UpdateMetadata", {
+  version: VersionString,
+  description: Schema.optionalKey(CheckedText),
+  setTags: Schema.Record(CheckedText, CheckedText),
+  removeTags: Schema.Array(CheckedText)
+}) {}
+
 export class MoveLabel extends Schema.TaggedClass<MoveLabel>()("MoveLabel", {
   label: LabelName,
   version: VersionString
@@ -133,7 +147,7 @@ export class VoidEvent extends Schema.TaggedClass<VoidEvent>()("VoidEvent", {
  */
 export const EnvironmentCommand = Schema.Union([
   Create, Define, AddPackage, RemovePackage, SetVariable, UnsetVariable, ConfigureDocker,
-  Register, Archive, Restore, MoveLabel, RemoveLabel, VoidEvent
+  Register, Archive, Restore, UpdateMetadata, MoveLabel, RemoveLabel, VoidEvent
 ])
 export type EnvironmentCommand = typeof EnvironmentCommand.Type
 

@@ -32,8 +32,8 @@ import {
 } from "./EnvironmentError.ts"
 import type { EnvironmentErrorReason } from "./EnvironmentError.ts"
 import {
-  Archived, Defined, DockerConfigured, EventVoided, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined, Registered,
-  Restored, VariableSet, VariableUnset
+  Archived, Defined, DockerConfigured, EventVoided, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved, Redefined,
+  Registered, Restored, VariableSet, VariableUnset
 } from "./Event.ts"
 import type { EnvironmentEvent } from "./Event.ts"
 import type { StreamRef } from "./ports/EventStore.ts"
@@ -293,6 +293,17 @@ const withoutPackage = (definition: Definition, manager: PackageManager, name: s
   return { ...definition, python: { ...definition.python, conda: next } }
 }
 
+/** A definition with the description and tags of `metadata` (no description when it has none). */
+const withMetadata = (
+  definition: Definition,
+  metadata: { readonly description?: string; readonly tags: Readonly<Record<string, string>> }
+): Definition => {
+  const { description: _previous, ...rest } = definition
+  return metadata.description === undefined
+    ? { ...rest, tags: metadata.tags }
+    : { ...rest, description: metadata.description, tags: metadata.tags }
+}
+
 const withoutKey = (record: Readonly<Record<string, string>>, key: string): Record<string, string> => {
   const { [key]: _removed, ...rest } = record
   return rest
@@ -355,6 +366,8 @@ export const evolve = (state: State, event: EnvironmentEvent): State => {
       return versions((v) => ({ ...v, archived: true }), event.version)
     case "Restored":
       return versions((v) => ({ ...v, archived: false }), event.version)
+    case "MetadataUpdated":
+      return versions((v) => ({ ...v, definition: withMetadata(v.definition, event) }), event.version)
     case "LabelMoved":
       return { ...state, labels: { ...state.labels, [event.label]: event.version } }
     case "LabelRemoved":
@@ -539,6 +552,21 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       return found.value.archived
         ? emit(new Restored({ version: command.version }))
         : refuse(new NotArchived({ name, version: command.version }))
+    }
+    case "UpdateMetadata": {
+      const found = findVersion(state, command.version)
+      if (Option.isNone(found)) return refuse(new VersionNotFound({ name, version: command.version }))
+      const current = found.value.definition
+      const tags: Record<string, string> = { ...current.tags, ...command.setTags }
+      for (const key of command.removeTags) delete tags[key]
+      const description = command.description ?? current.description
+      const next = withMetadata(current, description === undefined ? { tags } : { description, tags })
+      if (next.description === current.description && Equal.equals(next.tags, current.tags)) return nothing
+      return withinLimits(
+        name,
+        next,
+        new MetadataUpdated(description === undefined ? { version: command.version, tags } : { version: command.version, description, tags })
+      )
     }
     case "MoveLabel": {
       const { label, version } = command

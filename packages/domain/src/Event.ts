@@ -84,6 +84,20 @@ export class Archived extends Schema.TaggedClass<Archived>()("Archived", { versi
 export class Restored extends Schema.TaggedClass<Restored>()("Restored", { version: VersionString }) {}
 
 /**
+ * The metadata of a registered version changed (`environment update`, as `az ml environment
+ * update`): its description and tags as they are now. They are not hashed, so the version keeps
+ * its content and its canonical hash; only what describes it changes.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class MetadataUpdated extends Schema.TaggedClass<MetadataUpdated>()("MetadataUpdated", {
+  version: VersionString,
+  description: Schema.optionalKey(Schema.String),
+  tags: Schema.Record(Schema.String, Schema.String)
+}) {}
+
+/**
  * A label now points at `version` (it pointed at `previous`, if anything). `latest` is derived
  * and never moved by this event.
  *
@@ -166,7 +180,7 @@ export class EventVoided extends Schema.TaggedClass<EventVoided>()("EventVoided"
  */
 export const EnvironmentEvent = Schema.Union([
   Defined, Redefined, PackageAdded, PackageRemoved, VariableSet, VariableUnset, DockerConfigured,
-  Registered, Archived, Restored, LabelMoved, LabelRemoved,
+  Registered, Archived, Restored, MetadataUpdated, LabelMoved, LabelRemoved,
   PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed, EventVoided
 ])
 export type EnvironmentEvent = typeof EnvironmentEvent.Type
@@ -184,7 +198,8 @@ export type EnvironmentEventType = EnvironmentEvent["_tag"]
 export const SCHEMA_VERSIONS: Record<EnvironmentEventType, number> = {
   Defined: 1, Redefined: 1, PackageAdded: 1, PackageRemoved: 1, VariableSet: 1, VariableUnset: 1,
   DockerConfigured: 1, Registered: 1, Archived: 1, Restored: 1, LabelMoved: 1, LabelRemoved: 1,
-  PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1, EventVoided: 1
+  PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1, EventVoided: 1,
+  MetadataUpdated: 1
 }
 
 /**

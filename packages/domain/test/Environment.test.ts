@@ -3,7 +3,7 @@ import { Option, Result } from "effect"
 import { ALGORITHM_VERSION } from "../src/CanonicalHash.ts"
 import {
   AddPackage, Archive, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
-  SetVariable, UnsetVariable, VoidEvent
+  SetVariable, UnsetVariable, UpdateMetadata, VoidEvent
 } from "../src/Command.ts"
 import type { EnvironmentCommand } from "../src/Command.ts"
 import { fold } from "../src/Decider.ts"
@@ -16,10 +16,11 @@ import {
 import type { State } from "../src/Environment.ts"
 import type { EnvironmentError } from "../src/EnvironmentError.ts"
 import {
-  Archived, Defined, DockerConfigured, EventVoided, ImageBuilt, LabelMoved, LabelRemoved, PackageAdded, PackageRemoved, Redefined,
-  Registered, Restored, VariableSet, VariableUnset
+  Archived, Defined, DockerConfigured, EventVoided, ImageBuilt, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved,
+  Redefined, Registered, Restored, VariableSet, VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent } from "../src/Event.ts"
+import { MAX_TAGS } from "../src/Limits.ts"
 import { DeciderSpecification } from "../src/testing/index.ts"
 import { conda, pip } from "./fixtures.ts"
 
@@ -330,6 +331,51 @@ describe("Environment decider", () => {
 
     it.effect("does nothing when it is unchanged", () =>
       spec.given(v1).when(new ConfigureDocker({ docker: { ...def1.docker } })).thenNothingHappened())
+  })
+
+  describe("UpdateMetadata", () => {
+    const described: Definition = { ...def1, description: "training", tags: { team: "vision", stage: "dev" } }
+    const v1Described: ReadonlyArray<EnvironmentEvent> = [defined(described), registered("1", h(1), described)]
+    const update = (fields: { description?: string; setTags?: Record<string, string>; removeTags?: Array<string> }, version = "1") =>
+      new UpdateMetadata({ version, setTags: {}, removeTags: [], ...fields })
+
+    it.effect("records the version's description and tags as they are after the change", () =>
+      spec.given(v1Described).when(update({ description: "serving", setTags: { stage: "prod" } }))
+        .then([new MetadataUpdated({ version: "1", description: "serving", tags: { team: "vision", stage: "prod" } })]))
+
+    it.effect("removes tags, keeping the description", () =>
+      spec.given(v1Described).when(update({ removeTags: ["stage"] }))
+        .then([new MetadataUpdated({ version: "1", description: "training", tags: { team: "vision" } })]))
+
+    it.effect("updates an archived version too (it stays resolvable)", () =>
+      spec.given([...v1Described, new Archived({ version: "1" })]).when(update({ setTags: { owner: "ml" } }))
+        .then([new MetadataUpdated({ version: "1", description: "training", tags: { team: "vision", stage: "dev", owner: "ml" } })]))
+
+    it.effect("does nothing when the metadata would not change", () =>
+      spec.given(v1Described).when(update({ description: "training", setTags: { team: "vision" }, removeTags: ["absent"] }))
+        .thenNothingHappened())
+
+    it.effect("refuses an unknown version", () =>
+      spec.given(v1Described).when(update({ description: "x" }, "9"))
+        .thenFails((e) => e.reason._tag === "VersionNotFound" && e.message.includes("version 9")))
+
+    it.effect("refuses on an environment that does not exist", () =>
+      spec.given([]).when(update({ description: "x" })).thenFails("EnvironmentNotFound"))
+
+    it.effect("refuses more tags than a definition may have", () =>
+      spec.given(v1Described).when(update({ setTags: Object.fromEntries(Array.from({ length: MAX_TAGS }, (_, i) => [`k${i}`, "v"])) }))
+        .thenFails("DraftOverLimit"))
+
+    it("changes the version's description and tags, never its content, hash or the draft", () => {
+      const before = active(v1Described)
+      const after = active([...v1Described, new MetadataUpdated({ version: "1", tags: { owner: "ml" } })])
+      const version = after.versions[0]!
+      assert.strictEqual(version.definition.description, undefined)
+      assert.deepStrictEqual(version.definition.tags, { owner: "ml" })
+      assert.strictEqual(version.canonicalHash, h(1))
+      assert.deepStrictEqual({ ...version.definition, description: "training", tags: described.tags }, before.versions[0]!.definition)
+      assert.deepStrictEqual(after.draft, before.draft)
+    })
   })
 
   describe("Archive and Restore", () => {

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import {
   Archived, Defined, DockerConfigured, EventVoided, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
-  PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, VariableSet,
+  MetadataUpdated, PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, VariableSet,
   VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent, EnvironmentEventType } from "../src/Event.ts"
@@ -30,6 +30,10 @@ const samples: { readonly [K in EnvironmentEventType]: ReadonlyArray<Extract<Env
   Registered: [new Registered({ name: "train", version: "1", canonicalHash: hash, hashAlgorithm: 1, definition: rich })],
   Archived: [new Archived({ version: "1" })],
   Restored: [new Restored({ version: "1" })],
+  MetadataUpdated: [
+    new MetadataUpdated({ version: "1", description: "CUDA 12 image", tags: { team: "vision", "stage": "prod" } }),
+    new MetadataUpdated({ version: "1", tags: {} })
+  ],
   LabelMoved: [new LabelMoved({ label: "prod", version: "2" }), new LabelMoved({ label: "prod", version: "3", previous: "2" })],
   LabelRemoved: [new LabelRemoved({ label: "prod", previous: "3" })],
   PackagesResolved: [new PackagesResolved({

@@ -137,6 +137,14 @@ export type RowOp =
     readonly archivedAt: Date | null
   }
   | {
+    /** A version's description and tags as they are now (`MetadataUpdated`); its content is unchanged. */
+    readonly _tag: "SetMetadata"
+    readonly key: EnvironmentKey
+    readonly version: string
+    readonly description: string | null
+    readonly tags: Readonly<Record<string, string>>
+  }
+  | {
     readonly _tag: "SetLabel"
     readonly key: EnvironmentKey
     readonly label: string
@@ -245,6 +253,8 @@ export const summarize = (event: EnvironmentEvent): string => {
       return `archived version ${event.version}`
     case "Restored":
       return `restored version ${event.version}`
+    case "MetadataUpdated":
+      return `updated the description and tags of version ${event.version}`
     case "LabelMoved":
       return event.previous === undefined
         ? `set label ${event.label} → ${event.version}`
@@ -267,7 +277,7 @@ export const summarize = (event: EnvironmentEvent): string => {
 /** The version an event is about, if any. @since 0.1.0 @category summaries */
 export const versionOf = (event: EnvironmentEvent): string | null => {
   switch (event._tag) {
-    case "Registered": case "Archived": case "Restored": case "LabelMoved":
+    case "Registered": case "Archived": case "Restored": case "MetadataUpdated": case "LabelMoved":
     case "PackagesResolved": case "ImageBuildRequested": case "ImageBuilt": case "ImageBuildFailed":
       return event.version
     case "LabelRemoved":
@@ -330,6 +340,10 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
       return [touch, { _tag: "SetArchived", key, version: event.version, archivedAt: at }, latest, audit]
     case "Restored":
       return [touch, { _tag: "SetArchived", key, version: event.version, archivedAt: null }, latest, audit]
+    case "MetadataUpdated":
+      return [touch, {
+        _tag: "SetMetadata", key, version: event.version, description: event.description ?? null, tags: event.tags
+      }, audit]
     case "LabelMoved":
       // `latest` belongs to the projection; the decider never moves it, and an event that did
       // would be overwritten by the next recompute anyway, so it only reaches the audit trail.

@@ -18,6 +18,7 @@ import {
   Environment,
   EventStore,
   EventVoided,
+  MetadataUpdated,
   Projections,
   ReadModel
 } from "@terrarium/domain"
@@ -25,8 +26,8 @@ import { Effect, Fiber, type Layer, type Scope, Stream } from "effect"
 import { EventCodec } from "@terrarium/domain"
 import { envelopeOf } from "../../src/read-model/Projection.ts"
 import {
-  appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, growTheLog, hashes, history, pip,
-  trainDraft, watchCheckpoint, withPip
+  appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, growTheLog, hashes, history,
+  pip, registered, trainDraft, watchCheckpoint, withPip
 } from "./History.ts"
 
 /** @since 0.1.0 */
@@ -313,6 +314,38 @@ export const readModelContract = <R = never, E = never, E2 = never>(
           assert.strictEqual(yield* projections.checkpoint, known)
           assert.deepStrictEqual(yield* state, before)
         }
+      })))
+
+    it.effect("a metadata update changes a version's description and tags, whether its version is in the same batch or an earlier one", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const read = yield* ReadModel
+        const definition = { ...trainDraft, description: "first", tags: { team: "vision", stage: "dev" } }
+        const hash = yield* CanonicalHash.hash(definition)
+        const described = (version: string) =>
+          read.versions({ workspace: "team-m", name: "meta", includeArchived: true }).pipe(
+            Effect.map((rows) => rows.filter((r) => r.version === version).map((r) => ({ description: r.description, tags: r.tags, hash: r.canonicalHash })))
+          )
+        // One append, one batch: the version row is inserted and updated by the same batch.
+        yield* appendAll([["team-m", "meta", [
+          new Defined({ workspace: "team-m", name: "meta", curated: false, definition }),
+          registered("meta", "1", hash, definition),
+          new MetadataUpdated({ version: "1", description: "second", tags: { team: "vision", stage: "prod" } })
+        ]]])
+        yield* projections.catchUp
+        assert.deepStrictEqual(yield* described("1"), [{ description: "second", tags: { stage: "prod", team: "vision" }, hash }])
+        // A later batch updates the row an earlier one wrote; no description is none.
+        yield* appendAll([["team-m", "meta", [new MetadataUpdated({ version: "1", tags: { owner: "ml" } })]]])
+        yield* projections.catchUp
+        assert.deepStrictEqual(yield* described("1"), [{ description: null, tags: { owner: "ml" }, hash }])
+        const trail = yield* read.audit({ workspace: "team-m", name: "meta" })
+        assert.deepStrictEqual(trail.slice(-2).map((a) => [a.eventType, a.version, a.actor, a.summary]), [
+          ["MetadataUpdated", "1", "team-m-admin", "updated the description and tags of version 1"],
+          ["MetadataUpdated", "1", "team-m-admin", "updated the description and tags of version 1"]
+        ])
+        const incremental = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, incremental, "a rebuild projects the updates as the catch-ups did")
       })))
 
     it.effect("read model queries", () =>

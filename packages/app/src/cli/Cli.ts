@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { CliOutput, Command } from "effect/cli"
+import { CliConfig, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { audit } from "./commands/audit.ts"
 import { db } from "./commands/db.ts"
 import { environment } from "./commands/environment.ts"
@@ -45,4 +45,24 @@ const presenter: CliOutput.Presenter = {
  * @category running
  */
 export const run = (args: ReadonlyArray<string>) =>
-  Command.runWith(terrarium, { version: "0.1.0" })(args).pipe(Effect.provide(CliOutput.layerPresenter(presenter)))
+  Command.runWith(terrarium, { version: "0.1.0" })(args).pipe(
+    Effect.provide([CliOutput.layerPresenter(presenter), CliConfig.layer({ builtIns: builtInsFor(args) })])
+  )
+
+/**
+ * The framework's `--version` / `-v` is global: given to any command that has no flag of that
+ * name (`environment show --name pydata --version 1`, the `az ml` spelling), it printed the
+ * version and exited 0 with nothing done. It is the product's version only on a command line that
+ * names no command (`terrarium --version`); anywhere else a command that takes no `--version`
+ * refuses it as the flag it does not know (exit 2).
+ */
+const builtInsFor = (args: ReadonlyArray<string>): ReadonlyArray<GlobalFlag.BuiltIn> =>
+  args.some((arg) => commandNames.has(arg))
+    ? GlobalFlag.BuiltIns.filter((flag) => flag !== GlobalFlag.Version)
+    : GlobalFlag.BuiltIns
+
+const commandNames: ReadonlySet<string> = new Set(
+  terrarium.subcommands.flatMap((group) =>
+    group.commands.flatMap((command) => command.alias === undefined ? [command.name] : [command.name, command.alias])
+  )
+)

@@ -127,6 +127,14 @@ const applyOp = (t: Tables, op: RowOp): void => {
       if (row !== undefined) t.versions.set(id, { ...row, archived: op.archivedAt !== null, archivedAt: op.archivedAt })
       return
     }
+    case "SetMetadata": {
+      const id = rowId(op.key, op.version)
+      const row = t.versions.get(id)
+      if (row !== undefined) {
+        t.versions.set(id, { ...row, description: op.description, tags: asJsonb(op.tags) as Record<string, string> })
+      }
+      return
+    }
     case "SetLabel":
       t.labels.set(rowId(op.key, op.label), {
         workspace: op.key.workspace, name: op.key.name, label: op.label, version: op.version,

@@ -189,8 +189,8 @@ interface VersionRow {
   readonly canonical_hash: string
   readonly hash_algorithm: number
   readonly environment_type: string
-  readonly description: string | null
-  readonly tags: Readonly<Record<string, string>>
+  description: string | null
+  tags: Readonly<Record<string, string>>
   readonly created_at: Date
   readonly created_by: string
   readonly registered_position: number
@@ -249,6 +249,13 @@ interface Plan {
   readonly touches: Array<{ readonly workspace: string; readonly name: string; readonly updated_at: Date; readonly updated_position: number; readonly draft_type?: string }>
   readonly versions: Array<VersionRow>
   readonly archives: Array<{ readonly workspace: string; readonly name: string; readonly version: string; readonly archived_at: Date | null }>
+  readonly metadata: Array<{
+    readonly workspace: string
+    readonly name: string
+    readonly version: string
+    readonly description: string | null
+    readonly tags: Readonly<Record<string, string>>
+  }>
   readonly cache: Array<CacheRow>
   readonly images: Array<Image & { readonly canonical_hash: string }>
   readonly labels: Array<LabelWrite>
@@ -294,7 +301,7 @@ const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${ke
  */
 const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   const plan: Plan = {
-    environments: [], touches: [], versions: [], archives: [], cache: [], images: [], labels: [], audit: [],
+    environments: [], touches: [], versions: [], archives: [], metadata: [], cache: [], images: [], labels: [], audit: [],
     quarantined: [], resolutions: []
   }
   const quarantined = new Map<number, QuarantineRow>()
@@ -302,6 +309,7 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   const touches = new Map<string, Op<"TouchEnvironment">>()
   const versions = new Map<string, VersionRow>()
   const archives = new Map<string, Plan["archives"][number]>()
+  const metadata = new Map<string, Plan["metadata"][number]>()
   const cacheByHash = new Map<string, Array<CacheRow>>()
   const images = new Map<string, Plan["images"][number]>()
   const labels = new Map<string, LabelWrite>()
@@ -381,6 +389,15 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
         if (known !== undefined) known.archived = op.archivedAt !== null
         break
       }
+      case "SetMetadata": {
+        const id = rowId(op.key, op.version)
+        const inserted = versions.get(id)
+        if (inserted !== undefined) {
+          inserted.description = op.description
+          inserted.tags = op.tags
+        } else metadata.set(id, { ...byKey(op.key), version: op.version, description: op.description, tags: op.tags })
+        break
+      }
       case "SetLabel": {
         const id = rowId(op.key, op.label)
         labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: op.label, version: op.version, moved_at: op.at, moved_by: op.by, position: op.position } })
@@ -450,6 +467,7 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
     }
   }
   plan.archives.push(...archives.values())
+  plan.metadata.push(...metadata.values())
   plan.images.push(...images.values())
   plan.labels.push(...labels.values())
   return plan
@@ -530,6 +548,10 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
     ), archived as (
       update ${sql.table(tables.environment_versions)} v set archived = t.archived_at is not null, archived_at = t.archived_at
       from jsonb_to_recordset(${json(plan.archives)}) as t(workspace text, name text, version text, archived_at timestamptz)
+      where v.workspace = t.workspace and v.name = t.name and v.version = t.version
+    ), described as (
+      update ${sql.table(tables.environment_versions)} v set description = t.description, tags = t.tags
+      from jsonb_to_recordset(${json(plan.metadata)}) as t(workspace text, name text, version text, description text, tags jsonb)
       where v.workspace = t.workspace and v.name = t.name and v.version = t.version
     ), imaged as (
       update ${sql.table(tables.cache_lookup)} c

@@ -17,6 +17,7 @@ import { repair } from "./environment/repair.ts"
 import { restore } from "./environment/restore.ts"
 import { setVariable } from "./environment/set-variable.ts"
 import { show } from "./environment/show.ts"
+import { update } from "./environment/update.ts"
 
 /**
  * @since 0.1.0
@@ -26,5 +27,5 @@ export const environment = Command.make("environment").pipe(
   Command.withAlias("env"),
   Command.withDescription("Define, register, inspect and compare environments"),
   // In the order `--help` lists them: defining, reading, drafting, then managing versions.
-  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, archive, restore, label, repair])
+  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, update, archive, restore, label, repair])
 )

@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { decodeRef } from "../../../EnvironmentRef.ts"
+import { referenceFlags, referenceOf } from "../../ReferenceFlags.ts"
 import { withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
@@ -15,12 +15,13 @@ import { withTerrarium } from "../../TerrariumCommand.ts"
  * @category commands
  */
 export const archive = Command.make("archive", {
-  ref: Argument.String("ref").pipe(Argument.withDescription("NAME:VERSION or NAME@LABEL"))
+  ref: Argument.String("ref").pipe(Argument.withDescription("NAME:VERSION or NAME@LABEL (or --name NAME --version VERSION)"), Argument.optional),
+  ...referenceFlags
 }, (input) =>
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
-        const r = yield* decodeRef(input.ref)
+        const r = yield* referenceOf(input.ref, input)
         return yield* Terrarium.use((t) => t.archive({ workspace: flags.workspace, ref: r }))
       }),
     (v) => ({ data: v, table: () => Render.version(v) })

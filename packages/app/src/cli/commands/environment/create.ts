@@ -6,9 +6,9 @@
  */
 import type { BuildContextProgressReporter, ImportedEnvironment } from "@terrarium/adapters"
 import { type Definition, emptyDefinition } from "@terrarium/domain"
-import { Clock, Effect, Option } from "effect"
+import { Clock, Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Terrarium } from "../../../Terrarium.ts"
+import { Terrarium, type Registration, type VersionMetadata } from "../../../Terrarium.ts"
 import { UsageError } from "../../Diagnostics.ts"
 import * as Render from "../../Render.ts"
 import { withTerrarium } from "../../TerrariumCommand.ts"
@@ -28,6 +28,21 @@ const contextProgress = (): { readonly report: BuildContextProgressReporter | un
       process.stderr.write(`\rterrarium: reading the build context: ${files} files, ${Math.round(bytes / 1048576)} MiB`)
     })
   return { report, done: Effect.sync(() => shownAt === undefined || process.stderr.write("\r\u001b[K")).pipe(Effect.asVoid) }
+}
+
+/**
+ * An unchanged definition keeps its version, and with it the version's description and tags:
+ * the ones given differ, so say that they were not applied and how to apply them.
+ */
+const notAppliedWarning = (r: Registration, given: VersionMetadata): string => {
+  const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`
+  const flags = [
+    ...(given.description === undefined ? [] : [`--description ${quote(given.description)}`]),
+    ...Object.entries(given.tags).map(([k, v]) => `--tag ${quote(`${k}=${v}`)}`)
+  ]
+  return `${r.name}:${r.version} already has this definition; its description and tags were not changed ` +
+    `(they are not part of the definition). To apply them: terrarium environment update ${r.name}:${r.version} ${flags.join(" ")}`.trimEnd() +
+    " (and --remove-tag KEY for a tag to drop)"
 }
 
 const fromFlags = (input: {
@@ -111,6 +126,9 @@ export const create = Command.make("create", {
           version,
           curated: input.curated
         })
+        if (registration.metadataNotApplied !== undefined) {
+          yield* Console.error(`warning: ${notAppliedWarning(registration, registration.metadataNotApplied)}`)
+        }
         return { registration, warnings: imported.warnings.map(formatWarning) }
       }),
     ({ registration, warnings }) => ({

@@ -8,7 +8,7 @@ import { Argument, Command, Flag } from "effect/cli"
 import { AS_OF_FORMS } from "../../../AsOf.ts"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { decodeRef } from "../../../EnvironmentRef.ts"
+import { referenceFlags, referenceOf } from "../../ReferenceFlags.ts"
 import { asOf, withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
@@ -16,13 +16,14 @@ import { asOf, withTerrarium } from "../../TerrariumCommand.ts"
  * @category commands
  */
 export const show = Command.make("show", {
-  ref: Argument.String("ref").pipe(Argument.withDescription("NAME, NAME:VERSION or NAME@LABEL")),
+  ref: Argument.String("ref").pipe(Argument.withDescription("NAME, NAME:VERSION or NAME@LABEL (or --name NAME --version VERSION)"), Argument.optional),
+  ...referenceFlags,
   asOf: Flag.String("as-of").pipe(Flag.withDescription(`What the reference meant then: ${AS_OF_FORMS}`), Flag.optional)
 }, (input) =>
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
-        const r = yield* decodeRef(input.ref)
+        const r = yield* referenceOf(input.ref, input)
         const at = yield* asOf(input.asOf)
         return yield* Terrarium.use((t) => t.show({ workspace: flags.workspace, ref: r, asOf: at }))
       }),
