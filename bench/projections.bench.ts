@@ -43,7 +43,7 @@ import { mkdtemp, rm } from "node:fs/promises"
 import os from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import pg from "pg"
+import { adminQuery } from "./lib/targets.ts"
 import { hasGc, RssSampler, settle } from "./lib/workload.ts"
 
 const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
@@ -208,16 +208,6 @@ const timed = async (events: number, run: () => Promise<unknown>): Promise<Phase
 }
 
 const PROJECTION_TABLES = ["quarantined_events", "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"]
-
-const adminQuery = async (connectionString: string, text: string) => {
-  const client = new pg.Client({ connectionString })
-  await client.connect()
-  try {
-    await client.query(text)
-  } finally {
-    await client.end()
-  }
-}
 
 const measure = async (engine: "postgres" | "pglite", total: number, url: string) => {
   const schema = `bench_projections_${process.pid}_${Date.now().toString(36)}`

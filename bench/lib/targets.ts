@@ -47,7 +47,8 @@ const withSearchPath = (connectionString: string, schema: string) => {
   return url.toString()
 }
 
-const adminQuery = async (connectionString: string, text: string) => {
+/** One statement on a connection of its own (creating and dropping schemas). */
+export const adminQuery = async (connectionString: string, text: string) => {
   const client = new pg.Client({ connectionString })
   await client.connect()
   try {
