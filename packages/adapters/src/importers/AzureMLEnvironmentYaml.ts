@@ -4,8 +4,12 @@
  * Fields: `$schema`, `name`, `version`, `description`, `tags`, `properties`, `image`,
  * `conda_file` (a path relative to the YAML file, or an inline mapping), `build` (`path`,
  * `dockerfile_path`), `os_type`, `inference_config` (`liveness_route`, `readiness_route`,
- * `scoring_route`, each `{path, port}`). Any other top-level field is an error naming the field
- * and its line, with a suggestion when it looks like a typo — the AzureML CLI rejects them too.
+ * `scoring_route`, each `{path, port}`), and the fields that only say where or how AzureML keeps
+ * the asset (`datastore`, `stage`, `intellectual_property`, and what `az ml environment show`
+ * writes back: `id`, `creation_context`, `latest_version`): those are accepted with a warning that
+ * they are ignored, since they change nothing that is built. Any other top-level field is an
+ * error naming the field and its line, with a suggestion when it looks like a typo — the AzureML
+ * CLI rejects them too.
  *
  * Mapping to the definition:
  * - `image` → base image; `build` → Dockerfile base with `context` = `build.path` as written and
@@ -63,6 +67,22 @@ import {
 } from "./YamlSource.ts"
 
 /**
+ * The fields of the AzureML v2 environment schema that say where or how AzureML stores the asset,
+ * not what it builds: accepted, warned about and ignored (a definition has no place for them).
+ *
+ * @since 0.1.0
+ * @category azureml
+ */
+export const AZUREML_IGNORED_FIELDS = [
+  "datastore",
+  "stage",
+  "intellectual_property",
+  "id",
+  "creation_context",
+  "latest_version"
+] as const
+
+/**
  * The top-level fields of the AzureML v2 environment schema.
  *
  * @since 0.1.0
@@ -79,7 +99,8 @@ export const AZUREML_ENVIRONMENT_FIELDS = [
   "conda_file",
   "build",
   "os_type",
-  "inference_config"
+  "inference_config",
+  ...AZUREML_IGNORED_FIELDS
 ] as const
 
 const BUILD_FIELDS = ["path", "dockerfile_path"]
@@ -136,6 +157,14 @@ export const parseAzureMLEnvironment = (
             suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`
           }`
         )
+      }
+      if ((AZUREML_IGNORED_FIELDS as ReadonlyArray<string>).includes(key)) {
+        warnings.push(importWarning(
+          file,
+          line,
+          `field "${key}" is ignored: it says where or how AzureML keeps the environment, not what is built`
+        ))
+        continue
       }
       fields.set(key, pair)
     }
