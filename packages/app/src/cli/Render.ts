@@ -64,6 +64,36 @@ export const version = (v: EnvironmentVersion): string => {
     ["variables", Object.entries(d.variables).map(([k, val]) => `${k}=${val}`).join(", ") || "-"],
     ["as of", `position ${v.asOfPosition}`]
   ]
+  // The rest only when set, so a plain environment shows as it always has.
+  const docker = d.docker
+  const base = docker.base
+  const registry = docker.baseImageRegistry
+  const optional: Array<readonly [string, string | undefined]> = [
+    ["dockerfile", base.kind === "dockerfile" ? base.dockerfilePath : undefined],
+    ["context digest", base.kind === "dockerfile" ? base.contextDigest : undefined],
+    ["interpreter", !d.python.userManagedDependencies && d.python.interpreterPath !== "python" ? d.python.interpreterPath : undefined],
+    ["gpu", docker.gpuSupport ? "true" : undefined],
+    ["shm size", docker.shmSize],
+    ["docker args", docker.runArguments.length > 0 ? docker.runArguments.join(" ") : undefined],
+    [
+      "registry",
+      registry === undefined ? undefined : [
+        registry.address,
+        ...(registry.username === undefined ? [] : [`user ${registry.username}`]),
+        ...(registry.password === undefined ? [] : [`password ${registry.password}`])
+      ].join(", ")
+    ],
+    ["platform", docker.platform.os === "linux" && docker.platform.arch === "amd64" ? undefined : `${docker.platform.os}/${docker.platform.arch}`],
+    ["properties", Object.keys(d.properties).length > 0 ? Object.entries(d.properties).map(([k, val]) => `${k}=${val}`).join(", ") : undefined],
+    [
+      "inference",
+      d.inferenceConfig === undefined ? undefined : Object.entries(d.inferenceConfig)
+        .map(([k, route]) => `${k} ${route.path}:${route.port}`).join(", ")
+    ]
+  ]
+  const asOf = lines.pop()
+  for (const [label, value] of optional) if (value !== undefined) lines.push([label, value])
+  if (asOf !== undefined) lines.push(asOf)
   return fields(lines)
 }
 
