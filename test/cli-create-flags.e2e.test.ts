@@ -43,6 +43,15 @@ describe("environment create flags", () => {
     assert.match(text.stdout, /registry:\s+nvcr\.example, user env:NVCR_USER, password keyvault:kv\/nvcr/)
   })
 
+  it("the flags lay over what --file gives", { timeout: 120_000 }, () => {
+    const plain = json(cli("environment", "create", "--file", "examples/pydata/environment.yml", "-o", "json"))
+    const r = json(cli("environment", "create", "--file", "examples/pydata/environment.yml", "--gpu", "--shm-size", "2g", "-o", "json"))
+    assert.notStrictEqual(r.canonicalHash, plain.canonicalHash)
+    const d = json(cli("environment", "show", `${r.name}:${r.version}`, "-o", "json")).definition
+    assert.deepStrictEqual([d.docker.gpuSupport, d.docker.shmSize], [true, "2g"])
+    assert.isDefined(d.python.conda, "the file's conda dependencies are kept")
+  })
+
   it("a Dockerfile, its folder the build context, or --build-context; a conda file on top", { timeout: 120_000 }, () => {
     const dir = join(home.path, "docker")
     mkdirSync(join(dir, "docker"), { recursive: true })
