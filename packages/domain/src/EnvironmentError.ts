@@ -156,6 +156,24 @@ export class NotArchived extends Schema.TaggedError<NotArchived>()("NotArchived"
   }
 }
 
+/** `environment archive NAME` of an environment that is archived already. @since 0.1.0 @category reasons */
+export class EnvironmentAlreadyArchived extends Schema.TaggedError<EnvironmentAlreadyArchived>()("EnvironmentAlreadyArchived", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} is already archived`
+  }
+}
+
+/** `environment restore NAME` of an environment that is not archived. @since 0.1.0 @category reasons */
+export class EnvironmentNotArchived extends Schema.TaggedError<EnvironmentNotArchived>()("EnvironmentNotArchived", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} is not archived, so there is nothing to restore (restore one version with NAME:VERSION)`
+  }
+}
+
 /** A label cannot be moved to an archived version. @since 0.1.0 @category reasons */
 export class VersionArchived extends Schema.TaggedError<VersionArchived>()("VersionArchived", {
   name: Schema.String,
@@ -242,7 +260,7 @@ export class NotQuarantined extends Schema.TaggedError<NotQuarantined>()("NotQua
 export const EnvironmentErrorReason = Schema.Union([
   EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
-  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
+  EnvironmentAlreadyArchived, EnvironmentNotArchived, VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
 ])
 export type EnvironmentErrorReason = typeof EnvironmentErrorReason.Type
 
