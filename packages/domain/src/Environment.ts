@@ -27,7 +27,7 @@ import { definitionLimitProblems } from "./DefinitionCheck.ts"
 import {
   AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentAlreadyArchived, EnvironmentError,
   EnvironmentNotArchived, EnvironmentNotFound,
-  LabelNotFound, NoActiveVersion, NotArchived, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
+  LabelNotFound, NoActiveVersion, NotArchived, NoVersionToArchive, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
   UserManagedDependencies,
   VariableNotFound, VersionArchived, VersionConflict, VersionNotFound
 } from "./EnvironmentError.ts"
@@ -567,6 +567,7 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
     case "ArchiveEnvironment":
       // The archive is spelt out version by version, so that every reader of the log (the read
       // model, the audit trail) sees each version archived without knowing about environments.
+      if (state.versions.length === 0) return refuse(new NoVersionToArchive({ name }))
       return state.archivedWithEnvironment !== undefined
         ? refuse(new EnvironmentAlreadyArchived({ name }))
         : emit(

@@ -165,6 +165,19 @@ export class EnvironmentAlreadyArchived extends Schema.TaggedError<EnvironmentAl
   }
 }
 
+/**
+ * `environment archive NAME` of an environment with no registered version: the read model lists
+ * an environment as archived when it has versions and all are, so a draft alone could not be
+ * hidden; refused rather than appended for nothing. @since 0.1.0 @category reasons
+ */
+export class NoVersionToArchive extends Schema.TaggedError<NoVersionToArchive>()("NoVersionToArchive", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} has no registered version, so there is nothing to archive (register it first)`
+  }
+}
+
 /** `environment restore NAME` of an environment that is not archived. @since 0.1.0 @category reasons */
 export class EnvironmentNotArchived extends Schema.TaggedError<EnvironmentNotArchived>()("EnvironmentNotArchived", {
   name: Schema.String
@@ -260,7 +273,7 @@ export class NotQuarantined extends Schema.TaggedError<NotQuarantined>()("NotQua
 export const EnvironmentErrorReason = Schema.Union([
   EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
-  EnvironmentAlreadyArchived, EnvironmentNotArchived, VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
+  EnvironmentAlreadyArchived, EnvironmentNotArchived, NoVersionToArchive, VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
 ])
 export type EnvironmentErrorReason = typeof EnvironmentErrorReason.Type
 

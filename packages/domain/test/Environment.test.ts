@@ -421,6 +421,10 @@ describe("Environment decider", () => {
     it.effect("refuses an environment that does not exist", () =>
       spec.given([]).when(new ArchiveEnvironment()).thenFails("EnvironmentNotFound"))
 
+    it.effect("refuses an environment with no registered version (a draft alone)", () =>
+      spec.given([defined()]).when(new ArchiveEnvironment())
+        .thenFails((e) => e.reason._tag === "NoVersionToArchive" && e.message.includes("nothing to archive")))
+
     it.effect("a version registered while archived starts archived", () =>
       spec.given([...archivedEnv, new Redefined({ definition: def3 })]).when(register(h(3)))
         .then([registered("3", h(3), def3), new Archived({ version: "3" })]))
