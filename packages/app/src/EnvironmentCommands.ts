@@ -15,7 +15,7 @@ import type { EnvironmentRef } from "./EnvironmentRef.ts"
 import { active, draftOf, environmentCodec, readRows, registration, repairCodec, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import { build, InvalidInput } from "./InvalidInput.ts"
-import type { Caller, Draft, EnvironmentVersion, Registration, Repair, VersionMetadata, WriteScope } from "./Results.ts"
+import type { Caller, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Repair, VersionMetadata, WriteScope } from "./Results.ts"
 
 /**
  * @since 0.1.0
@@ -37,6 +37,13 @@ export interface EnvironmentCommands {
   readonly register: (input: WriteScope & { readonly name: string; readonly version?: string | undefined }) => Effect.Effect<Registration, TerrariumError>
   readonly archive: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly restore: (input: WriteScope & { readonly ref: EnvironmentRef }) => Effect.Effect<EnvironmentVersion, TerrariumError>
+  /**
+   * Archive the whole environment, as AzureML does (`environment archive NAME`): hidden from the
+   * list, every version archived but resolvable by exact version, new versions start archived.
+   * `restoreEnvironment` undoes it. Either one repeated is refused.
+   */
+  readonly archiveEnvironment: (input: WriteScope & { readonly name: string }) => Effect.Effect<EnvironmentArchive, TerrariumError>
+  readonly restoreEnvironment: (input: WriteScope & { readonly name: string }) => Effect.Effect<EnvironmentArchive, TerrariumError>
   readonly label: (input: WriteScope & { readonly ref: EnvironmentRef; readonly label: string }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   /**
    * Change what describes a version, as `az ml environment update`: its description, tags to set
@@ -171,6 +178,22 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       return yield* versionView(state, target.workspace, { name: target.name, version: command.version }, yield* store.head)
     })
 
+  /** The environment's archive or its restore, with the versions the decider spelt out after it. */
+  const environmentArchive = (
+    input: WriteScope & { readonly name: string },
+    command: Environment.ArchiveEnvironment | Environment.RestoreEnvironment
+  ) =>
+    Effect.gen(function*() {
+      const target = yield* targetOf(input)
+      const { appended } = yield* execute(target, onActive(target, () => Effect.succeed(command)))
+      return {
+        workspace: target.workspace,
+        name: target.name,
+        archived: command._tag === "ArchiveEnvironment",
+        versions: appended.flatMap((e) => (e._tag === "Archived" || e._tag === "Restored" ? [e.version] : []))
+      } satisfies EnvironmentArchive
+    })
+
   const commands: EnvironmentCommands = {
     create: (input) =>
       Effect.gen(function*() {
@@ -213,6 +236,8 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       }),
     archive: (input) => versionCommand(input, (version) => build(Environment.Archive, { version })),
     restore: (input) => versionCommand(input, (version) => build(Environment.Restore, { version })),
+    archiveEnvironment: (input) => environmentArchive(input, new Environment.ArchiveEnvironment()),
+    restoreEnvironment: (input) => environmentArchive(input, new Environment.RestoreEnvironment()),
     label: (input) => versionCommand(input, (version) => build(Environment.MoveLabel, { label: input.label, version })),
     update: (input) =>
       input.description === undefined && Object.keys(input.tags ?? {}).length === 0 && (input.removeTags ?? []).length === 0

@@ -79,6 +79,20 @@ export interface EnvironmentVersion {
   readonly asOfPosition: number
 }
 
+/**
+ * What `environment archive NAME` / `restore NAME` did to a whole environment: whether it is
+ * archived now, and the versions archived or restored with it.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface EnvironmentArchive {
+  readonly workspace: string
+  readonly name: string
+  readonly archived: boolean
+  readonly versions: ReadonlyArray<string>
+}
+
 /** The draft (what `register` would register next) and whether it differs from latest. @since 0.1.0 @category model */
 export interface Draft {
   readonly workspace: string

@@ -16,6 +16,7 @@ export type {
   CallContext,
   Caller,
   Draft,
+  EnvironmentArchive,
   EnvironmentVersion,
   Registration,
   Repair,

@@ -100,7 +100,15 @@ export class Archive extends Schema.TaggedClass<Archive>()("Archive", { version:
 /** @since 0.1.0 @category commands */
 export class Restore extends Schema.TaggedClass<Restore>()("Restore", { version: VersionString }) {}
 
-/** Point a label at a version (`latest` is reserved). @since 0.1.0 @category commands */
+/**
+ * Archive the whole environment (`environment archive NAME`): every version, and every version
+ * registered while it stays archived. @since 0.1.0 @category commands
+ */
+export class ArchiveEnvironment extends Schema.TaggedClass<ArchiveEnvironment>()("ArchiveEnvironment", {}) {}
+
+/** Undo `ArchiveEnvironment` (`environment restore NAME`). @since 0.1.0 @category commands */
+export class RestoreEnvironment extends Schema.TaggedClass<RestoreEnvironment>()("RestoreEnvironment", {}) {}
+
 /**
  * Change what describes a registered version: set its description, set tags and remove tags (the
  * only mutable properties, as in `az ml environment update`). Its content is not touched.
@@ -115,6 +123,7 @@ export class UpdateMetadata extends Schema.TaggedClass<UpdateMetadata>()("Update
   removeTags: Schema.Array(CheckedText)
 }) {}
 
+/** Point a label at a version (`latest` is reserved). @since 0.1.0 @category commands */
 export class MoveLabel extends Schema.TaggedClass<MoveLabel>()("MoveLabel", {
   label: LabelName,
   version: VersionString
@@ -147,7 +156,7 @@ export class VoidEvent extends Schema.TaggedClass<VoidEvent>()("VoidEvent", {
  */
 export const EnvironmentCommand = Schema.Union([
   Create, Define, AddPackage, RemovePackage, SetVariable, UnsetVariable, ConfigureDocker,
-  Register, Archive, Restore, UpdateMetadata, MoveLabel, RemoveLabel, VoidEvent
+  Register, Archive, Restore, ArchiveEnvironment, RestoreEnvironment, UpdateMetadata, MoveLabel, RemoveLabel, VoidEvent
 ])
 export type EnvironmentCommand = typeof EnvironmentCommand.Type
 

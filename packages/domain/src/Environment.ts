@@ -25,14 +25,15 @@ import { emptyPipOptions, hasReservedPrefix, isCuratedName } from "./Definition.
 import type { CondaDependencies, Definition } from "./Definition.ts"
 import { definitionLimitProblems } from "./DefinitionCheck.ts"
 import {
-  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentError, EnvironmentNotFound,
-  LabelNotFound, NoActiveVersion, NotArchived, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
+  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentAlreadyArchived, EnvironmentError,
+  EnvironmentNotArchived, EnvironmentNotFound,
+  LabelNotFound, NoActiveVersion, NotArchived, NoVersionToArchive, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
   UserManagedDependencies,
   VariableNotFound, VersionArchived, VersionConflict, VersionNotFound
 } from "./EnvironmentError.ts"
 import type { EnvironmentErrorReason } from "./EnvironmentError.ts"
 import {
-  Archived, Defined, DockerConfigured, EventVoided, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved, Redefined,
+  Archived, Defined, DockerConfigured, EnvironmentArchived, EnvironmentRestored, EventVoided, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved, Redefined,
   Registered, Restored, VariableSet, VariableUnset
 } from "./Event.ts"
 import type { EnvironmentEvent } from "./Event.ts"
@@ -102,6 +103,11 @@ export interface ActiveEnvironment {
   readonly draft: Definition
   readonly versions: ReadonlyArray<RegisteredVersion>
   readonly labels: Readonly<Record<string, string>>
+  /**
+   * Set while the whole environment is archived: the versions its archive covers (archived by it,
+   * or registered since), which `RestoreEnvironment` restores. Absent when it is not archived.
+   */
+  readonly archivedWithEnvironment?: ReadonlyArray<string>
 }
 
 /** @since 0.1.0 @category state */
@@ -331,7 +337,7 @@ export const evolve = (state: State, event: EnvironmentEvent): State => {
   }
   if (state._tag === "New") return state
   const draft = (f: (d: Definition) => Definition): State => ({ ...state, draft: f(state.draft) })
-  const versions = (f: (v: RegisteredVersion) => RegisteredVersion, version: string): State => ({
+  const versions = (f: (v: RegisteredVersion) => RegisteredVersion, version: string): ActiveEnvironment => ({
     ...state,
     versions: state.versions.map((v) => (v.version === version ? f(v) : v))
   })
@@ -362,10 +368,24 @@ export const evolve = (state: State, event: EnvironmentEvent): State => {
           archived: false
         }]
       }
-    case "Archived":
-      return versions((v) => ({ ...v, archived: true }), event.version)
-    case "Restored":
-      return versions((v) => ({ ...v, archived: false }), event.version)
+    case "Archived": {
+      const next = versions((v) => ({ ...v, archived: true }), event.version)
+      return state.archivedWithEnvironment === undefined
+        ? next
+        : { ...next, archivedWithEnvironment: [...state.archivedWithEnvironment, event.version] }
+    }
+    case "Restored": {
+      const next = versions((v) => ({ ...v, archived: false }), event.version)
+      return state.archivedWithEnvironment === undefined
+        ? next
+        : { ...next, archivedWithEnvironment: state.archivedWithEnvironment.filter((v) => v !== event.version) }
+    }
+    case "EnvironmentArchived":
+      return { ...state, archivedWithEnvironment: [] }
+    case "EnvironmentRestored": {
+      const { archivedWithEnvironment: _covered, ...rest } = state
+      return rest
+    }
     case "MetadataUpdated":
       return versions((v) => ({ ...v, definition: withMetadata(v.definition, event) }), event.version)
     case "LabelMoved":
@@ -453,6 +473,10 @@ const withinLimits = (name: string, next: Definition, event: EnvironmentEvent): 
   return problem === undefined ? emit(event) : refuse(new DraftOverLimit({ name, problem: problem.issue }))
 }
 
+/** A version registered while its environment is archived starts archived, as AzureML does. */
+const archivedWithEnvironment = (state: State, version: string): ReadonlyArray<EnvironmentEvent> =>
+  state._tag === "Active" && state.archivedWithEnvironment !== undefined ? [new Archived({ version })] : []
+
 const sameSpec = (a: PackageSpec, b: PackageSpec): boolean => canonicalJson(canonicalSpec(a)) === canonicalJson(canonicalSpec(b))
 
 /**
@@ -496,9 +520,10 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       })
       return emit(defined, reg.success)
     }
+    const archived = archivedWithEnvironment(state, reg.success.version)
     return Equal.equals(state.draft, command.definition)
-      ? emit(reg.success)
-      : emit(new Redefined({ definition: command.definition }), reg.success)
+      ? emit(reg.success, ...archived)
+      : emit(new Redefined({ definition: command.definition }), reg.success, ...archived)
   }
   if (state._tag === "New") return refuse(new EnvironmentNotFound({ command: command._tag }))
   const { name, draft } = state
@@ -537,8 +562,25 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
     case "Register": {
       const reg = registration(state, name, draft, command.canonicalHash, command.version)
       if (Result.isFailure(reg)) return Result.fail(reg.failure)
-      return reg.success === undefined ? nothing : emit(reg.success)
+      return reg.success === undefined ? nothing : emit(reg.success, ...archivedWithEnvironment(state, reg.success.version))
     }
+    case "ArchiveEnvironment":
+      // The archive is spelt out version by version, so that every reader of the log (the read
+      // model, the audit trail) sees each version archived without knowing about environments.
+      if (state.versions.length === 0) return refuse(new NoVersionToArchive({ name }))
+      return state.archivedWithEnvironment !== undefined
+        ? refuse(new EnvironmentAlreadyArchived({ name }))
+        : emit(
+          new EnvironmentArchived(),
+          ...state.versions.filter((v) => !v.archived).map((v) => new Archived({ version: v.version }))
+        )
+    case "RestoreEnvironment":
+      return state.archivedWithEnvironment === undefined
+        ? refuse(new EnvironmentNotArchived({ name }))
+        : emit(
+          new EnvironmentRestored(),
+          ...state.archivedWithEnvironment.map((version) => new Restored({ version }))
+        )
     case "Archive": {
       const found = findVersion(state, command.version)
       if (Option.isNone(found)) return refuse(new VersionNotFound({ name, version: command.version }))

@@ -156,6 +156,37 @@ export class NotArchived extends Schema.TaggedError<NotArchived>()("NotArchived"
   }
 }
 
+/** `environment archive NAME` of an environment that is archived already. @since 0.1.0 @category reasons */
+export class EnvironmentAlreadyArchived extends Schema.TaggedError<EnvironmentAlreadyArchived>()("EnvironmentAlreadyArchived", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} is already archived`
+  }
+}
+
+/**
+ * `environment archive NAME` of an environment with no registered version: the read model lists
+ * an environment as archived when it has versions and all are, so a draft alone could not be
+ * hidden; refused rather than appended for nothing. @since 0.1.0 @category reasons
+ */
+export class NoVersionToArchive extends Schema.TaggedError<NoVersionToArchive>()("NoVersionToArchive", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} has no registered version, so there is nothing to archive (register it first)`
+  }
+}
+
+/** `environment restore NAME` of an environment that is not archived. @since 0.1.0 @category reasons */
+export class EnvironmentNotArchived extends Schema.TaggedError<EnvironmentNotArchived>()("EnvironmentNotArchived", {
+  name: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} is not archived, so there is nothing to restore (restore one version with NAME:VERSION)`
+  }
+}
+
 /** A label cannot be moved to an archived version. @since 0.1.0 @category reasons */
 export class VersionArchived extends Schema.TaggedError<VersionArchived>()("VersionArchived", {
   name: Schema.String,
@@ -242,7 +273,7 @@ export class NotQuarantined extends Schema.TaggedError<NotQuarantined>()("NotQua
 export const EnvironmentErrorReason = Schema.Union([
   EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
-  VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
+  EnvironmentAlreadyArchived, EnvironmentNotArchived, NoVersionToArchive, VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
 ])
 export type EnvironmentErrorReason = typeof EnvironmentErrorReason.Type
 

@@ -84,6 +84,25 @@ export class Archived extends Schema.TaggedClass<Archived>()("Archived", { versi
 export class Restored extends Schema.TaggedClass<Restored>()("Restored", { version: VersionString }) {}
 
 /**
+ * The whole environment was archived (`environment archive NAME`, as AzureML archives an
+ * environment): the decider follows it with an `Archived` for every version that was not, and
+ * archives every version registered until `EnvironmentRestored`. Exact versions still resolve.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class EnvironmentArchived extends Schema.TaggedClass<EnvironmentArchived>()("EnvironmentArchived", {}) {}
+
+/**
+ * The environment's archive was undone; the decider follows it with a `Restored` for every version
+ * the archive covered (versions archived one by one before it stay archived).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class EnvironmentRestored extends Schema.TaggedClass<EnvironmentRestored>()("EnvironmentRestored", {}) {}
+
+/**
  * The metadata of a registered version changed (`environment update`, as `az ml environment
  * update`): its description and tags as they are now. They are not hashed, so the version keeps
  * its content and its canonical hash; only what describes it changes.
@@ -180,7 +199,7 @@ export class EventVoided extends Schema.TaggedClass<EventVoided>()("EventVoided"
  */
 export const EnvironmentEvent = Schema.Union([
   Defined, Redefined, PackageAdded, PackageRemoved, VariableSet, VariableUnset, DockerConfigured,
-  Registered, Archived, Restored, MetadataUpdated, LabelMoved, LabelRemoved,
+  Registered, Archived, Restored, EnvironmentArchived, EnvironmentRestored, MetadataUpdated, LabelMoved, LabelRemoved,
   PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed, EventVoided
 ])
 export type EnvironmentEvent = typeof EnvironmentEvent.Type
@@ -199,7 +218,7 @@ export const SCHEMA_VERSIONS: Record<EnvironmentEventType, number> = {
   Defined: 1, Redefined: 1, PackageAdded: 1, PackageRemoved: 1, VariableSet: 1, VariableUnset: 1,
   DockerConfigured: 1, Registered: 1, Archived: 1, Restored: 1, LabelMoved: 1, LabelRemoved: 1,
   PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1, EventVoided: 1,
-  MetadataUpdated: 1
+  MetadataUpdated: 1, EnvironmentArchived: 1, EnvironmentRestored: 1
 }
 
 /**

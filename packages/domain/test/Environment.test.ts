@@ -2,8 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Option, Result } from "effect"
 import { ALGORITHM_VERSION } from "../src/CanonicalHash.ts"
 import {
-  AddPackage, Archive, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
-  SetVariable, UnsetVariable, UpdateMetadata, VoidEvent
+  AddPackage, Archive, ArchiveEnvironment, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
+  RestoreEnvironment,  SetVariable, UnsetVariable, UpdateMetadata, VoidEvent
 } from "../src/Command.ts"
 import type { EnvironmentCommand } from "../src/Command.ts"
 import { fold } from "../src/Decider.ts"
@@ -16,7 +16,7 @@ import {
 import type { State } from "../src/Environment.ts"
 import type { EnvironmentError } from "../src/EnvironmentError.ts"
 import {
-  Archived, Defined, DockerConfigured, EventVoided, ImageBuilt, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved,
+  Archived, Defined, DockerConfigured, EnvironmentArchived, EnvironmentRestored, EventVoided, ImageBuildFailed, ImageBuilt, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved,
   Redefined, Registered, Restored, VariableSet, VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent } from "../src/Event.ts"
@@ -396,6 +396,60 @@ describe("Environment decider", () => {
 
     it.effect("refuses to restore an unknown version", () =>
       spec.given(v2).when(new Restore({ version: "9" })).thenFails("VersionNotFound"))
+
+    it.effect("archives a version whose image build failed", () =>
+      spec.given([...v2, new ImageBuildFailed({ version: "1", canonicalHash: h(1), buildId: "b-1", reason: "pip failed" })])
+        .when(new Archive({ version: "1" })).then([new Archived({ version: "1" })]))
+  })
+
+  describe("ArchiveEnvironment and RestoreEnvironment", () => {
+    const def3: Definition = { ...def1, variables: { MODE: "eval" } }
+    const archivedEnv = [...v2, new Archived({ version: "1" }), new EnvironmentArchived(), new Archived({ version: "2" })]
+
+    it.effect("archives every version not archived yet, after the environment", () =>
+      spec.given([...v2, new Archived({ version: "1" })]).when(new ArchiveEnvironment())
+        .then([new EnvironmentArchived(), new Archived({ version: "2" })]))
+
+    it.effect("archives an environment whose image build failed", () =>
+      spec.given([...v1, new ImageBuildFailed({ version: "1", canonicalHash: h(1), buildId: "b-1", reason: "pip failed" })])
+        .when(new ArchiveEnvironment()).then([new EnvironmentArchived(), new Archived({ version: "1" })]))
+
+    it.effect("refuses to archive an archived environment", () =>
+      spec.given(archivedEnv).when(new ArchiveEnvironment())
+        .thenFails((e) => e.reason._tag === "EnvironmentAlreadyArchived" && e.message.includes("already archived")))
+
+    it.effect("refuses an environment that does not exist", () =>
+      spec.given([]).when(new ArchiveEnvironment()).thenFails("EnvironmentNotFound"))
+
+    it.effect("refuses an environment with no registered version (a draft alone)", () =>
+      spec.given([defined()]).when(new ArchiveEnvironment())
+        .thenFails((e) => e.reason._tag === "NoVersionToArchive" && e.message.includes("nothing to archive")))
+
+    it.effect("a version registered while archived starts archived", () =>
+      spec.given([...archivedEnv, new Redefined({ definition: def3 })]).when(register(h(3)))
+        .then([registered("3", h(3), def3), new Archived({ version: "3" })]))
+
+    it.effect("a version created while archived starts archived", () =>
+      spec.given(archivedEnv).when(create(def3, h(3)))
+        .then([new Redefined({ definition: def3 }), registered("3", h(3), def3), new Archived({ version: "3" })]))
+
+    it.effect("restores what the archive covered, not versions archived before it", () =>
+      spec.given([...archivedEnv, registered("3", h(3), def3), new Archived({ version: "3" })])
+        .when(new RestoreEnvironment())
+        .then([new EnvironmentRestored(), new Restored({ version: "2" }), new Restored({ version: "3" })]))
+
+    it.effect("refuses to restore an environment that is not archived", () =>
+      spec.given(v2).when(new RestoreEnvironment())
+        .thenFails((e) => e.reason._tag === "EnvironmentNotArchived" && e.message.includes("not archived")))
+
+    it("keeps exact versions resolvable; latest has none left", () => {
+      const state = active(archivedEnv)
+      assert.strictEqual(Result.getOrThrow(resolve(state, { version: "2" })).version, "2")
+      assert.isTrue(Option.isNone(latest(stateOf(archivedEnv))))
+      const restored = [...archivedEnv, new EnvironmentRestored(), new Restored({ version: "2" })]
+      assert.strictEqual(Option.getOrThrow(latest(stateOf(restored))).version, "2")
+      assert.isTrue(Result.isSuccess(decider.decide(new ArchiveEnvironment(), stateOf(restored))))
+    })
   })
 
   describe("labels", () => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import {
-  Archived, Defined, DockerConfigured, EventVoided, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
+  Archived, Defined, DockerConfigured, EnvironmentArchived, EnvironmentRestored, EventVoided, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
   MetadataUpdated, PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, VariableSet,
   VariableUnset
 } from "../src/Event.ts"
@@ -30,6 +30,8 @@ const samples: { readonly [K in EnvironmentEventType]: ReadonlyArray<Extract<Env
   Registered: [new Registered({ name: "train", version: "1", canonicalHash: hash, hashAlgorithm: 1, definition: rich })],
   Archived: [new Archived({ version: "1" })],
   Restored: [new Restored({ version: "1" })],
+  EnvironmentArchived: [new EnvironmentArchived()],
+  EnvironmentRestored: [new EnvironmentRestored()],
   MetadataUpdated: [
     new MetadataUpdated({ version: "1", description: "CUDA 12 image", tags: { team: "vision", "stage": "prod" } }),
     new MetadataUpdated({ version: "1", tags: {} })

@@ -253,6 +253,10 @@ export const summarize = (event: EnvironmentEvent): string => {
       return `archived version ${event.version}`
     case "Restored":
       return `restored version ${event.version}`
+    case "EnvironmentArchived":
+      return "archived the environment (its versions follow, and new versions start archived)"
+    case "EnvironmentRestored":
+      return "restored the environment (the versions its archive covered follow)"
     case "MetadataUpdated":
       return `updated the description and tags of version ${event.version}`
     case "LabelMoved":
@@ -365,6 +369,9 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
       }, audit]
     case "PackageAdded": case "PackageRemoved": case "VariableSet": case "VariableUnset":
     case "DockerConfigured": case "PackagesResolved": case "ImageBuildRequested": case "ImageBuildFailed":
+    // What the environment's archive changes in the read model is in the `Archived`/`Restored`
+    // events the decider appends after it.
+    case "EnvironmentArchived": case "EnvironmentRestored":
       return [touch, audit]
   }
 }

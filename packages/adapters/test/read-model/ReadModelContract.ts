@@ -12,15 +12,19 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
+  Archived,
   CanonicalHash,
   Defined,
   emptyDefinition,
   Environment,
+  EnvironmentArchived,
+  EnvironmentRestored,
   EventStore,
   EventVoided,
   MetadataUpdated,
   Projections,
-  ReadModel
+  ReadModel,
+  Restored
 } from "@terrarium/domain"
 import { Effect, Fiber, type Layer, type Scope, Stream } from "effect"
 import { EventCodec } from "@terrarium/domain"
@@ -314,6 +318,44 @@ export const readModelContract = <R = never, E = never, E2 = never>(
           assert.strictEqual(yield* projections.checkpoint, known)
           assert.deepStrictEqual(yield* state, before)
         }
+      })))
+
+    it.effect("an archived environment is hidden from the list, its versions still read, and its restore brings it back", () =>
+      run(Effect.gen(function* () {
+        const projections = yield* Projections
+        const read = yield* ReadModel
+        const hash = yield* CanonicalHash.hash(trainDraft)
+        const listed = (includeArchived: boolean) =>
+          read.environments({ workspace: "team-z", includeArchived }).pipe(
+            Effect.map((rows) => rows.map((r) => [r.name, r.archived, r.latestVersion, r.versionCount, r.archivedVersionCount]))
+          )
+        // As the decider writes it: the environment's archive, then each version it archives.
+        yield* appendAll([["team-z", "old", [
+          new Defined({ workspace: "team-z", name: "old", curated: false, definition: trainDraft }),
+          registered("old", "1", hash, trainDraft),
+          new EnvironmentArchived(),
+          new Archived({ version: "1" })
+        ]]])
+        yield* projections.catchUp
+        assert.deepStrictEqual(yield* listed(false), [])
+        assert.deepStrictEqual(yield* listed(true), [["old", true, null, 0, 1]])
+        assert.deepStrictEqual(
+          (yield* read.versions({ workspace: "team-z", name: "old", includeArchived: true })).map((v) => [v.version, v.archived]),
+          [["1", true]]
+        )
+        yield* appendAll([["team-z", "old", [new EnvironmentRestored(), new Restored({ version: "1" })]]])
+        yield* projections.catchUp
+        assert.deepStrictEqual(yield* listed(false), [["old", false, "1", 1, 0]])
+        const trail = yield* read.audit({ workspace: "team-z", name: "old" })
+        assert.deepStrictEqual(trail.slice(2).map((a) => [a.eventType, a.version, a.summary]), [
+          ["EnvironmentArchived", null, "archived the environment (its versions follow, and new versions start archived)"],
+          ["Archived", "1", "archived version 1"],
+          ["EnvironmentRestored", null, "restored the environment (the versions its archive covered follow)"],
+          ["Restored", "1", "restored version 1"]
+        ])
+        const incremental = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, incremental, "a rebuild projects the archive as the catch-ups did")
       })))
 
     it.effect("a metadata update changes a version's description and tags, whether its version is in the same batch or an earlier one", () =>

@@ -61,3 +61,24 @@ export const referenceOf = (
   }
   return decodeRef(Option.isSome(flags.version) ? `${name}:${flags.version.value}` : name)
 }
+
+/**
+ * What `archive` and `restore` act on: a bare `NAME` (or `--name NAME` alone) is the whole
+ * environment, as in AzureML; `NAME:VERSION`, `NAME@LABEL` (or `--version`) is one version.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const environmentOrReference = (
+  ref: Option.Option<string>,
+  flags: { readonly name: Option.Option<string>; readonly version: Option.Option<string> }
+): Effect.Effect<
+  { readonly _tag: "Environment"; readonly name: string } | { readonly _tag: "Version"; readonly ref: EnvironmentRef },
+  InvalidReference | UsageError
+> =>
+  referenceOf(ref, flags).pipe(Effect.map((decoded) => {
+    const given = Option.isSome(ref) ? ref.value : Option.isSome(flags.version) ? ":" : ""
+    return /[:@]/.test(given.trim().replace(/^azureml:/, ""))
+      ? { _tag: "Version" as const, ref: decoded }
+      : { _tag: "Environment" as const, name: decoded.name }
+  }))

@@ -5,7 +5,7 @@
  */
 import { CanonicalHash, Diff } from "@terrarium/domain"
 import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
-import type { Draft, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
+import type { Draft, EnvironmentArchive, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
 import { fields, table, time } from "./Output.ts"
 
 /** @since 0.1.0 @category rendering */
@@ -96,6 +96,12 @@ export const version = (v: EnvironmentVersion): string => {
   if (asOf !== undefined) lines.push(asOf)
   return fields(lines)
 }
+
+/** @since 0.1.0 @category rendering */
+export const environmentArchive = (a: EnvironmentArchive): string =>
+  `${a.archived ? "Archived" : "Restored"} environment ${a.name}` +
+  (a.versions.length === 0 ? "" : ` (${a.archived ? "archived" : "restored"} versions ${a.versions.join(", ")})`) +
+  (a.archived ? "; versions registered from now on start archived" : "")
 
 /** @since 0.1.0 @category rendering */
 export const diff = (r: VersionDiff): string => {

@@ -1,5 +1,6 @@
 /**
- * `terrarium environment archive`: retire a version from `latest` while keeping it resolvable.
+ * `terrarium environment archive`: archive a whole environment (`NAME`, as AzureML) or
+ * retire one version from `latest`, keeping either resolvable by exact version.
  *
  * @since 0.1.0
  */
@@ -7,7 +8,7 @@ import { Effect } from "effect"
 import { Argument, Command } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
 import * as Render from "../../Render.ts"
-import { referenceFlags, referenceOf } from "../../ReferenceFlags.ts"
+import { environmentOrReference, referenceFlags } from "../../ReferenceFlags.ts"
 import { withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
@@ -15,14 +16,16 @@ import { withTerrarium } from "../../TerrariumCommand.ts"
  * @category commands
  */
 export const archive = Command.make("archive", {
-  ref: Argument.String("ref").pipe(Argument.withDescription("NAME:VERSION or NAME@LABEL (or --name NAME --version VERSION)"), Argument.optional),
+  ref: Argument.String("ref").pipe(Argument.withDescription("NAME (the whole environment), NAME:VERSION or NAME@LABEL (or --name NAME [--version VERSION])"), Argument.optional),
   ...referenceFlags
 }, (input) =>
   withTerrarium(
     (flags) =>
       Effect.gen(function*() {
-        const r = yield* referenceOf(input.ref, input)
-        return yield* Terrarium.use((t) => t.archive({ workspace: flags.workspace, ref: r }))
+        const target = yield* environmentOrReference(input.ref, input)
+        return target._tag === "Environment"
+          ? yield* Terrarium.use((t) => t.archiveEnvironment({ workspace: flags.workspace, name: target.name }))
+          : yield* Terrarium.use((t) => t.archive({ workspace: flags.workspace, ref: target.ref }))
       }),
-    (v) => ({ data: v, table: () => Render.version(v) })
-  )).pipe(Command.withDescription("Archive a version: still resolvable by exact version, never latest"))
+    (v) => ({ data: v, table: () => ("version" in v ? Render.version(v) : Render.environmentArchive(v)) })
+  )).pipe(Command.withDescription("Archive a whole environment (NAME: hidden from list, new versions start archived) or one version (NAME:VERSION): still resolvable by exact version, never latest"))
