@@ -141,26 +141,23 @@ const fromDockerfile = (dockerfile: string, buildContext: Option.Option<string>,
     return imported
   })
 
-const fromFlags = (input: DefinitionFlags & {
+/** Where the definition comes from: a file, a conda file and/or an image, then the flags over it. */
+type SourceFlags = DefinitionFlags & {
   readonly file: Option.Option<string>
   readonly name: Option.Option<string>
   readonly condaFile: Option.Option<string>
   readonly image: Option.Option<string>
   readonly allowOutside: ReadonlyArray<string>
-}) =>
+}
+
+const fromFlags = (input: SourceFlags) =>
   Effect.gen(function*() {
     const imported = yield* importedFromFlags(input)
     const definition = yield* applyDefinitionFlags(imported.definition, input, Option.isSome(input.condaFile))
     return { ...imported, definition }
   })
 
-const importedFromFlags = (input: DefinitionFlags & {
-  readonly file: Option.Option<string>
-  readonly name: Option.Option<string>
-  readonly condaFile: Option.Option<string>
-  readonly image: Option.Option<string>
-  readonly allowOutside: ReadonlyArray<string>
-}) =>
+const importedFromFlags = (input: SourceFlags) =>
   Effect.gen(function*() {
     // The importers (YAML, the spec parsers) are loaded by this command only.
     const { importCondaEnvironmentFile, importEnvironmentFile } = yield* Effect.promise(() => import("@terrarium/adapters"))
