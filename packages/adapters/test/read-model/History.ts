@@ -22,7 +22,7 @@ import {
   LabelRemoved,
   PackageAdded,
   type PipRequirement,
-  type Projections,
+  Projections as ProjectionsService,
   Redefined,
   Registered,
   Restored,
@@ -179,7 +179,7 @@ export const environmentEventPositions = EventStore.use((store) => Stream.runCol
  * Watches a projector's checkpoint every 2 ms while the effects race, failing if it ever moves
  * back (rebuilds included); returns how to stop watching, which also reports a failure.
  */
-export const watchCheckpoint = (projections: Projections["Service"], what: string) =>
+export const watchCheckpoint = (projections: ProjectionsService["Service"], what: string) =>
   Effect.gen(function* () {
     const stop = yield* Ref.make(false)
     const watcher = yield* Effect.forkChild(Effect.gen(function* () {
@@ -205,3 +205,17 @@ export const growTheLog = (steps: ReadonlyArray<ReadonlyArray<Append>>) =>
       ]]])
     }
   })
+
+/** All three steps of the history, catching up after each (a foreign event among them); returns the hashes. */
+export const writeAndCatchUp = Effect.gen(function* () {
+  const h = yield* hashes
+  const projections = yield* ProjectionsService
+  const store = yield* EventStore
+  for (const [i, step] of history(h).entries()) {
+    yield* appendAll(step)
+    if (i === 1) yield* appendForeign
+    const checkpoint = yield* projections.catchUp
+    assert.strictEqual(checkpoint, yield* store.head, `after step ${i + 1} the checkpoint is the head`)
+  }
+  return h
+})

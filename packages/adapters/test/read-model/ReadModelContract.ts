@@ -30,8 +30,8 @@ import { Effect, Fiber, type Layer, type Scope, Stream } from "effect"
 import { EventCodec } from "@terrarium/domain"
 import { envelopeOf } from "../../src/read-model/Projection.ts"
 import {
-  appendAll, appendForeign, countEnvironmentEvents, CURATED, environmentEventPositions, growTheLog, hashes, history,
-  pip, registered, trainDraft, watchCheckpoint, withPip
+  appendAll, countEnvironmentEvents, CURATED, environmentEventPositions, growTheLog, hashes, history,
+  pip, registered, trainDraft, watchCheckpoint, writeAndCatchUp, withPip
 } from "./History.ts"
 
 /** @since 0.1.0 */
@@ -100,20 +100,6 @@ export const readModelContract = <R = never, E = never, E2 = never>(
 
   /** The view, and what `observe` sees. */
   const state = Effect.all({ view: readModelView, observed: observe ?? Effect.void })
-
-  /** All three steps, catching up after each (a foreign event among them); returns the hashes. */
-  const writeAndCatchUp = Effect.gen(function* () {
-    const h = yield* hashes
-    const projections = yield* Projections
-    const store = yield* EventStore
-    for (const [i, step] of history(h).entries()) {
-      yield* appendAll(step)
-      if (i === 1) yield* appendForeign
-      const checkpoint = yield* projections.catchUp
-      assert.strictEqual(checkpoint, yield* store.head, `after step ${i + 1} the checkpoint is the head`)
-    }
-    return h
-  })
 
   describe(`read model contract: ${name}`, () => {
     it.effect("a rebuild replays the log into the read model the catch-ups built", () =>

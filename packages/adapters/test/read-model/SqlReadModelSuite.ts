@@ -19,8 +19,8 @@ import { SqlReadModel, type SqlReadModelOptions } from "../../src/read-model/sql
 import { PROJECTION_TABLES, type ProjectionTables, shadowOf } from "../../src/read-model/sql/Tables.ts"
 import { Database } from "../../src/sql/Database.ts"
 import {
-  appendAll, appendForeign, countEnvironmentEvents, environmentEventPositions, growTheLog, hashes, history, trainDraft,
-  watchCheckpoint
+  appendAll, countEnvironmentEvents, environmentEventPositions, growTheLog, hashes, history, trainDraft, watchCheckpoint,
+  writeAndCatchUp
 } from "./History.ts"
 
 // ---------------------------------------------------------------------------------------------
@@ -143,21 +143,6 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
     yield* copyLog(yield* Database, Context.get(elsewhere, Database))
     assert.strictEqual(yield* Context.get(elsewhere, Projections).rebuild, head)
     return yield* snapshot.pipe(Effect.provide(elsewhere))
-  })
-
-  /** All three steps, catching up after each; returns the hashes and the final snapshot. */
-  const writeAndCatchUp = Effect.gen(function* () {
-    const h = yield* hashes
-    const projections = yield* Projections
-    const store = yield* EventStore
-    const steps = history(h)
-    for (const [i, step] of steps.entries()) {
-      yield* appendAll(step)
-      if (i === 1) yield* appendForeign
-      const checkpoint = yield* projections.catchUp
-      assert.strictEqual(checkpoint, yield* store.head, `after step ${i + 1} the checkpoint is the head`)
-    }
-    return h
   })
 
   describe(`SQL read model: ${name}`, () => {
