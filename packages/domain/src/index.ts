@@ -29,5 +29,6 @@ export * from "./ports/EventStore.ts"
 export * from "./ports/Projections.ts"
 export * from "./ports/ReadModel.ts"
 export * from "./ports/Storage.ts"
+export * from "./ports/ImageBuilder.ts"
 
 export * from "./CauseText.ts"

@@ -1,0 +1,245 @@
+/**
+ * The image builder port: turns one registered definition into a container image on an engine,
+ * reports the build as it goes, and says what it really installed.
+ *
+ * The port knows nothing of caching or of who else is building: one call is one build. Exactly
+ * one build per canonical hash, leases and the hash → image cache are the app's business, on
+ * the build stream's events. An adapter generates its own build recipe (for Docker: a layered
+ * Dockerfile) from the definition; no value of the definition may reach a shell unquoted.
+ *
+ * @since 0.2.0
+ */
+import { Context, Schema } from "effect"
+import type { Effect } from "effect"
+import { describeCause } from "../CauseText.ts"
+import type { Definition } from "../Definition.ts"
+
+/**
+ * One file of a stored build context, as digested at registration (`ContextDigest`). A builder
+ * sends exactly these files: a context that differs from its digest is never built.
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export interface BuildContextEntry {
+  /** Relative, `/`-separated, no `..`. */
+  readonly path: string
+  readonly executable: boolean
+  readonly content: Uint8Array
+}
+
+/** @since 0.2.0 @category model */
+export interface BuildContext {
+  /** The `contextDigest` of the definition this context was stored for. */
+  readonly digest: string
+  readonly entries: ReadonlyArray<BuildContextEntry>
+}
+
+/**
+ * What to build. `image` is the name the app derived from the hash (docs/images.md); the
+ * builder tags the result with it and labels it with the hash.
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export interface ImageBuildRequest {
+  /** The canonical hash of `definition` (`sha256:…`). */
+  readonly hash: string
+  readonly image: string
+  readonly definition: Definition
+  /** The stored context of a Dockerfile-based definition; absent for a base-image one. */
+  readonly context?: BuildContext | undefined
+  /** Build every step again, reusing no layer (a drift check). */
+  readonly noCache: boolean
+}
+
+/**
+ * What a build reports while it runs. A `Step` starts a step of the recipe (`cached`: the
+ * engine reused a layer for it); `Log` is one line of output, control characters left to the
+ * renderer to escape.
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export type BuildProgress =
+  | { readonly _tag: "Step"; readonly index: number; readonly total: number; readonly name: string; readonly cached: boolean }
+  | { readonly _tag: "Log"; readonly line: string }
+
+/** @since 0.2.0 @category model */
+export const ResolvedCondaPackage = Schema.Struct({
+  name: Schema.String,
+  version: Schema.String,
+  build: Schema.String,
+  channel: Schema.String,
+  url: Schema.String,
+  sha256: Schema.optionalKey(Schema.String)
+})
+export type ResolvedCondaPackage = typeof ResolvedCondaPackage.Type
+
+/** @since 0.2.0 @category model */
+export const ResolvedPipPackage = Schema.Struct({ name: Schema.String, version: Schema.String })
+export type ResolvedPipPackage = typeof ResolvedPipPackage.Type
+
+/**
+ * What the image really holds: the solved conda lock it was installed from, and the pip
+ * packages read back from inside the image after the build.
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export const ResolvedLock = Schema.Struct({
+  conda: Schema.Array(ResolvedCondaPackage),
+  pip: Schema.Array(ResolvedPipPackage)
+})
+export type ResolvedLock = typeof ResolvedLock.Type
+
+/** @since 0.2.0 @category model */
+export interface BuiltImage {
+  readonly image: string
+  /** The engine's image id (`sha256:…`). */
+  readonly imageId: string
+  readonly sizeBytes: number
+  /** The id or digest of the base image the build started from, when the engine tells. */
+  readonly baseImageDigest: string | null
+  readonly resolved: ResolvedLock
+  readonly cachedSteps: number
+  readonly totalSteps: number
+  /** Which builder made it (`docker/<engine version>`), for the `ImageBuilt` event. */
+  readonly builderVersion: string
+}
+
+/** @since 0.2.0 @category model */
+export interface ImageInfo {
+  readonly image: string
+  readonly imageId: string
+  readonly sizeBytes: number
+}
+
+/**
+ * The engine cannot be reached (`host` says where it was looked for, e.g. `DOCKER_HOST`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class EngineUnavailable extends Schema.TaggedError<EngineUnavailable>()("EngineUnavailable", {
+  host: Schema.String,
+  cause: Schema.Defect()
+}) {
+  get isRetryable() { return true }
+  override get message() {
+    return `the container engine at ${this.host} cannot be reached (${describeCause(this.cause)}); start it (scripts/services/docker.sh ensure) or set DOCKER_HOST`
+  }
+}
+
+/** The base image is neither local nor in a configured registry. @since 0.2.0 @category errors */
+export class BaseImageNotFound extends Schema.TaggedError<BaseImageNotFound>()("BaseImageNotFound", {
+  image: Schema.String,
+  detail: Schema.String
+}) {
+  get isRetryable() { return false }
+  override get message() { return `base image ${this.image} was not found: ${this.detail}` }
+}
+
+/** The conda part does not solve against its channels. @since 0.2.0 @category errors */
+export class CondaUnsolvable extends Schema.TaggedError<CondaUnsolvable>()("CondaUnsolvable", {
+  specs: Schema.Array(Schema.String),
+  channels: Schema.Array(Schema.String),
+  detail: Schema.String
+}) {
+  get isRetryable() { return false }
+  override get message() {
+    return `conda packages ${this.specs.join(", ")} do not solve against ${this.channels.join(", ") || "no channel"}: ${this.detail}`
+  }
+}
+
+/** A pip requirement does not resolve on its index. @since 0.2.0 @category errors */
+export class PipUnresolvable extends Schema.TaggedError<PipUnresolvable>()("PipUnresolvable", {
+  requirement: Schema.String,
+  index: Schema.String,
+  detail: Schema.String
+}) {
+  get isRetryable() { return false }
+  override get message() { return `pip requirement ${this.requirement} does not resolve on ${this.index}: ${this.detail}` }
+}
+
+/** A step of the recipe failed; `logTail` is its last lines. @since 0.2.0 @category errors */
+export class StepFailed extends Schema.TaggedError<StepFailed>()("StepFailed", {
+  step: Schema.String,
+  logTail: Schema.Array(Schema.String)
+}) {
+  get isRetryable() { return false }
+  override get message() {
+    return `build step failed: ${this.step}${this.logTail.length > 0 ? `\n${this.logTail.join("\n")}` : ""}`
+  }
+}
+
+/** The built image runs, but a package it should hold does not import. @since 0.2.0 @category errors */
+export class ImportCheckFailed extends Schema.TaggedError<ImportCheckFailed>()("ImportCheckFailed", {
+  module: Schema.String,
+  logTail: Schema.Array(Schema.String)
+}) {
+  get isRetryable() { return false }
+  override get message() { return `the built image cannot import ${this.module}: ${this.logTail.join(" / ")}` }
+}
+
+/** The request cannot be built as given (context digest mismatch, unsupported platform). @since 0.2.0 @category errors */
+export class UnbuildableRequest extends Schema.TaggedError<UnbuildableRequest>()("UnbuildableRequest", {
+  detail: Schema.String
+}) {
+  get isRetryable() { return false }
+  override get message() { return `cannot build: ${this.detail}` }
+}
+
+/** The engine answered with something unexpected. @since 0.2.0 @category errors */
+export class EngineFailure extends Schema.TaggedError<EngineFailure>()("EngineFailure", {
+  operation: Schema.String,
+  cause: Schema.Defect()
+}) {
+  get isRetryable() { return false }
+  override get message() { return `container engine ${this.operation} failed: ${describeCause(this.cause)}` }
+}
+
+/**
+ * The one error of the port; `reason` says which.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ImageBuilderError extends Schema.TaggedError<ImageBuilderError>()("ImageBuilderError", {
+  reason: Schema.Union([
+    EngineUnavailable,
+    BaseImageNotFound,
+    CondaUnsolvable,
+    PipUnresolvable,
+    StepFailed,
+    ImportCheckFailed,
+    UnbuildableRequest,
+    EngineFailure
+  ])
+}) {
+  get isRetryable() { return this.reason.isRetryable }
+  override get message() { return this.reason.message }
+}
+
+/**
+ * @since 0.2.0
+ * @category port
+ */
+export class ImageBuilder extends Context.Service<ImageBuilder, {
+  /** Where the engine is (for messages and `image` commands): `unix:///…`, `tcp://…`, `memory`. */
+  readonly engine: string
+  /** Fails with `EngineUnavailable` when the engine does not answer. */
+  readonly ping: Effect.Effect<void, ImageBuilderError>
+  /**
+   * One build. `progress` is called for every step and log line, in order; the build waits for
+   * it. Interrupting the effect stops the build and leaves no tagged image behind.
+   */
+  readonly build: (
+    request: ImageBuildRequest,
+    progress: (event: BuildProgress) => Effect.Effect<void>
+  ) => Effect.Effect<BuiltImage, ImageBuilderError>
+  /** The image as the engine has it now, or `undefined` if it is gone (pruned by hand). */
+  readonly inspect: (image: string) => Effect.Effect<ImageInfo | undefined, ImageBuilderError>
+  /** Removes the image's tag; no error if it is already gone. */
+  readonly remove: (image: string) => Effect.Effect<void, ImageBuilderError>
+}>()("terrarium/ImageBuilder") {}
