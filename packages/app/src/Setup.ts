@@ -20,6 +20,8 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Config, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
 import { homedir, userInfo } from "node:os"
+import * as BackgroundProjection from "./BackgroundProjection.ts"
+import * as CatchUpProgress from "./CatchUpProgress.ts"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
@@ -207,6 +209,23 @@ export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
 }
 
+/**
+ * How the read model is kept up to date besides the catch-up every read starts with.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface ProjectionOptions {
+  /**
+   * Follow the log in the background for as long as the layer lives (a long-running process),
+   * so reads find the read model caught up: one process at a time follows, the others stand by
+   * and take over when it stops (`BackgroundProjection.ts`). Default false.
+   */
+  readonly projectInBackground?: boolean | undefined
+  /** Hear the progress of a catch-up with a large gap (`CatchUpProgress.ts`; the CLI shows it on a terminal). */
+  readonly catchUpProgress?: CatchUpProgress.CatchUpProgressOptions | undefined
+}
+
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */
 export const osUser = (): string => {
   try {
@@ -228,8 +247,13 @@ export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUs
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: StorageOptions & { readonly caller?: Caller | undefined }) =>
-  terrariumLayer(options.caller ?? defaultCaller()).pipe(
+export const layer = (options: StorageOptions & ProjectionOptions & { readonly caller?: Caller | undefined }) => {
+  const service = terrariumLayer(options.caller ?? defaultCaller())
+  return Layer.merge(
+    options.catchUpProgress !== undefined ? service.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : service,
+    options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty
+  ).pipe(
     Layer.provideMerge(layerPorts(layerDatabase(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
+}

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Exit, Result, Schema } from "effect"
 import { EnvironmentEventJson, SCHEMA_VERSIONS } from "./Event.ts"
 import type { EnvironmentEvent, EnvironmentEventType } from "./Event.ts"
 import type { EventMetadata, NewEvent, RecordedEvent } from "./ports/EventStore.ts"
@@ -82,7 +82,9 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
 }
 
 const encodeData = Schema.encodeSync(EnvironmentEventJson)
-const decodeData = Schema.decodeUnknownEffect(EnvironmentEventJson)
+// Synchronous: a replay decodes every event of the log, and running an Effect per event cost
+// twice the decoding itself (bench/README.md, "Measurements behind code choices").
+const decodeData = Schema.decodeUnknownResult(EnvironmentEventJson)
 
 /**
  * An environment event as a row to append. `id` is the caller's UUID for the event.
@@ -111,9 +113,9 @@ export const makeDecode = (options: {
   readonly upcasters: Upcasters
   readonly versions: Readonly<Record<string, number>>
 }) =>
-(recorded: RecordedEvent): Effect.Effect<EnvironmentEvent, EventDecodeError> => {
+(recorded: RecordedEvent): Exit.Exit<EnvironmentEvent, EventDecodeError> => {
   const failure = (problem: DecodeProblem, detail: string) =>
-    Effect.fail(new EventDecodeError({
+    Exit.fail(new EventDecodeError({
       workspace: recorded.workspace,
       stream: recorded.stream,
       position: recorded.position,
@@ -136,21 +138,20 @@ export const makeDecode = (options: {
   }
   // The row's `type` is authoritative; `_tag` in `data` is redundant and may be missing.
   const tagged = typeof data === "object" && data !== null && !Array.isArray(data) ? { ...data, _tag: recorded.type } : data
-  return decodeData(tagged).pipe(
-    Effect.flatMap((event) =>
-      event._tag === recorded.type ? Effect.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
-    ),
-    Effect.catchTag("SchemaError", (error) => failure("Malformed", error.message))
-  )
+  const decoded = decodeData(tagged)
+  if (Result.isFailure(decoded)) return failure("Malformed", decoded.failure.message)
+  const event = decoded.success
+  return event._tag === recorded.type ? Exit.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
 }
 
 /**
- * A stored row as an environment event, upcast to today's schema first.
+ * A stored row as an environment event, upcast to today's schema first. The result is an `Exit`,
+ * which is an Effect: callers that decode many rows check it synchronously.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decode: (recorded: RecordedEvent) => Effect.Effect<EnvironmentEvent, EventDecodeError> = makeDecode({
+export const decode: (recorded: RecordedEvent) => Exit.Exit<EnvironmentEvent, EventDecodeError> = makeDecode({
   upcasters: UPCASTERS,
   versions: SCHEMA_VERSIONS
 })
