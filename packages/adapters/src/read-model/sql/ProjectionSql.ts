@@ -146,10 +146,40 @@ export const resetShadow = async (db: Db, version: number): Promise<void> => {
 }
 
 /**
- * Replaces the rows of every live projection table with those of its shadow, moves the live
- * checkpoint to the shadow's and empties the shadow, all in the caller's transaction, so that a
- * reader sees either the old read model or the rebuilt one, never a mix (on PostgreSQL it goes on
- * reading the old rows meanwhile; on PGlite it waits for the connection).
+ * Swaps every live projection table with its shadow by renaming them, in the caller's
+ * transaction: the rebuilt rows become the live ones whatever their number, where copying them
+ * took time in proportion (and the old live rows become the shadow's, emptied by `resetShadow`).
+ * The views over the live tables (the curated catalog, the cache lookup) follow a renamed table,
+ * so each is defined again, as it was, over the names. A reader waits for the transaction (the
+ * renames lock the tables) and then reads the rebuilt tables by the same names.
+ *
+ * The tables' index and constraint names swap with them: refer to them through their table.
+ */
+const swapTables = async (db: Db): Promise<void> => {
+  const live = PROJECTION_TABLES.map((table) => LIVE.tables[table])
+  const { rows: views } = await sql<{ name: string; definition: string }>`
+    select distinct v.oid::regclass::text as name, pg_get_viewdef(v.oid) as definition
+    from pg_depend d
+    join pg_rewrite r on r.oid = d.objid
+    join pg_class v on v.oid = r.ev_class
+    where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and v.relkind = 'v'
+      and d.refobjid in (select to_regclass(t)::oid from unnest(${live}::text[]) as t)`.execute(db)
+  for (const table of PROJECTION_TABLES) {
+    const [current, rebuilt] = [LIVE.tables[table], SHADOW.tables[table]]
+    const parked = `swapping_${current}`
+    await sql`alter table ${sql.table(current)} rename to ${sql.id(parked)}`.execute(db)
+    await sql`alter table ${sql.table(rebuilt)} rename to ${sql.id(current)}`.execute(db)
+    await sql`alter table ${sql.table(parked)} rename to ${sql.id(rebuilt)}`.execute(db)
+  }
+  for (const view of views) {
+    await sql`create or replace view ${sql.raw(view.name)} as ${sql.raw(view.definition.replace(/;\s*$/, ""))}`.execute(db)
+  }
+}
+
+/**
+ * Puts the shadow's rows in place of the live ones (`swapTables`), moves the live checkpoint to
+ * the shadow's and empties the shadow, all in the caller's transaction, so that a reader sees
+ * either the old read model or the rebuilt one, never a mix.
  *
  * Refuses (returns undefined, writing nothing) when the shadow is behind the live checkpoint:
  * the live read model would go back in time, and a caller that has just read its own write could
@@ -168,12 +198,7 @@ export const swapInShadow = async (db: Db, version: number): Promise<number | un
   const shadow = await lockCheckpoint(db, SHADOW.checkpoint, version)
   const built = shadow.position
   if (built < live || shadow.version !== version) return undefined
-  await clearProjections(db)
-  // The shadows are LIKE copies of the live tables, so their columns come in the same order
-  // (a test keeps it so).
-  for (const table of PROJECTION_TABLES) {
-    await sql`insert into ${sql.table(LIVE.tables[table])} select * from ${sql.table(SHADOW.tables[table])}`.execute(db)
-  }
+  await swapTables(db)
   await writeCheckpoint(db, built, LIVE.checkpoint, version)
   await resetShadow(db, version)
   return built

@@ -44,7 +44,7 @@ import type { ProjectionTables } from "./Tables.ts"
 
 /** @since 0.1.0 @category models */
 export interface SqlProjectionsOptions {
-  /** Events per transaction (default 500). */
+  /** Events per transaction (default 2,000: see bench/README.md, "Projections benchmark"). */
   readonly batchSize?: number
   /** How long `run` waits between polls once caught up (default 200 ms). */
   readonly pollInterval?: Duration.Input
@@ -76,7 +76,7 @@ const isStale = (reached: number | Stale): reached is Stale => typeof reached !=
 export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions) {
   const database = yield* Database
   const store = yield* EventStore
-  const batchSize = Math.max(1, options.batchSize ?? 500)
+  const batchSize = Math.max(1, options.batchSize ?? 2000)
   const pollInterval = options.pollInterval ?? "200 millis"
   const version = options.projectionVersion ?? PROJECTION_VERSION
 
