@@ -9,6 +9,17 @@ import { join } from "node:path"
 import { migrate, migrationsDirectory } from "../../src/sql/Migrations.ts"
 import { splitStatements } from "../../src/sql/SqlStatements.ts"
 
+/** An empty migrations directory and an empty in-memory database, removed with the scope. */
+const scratch = Effect.gen(function* () {
+  const dir = mkdtempSync(join(tmpdir(), "terrarium-migrations-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+  const db = yield* Effect.acquireRelease(
+    Effect.sync(() => new Kysely<any>({ dialect: new PGliteDialect({ pglite: new PGlite() }) })),
+    (db) => Effect.promise(() => db.destroy())
+  )
+  return { dir, db }
+})
+
 describe("SQL migrations", () => {
   it("splits scripts on semicolons outside comments, quotes and dollar bodies", () => {
     const script = `-- a; comment
@@ -22,12 +33,7 @@ select "odd;name", $$;$$ from a;
 
   it.effect("runs files in name order, picks up new ones, and names the failing file", () =>
     Effect.gen(function* () {
-      const dir = mkdtempSync(join(tmpdir(), "terrarium-migrations-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const db = yield* Effect.acquireRelease(
-        Effect.sync(() => new Kysely<any>({ dialect: new PGliteDialect({ pglite: new PGlite() }) })),
-        (db) => Effect.promise(() => db.destroy())
-      )
+      const { dir, db } = yield* scratch
       writeFileSync(join(dir, "0002_b.sql"), "insert into t values (2);")
       writeFileSync(join(dir, "0001_a.sql"), "create table t (n int); insert into t values (1);")
       assert.deepStrictEqual(yield* migrate(db, { directory: dir }), ["0001_a", "0002_b"])
@@ -46,12 +52,7 @@ select "odd;name", $$;$$ from a;
 
   it.effect("0011 keeps every row of the cache lookup, its images now one per hash", () =>
     Effect.gen(function* () {
-      const dir = mkdtempSync(join(tmpdir(), "terrarium-migrations-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const db = yield* Effect.acquireRelease(
-        Effect.sync(() => new Kysely<any>({ dialect: new PGliteDialect({ pglite: new PGlite() }) })),
-        (db) => Effect.promise(() => db.destroy())
-      )
+      const { dir, db } = yield* scratch
       const files = readdirSync(migrationsDirectory).filter((file) => file.endsWith(".sql")).sort()
       const copy = (file: string) => copyFileSync(join(migrationsDirectory, file), join(dir, file))
       for (const file of files.filter((file) => file < "0011")) copy(file)

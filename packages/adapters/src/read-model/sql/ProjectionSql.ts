@@ -9,6 +9,10 @@
  * Speed: one statement per row operation was slow. `applyOps` reads what the batch depends on in
  * one query, folds it in memory and writes it in one statement, and the projector reads the next
  * batch while this one commits (figures: bench/README.md, "Measurements behind code choices").
+ * The audit trail, one row per event, is most of what a batch writes: only what the projection
+ * computed (a summary, a version) is sent, and the rest of each row is copied from the event's
+ * row in the log, which lives in the same database (the `events` table of the SQL event store:
+ * this adapter projects that log, and refuses a batch whose events are not in it).
  *
  * @since 0.1.0
  */
