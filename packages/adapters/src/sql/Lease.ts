@@ -7,8 +7,9 @@
  *   and the name, held by a connection of its own for as long as the lease is: it ends when the
  *   holder lets it go, or when its connection or its process dies (the server then drops the
  *   session and its locks), so a crashed holder never blocks a standby for longer than it takes
- *   the server to notice. A standby tries again every `retryEvery`; the holder checks its
- *   connection as often, and `lost` fails once it is gone (the lock may then be someone else's).
+ *   the server to notice. A standby tries again every `retryEvery` (on a connection it keeps
+ *   meanwhile, one of its pool's); the holder checks its connection as often, and `lost` fails
+ *   once it is gone (the lock may then be someone else's).
  * - **PGlite:** one process has a data directory open at a time (`DataDirectoryLock.ts`), so a
  *   lock in this process is enough: a permit per database and name.
  *

@@ -1,7 +1,8 @@
 /**
  * What the CLI writes to standard error while a long catch-up runs (`CatchUpProgress.ts` decides
  * when one is long): on a terminal, one line rewritten in place and cleared at the end; anywhere
- * else, one plain line when it starts, so logs say why a command took long without filling up.
+ * else, one plain line when it starts, so logs say why a command took long without filling up
+ * (and nothing for a rebuild, which the projector's warning announces).
  *
  * @since 0.1.0
  */
@@ -23,7 +24,8 @@ export const progressText = (progress: CatchUpProgress, terminal: boolean): stri
   const what = rebuilding
     ? `terrarium: rebuilding the read model from ${count(head)} events (it was built by another version of Terrarium)`
     : `terrarium: catching up the read model with ${count(head - from)} new events`
-  if (!terminal) return phase === "started" ? `${what}…\n` : undefined
+  // A rebuild is announced by the projector's own warning already.
+  if (!terminal) return phase === "started" && !rebuilding ? `${what}…\n` : undefined
   if (phase === "done") return CLEAR_LINE
   if (rebuilding) return `${CLEAR_LINE}${what}…`
   const done = Math.max(0, at - from)
