@@ -332,7 +332,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         }
         yield* engine.ping
         const version = yield* call("version", () => docker.version())
-        const labels = { "terrarium.hash": request.hash, "terrarium.image": request.image }
+        // Only the hash: a label that differed between two requests for one hash would defeat the cache.
+        const labels = { "terrarium.hash": request.hash }
         const conda = definition.python.userManagedDependencies ? undefined : definition.python.conda
         const lock: ReadonlyArray<ResolvedCondaPackage> = conda === undefined
           ? []
