@@ -158,6 +158,48 @@ describe("DockerImageBuilder on Docker", () => {
         assert.include(yield* run(["python", "-c", "import demo_env; print(demo_env.VERSION)"]), "1.0")
       }))
 
+    it.effect("a Dockerfile definition with pip packages and variables gets the generated part on top", () =>
+      Effect.gen(function* () {
+        const builder = yield* ImageBuilder
+        const context = yield* storedContext({
+          "docker/Dockerfile": `FROM ${engine.baseImage}\nCOPY ["marker.txt", "/marker.txt"]\n`,
+          "marker.txt": "from the context\n"
+        })
+        const base = definition({ FROM_VARIABLES: "yes" })
+        const request = buildRequest(
+          {
+            ...base,
+            docker: { ...base.docker, base: { kind: "dockerfile", context: ".", dockerfilePath: "docker/Dockerfile", contextDigest: context.digest } }
+          },
+          { context }
+        )
+        images.push(request.image)
+        const { events, progress } = recorder()
+        const result = yield* builder.build(request, progress)
+        const steps = events.filter((e) => e._tag === "Step")
+        // The user's two steps, then the generated part (FROM the user's image, conda, pip, PATH, one variable, the label).
+        assert.strictEqual(result.totalSteps, 2 + 1 + 2 + 3 + 1 + 2 + 1)
+        assert.deepStrictEqual(steps.map((s) => s.index), Array.from({ length: result.totalSteps }, (_, i) => i + 1))
+        assert.isTrue(steps.every((s) => s.total === result.totalSteps))
+        assert.deepInclude(result.resolved.pip, { name: "demo-env", version: "1.0" })
+        assert.strictEqual(result.resolved.conda[0]?.name, "demo-conda-env")
+        const info = yield* Effect.promise(() => docker.getImage(request.image).inspect())
+        assert.include(info.Config.Env ?? [], "FROM_VARIABLES=yes")
+      }))
+
+    it.effect("a Dockerfile the engine cannot parse fails as a step, naming the problem", () =>
+      Effect.gen(function* () {
+        const builder = yield* ImageBuilder
+        const context = yield* storedContext({ "Dockerfile": `FROM ${engine.baseImage}\nFROMM nothing\n` })
+        const request = buildRequest(
+          { ...emptyDefinition, docker: { ...emptyDefinition.docker, base: { kind: "dockerfile", context: ".", contextDigest: context.digest } } },
+          { context }
+        )
+        const error = yield* builder.build(request, () => Effect.void).pipe(Effect.flip)
+        assert.strictEqual(error.reason._tag, "StepFailed")
+        assert.include(error.message, "FROMM")
+      }))
+
     it.effect("an interrupted build leaves no container behind", () =>
       Effect.gen(function* () {
         const builder = yield* ImageBuilder

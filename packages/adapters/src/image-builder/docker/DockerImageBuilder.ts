@@ -97,6 +97,13 @@ const resolveSecret = (reference: string): Effect.Effect<Redacted.Redacted<strin
   return unbuildable(`the registry credential ${reference} cannot be resolved by the Docker builder (env: and file: only)`)
 }
 
+/** The engine's own words for a refused request (dockerode puts the answer's JSON `message` in `json`). */
+const describeEngineAnswer = (cause: unknown): string => {
+  const json = (cause as { json?: { message?: unknown } }).json
+  if (typeof json?.message === "string") return json.message
+  return cause instanceof Error ? cause.message : String(cause)
+}
+
 /** A tar of the build context, deterministic (owner 0, mtime 0). */
 const tarOf = (files: ReadonlyArray<{ readonly path: string; readonly content: string | Uint8Array; readonly executable?: boolean }>) =>
   Stream.fromIterable(files.map((f) => Tar.file(f.path, f.content, { mode: f.executable === true ? 0o755 : 0o644 }))).pipe(
@@ -236,7 +243,13 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
               forcerm: true,
               version: "1",
               abortSignal
-            })),
+            })).pipe(
+            // The engine refuses a Dockerfile it cannot read before any step runs (HTTP 4xx/5xx).
+            Effect.catchIf(
+              (e) => e.reason._tag === "EngineFailure" && statusCode(e.reason.cause) !== undefined,
+              (e) => fail(new StepFailed({ step: "read the Dockerfile", logTail: [describeEngineAnswer(e.reason.cause)] }))
+            )
+          ),
           (response) =>
             Stream.fromAsyncIterable(response as unknown as AsyncIterable<Uint8Array>, engine.failure("build")).pipe(
               Stream.decodeText,
@@ -349,7 +362,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         let cachedSteps = 0
         const recipeOn = (image: string) =>
           Effect.fromResult(makeRecipe(definition, image, lock)).pipe(Effect.mapError((detail) => new ImageBuilderError({ reason: new UnbuildableRequest({ detail }) })))
-        const generatedSteps = (yield* recipeOn("scratch")).dockerfile.trim().split("\n").length
+        // The generated Dockerfile's instructions and the builder's one LABEL step per label.
+        const generatedSteps = (yield* recipeOn("scratch")).dockerfile.trim().split("\n").length + Object.keys(labels).length
 
         if (base.kind === "image") {
           const info = yield* ensureBaseImage(base.image, definition)
@@ -381,7 +395,7 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
           const output = new BuildOutput({ stepOffset: 0, extraSteps: needsGenerated ? generatedSteps : 0 })
           from = yield* runBuild(
             yield* tarOf(files),
-            { dockerfile: dockerfilePath, buildargs: {}, labels, network: "host", noCache: request.noCache },
+            { dockerfile: dockerfilePath, buildargs: {}, labels: needsGenerated ? {} : labels, network: "host", noCache: request.noCache },
             output,
             progress,
             pipIndex
