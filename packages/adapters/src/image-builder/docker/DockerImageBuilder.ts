@@ -301,7 +301,12 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
           })),
         (container) =>
           Effect.gen(function* () {
-            yield* call("start check container", () => container.start())
+            // An image without the program (no Python in a user's image) cannot start it: say so as output.
+            const start = yield* call("start check container", () => container.start()).pipe(
+              Effect.as(undefined),
+              Effect.catchIf((e) => e.reason._tag === "EngineFailure", (e) => Effect.succeed(describeEngineAnswer(e.reason.cause)))
+            )
+            if (start !== undefined) return { exitCode: 127, stdout: "", stderr: start }
             const exit = yield* call("wait for check container", () => container.wait() as Promise<{ StatusCode: number }>)
             const logs = yield* call("read check output", () => container.logs({ stdout: true, stderr: true, follow: false }) as Promise<Buffer>)
             return { exitCode: exit.StatusCode, ...demultiplex(Buffer.from(logs)) }
