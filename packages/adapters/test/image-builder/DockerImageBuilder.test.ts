@@ -6,7 +6,7 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { emptyDefinition, ImageBuilder, type PipRequirement } from "@terrarium/domain"
 import Docker from "dockerode"
-import { Deferred, Effect, Fiber } from "effect"
+import { ConfigProvider, Deferred, Effect, Fiber, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { BuildOutput } from "../../src/image-builder/docker/BuildOutput.ts"
 import * as DockerImageBuilder from "../../src/image-builder/docker/DockerImageBuilder.ts"
@@ -28,6 +28,27 @@ imageBuilderContract("docker", {
 })
 
 const pip = (name: string, specifier: string): PipRequirement => ({ kind: "pip", name, extras: [], specifier, text: `${name}${specifier}` })
+
+describe("DockerImageBuilder.layer", () => {
+  it.effect("takes its engine from DOCKER_HOST, and says so when nothing answers there", () =>
+    Effect.gen(function* () {
+      const builder = yield* ImageBuilder
+      assert.strictEqual(builder.engine, "unix:///nonexistent/from-docker-host.sock")
+      const error = yield* builder.ping.pipe(Effect.flip)
+      assert.strictEqual(error.reason._tag, "EngineUnavailable")
+      assert.include(error.message, "unix:///nonexistent/from-docker-host.sock")
+    }).pipe(
+      Effect.provide(DockerImageBuilder.layer),
+      Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { DOCKER_HOST: "unix:///nonexistent/from-docker-host.sock" } })))
+    ))
+
+  it.effect("refuses a DOCKER_HOST it cannot read, naming it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Layer.build(DockerImageBuilder.layerWith({ host: "ssh://somewhere" })))
+      assert.strictEqual(error.reason._tag, "EngineUnavailable")
+      assert.include(error.message, "ssh://somewhere")
+    }).pipe(Effect.scoped))
+})
 
 describe("DockerRecipe", () => {
   it("puts no definition value in the Dockerfile text: pip and conda go through context files", () => {
