@@ -340,7 +340,6 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
 
     const build = (request: ImageBuildRequest, progress: (event: BuildProgress) => Effect.Effect<void>) =>
       Effect.gen(function* () {
-        const started = Date.now()
         const definition = request.definition
         if (definition.docker.platform.os !== "linux") {
           return yield* unbuildable(`platform ${definition.docker.platform.os}/${definition.docker.platform.arch} is not built by the Docker builder`)
@@ -397,6 +396,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
             baseImageDigest = info.RepoDigests?.[0] ?? info.Id
           }
           const needsGenerated = lock.length > 0 || (conda?.pip.length ?? 0) > 0 || Object.keys(definition.variables).length > 0
+          // A user's Dockerfile may download anything; the host's network is the only one such an
+          // engine has (--bridge=none), so it gets it, as `docker build --network host` would.
           const output = new BuildOutput({ stepOffset: 0, extraSteps: needsGenerated ? generatedSteps : 0 })
           from = yield* runBuild(
             yield* tarOf(files),
@@ -409,7 +410,7 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
           cachedSteps += output.cachedSteps
           if (!needsGenerated) {
             const recipe = yield* recipeOn(from)
-            return yield* finish(request, from, recipe, { steps, cachedSteps, baseImageDigest, lock, started, version: version.Version })
+            return yield* finish(request, from, recipe, { steps, cachedSteps, baseImageDigest, lock, version: version.Version })
           }
         }
 
@@ -424,7 +425,7 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         )
         steps += output.steps
         cachedSteps += output.cachedSteps
-        return yield* finish(request, imageId, recipe, { steps, cachedSteps, baseImageDigest, lock, started, version: version.Version })
+        return yield* finish(request, imageId, recipe, { steps, cachedSteps, baseImageDigest, lock, version: version.Version })
       })
 
     const finish = (
@@ -436,7 +437,6 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         readonly cachedSteps: number
         readonly baseImageDigest: string | null
         readonly lock: ReadonlyArray<ResolvedCondaPackage>
-        readonly started: number
         readonly version: string
       }
     ): Effect.Effect<BuiltImage, ImageBuilderError> =>
