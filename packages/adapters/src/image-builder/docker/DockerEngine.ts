@@ -7,8 +7,17 @@
  * @since 0.2.0
  */
 import { EngineFailure, EngineUnavailable, ImageBuilderError } from "@terrarium/domain"
-import Docker from "dockerode"
+import type Docker from "dockerode"
 import { Effect } from "effect"
+import { createRequire } from "node:module"
+
+/**
+ * dockerode, loaded when a builder is made rather than with this module, and from where it is
+ * installed rather than bundled into the CLI (scripts/build-cli.ts): it brings ssh2 and its
+ * optional native modules, which a command that builds nothing should not load.
+ */
+let dockerode: typeof Docker | undefined
+const loadDockerode = (): typeof Docker => (dockerode ??= createRequire(import.meta.url)("dockerode") as typeof Docker)
 
 /** The engine used when `DOCKER_HOST` is not set: the system daemon's socket. */
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -61,7 +70,8 @@ export const makeEngine = (host: string): Effect.Effect<DockerEngine, ImageBuild
         reason: new EngineUnavailable({ host, cause: new Error("DOCKER_HOST is neither unix://PATH nor tcp://HOST:PORT") })
       })
     }
-    const docker = new Docker(options)
+    const Dockerode = loadDockerode()
+    const docker = new Dockerode(options)
     const failure = (operation: string) => (cause: unknown): ImageBuilderError =>
       new ImageBuilderError({
         reason: isConnectionFailure(cause) ? new EngineUnavailable({ host, cause }) : new EngineFailure({ operation, cause })
