@@ -42,5 +42,6 @@ export {
   type BuildContextSymlink,
   DEFAULT_BUILD_CONTEXT_LIMITS,
   digestBuildContext,
+  readBuildContext,
   walkBuildContext
 } from "./build-context/BuildContext.ts"

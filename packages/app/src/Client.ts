@@ -23,6 +23,7 @@ import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
 import { type AsOf, decodeAsOf } from "./AsOf.ts"
 import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
 import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
+import { importedBuildContext } from "./ImportedBuildContext.ts"
 import { decodeDefinitionInput, type DefinitionInput, decodePackageSpec, fromImported } from "./Input.ts"
 import * as Setup from "./Setup.ts"
 import { type Draft, type EnvironmentVersion, type Registration, Terrarium, type VersionDiff } from "./Terrarium.ts"
@@ -186,6 +187,7 @@ const CreateOptionsArgument = Schema.UndefinedOr(Schema.Struct({
   databaseSchema: OptionalText,
   preparedStatements: OptionalFlag,
   dataDir: OptionalText,
+  buildContextDir: OptionalText,
   onDataDirectoryBusy: Schema.optional(Schema.declare(
     (u): u is NonNullable<Setup.StorageOptions["onDataDirectoryBusy"]> => typeof u === "function",
     { expected: "a function" }
@@ -262,7 +264,8 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         ])
         const imported = yield* importEnvironmentFile(args.file, { allowOutside: opts?.allowOutside })
         const { name, definition, version } = yield* fromImported(imported, { name: opts?.name, version: opts?.version })
-        return yield* (yield* Terrarium).create({ ...write(opts), name, definition, version })
+        const buildContext = yield* importedBuildContext(imported)
+        return yield* (yield* Terrarium).create({ ...write(opts), name, definition, version, buildContext })
       })),
     addPackage: (name, spec, o) =>
       call(SpecArguments, { name, spec }, WriteOptionsArgument, o, (t, args, w) =>

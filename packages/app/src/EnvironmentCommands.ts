@@ -6,7 +6,17 @@
  *
  * @since 0.1.0
  */
-import { CanonicalHash, CheckedText, Environment, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
+import {
+  type BuildContext,
+  BuildContextStore,
+  CanonicalHash,
+  CheckedText,
+  Environment,
+  EventStore,
+  type PackageManager,
+  type PackageSpec,
+  Projections
+} from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
 import { Effect, Equal, Option, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
@@ -22,12 +32,18 @@ import type { Caller, Draft, EnvironmentArchive, EnvironmentVersion, Registratio
  * @category use cases
  */
 export interface EnvironmentCommands {
-  /** Define (or redefine) and register in one step, like `az ml environment create`. */
+  /**
+   * Define (or redefine) and register in one step, like `az ml environment create`. A
+   * Dockerfile-based definition read from a folder comes with `buildContext`, the files its
+   * `contextDigest` covers: they are stored by that digest before anything is appended, so the
+   * version can be rebuilt without the folder (nothing is appended if they cannot be).
+   */
   readonly create: (input: WriteScope & {
     readonly name: string
     readonly definition: Definition
     readonly version?: string | undefined
     readonly curated?: boolean | undefined
+    readonly buildContext?: BuildContext | undefined
   }) => Effect.Effect<Registration, TerrariumError>
   /** Change the draft of an existing environment; `register` turns the draft into a version. */
   readonly addPackage: (input: WriteScope & { readonly name: string; readonly spec: PackageSpec }) => Effect.Effect<Draft, TerrariumError>
@@ -86,6 +102,7 @@ interface Target extends CommandTarget {
 export const make = (caller: Caller) => Effect.gen(function*() {
   const projections = yield* Projections
   const store = yield* EventStore
+  const contexts = yield* BuildContextStore
   const handle = commandHandler(Environment.decider, environmentCodec)
   const handleRepair = commandHandler(Environment.decider, repairCodec)
 
@@ -194,6 +211,23 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       } satisfies EnvironmentArchive
     })
 
+  /**
+   * Stores the files of a definition's build context, which must be the context its
+   * `contextDigest` names: the store checks that the files digest to it.
+   */
+  const storeBuildContext = (definition: Definition, context: BuildContext) => {
+    const base = definition.docker.base
+    const digest = base.kind === "dockerfile" ? base.contextDigest : undefined
+    return digest === context.digest
+      ? contexts.put(context)
+      : Effect.fail(new InvalidInput({
+        field: "buildContext",
+        reason: digest === undefined
+          ? "the definition has no build context digest (docker.base.contextDigest) for these files"
+          : `its digest ${context.digest} is not the definition's build context digest ${digest}`
+      }))
+  }
+
   const commands: EnvironmentCommands = {
     create: (input) =>
       Effect.gen(function*() {
@@ -210,6 +244,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
           canonicalHash,
           ...(input.version === undefined ? {} : { version: input.version })
         })
+        if (input.buildContext !== undefined) yield* storeBuildContext(command.definition, input.buildContext)
         const { state, appended } = yield* execute(target, () => Effect.succeed(command))
         const registered = yield* registration(state, target.workspace, target.name, canonicalHash, appended)
         if (registered.created) return registered

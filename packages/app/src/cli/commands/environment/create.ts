@@ -251,13 +251,18 @@ export const create = Command.make("create", {
           description: Option.getOrUndefined(input.description),
           tags: Option.getOrUndefined(input.tag)
         })
+        // A Dockerfile's build context is read again, whole, to be stored with the version.
+        const { importedBuildContext } = yield* Effect.promise(() => import("../../../ImportedBuildContext.ts"))
+        const progress = contextProgress()
+        const buildContext = yield* importedBuildContext(imported, progress.report).pipe(Effect.ensuring(progress.done))
         const terrarium = yield* Terrarium
         const registration = yield* terrarium.create({
           workspace: flags.workspace,
           name,
           definition,
           version,
-          curated: input.curated
+          curated: input.curated,
+          buildContext
         })
         if (registration.metadataNotApplied !== undefined) {
           yield* Console.error(`warning: ${notAppliedWarning(registration, registration.metadataNotApplied)}`)
