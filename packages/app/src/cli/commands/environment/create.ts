@@ -195,7 +195,9 @@ const importedFromFlags = (input: SourceFlags) =>
     if (Option.isSome(input.dockerfile)) {
       const built = yield* fromDockerfile(input.dockerfile.value, input.buildContext, input.allowOutside)
       const definition: Definition = { ...base.definition, docker: { ...base.definition.docker, base: built.definition.docker.base } }
-      return { ...base, definition, warnings: [...base.warnings, ...built.warnings] }
+      // The context's folder goes with it, for its files to be stored with the version.
+      const source = built.source.buildContext === undefined ? base.source : { ...base.source, buildContext: built.source.buildContext }
+      return { ...base, definition, source, warnings: [...base.warnings, ...built.warnings] }
     }
     if (Option.isNone(input.image)) return base
     const definition: Definition = {
