@@ -36,17 +36,7 @@ import {
 } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import { build, InvalidInput } from "./InvalidInput.ts"
-import type {
-  Caller,
-  Draft,
-  EnvironmentArchive,
-  EnvironmentVersion,
-  Registration,
-  Repair,
-  Share,
-  VersionMetadata,
-  WriteScope
-} from "./Results.ts"
+import type { Caller, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Repair, Share, VersionMetadata, WriteScope } from "./Results.ts"
 
 /**
  * @since 0.1.0
