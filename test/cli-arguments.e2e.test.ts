@@ -27,6 +27,7 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "archive"],
   ["environment", "restore"],
   ["environment", "label", "prod"],
+  ["environment", "share", "--to-workspace", "elsewhere"],
   ["environment", "repair"],
   ["audit"],
   ["db", "migrate"],

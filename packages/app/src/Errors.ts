@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import type { DatabaseError, ImportError, SpecError } from "@terrarium/adapters"
-import type { Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
+import type { BuildContextStoreError, Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
 import type { MissingName } from "./Input.ts"
@@ -92,3 +92,4 @@ export type TerrariumError =
   | ProjectionError
   | ReadModelError
   | StorageError
+  | BuildContextStoreError

@@ -86,6 +86,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ReadModelError":
     case "StorageError":
     case "DatabaseError":
+    case "BuildContextStoreError":
       return 1
     default:
       // Unreachable by type (a new member of the union fails to compile above); at run time an
@@ -107,6 +108,7 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "UsageError":
       return error.field !== undefined ? { field: error.field } : {}
     case "EnvironmentError":
+    case "BuildContextStoreError":
       return { reason: error.reason._tag }
     default:
       return {}

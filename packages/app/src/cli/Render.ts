@@ -5,7 +5,7 @@
  */
 import { CanonicalHash, Diff } from "@terrarium/domain"
 import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
-import type { Draft, EnvironmentArchive, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
+import type { Draft, EnvironmentArchive, EnvironmentVersion, Registration, Share, VersionDiff } from "../Terrarium.ts"
 import { fields, table, time } from "./Output.ts"
 
 /** @since 0.1.0 @category rendering */
@@ -102,6 +102,18 @@ export const environmentArchive = (a: EnvironmentArchive): string =>
   `${a.archived ? "Archived" : "Restored"} environment ${a.name}` +
   (a.versions.length === 0 ? "" : ` (${a.archived ? "archived" : "restored"} versions ${a.versions.join(", ")})`) +
   (a.archived ? "; versions registered from now on start archived" : "")
+
+/** @since 0.2.0 @category rendering */
+export const share = (s: Share): string =>
+  [
+    `${s.to.created ? "Shared" : "Already shared:"} ${s.from.name}:${s.from.version} (workspace ${s.from.workspace}) ` +
+    `as ${s.to.name}:${s.to.version} in workspace ${s.to.workspace} (${CanonicalHash.shortHash(s.to.canonicalHash)})` +
+    (s.to.archived ? " [archived]" : ""),
+    ...(s.buildContext === "missing"
+      ? [`warning: the build context of ${s.from.name}:${s.from.version} is not stored (it was registered before build ` +
+        "contexts were); register it again from its folder so that either copy can be rebuilt"]
+      : [])
+  ].join("\n")
 
 /** @since 0.1.0 @category rendering */
 export const diff = (r: VersionDiff): string => {

@@ -16,6 +16,7 @@ import { removePackage } from "./environment/remove-package.ts"
 import { repair } from "./environment/repair.ts"
 import { restore } from "./environment/restore.ts"
 import { setVariable } from "./environment/set-variable.ts"
+import { share } from "./environment/share.ts"
 import { show } from "./environment/show.ts"
 import { update } from "./environment/update.ts"
 
@@ -27,5 +28,5 @@ export const environment = Command.make("environment").pipe(
   Command.withAlias("env"),
   Command.withDescription("Define, register, inspect and compare environments"),
   // In the order `--help` lists them: defining, reading, drafting, then managing versions.
-  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, update, archive, restore, label, repair])
+  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, update, archive, restore, label, share, repair])
 )
