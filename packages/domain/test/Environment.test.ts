@@ -45,7 +45,7 @@ const userManaged: Definition = { ...emptyDefinition, python: { userManagedDepen
 const defined = (definition: Definition = def1, curated = false, n = name) =>
   new Defined({ workspace, name: n, curated, definition })
 const registered = (version: string, canonicalHash: string, definition: Definition = def1) =>
-  new Registered({ name, version, canonicalHash, hashAlgorithm: 1, definition })
+  new Registered({ name, version, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition })
 const create = (definition: Definition, canonicalHash: string, version?: string, curated = false, n = name) =>
   new Create({ workspace, name: n, curated, definition, canonicalHash, ...(version === undefined ? {} : { version }) })
 const register = (canonicalHash: string, version?: string) =>
