@@ -19,7 +19,7 @@ const vectors = (() => {
   const blocks = new Map<string, Vector>()
   for (const match of doc.matchAll(/^```\w+ vector-(\d+)-(input|canonical|hash)(?:-v(\d+))?\n([\s\S]*?)\n```$/gm)) {
     const [, n, part, earlier, body] = match
-    const entry = blocks.get(n!) ?? { n: n!, earlier: new Map() }
+    const entry: Vector = blocks.get(n!) ?? { n: n!, earlier: new Map() }
     if (earlier === undefined) entry[part as "input" | "canonical" | "hash"] = body!
     else {
       const at = entry.earlier.get(Number(earlier)) ?? {}

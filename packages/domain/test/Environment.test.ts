@@ -512,8 +512,8 @@ describe("Environment state and queries", () => {
   it("keeps versions in registration order with their hash, algorithm and definition", () => {
     const state = active(v2)
     assert.deepStrictEqual(state.versions.map((v) => [v.version, v.canonicalHash, v.hashAlgorithm, v.archived]), [
-      ["1", h(1), 1, false],
-      ["2", h(2), 1, false]
+      ["1", h(1), ALGORITHM_VERSION, false],
+      ["2", h(2), ALGORITHM_VERSION, false]
     ])
     assert.deepStrictEqual(state.versions[1]?.definition, def2)
     assert.strictEqual(state.workspace, workspace)
