@@ -6,36 +6,18 @@
  * every field where the two registered definitions differ is one the export named. (The adapters'
  * `exporters/round-trip.test.ts` checks the same without a registry; this one goes through it.)
  */
-import { describeLeftOut, EXPORT_FORMATS, exportDefinition, writeExport } from "@terrarium/adapters"
+import { describeLeftOut, EXPORT_FORMATS, exportDefinition, unstatedDifferences, writeExport } from "@terrarium/adapters"
 import { createTerrarium, type TerrariumClient } from "@terrarium/app"
-import { type Definition, Diff } from "@terrarium/domain"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Result } from "effect"
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { basename, join, relative, sep } from "node:path"
-import { repoRoot, tempDir } from "./support/cli.ts"
+import { writeFileSync } from "node:fs"
+import { basename, join } from "node:path"
+import { corpusEnvironments, corpusRoot as corpus } from "../packages/adapters/test/support/Corpus.ts"
+import { tempDir } from "./support/cli.ts"
 
-const corpus = join(repoRoot, "../shared/corpus")
-const walk = (dir: string): Array<string> =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]))
-const manifest = new Set(
-  readFileSync(join(corpus, "azureml-examples/MANIFEST.tsv"), "utf8").trim().split("\n").slice(1).map((line) => `azureml-examples/${line.split("\t")[0]}`)
-)
-const environments = walk(corpus)
-  .map((file) => relative(corpus, file).split(sep).join("/"))
-  .filter((path) => manifest.has(path) || /^curated\/assets\/.+\/(?:spec\.yaml|context\/conda_dependencies\.yaml|context\/requirements\.txt)$/.test(path))
-  .sort()
-
-const differingFields = (from: Definition, to: Definition): Array<string> => {
-  const d = Diff.diff(from, to)
-  return [
-    ...d.fields.map((f) => f.field),
-    ...d.packages.map((p) => `python.conda.${p.manager}`),
-    ...(d.channels === undefined ? [] : ["python.conda.channels"]),
-    ...(d.variables.length === 0 ? [] : ["variables"])
-  ]
-}
+// The corpus walk of the adapters' tests: the same environment files.
+const environments = corpusEnvironments()
 
 describe("export: the corpus through the registry", () => {
   const dir = tempDir("terrarium-export-corpus-")
@@ -88,12 +70,11 @@ describe("export: the corpus through the registry", () => {
           assert.notStrictEqual(again.canonicalHash, original.canonicalHash, `${path} as ${format}: said it left out\n${statement}`)
         }
         const reshown = await t.show(`${name}-${format}:1`)
-        for (const field of differingFields(shown.definition, reshown.definition)) {
-          assert.isTrue(
-            leftOut.some((o) => field === o.field || field.startsWith(`${o.field}.`)),
-            `${path} as ${format}: ${field} differs, and the export did not say it left it out:\n${statement}`
-          )
-        }
+        assert.deepStrictEqual(
+          unstatedDifferences(shown.definition, reshown.definition, leftOut),
+          [],
+          `${path} as ${format}: these fields differ, and the export did not say it left them out:\n${statement}`
+        )
       }
     }
     assert.isAbove(registered, 100)

@@ -35,6 +35,7 @@ export {
   type ExportFormat,
   type ExportInput,
   type LeftOut,
+  unstatedDifferences,
   writeExport
 } from "./exporters/index.ts"
 export * from "./package-spec/index.ts"

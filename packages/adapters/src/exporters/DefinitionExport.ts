@@ -21,7 +21,7 @@
  *
  * @since 0.1.0
  */
-import { type CondaDependencies, DEFAULT_BASE_IMAGE, type Definition, type DockerBase, emptyDefinition } from "@terrarium/domain"
+import { type CondaDependencies, DEFAULT_BASE_IMAGE, type Definition, Diff, type DockerBase, emptyDefinition } from "@terrarium/domain"
 import { Result } from "effect"
 import { stringify } from "yaml"
 import {
@@ -161,6 +161,19 @@ const noCondaOmission = (o: Omissions, d: Definition, format: string) =>
 // writing the formats
 // ---------------------------------------------------------------------------------------------
 
+/** An export of `files`, entered by `entry`: says when a file's name clashes with a file pip names, then lists what is left out. */
+const finished = (
+  format: ExportFormat,
+  files: ReadonlyArray<ExportedFile>,
+  o: Omissions,
+  conda: CondaDependencies | undefined,
+  entry: string,
+  managedFiles: ReadonlyArray<string>
+): DefinitionExport => {
+  collisionOmission(o, conda, files)
+  return { format, files, leftOut: o.list, entry, managedFiles }
+}
+
 /** pip's lines for a conda section: its options, then each requirement as it was written. */
 const pipLines = (conda: CondaDependencies): Array<string> => {
   const options = conda.pipOptions
@@ -170,7 +183,8 @@ const pipLines = (conda: CondaDependencies): Array<string> => {
     ...options.findLinks.map((url) => `--find-links ${url}`),
     ...options.constraints.map((file) => `-c ${file}`),
     ...options.flags,
-    ...conda.pip.map((spec) => spec.text)
+    // The spelling as written, unless it spans lines (only an API caller could give one): then the normal form.
+    ...conda.pip.map((spec) => (/[\r\n]/.test(spec.text) ? Diff.renderSpec(spec) : spec.text))
   ]
 }
 
@@ -285,15 +299,10 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
         .map(([key, r]) => [key, route(r)])
     )
   }
-  files.unshift({ path: "environment.yml", text: yaml(doc) })
-  collisionOmission(o, d.python.conda, files)
-  return {
-    format: "azureml-v2",
-    files,
-    leftOut: o.list,
-    entry: "environment.yml",
-    managedFiles: ["environment.yml", "conda.yml"]
-  }
+  return finished("azureml-v2", [{ path: "environment.yml", text: yaml(doc) }, ...files], o, d.python.conda, "environment.yml", [
+    "environment.yml",
+    "conda.yml"
+  ])
 }
 
 const conda = (input: ExportInput): DefinitionExport => {
@@ -305,14 +314,7 @@ const conda = (input: ExportInput): DefinitionExport => {
   routesOmission(o, d, "conda environment file")
   metadataOmissions(o, d, "conda environment file")
   const files = [{ path: "environment.yml", text: condaFileText(d.python.conda, d.variables) }]
-  collisionOmission(o, d.python.conda, files)
-  return {
-    format: "conda",
-    files,
-    leftOut: o.list,
-    entry: "environment.yml",
-    managedFiles: ["environment.yml"]
-  }
+  return finished("conda", files, o, d.python.conda, "environment.yml", ["environment.yml"])
 }
 
 const requirements = (input: ExportInput): DefinitionExport => {
@@ -332,9 +334,7 @@ const requirements = (input: ExportInput): DefinitionExport => {
   // The pip lines may name a requirements.txt that was not read at import: the export takes another name.
   const named = namedByPip(c)
   const entry = ["requirements.txt", "requirements-export.txt", "requirements-terrarium.txt"].find((name) => !named.has(name)) ?? "requirements.txt"
-  const files = [{ path: entry, text: lines.map((line) => `${line}\n`).join("") }]
-  collisionOmission(o, c, files)
-  return { format: "requirements", files, leftOut: o.list, entry, managedFiles: [entry] }
+  return finished("requirements", [{ path: entry, text: lines.map((line) => `${line}\n`).join("") }], o, c, entry, [entry])
 }
 
 const azuremlV1Directory = (input: ExportInput): DefinitionExport => {
@@ -404,15 +404,12 @@ const azuremlV1Directory = (input: ExportInput): DefinitionExport => {
   }
   routesOmission(o, d, "AzureML v1 environment")
   metadataOmissions(o, d, "AzureML v1 environment")
-  files.unshift({ path: AZUREML_V1_DEFINITION_FILE, text: `${JSON.stringify(json, null, 4)}\n` })
-  collisionOmission(o, d.python.conda, files)
-  return {
-    format: "azureml-v1-dir",
-    files,
-    leftOut: o.list,
-    entry: ".",
-    managedFiles: [AZUREML_V1_DEFINITION_FILE, AZUREML_V1_CONDA_FILE, AZUREML_V1_DOCKERFILE]
-  }
+  const definitionFile = { path: AZUREML_V1_DEFINITION_FILE, text: `${JSON.stringify(json, null, 4)}\n` }
+  return finished("azureml-v1-dir", [definitionFile, ...files], o, d.python.conda, ".", [
+    AZUREML_V1_DEFINITION_FILE,
+    AZUREML_V1_CONDA_FILE,
+    AZUREML_V1_DOCKERFILE
+  ])
 }
 
 const dockerfile = (input: ExportInput): Result.Result<DefinitionExport, string> => {
@@ -442,7 +439,7 @@ const dockerfile = (input: ExportInput): Result.Result<DefinitionExport, string>
   commonOmissions(o, d, "Dockerfile")
   routesOmission(o, d, "Dockerfile")
   metadataOmissions(o, d, "Dockerfile")
-  return Result.succeed({ format: "dockerfile", files: [{ path: "Dockerfile", text }], leftOut: o.list, entry: "Dockerfile", managedFiles: ["Dockerfile"] })
+  return Result.succeed(finished("dockerfile", [{ path: "Dockerfile", text }], o, undefined, "Dockerfile", ["Dockerfile"]))
 }
 
 /**
@@ -466,6 +463,25 @@ export const exportDefinition = (input: ExportInput, format: ExportFormat): Resu
     case "dockerfile":
       return dockerfile(input)
   }
+}
+
+/**
+ * The fields where `reimported` differs from `original` that `leftOut` does not name: empty when
+ * an export's statement of what it left out is true of its re-import. Fields are paths of the
+ * definition as `Diff` names them; packages, channels and variables by their section.
+ *
+ * @since 0.1.0
+ * @category export
+ */
+export const unstatedDifferences = (original: Definition, reimported: Definition, leftOut: ReadonlyArray<LeftOut>): Array<string> => {
+  const d = Diff.diff(original, reimported)
+  const fields = [
+    ...d.fields.map((f) => f.field),
+    ...d.packages.map((p) => `python.conda.${p.manager}`),
+    ...(d.channels === undefined ? [] : ["python.conda.channels"]),
+    ...(d.variables.length === 0 ? [] : ["variables"])
+  ]
+  return [...new Set(fields)].filter((field) => !leftOut.some((o) => field === o.field || field.startsWith(`${o.field}.`)))
 }
 
 /**
