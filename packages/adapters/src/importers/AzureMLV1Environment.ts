@@ -163,7 +163,8 @@ const reader = (source: YamlSource) => {
         if (key === undefined || value === undefined) {
           return yield* importError(at(field, item.key), `each entry of "${field}" must be "NAME": "value"`)
         }
-        out[key] = value
+        // Defined, not assigned: a variable named `__proto__` is a variable, not the object's prototype.
+        Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
       }
       return out
     })

@@ -88,6 +88,15 @@ describe("AzureML v1 environment JSON", () => {
       assert.deepStrictEqual(d.r?.bioConductorPackages, ["limma"])
     }))
 
+  it.effect("a variable named __proto__ is a variable like any other", () =>
+    Effect.gen(function*() {
+      const json = saved((doc) => {
+        doc["environmentVariables"] = JSON.parse('{"__proto__": "x", "A": "1"}')
+      })
+      const env = yield* importFiles({ "env/azureml_environment.json": json })
+      assert.deepStrictEqual(Object.entries(env.definition.variables), [["__proto__", "x"], ["A", "1"]])
+    }))
+
   it.effect("a v1 JSON under another name is told from an ARM template and read alone", () =>
     Effect.gen(function*() {
       const env = yield* importFiles({ "env/myenv.json": saved(), "env/conda_dependencies.yml": condaFile }, "env/myenv.json")
