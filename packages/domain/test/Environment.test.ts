@@ -243,6 +243,18 @@ describe("Environment decider", () => {
       assert.strictEqual(Option.getOrThrow(versionWithContent(state, def1, h(1))).version, "1")
       assert.isTrue(Option.isNone(versionWithContent(state, def2, h(9))))
     })
+
+    // Algorithm 1 left inference routes out; algorithm 2 hashes them. A version 1 registration
+    // with routes is matched by its routes now: the same routes find it, other routes do not.
+    const routed = (port: number): Definition => ({ ...def1, inferenceConfig: { scoringRoute: { path: "/score", port } } })
+    const beforeRoutes = [defined(routed(5001)), new Registered({ name, version: "1", canonicalHash: h(9), hashAlgorithm: 1, definition: routed(5001) })]
+
+    it.effect("a version 1 registration with the same routes is the same content", () =>
+      spec.given(beforeRoutes).when(create(routed(5001), h(1))).thenNothingHappened())
+
+    it.effect("a version 1 registration with other routes is other content: a new version", () =>
+      spec.given(beforeRoutes).when(create(routed(8080), h(2)))
+        .then([new Redefined({ definition: routed(8080) }), registered("2", h(2), routed(8080))]))
   })
 
   describe("AddPackage", () => {
