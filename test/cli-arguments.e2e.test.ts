@@ -18,6 +18,7 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "create", "--image", "python:3.11"],
   ["environment", "list"],
   ["environment", "show"],
+  ["environment", "export", "--format", "conda", "--out", join(home.path, "export-out"), "--force"],
   ["environment", "diff", "argx:1"],
   ["environment", "add-package", "numpy"],
   ["environment", "remove-package", "numpy"],

@@ -31,6 +31,20 @@ export type { DataDirectoryLockOptions, LockOwner } from "./sql/DataDirectoryLoc
 
 // Importers of environment files, the pip and conda spec parsers, the Docker build context.
 export * from "./importers/index.ts"
+// Exporters: definitions written back in those formats.
+export {
+  type DefinitionExport,
+  describeLeftOut,
+  EXPORT_FORMATS,
+  type ExportedFile,
+  exportDefinition,
+  ExportError,
+  type ExportFormat,
+  type ExportInput,
+  type LeftOut,
+  unstatedDifferences,
+  writeExport
+} from "./exporters/index.ts"
 export * from "./package-spec/index.ts"
 export {
   type BuildContext,

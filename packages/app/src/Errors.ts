@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { DatabaseError, ImportError, SpecError } from "@terrarium/adapters"
+import type { DatabaseError, ExportError, ImportError, SpecError } from "@terrarium/adapters"
 import type { BuildContextStoreError, Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
@@ -81,6 +81,7 @@ export type TerrariumError =
   | InvalidReference
   | SpecError
   | ImportError
+  | ExportError
   | MissingName
   | ConflictingStorage
   // Rules of the registry

@@ -45,7 +45,7 @@ const userManaged: Definition = { ...emptyDefinition, python: { userManagedDepen
 const defined = (definition: Definition = def1, curated = false, n = name) =>
   new Defined({ workspace, name: n, curated, definition })
 const registered = (version: string, canonicalHash: string, definition: Definition = def1) =>
-  new Registered({ name, version, canonicalHash, hashAlgorithm: 1, definition })
+  new Registered({ name, version, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition })
 const create = (definition: Definition, canonicalHash: string, version?: string, curated = false, n = name) =>
   new Create({ workspace, name: n, curated, definition, canonicalHash, ...(version === undefined ? {} : { version }) })
 const register = (canonicalHash: string, version?: string) =>
@@ -243,6 +243,18 @@ describe("Environment decider", () => {
       assert.strictEqual(Option.getOrThrow(versionWithContent(state, def1, h(1))).version, "1")
       assert.isTrue(Option.isNone(versionWithContent(state, def2, h(9))))
     })
+
+    // Algorithm 1 left inference routes out; algorithm 2 hashes them. A version 1 registration
+    // with routes is matched by its routes now: the same routes find it, other routes do not.
+    const routed = (port: number): Definition => ({ ...def1, inferenceConfig: { scoringRoute: { path: "/score", port } } })
+    const beforeRoutes = [defined(routed(5001)), new Registered({ name, version: "1", canonicalHash: h(9), hashAlgorithm: 1, definition: routed(5001) })]
+
+    it.effect("a version 1 registration with the same routes is the same content", () =>
+      spec.given(beforeRoutes).when(create(routed(5001), h(1))).thenNothingHappened())
+
+    it.effect("a version 1 registration with other routes is other content: a new version", () =>
+      spec.given(beforeRoutes).when(create(routed(8080), h(2)))
+        .then([new Redefined({ definition: routed(8080) }), registered("2", h(2), routed(8080))]))
   })
 
   describe("AddPackage", () => {
@@ -571,8 +583,8 @@ describe("Environment state and queries", () => {
   it("keeps versions in registration order with their hash, algorithm and definition", () => {
     const state = active(v2)
     assert.deepStrictEqual(state.versions.map((v) => [v.version, v.canonicalHash, v.hashAlgorithm, v.archived]), [
-      ["1", h(1), 1, false],
-      ["2", h(2), 1, false]
+      ["1", h(1), ALGORITHM_VERSION, false],
+      ["2", h(2), ALGORITHM_VERSION, false]
     ])
     assert.deepStrictEqual(state.versions[1]?.definition, def2)
     assert.strictEqual(state.workspace, workspace)

@@ -77,6 +77,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
       return 2
     case "SpecError":
     case "ImportError":
+    case "ExportError":
     case "MissingName":
     case "EnvironmentError":
     case "StreamContended":
@@ -103,6 +104,8 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
       return { file: error.file, ...(error.line !== undefined ? { line: error.line } : {}), ...(error.field !== undefined ? { field: error.field } : {}) }
     case "MissingName":
       return { file: error.file }
+    case "ExportError":
+      return { file: error.path }
     case "InvalidInput":
       return { field: error.field }
     case "UsageError":

@@ -212,7 +212,7 @@ const importedFromFlags = (input: SourceFlags) =>
  * @category commands
  */
 export const create = Command.make("create", {
-  file: Flag.String("file").pipe(Flag.withAlias("f"), Flag.withDescription("AzureML v2 environment YAML (or a conda environment.yml)"), Flag.optional),
+  file: Flag.String("file").pipe(Flag.withAlias("f"), Flag.withDescription("AzureML v2 environment YAML, conda environment.yml, requirements.txt, or AzureML v1 azureml_environment.json / save_to_directory folder"), Flag.optional),
   name: Flag.String("name").pipe(Flag.withAlias("n"), Flag.withDescription("Environment name (overrides the file's)"), Flag.optional),
   condaFile: Flag.String("conda-file").pipe(Flag.withDescription("Conda environment.yml to install"), Flag.optional),
   image: Flag.String("image").pipe(Flag.withAlias("i"), Flag.withDescription("Base image"), Flag.optional),
