@@ -21,6 +21,7 @@ export type {
   Registration,
   Repair,
   Scope,
+  Share,
   Status,
   VersionDiff,
   VersionMetadata,
