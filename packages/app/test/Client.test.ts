@@ -122,10 +122,11 @@ describe("createTerrarium: input from a caller without types", () => {
         "defintion: no such field"
       ],
       [
-        "create: curated not a flag",
-        () => t.create({ workspace, name: "x", curated: "yes" as Untyped }),
+        // Curated environments come only from the catalog that ships with Terrarium.
+        "create: curated is not for callers",
+        () => t.create({ workspace, name: "x", curated: true } as Untyped),
         "curated",
-        `curated "yes": Expected boolean | undefined`
+        "curated: no such field"
       ],
       [
         "addPackage: a spec not text",

@@ -236,8 +236,7 @@ export const create = Command.make("create", {
   registryPasswordRef: Flag.String("registry-password-ref").pipe(
     Flag.withDescription("The registry password, by reference (env:NAME, file:PATH, keyvault:VAULT/NAME)"),
     Flag.optional
-  ),
-  curated: Flag.Boolean("curated").pipe(Flag.withDescription("Register as a curated (AzureML-) environment"), Flag.withDefault(false))
+  )
 }, (input) =>
   withTerrarium(
     (flags) =>
@@ -256,8 +255,7 @@ export const create = Command.make("create", {
           workspace: flags.workspace,
           name,
           definition,
-          version,
-          curated: input.curated
+          version
         })
         if (registration.metadataNotApplied !== undefined) {
           yield* Console.error(`warning: ${notAppliedWarning(registration, registration.metadataNotApplied)}`)
