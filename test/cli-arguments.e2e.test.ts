@@ -16,6 +16,7 @@ const cli = (...args: Array<string>) => runCli(["--data-dir", join(home.path, "d
 /** Every command of the tree, with the arguments it needs besides a reference. */
 const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "create", "--image", "python:3.11"],
+  ["environment", "clone", "argx", "argy"],
   ["environment", "list"],
   ["environment", "show"],
   ["environment", "diff", "argx:1"],
@@ -29,6 +30,7 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "label", "prod"],
   ["environment", "repair"],
   ["audit"],
+  ["curated", "sync"],
   ["db", "migrate"],
   ["db", "status"],
   ["projections", "rebuild"]
