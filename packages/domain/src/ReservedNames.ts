@@ -46,9 +46,11 @@ const CAPITAL_LOOK_ALIKES: ReadonlyArray<readonly [string, string]> = [
   ["Z", "Ζ"]
 ]
 
-const CAPITAL: ReadonlyMap<string, string> = new Map(
-  CAPITAL_LOOK_ALIKES.flatMap(([to, from]) => Array.from(from, (c) => [c, to] as const))
-)
+/** Each character of a group → the group's representative. */
+const lookAlikeMap = (groups: ReadonlyArray<readonly [string, string]>): ReadonlyMap<string, string> =>
+  new Map(groups.flatMap(([to, from]) => Array.from(from, (c) => [c, to] as const)))
+
+const CAPITAL = lookAlikeMap(CAPITAL_LOOK_ALIKES)
 
 /**
  * One representative for each group of characters that look alike (lower case, after NFKC).
@@ -73,9 +75,7 @@ const LOOK_ALIKES: ReadonlyArray<readonly [string, string]> = [
   ["z", "ᴢʐζ"]
 ]
 
-const REPRESENTATIVE: ReadonlyMap<string, string> = new Map(
-  LOOK_ALIKES.flatMap(([to, from]) => Array.from(from, (c) => [c, to] as const))
-)
+const REPRESENTATIVE = lookAlikeMap(LOOK_ALIKES)
 
 /** What a reader does not see, or reads past: invisible and format characters, marks, separators, punctuation. */
 const UNSEEN = /[\p{Default_Ignorable_Code_Point}\p{M}\p{Z}\p{P}\p{S}\p{Cc}\p{Cf}]/gu
