@@ -37,3 +37,8 @@ export {
   digestBuildContext,
   walkBuildContext
 } from "./build-context/BuildContext.ts"
+
+// The image builder on a Docker engine (dockerode): `DockerImageBuilder.layer` (DOCKER_HOST, else
+// the system socket) and `DockerImageBuilder.layerWith({ host })`.
+export * as DockerImageBuilder from "./image-builder/docker/DockerImageBuilder.ts"
+export type { DockerImageBuilderOptions } from "./image-builder/docker/DockerImageBuilder.ts"
