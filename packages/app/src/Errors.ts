@@ -5,8 +5,8 @@
  *
  * @since 0.1.0
  */
-import type { DatabaseError, ImportError, SpecError } from "@terrarium/adapters"
-import type { Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
+import type { DatabaseError, ExportError, ImportError, SpecError } from "@terrarium/adapters"
+import type { BuildContextStoreError, Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
 import type { MissingName } from "./Input.ts"
@@ -81,6 +81,7 @@ export type TerrariumError =
   | InvalidReference
   | SpecError
   | ImportError
+  | ExportError
   | MissingName
   | ConflictingStorage
   // Rules of the registry
@@ -92,3 +93,4 @@ export type TerrariumError =
   | ProjectionError
   | ReadModelError
   | StorageError
+  | BuildContextStoreError

@@ -24,6 +24,7 @@ export type {
   Registration,
   Repair,
   Scope,
+  Share,
   Status,
   VersionDiff,
   VersionMetadata,

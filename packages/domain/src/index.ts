@@ -32,5 +32,6 @@ export * from "./ports/Projections.ts"
 export * from "./ports/ReadModel.ts"
 export * from "./ports/Storage.ts"
 export * from "./ports/ImageBuilder.ts"
+export * from "./ports/BuildContextStore.ts"
 
 export * from "./CauseText.ts"

@@ -77,6 +77,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
       return 2
     case "SpecError":
     case "ImportError":
+    case "ExportError":
     case "MissingName":
     case "EnvironmentError":
     case "StreamContended":
@@ -86,6 +87,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ReadModelError":
     case "StorageError":
     case "DatabaseError":
+    case "BuildContextStoreError":
       return 1
     default:
       // Unreachable by type (a new member of the union fails to compile above); at run time an
@@ -102,11 +104,14 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
       return { file: error.file, ...(error.line !== undefined ? { line: error.line } : {}), ...(error.field !== undefined ? { field: error.field } : {}) }
     case "MissingName":
       return { file: error.file }
+    case "ExportError":
+      return { file: error.path }
     case "InvalidInput":
       return { field: error.field }
     case "UsageError":
       return error.field !== undefined ? { field: error.field } : {}
     case "EnvironmentError":
+    case "BuildContextStoreError":
       return { reason: error.reason._tag }
     default:
       return {}

@@ -28,4 +28,10 @@ export const show = Command.make("show", {
         return yield* Terrarium.use((t) => t.show({ workspace: flags.workspace, ref: r, asOf: at }))
       }),
     (v) => ({ data: v, table: () => Render.version(v) })
-  )).pipe(Command.withDescription("Show one version with its full definition"))
+  )).pipe(
+    Command.withDescription(
+      "Show one version with its full definition. This is a display: --output yaml or json prints the version as Terrarium holds it, " +
+        "which no tool imports as an environment file. To write a file that imports again (AzureML v2 or v1, conda, requirements, " +
+        "Dockerfile), use: terrarium environment export REF --format FORMAT --out DIR"
+    )
+  )
