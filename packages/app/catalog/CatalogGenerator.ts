@@ -122,7 +122,10 @@ export const generateCatalog = (corpus: string, previous: CatalogData | undefine
   Effect.runPromise(Effect.gen(function*() {
     const commit = sourceCommit(corpus)
     const derived = yield* Effect.forEach(readIndex(corpus), (row) => deriveDefinition(corpus, row, commit))
-    const environments: Array<CatalogEntry> = [...(previous?.environments ?? [])]
+    // The versions shipped before stay as they are; only their hashes are computed again, under the
+    // current hash algorithm (a hash means nothing outside its algorithm: docs/canonical-hash.md).
+    const environments: Array<CatalogEntry> = yield* Effect.forEach(previous?.environments ?? [], (entry) =>
+      Effect.map(CanonicalHash.hash(entry.definition), (canonicalHash) => ({ ...entry, canonicalHash })))
     for (const env of derived) {
       const versions = environments.filter((e) => e.name === env.name)
       if (versions.some((v) => v.canonicalHash === env.canonicalHash)) continue

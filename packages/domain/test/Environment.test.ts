@@ -148,7 +148,7 @@ describe("Environment decider", () => {
     it.effect("gets a new version from a new release of the catalog", () =>
       spec.given(curatedV1).when(curatedCreate(def2, h(2), "2")).then([
         new Redefined({ definition: def2 }),
-        new Registered({ name: curatedName, version: "2", canonicalHash: h(2), hashAlgorithm: 1, definition: def2 })
+        new Registered({ name: curatedName, version: "2", canonicalHash: h(2), hashAlgorithm: ALGORITHM_VERSION, definition: def2 })
       ]))
 
     it.effect("keeps a version the catalog publishes again unchanged", () =>

@@ -10,7 +10,7 @@
 export const CURATED_RELEASE = "azureml-assets-4b41f8ccbc01"
 
 /** The SHA-256 digest of the catalog file. @since 0.1.0 @category catalog */
-export const CURATED_DIGEST = "sha256:2f208c30b3f430d8bf975de6fd3f9e96417d0c26dcf1c07e515ca99420058f45"
+export const CURATED_DIGEST = "sha256:e507e450f61ade51e4d88b1b831c35830dbb5732abe4f99145aafb013c9de37f"
 
 /** How many versions the catalog holds. @since 0.1.0 @category catalog */
 export const CURATED_VERSIONS = 62
