@@ -23,6 +23,7 @@ interface CatalogRow {
   readonly name: string
   readonly latestVersion: string
   readonly canonicalHash: string
+  readonly hashAlgorithm: number
 }
 
 const sklearn = "AzureML-sklearn-1.5"
@@ -63,7 +64,7 @@ describe("the curated catalog", () => {
     )
     assert.strictEqual(clone.name, "my-sklearn")
     assert.strictEqual(clone.canonicalHash, curated.canonicalHash, "the draft is the curated definition")
-    assert.deepStrictEqual(clone.clonedFrom, { workspace: "azureml", name: sklearn, version: "1", canonicalHash: curated.canonicalHash, hashAlgorithm: 1 })
+    assert.deepStrictEqual(clone.clonedFrom, { workspace: "azureml", name: sklearn, version: "1", canonicalHash: curated.canonicalHash, hashAlgorithm: curated.hashAlgorithm })
     assert.strictEqual(cli("environment", "add-package", "my-sklearn", "--pip", "rich==13.7.1").status, 0)
     const registered = json<{ version: string; canonicalHash: string; environmentType: string }>(cli("environment", "register", "my-sklearn", "-o", "json"))
     assert.strictEqual(registered.version, "1")
