@@ -26,7 +26,7 @@ import * as CatchUpProgress from "./CatchUpProgress.ts"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
-import { layer as terrariumLayer } from "./Terrarium.ts"
+import { Terrarium, layer as terrariumLayer } from "./Terrarium.ts"
 
 export { ConflictingStorage } from "./Errors.ts"
 
@@ -65,7 +65,8 @@ const EnvironmentConfig = Config.all({
   home: Config.option(Config.String("TERRARIUM_HOME")),
   databaseUrl: Config.option(Config.Redacted("TERRARIUM_DATABASE_URL")),
   databaseSchema: Config.option(Config.String("TERRARIUM_DATABASE_SCHEMA")),
-  preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS"))
+  preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS")),
+  curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG"))
 })
 
 // Every variable is optional and read as text, so reading cannot fail but for a provider that
@@ -262,22 +263,57 @@ export const osUser = (): string => {
 /** @since 0.1.0 @category config */
 export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUser() })
 
+/** @since 0.1.0 @category model */
+export interface CatalogOptions {
+  /**
+   * Publish the curated catalog this Terrarium ships when the database has not got its release
+   * (default true; `TERRARIUM_CURATED_CATALOG=off` turns it off where the option is not given).
+   * When the release is there already this costs one short read of the log.
+   */
+  readonly curatedCatalog?: boolean | undefined
+}
+
+/**
+ * On start: the curated catalog, published if this database lacks its release. A failure here
+ * never fails the command that started Terrarium: it is said on stderr, and the next start (or
+ * `curated sync`) tries again; refused versions are said too, and `curated sync` reports them.
+ */
+const publishCuratedCatalog = (options: CatalogOptions) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const env = yield* readEnvironment
+    const enabled = options.curatedCatalog ?? Option.getOrUndefined(Option.map(env.curatedCatalog, parseSwitch)) ?? true
+    if (!enabled) return
+    const terrarium = yield* Terrarium
+    const sync = yield* terrarium.syncCurated({}).pipe(
+      Effect.tapError((error) => Effect.logWarning(`the curated catalog could not be published (${error.message}); terrarium curated sync tries again`)),
+      Effect.option
+    )
+    if (Option.isSome(sync) && sync.value.refused.length > 0) {
+      yield* Effect.logWarning(
+        `the curated catalog ${sync.value.release} refused ${sync.value.refused.length} version(s) whose number is registered with other content ` +
+          `(versions are immutable; see terrarium curated sync)`
+      )
+    }
+  }))
+
 /**
  * The whole Terrarium service for the options: the application layer over the ports, on this
  * machine's file system, which it also provides to its users (the data directory, the migrations,
  * the files a caller imports). `layerDatabase` and `layerPorts` take the file system from their
- * context instead.
+ * context instead. Once it is up, the curated catalog is published if the database lacks its
+ * release (`CatalogOptions`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: StorageOptions & ProjectionOptions & { readonly caller?: Caller | undefined }) => {
-  const service = terrariumLayer(options.caller ?? defaultCaller())
-  return Layer.merge(
-    options.catchUpProgress !== undefined ? service.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : service,
+export const layer = (options: StorageOptions & ProjectionOptions & CatalogOptions & { readonly caller?: Caller | undefined }) => {
+  const terrarium = terrariumLayer(options.caller ?? defaultCaller())
+  const service = Layer.merge(
+    options.catchUpProgress !== undefined ? terrarium.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : terrarium,
     options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty
   ).pipe(
     Layer.provideMerge(Layer.merge(layerPorts(layerDatabase(options)), layerBuildContextStore(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
+  return Layer.provideMerge(publishCuratedCatalog(options), service)
 }

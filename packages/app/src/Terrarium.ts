@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
+import * as CuratedCatalog from "./CuratedCatalog.ts"
 import * as EnvironmentCommands from "./EnvironmentCommands.ts"
 import * as EnvironmentQueries from "./EnvironmentQueries.ts"
 import type { Caller } from "./Results.ts"
@@ -15,6 +16,8 @@ export { EventDecodeFailure, StreamContended, type TerrariumError } from "./Erro
 export type {
   CallContext,
   Caller,
+  CatalogSync,
+  Clone,
   Draft,
   EnvironmentArchive,
   EnvironmentVersion,
@@ -34,7 +37,7 @@ export type {
  */
 export class Terrarium extends Context.Service<
   Terrarium,
-  EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries
+  EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries & CuratedCatalog.CuratedCatalogCommands
 >()("terrarium/Terrarium") {}
 
 /**
@@ -44,8 +47,8 @@ export class Terrarium extends Context.Service<
  * @category layers
  */
 export const make = (caller: Caller) =>
-  Effect.all([EnvironmentCommands.make(caller), EnvironmentQueries.make]).pipe(
-    Effect.map(([commands, queries]) => Terrarium.of({ ...commands, ...queries }))
+  Effect.all([EnvironmentCommands.make(caller), EnvironmentQueries.make, CuratedCatalog.make(caller)]).pipe(
+    Effect.map(([commands, queries, catalog]) => Terrarium.of({ ...commands, ...queries, ...catalog }))
   )
 
 /** @since 0.1.0 @category layers */
