@@ -241,6 +241,18 @@ describe("environment export", () => {
     } finally {
       renameSync(`${store}.away`, store)
     }
+
+    // A stored file changed behind the store's back: the export fails, naming it, and writes nothing.
+    const before = head()
+    for (const name of readdirSync(join(store, "files"))) {
+      chmodSync(join(store, "files", name), 0o644)
+      writeFileSync(join(store, "files", name), "tampered\n")
+    }
+    const damaged = cli("environment", "export", "ctx:1", "--format", "azureml-v2", "--out", join(home.path, "ctx-damaged"))
+    assert.notStrictEqual(damaged.status, 0)
+    assert.match(damaged.stderr, /the build context stored under sha256:[0-9a-f]{64} is damaged/)
+    assert.isFalse(existsSync(join(home.path, "ctx-damaged")))
+    assert.strictEqual(head(), before, "an export appends nothing")
   })
 
   it("bad input: a clear error and nothing written", { timeout: 180_000 }, () => {
