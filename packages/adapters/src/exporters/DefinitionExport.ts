@@ -94,6 +94,11 @@ export interface DefinitionExport {
   readonly entry: string
   /** Every file name this format may write, for clearing an old export out of the folder (`--force`). */
   readonly managedFiles: ReadonlyArray<string>
+  /**
+   * The folder the re-import digests as a build context (relative to the export folder, `""` for
+   * the export folder itself), when there is one: any other file in it would be digested too.
+   */
+  readonly contextFolder?: string | undefined
 }
 
 /**
@@ -191,10 +196,11 @@ const finished = (
   o: Omissions,
   conda: CondaDependencies | undefined,
   entry: string,
-  managedFiles: ReadonlyArray<string>
+  managedFiles: ReadonlyArray<string>,
+  contextFolder?: string
 ): DefinitionExport => {
   collisionOmission(o, conda, files)
-  return { format, files, leftOut: o.list, entry, managedFiles }
+  return { format, files, leftOut: o.list, entry, managedFiles, contextFolder }
 }
 
 /** pip's lines for a conda section: its options, then each requirement as it was written. */
@@ -392,6 +398,7 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
   if (Object.keys(d.tags).length > 0) doc["tags"] = { ...d.tags }
   if (Object.keys(d.properties).length > 0) doc["properties"] = { ...d.properties }
   const base: DockerBase = d.docker.base
+  let contextFolder: string | undefined
   if (base.kind === "image") {
     doc["image"] = base.image
   } else {
@@ -403,6 +410,7 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
       const local = base.context !== undefined && isLocalRelative(base.context)
       const context = local ? base.context! : "context"
       doc["build"] = { path: context, dockerfile_path: dockerfilePath }
+      contextFolder = joinRelative(context)
       const reserved = ["environment.yml", ...(d.python.conda === undefined ? [] : ["conda.yml"])]
       files.push(...contextFiles(input, base, context, reserved, o))
       if (base.context === undefined) {
@@ -443,7 +451,7 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
   return finished("azureml-v2", [{ path: "environment.yml", text: yaml(doc) }, ...files], o, d.python.conda, "environment.yml", [
     "environment.yml",
     "conda.yml"
-  ])
+  ], contextFolder)
 }
 
 const conda = (input: ExportInput): DefinitionExport => {
@@ -592,7 +600,8 @@ const dockerfile = (input: ExportInput): Result.Result<DefinitionExport, string>
   metadataOmissions(o, d, "Dockerfile")
   const files = stored === undefined ? [{ path: "Dockerfile", text }] : contextFiles(input, stored, "", [], o)
   const entry = stored === undefined ? "Dockerfile" : joinRelative(stored.dockerfilePath ?? "Dockerfile")
-  return Result.succeed(finished("dockerfile", files, o, undefined, entry, [...new Set(["Dockerfile", entry])]))
+  // Re-imported with --dockerfile, the export folder is the build context, whatever the base was.
+  return Result.succeed(finished("dockerfile", files, o, undefined, entry, [...new Set(["Dockerfile", entry])], ""))
 }
 
 /**

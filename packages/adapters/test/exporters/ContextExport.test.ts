@@ -182,6 +182,25 @@ layer(localDisk)("exporters: the stored build context", (it) => {
       assert.match(exported.leftOut.find((o) => o.field === "docker.base.contextDigest")!.reason, /definition's Dockerfile text differs/)
     }))
 
+  it.effect("a forced export keeps other files beside the context, but refuses one inside it, which the re-import would digest", () =>
+    Effect.gen(function*() {
+      const { definition, context } = yield* registeredFromFolder()
+      const exported = Result.getOrThrow(exportDefinition({ name: "ctx", version: "1", definition, context }, "azureml-v2"))
+      const out = folder()
+      mkdirSync(join(out, "docker", "bin"), { recursive: true })
+      writeFileSync(join(out, "notes.txt"), "mine\n")
+      writeFileSync(join(out, "environment.yml"), "stale\n")
+      writeFileSync(join(out, "docker", "bin", "stale.sh"), "stale\n")
+      const error = yield* Effect.flip(writeExport(out, exported, { force: true }))
+      assert.match(error.message, /docker: holds 1 entries the export does not write \("docker\/bin\/stale.sh"\), which the re-import would digest/)
+      assert.strictEqual(readFileSync(join(out, "environment.yml"), "utf8"), "stale\n", "nothing removed either")
+      rmSync(join(out, "docker", "bin", "stale.sh"))
+      yield* writeExport(out, exported, { force: true })
+      assert.strictEqual(readFileSync(join(out, "notes.txt"), "utf8"), "mine\n")
+      const again = yield* importEnvironmentFile(join(out, "environment.yml"))
+      assert.strictEqual(yield* hashOf(again.definition), yield* hashOf(definition))
+    }))
+
   it.effect("a forced export into a folder whose sub-folder is a link is refused before anything is written", () =>
     Effect.gen(function*() {
       const { definition, context } = yield* registeredFromFolder()
