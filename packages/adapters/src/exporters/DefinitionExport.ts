@@ -265,7 +265,7 @@ const joinRelative = (...parts: ReadonlyArray<string>): string =>
   parts.join("/").split(/[\\/]+/).filter((segment) => segment !== "" && segment !== ".").join("/")
 
 const CONTEXT_NOT_STORED =
-  "the files of the build context are not stored in the registry (the version was registered before build contexts were stored), " +
+  "the files of the build context are not stored in the registry (a version registered before build contexts were stored, or a store that lost them), " +
   "so only the Dockerfile is written: the re-import digests only what the export wrote"
 
 /** At most this many entries are named in a statement; the rest are counted. */
