@@ -7,7 +7,7 @@
  * nothing written.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { json, runCli, tempDir } from "./support/cli.ts"
 
@@ -192,6 +192,67 @@ describe("environment export", () => {
     assert.deepStrictEqual(readdirSync(out).sort(), ["BaseDockerfile", "azureml_environment.json", "conda_dependencies.yml"])
     const back = json(cli("environment", "create", "--file", out, "-o", "json"))
     assert.deepStrictEqual([back.version, back.created, back.canonicalHash], ["1", false, created.canonicalHash])
+  })
+
+  it("a Dockerfile build registered from a folder exports from the registry alone, after the folder is gone: the same hash", { timeout: 180_000 }, () => {
+    const source = join(home.path, "ctx-source")
+    mkdirSync(join(source, "docker", "bin"), { recursive: true })
+    writeFileSync(join(source, "env.yml"), "name: ctx\nbuild:\n  path: docker\n  dockerfile_path: images/Dockerfile.gpu\nconda_file: conda.yml\n")
+    writeFileSync(join(source, "conda.yml"), "channels: [conda-forge]\ndependencies:\n  - python=3.11\n")
+    mkdirSync(join(source, "docker", "images"))
+    writeFileSync(join(source, "docker", "images", "Dockerfile.gpu"), "FROM python:3.11-slim\nCOPY . /app\n")
+    writeFileSync(join(source, "docker", "bin", "entry.sh"), "#!/bin/sh\nexec python \"$@\"\n")
+    chmodSync(join(source, "docker", "bin", "entry.sh"), 0o755)
+    symlinkSync("bin/entry.sh", join(source, "docker", "entry"))
+    const created = json(cli("environment", "create", "--file", join(source, "env.yml"), "-o", "json"))
+    assert.strictEqual(created.created, true)
+    rmSync(source, { recursive: true })
+
+    const out = join(home.path, "ctx-v2")
+    const exported = json(cli("environment", "export", "ctx:1", "--format", "azureml-v2", "--out", out, "-o", "json"))
+    assert.deepStrictEqual(exported.leftOut, [])
+    assert.isTrue(exported.sameHash)
+    assert.deepStrictEqual(exported.files.sort(), ["conda.yml", "docker/bin/entry.sh", "docker/entry", "docker/images/Dockerfile.gpu", "environment.yml"])
+    assert.strictEqual(statSync(join(out, "docker", "bin", "entry.sh")).mode & 0o100, 0o100)
+    assert.isTrue(lstatSync(join(out, "docker", "entry")).isSymbolicLink())
+    assert.strictEqual(readlinkSync(join(out, "docker", "entry")), "bin/entry.sh")
+    const back = json(cli("environment", "create", "--file", join(out, "environment.yml"), "-o", "json"))
+    assert.deepStrictEqual([back.name, back.version, back.created, back.canonicalHash], ["ctx", "1", false, created.canonicalHash])
+
+    // The dockerfile format: the export folder is the context, the Dockerfile where it was in it.
+    const asDockerfile = join(home.path, "ctx-dockerfile")
+    const d = json(cli("environment", "export", "ctx:1", "--format", "dockerfile", "--out", asDockerfile, "-o", "json"))
+    assert.match(d.reimport, /--dockerfile \S+images\/Dockerfile\.gpu --build-context /)
+    const fromDockerfile = json(cli(
+      "environment", "create", "--name", "ctx-dockerfile", "--dockerfile", join(asDockerfile, "images", "Dockerfile.gpu"), "--build-context", asDockerfile, "-o", "json"
+    ))
+    const [original, again] = [json(cli("environment", "show", "ctx:1", "-o", "json")), json(cli("environment", "show", fromDockerfile.name + ":1", "-o", "json"))]
+    assert.strictEqual(again.definition.docker.base.contextDigest, original.definition.docker.base.contextDigest)
+
+    // A context the registry does not have (as for versions registered before contexts were stored): said, not failed.
+    const store = join(home.path, "build-contexts")
+    renameSync(store, `${store}.away`)
+    try {
+      const unstored = cli("environment", "export", "ctx:1", "--format", "azureml-v2", "--out", join(home.path, "ctx-unstored"))
+      assert.strictEqual(unstored.status, 0, unstored.stderr)
+      assert.match(unstored.stderr, /warning: left out docker\.base\.contextDigest: the files of the build context are not stored in the registry/)
+      assert.match(unstored.stdout, /Re-importing it gives another canonical hash/)
+      assert.deepStrictEqual(readdirSync(join(home.path, "ctx-unstored", "docker"), { recursive: true }).sort(), ["images", "images/Dockerfile.gpu"])
+    } finally {
+      renameSync(`${store}.away`, store)
+    }
+
+    // A stored file changed behind the store's back: the export fails, naming it, and writes nothing.
+    const before = head()
+    for (const name of readdirSync(join(store, "files"))) {
+      chmodSync(join(store, "files", name), 0o644)
+      writeFileSync(join(store, "files", name), "tampered\n")
+    }
+    const damaged = cli("environment", "export", "ctx:1", "--format", "azureml-v2", "--out", join(home.path, "ctx-damaged"))
+    assert.notStrictEqual(damaged.status, 0)
+    assert.match(damaged.stderr, /the build context stored under sha256:[0-9a-f]{64} is damaged/)
+    assert.isFalse(existsSync(join(home.path, "ctx-damaged")))
+    assert.strictEqual(head(), before, "an export appends nothing")
   })
 
   it("bad input: a clear error and nothing written", { timeout: 180_000 }, () => {

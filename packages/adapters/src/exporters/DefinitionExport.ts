@@ -9,19 +9,32 @@
  *
  * | format | files | re-imported with |
  * |---|---|---|
- * | `azureml-v2` | `environment.yml`, `conda.yml`, the Dockerfile under its build context | `environment create --file environment.yml` |
+ * | `azureml-v2` | `environment.yml`, `conda.yml`, the build context (its stored files, or the Dockerfile alone) | `environment create --file environment.yml` |
  * | `conda` | `environment.yml` | `environment create --file environment.yml` |
  * | `requirements` | `requirements.txt` | `environment create --file requirements.txt` |
  * | `azureml-v1-dir` | `azureml_environment.json`, `conda_dependencies.yml`, `BaseDockerfile` (what `save_to_directory` writes) | `environment create --file DIR` |
- * | `dockerfile` | `Dockerfile` | `environment create --name N --dockerfile Dockerfile` |
+ * | `dockerfile` | `Dockerfile`, or the stored build context with its Dockerfile | `environment create --name N --dockerfile Dockerfile` |
  *
- * What no format holds yet: the files of a build context (the digest is in the definition, the
- * files are not in the registry until the content store keeps them), and the content of pip
- * constraints files (likewise only their digests).
+ * The files of a build context are written when the registry stored them (`ExportInput.context`,
+ * from the `BuildContextStore`): its files with their execute bits and its symbolic links, so that
+ * the re-import digests the same context. A link whose target leads out of the context (an
+ * absolute target, `..` past its root, or through another link that does) is not written, and the
+ * export says so: written, it would point out of the export folder at whatever is there on the
+ * machine that reads it. An AzureML v1 folder never holds a context's files (its importer reads
+ * no build context), and the content of pip constraints files is not in the registry (only their
+ * digests): those are stated as left out.
  *
  * @since 0.1.0
  */
-import { type CondaDependencies, DEFAULT_BASE_IMAGE, type Definition, Diff, type DockerBase, emptyDefinition } from "@terrarium/domain"
+import {
+  type BuildContext,
+  type CondaDependencies,
+  DEFAULT_BASE_IMAGE,
+  type Definition,
+  Diff,
+  type DockerBase,
+  emptyDefinition
+} from "@terrarium/domain"
 import { Result } from "effect"
 import { stringify } from "yaml"
 import {
@@ -56,12 +69,17 @@ export interface LeftOut {
   readonly buildRelevant: boolean
 }
 
-/** @since 0.1.0 @category export */
-export interface ExportedFile {
-  /** Relative to the export folder, `/`-separated. */
-  readonly path: string
-  readonly text: string
-}
+/**
+ * A file the export writes, relative to the export folder (`/`-separated): a text it generated,
+ * or an entry of the stored build context (a file's bytes and execute bit, or a symbolic link).
+ *
+ * @since 0.1.0
+ * @category export
+ */
+export type ExportedFile =
+  | { readonly path: string; readonly text: string }
+  | { readonly path: string; readonly content: Uint8Array; readonly executable: boolean }
+  | { readonly path: string; readonly linkTarget: string }
 
 /**
  * @since 0.1.0
@@ -76,6 +94,11 @@ export interface DefinitionExport {
   readonly entry: string
   /** Every file name this format may write, for clearing an old export out of the folder (`--force`). */
   readonly managedFiles: ReadonlyArray<string>
+  /**
+   * The folder the re-import digests as a build context (relative to the export folder, `""` for
+   * the export folder itself), when there is one: any other file in it would be digested too.
+   */
+  readonly contextFolder?: string | undefined
 }
 
 /**
@@ -88,6 +111,11 @@ export interface ExportInput {
   readonly name: string
   readonly version: string
   readonly definition: Definition
+  /**
+   * The stored files of the definition's build context (`docker.base.contextDigest`), when the
+   * registry has them; without them only the Dockerfile is written, and the export says so.
+   */
+  readonly context?: BuildContext | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -168,10 +196,11 @@ const finished = (
   o: Omissions,
   conda: CondaDependencies | undefined,
   entry: string,
-  managedFiles: ReadonlyArray<string>
+  managedFiles: ReadonlyArray<string>,
+  contextFolder?: string
 ): DefinitionExport => {
   collisionOmission(o, conda, files)
-  return { format, files, leftOut: o.list, entry, managedFiles }
+  return { format, files, leftOut: o.list, entry, managedFiles, contextFolder }
 }
 
 /** pip's lines for a conda section: its options, then each requirement as it was written. */
@@ -236,7 +265,125 @@ const joinRelative = (...parts: ReadonlyArray<string>): string =>
   parts.join("/").split(/[\\/]+/).filter((segment) => segment !== "" && segment !== ".").join("/")
 
 const CONTEXT_NOT_STORED =
-  "the files of the build context are not in the registry yet, so they are not written: the re-import digests only what the export wrote"
+  "the files of the build context are not stored in the registry (a version registered before build contexts were stored, or a store that lost them), " +
+  "so only the Dockerfile is written: the re-import digests only what the export wrote"
+
+/** At most this many entries are named in a statement; the rest are counted. */
+const NAMED_AT_MOST = 5
+
+const namedList = (items: ReadonlyArray<string>): string =>
+  items.length <= NAMED_AT_MOST ? items.join("; ") : `${items.slice(0, NAMED_AT_MOST).join("; ")}; and ${items.length - NAMED_AT_MOST} more`
+
+const isAbsoluteTarget = (target: string): boolean => target.startsWith("/") || target.startsWith("\\") || /^[A-Za-z]:/.test(target)
+
+/** More links than this on one path is a loop (the kernel's limit is 40 too). */
+const MAX_LINK_HOPS = 40
+
+/**
+ * Where `target`, read from the folder `from` of the context, leads when the context's other links
+ * are followed as the OS follows them: its segments inside the context, or `undefined` when it
+ * leads out (an absolute target, `..` past the root) or loops. Followed, not read lexically: a
+ * link to `.` makes `link/..` the parent of the context.
+ */
+const resolveInContext = (
+  links: ReadonlyMap<string, string>,
+  from: ReadonlyArray<string>,
+  target: string,
+  hops: { n: number }
+): ReadonlyArray<string> | undefined => {
+  if (isAbsoluteTarget(target)) return undefined
+  let at: ReadonlyArray<string> = from
+  for (const segment of target.split(/[\\/]/)) {
+    if (segment === "" || segment === ".") continue
+    if (segment === "..") {
+      if (at.length === 0) return undefined
+      at = at.slice(0, -1)
+      continue
+    }
+    const link = links.get([...at, segment].join("/"))
+    if (link === undefined) {
+      at = [...at, segment]
+      continue
+    }
+    hops.n += 1
+    if (hops.n > MAX_LINK_HOPS) return undefined
+    const resolved = resolveInContext(links, at, link, hops)
+    if (resolved === undefined) return undefined
+    at = resolved
+  }
+  return at
+}
+
+/** True when the link at `path` (relative to the context) leads to a place inside the context. */
+const linkStaysInside = (links: ReadonlyMap<string, string>, path: string, target: string): boolean =>
+  target !== "" && resolveInContext(links, path.split("/").slice(0, -1), target, { n: 0 }) !== undefined
+
+/** True when one path is the other or a folder above it. */
+const overlaps = (a: string, b: string): boolean => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`)
+
+type DockerfileBase = Extract<DockerBase, { readonly kind: "dockerfile" }>
+
+/**
+ * The build context of `base` written under `folder` of the export: the stored files with their
+ * execute bits and links when `input.context` is the context the definition digested, the
+ * Dockerfile as the definition has it among them; else the Dockerfile alone. What is not written
+ * is said under `docker.base.contextDigest`: the context is not stored, an entry where the export
+ * writes a file of its own (`reserved`), a link that leads out of the context (or an entry below a
+ * link, which no walk of a folder gives), a stored Dockerfile whose text is not the definition's.
+ */
+const contextFiles = (
+  input: ExportInput,
+  base: DockerfileBase,
+  folder: string,
+  reserved: ReadonlyArray<string>,
+  o: Omissions
+): Array<ExportedFile> => {
+  const dockerfilePath = joinRelative(folder, base.dockerfilePath ?? "Dockerfile")
+  const dockerfile: Array<ExportedFile> = base.dockerfile === undefined ? [] : [{ path: dockerfilePath, text: base.dockerfile }]
+  if (base.contextDigest === undefined) return dockerfile
+  const context = input.context
+  if (context === undefined || context.digest !== base.contextDigest) {
+    o.add("docker.base.contextDigest", CONTEXT_NOT_STORED)
+    return dockerfile
+  }
+  const links = new Map(context.entries.flatMap((e) => (e.linkTarget === undefined ? [] : [[e.path, e.linkTarget] as const])))
+  const notWritten: Array<string> = []
+  const files: Array<ExportedFile> = []
+  let dockerfileListed = false
+  for (const entry of context.entries) {
+    const path = joinRelative(folder, entry.path)
+    const named = JSON.stringify(entry.path)
+    const clash = reserved.find((file) => overlaps(path, file))
+    if (path === dockerfilePath) dockerfileListed = true
+    if (clash !== undefined) {
+      notWritten.push(`${named} (the export writes its own ${clash} there)`)
+    } else if ([...links.keys()].some((link) => entry.path.startsWith(`${link}/`))) {
+      notWritten.push(`${named} (below a symbolic link)`)
+    } else if (entry.linkTarget !== undefined) {
+      if (linkStaysInside(links, entry.path, entry.linkTarget)) files.push({ path, linkTarget: entry.linkTarget })
+      else notWritten.push(`the symbolic link ${named} -> ${JSON.stringify(entry.linkTarget)} (it leads out of the build context)`)
+    } else if (path === dockerfilePath && base.dockerfile !== undefined && new TextDecoder().decode(entry.content) !== base.dockerfile) {
+      // The definition's text is what is built (a curated Dockerfile has its template values filled in).
+      notWritten.push(`${named} as stored (the definition's Dockerfile text differs from it, and is written instead)`)
+      files.push(...dockerfile)
+    } else {
+      files.push({ path, content: entry.content, executable: entry.executable })
+    }
+  }
+  if (!dockerfileListed) files.push(...dockerfile)
+  // A file of the export's own inside the context folder (a context at the export's root) is one
+  // more file of the context the re-import digests.
+  const root = joinRelative(folder)
+  const written = new Set(files.map((f) => f.path))
+  const added = reserved.filter((file) => (root === "" || file.startsWith(`${root}/`)) && !written.has(file) &&
+    !context.entries.some((e) => joinRelative(folder, e.path) === file))
+  const problems = [
+    ...(notWritten.length === 0 ? [] : [`not written of the stored build context: ${namedList(notWritten)}`]),
+    ...(added.length === 0 ? [] : [`the export's own ${added.join(" and ")} ${added.length === 1 ? "lies" : "lie"} inside the build context folder, digested with it`])
+  ]
+  o.when(problems.length > 0, "docker.base.contextDigest", `${problems.join("; ")}; the re-import digests what was written`)
+  return files
+}
 
 const azuremlV2 = (input: ExportInput): DefinitionExport => {
   const d = input.definition
@@ -251,6 +398,7 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
   if (Object.keys(d.tags).length > 0) doc["tags"] = { ...d.tags }
   if (Object.keys(d.properties).length > 0) doc["properties"] = { ...d.properties }
   const base: DockerBase = d.docker.base
+  let contextFolder: string | undefined
   if (base.kind === "image") {
     doc["image"] = base.image
   } else {
@@ -262,13 +410,14 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
       const local = base.context !== undefined && isLocalRelative(base.context)
       const context = local ? base.context! : "context"
       doc["build"] = { path: context, dockerfile_path: dockerfilePath }
-      if (base.dockerfile !== undefined) files.push({ path: joinRelative(context, dockerfilePath), text: base.dockerfile })
+      contextFolder = joinRelative(context)
+      const reserved = ["environment.yml", ...(d.python.conda === undefined ? [] : ["conda.yml"])]
+      files.push(...contextFiles(input, base, context, reserved, o))
       if (base.context === undefined) {
         o.add("docker.base", "AzureML v2 builds a Dockerfile only from a build context: it is written as ./context/Dockerfile, which the re-import digests as a context the definition did not have")
       } else if (!local) {
-        o.add("docker.base.context", `the build context ${base.context} is outside the export folder; it is written as ./context, with only the Dockerfile in it`)
+        o.add("docker.base.context", `the build context ${base.context} is outside the export folder; its files are written into ./context`)
       }
-      o.when(base.contextDigest !== undefined, "docker.base.contextDigest", CONTEXT_NOT_STORED)
       o.when(base.contextDigest === undefined && base.dockerfile !== undefined && base.context !== undefined, "docker.base.contextDigest", "the build context was not read when the definition was imported; the re-import digests the folder the export wrote")
       o.when(base.dockerfilePath === undefined && base.context !== undefined, "docker.base.dockerfilePath", "AzureML v2 names the Dockerfile; it is written as the default, Dockerfile")
     }
@@ -302,7 +451,7 @@ const azuremlV2 = (input: ExportInput): DefinitionExport => {
   return finished("azureml-v2", [{ path: "environment.yml", text: yaml(doc) }, ...files], o, d.python.conda, "environment.yml", [
     "environment.yml",
     "conda.yml"
-  ])
+  ], contextFolder)
 }
 
 const conda = (input: ExportInput): DefinitionExport => {
@@ -337,6 +486,10 @@ const requirements = (input: ExportInput): DefinitionExport => {
   return finished("requirements", [{ path: entry, text: lines.map((line) => `${line}\n`).join("") }], o, c, entry, [entry])
 }
 
+const V1_HOLDS_NO_CONTEXT =
+  "an AzureML v1 folder names a build context's location but holds none of its files (the v1 importer reads no build context): " +
+  "the files are not written, and the re-import has no context digest"
+
 const azuremlV1Directory = (input: ExportInput): DefinitionExport => {
   const d = input.definition
   const o = new Omissions()
@@ -349,11 +502,11 @@ const azuremlV1Directory = (input: ExportInput): DefinitionExport => {
     files.push({ path: AZUREML_V1_DOCKERFILE, text: base.dockerfile })
     o.when(base.context !== undefined, "docker.base.context", "an AzureML v1 environment has a Dockerfile or a build context, not both: the Dockerfile is written, the context is left out")
     o.when(base.dockerfilePath !== undefined, "docker.base.dockerfilePath", "an AzureML v1 Dockerfile has no path (it is BaseDockerfile)")
-    o.when(base.contextDigest !== undefined, "docker.base.contextDigest", CONTEXT_NOT_STORED)
+    o.when(base.contextDigest !== undefined, "docker.base.contextDigest", V1_HOLDS_NO_CONTEXT)
   } else if (base.context !== undefined) {
     buildContext = { locationType: null, location: base.context, dockerfilePath: base.dockerfilePath ?? "Dockerfile" }
     o.when(base.dockerfilePath === undefined, "docker.base.dockerfilePath", "AzureML v1 names the Dockerfile; it is written as the default, Dockerfile")
-    o.when(base.contextDigest !== undefined, "docker.base.contextDigest", CONTEXT_NOT_STORED)
+    o.when(base.contextDigest !== undefined, "docker.base.contextDigest", V1_HOLDS_NO_CONTEXT)
   }
   if (d.python.conda !== undefined) {
     files.push({ path: AZUREML_V1_CONDA_FILE, text: condaFileText(d.python.conda, {}) })
@@ -422,10 +575,16 @@ const dockerfile = (input: ExportInput): Result.Result<DefinitionExport, string>
     )
   }
   const o = new Omissions()
+  // With its stored files, the context is the export folder, the Dockerfile where it was in it.
+  const stored = base.kind === "dockerfile" && base.contextDigest !== undefined && input.context?.digest === base.contextDigest
+    ? base
+    : undefined
   o.add(
     "docker.base",
     base.kind === "image"
       ? `the base image is written as "FROM ${base.image}": re-imported with --dockerfile, it is a Dockerfile build whose context is the export folder`
+      : stored !== undefined
+      ? "re-imported with --dockerfile and --build-context, the export folder (holding the stored context's files) is the build context: another context path"
       : "re-imported with --dockerfile, the export folder is the build context: another context path and digest"
   )
   const userManagedPython = d.python.userManagedDependencies && d.python.interpreterPath === "python" && d.python.conda === undefined
@@ -439,7 +598,10 @@ const dockerfile = (input: ExportInput): Result.Result<DefinitionExport, string>
   commonOmissions(o, d, "Dockerfile")
   routesOmission(o, d, "Dockerfile")
   metadataOmissions(o, d, "Dockerfile")
-  return Result.succeed(finished("dockerfile", [{ path: "Dockerfile", text }], o, undefined, "Dockerfile", ["Dockerfile"]))
+  const files = stored === undefined ? [{ path: "Dockerfile", text }] : contextFiles(input, stored, "", [], o)
+  const entry = stored === undefined ? "Dockerfile" : joinRelative(stored.dockerfilePath ?? "Dockerfile")
+  // Re-imported with --dockerfile, the export folder is the build context, whatever the base was.
+  return Result.succeed(finished("dockerfile", files, o, undefined, entry, [...new Set(["Dockerfile", entry])], ""))
 }
 
 /**

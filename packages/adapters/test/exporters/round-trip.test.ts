@@ -5,13 +5,15 @@
  * on what is build-relevant). An export that leaves out nothing build-relevant must give the
  * same hash. The corpus files are imported as corpus.test.ts imports them; those that cannot be
  * imported (a held-out conda file, a constraints file, the curated template values) are checked
- * there.
+ * there. A Dockerfile's build context is read as the registry stores it and given to the export,
+ * as `environment export` gives the stored one: the re-import digests the files it wrote.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { afterAll, assert, layer } from "@effect/vitest"
 import { CanonicalHash } from "@terrarium/domain"
 import { Effect, Layer, Result } from "effect"
+import { readBuildContext } from "../../src/build-context/BuildContext.ts"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -26,6 +28,9 @@ const environments = corpusEnvironments()
 const scratch = mkdtempSync(join(tmpdir(), "terrarium-export-"))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 let folders = 0
+/** Corpus environments with a build context, and those whose AzureML v2 export re-imports to the same hash. */
+let contexts = 0
+let contextsRoundTripped = 0
 
 /** What `environment create` does with each format's entry file. */
 const reimport = (format: ExportFormat, out: string, entry: string) =>
@@ -55,8 +60,15 @@ layer(localDisk, { timeout: 120_000 })("export: every corpus environment, every 
         }
         const original: ImportedEnvironment = imported.success
         const hash = yield* CanonicalHash.hash(original.definition)
+        const base = original.definition.docker.base
+        const directory = original.source.buildContext
+        const context = base.kind === "dockerfile" && base.contextDigest !== undefined && directory !== undefined
+          ? yield* readBuildContext(directory, base.dockerfilePath ?? "Dockerfile")
+          : undefined
+        if (context !== undefined) contexts++
         for (const format of EXPORT_FORMATS) {
-          const exported = exportDefinition({ name: original.name ?? "corpus", version: original.version ?? "1", definition: original.definition }, format)
+          const input = { name: original.name ?? "corpus", version: original.version ?? "1", definition: original.definition, context }
+          const exported = exportDefinition(input, format)
           if (Result.isFailure(exported)) {
             // Only a Dockerfile export of a version whose Dockerfile is in a context it never read.
             const base = original.definition.docker.base
@@ -75,9 +87,15 @@ layer(localDisk, { timeout: 120_000 })("export: every corpus environment, every 
             `${format}: these fields differ after the round trip, and the export did not say it left them out:\n${statement}`
           )
           const hashAgain = yield* CanonicalHash.hash(again.definition)
+          if (context !== undefined && format === "azureml-v2" && hashAgain === hash) contextsRoundTripped++
           if (!leftOut.some((o) => o.buildRelevant)) assert.strictEqual(hashAgain, hash, `${format}: nothing build-relevant left out, same hash`)
           else assert.notStrictEqual(hashAgain, hash, `${format}: the export says it left out ${statement}, yet the hash is the same`)
         }
       }))
   }
+
+  it("exports corpus build contexts with their files: AzureML v2 re-imports them to the same hash", () => {
+    assert.isAbove(contexts, 0)
+    assert.isAbove(contextsRoundTripped, 0)
+  })
 })

@@ -208,6 +208,30 @@ describe("DockerImageBuilder on Docker", () => {
         assert.include(info.Config.Env ?? [], "FROM_VARIABLES=yes")
       }))
 
+    it.effect("a context's symbolic link and execute bit reach the image as they were digested; a retargeted link is refused", () =>
+      Effect.gen(function* () {
+        const builder = yield* ImageBuilder
+        // The checks run in the build's one RUN step: the build fails unless the link is a link.
+        const context = yield* storedContext(
+          {
+            "Dockerfile": `FROM ${engine.baseImage}\nCOPY . /ctx\nRUN ["sh", "-c", "test -L /ctx/current && test \\"$(readlink /ctx/current)\\" = bin/run.sh && test -x /ctx/current && /ctx/current"]\n`,
+            "bin/run.sh": "#!/bin/sh\necho linked-and-executable\n"
+          },
+          { executable: ["bin/run.sh"], links: { current: "bin/run.sh" } }
+        )
+        const definition = { ...emptyDefinition, docker: { ...emptyDefinition.docker, base: { kind: "dockerfile" as const, context: ".", contextDigest: context.digest } } }
+        const request = buildRequest(definition, { context })
+        images.push(request.image)
+        const { events, progress } = recorder()
+        yield* builder.build(request, progress)
+        assert.isTrue(events.some((e) => e._tag === "Log" && e.line.includes("linked-and-executable")))
+        // The same files with the link pointing elsewhere: another digest, so nothing is built.
+        const retargeted = { ...context, entries: context.entries.map((e) => (e.linkTarget === undefined ? e : { ...e, linkTarget: "bin" })) }
+        const error = yield* builder.build(buildRequest(definition, { context: retargeted }), () => Effect.void).pipe(Effect.flip)
+        assert.strictEqual(error.reason._tag, "UnbuildableRequest")
+        assert.include(error.message, "digest")
+      }))
+
     it.effect("a Dockerfile the engine cannot parse fails as a step, naming the problem", () =>
       Effect.gen(function* () {
         const builder = yield* ImageBuilder

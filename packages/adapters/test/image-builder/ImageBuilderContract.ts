@@ -9,8 +9,8 @@
 import { assert, describe, layer } from "@effect/vitest"
 import {
   type BuildContextEntry,
+  buildContextDigest,
   type BuildProgress,
-  ContextDigest,
   type Definition,
   emptyDefinition,
   ImageBuilder,
@@ -57,20 +57,24 @@ export const buildRequest = (
   noCache: extra.noCache ?? false
 })
 
-/** A context whose digest is computed the way registration does. */
-export const storedContext = (files: Record<string, string>) =>
+/**
+ * A context whose digest is computed the way registration does (the store's digest): `files` by
+ * path and text, `executable` the paths with an execute bit, `links` symbolic links by path and target.
+ */
+export const storedContext = (
+  files: Record<string, string>,
+  options: { readonly executable?: ReadonlyArray<string>; readonly links?: Record<string, string> } = {}
+) =>
   Effect.gen(function* () {
-    const entries: Array<BuildContextEntry> = Object.entries(files).map(([path, text]) => ({
-      path,
-      executable: false,
-      content: new TextEncoder().encode(text)
-    }))
-    const digest = yield* ContextDigest.contextDigest(entries.map((e) => ({
-      type: "file" as const,
-      path: e.path,
-      executable: e.executable,
-      sha256: createHash("sha256").update(e.content).digest("hex")
-    })))
+    const entries: Array<BuildContextEntry> = [
+      ...Object.entries(files).map(([path, text]) => ({
+        path,
+        executable: options.executable?.includes(path) ?? false,
+        content: new TextEncoder().encode(text)
+      })),
+      ...Object.entries(options.links ?? {}).map(([path, linkTarget]) => ({ path, executable: false, content: new Uint8Array(), linkTarget }))
+    ]
+    const { digest } = yield* buildContextDigest(entries, "sha256:").pipe(Effect.orDie)
     return { digest, entries }
   })
 

@@ -21,7 +21,7 @@ import {
   type BuildContext,
   type BuildProgress,
   type BuiltImage,
-  ContextDigest,
+  buildContextDigest,
   type Definition,
   ImageBuilder,
   type ImageBuildRequest,
@@ -37,7 +37,6 @@ import {
 import type Docker from "dockerode"
 import { Config, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { Tar } from "effect/encoding"
-import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
 import { BuildOutput, type BuildMessage, LOG_TAIL_LINES } from "./BuildOutput.ts"
@@ -104,16 +103,29 @@ const describeEngineAnswer = (cause: unknown): string => {
   return cause instanceof Error ? cause.message : String(cause)
 }
 
-/** A tar of the build context, deterministic (owner 0, mtime 0). */
-const tarOf = (files: ReadonlyArray<{ readonly path: string; readonly content: string | Uint8Array; readonly executable?: boolean }>) =>
-  Stream.fromIterable(files.map((f) => Tar.file(f.path, f.content, { mode: f.executable === true ? 0o755 : 0o644 }))).pipe(
+/** What goes into a build's tar: a file, or a symbolic link of a stored context (`linkTarget`). */
+interface TarredFile {
+  readonly path: string
+  readonly content: string | Uint8Array
+  readonly executable?: boolean
+  readonly linkTarget?: string | undefined
+}
+
+/**
+ * A tar of the build context, deterministic (owner 0, mtime 0). A link is packed as a link, as
+ * `docker build` sends one from a folder, so that `COPY` copies the link itself.
+ */
+const tarOf = (files: ReadonlyArray<TarredFile>) =>
+  Stream.fromIterable(files.map((f) =>
+    f.linkTarget !== undefined
+      ? Tar.symlink(f.path, f.linkTarget, { mode: 0o777 })
+      : Tar.file(f.path, f.content, { mode: f.executable === true ? 0o755 : 0o644 })
+  )).pipe(
     Stream.pipeThroughChannel(Tar.encode()),
     Stream.runCollect,
     Effect.map((chunks) => Buffer.concat(chunks)),
     Effect.mapError((cause) => new ImageBuilderError({ reason: new UnbuildableRequest({ detail: `the build context cannot be packed: ${cause.message}` }) }))
   )
-
-const sha256Hex = (content: Uint8Array): string => createHash("sha256").update(content).digest("hex")
 
 /** The lines of a failed pip run that name the requirement that did not resolve. */
 const UNRESOLVED = [/No matching distribution found for (.+)$/, /Could not find a version that satisfies the requirement (\S+)/]
@@ -132,10 +144,9 @@ const checkContext = (definition: Definition, context: BuildContext | undefined)
       }
       return []
     }
-    const digest = yield* ContextDigest.contextDigest(
-      context.entries.map((e) => ({ type: "file" as const, path: e.path, sha256: sha256Hex(e.content), executable: e.executable }))
-    ).pipe(
-      Effect.catchDefect((defect) => unbuildable(`the build context is malformed: ${defect instanceof Error ? defect.message : String(defect)}`))
+    // Digested as the store digests it: files by content and execute bit, links by target.
+    const { digest } = yield* buildContextDigest(context.entries, context.digest).pipe(
+      Effect.catchTag("BuildContextStoreError", (error) => unbuildable(`the build context is malformed: ${error.message}`))
     )
     if (digest !== context.digest) {
       return yield* unbuildable(`the build context's files have digest ${digest}, not the ${context.digest} they were stored with`)
@@ -378,7 +389,7 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
           const paths = new Set(entries.map((e) => e.path))
           let dockerfilePath = base.dockerfilePath ?? "Dockerfile"
           let dockerfileText: string
-          const files: Array<{ path: string; content: string | Uint8Array; executable: boolean }> = entries.map((e) => ({ ...e }))
+          const files: Array<TarredFile> = entries.map((e) => ({ ...e }))
           if (base.dockerfile !== undefined) {
             // An inline Dockerfile is part of the definition (hashed there), not of the context.
             dockerfilePath = ".terrarium.Dockerfile"
@@ -388,6 +399,9 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
           } else {
             const entry = entries.find((e) => e.path === dockerfilePath)
             if (entry === undefined) return yield* unbuildable(`the build context has no Dockerfile at ${quoteForMessage(dockerfilePath)}`)
+            if (entry.linkTarget !== undefined) {
+              return yield* unbuildable(`the Dockerfile at ${quoteForMessage(dockerfilePath)} is a symbolic link; name the file it points to as the Dockerfile`)
+            }
             dockerfileText = new TextDecoder().decode(entry.content)
           }
           const bases = dockerfileBaseImages(dockerfileText)

@@ -21,7 +21,9 @@ const quote = (text: string) => (/^[A-Za-z0-9_./:@=-]+$/.test(text) ? text : `'$
 /** The command that imports the export again. */
 const reimportCommand = (name: string, exported: DefinitionExport, out: string, path: Path.Path) =>
   exported.format === "dockerfile"
-    ? `terrarium environment create --name ${quote(name)} --dockerfile ${quote(path.join(out, exported.entry))}`
+    ? `terrarium environment create --name ${quote(name)} --dockerfile ${quote(path.join(out, exported.entry))}` +
+      // A Dockerfile in a folder of the stored context: the export folder is still the context.
+      (exported.entry.includes("/") ? ` --build-context ${quote(out)}` : "")
     : `terrarium environment create --file ${quote(exported.entry === "." ? out : path.join(out, exported.entry))}`
 
 /**
@@ -45,8 +47,14 @@ export const exportCommand = Command.make("export", {
       Effect.gen(function*() {
         const r = yield* referenceOf(input.ref, input)
         const version = yield* Terrarium.use((t) => t.show({ workspace: flags.workspace, ref: r }))
+        const exact = { name: version.name, version: version.version }
+        // A version registered before build contexts were stored has none: the export says so.
+        const context = yield* Terrarium.use((t) => t.buildContext({ workspace: flags.workspace, ref: exact })).pipe(
+          Effect.catchTag("BuildContextStoreError", (error) =>
+            error.reason._tag === "ContextNotFound" ? Effect.succeed(undefined) : Effect.fail(error))
+        )
         const { describeLeftOut, exportDefinition, writeExport } = yield* Effect.promise(() => import("@terrarium/adapters"))
-        const exported = exportDefinition({ name: version.name, version: version.version, definition: version.definition }, input.format)
+        const exported = exportDefinition({ ...exact, definition: version.definition, context }, input.format)
         if (Result.isFailure(exported)) return yield* new UsageError({ detail: `--format ${input.format}: ${exported.failure}`, field: "--format" })
         const files = yield* writeExport(input.out, exported.success, { force: input.force })
         const leftOut = describeLeftOut(exported.success.leftOut)
