@@ -37,3 +37,10 @@ export {
   digestBuildContext,
   walkBuildContext
 } from "./build-context/BuildContext.ts"
+
+// The log store: the file system and memory.
+export { FileSystemLogStore, type FileSystemLogStoreOptions } from "./log-store/filesystem/FileSystemLogStore.ts"
+export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
+
+// The image builder in memory (scripted outcomes), for the application's unit tests.
+export { MemoryEngine, MemoryImageBuilder, type MemoryImageBuilderOptions, type ScriptedBuild } from "./image-builder/memory/MemoryImageBuilder.ts"

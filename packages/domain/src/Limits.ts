@@ -67,3 +67,13 @@ export const MAX_TAGS = 1_000
  * @category limits
  */
 export const MAX_DEFINITION_BYTES = 4 * 1_048_576
+
+/**
+ * The largest build log kept, in bytes of UTF-8: a build that prints more keeps its first
+ * 16 MiB and one line saying the rest was dropped (a log is for reading, not for archiving a
+ * runaway loop's output).
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const MAX_LOG_BYTES = 16 * 1_048_576
