@@ -29,6 +29,24 @@ export const streamOf = (canonicalHash: string) => ({ workspace: BUILD_WORKSPACE
 export const hashOfStream = (workspace: string, stream: string): string | undefined =>
   workspace === BUILD_WORKSPACE && stream.startsWith(BUILD_STREAM_PREFIX) ? stream.slice(BUILD_STREAM_PREFIX.length) : undefined
 
+/** The repository of every image Terrarium builds locally. @since 0.2.0 @category images */
+export const IMAGE_REPOSITORY = "terrarium/env"
+
+/**
+ * The image of a canonical hash: `terrarium/env:<first 16 hex digits of the hash>` (docs/images.md).
+ * 64 bits of a SHA-256 make a clash between two hashes of one registry far less likely than a
+ * disk error; the image is labelled with the whole hash as well.
+ *
+ * @since 0.2.0
+ * @category images
+ */
+export const imageNameOf = (canonicalHash: string): string =>
+  `${IMAGE_REPOSITORY}:${canonicalHash.replace(/^sha256:/, "").slice(0, 16)}`
+
+/** The log key of one build of a hash: `builds/<hash hex>/<build id>`. @since 0.2.0 @category images */
+export const logKeyOf = (canonicalHash: string, buildId: string): string =>
+  `builds/${canonicalHash.replace(/^sha256:/, "")}/${buildId.toLowerCase()}`
+
 /** The version whose build was asked for (the hash is shared; this says who asked first). @since 0.2.0 @category model */
 export const BuildRequester = Schema.Struct({ workspace: Schema.String, name: Schema.String, version: Schema.String })
 export type BuildRequester = typeof BuildRequester.Type
