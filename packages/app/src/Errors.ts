@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import type { DatabaseError, ImportError, SpecError } from "@terrarium/adapters"
-import type { Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
+import type { Environment, EventStoreError, ImageBuilderError, LogStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
+import type { ImageBuildFailed, ImageNotFound } from "./ImageBuilds.ts"
 import type { MissingName } from "./Input.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 
@@ -86,9 +87,14 @@ export type TerrariumError =
   // Rules of the registry
   | Environment.EnvironmentErrorType
   | StreamContended
+  // Images
+  | ImageBuildFailed
+  | ImageNotFound
   // The ports
   | EventStoreError
   | EventDecodeFailure
   | ProjectionError
   | ReadModelError
   | StorageError
+  | ImageBuilderError
+  | LogStoreError

@@ -10,20 +10,25 @@
 import {
   Database,
   type DatabaseError,
+  FileSystemLogStore,
   type LockOwner,
+  MemoryEngine,
+  MemoryImageBuilder,
   SqlEventStore,
   SqlReadModel,
   SqlStorage
 } from "@terrarium/adapters"
+import { EngineFailure, ImageBuilder, ImageBuilderError } from "@terrarium/domain"
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Config, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
-import { homedir, userInfo } from "node:os"
+import type { LogStore } from "@terrarium/domain"
+import { homedir, hostname, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
-import { layer as terrariumLayer } from "./Terrarium.ts"
+import { type BuildSettings, layer as terrariumLayer } from "./Terrarium.ts"
 
 export { ConflictingStorage } from "./Errors.ts"
 
@@ -57,7 +62,10 @@ const EnvironmentConfig = Config.all({
   home: Config.option(Config.String("TERRARIUM_HOME")),
   databaseUrl: Config.option(Config.Redacted("TERRARIUM_DATABASE_URL")),
   databaseSchema: Config.option(Config.String("TERRARIUM_DATABASE_SCHEMA")),
-  preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS"))
+  preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS")),
+  imageBuilder: Config.option(Config.String("TERRARIUM_IMAGE_BUILDER")),
+  memoryBuildStepMs: Config.option(Config.String("TERRARIUM_MEMORY_BUILD_STEP_MS")),
+  dockerHost: Config.option(Config.String("DOCKER_HOST"))
 })
 
 // Every variable is optional and read as text, so reading cannot fail but for a provider that
@@ -197,15 +205,70 @@ export const layerDatabase = (
   }))
 
 /**
- * Event store, projections and read model over one database.
+ * An image builder that loads its adapter on first use: the Docker adapter pulls in dockerode and
+ * its dependencies, which no command but `environment build` and `image …` needs, and the CLI's
+ * start-up is measured (`pnpm bench:cli`). The loaded builder is kept for the process.
+ */
+const lazyImageBuilder = (
+  engine: string,
+  load: Effect.Effect<ImageBuilder["Service"], ImageBuilderError>
+): Layer.Layer<ImageBuilder> =>
+  Layer.effect(ImageBuilder, Effect.map(Effect.cached(load), (loaded) =>
+    ImageBuilder.of({
+      engine,
+      ping: Effect.flatMap(loaded, (b) => b.ping),
+      build: (request, progress) => Effect.flatMap(loaded, (b) => b.build(request, progress)),
+      inspect: (image) => Effect.flatMap(loaded, (b) => b.inspect(image)),
+      remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image))
+    })))
+
+/**
+ * The Docker adapter, loaded when first used. Until it is part of the build, every use fails
+ * with one clear line instead of a missing module.
+ */
+const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"], ImageBuilderError> =>
+  Effect.fail(new ImageBuilderError({
+    reason: new EngineFailure({ operation: `connect to ${host}`, cause: new Error("the Docker image builder is not part of this build of Terrarium") })
+  }))
+
+/**
+ * The image builder and the log store: Docker at `DOCKER_HOST` (default the local socket) unless
+ * `TERRARIUM_IMAGE_BUILDER=memory`, a builder in memory that builds nothing real (for the tests
+ * of what sits above the port, e.g. many processes racing to build one hash; its steps take
+ * `TERRARIUM_MEMORY_BUILD_STEP_MS`). Logs are files under `$TERRARIUM_HOME/logs`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
+  Effect.gen(function*() {
+    const env = yield* readEnvironment
+    const path = yield* Path.Path
+    const logs = FileSystemLogStore.layerWith({ root: path.join(yield* terrariumHome, "logs") })
+    const kind = Option.getOrElse(env.imageBuilder, () => "docker")
+    if (kind === "memory") {
+      const stepMs = Number(Option.getOrElse(env.memoryBuildStepMs, () => "0"))
+      const engine = new MemoryEngine({ script: () => ({ stepDuration: Number.isFinite(stepMs) ? stepMs : 0 }) })
+      return Layer.mergeAll(MemoryImageBuilder.layerWith(engine), logs)
+    }
+    const host = Option.getOrElse(env.dockerHost, () => "unix:///var/run/docker.sock")
+    return Layer.mergeAll(lazyImageBuilder(host, loadDockerBuilder(host)), logs)
+  })
+)
+
+/**
+ * Event store, projections and read model over one database, and the image builder and logs.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
-  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
+  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer, layerImages).pipe(Layer.provideMerge(store))
 }
+
+/** Who holds a build's lease: this host and process, and a random part (a pid is reused). */
+const buildHolder = (): string => `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */
 export const osUser = (): string => {
@@ -228,8 +291,11 @@ export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUs
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: StorageOptions & { readonly caller?: Caller | undefined }) =>
-  terrariumLayer(options.caller ?? defaultCaller()).pipe(
+export const layer = (options: StorageOptions & {
+  readonly caller?: Caller | undefined
+  readonly builds?: BuildSettings | undefined
+}) =>
+  terrariumLayer(options.caller ?? defaultCaller(), options.builds ?? { holder: buildHolder() }).pipe(
     Layer.provideMerge(layerPorts(layerDatabase(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )

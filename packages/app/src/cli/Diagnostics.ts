@@ -86,6 +86,10 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ReadModelError":
     case "StorageError":
     case "DatabaseError":
+    case "ImageBuilderError":
+    case "ImageBuildFailed":
+    case "ImageNotFound":
+    case "LogStoreError":
       return 1
     default:
       // Unreachable by type (a new member of the union fails to compile above); at run time an
@@ -107,7 +111,11 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "UsageError":
       return error.field !== undefined ? { field: error.field } : {}
     case "EnvironmentError":
+    case "ImageBuilderError":
+    case "LogStoreError":
       return { reason: error.reason._tag }
+    case "ImageBuildFailed":
+      return { reason: error.reason }
     default:
       return {}
   }
