@@ -241,6 +241,14 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
         }
       }
 
+      /**
+       * An image built, as the cache holds it (so that every caller, whether it built, waited or
+       * hit the cache, gets the same row); the event itself if the cache has moved past it.
+       */
+      const recordedBuilt = (event: Build.ImageBuilt) =>
+        Effect.map(cacheRow(hash), (row) =>
+          row?.built?.buildId === event.buildId ? row.built : rowOfBuilt(event, new Date()))
+
       /** Follows the stream until the running build ends, or its lease runs out (then: again). */
       const waitFor = (running: Build.Lease): Effect.Effect<Round, TerrariumError> =>
         Effect.gen(function*() {
@@ -254,12 +262,8 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const round = yield* Effect.gen(function*() {
             while (true) {
               yield* Effect.sleep(pollEvery)
-              const recorded = yield* store.readStream(stream)
               const { state } = yield* withStore(load(stream))
-              if (state.built?.buildId === running.buildId) {
-                const at = recorded.find((r) => r.type === "ImageBuilt" && (r.data as { buildId?: string }).buildId === running.buildId)?.occurredAt
-                return answer("joined", rowOfBuilt(state.built, at ?? new Date()))
-              }
+              if (state.built?.buildId === running.buildId) return answer("joined", yield* recordedBuilt(state.built))
               if (state.failed?.buildId === running.buildId) return yield* Effect.fail(failureOf(hash, state.failed))
               if (state.running?.buildId !== running.buildId) return again
               if ((yield* Clock.currentTimeMillis) >= state.running.expiresAt) return again
@@ -316,8 +320,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
               if (failure._tag === "BuildError") return again
               return yield* Effect.fail(failure)
             }
-            const event = recorded.success.appended[0] as Build.ImageBuilt
-            return answer("built", rowOfBuilt(event, new Date(startedAt + durationMs)))
+            return answer("built", yield* recordedBuilt(recorded.success.appended[0] as Build.ImageBuilt))
           }
           const error = Option.getOrUndefined(Exit.findErrorOption(exit))
           // No typed error: a defect, or the interruption recorded above; let it through as it is.

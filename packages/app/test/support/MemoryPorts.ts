@@ -3,9 +3,13 @@
  * unit tests: the same contracts as the SQL adapters, no database, nothing kept after the scope.
  * Test support rather than `Setup`, so that the CLI and the library never load them.
  */
-import { MemoryEventStore, MemoryImageBuilder, MemoryLogStore, MemoryReadModel, MemoryStorage } from "@terrarium/adapters"
+import { MemoryEngine, MemoryEventStore, MemoryImageBuilder, MemoryLogStore, MemoryReadModel, MemoryStorage } from "@terrarium/adapters"
 import { Layer } from "effect"
 
-export const layerPortsMemory = Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer, MemoryImageBuilder.layer, MemoryLogStore.layer).pipe(
-  Layer.provideMerge(MemoryEventStore.layer)
-)
+/** The ports in memory, the image builder over `engine` (which a test looks into and changes). */
+export const layerPortsMemoryWith = (engine: MemoryEngine) =>
+  Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer, MemoryImageBuilder.layerWith(engine), MemoryLogStore.layer).pipe(
+    Layer.provideMerge(MemoryEventStore.layer)
+  )
+
+export const layerPortsMemory = Layer.suspend(() => layerPortsMemoryWith(new MemoryEngine()))
