@@ -17,6 +17,7 @@ import { CliConfig, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { audit } from "./commands/audit.ts"
 import { db } from "./commands/db.ts"
 import { environment } from "./commands/environment.ts"
+import { image } from "./commands/image.ts"
 import { projections } from "./commands/projections.ts"
 import { root } from "./TerrariumCommand.ts"
 
@@ -28,7 +29,7 @@ export { UsageError } from "./Diagnostics.ts"
  * @since 0.1.0
  * @category commands
  */
-export const terrarium = root.pipe(Command.withSubcommands([environment, audit, db, projections]))
+export const terrarium = root.pipe(Command.withSubcommands([environment, image, audit, db, projections]))
 
 /**
  * The framework prints help for `--help`, and its version; a command line it cannot parse is

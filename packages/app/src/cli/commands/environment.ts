@@ -7,6 +7,7 @@
 import { Command } from "effect/cli"
 import { addPackage } from "./environment/add-package.ts"
 import { archive } from "./environment/archive.ts"
+import { build } from "./environment/build.ts"
 import { create } from "./environment/create.ts"
 import { diff } from "./environment/diff.ts"
 import { label } from "./environment/label.ts"
@@ -27,5 +28,5 @@ export const environment = Command.make("environment").pipe(
   Command.withAlias("env"),
   Command.withDescription("Define, register, inspect and compare environments"),
   // In the order `--help` lists them: defining, reading, drafting, then managing versions.
-  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, update, archive, restore, label, repair])
+  Command.withSubcommands([create, list, show, diff, addPackage, removePackage, setVariable, register, update, build, archive, restore, label, repair])
 )
