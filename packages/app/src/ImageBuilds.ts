@@ -295,13 +295,6 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const exit = yield* Effect.exit(Effect.raceFirst(
             builder.build({ hash, image, definition: version.definition, noCache: buildNoCache }, progress),
             Effect.andThen(renew, Effect.never)
-          )).pipe(Effect.onInterrupt(() =>
-            // Ctrl-C: say so, so that nobody waits for the lease to run out. Bounded: a store
-            // that does not answer must not keep the process from ending.
-            record({
-              _tag: "FailBuild",
-              failed: { buildId, reason: "Interrupted", message: "the build was interrupted", step: null, logKey, logTail: [] }
-            }).pipe(Effect.ignore, Effect.timeout("5 seconds"), Effect.ignore)
           ))
           if (Exit.isSuccess(exit)) {
             const built = exit.value
@@ -334,7 +327,20 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           )
           if (appended === undefined) return again
           return yield* Effect.fail(failureOf(hash, appended.appended[0] as Build.BuildFailed))
-        })
+        }).pipe(Effect.onInterrupt(() =>
+          // Ctrl-C: say so, so that nobody waits for the lease to run out (after the build was
+          // recorded this is refused, and ignored). Bounded: a store that does not answer must
+          // not keep the process from ending.
+          handle(target, () => Effect.succeed({
+            _tag: "FailBuild" as const,
+            failed: { buildId, reason: "Interrupted", message: "the build was interrupted", step: null, logKey: Build.logKeyOf(hash, buildId), logTail: [] }
+          })).pipe(
+            Effect.andThen(logs.seal(Build.logKeyOf(hash, buildId))),
+            Effect.ignore,
+            Effect.timeout("5 seconds"),
+            Effect.ignore
+          )
+        ))
 
       while (true) {
         // An engine that does not answer fails here, before anything is appended.

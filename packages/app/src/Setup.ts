@@ -22,7 +22,7 @@ import { EngineFailure, ImageBuilder, ImageBuilderError } from "@terrarium/domai
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { Config, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
+import { Config, Duration, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
 import type { LogStore } from "@terrarium/domain"
 import { homedir, hostname, userInfo } from "node:os"
 import { ConflictingStorage } from "./Errors.ts"
@@ -65,7 +65,8 @@ const EnvironmentConfig = Config.all({
   preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS")),
   imageBuilder: Config.option(Config.String("TERRARIUM_IMAGE_BUILDER")),
   memoryBuildStepMs: Config.option(Config.String("TERRARIUM_MEMORY_BUILD_STEP_MS")),
-  dockerHost: Config.option(Config.String("DOCKER_HOST"))
+  dockerHost: Config.option(Config.String("DOCKER_HOST")),
+  buildLeaseSeconds: Config.option(Config.String("TERRARIUM_BUILD_LEASE_SECONDS"))
 })
 
 // Every variable is optional and read as text, so reading cannot fail but for a provider that
@@ -267,8 +268,18 @@ export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer, layerImages).pipe(Layer.provideMerge(store))
 }
 
-/** Who holds a build's lease: this host and process, and a random part (a pid is reused). */
-const buildHolder = (): string => `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
+/**
+ * How this process holds build leases: its name (host, pid and a random part, since a pid is
+ * reused) and the lease's length (`TERRARIUM_BUILD_LEASE_SECONDS`, default 30: how long others
+ * wait for a build whose process was killed before taking it over).
+ */
+const buildSettings: Effect.Effect<BuildSettings> = Effect.map(readEnvironment, (env) => {
+  const seconds = Number(Option.getOrElse(env.buildLeaseSeconds, () => "30"))
+  return {
+    holder: `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    lease: Duration.seconds(Number.isFinite(seconds) && seconds > 0 ? seconds : 30)
+  }
+})
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */
 export const osUser = (): string => {
@@ -295,7 +306,7 @@ export const layer = (options: StorageOptions & {
   readonly caller?: Caller | undefined
   readonly builds?: BuildSettings | undefined
 }) =>
-  terrariumLayer(options.caller ?? defaultCaller(), options.builds ?? { holder: buildHolder() }).pipe(
+  Layer.unwrap(Effect.map(buildSettings, (settings) => terrariumLayer(options.caller ?? defaultCaller(), options.builds ?? settings))).pipe(
     Layer.provideMerge(layerPorts(layerDatabase(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
