@@ -19,7 +19,8 @@
  *   path relative to the bundle instead of by name (the app package does not depend on it, so a
  *   bare name would not resolve from `dist/`);
  * - rattler and pip-requirements-js, which the spec parsers load with `createRequire` on the
- *   first spec they read (see CondaSpec.ts and PipSpec.ts);
+ *   first spec they read (see CondaSpec.ts and PipSpec.ts), and dockerode, which the Docker image
+ *   builder loads so when it is made (image-builder/docker/DockerEngine.ts);
  * - `pg-native`, which `pg` tries to load only when asked to, and which is not installed.
  *
  * `import.meta.url` in a workspace source becomes that source's own URL, computed from the

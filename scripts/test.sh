@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test. Starts the services the tests need (PostgreSQL) if they are down, and never
-# lets a test skip for a missing service: if a service cannot be started, the run fails.
+# Runs every test. Starts the services the tests need (PostgreSQL, a Docker engine with the test
+# base image) if they are down, and never lets a test skip for a missing service: if a service
+# cannot be started, the run fails. A Docker engine this script started is stopped at the end
+# (by its PID, its images kept for the next run); one that was already running is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,13 @@ if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 24 ]; then
 fi
 
 bash scripts/services/postgres.sh ensure
+
+if ! bash scripts/services/docker.sh running; then
+  trap 'bash scripts/services/docker.sh stop' EXIT
+fi
+DOCKER_HOST="$(bash scripts/services/docker.sh ensure)"
+export DOCKER_HOST
+bash scripts/services/docker.sh base-image >/dev/null
 
 # The CLI e2e tests run the build (packages/app/dist), so it is made from the sources under test.
 echo "== build"

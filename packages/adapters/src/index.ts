@@ -44,3 +44,8 @@ export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
 
 // The image builder in memory (scripted outcomes), for the application's unit tests.
 export { MemoryEngine, MemoryImageBuilder, type MemoryImageBuilderOptions, type ScriptedBuild } from "./image-builder/memory/MemoryImageBuilder.ts"
+
+// The image builder on a Docker engine (dockerode): `DockerImageBuilder.layer` (DOCKER_HOST, else
+// the system socket) and `DockerImageBuilder.layerWith({ host })`.
+export * as DockerImageBuilder from "./image-builder/docker/DockerImageBuilder.ts"
+export type { DockerImageBuilderOptions } from "./image-builder/docker/DockerImageBuilder.ts"

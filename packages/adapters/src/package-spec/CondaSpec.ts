@@ -36,7 +36,7 @@ import { SpecError } from "./SpecError.ts"
  * its own file, synchronously, so the functions here stay synchronous.
  */
 let rattler: typeof Rattler | undefined
-const loadRattler = (): typeof Rattler => (rattler ??= createRequire(import.meta.url)("@conda-org/rattler") as typeof Rattler)
+export const loadRattler = (): typeof Rattler => (rattler ??= createRequire(import.meta.url)("@conda-org/rattler") as typeof Rattler)
 
 const fail = (text: string, message: string): Result.Result<never, SpecError> =>
   Result.fail(new SpecError({ manager: "conda", text, message }))

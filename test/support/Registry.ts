@@ -1,0 +1,63 @@
+/**
+ * A private OCI registry on 127.0.0.1 (Debian's `docker-registry`, installed by
+ * `scripts/services/docker.sh ensure`) with one user (htpasswd, bcrypt), for tests that pull a
+ * base image with credentials. Started on a free port, stopped by its PID.
+ *
+ * Usage: `const registry = await startRegistry({ username, password })`, then images named
+ * `${registry.address}/…`; `registry.close()` at the end. The engine needs no configuration:
+ * registries on 127.0.0.0/8 may speak plain HTTP.
+ */
+import { execFileSync, spawn } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+export interface TestRegistry {
+  /** `127.0.0.1:PORT`: the registry part of an image reference. */
+  readonly address: string
+  readonly close: () => Promise<void>
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+export const startRegistry = async (user: { readonly username: string; readonly password: string }): Promise<TestRegistry> => {
+  const root = mkdtempSync(join(tmpdir(), "terrarium-registry-"))
+  // bcrypt, which the registry requires, from Debian's Python (no apache2-utils needed).
+  const hash = execFileSync("/usr/bin/python3", ["-W", "ignore", "-c", "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", user.password], { encoding: "utf8" }).trim()
+  writeFileSync(join(root, "htpasswd"), `${user.username}:${hash}\n`)
+  const port = await freePort()
+  writeFileSync(join(root, "config.yml"), [
+    "version: 0.1",
+    "log: {level: warn}",
+    `storage: {filesystem: {rootdirectory: ${JSON.stringify(join(root, "data"))}}, delete: {enabled: true}}`,
+    `http: {addr: "127.0.0.1:${port}", secret: "terrarium-test"}`,
+    `auth: {htpasswd: {realm: terrarium-test, path: ${JSON.stringify(join(root, "htpasswd"))}}}`,
+    ""
+  ].join("\n"))
+  const child = spawn("docker-registry", ["serve", join(root, "config.yml")], { stdio: "ignore" })
+  const address = `127.0.0.1:${port}`
+  const stop = async () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+      process.kill(child.pid, "SIGTERM")
+      await exited
+    }
+    rmSync(root, { recursive: true, force: true })
+  }
+  for (let i = 0; i < 100; i++) {
+    const status = await fetch(`http://${address}/v2/`).then((r) => r.status, () => 0)
+    if (status === 401 || status === 200) return { address, close: stop }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  await stop()
+  throw new Error(`docker-registry did not answer at ${address} within 10 s`)
+}
