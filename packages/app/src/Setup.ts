@@ -10,6 +10,7 @@
 import {
   Database,
   type DatabaseError,
+  DockerImageBuilder,
   FileSystemLogStore,
   type LockOwner,
   MemoryEngine,
@@ -18,7 +19,7 @@ import {
   SqlReadModel,
   SqlStorage
 } from "@terrarium/adapters"
-import { EngineFailure, ImageBuilder, ImageBuilderError } from "@terrarium/domain"
+import { ImageBuilder, type ImageBuilderError } from "@terrarium/domain"
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -223,14 +224,9 @@ const lazyImageBuilder = (
       remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image))
     })))
 
-/**
- * The Docker adapter, loaded when first used. Until it is part of the build, every use fails
- * with one clear line instead of a missing module.
- */
+/** The Docker adapter on `host`, made (and dockerode loaded) when first used. */
 const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"], ImageBuilderError> =>
-  Effect.fail(new ImageBuilderError({
-    reason: new EngineFailure({ operation: `connect to ${host}`, cause: new Error("the Docker image builder is not part of this build of Terrarium") })
-  }))
+  DockerImageBuilder.make({ host })
 
 /**
  * The image builder and the log store: Docker at `DOCKER_HOST` (default the local socket) unless
