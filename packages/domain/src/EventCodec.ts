@@ -83,7 +83,17 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
   }
 }
 
-const encodeData = Schema.encodeSync(EnvironmentEventJson)
+/** An encoder of one kind of stream: its JSON codec and the current version of each type. */
+const encoderOf = <A extends { readonly _tag: string }>(json: Schema.Codec<A, unknown>, versions: Readonly<Record<A["_tag"], number>>) => {
+  const encodeData = Schema.encodeSync(json)
+  return (event: A, metadata: EventMetadata, id: string): NewEvent => ({
+    id,
+    type: event._tag,
+    schemaVersion: versions[event._tag as A["_tag"]],
+    data: encodeData(event),
+    metadata
+  })
+}
 
 /**
  * An environment event as a row to append. `id` is the caller's UUID for the event.
@@ -91,13 +101,10 @@ const encodeData = Schema.encodeSync(EnvironmentEventJson)
  * @since 0.1.0
  * @category encoding
  */
-export const encode = (event: EnvironmentEvent, metadata: EventMetadata, id: string): NewEvent => ({
-  id,
-  type: event._tag,
-  schemaVersion: SCHEMA_VERSIONS[event._tag],
-  data: encodeData(event),
-  metadata
-})
+export const encode: (event: EnvironmentEvent, metadata: EventMetadata, id: string) => NewEvent = encoderOf(
+  EnvironmentEventJson as Schema.Codec<EnvironmentEvent, unknown>,
+  SCHEMA_VERSIONS
+)
 
 /**
  * A decoder of one kind of stream: its JSON codec, its upcasters and the current version of
@@ -174,21 +181,16 @@ export const decode: (recorded: RecordedEvent) => Effect.Effect<EnvironmentEvent
  */
 export const BUILD_UPCASTERS: Upcasters = {}
 
-const encodeBuildData = Schema.encodeSync(BuildEventJson)
-
 /**
  * A build event as a row to append (a stream of `Build.streamOf(hash)`).
  *
  * @since 0.2.0
  * @category encoding
  */
-export const encodeBuild = (event: BuildEvent, metadata: EventMetadata, id: string): NewEvent => ({
-  id,
-  type: event._tag,
-  schemaVersion: BUILD_SCHEMA_VERSIONS[event._tag],
-  data: encodeBuildData(event),
-  metadata
-})
+export const encodeBuild: (event: BuildEvent, metadata: EventMetadata, id: string) => NewEvent = encoderOf(
+  BuildEventJson as Schema.Codec<BuildEvent, unknown>,
+  BUILD_SCHEMA_VERSIONS
+)
 
 /**
  * A stored row of a build stream as a build event. The type names are those of the build stream:
