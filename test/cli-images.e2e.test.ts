@@ -99,6 +99,9 @@ describe("environment build on the real engine", () => {
     assert.deepStrictEqual(rebuilt.built.drift, [{ manager: "pip", name: "demo-a", from: "1.0", to: "1.1" }])
     const shown = runCli(["environment", "show", "pydata:1"], env())
     assert.match(shown.stdout, /^drift: +pip demo-a 1\.0 → 1\.1$/m)
+    const audit = runCli(["audit", "pydata"], env())
+    assert.strictEqual(audit.status, 0, audit.stderr)
+    assert.include(audit.stdout, "drift: pip demo-a 1.0 → 1.1")
     first = rebuilt
   })
 

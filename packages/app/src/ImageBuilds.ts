@@ -18,6 +18,7 @@
  * @since 0.2.0
  */
 import {
+  type AuditEntry,
   Build,
   type BuildProgress,
   type BuiltImageRow,
@@ -165,6 +166,38 @@ const failureOf = (hash: string, failed: Build.BuildFailed) =>
     canonicalHash: hash, image: Build.imageNameOf(hash), buildId: failed.buildId, reason: failed.reason,
     detail: failed.message + (failed.logTail.length > 0 ? `\n${failed.logTail.join("\n")}` : ""), step: failed.step,
     logKey: failed.logKey
+  })
+
+/**
+ * The audit entries of the builds of an environment's versions: the events of the build stream of
+ * each hash it registered (up to a log position, for `--as-of`), as lines of its trail, so that
+ * `audit` shows when its image was built, by whom, and what drifted (`pip demo-a 1.0 → 1.1`).
+ * Each entry names the first of its versions with that hash.
+ *
+ * @since 0.2.0
+ * @category audit
+ */
+export const buildAuditEntries = (workspace: string, name: string, untilPosition?: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const { state } = yield* loadEnvironment(workspace, name, untilPosition)
+    if (state._tag !== "Active") return []
+    const versionOf = new Map<string, string>()
+    for (const v of state.versions) if (!versionOf.has(v.canonicalHash)) versionOf.set(v.canonicalHash, v.version)
+    const entries: Array<AuditEntry> = []
+    for (const [hash, version] of versionOf) {
+      const rows = yield* store.readStream(Build.streamOf(hash), untilPosition === undefined ? undefined : { untilPosition })
+      // A renewal says only that a build was alive; the trail would be mostly renewals.
+      for (const row of rows.filter((r) => r.type !== "BuildLeaseRenewed")) {
+        const event = yield* buildCodec.decode(row)
+        entries.push({
+          position: row.position, workspace, name, eventType: row.type, version, actor: row.metadata.actor,
+          occurredAt: row.occurredAt, correlationId: row.metadata.correlationId, causationId: row.metadata.causationId,
+          summary: Build.summarize(event), details: row.data
+        })
+      }
+    }
+    return entries
   })
 
 /** How a builder's failure is recorded: its reason, the failing step, the last lines of its log. */

@@ -145,6 +145,16 @@ describe("image builds", () => {
       assert.deepStrictEqual(rebuilt.built.drift, [{ manager: "pip", name: "demo-a", from: "1.0", to: "1.1" }])
       const status = yield* t.imageStatus(first.canonicalHash)
       assert.deepStrictEqual(status?.built?.drift, rebuilt.built.drift)
+      // The audit trail of the environment shows its builds, the drift among them, in log order.
+      const trail = yield* t.audit({ workspace: "default", name: "demo" })
+      const builds = trail.filter((e) => e.eventType === "ImageBuilt")
+      assert.strictEqual(builds.length, 2)
+      assert.include(builds[1]!.summary, "drift: pip demo-a 1.0 → 1.1")
+      assert.strictEqual(builds[1]!.version, "1")
+      assert.deepStrictEqual(trail.map((e) => e.position), [...trail.map((e) => e.position)].sort((a, b) => a - b))
+      // As of before the rebuild, the trail has the first build only.
+      const before = yield* t.audit({ workspace: "default", name: "demo", asOf: { position: builds[0]!.position } })
+      assert.strictEqual(before.filter((e) => e.eventType === "ImageBuilt").length, 1)
     }))
   })
 
