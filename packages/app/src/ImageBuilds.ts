@@ -204,11 +204,19 @@ export const buildAuditEntries = (workspace: string, name: string, untilPosition
 const describeBuilderError = (error: ImageBuilderError) => {
   const reason = error.reason
   const step = reason._tag === "StepFailed" ? reason.step : reason._tag === "ImportCheckFailed" ? `import ${reason.module}` : null
-  const logTail = reason._tag === "StepFailed" || reason._tag === "ImportCheckFailed" ? reason.logTail.slice(-20) : []
+  const logTail = reason._tag === "StepFailed" || reason._tag === "ImportCheckFailed" ? reason.logTail.slice(-MAX_TAIL_LINES) : []
   // The reason's own message already ends with the log tail; the event keeps them apart.
   const message = reason._tag === "StepFailed" ? `build step failed: ${reason.step}` : reason.message
-  return { reason: reason._tag, message, step, logTail }
+  return { reason: reason._tag, message: clip(message), step: step === null ? null : clip(step), logTail: logTail.map(clip) }
 }
+
+/**
+ * A build's output is the engine's and the packages', not ours: what of it an event keeps is
+ * bounded (the whole log is in the log store).
+ */
+const MAX_TAIL_LINES = 20
+const MAX_EVENT_TEXT = 2_000
+const clip = (text: string) => (text.length <= MAX_EVENT_TEXT ? text : `${text.slice(0, MAX_EVENT_TEXT)}…`)
 
 /** The lines a progress event adds to the log. */
 const logLines = (progress: BuildProgress): ReadonlyArray<string> =>
@@ -312,7 +320,9 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const logKey = Build.logKeyOf(hash, buildId)
           const startedAt = yield* Clock.currentTimeMillis
           yield* update({ _tag: "Started", buildId, cause })
+          // A log that cannot be written fails nothing: the build goes on and its events are recorded.
           yield* logs.append(logKey, [`build ${buildId} of ${image} for ${version.workspace}/${version.name}:${version.version} (${cause}${buildNoCache ? ", no cache" : ""})`])
+            .pipe(Effect.ignore)
           const progress = (event: BuildProgress) =>
             // A log that cannot be written does not fail the build; the event still reaches the caller.
             logs.append(logKey, logLines(event)).pipe(Effect.ignore, Effect.andThen(update({ _tag: "Progress", progress: event })))

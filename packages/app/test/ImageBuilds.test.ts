@@ -181,6 +181,20 @@ describe("image builds", () => {
     }))
   })
 
+  it.live("what a failure event keeps of the build's output is bounded: 20 lines of at most 2,000 characters", () => {
+    const engine = new MemoryEngine({
+      script: () => ({ fail: new StepFailed({ step: "RUN pip install", logTail: Array.from({ length: 50 }, (_, i) => `${i}:${"x".repeat(10_000)}`) }) })
+    })
+    return run(engine, Effect.gen(function*() {
+      const t = yield* setup(engine)
+      yield* Effect.flip(t.build({ workspace: "default", ref }))
+      const row = yield* t.image({ workspace: "default", target: { ref } })
+      assert.strictEqual(row.failure?.logTail.length, 20)
+      assert.isTrue(row.failure?.logTail[0]?.startsWith("30:"))
+      assert.isTrue(row.failure?.logTail.every((l) => l.length === 2_001 && l.endsWith("…")))
+    }))
+  })
+
   it.live("an engine that is down fails at once and appends nothing; once it is back the build works", () => {
     const engine = new MemoryEngine()
     engine.engineDown = true
