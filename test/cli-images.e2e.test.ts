@@ -112,6 +112,21 @@ describe("environment build on the real engine", () => {
     assert.strictEqual(docker("image", "inspect", "--format", "{{.Id}}", again.image).trim(), again.built.imageId)
   })
 
+  it("a definition with its own Dockerfile builds from the context stored at registration", { timeout: 300_000 }, async () => {
+    const { mkdirSync } = await import("node:fs")
+    const dir = `${home.path}/dockerfile-context`
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(`${dir}/greeting.txt`, "hello from the stored context\n")
+    writeFileSync(`${dir}/Dockerfile`, `FROM ${engine.baseImage}\nCOPY greeting.txt /greeting.txt\n`)
+    json(runCli(["environment", "create", "--name", "dock", "--dockerfile", `${dir}/Dockerfile`, "-o", "json"], env()))
+    // What is built is what was stored: a change to the folder after registration is not sent.
+    writeFileSync(`${dir}/greeting.txt`, "changed after registration\n")
+    const built = json<BuildAnswer>(await runCliAsync(["environment", "build", "dock:1", "-o", "json"], env()))
+    assert.strictEqual(built.outcome, "built")
+    const greeting = docker("run", "--rm", "--network", "none", built.image, "cat", "/greeting.txt")
+    assert.strictEqual(greeting, "hello from the stored context\n")
+  })
+
   it("a pip requirement that does not resolve fails the build naming it; image show and image logs show the failure", { timeout: 300_000 }, async () => {
     const r = await runCliAsync(["environment", "build", "broken:1"], env())
     assert.strictEqual(r.status, 1)

@@ -238,7 +238,11 @@ describe("createTerrarium on PostgreSQL: what other processes wrote, and who", (
       yield* other.create({ workspace: "default", name: "elsewhere", definition: emptyDefinition })
     })
     await Effect.runPromise(writeElsewhere.pipe(
-      Effect.provide(Setup.layerPorts(Setup.layerDatabase(storage)).pipe(Layer.provide(NodeServices.layer)))
+      Effect.provide(
+        // The definition has no build context: the store is there, never written.
+        Layer.merge(Setup.layerPorts(Setup.layerDatabase(storage)), Setup.layerBuildContextStore({ buildContextDir: "unused" }))
+          .pipe(Layer.provide(NodeServices.layer))
+      )
     ))
 
     assert.deepStrictEqual((await reader.environments()).map((e) => [e.name, e.latestVersion]), [["elsewhere", "1"]])

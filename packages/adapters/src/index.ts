@@ -18,12 +18,33 @@ export { MemoryReadModel, type MemoryReadModelOptions } from "./read-model/memor
 export { SqlStorage } from "./storage/sql/SqlStorage.ts"
 export { MemoryStorage } from "./storage/memory/MemoryStorage.ts"
 
+// The build-context store: the file system and memory.
+export {
+  FileSystemBuildContextStore,
+  type FileSystemBuildContextStoreOptions
+} from "./build-context-store/file-system/FileSystemBuildContextStore.ts"
+export { MemoryBuildContextStore } from "./build-context-store/memory/MemoryBuildContextStore.ts"
+
 // The SQL database the SQL adapters share (not a port: the composition root picks the engine).
 export { Database, DatabaseError, type DatabaseKind, type PgliteOptions, type PostgresOptions } from "./sql/Database.ts"
 export type { DataDirectoryLockOptions, LockOwner } from "./sql/DataDirectoryLock.ts"
 
 // Importers of environment files, the pip and conda spec parsers, the Docker build context.
 export * from "./importers/index.ts"
+// Exporters: definitions written back in those formats.
+export {
+  type DefinitionExport,
+  describeLeftOut,
+  EXPORT_FORMATS,
+  type ExportedFile,
+  exportDefinition,
+  ExportError,
+  type ExportFormat,
+  type ExportInput,
+  type LeftOut,
+  unstatedDifferences,
+  writeExport
+} from "./exporters/index.ts"
 export * from "./package-spec/index.ts"
 export {
   type BuildContext,
@@ -35,6 +56,7 @@ export {
   type BuildContextSymlink,
   DEFAULT_BUILD_CONTEXT_LIMITS,
   digestBuildContext,
+  readBuildContext,
   walkBuildContext
 } from "./build-context/BuildContext.ts"
 

@@ -18,14 +18,24 @@
  * @since 0.1.0
  */
 import { importEnvironmentFile } from "@terrarium/adapters"
-import type { AuditEntry, EnvironmentSummary, ImageBuildRow, VersionRow } from "@terrarium/domain"
+import type { AuditEntry, BuildContext, EnvironmentSummary, ImageBuildRow, VersionRow } from "@terrarium/domain"
 import { Effect, Layer, Logger, ManagedRuntime, Schema, Stream } from "effect"
 import { type AsOf, decodeAsOf } from "./AsOf.ts"
 import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
 import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
+import { importedBuildContext } from "./ImportedBuildContext.ts"
 import { decodeDefinitionInput, type DefinitionInput, decodePackageSpec, fromImported } from "./Input.ts"
 import * as Setup from "./Setup.ts"
-import { type Draft, type EnvironmentVersion, type ImageBuildResult, type Registration, Terrarium, type VersionDiff } from "./Terrarium.ts"
+import {
+  type Draft,
+  type EnvironmentArchive,
+  type EnvironmentVersion,
+  type ImageBuildResult,
+  type Registration,
+  type Share,
+  Terrarium,
+  type VersionDiff
+} from "./Terrarium.ts"
 
 /** @since 0.1.0 @category model */
 export interface CreateTerrariumOptions extends Setup.StorageOptions {
@@ -98,8 +108,34 @@ export interface TerrariumClient {
   readonly environments: (options?: CallOptions & { readonly includeArchived?: boolean }) => Promise<ReadonlyArray<EnvironmentSummary>>
   readonly versions: (name: string, options?: CallOptions & { readonly includeArchived?: boolean }) => Promise<ReadonlyArray<VersionRow>>
   readonly diff: (from: string, to: string, options?: CallOptions) => Promise<VersionDiff>
+  /** Archive one version (`name:2`, `name@prod`; a bare `name` is its latest version). */
   readonly archive: (ref: string, options?: WriteOptions) => Promise<EnvironmentVersion>
   readonly restore: (ref: string, options?: WriteOptions) => Promise<EnvironmentVersion>
+  /**
+   * Archive the whole environment, as `environment archive NAME` and AzureML do: hidden from
+   * `environments()`, every version archived but resolvable by exact version, new versions start
+   * archived. `restoreEnvironment` undoes it.
+   */
+  readonly archiveEnvironment: (name: string, options?: WriteOptions) => Promise<EnvironmentArchive>
+  readonly restoreEnvironment: (name: string, options?: WriteOptions) => Promise<EnvironmentArchive>
+  /**
+   * Copy a version into another workspace with its provenance recorded in both (as
+   * `az ml environment share`): as `shareWithName` (default: its name) and `shareWithVersion`
+   * (default: its version), with the same canonical hash.
+   */
+  readonly share: (
+    ref: string,
+    options: WriteOptions & {
+      readonly toWorkspace: string
+      readonly shareWithName?: string
+      readonly shareWithVersion?: string
+    }
+  ) => Promise<Share>
+  /**
+   * The stored build context of a Dockerfile-based version (its files, verified against its
+   * digest); `undefined` for a version without a local build context.
+   */
+  readonly buildContext: (ref: string, options?: CallOptions) => Promise<BuildContext | undefined>
   readonly label: (ref: string, label: string, options?: WriteOptions) => Promise<EnvironmentVersion>
   /** Change a version's description and tags (its content and hash stay), as `az ml environment update`. */
   readonly update: (
@@ -164,6 +200,7 @@ const BuildOptionsArgument = Schema.UndefinedOr(Schema.Struct({
 }))
 const FollowOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, follow: OptionalFlag }))
 const RegisterOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, version: OptionalText }))
+const ShareArgument = Schema.Struct({ ...writeFields, toWorkspace: Text, shareWithName: OptionalText, shareWithVersion: OptionalText })
 const CreateArgument = Schema.Struct({
   ...writeFields,
   name: Text,
@@ -205,6 +242,7 @@ const CreateOptionsArgument = Schema.UndefinedOr(Schema.Struct({
   databaseSchema: OptionalText,
   preparedStatements: OptionalFlag,
   dataDir: OptionalText,
+  buildContextDir: OptionalText,
   onDataDirectoryBusy: Schema.optional(Schema.declare(
     (u): u is NonNullable<Setup.StorageOptions["onDataDirectoryBusy"]> => typeof u === "function",
     { expected: "a function" }
@@ -281,7 +319,8 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         ])
         const imported = yield* importEnvironmentFile(args.file, { allowOutside: opts?.allowOutside })
         const { name, definition, version } = yield* fromImported(imported, { name: opts?.name, version: opts?.version })
-        return yield* (yield* Terrarium).create({ ...write(opts), name, definition, version })
+        const buildContext = yield* importedBuildContext(imported)
+        return yield* (yield* Terrarium).create({ ...write(opts), name, definition, version, buildContext })
       })),
     addPackage: (name, spec, o) =>
       call(SpecArguments, { name, spec }, WriteOptionsArgument, o, (t, args, w) =>
@@ -315,6 +354,14 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         )),
     archive: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.archive({ ...write(w), ref: r })),
     restore: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.restore({ ...write(w), ref: r })),
+    archiveEnvironment: (name, o) =>
+      call(NameArguments, { name }, WriteOptionsArgument, o, (t, args, w) => t.archiveEnvironment({ ...write(w), name: args.name })),
+    restoreEnvironment: (name, o) =>
+      call(NameArguments, { name }, WriteOptionsArgument, o, (t, args, w) => t.restoreEnvironment({ ...write(w), name: args.name })),
+    share: (ref, o) =>
+      withRef(ref, ShareArgument, o, (t, r, w) =>
+        t.share({ ...write(w), ref: r, toWorkspace: w.toWorkspace, shareWithName: w.shareWithName, shareWithVersion: w.shareWithVersion })),
+    buildContext: (ref, o) => withRef(ref, CallOptionsArgument, o, (t, r, w) => t.buildContext({ workspace: ws(w), ref: r })),
     label: (ref, label, o) =>
       call(LabelArguments, { ref, label }, WriteOptionsArgument, o, (t, args, w) =>
         decodeRef(args.ref).pipe(Effect.flatMap((r) => t.label({ ...write(w), ref: r, label: args.label })))),

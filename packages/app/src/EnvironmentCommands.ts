@@ -6,28 +6,55 @@
  *
  * @since 0.1.0
  */
-import { CanonicalHash, CheckedText, Environment, EventStore, type PackageManager, type PackageSpec, Projections } from "@terrarium/domain"
+import {
+  type BuildContext,
+  BuildContextStore,
+  CanonicalHash,
+  CheckedText,
+  Environment,
+  environmentType,
+  EventStore,
+  type PackageManager,
+  type PackageSpec,
+  Projections
+} from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
 import { Effect, Equal, Option, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { active, draftOf, environmentCodec, readRows, registration, repairCodec, versionView, workspaceOf } from "./EnvironmentViews.ts"
+import {
+  active,
+  draftOf,
+  environmentCodec,
+  loadEnvironment,
+  readRows,
+  registration,
+  repairCodec,
+  versionView,
+  workspaceOf
+} from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import { build, InvalidInput } from "./InvalidInput.ts"
-import type { Caller, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Repair, VersionMetadata, WriteScope } from "./Results.ts"
+import type { Caller, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Repair, Share, VersionMetadata, WriteScope } from "./Results.ts"
 
 /**
  * @since 0.1.0
  * @category use cases
  */
 export interface EnvironmentCommands {
-  /** Define (or redefine) and register in one step, like `az ml environment create`. */
+  /**
+   * Define (or redefine) and register in one step, like `az ml environment create`. A
+   * Dockerfile-based definition read from a folder comes with `buildContext`, the files its
+   * `contextDigest` covers: they are stored by that digest before anything is appended, so the
+   * version can be rebuilt without the folder (nothing is appended if they cannot be).
+   */
   readonly create: (input: WriteScope & {
     readonly name: string
     readonly definition: Definition
     readonly version?: string | undefined
     readonly curated?: boolean | undefined
+    readonly buildContext?: BuildContext | undefined
   }) => Effect.Effect<Registration, TerrariumError>
   /** Change the draft of an existing environment; `register` turns the draft into a version. */
   readonly addPackage: (input: WriteScope & { readonly name: string; readonly spec: PackageSpec }) => Effect.Effect<Draft, TerrariumError>
@@ -57,11 +84,31 @@ export interface EnvironmentCommands {
     readonly removeTags?: ReadonlyArray<string> | undefined
   }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   /**
+   * Copy a version into another workspace, as `az ml environment share` promotes one to a
+   * registry: registered there (as `shareWithName`, default its name, and `shareWithVersion`,
+   * default its version) with the same definition and canonical hash, the registration naming
+   * where it came from, and a `Shared` event on the source, both under one correlation id. Its
+   * build context, stored by digest, serves the copy too. Sharing the same version to the same
+   * place again appends nothing; a version there with other content is a `ShareConflict`.
+   */
+  readonly share: (input: WriteScope & {
+    readonly ref: EnvironmentRef
+    readonly toWorkspace: string
+    readonly shareWithName?: string | undefined
+    readonly shareWithVersion?: string | undefined
+  }) => Effect.Effect<Share, TerrariumError>
+  /**
    * Void the damaged (quarantined) event at `position` of an environment's stream, for `reason`:
    * an appended `EventVoided`, audited like any change; its stream reads again, without it.
    */
   readonly repair: (input: WriteScope & { readonly name: string; readonly position: number; readonly reason: string }) => Effect.Effect<Repair, TerrariumError>
 }
+
+/** An `InvalidInput` about input `from` said as about `to`, as the caller named it. */
+const renamed = (from: string, to: string) => (error: InvalidInput): InvalidInput =>
+  error.field === from || error.field.startsWith(`${from}.`)
+    ? new InvalidInput({ ...error, field: `${to}${error.field.slice(from.length)}` })
+    : error
 
 /** The description and tags of a definition: what `update` may change. */
 const metadataOf = (definition: Definition): VersionMetadata =>
@@ -86,6 +133,7 @@ interface Target extends CommandTarget {
 export const make = (caller: Caller) => Effect.gen(function*() {
   const projections = yield* Projections
   const store = yield* EventStore
+  const contexts = yield* BuildContextStore
   const handle = commandHandler(Environment.decider, environmentCodec)
   const handleRepair = commandHandler(Environment.decider, repairCodec)
 
@@ -194,6 +242,30 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       } satisfies EnvironmentArchive
     })
 
+  /**
+   * Stores the files of a definition's build context, which must be the context its
+   * `contextDigest` names: the store checks that the files digest to it.
+   */
+  const storeBuildContext = (definition: Definition, context: BuildContext) => {
+    const base = definition.docker.base
+    const digest = base.kind === "dockerfile" ? base.contextDigest : undefined
+    return digest === context.digest
+      ? contexts.put(context)
+      : Effect.fail(new InvalidInput({
+        field: "buildContext",
+        reason: digest === undefined
+          ? "the definition has no build context digest (docker.base.contextDigest) for these files"
+          : `its digest ${context.digest} is not the definition's build context digest ${digest}`
+      }))
+  }
+
+  /** Whether the build context a definition names by digest is in the store. */
+  const buildContextOf = (definition: Definition): Effect.Effect<Share["buildContext"], TerrariumError> => {
+    const base = definition.docker.base
+    if (base.kind !== "dockerfile" || base.contextDigest === undefined) return Effect.succeed("none")
+    return contexts.has(base.contextDigest).pipe(Effect.map((stored) => (stored ? "stored" : "missing")))
+  }
+
   const commands: EnvironmentCommands = {
     create: (input) =>
       Effect.gen(function*() {
@@ -210,6 +282,7 @@ export const make = (caller: Caller) => Effect.gen(function*() {
           canonicalHash,
           ...(input.version === undefined ? {} : { version: input.version })
         })
+        if (input.buildContext !== undefined) yield* storeBuildContext(command.definition, input.buildContext)
         const { state, appended } = yield* execute(target, () => Effect.succeed(command))
         const registered = yield* registration(state, target.workspace, target.name, canonicalHash, appended)
         if (registered.created) return registered
@@ -250,10 +323,56 @@ export const make = (caller: Caller) => Effect.gen(function*() {
             removeTags: input.removeTags ?? []
           }).pipe(
             // Named as the caller gave it: the command's `setTags` is the input's `tags`.
-            Effect.mapError((error) =>
-              error.field.startsWith("setTags") ? new InvalidInput({ ...error, field: error.field.replace(/^setTags/, "tags") }) : error
-            )
+            Effect.mapError(renamed("setTags", "tags"))
           )),
+    share: (input) =>
+      Effect.gen(function*() {
+        const source = yield* targetOf({ ...input, name: input.ref.name })
+        const toWorkspace = yield* workspaceOf(input.toWorkspace).pipe(Effect.mapError(renamed("workspace", "toWorkspace")))
+        if (toWorkspace === source.workspace) {
+          return yield* new InvalidInput({
+            field: "toWorkspace",
+            input: toWorkspace,
+            reason: "is the workspace the environment is in; share copies a version to another workspace"
+          })
+        }
+        // One correlation id for both appends: the audit trails of both workspaces show one share.
+        const target = yield* targetOf({
+          workspace: toWorkspace,
+          name: input.shareWithName ?? source.name,
+          actor: source.actor,
+          correlationId: source.correlationId
+        })
+        // Versions are immutable: what was read is exactly what is shared, however long it takes.
+        const { state } = yield* loadEnvironment(source.workspace, source.name).pipe(Effect.provideService(EventStore, store))
+        yield* active(state, source.workspace, source.name)
+        const version = yield* Effect.fromResult(Environment.resolve(state, input.ref))
+        const from = { workspace: source.workspace, name: source.name, version: version.version, canonicalHash: version.canonicalHash }
+        const canonicalHash = yield* CanonicalHash.hash(version.definition)
+        const command = yield* build(Environment.RegisterShared, {
+          workspace: target.workspace,
+          name: target.name,
+          definition: version.definition,
+          version: input.shareWithVersion ?? version.version,
+          canonicalHash,
+          from
+        }).pipe(Effect.mapError((error) => renamed("version", "shareWithVersion")(renamed("name", "shareWithName")(error))))
+        const buildContext = yield* buildContextOf(version.definition)
+        const { state: copied, appended } = yield* execute(target, () => Effect.succeed(command))
+        const copy = Option.getOrThrow(Environment.findVersion(copied, command.version))
+        const to: Registration = {
+          workspace: target.workspace,
+          name: target.name,
+          version: copy.version,
+          canonicalHash: copy.canonicalHash,
+          environmentType: environmentType(target.name, copy.definition),
+          created: appended.some((e) => e._tag === "Registered"),
+          archived: copy.archived
+        }
+        yield* execute(source, () =>
+          build(Environment.RecordShare, { version: version.version, to: { workspace: to.workspace, name: to.name, version: to.version } }))
+        return { from, to, buildContext } satisfies Share
+      }),
     repair: (input) =>
       Effect.gen(function*() {
         const target = yield* targetOf(input)

@@ -7,8 +7,8 @@
  *
  * @since 0.1.0
  */
-import type { AuditEntry, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, QuarantinedEvent, VersionRow } from "@terrarium/domain"
-import { Diff, EventStore, Projections, ReadModel, Storage } from "@terrarium/domain"
+import type { AuditEntry, BuildContext, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, QuarantinedEvent, VersionRow } from "@terrarium/domain"
+import { BuildContextStore, Diff, EventStore, Projections, ReadModel, Storage } from "@terrarium/domain"
 import { Effect } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
@@ -24,6 +24,12 @@ import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Re
 export interface EnvironmentQueries {
   readonly show: (input: Scope & { readonly ref: EnvironmentRef; readonly asOf?: AsOf | undefined }) => Effect.Effect<EnvironmentVersion, TerrariumError>
   readonly draft: (input: Scope & { readonly name: string }) => Effect.Effect<Draft, TerrariumError>
+  /**
+   * The stored build context of a Dockerfile-based version: the files its `contextDigest` covers,
+   * verified against it (what a rebuild or an export sends). `undefined` for a version without a
+   * local build context; `ContextNotFound` for one registered before contexts were stored.
+   */
+  readonly buildContext: (input: Scope & { readonly ref: EnvironmentRef }) => Effect.Effect<BuildContext | undefined, TerrariumError>
   /** One row per environment: latest version, number of versions, type. */
   readonly environments: (input: Scope & { readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, TerrariumError>
   readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
@@ -58,6 +64,7 @@ export const make = Effect.gen(function*() {
   const projections = yield* Projections
   const readModel = yield* ReadModel
   const storage = yield* Storage
+  const contexts = yield* BuildContextStore
 
   const load = (workspace: string, name: string, untilPosition?: number) =>
     loadEnvironment(workspace, name, untilPosition).pipe(Effect.provideService(EventStore, store))
@@ -93,6 +100,14 @@ export const make = Effect.gen(function*() {
         const position = yield* positionOf(asOf)
         const { state } = yield* load(ws, ref.name, asOf === undefined ? undefined : position)
         return yield* versionView(state, ws, ref, position)
+      }),
+    buildContext: ({ workspace, ref }) =>
+      Effect.gen(function*() {
+        const ws = yield* workspaceOf(workspace)
+        const { state } = yield* load(ws, ref.name)
+        const { definition } = yield* versionView(state, ws, ref, 0)
+        const base = definition.docker.base
+        return base.kind === "dockerfile" && base.contextDigest !== undefined ? yield* contexts.get(base.contextDigest) : undefined
       }),
     draft: ({ workspace, name }) =>
       workspaceOf(workspace).pipe(

@@ -5,8 +5,17 @@
  *
  * @since 0.1.0
  */
-import type { DatabaseError, ImportError, SpecError } from "@terrarium/adapters"
-import type { Environment, EventStoreError, ImageBuilderError, LogStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
+import type { DatabaseError, ExportError, ImportError, SpecError } from "@terrarium/adapters"
+import type {
+  BuildContextStoreError,
+  Environment,
+  EventStoreError,
+  ImageBuilderError,
+  LogStoreError,
+  ProjectionError,
+  ReadModelError,
+  StorageError
+} from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
 import type { ImageBuildFailed, ImageNotFound } from "./ImageBuilds.ts"
@@ -82,6 +91,7 @@ export type TerrariumError =
   | InvalidReference
   | SpecError
   | ImportError
+  | ExportError
   | MissingName
   | ConflictingStorage
   // Rules of the registry
@@ -98,3 +108,4 @@ export type TerrariumError =
   | StorageError
   | ImageBuilderError
   | LogStoreError
+  | BuildContextStoreError

@@ -20,6 +20,8 @@
 import {
   type AuditEntry,
   Build,
+  type BuildContext,
+  BuildContextStore,
   type BuildProgress,
   type BuiltImageRow,
   EventCodec,
@@ -238,6 +240,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const readModel = yield* ReadModel
   const builder = yield* ImageBuilder
   const logs = yield* LogStore
+  const contexts = yield* BuildContextStore
   const leaseMs = Duration.toMillis(Duration.fromInputUnsafe(settings.lease ?? "30 seconds"))
   const renewEvery = settings.renewEvery ?? Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
   const pollEvery = settings.pollEvery ?? "200 millis"
@@ -314,6 +317,18 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           return round
         })
 
+      /**
+       * The stored context of a Dockerfile-based definition (the files digested at registration),
+       * read before a build takes the lease: a context that cannot be read fails the call alone.
+       */
+      const base = version.definition.docker.base
+      let context: BuildContext | undefined
+      const loadContext = Effect.suspend(() =>
+        context !== undefined || base.kind !== "dockerfile" || base.contextDigest === undefined
+          ? Effect.void
+          : Effect.map(contexts.get(base.contextDigest), (stored) => void (context = stored))
+      )
+
       /** Runs the build this call holds the lease of, renewing it; records how it ended. */
       const runBuild = (buildId: string, cause: Build.StartCause, buildNoCache: boolean): Effect.Effect<Round, TerrariumError, EventStore> =>
         Effect.gen(function*() {
@@ -336,7 +351,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const record = (command: Build.BuildCommand) =>
             handle(target, () => Effect.succeed(command)).pipe(Effect.ensuring(logs.seal(logKey).pipe(Effect.ignore)))
           const exit = yield* Effect.exit(Effect.raceFirst(
-            builder.build({ hash, image, definition: version.definition, noCache: buildNoCache }, progress),
+            builder.build({ hash, image, definition: version.definition, context, noCache: buildNoCache }, progress),
             Effect.andThen(renew, Effect.never)
           ))
           if (Exit.isSuccess(exit)) {
@@ -386,8 +401,10 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
         ))
 
       while (true) {
-        // An engine that does not answer fails here, before anything is appended.
+        // An engine that does not answer, or a stored context that cannot be read, fails here,
+        // before anything is appended.
         yield* builder.ping
+        yield* loadContext
         const { state } = yield* withStore(load(stream))
         if (state.status === "built" && state.built !== null && !noCache && !imageMissing) {
           if ((yield* builder.inspect(state.built.image)) !== undefined) {

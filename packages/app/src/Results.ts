@@ -93,6 +93,27 @@ export interface EnvironmentArchive {
   readonly versions: ReadonlyArray<string>
 }
 
+/**
+ * What `share` did: the version shared, the copy it has in the other workspace (`created: false`
+ * when that copy was there already), and whether the build context of a Dockerfile-based version
+ * is in the store for the copy to be built from: `stored`; `missing` for a version registered
+ * before build contexts were stored (register it again from its folder); `none` when it has no
+ * local build context.
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export interface Share {
+  readonly from: {
+    readonly workspace: string
+    readonly name: string
+    readonly version: string
+    readonly canonicalHash: string
+  }
+  readonly to: Registration
+  readonly buildContext: "stored" | "missing" | "none"
+}
+
 /** The draft (what `register` would register next) and whether it differs from latest. @since 0.1.0 @category model */
 export interface Draft {
   readonly workspace: string

@@ -11,6 +11,7 @@ import {
   Database,
   type DatabaseError,
   DockerImageBuilder,
+  FileSystemBuildContextStore,
   FileSystemLogStore,
   type LockOwner,
   MemoryEngine,
@@ -52,6 +53,11 @@ export interface StorageOptions {
    * waiting for it (one process at a time; the wait ends after 60 seconds with an error).
    */
   readonly onDataDirectoryBusy?: ((owner: LockOwner, lockFile: string) => void) | undefined
+  /**
+   * Where the build contexts of Dockerfile-based versions are kept, by content digest (default
+   * `$TERRARIUM_HOME/build-contexts`, `~/.terrarium/build-contexts`); made when the first is stored.
+   */
+  readonly buildContextDir?: string | undefined
 }
 
 /**
@@ -86,6 +92,24 @@ export const defaultDataDir: Effect.Effect<string, never, Path.Path> = Effect.ge
   const path = yield* Path.Path
   return path.join(yield* terrariumHome, "data")
 })
+
+/** The build-context store's default directory: `$TERRARIUM_HOME/build-contexts`. @since 0.2.0 @category config */
+export const defaultBuildContextDir: Effect.Effect<string, never, Path.Path> = Effect.gen(function*() {
+  const path = yield* Path.Path
+  return path.join(yield* terrariumHome, "build-contexts")
+})
+
+/**
+ * The build-context store for the options: on the file system, in `buildContextDir`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerBuildContextStore = (options: Pick<StorageOptions, "buildContextDir">) =>
+  Layer.unwrap(Effect.map(
+    options.buildContextDir === undefined ? defaultBuildContextDir : Effect.succeed(options.buildContextDir),
+    (directory) => FileSystemBuildContextStore.layerWith({ directory })
+  ))
 
 /** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
 const parseSwitch = (value: string): boolean | undefined => /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
@@ -303,6 +327,6 @@ export const layer = (options: StorageOptions & {
   readonly builds?: BuildSettings | undefined
 }) =>
   Layer.unwrap(Effect.map(buildSettings, (settings) => terrariumLayer(options.caller ?? defaultCaller(), options.builds ?? settings))).pipe(
-    Layer.provideMerge(layerPorts(layerDatabase(options))),
+    Layer.provideMerge(Layer.merge(layerPorts(layerDatabase(options)), layerBuildContextStore(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )

@@ -22,6 +22,7 @@ export type {
   Registration,
   Repair,
   Scope,
+  Share,
   Status,
   VersionDiff,
   VersionMetadata,

@@ -7,6 +7,9 @@
 import { type Definition, emptyDefinition, emptyPipOptions } from "@terrarium/domain"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
 import { createTerrarium, type TerrariumClient } from "../src/Client.ts"
 import { decodeDefinitionInput } from "../src/Input.ts"
 import type { InvalidInput } from "../src/InvalidInput.ts"
@@ -219,4 +222,68 @@ describe("decodeDefinitionInput", () => {
       const error = yield* decodeDefinitionInput({ python: { conda: { conda: ["python", "=>"] } } }).pipe(Effect.flip)
       assert.deepStrictEqual([error._tag, error.field], ["InvalidInput", "definition.python.conda.conda[1]"])
     }))
+})
+
+describe("createTerrarium: what the CLI's commands do, the library does", () => {
+  let t: TerrariumClient
+  const dir = mkdtempSync(join(tmpdir(), "terrarium-client-"))
+  beforeAll(async () => {
+    t = await createTerrarium({ dataDir: "memory://", actor: "client-test", buildContextDir: join(dir, "contexts") })
+  }, 60_000)
+  afterAll(async () => {
+    await t.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("archiveEnvironment and restoreEnvironment act on the whole environment, as environment archive NAME does", { timeout: 60_000 }, async () => {
+    await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.11" } } } })
+    await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.12" } } } })
+    const archived = await t.archiveEnvironment("whole")
+    assert.deepStrictEqual([archived.archived, archived.versions], [true, ["1", "2"]])
+    assert.notInclude((await t.environments()).map((e) => e.name), "whole")
+    assert.isTrue((await t.show("whole:1")).archived)
+    const restored = await t.restoreEnvironment("whole")
+    assert.deepStrictEqual([restored.archived, restored.versions], [false, ["1", "2"]])
+    assert.include((await t.environments()).map((e) => e.name), "whole")
+    const again = await rejection(() => t.restoreEnvironment("whole"), "restore twice")
+    assert.include(again.message, "not archived")
+    const wrong = await rejection(() => t.archiveEnvironment(5 as Untyped), "a name not text")
+    assert.deepStrictEqual([wrong._tag, wrong.field], ["InvalidInput", "name"])
+  })
+
+  it("createFromFile stores the build context; with the folder gone, buildContext gives back its files, and share carries it", { timeout: 60_000 }, async () => {
+    const project = join(dir, "project")
+    const files: Record<string, string> = {
+      "docker/Dockerfile": "FROM scratch\nCOPY . /app\n",
+      "docker/app/main.py": "print('from the folder')\n",
+      "docker/run.sh": "#!/bin/sh\nexec python /app/app/main.py\n"
+    }
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(project, path)), { recursive: true })
+      writeFileSync(join(project, path), text)
+    }
+    chmodSync(join(project, "docker/run.sh"), 0o755)
+    writeFileSync(join(project, "env.yml"), "name: from-folder\nbuild:\n  path: ./docker\n")
+    const registered = await t.createFromFile(join(project, "env.yml"))
+    rmSync(project, { recursive: true })
+
+    const shown = await t.show("from-folder:1")
+    const base = shown.definition.docker.base
+    assert.strictEqual(base.kind, "dockerfile")
+    const context = await t.buildContext("from-folder:1")
+    assert.strictEqual(context?.digest, base.kind === "dockerfile" ? base.contextDigest : undefined)
+    const got = Object.fromEntries((context?.entries ?? []).map((e) => [`docker/${e.path}`, new TextDecoder().decode(e.content)]))
+    assert.deepStrictEqual(got, files)
+    assert.isTrue(context?.entries.find((e) => e.path === "run.sh")?.executable)
+
+    const shared = await t.share("from-folder:1", { toWorkspace: "team-b", shareWithVersion: "7" })
+    assert.deepStrictEqual([shared.to.workspace, shared.to.version, shared.to.canonicalHash, shared.buildContext], [
+      "team-b", "7", registered.canonicalHash, "stored"
+    ])
+    assert.deepStrictEqual(await t.buildContext("from-folder:7", { workspace: "team-b" }), context)
+    const noWorkspace = await rejection(() => t.share("from-folder:1", {} as Untyped), "share without toWorkspace")
+    assert.deepStrictEqual([noWorkspace._tag, noWorkspace.field], ["InvalidInput", "toWorkspace"])
+    const badWorkspace = await rejection(() => t.share("from-folder:1", { toWorkspace: "Team B" }), "share to a bad workspace name")
+    assert.deepStrictEqual([badWorkspace._tag, badWorkspace.field], ["InvalidInput", "toWorkspace"])
+  })
 })

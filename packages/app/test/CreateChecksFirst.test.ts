@@ -4,14 +4,15 @@
  * JSON), and a definition over the limits is refused before its text is hashed or anything is read.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { emptyDefinition, EventStore, MAX_DOCKERFILE_LENGTH, Projections } from "@terrarium/domain"
+import { BuildContextStore, emptyDefinition, EventStore, MAX_DOCKERFILE_LENGTH, Projections } from "@terrarium/domain"
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as EnvironmentCommands from "../src/EnvironmentCommands.ts"
 
 // Ports that fail the test if they are used at all: a refused definition never gets that far.
 const untouched = Layer.mergeAll(
   Layer.succeed(EventStore, new Proxy({}, { get: () => assert.fail("the event store was used") }) as never),
-  Layer.succeed(Projections, new Proxy({}, { get: () => assert.fail("the projections were used") }) as never)
+  Layer.succeed(Projections, new Proxy({}, { get: () => assert.fail("the projections were used") }) as never),
+  Layer.succeed(BuildContextStore, new Proxy({}, { get: () => assert.fail("the build-context store was used") }) as never)
 )
 
 const create = (definition: typeof emptyDefinition) =>

@@ -50,7 +50,9 @@ describe("createTerrarium options", () => {
   })
 
   it("every key it takes is accepted", { timeout: 60_000 }, async () => {
-    const t = await createTerrarium({ dataDir: "memory://", workspace: "team", actor: "tester", onDataDirectoryBusy: () => {} })
+    const t = await createTerrarium({
+      dataDir: "memory://", workspace: "team", actor: "tester", onDataDirectoryBusy: () => {}, buildContextDir: join(home, "contexts")
+    })
     try {
       await t.create({ name: "x" })
       assert.deepStrictEqual((await t.audit("x", { workspace: "team" })).map((a) => a.actor), ["tester", "tester"])

@@ -9,7 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Build, EventCodec, EventStore, StepFailed } from "@terrarium/domain"
 import { Effect, Fiber, Layer, Stream } from "effect"
 import { decodeDefinitionInput } from "../src/Input.ts"
-import { type BuildSettings, make, type TerrariumError } from "../src/Terrarium.ts"
+import { type BuildSettings, make } from "../src/Terrarium.ts"
 import { layerPortsMemoryWith } from "./support/MemoryPorts.ts"
 
 const withPip = (...pip: Array<string>) =>
@@ -25,7 +25,7 @@ const setup = (engine: MemoryEngine, settings: BuildSettings = fast) =>
     return t
   })
 
-const run = <A>(engine: MemoryEngine, effect: Effect.Effect<A, TerrariumError | unknown, never | import("effect").Scope.Scope | EventStore | import("@terrarium/domain").Projections | import("@terrarium/domain").ReadModel | import("@terrarium/domain").ImageBuilder | import("@terrarium/domain").LogStore | import("@terrarium/domain").Storage>) =>
+const run = <A, E, R>(engine: MemoryEngine, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.scoped, Effect.provide(layerPortsMemoryWith(engine)))
 
 const ref = { name: "demo", version: "1" }

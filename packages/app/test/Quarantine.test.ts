@@ -6,7 +6,7 @@
  * and reads say so, and an appended `EventVoided` (`repair`) makes the stream read again.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Database, type DatabaseKind } from "@terrarium/adapters"
+import { Database, type DatabaseKind, MemoryBuildContextStore } from "@terrarium/adapters"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore } from "@terrarium/domain"
 import { Effect, Layer, Logger } from "effect"
@@ -126,7 +126,7 @@ const scenario = (kind: DatabaseKind, database: Layer.Layer<Database, unknown>) 
         lists: [yield* t.environments({ workspace: "team-a" }), yield* t.environments({ workspace: "team-b" })]
       }, before)
     }).pipe(
-      Effect.provide(terrariumLayer({ actor: "alice" }).pipe(Layer.provideMerge(Setup.layerPorts(database).pipe(Layer.provide(NodeServices.layer))))),
+      Effect.provide(terrariumLayer({ actor: "alice" }).pipe(Layer.provideMerge(Layer.merge(Setup.layerPorts(database).pipe(Layer.provide(NodeServices.layer)), MemoryBuildContextStore.layer)))),
       Effect.scoped
     ), { timeout: 120_000 })
 

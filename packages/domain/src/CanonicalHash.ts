@@ -13,17 +13,30 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
-import type { BaseImageRegistry, Definition, DockerBase, PipOptions, RSection, SparkSection } from "./Definition.ts"
+import type { BaseImageRegistry, Definition, DockerBase, InferenceConfig, PipOptions, RSection, SparkSection } from "./Definition.ts"
 import type { CondaSpec, PackageSpec, PipRequirement } from "./PackageSpec.ts"
 
 /**
  * The version of the algorithm below. Bump it whenever `canonicalDocument` or `canonicalJson`
- * would give a different result for some definition.
+ * would give a different result for some definition, and keep the earlier rules reachable through
+ * `canonicalDocument(definition, version)`: a stored hash is checked under the version it names.
+ *
+ * - 1: the first rules.
+ * - 2: `inferenceConfig` (the liveness, readiness and scoring routes) is hashed: it changes what
+ *   is served, so a change to it is a new version, not a silently dropped edit.
  *
  * @since 0.1.0
  * @category algorithm
  */
-export const ALGORITHM_VERSION = 1
+export const ALGORITHM_VERSION = 2
+
+/**
+ * Every algorithm version whose hashes this module can still compute and check.
+ *
+ * @since 0.1.0
+ * @category algorithm
+ */
+export const SUPPORTED_ALGORITHM_VERSIONS: ReadonlyArray<number> = [1, 2]
 
 /**
  * The prefix of every hash string; the rest is 64 lower-case hex digits.
@@ -176,16 +189,32 @@ const rDocument = (r: RSection): CanonicalObject => {
   return withOptional(doc, "snapshotDate", r.snapshotDate)
 }
 
+const inferenceDocument = (config: InferenceConfig): CanonicalObject => {
+  const doc: CanonicalObject = {}
+  for (const route of ["livenessRoute", "readinessRoute", "scoringRoute"] as const) {
+    const value = config[route]
+    withOptional(doc, route, value && { path: value.path, port: value.port })
+  }
+  return doc
+}
+
 /**
  * The build-relevant part of a definition, normalised: the document whose canonical JSON is
- * hashed. Not included: `description`, `tags`, `properties`, the conda environment `name`, every
- * package spec's `text`, and `inferenceConfig` (routes tell a deployment where to probe; they do
- * not change the image). Package lists are sorted by name; channel order is kept (it is priority).
+ * hashed. Not included: `description`, `tags`, `properties`, the conda environment `name` and
+ * every package spec's `text`. Package lists are sorted by name; channel order is kept (it is
+ * priority). `algorithm` selects the rules of an earlier version (default: the current one):
+ * version 1 leaves `inferenceConfig` out, version 2 hashes it, since it changes what is served.
  *
  * @since 0.1.0
  * @category canonical document
  */
-export const canonicalDocument = (definition: Definition): { readonly [key: string]: CanonicalValue } => {
+export const canonicalDocument = (
+  definition: Definition,
+  algorithm: number = ALGORITHM_VERSION
+): { readonly [key: string]: CanonicalValue } => {
+  if (!SUPPORTED_ALGORITHM_VERSIONS.includes(algorithm)) {
+    throw new TypeError(`canonicalDocument: unknown hash algorithm version ${algorithm}`)
+  }
   const { python, docker } = definition
   const pythonDoc: CanonicalObject = {
     userManagedDependencies: python.userManagedDependencies,
@@ -214,7 +243,11 @@ export const canonicalDocument = (definition: Definition): { readonly [key: stri
     spark: sparkDocument(definition.spark)
   }
   withOptional(doc, "r", definition.r && rDocument(definition.r))
-  return withOptional(doc, "inferencingStackVersion", definition.inferencingStackVersion)
+  withOptional(doc, "inferencingStackVersion", definition.inferencingStackVersion)
+  // An absent or empty inference config is an absent key, so every definition without routes
+  // hashes under version 2 as it did under version 1.
+  const inference = algorithm >= 2 && definition.inferenceConfig !== undefined ? inferenceDocument(definition.inferenceConfig) : undefined
+  return withOptional(doc, "inferenceConfig", inference === undefined || Object.keys(inference).length === 0 ? undefined : inference)
 }
 
 // A lone surrogate has no UTF-8 encoding (TextEncoder would write U+FFFD), so two different
@@ -294,13 +327,27 @@ export const digestCanonicalJson = (value: unknown): Effect.Effect<string> =>
   Effect.suspend(() => sha256Digest(new TextEncoder().encode(canonicalJson(value))))
 
 /**
- * `"sha256:" + hex(SHA-256(UTF-8(canonicalJson(canonicalDocument(definition)))))`.
+ * `"sha256:" + hex(SHA-256(UTF-8(canonicalJson(canonicalDocument(definition, algorithm)))))`,
+ * under the current algorithm unless another version is asked for.
  *
  * @since 0.1.0
  * @category hashing
  */
-export const hash = (definition: Definition): Effect.Effect<string> =>
-  Effect.suspend(() => digestCanonicalJson(canonicalDocument(definition)))
+export const hash = (definition: Definition, algorithm: number = ALGORITHM_VERSION): Effect.Effect<string> =>
+  Effect.suspend(() => digestCanonicalJson(canonicalDocument(definition, algorithm)))
+
+/**
+ * True when `canonicalHash` is the hash of `definition` under the algorithm version it was
+ * stored with: a `Registered` event's hash verifies against its definition whichever version
+ * wrote it. An unknown version verifies nothing.
+ *
+ * @since 0.1.0
+ * @category hashing
+ */
+export const verify = (definition: Definition, canonicalHash: string, algorithm: number): Effect.Effect<boolean> =>
+  SUPPORTED_ALGORITHM_VERSIONS.includes(algorithm)
+    ? Effect.map(hash(definition, algorithm), (computed) => computed === canonicalHash)
+    : Effect.succeed(false)
 
 /**
  * True when `value` has the shape of a hash produced by `hash`.

@@ -18,6 +18,7 @@ import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
 import { EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
 import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec, CheckedText } from "./DefinitionCheck.ts"
+import { ShareSource, ShareTarget } from "./Event.ts"
 import { PackageManager } from "./PackageSpec.ts"
 
 /**
@@ -123,6 +124,35 @@ export class UpdateMetadata extends Schema.TaggedClass<UpdateMetadata>()("Update
   removeTags: Schema.Array(CheckedText)
 }) {}
 
+/**
+ * Register a version shared from another workspace (`environment share`), on the stream it is
+ * shared to: as `Create` with an explicit version, the registration naming where it came from.
+ * Its version there must be free or already hold the same content; a copy is never curated.
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export class RegisterShared extends Schema.TaggedClass<RegisterShared>()("RegisterShared", {
+  workspace: WorkspaceName,
+  name: EnvironmentName,
+  definition: CheckedDefinition,
+  version: VersionString,
+  canonicalHash: Sha256Digest,
+  from: ShareSource
+}) {}
+
+/**
+ * Record, on the source's stream, that `version` was shared to `to` (once: recording the same
+ * share again does nothing).
+ *
+ * @since 0.2.0
+ * @category commands
+ */
+export class RecordShare extends Schema.TaggedClass<RecordShare>()("RecordShare", {
+  version: VersionString,
+  to: ShareTarget
+}) {}
+
 /** Point a label at a version (`latest` is reserved). @since 0.1.0 @category commands */
 export class MoveLabel extends Schema.TaggedClass<MoveLabel>()("MoveLabel", {
   label: LabelName,
@@ -156,7 +186,8 @@ export class VoidEvent extends Schema.TaggedClass<VoidEvent>()("VoidEvent", {
  */
 export const EnvironmentCommand = Schema.Union([
   Create, Define, AddPackage, RemovePackage, SetVariable, UnsetVariable, ConfigureDocker,
-  Register, Archive, Restore, ArchiveEnvironment, RestoreEnvironment, UpdateMetadata, MoveLabel, RemoveLabel, VoidEvent
+  Register, Archive, Restore, ArchiveEnvironment, RestoreEnvironment, UpdateMetadata, MoveLabel, RemoveLabel, VoidEvent,
+  RegisterShared, RecordShare
 ])
 export type EnvironmentCommand = typeof EnvironmentCommand.Type
 

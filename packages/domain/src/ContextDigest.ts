@@ -35,7 +35,13 @@ export type ContextEntry =
   | { readonly type: "file"; readonly path: string; readonly sha256: string; readonly executable: boolean }
   | { readonly type: "symlink"; readonly path: string; readonly target: string }
 
-const isContextPath = (path: string): boolean =>
+/**
+ * True for a path an entry may have: relative, `/`-separated, without empty, `.` or `..` segments.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const isContextPath = (path: string): boolean =>
   path !== "" && path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..")
 
 /**

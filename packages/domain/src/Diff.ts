@@ -58,7 +58,7 @@ export interface FieldChange {
   readonly field: string
   readonly from?: string
   readonly to?: string
-  /** False for metadata (description, tags, properties, conda env name, inference routes). */
+  /** False for metadata (description, tags, properties, conda env name). */
   readonly buildRelevant: boolean
 }
 
@@ -247,7 +247,8 @@ export const diff = (from: Definition, to: Definition): DefinitionDiff => {
       const r = d.inferenceConfig?.[route]
       return r === undefined ? undefined : `${r.path}:${r.port}`
     }
-    fields.add(`inferenceConfig.${route}`, routeOf(from), routeOf(to), false)
+    // Hashed since algorithm version 2: a route changes what is served.
+    fields.add(`inferenceConfig.${route}`, routeOf(from), routeOf(to))
   }
   fields.add("description", from.description, to.description, false)
   fields.record("tags", from.tags, to.tags)

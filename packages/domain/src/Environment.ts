@@ -28,15 +28,15 @@ import {
   AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentAlreadyArchived, EnvironmentError,
   EnvironmentNotArchived, EnvironmentNotFound,
   LabelNotFound, NoActiveVersion, NotArchived, NoVersionToArchive, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
-  UserManagedDependencies,
+  ShareConflict, UserManagedDependencies,
   VariableNotFound, VersionArchived, VersionConflict, VersionNotFound
 } from "./EnvironmentError.ts"
 import type { EnvironmentErrorReason } from "./EnvironmentError.ts"
 import {
   Archived, Defined, DockerConfigured, EnvironmentArchived, EnvironmentRestored, EventVoided, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved, Redefined,
-  Registered, Restored, VariableSet, VariableUnset
+  Registered, Restored, Shared, VariableSet, VariableUnset
 } from "./Event.ts"
-import type { EnvironmentEvent } from "./Event.ts"
+import type { EnvironmentEvent, ShareSource, ShareTarget } from "./Event.ts"
 import type { StreamRef } from "./ports/EventStore.ts"
 import { normalizePackageName } from "./PackageSpec.ts"
 import type { PackageManager, PackageSpec } from "./PackageSpec.ts"
@@ -81,6 +81,8 @@ export interface RegisteredVersion {
   readonly hashAlgorithm: number
   readonly definition: Definition
   readonly archived: boolean
+  /** Where it was shared to (`Shared` events), so that a share is recorded once. */
+  readonly sharedTo?: ReadonlyArray<ShareTarget>
 }
 
 /** A stream with no `Defined` event yet. @since 0.1.0 @category state */
@@ -388,6 +390,8 @@ export const evolve = (state: State, event: EnvironmentEvent): State => {
     }
     case "MetadataUpdated":
       return versions((v) => ({ ...v, definition: withMetadata(v.definition, event) }), event.version)
+    case "Shared":
+      return versions((v) => ({ ...v, sharedTo: [...(v.sharedTo ?? []), event.to] }), event.version)
     case "LabelMoved":
       return { ...state, labels: { ...state.labels, [event.label]: event.version } }
     case "LabelRemoved":
@@ -435,12 +439,15 @@ const registration = (
   name: string,
   definition: Definition,
   canonicalHash: string,
-  version: string | undefined
+  version: string | undefined,
+  sharedFrom?: ShareSource
 ): Result.Result<Registered | undefined, EnvironmentError> => {
   const hasContent = hasContentOf(definition, canonicalHash)
   const sameContent = Option.fromUndefinedOr(versionsOf(state).find(hasContent))
   const registered = (v: string) =>
-    Result.succeed(new Registered({ name, version: v, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition }))
+    Result.succeed(new Registered({
+      name, version: v, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition, ...(sharedFrom === undefined ? {} : { sharedFrom })
+    }))
   if (version === undefined) {
     return Option.isSome(sameContent) ? Result.succeed(undefined) : registered(nextVersion(state))
   }
@@ -480,6 +487,42 @@ const archivedWithEnvironment = (state: State, version: string): ReadonlyArray<E
 const sameSpec = (a: PackageSpec, b: PackageSpec): boolean => canonicalJson(canonicalSpec(a)) === canonicalJson(canonicalSpec(b))
 
 /**
+ * Registers a definition on a stream, defining the stream first if it is new and replacing its
+ * draft if that differs (`Create`, and `RegisterShared` with where it came from).
+ */
+const create = (
+  state: State,
+  command: {
+    readonly workspace: string
+    readonly name: string
+    readonly curated: boolean
+    readonly definition: Definition
+    readonly canonicalHash: string
+    readonly version?: string | undefined
+  },
+  sharedFrom?: ShareSource
+): Decision => {
+  const invalid = checkName(command.name, command.curated)
+  if (invalid !== undefined) return refuse(invalid)
+  const reg = registration(state, command.name, command.definition, command.canonicalHash, command.version, sharedFrom)
+  if (Result.isFailure(reg)) return Result.fail(reg.failure)
+  if (reg.success === undefined) return nothing
+  if (state._tag === "New") {
+    const defined = new Defined({
+      workspace: command.workspace,
+      name: command.name,
+      curated: command.curated,
+      definition: command.definition
+    })
+    return emit(defined, reg.success)
+  }
+  const archived = archivedWithEnvironment(state, reg.success.version)
+  return Equal.equals(state.draft, command.definition)
+    ? emit(reg.success, ...archived)
+    : emit(new Redefined({ definition: command.definition }), reg.success, ...archived)
+}
+
+/**
  * Decides what a command means for a state: the events to append (possibly none, when the
  * command changes nothing) or the rule it breaks.
  *
@@ -505,25 +548,19 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       ? emit(new EventVoided({ position, reason }))
       : refuse(new NotQuarantined({ position, unreadable }))
   }
-  if (command._tag === "Create") {
-    const invalid = checkName(command.name, command.curated)
-    if (invalid !== undefined) return refuse(invalid)
-    const reg = registration(state, command.name, command.definition, command.canonicalHash, command.version)
-    if (Result.isFailure(reg)) return Result.fail(reg.failure)
-    if (reg.success === undefined) return nothing
-    if (state._tag === "New") {
-      const defined = new Defined({
-        workspace: command.workspace,
-        name: command.name,
-        curated: command.curated,
-        definition: command.definition
-      })
-      return emit(defined, reg.success)
-    }
-    const archived = archivedWithEnvironment(state, reg.success.version)
-    return Equal.equals(state.draft, command.definition)
-      ? emit(reg.success, ...archived)
-      : emit(new Redefined({ definition: command.definition }), reg.success, ...archived)
+  if (command._tag === "Create") return create(state, command)
+  if (command._tag === "RegisterShared") {
+    const { workspace, name, definition, version, canonicalHash, from } = command
+    const conflict = (existing: RegisteredVersion) =>
+      refuse(new ShareConflict({
+        workspace, name, version, canonicalHash, existingVersion: existing.version, existingHash: existing.canonicalHash
+      }))
+    // Said in the terms of a share (which workspace, which flag), not of a registration.
+    const existing = findVersion(state, version)
+    if (Option.isSome(existing) && !hasContentOf(definition, canonicalHash)(existing.value)) return conflict(existing.value)
+    const sameContent = versionWithContent(state, definition, canonicalHash)
+    if (Option.isSome(sameContent) && sameContent.value.version !== version) return conflict(sameContent.value)
+    return create(state, { workspace, name, curated: false, definition, canonicalHash, version }, from)
   }
   if (state._tag === "New") return refuse(new EnvironmentNotFound({ command: command._tag }))
   const { name, draft } = state
@@ -619,6 +656,13 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       const previous = state.labels[label]
       if (previous === version) return nothing
       return emit(new LabelMoved(previous === undefined ? { label, version } : { label, version, previous }))
+    }
+    case "RecordShare": {
+      const found = findVersion(state, command.version)
+      if (Option.isNone(found)) return refuse(new VersionNotFound({ name, version: command.version }))
+      const { to } = command
+      const recorded = (found.value.sharedTo ?? []).some((t) => t.workspace === to.workspace && t.name === to.name && t.version === to.version)
+      return recorded ? nothing : emit(new Shared({ version: command.version, canonicalHash: found.value.canonicalHash, to }))
     }
     case "RemoveLabel": {
       const { label } = command

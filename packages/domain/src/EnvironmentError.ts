@@ -94,6 +94,31 @@ export class AlreadyRegistered extends Schema.TaggedError<AlreadyRegistered>()("
   }
 }
 
+/**
+ * A shared version cannot be registered where it is shared to: its version there holds other
+ * content (versions are immutable), or its content is there already as another version.
+ *
+ * @since 0.2.0
+ * @category reasons
+ */
+export class ShareConflict extends Schema.TaggedError<ShareConflict>()("ShareConflict", {
+  workspace: Schema.String,
+  name: Schema.String,
+  version: Schema.String,
+  canonicalHash: Schema.String,
+  existingVersion: Schema.String,
+  existingHash: Schema.String
+}) {
+  override get message() {
+    const there = `cannot share into workspace '${this.workspace}' as ${env(this.name)} version ${this.version}`
+    return this.existingVersion === this.version
+      ? `${there}: that version is already registered there with other content (${this.existingHash}; the shared ` +
+        `version hashes to ${this.canonicalHash}); versions are immutable, so share it as another version (--share-with-version)`
+      : `${there}: this content (${this.canonicalHash}) is already registered there as version ${this.existingVersion}; ` +
+        `share it as version ${this.existingVersion}`
+  }
+}
+
 /** Packages cannot be added to a user-managed definition. @since 0.1.0 @category reasons */
 export class UserManagedDependencies extends Schema.TaggedError<UserManagedDependencies>()("UserManagedDependencies", {
   name: Schema.String,
@@ -271,7 +296,7 @@ export class NotQuarantined extends Schema.TaggedError<NotQuarantined>()("NotQua
  * @category errors
  */
 export const EnvironmentErrorReason = Schema.Union([
-  EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered,
+  EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered, ShareConflict,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
   EnvironmentAlreadyArchived, EnvironmentNotArchived, NoVersionToArchive, VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
 ])

@@ -63,8 +63,33 @@ export class DockerConfigured extends Schema.TaggedClass<DockerConfigured>()("Do
 }) {}
 
 /**
+ * Where a shared version came from (`environment share`): its workspace, name, version and
+ * canonical hash there.
+ *
+ * @since 0.2.0
+ * @category events
+ */
+export const ShareSource = Schema.Struct({
+  workspace: WorkspaceName,
+  name: EnvironmentName,
+  version: VersionString,
+  canonicalHash: Sha256Digest
+})
+export type ShareSource = typeof ShareSource.Type
+
+/**
+ * Where a version was shared to: the workspace, and the name and version it has there.
+ *
+ * @since 0.2.0
+ * @category events
+ */
+export const ShareTarget = Schema.Struct({ workspace: WorkspaceName, name: EnvironmentName, version: VersionString })
+export type ShareTarget = typeof ShareTarget.Type
+
+/**
  * A version was registered: the frozen definition, its canonical hash and the version of the
  * hash algorithm that produced it (so a later algorithm never reinterprets an old hash).
+ * `sharedFrom` is set when it is a copy shared from another workspace (`environment share`).
  *
  * @since 0.1.0
  * @category events
@@ -74,7 +99,22 @@ export class Registered extends Schema.TaggedClass<Registered>()("Registered", {
   version: VersionString,
   canonicalHash: Sha256Digest,
   hashAlgorithm: Schema.Int,
-  definition: Definition
+  definition: Definition,
+  sharedFrom: Schema.optionalKey(ShareSource)
+}) {}
+
+/**
+ * A version of this environment was shared to another workspace (`environment share`, as
+ * `az ml environment share` promotes to a registry): the provenance on the source's side; the
+ * copy's `Registered` names this version in `sharedFrom`.
+ *
+ * @since 0.2.0
+ * @category events
+ */
+export class Shared extends Schema.TaggedClass<Shared>()("Shared", {
+  version: VersionString,
+  canonicalHash: Sha256Digest,
+  to: ShareTarget
 }) {}
 
 /** @since 0.1.0 @category events */
@@ -200,7 +240,7 @@ export class EventVoided extends Schema.TaggedClass<EventVoided>()("EventVoided"
 export const EnvironmentEvent = Schema.Union([
   Defined, Redefined, PackageAdded, PackageRemoved, VariableSet, VariableUnset, DockerConfigured,
   Registered, Archived, Restored, EnvironmentArchived, EnvironmentRestored, MetadataUpdated, LabelMoved, LabelRemoved,
-  PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed, EventVoided
+  Shared, PackagesResolved, ImageBuildRequested, ImageBuilt, ImageBuildFailed, EventVoided
 ])
 export type EnvironmentEvent = typeof EnvironmentEvent.Type
 
@@ -218,7 +258,7 @@ export const SCHEMA_VERSIONS: Record<EnvironmentEventType, number> = {
   Defined: 1, Redefined: 1, PackageAdded: 1, PackageRemoved: 1, VariableSet: 1, VariableUnset: 1,
   DockerConfigured: 1, Registered: 1, Archived: 1, Restored: 1, LabelMoved: 1, LabelRemoved: 1,
   PackagesResolved: 1, ImageBuildRequested: 1, ImageBuilt: 1, ImageBuildFailed: 1, EventVoided: 1,
-  MetadataUpdated: 1, EnvironmentArchived: 1, EnvironmentRestored: 1
+  MetadataUpdated: 1, EnvironmentArchived: 1, EnvironmentRestored: 1, Shared: 1
 }
 
 /**

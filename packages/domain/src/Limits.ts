@@ -69,6 +69,24 @@ export const MAX_TAGS = 1_000
 export const MAX_DEFINITION_BYTES = 4 * 1_048_576
 
 /**
+ * The largest build context the registry stores (`BuildContextStore`), in bytes of its files
+ * together. A stored context is read whole into memory to be verified and sent to a builder, so
+ * it is bounded well below what a walk of a folder may take in (`TERRARIUM_MAX_CONTEXT_BYTES`).
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const MAX_BUILD_CONTEXT_BYTES = 256 * 1_048_576
+
+/**
+ * The most entries (files and symbolic links) of a stored build context.
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const MAX_BUILD_CONTEXT_ENTRIES = 50_000
+
+/**
  * The largest build log kept, in bytes of UTF-8: a build that prints more keeps its first
  * 16 MiB and one line saying the rest was dropped (a log is for reading, not for archiving a
  * runaway loop's output).

@@ -35,5 +35,6 @@ export * from "./ports/ReadModel.ts"
 export * from "./ports/Storage.ts"
 export * from "./ports/ImageBuilder.ts"
 export * from "./ports/LogStore.ts"
+export * from "./ports/BuildContextStore.ts"
 
 export * from "./CauseText.ts"

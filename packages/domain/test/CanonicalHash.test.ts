@@ -2,22 +2,30 @@ import { assert, describe, it } from "@effect/vitest"
 import canonicalize from "canonicalize"
 import { Effect, Schema } from "effect"
 import { readFileSync } from "node:fs"
-import { ALGORITHM_VERSION, canonicalDocument, canonicalJson, hash, isCanonicalHash } from "../src/CanonicalHash.ts"
+import { ALGORITHM_VERSION, canonicalDocument, canonicalJson, hash, isCanonicalHash, verify } from "../src/CanonicalHash.ts"
 import { Definition, emptyDefinition } from "../src/Definition.ts"
 import { CheckedDefinition } from "../src/DefinitionCheck.ts"
 import { buildRelevantMutations, irrelevantMutations, pip, rich } from "./fixtures.ts"
 
 const decodeDefinition = Schema.decodeUnknownSync(CheckedDefinition)
 
-/** Reads the test vectors out of the doc: fenced blocks tagged `vector-N-input|canonical|hash`. */
+/**
+ * Reads the test vectors out of the doc: fenced blocks tagged `vector-N-input|canonical|hash`, and
+ * `vector-N-canonical-vK|hash-vK` for what an earlier algorithm version K gave.
+ */
 const vectors = (() => {
   const doc = readFileSync(new URL("../../../docs/canonical-hash.md", import.meta.url), "utf8")
-  type Vector = { n: string; input?: string; canonical?: string; hash?: string }
+  type Vector = { n: string; input?: string; canonical?: string; hash?: string; earlier: Map<number, { canonical?: string; hash?: string }> }
   const blocks = new Map<string, Vector>()
-  for (const match of doc.matchAll(/^```\w+ vector-(\d+)-(input|canonical|hash)\n([\s\S]*?)\n```$/gm)) {
-    const [, n, part, body] = match
-    const entry = blocks.get(n!) ?? { n: n! }
-    entry[part as "input" | "canonical" | "hash"] = body!
+  for (const match of doc.matchAll(/^```\w+ vector-(\d+)-(input|canonical|hash)(?:-v(\d+))?\n([\s\S]*?)\n```$/gm)) {
+    const [, n, part, earlier, body] = match
+    const entry: Vector = blocks.get(n!) ?? { n: n!, earlier: new Map() }
+    if (earlier === undefined) entry[part as "input" | "canonical" | "hash"] = body!
+    else {
+      const at = entry.earlier.get(Number(earlier)) ?? {}
+      at[part as "canonical" | "hash"] = body!
+      entry.earlier.set(Number(earlier), at)
+    }
     blocks.set(n!, entry)
   }
   return [...blocks.values()]
@@ -33,7 +41,7 @@ const reverseKeys = (value: unknown): unknown => {
 }
 
 describe("CanonicalHash", () => {
-  it("has algorithm version 1", () => assert.strictEqual(ALGORITHM_VERSION, 1))
+  it("has algorithm version 2", () => assert.strictEqual(ALGORITHM_VERSION, 2))
 
   describe("test vectors in docs/canonical-hash.md", () => {
     it("has at least 4 complete vectors", () => {
@@ -52,8 +60,44 @@ describe("CanonicalHash", () => {
           assert.strictEqual(canonical, v.canonical)
           assert.strictEqual(canonicalize(canonicalDocument(definition)), v.canonical)
           assert.strictEqual(yield* hash(definition), v.hash)
+          assert.isTrue(yield* verify(definition, v.hash!, ALGORITHM_VERSION))
+          for (const [algorithm, earlier] of v.earlier) {
+            assert.strictEqual(canonicalJson(canonicalDocument(definition, algorithm)), earlier.canonical, `version ${algorithm}`)
+            assert.strictEqual(yield* hash(definition, algorithm), earlier.hash, `version ${algorithm}`)
+            // A hash stored under version 1 still verifies, and only under the version it names.
+            assert.isTrue(yield* verify(definition, earlier.hash!, algorithm))
+            assert.isFalse(yield* verify(definition, earlier.hash!, ALGORITHM_VERSION))
+          }
         }))
     }
+    it("keeps a vector of an earlier algorithm version", () => {
+      assert.isTrue(vectors.some((v) => v.earlier.has(1) && v.earlier.get(1)?.hash !== v.hash))
+    })
+  })
+
+  describe("algorithm version 2: inference routes", () => {
+    const withRoutes = { ...rich, inferenceConfig: { scoringRoute: { path: "/score", port: 5001 } } }
+    it.effect("a changed route or port is a new hash; under version 1 it was not", () =>
+      Effect.gen(function*() {
+        const moved = { ...withRoutes, inferenceConfig: { scoringRoute: { path: "/predict", port: 5001 } } }
+        const port = { ...withRoutes, inferenceConfig: { scoringRoute: { path: "/score", port: 8080 } } }
+        const base = yield* hash(withRoutes)
+        assert.notStrictEqual(yield* hash(moved), base)
+        assert.notStrictEqual(yield* hash(port), base)
+        assert.strictEqual(yield* hash(moved, 1), yield* hash(withRoutes, 1))
+      }))
+    it.effect("a definition without routes (or with an empty config) hashes as under version 1", () =>
+      Effect.gen(function*() {
+        const { inferenceConfig: _, ...none } = withRoutes
+        assert.strictEqual(yield* hash(none), yield* hash(none, 1))
+        assert.strictEqual(yield* hash({ ...none, inferenceConfig: {} }), yield* hash(none))
+        assert.notStrictEqual(yield* hash(withRoutes), yield* hash(withRoutes, 1))
+      }))
+    it.effect("an unknown algorithm version verifies nothing", () =>
+      Effect.gen(function*() {
+        assert.isFalse(yield* verify(withRoutes, yield* hash(withRoutes), 3))
+        assert.isFalse(yield* verify(withRoutes, yield* hash(withRoutes), 0))
+      }))
   })
 
   it.effect("hash is sha256: and 64 lower-case hex digits", () =>
@@ -108,7 +152,7 @@ describe("CanonicalHash", () => {
 
   it("leaves metadata out of the document", () => {
     const doc = canonicalJson(canonicalDocument(rich))
-    for (const absent of ["desc-training-image", "tag-team-value", "prop-owner-value", "conda-env-name", "/score", "inferenceConfig", "description", "tags", "properties", "text"]) {
+    for (const absent of ["desc-training-image", "tag-team-value", "prop-owner-value", "conda-env-name", "description", "tags", "properties", "text"]) {
       assert.notInclude(doc, absent)
     }
   })

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Option, Result } from "effect"
+import { Effect, Option, Result } from "effect"
 import { ALGORITHM_VERSION } from "../src/CanonicalHash.ts"
 import {
-  AddPackage, Archive, ArchiveEnvironment, ConfigureDocker, Create, Define, MoveLabel, Register, RemoveLabel, RemovePackage, Restore,
-  RestoreEnvironment,  SetVariable, UnsetVariable, UpdateMetadata, VoidEvent
+  AddPackage, Archive, ArchiveEnvironment, ConfigureDocker, Create, Define, MoveLabel, RecordShare, Register, RegisterShared, RemoveLabel,
+  RemovePackage, Restore, RestoreEnvironment, SetVariable, UnsetVariable, UpdateMetadata, VoidEvent
 } from "../src/Command.ts"
 import type { EnvironmentCommand } from "../src/Command.ts"
 import { fold } from "../src/Decider.ts"
@@ -17,7 +17,7 @@ import type { State } from "../src/Environment.ts"
 import type { EnvironmentError } from "../src/EnvironmentError.ts"
 import {
   Archived, Defined, DockerConfigured, EnvironmentArchived, EnvironmentRestored, EventVoided, ImageBuildFailed, ImageBuilt, LabelMoved, LabelRemoved, MetadataUpdated, PackageAdded, PackageRemoved,
-  Redefined, Registered, Restored, VariableSet, VariableUnset
+  Redefined, Registered, Restored, Shared, VariableSet, VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent } from "../src/Event.ts"
 import { MAX_TAGS } from "../src/Limits.ts"
@@ -45,7 +45,7 @@ const userManaged: Definition = { ...emptyDefinition, python: { userManagedDepen
 const defined = (definition: Definition = def1, curated = false, n = name) =>
   new Defined({ workspace, name: n, curated, definition })
 const registered = (version: string, canonicalHash: string, definition: Definition = def1) =>
-  new Registered({ name, version, canonicalHash, hashAlgorithm: 1, definition })
+  new Registered({ name, version, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition })
 const create = (definition: Definition, canonicalHash: string, version?: string, curated = false, n = name) =>
   new Create({ workspace, name: n, curated, definition, canonicalHash, ...(version === undefined ? {} : { version }) })
 const register = (canonicalHash: string, version?: string) =>
@@ -243,6 +243,18 @@ describe("Environment decider", () => {
       assert.strictEqual(Option.getOrThrow(versionWithContent(state, def1, h(1))).version, "1")
       assert.isTrue(Option.isNone(versionWithContent(state, def2, h(9))))
     })
+
+    // Algorithm 1 left inference routes out; algorithm 2 hashes them. A version 1 registration
+    // with routes is matched by its routes now: the same routes find it, other routes do not.
+    const routed = (port: number): Definition => ({ ...def1, inferenceConfig: { scoringRoute: { path: "/score", port } } })
+    const beforeRoutes = [defined(routed(5001)), new Registered({ name, version: "1", canonicalHash: h(9), hashAlgorithm: 1, definition: routed(5001) })]
+
+    it.effect("a version 1 registration with the same routes is the same content", () =>
+      spec.given(beforeRoutes).when(create(routed(5001), h(1))).thenNothingHappened())
+
+    it.effect("a version 1 registration with other routes is other content: a new version", () =>
+      spec.given(beforeRoutes).when(create(routed(8080), h(2)))
+        .then([new Redefined({ definition: routed(8080) }), registered("2", h(2), routed(8080))]))
   })
 
   describe("AddPackage", () => {
@@ -484,12 +496,71 @@ describe("Environment decider", () => {
     it.effect("refuses to remove latest", () => spec.given(v2).when(new RemoveLabel({ label: "latest" })).thenFails("ReservedLabel"))
   })
 
+  describe("share: RegisterShared on the stream shared to, RecordShare on the source", () => {
+    const from = { workspace: "team-b", name: "torch-base", version: "4", canonicalHash: h(1) }
+    const to = { workspace, name, version: "4" }
+    const registerShared = (definition: Definition, canonicalHash: string, version: string, n = name) =>
+      new RegisterShared({ workspace, name: n, definition, version, canonicalHash, from })
+    const sharedCopy = (version: string, canonicalHash: string, definition: Definition = def1) =>
+      new Registered({ name, version, canonicalHash, hashAlgorithm: ALGORITHM_VERSION, definition, sharedFrom: from })
+
+    it.effect("defines a new environment and registers the copy, naming where it came from", () =>
+      spec.given([]).when(registerShared(def1, h(1), "4")).then([defined(def1), sharedCopy("4", h(1))]))
+
+    it.effect("registers the copy as a version of an existing environment, its draft replaced", () =>
+      spec.given(v1).when(registerShared(def2, h(2), "4"))
+        .then([new Redefined({ definition: def2 }), sharedCopy("4", h(2), def2)]))
+
+    it.effect("the same content at the same version already there: nothing (sharing again is safe)", () =>
+      spec.given([defined(), sharedCopy("4", h(1))]).when(registerShared(def1, h(1), "4")).thenNothingHappened())
+
+    it.effect("a version there with other content: ShareConflict naming the workspace and the flag", () =>
+      spec.given(v1).when(registerShared(def2, h(2), "1")).thenFails((e) =>
+        e.reason._tag === "ShareConflict" && e.message.includes("workspace 'team-a'") && e.message.includes(h(1)) &&
+        e.message.includes(h(2)) && e.message.includes("--share-with-version")))
+
+    it.effect("the content there as another version: ShareConflict saying which", () =>
+      spec.given(v1).when(registerShared(def1, h(1), "4"))
+        .thenFails((e) => e.reason._tag === "ShareConflict" && e.message.includes("share it as version 1")))
+
+    it.effect("a copy shared into an archived environment starts archived", () =>
+      spec.given([...v1, new EnvironmentArchived(), new Archived({ version: "1" })]).when(registerShared(def2, h(2), "4"))
+        .then([new Redefined({ definition: def2 }), sharedCopy("4", h(2), def2), new Archived({ version: "4" })]))
+
+    it.effect("a copy is never curated: a reserved name is refused", () =>
+      spec.given([]).when(registerShared(def1, h(1), "4", "AzureML-copy")).thenFails("ReservedPrefix"))
+
+    it.effect("records on the source that a version was shared, with its hash", () =>
+      spec.given(v2).when(new RecordShare({ version: "2", to }))
+        .then([new Shared({ version: "2", canonicalHash: h(2), to })]))
+
+    it.effect("records a share once; another target is another record", () =>
+      Effect.gen(function*() {
+        const once = [...v2, new Shared({ version: "2", canonicalHash: h(2), to })]
+        yield* spec.given(once).when(new RecordShare({ version: "2", to })).thenNothingHappened()
+        const elsewhere = { ...to, workspace: "team-c" }
+        yield* spec.given(once).when(new RecordShare({ version: "2", to: elsewhere }))
+          .then([new Shared({ version: "2", canonicalHash: h(2), to: elsewhere })])
+      }))
+
+    it.effect("refuses to record a share of a version that does not exist", () =>
+      spec.given(v2).when(new RecordShare({ version: "3", to })).thenFails("VersionNotFound"))
+
+    it("a share changes nothing else of the source's state", () => {
+      const before = active(v2)
+      const after = active([...v2, new Shared({ version: "2", canonicalHash: h(2), to })])
+      assert.deepStrictEqual({ ...after, versions: after.versions.map(({ sharedTo: _, ...v }) => v) }, before)
+      assert.deepStrictEqual(after.versions[1]?.sharedTo, [to])
+    })
+  })
+
   describe("a stream that does not exist", () => {
     const commands: ReadonlyArray<EnvironmentCommand> = [
       new AddPackage({ spec: pip("numpy") }), new RemovePackage({ manager: "pip", name: "numpy" }),
       new SetVariable({ variable: "A", value: "1" }), new UnsetVariable({ variable: "A" }),
       new ConfigureDocker({ docker: def1.docker }), register(h(1)), new Archive({ version: "1" }),
-      new Restore({ version: "1" }), new MoveLabel({ label: "prod", version: "1" }), new RemoveLabel({ label: "prod" })
+      new Restore({ version: "1" }), new MoveLabel({ label: "prod", version: "1" }), new RemoveLabel({ label: "prod" }),
+      new RecordShare({ version: "1", to: { workspace, name, version: "1" } })
     ]
     for (const command of commands) {
       it.effect(`refuses ${command._tag}`, () =>
@@ -512,8 +583,8 @@ describe("Environment state and queries", () => {
   it("keeps versions in registration order with their hash, algorithm and definition", () => {
     const state = active(v2)
     assert.deepStrictEqual(state.versions.map((v) => [v.version, v.canonicalHash, v.hashAlgorithm, v.archived]), [
-      ["1", h(1), 1, false],
-      ["2", h(2), 1, false]
+      ["1", h(1), ALGORITHM_VERSION, false],
+      ["2", h(2), ALGORITHM_VERSION, false]
     ])
     assert.deepStrictEqual(state.versions[1]?.definition, def2)
     assert.strictEqual(state.workspace, workspace)

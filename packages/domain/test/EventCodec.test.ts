@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import {
   Archived, Defined, DockerConfigured, EnvironmentArchived, EnvironmentRestored, EventVoided, ImageBuildFailed, ImageBuildRequested, ImageBuilt, LabelMoved, LabelRemoved,
-  MetadataUpdated, PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, VariableSet,
+  MetadataUpdated, PackageAdded, PackageRemoved, PackagesResolved, Redefined, Registered, Restored, SCHEMA_VERSIONS, Shared, VariableSet,
   VariableUnset
 } from "../src/Event.ts"
 import type { EnvironmentEvent, EnvironmentEventType } from "../src/Event.ts"
@@ -27,7 +27,14 @@ const samples: { readonly [K in EnvironmentEventType]: ReadonlyArray<Extract<Env
   VariableSet: [new VariableSet({ variable: "MODE", value: "grüß \"dich\"\n" })],
   VariableUnset: [new VariableUnset({ variable: "MODE" })],
   DockerConfigured: [new DockerConfigured({ docker: rich.docker })],
-  Registered: [new Registered({ name: "train", version: "1", canonicalHash: hash, hashAlgorithm: 1, definition: rich })],
+  Registered: [
+    new Registered({ name: "train", version: "1", canonicalHash: hash, hashAlgorithm: 1, definition: rich }),
+    new Registered({
+      name: "train", version: "2", canonicalHash: hash, hashAlgorithm: 1, definition: rich,
+      sharedFrom: { workspace: "team-b", name: "train-base", version: "7", canonicalHash: hash }
+    })
+  ],
+  Shared: [new Shared({ version: "1", canonicalHash: hash, to: { workspace: "team-b", name: "train", version: "1" } })],
   Archived: [new Archived({ version: "1" })],
   Restored: [new Restored({ version: "1" })],
   EnvironmentArchived: [new EnvironmentArchived()],

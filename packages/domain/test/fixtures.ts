@@ -179,7 +179,13 @@ export const buildRelevantMutations: ReadonlyArray<Mutation> = [
   ["r gitHubPackages token", (d) => withR(d, () => ({ gitHubPackages: [{ repository: "example/pkg", authToken: "env:GH_TOKEN" }] }))],
   ["r customUrlPackages", (d) => withR(d, () => ({ customUrlPackages: [] }))],
   ["r bioConductorPackages", (d) => withR(d, () => ({ bioConductorPackages: ["limma"] }))],
-  ["inferencingStackVersion", (d) => ({ ...d, inferencingStackVersion: "2.0" })]
+  ["inferencingStackVersion", (d) => ({ ...d, inferencingStackVersion: "2.0" })],
+  ["inferenceConfig route", (d) => ({ ...d, inferenceConfig: { livenessRoute: { path: "/live", port: 8080 } } })],
+  ["inferenceConfig port", (d) => ({ ...d, inferenceConfig: { scoringRoute: { path: "/score", port: 5002 } } })],
+  ["inferenceConfig removed", (d) => {
+    const { inferenceConfig: _, ...rest } = d
+    return rest
+  }]
 ]
 
 /** Each changes metadata or spelling only: the hash must stay the same. */
@@ -192,7 +198,6 @@ export const irrelevantMutations: ReadonlyArray<Mutation> = [
   ["tags", (d) => ({ ...d, tags: { team: "fraud", stage: "dev" } })],
   ["properties", (d) => ({ ...d, properties: {} })],
   ["conda env name", (d) => withConda(d, () => ({ name: "other" }))],
-  ["inferenceConfig", (d) => ({ ...d, inferenceConfig: { livenessRoute: { path: "/live", port: 8080 } } })],
   ["pip text", (d) => mapPip(d, "torch", (p) => ({ ...p, text: "Torch == 2.3.1" }))],
   ["conda text", (d) => mapConda(d, "numpy", (p) => ({ ...p, text: "conda-forge::numpy >= 1.26" }))],
   ["pip package order", (d) => withConda(d, (c) => ({ pip: [...c.pip].reverse() }))],

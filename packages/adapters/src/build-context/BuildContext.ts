@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { ContextDigest } from "@terrarium/domain"
+import { type BuildContext as StoredBuildContext, ContextDigest, MAX_BUILD_CONTEXT_BYTES } from "@terrarium/domain"
 import { Duration, Effect, FileSystem, Path, type PlatformError, Result, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { importError, type ImportError } from "../importers/ImportError.ts"
@@ -168,6 +168,8 @@ interface Tally {
   bytes: number
   readonly limits: BuildContextLimits
   readonly onProgress: BuildContextProgressReporter | undefined
+  /** When the files' bytes are kept (to be stored), by path. */
+  readonly contents: Map<string, Uint8Array> | undefined
 }
 
 /** One file-system call, failing with an `ImportError` that names the path. */
@@ -197,7 +199,12 @@ const statOrMissing = (
  * and never past the `size` it was listed with: a file that holds more or less than its size says
  * (one being written, a pseudo-file of /proc) is an error, not a digest of whatever was there.
  */
-const sha256OfFile = (fs: FileSystem.FileSystem, path: string, size: number): Effect.Effect<string, ImportError> =>
+const sha256OfFile = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  size: number,
+  keep?: (chunk: Uint8Array) => void
+): Effect.Effect<string, ImportError> =>
   Effect.gen(function*() {
     const hash = createHash("sha256")
     let read = 0
@@ -209,6 +216,7 @@ const sha256OfFile = (fs: FileSystem.FileSystem, path: string, size: number): Ef
           Effect.sync(() => {
             read += chunk.length
             hash.update(chunk)
+            keep?.(chunk)
           })
         )
       )
@@ -286,11 +294,16 @@ const listEntries = (
       } else if (type === "File") {
         const stats = yield* statOrMissing(fs, absolute)
         if (stats === undefined) continue // removed while walking
-        yield* count(contextDir, tally, Number(stats.size))
+        const size = Number(stats.size)
+        yield* count(contextDir, tally, size)
+        // The bytes kept are the bytes hashed: what is stored is exactly what was digested.
+        const chunks: Array<Uint8Array> = []
+        const sha256 = yield* sha256OfFile(fs, absolute, size, tally.contents === undefined ? undefined : (chunk) => chunks.push(chunk))
+        tally.contents?.set(relative, chunks.length === 1 ? chunks[0]! : concatenated(chunks, size))
         entries.push({
           type: "file",
           path: relative,
-          sha256: yield* sha256OfFile(fs, absolute, Number(stats.size)),
+          sha256,
           executable: (stats.mode & 0o100) !== 0,
           size: Number(stats.size),
           mode: stats.mode & 0o7777
@@ -311,6 +324,16 @@ const listEntries = (
     }
   })
 
+const concatenated = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.length
+  }
+  return bytes
+}
+
 /** Counts one more entry of `size` bytes, failing when that goes past a limit. */
 const count = (contextDir: string, tally: Tally, size: number): Effect.Effect<void, ImportError> => {
   tally.files += 1
@@ -323,6 +346,13 @@ const count = (contextDir: string, tally: Tally, size: number): Effect.Effect<vo
 }
 
 const checkLimits = (contextDir: string, tally: Tally): Effect.Effect<void, ImportError> => {
+  if (tally.contents !== undefined && tally.bytes > MAX_BUILD_CONTEXT_BYTES) {
+    return Effect.fail(importError(
+      { file: contextDir },
+      `the build context is larger than the ${MAX_BUILD_CONTEXT_BYTES} bytes the registry stores of one (MAX_BUILD_CONTEXT_BYTES); ` +
+        "leave out what the Dockerfile does not COPY with a .dockerignore"
+    ))
+  }
   if (tally.files > tally.limits.maxFiles) {
     return Effect.fail(overLimit(contextDir, "has more entries", `${tally.limits.maxFiles} files`, "TERRARIUM_MAX_CONTEXT_FILES", "maxFiles"))
   }
@@ -352,6 +382,15 @@ export const walkBuildContext = (
   limits: Partial<BuildContextLimits> = {},
   onProgress?: BuildContextProgressReporter
 ): Effect.Effect<BuildContext | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
+  walk(contextDir, dockerfilePath, limits, onProgress, undefined)
+
+const walk = (
+  contextDir: string,
+  dockerfilePath: string,
+  limits: Partial<BuildContextLimits>,
+  onProgress: BuildContextProgressReporter | undefined,
+  contents: Map<string, Uint8Array> | undefined
+): Effect.Effect<BuildContext | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
@@ -361,13 +400,13 @@ export const walkBuildContext = (
     if (root === undefined) return undefined
     if (root.type !== "Directory") return yield* importError({ file: contextDir }, "the build context must be a directory")
     const realContext = yield* onDisk(contextDir, "resolve the build context", fs.realPath(contextDir))
-    const walk = Effect.gen(function*() {
+    const listing = Effect.gen(function*() {
       const ignore = yield* readIgnoreFile(path, contextDir, realContext, dockerfilePath, settled.maxFileBytes)
       const entries: Array<BuildContextEntry> = []
-      yield* listEntries(fs, path, contextDir, "", ignore, entries, { files: 0, bytes: 0, limits: settled, onProgress })
+      yield* listEntries(fs, path, contextDir, "", ignore, entries, { files: 0, bytes: 0, limits: settled, onProgress, contents })
       return entries
     })
-    const entries = yield* walk.pipe(
+    const entries = yield* listing.pipe(
       Effect.timeoutOrElse({
         duration: Duration.seconds(settled.timeoutSeconds),
         orElse: () =>
@@ -394,3 +433,32 @@ export const digestBuildContext = (
   onProgress?: BuildContextProgressReporter
 ): Effect.Effect<string | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
   walkBuildContext(contextDir, dockerfilePath, limits, onProgress).pipe(Effect.map((context) => context?.digest))
+
+/**
+ * Walks the build context in `contextDir` as `walkBuildContext` does, keeping the bytes of every
+ * file it digests: the context as the registry stores it (`BuildContextStore`), with the digest of
+ * exactly those bytes. `undefined` when there is no such directory. The bytes are held in memory,
+ * so beyond the walk's limits the context may hold at most `MAX_BUILD_CONTEXT_BYTES`.
+ *
+ * @since 0.2.0
+ * @category build context
+ */
+export const readBuildContext = (
+  contextDir: string,
+  dockerfilePath = "Dockerfile",
+  limits: Partial<BuildContextLimits> = {},
+  onProgress?: BuildContextProgressReporter
+): Effect.Effect<StoredBuildContext | undefined, ImportError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function*() {
+    const contents = new Map<string, Uint8Array>()
+    const walked = yield* walk(contextDir, dockerfilePath, limits, onProgress, contents)
+    if (walked === undefined) return undefined
+    return {
+      digest: walked.digest,
+      entries: walked.entries.map((entry) =>
+        entry.type === "file"
+          ? { path: entry.path, executable: entry.executable, content: contents.get(entry.path)! }
+          : { path: entry.path, executable: false, content: new Uint8Array(0), linkTarget: entry.target }
+      )
+    }
+  })

@@ -6,7 +6,8 @@
  * `dockerfile_path`), `os_type`, `inference_config` (`liveness_route`, `readiness_route`,
  * `scoring_route`, each `{path, port}`), and the fields that only say where or how AzureML keeps
  * the asset (`datastore`, `stage`, `intellectual_property`, and what `az ml environment show`
- * writes back: `id`, `creation_context`, `latest_version`): those are accepted with a warning that
+ * writes back: `id`, `creation_context`, `latest_version`, `auto_delete_setting`): those are
+ * accepted with a warning that
  * they are ignored, since they change nothing that is built. Any other top-level field is an
  * error naming the field and its line, with a suggestion when it looks like a typo — the AzureML
  * CLI rejects them too.
@@ -69,6 +70,9 @@ import {
 /**
  * The fields of the AzureML v2 environment schema that say where or how AzureML stores the asset,
  * not what it builds: accepted, warned about and ignored (a definition has no place for them).
+ * The list follows azure-ai-ml's `EnvironmentSchema` and the schemas it extends (`AssetSchema`,
+ * `ResourceSchema`): `datastore`, `stage` and `intellectual_property` are read by it, `id`,
+ * `creation_context`, `latest_version` and `auto_delete_setting` only written back (dump-only).
  *
  * @since 0.1.0
  * @category azureml
@@ -79,7 +83,8 @@ export const AZUREML_IGNORED_FIELDS = [
   "intellectual_property",
   "id",
   "creation_context",
-  "latest_version"
+  "latest_version",
+  "auto_delete_setting"
 ] as const
 
 /**

@@ -15,6 +15,7 @@ import { importError, type ImportError, type ImportLocation, type ImportWarning 
  */
 export type EnvironmentFileKind =
   | "azureml-v2-environment"
+  | "azureml-v1-environment"
   | "conda-environment"
   | "pip-requirements"
   | "mlflow-python-env"

@@ -8,9 +8,10 @@
  *
  * @since 0.1.0
  */
-import { Effect, type FileSystem, Path, Result } from "effect"
+import { Effect, FileSystem, Path, Result } from "effect"
 import { parseArmEnvironmentVersion } from "./ArmEnvironmentVersion.ts"
 import { parseAzureMLEnvironment } from "./AzureMLEnvironmentYaml.ts"
+import { AZUREML_V1_DEFINITION_FILE, AZUREML_V1_MARKERS, parseAzureMLV1Environment } from "./AzureMLV1Environment.ts"
 import { importCondaEnvironmentText } from "./CondaEnvironmentFile.ts"
 import type { EnvironmentFileKind, ImportedEnvironment } from "./ImportedEnvironment.ts"
 import { importError, type ImportError } from "./ImportError.ts"
@@ -23,6 +24,7 @@ import { isMap, keyOf, parseYaml, scalarText } from "./YamlSource.ts"
 
 export * from "./ArmEnvironmentVersion.ts"
 export * from "./AzureMLEnvironmentYaml.ts"
+export * from "./AzureMLV1Environment.ts"
 export * from "./CondaEnvironmentFile.ts"
 export * from "./ImportedEnvironment.ts"
 export * from "./ImportError.ts"
@@ -60,7 +62,9 @@ const AZUREML_MARKERS = ["image", "conda_file", "build", "inference_config", "os
 
 /**
  * Tells the kind of an environment file from its name and content:
- * - `.json` → ARM template;
+ * - `azureml_environment.json`, or a JSON object with a v1 section (`python`, `docker`,
+ *   `environmentVariables`, …) and no ARM `resources` → AzureML v1 environment;
+ * - any other `.json` → ARM template;
  * - `.txt` / `.in` or a name starting with `requirements` → pip requirements;
  * - YAML whose `$schema` ends in `environment.schema.json`, or with `image`, `conda_file`,
  *   `build`, `inference_config` or `os_type` → AzureML v2;
@@ -76,9 +80,19 @@ export const detectEnvironmentFileKind = (
 ): Effect.Effect<EnvironmentFileKind, ImportError, Path.Path> =>
   Path.Path.use((path) => Effect.fromResult(detectKind(path, file, text)))
 
+/** A JSON object with a v1 section and no ARM `resources`; anything unreadable is left to the ARM importer's errors. */
+const isV1Json = (text: string): boolean => {
+  const parsed = Result.try(() => JSON.parse(text) as unknown)
+  if (Result.isFailure(parsed)) return false
+  const value = parsed.success
+  if (typeof value !== "object" || value === null || Array.isArray(value) || "resources" in value) return false
+  return AZUREML_V1_MARKERS.some((key) => key in value)
+}
+
 const detectKind = (path: Path.Path, file: string, text: string): Result.Result<EnvironmentFileKind, ImportError> => {
   const extension = path.extname(file).toLowerCase()
-  if (extension === ".json") return Result.succeed("arm-template-environment-version")
+  if (path.basename(file) === AZUREML_V1_DEFINITION_FILE) return Result.succeed("azureml-v1-environment")
+  if (extension === ".json") return Result.succeed(isV1Json(text) ? "azureml-v1-environment" : "arm-template-environment-version")
   if (extension === ".txt" || extension === ".in" || path.basename(file).toLowerCase().startsWith("requirements")) {
     return Result.succeed("pip-requirements")
   }
@@ -97,14 +111,16 @@ const detectKind = (path: Path.Path, file: string, text: string): Result.Result<
     return Result.fail(
       importError(
         { file },
-        "cannot tell what kind of environment file this is (expected an AzureML v2 environment YAML, a conda environment file, a requirements.txt, an MLflow python_env.yaml or an ARM template)"
+        "cannot tell what kind of environment file this is (expected an AzureML v2 environment YAML, an AzureML v1 azureml_environment.json, a conda environment file, a requirements.txt, an MLflow python_env.yaml or an ARM template)"
       )
     )
   })
 }
 
 /**
- * Imports any supported environment file (see `detectEnvironmentFileKind`).
+ * Imports any supported environment file (see `detectEnvironmentFileKind`). A folder is read as
+ * what AzureML v1's `Environment.save_to_directory` writes: its `azureml_environment.json` with the
+ * conda file and Dockerfile beside it.
  *
  * @example
  * ```ts
@@ -120,11 +136,30 @@ export const importEnvironmentFile = (
   options: ImportOptions = {}
 ): Effect.Effect<ImportedEnvironment, ImportError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
+    const paths = yield* Path.Path
+    const fs = yield* FileSystem.FileSystem
+    const isFolder = yield* fs.stat(file).pipe(Effect.map((info) => info.type === "Directory"), Effect.orElseSucceed(() => false))
+    if (isFolder) {
+      const definitionFile = paths.join(file, AZUREML_V1_DEFINITION_FILE)
+      const exists = yield* fs.exists(definitionFile).pipe(Effect.orElseSucceed(() => false))
+      if (!exists) {
+        return yield* importError(
+          { file },
+          `a folder is read as AzureML v1's save_to_directory folder, and it has no ${AZUREML_V1_DEFINITION_FILE}; name the environment file instead`
+        )
+      }
+      return yield* importEnvironmentFile(definitionFile, { ...options, kind: "azureml-v1-environment" })
+    }
     const scope = yield* readScope(file, options)
     const text = yield* readSourceFile(file, scope.maxFileBytes)
     if (text === undefined) return yield* importError({ file }, "no such file")
     const kind = options.kind ?? (yield* detectEnvironmentFileKind(file, text))
     switch (kind) {
+      case "azureml-v1-environment":
+        return yield* parseAzureMLV1Environment(file, text, {
+          scope,
+          siblings: paths.basename(file) === AZUREML_V1_DEFINITION_FILE
+        })
       case "azureml-v2-environment":
         return yield* parseAzureMLEnvironment(file, text, {
           templateValues: options.templateValues,

@@ -270,8 +270,13 @@ export const summarize = (event: EnvironmentEvent): string => {
       return `unset variable ${event.variable}`
     case "DockerConfigured":
       return `configured docker: ${describeBase(event.docker)}${event.docker.gpuSupport ? ", GPU" : ""}, ${event.docker.platform.os}/${event.docker.platform.arch}`
-    case "Registered":
-      return `registered version ${event.version} (${CanonicalHash.shortHash(event.canonicalHash, "labelled")})`
+    case "Registered": {
+      const registered = `registered version ${event.version} (${CanonicalHash.shortHash(event.canonicalHash, "labelled")})`
+      const from = event.sharedFrom
+      return from === undefined ? registered : `${registered}, shared from workspace ${from.workspace} as ${from.name}:${from.version}`
+    }
+    case "Shared":
+      return `shared version ${event.version} to workspace ${event.to.workspace} as ${event.to.name}:${event.to.version}`
     case "Archived":
       return `archived version ${event.version}`
     case "Restored":
@@ -304,7 +309,7 @@ export const summarize = (event: EnvironmentEvent): string => {
 /** The version an event is about, if any. @since 0.1.0 @category summaries */
 export const versionOf = (event: EnvironmentEvent): string | null => {
   switch (event._tag) {
-    case "Registered": case "Archived": case "Restored": case "MetadataUpdated": case "LabelMoved":
+    case "Registered": case "Archived": case "Restored": case "MetadataUpdated": case "LabelMoved": case "Shared":
     case "PackagesResolved": case "ImageBuildRequested": case "ImageBuilt": case "ImageBuildFailed":
       return event.version
     case "LabelRemoved":
@@ -395,6 +400,8 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
     // What the environment's archive changes in the read model is in the `Archived`/`Restored`
     // events the decider appends after it.
     case "EnvironmentArchived": case "EnvironmentRestored":
+    // The provenance of a share is in the audit trail; the copy's rows come from its `Registered`.
+    case "Shared":
       return [touch, audit]
   }
 }

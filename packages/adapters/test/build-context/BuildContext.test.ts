@@ -7,13 +7,13 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { afterAll, assert, layer } from "@effect/vitest"
-import { CanonicalHash, ContextDigest } from "@terrarium/domain"
+import { CanonicalHash, ContextDigest, verifyBuildContext } from "@terrarium/domain"
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
-import { digestBuildContext, walkBuildContext } from "../../src/build-context/BuildContext.ts"
+import { digestBuildContext, readBuildContext, walkBuildContext } from "../../src/build-context/BuildContext.ts"
 import { importEnvironmentFile } from "../../src/importers/index.ts"
 
 const localDisk = Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)
@@ -251,5 +251,40 @@ layer(localDisk)("build context walk", (it) => {
       assert.isUndefined(yield* walkBuildContext(join(dir, "nowhere")))
       const error = yield* walkBuildContext(join(dir, "Dockerfile")).pipe(Effect.flip)
       assert.strictEqual(error.message, `${join(dir, "Dockerfile")}: the build context must be a directory`)
+    }))
+})
+
+layer(localDisk)("build context read to be stored", (it) => {
+  it.effect("holds the bytes of exactly the entries the walk digests, and verifies as stored", () =>
+    Effect.gen(function*() {
+      const docker = join(project(), "docker")
+      symlinkSync("app/main.py", join(docker, "main.py"))
+      chmodSync(join(docker, "app/util.py"), 0o755)
+      const walked = yield* walkBuildContext(docker)
+      const read = yield* readBuildContext(docker)
+      assert.strictEqual(read?.digest, walked?.digest)
+      const shown = read?.entries.map((e) => [e.path, e.executable, e.linkTarget ?? new TextDecoder().decode(e.content)]).sort()
+      assert.deepStrictEqual(shown, [
+        [".dockerignore", false, "*.log\nsecrets/\n"],
+        ["Dockerfile", false, "FROM python:3.11-slim\nCOPY . /app\n"],
+        ["app/main.py", false, "print('hello')\n"],
+        ["app/util.py", true, "X = 1\n"],
+        ["main.py", false, "app/main.py"]
+      ])
+      yield* verifyBuildContext(read!)
+    }))
+
+  it.effect("a file larger than one chunk of the stream is kept whole", () =>
+    Effect.gen(function*() {
+      const big = "0123456789abcdef".repeat(64 * 1024 + 3)
+      const dir = tree({ "Dockerfile": "FROM scratch\n", "data.bin": big })
+      const read = yield* readBuildContext(dir)
+      assert.strictEqual(new TextDecoder().decode(read?.entries.find((e) => e.path === "data.bin")?.content), big)
+      yield* verifyBuildContext(read!)
+    }))
+
+  it.effect("no directory: no context", () =>
+    Effect.gen(function*() {
+      assert.isUndefined(yield* readBuildContext(join(root, "nowhere")))
     }))
 })

@@ -36,7 +36,8 @@ const ignoredLines: Record<(typeof AZUREML_IGNORED_FIELDS)[number], ReadonlyArra
   intellectual_property: ["intellectual_property:", "  publisher: contoso", "  protection_level: all"],
   id: ["id: azureml:/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/environments/scoring/versions/3"],
   creation_context: ["creation_context:", "  created_by: someone", "  created_at: '2024-01-01T00:00:00Z'"],
-  latest_version: ["latest_version: '3'"]
+  latest_version: ["latest_version: '3'"],
+  auto_delete_setting: ["auto_delete_setting:", "  condition: created_greater_than", "  value: 30d"]
 }
 
 const importText = (lines: ReadonlyArray<string>) =>

@@ -77,6 +77,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
       return 2
     case "SpecError":
     case "ImportError":
+    case "ExportError":
     case "MissingName":
     case "EnvironmentError":
     case "StreamContended":
@@ -90,6 +91,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ImageBuildFailed":
     case "ImageNotFound":
     case "LogStoreError":
+    case "BuildContextStoreError":
       return 1
     default:
       // Unreachable by type (a new member of the union fails to compile above); at run time an
@@ -106,6 +108,8 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
       return { file: error.file, ...(error.line !== undefined ? { line: error.line } : {}), ...(error.field !== undefined ? { field: error.field } : {}) }
     case "MissingName":
       return { file: error.file }
+    case "ExportError":
+      return { file: error.path }
     case "InvalidInput":
       return { field: error.field }
     case "UsageError":
@@ -113,6 +117,7 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "EnvironmentError":
     case "ImageBuilderError":
     case "LogStoreError":
+    case "BuildContextStoreError":
       return { reason: error.reason._tag }
     case "ImageBuildFailed":
       return { reason: error.reason }

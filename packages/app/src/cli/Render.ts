@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 import { CanonicalHash, Diff } from "@terrarium/domain"
-import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
-import type { Draft, EnvironmentArchive, EnvironmentVersion, Registration, VersionDiff } from "../Terrarium.ts"
+import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, PipOptions, RSection, VersionRow } from "@terrarium/domain"
+import type { Draft, EnvironmentArchive, EnvironmentVersion, Registration, Share, VersionDiff } from "../Terrarium.ts"
 import { fields, table, time } from "./Output.ts"
 
 /** @since 0.1.0 @category rendering */
@@ -44,7 +44,47 @@ export const versions = (rows: ReadonlyArray<VersionRow>): string =>
     { header: "by", value: (r) => r.createdBy }
   ])
 
-/** @since 0.1.0 @category rendering */
+/** The first line of a Dockerfile and how long it is; the whole text is in `--output yaml` and `export --format dockerfile`. */
+const dockerfileSummary = (text: string): string => {
+  const lines = text.split("\n").filter((line) => line.trim() !== "")
+  return `${lines[0] ?? ""}${lines.length > 1 ? ` … (${lines.length} lines)` : ""}`
+}
+
+const pipOptionRows = (options: PipOptions | undefined): ReadonlyArray<readonly [string, string | undefined]> => {
+  const digests = options?.constraintDigests ?? {}
+  return [
+    ["index url", options?.indexUrl],
+    ["extra index urls", options !== undefined && options.extraIndexUrls.length > 0 ? options.extraIndexUrls.join(", ") : undefined],
+    ["find links", options !== undefined && options.findLinks.length > 0 ? options.findLinks.join(", ") : undefined],
+    [
+      "constraints",
+      options !== undefined && options.constraints.length > 0
+        ? options.constraints.map((file) => (digests[file] === undefined ? file : `${file} (${CanonicalHash.shortHash(digests[file], "labelled")})`)).join(", ")
+        : undefined
+    ],
+    ["pip flags", options !== undefined && options.flags.length > 0 ? options.flags.join(" ") : undefined]
+  ]
+}
+
+const rSummary = (r: RSection): string =>
+  [
+    r.rVersion === undefined ? "R" : `R ${r.rVersion}`,
+    ...(r.userManaged ? ["user-managed"] : []),
+    ...(r.rscriptPath === undefined ? [] : [`Rscript ${r.rscriptPath}`]),
+    ...(r.snapshotDate === undefined ? [] : [`snapshot ${r.snapshotDate}`]),
+    ...(r.cranPackages.length === 0 ? [] : [`cran ${r.cranPackages.map((p) => (p.repository === undefined ? p.name : `${p.name} (${p.repository})`)).join(" ")}`]),
+    ...(r.gitHubPackages.length === 0 ? [] : [`github ${r.gitHubPackages.map((p) => (p.authToken === undefined ? p.repository : `${p.repository} (token ${p.authToken})`)).join(" ")}`]),
+    ...(r.customUrlPackages.length === 0 ? [] : [`url ${r.customUrlPackages.join(" ")}`]),
+    ...(r.bioConductorPackages.length === 0 ? [] : [`bioconductor ${r.bioConductorPackages.join(" ")}`])
+  ].join("; ")
+
+/**
+ * One version, every field of its definition that is set: the common ones always, the rest only
+ * when set, so a plain environment shows as it always has.
+ *
+ * @since 0.1.0
+ * @category rendering
+ */
 export const version = (v: EnvironmentVersion): string => {
   const d = v.definition
   const conda = d.python.conda
@@ -87,9 +127,17 @@ export const version = (v: EnvironmentVersion): string => {
     ["properties", Object.keys(d.properties).length > 0 ? Object.entries(d.properties).map(([k, val]) => `${k}=${val}`).join(", ") : undefined],
     [
       "inference",
-      d.inferenceConfig === undefined ? undefined : Object.entries(d.inferenceConfig)
+      d.inferenceConfig === undefined || Object.keys(d.inferenceConfig).length === 0 ? undefined : Object.entries(d.inferenceConfig)
         .map(([k, route]) => `${k} ${route.path}:${route.port}`).join(", ")
-    ]
+    ],
+    ["dockerfile text", base.kind === "dockerfile" && base.dockerfile !== undefined ? dockerfileSummary(base.dockerfile) : undefined],
+    ["conda name", conda?.name],
+    ...pipOptionRows(conda?.pipOptions),
+    ["spark repos", d.spark.repositories.length > 0 ? d.spark.repositories.join(", ") : undefined],
+    ["spark packages", d.spark.packages.length > 0 ? d.spark.packages.map((p) => `${p.group}:${p.artifact}:${p.version}`).join(", ") : undefined],
+    ["spark precache", d.spark.precachePackages ? "true" : undefined],
+    ["r", d.r === undefined ? undefined : rSummary(d.r)],
+    ["inferencing stack", d.inferencingStackVersion]
   ]
   const asOf = lines.pop()
   for (const [label, value] of optional) if (value !== undefined) lines.push([label, value])
@@ -102,6 +150,18 @@ export const environmentArchive = (a: EnvironmentArchive): string =>
   `${a.archived ? "Archived" : "Restored"} environment ${a.name}` +
   (a.versions.length === 0 ? "" : ` (${a.archived ? "archived" : "restored"} versions ${a.versions.join(", ")})`) +
   (a.archived ? "; versions registered from now on start archived" : "")
+
+/** @since 0.2.0 @category rendering */
+export const share = (s: Share): string =>
+  [
+    `${s.to.created ? "Shared" : "Already shared:"} ${s.from.name}:${s.from.version} (workspace ${s.from.workspace}) ` +
+    `as ${s.to.name}:${s.to.version} in workspace ${s.to.workspace} (${CanonicalHash.shortHash(s.to.canonicalHash)})` +
+    (s.to.archived ? " [archived]" : ""),
+    ...(s.buildContext === "missing"
+      ? [`warning: the build context of ${s.from.name}:${s.from.version} is not stored (it was registered before build ` +
+        "contexts were); register it again from its folder so that either copy can be rebuilt"]
+      : [])
+  ].join("\n")
 
 /** @since 0.1.0 @category rendering */
 export const diff = (r: VersionDiff): string => {

@@ -26,6 +26,11 @@ export interface BuildContextEntry {
   readonly path: string
   readonly executable: boolean
   readonly content: Uint8Array
+  /**
+   * Set for a symbolic link: its target as written, never followed (as `COPY` copies the link
+   * itself). `content` is then empty and `executable` false.
+   */
+  readonly linkTarget?: string | undefined
 }
 
 /** @since 0.2.0 @category model */

@@ -195,7 +195,9 @@ const importedFromFlags = (input: SourceFlags) =>
     if (Option.isSome(input.dockerfile)) {
       const built = yield* fromDockerfile(input.dockerfile.value, input.buildContext, input.allowOutside)
       const definition: Definition = { ...base.definition, docker: { ...base.definition.docker, base: built.definition.docker.base } }
-      return { ...base, definition, warnings: [...base.warnings, ...built.warnings] }
+      // The context's folder goes with it, for its files to be stored with the version.
+      const source = built.source.buildContext === undefined ? base.source : { ...base.source, buildContext: built.source.buildContext }
+      return { ...base, definition, source, warnings: [...base.warnings, ...built.warnings] }
     }
     if (Option.isNone(input.image)) return base
     const definition: Definition = {
@@ -210,7 +212,7 @@ const importedFromFlags = (input: SourceFlags) =>
  * @category commands
  */
 export const create = Command.make("create", {
-  file: Flag.String("file").pipe(Flag.withAlias("f"), Flag.withDescription("AzureML v2 environment YAML (or a conda environment.yml)"), Flag.optional),
+  file: Flag.String("file").pipe(Flag.withAlias("f"), Flag.withDescription("AzureML v2 environment YAML, conda environment.yml, requirements.txt, or AzureML v1 azureml_environment.json / save_to_directory folder"), Flag.optional),
   name: Flag.String("name").pipe(Flag.withAlias("n"), Flag.withDescription("Environment name (overrides the file's)"), Flag.optional),
   condaFile: Flag.String("conda-file").pipe(Flag.withDescription("Conda environment.yml to install"), Flag.optional),
   image: Flag.String("image").pipe(Flag.withAlias("i"), Flag.withDescription("Base image"), Flag.optional),
@@ -251,13 +253,18 @@ export const create = Command.make("create", {
           description: Option.getOrUndefined(input.description),
           tags: Option.getOrUndefined(input.tag)
         })
+        // A Dockerfile's build context is read again, whole, to be stored with the version.
+        const { importedBuildContext } = yield* Effect.promise(() => import("../../../ImportedBuildContext.ts"))
+        const progress = contextProgress()
+        const buildContext = yield* importedBuildContext(imported, progress.report).pipe(Effect.ensuring(progress.done))
         const terrarium = yield* Terrarium
         const registration = yield* terrarium.create({
           workspace: flags.workspace,
           name,
           definition,
           version,
-          curated: input.curated
+          curated: input.curated,
+          buildContext
         })
         if (registration.metadataNotApplied !== undefined) {
           yield* Console.error(`warning: ${notAppliedWarning(registration, registration.metadataNotApplied)}`)

@@ -39,4 +39,11 @@ export const show = Command.make("show", {
       data: image === undefined ? version : { ...version, image },
       table: () => image === undefined ? Render.version(version) : `${Render.version(version)}\n${RenderImages.imageLines(image ?? undefined)}`
     })
-  )).pipe(Command.withDescription("Show one version with its full definition, and whether its image is built, building or failed"))
+  )).pipe(
+    Command.withDescription(
+      "Show one version with its full definition, and whether its image is built, building or failed. This is a display: " +
+        "--output yaml or json prints the version as Terrarium holds it, " +
+        "which no tool imports as an environment file. To write a file that imports again (AzureML v2 or v1, conda, requirements, " +
+        "Dockerfile), use: terrarium environment export REF --format FORMAT --out DIR"
+    )
+  )
