@@ -207,7 +207,9 @@ const timed = async (events: number, run: () => Promise<unknown>): Promise<Phase
   return { seconds, rate: events / seconds, peakMb: peak / MB, growthMb: (peak - start) / MB }
 }
 
-const PROJECTION_TABLES = ["quarantined_events", "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"]
+const PROJECTION_TABLES = [
+  "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels", "environment_versions", "environments"
+]
 
 const measure = async (engine: "postgres" | "pglite", total: number, url: string) => {
   const schema = `bench_projections_${process.pid}_${Date.now().toString(36)}`

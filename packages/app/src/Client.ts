@@ -38,7 +38,7 @@ import {
 } from "./Terrarium.ts"
 
 /** @since 0.1.0 @category model */
-export interface CreateTerrariumOptions extends Setup.StorageOptions {
+export interface CreateTerrariumOptions extends Setup.StorageOptions, Pick<Setup.ProjectionOptions, "projectInBackground"> {
   /** Default workspace of every call (default `default`). */
   readonly workspace?: string | undefined
   /** Recorded as the actor of every event (default: the OS user). */
@@ -247,6 +247,7 @@ const CreateOptionsArgument = Schema.UndefinedOr(Schema.Struct({
     (u): u is NonNullable<Setup.StorageOptions["onDataDirectoryBusy"]> => typeof u === "function",
     { expected: "a function" }
   )),
+  projectInBackground: OptionalFlag,
   workspace: OptionalText,
   actor: OptionalText
 })).annotate({ message: `options are an object, e.g. { databaseUrl: "postgres://…" } or { dataDir: "…" }` })

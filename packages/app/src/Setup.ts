@@ -27,6 +27,8 @@ import * as NodePath from "@effect/platform-node/NodePath"
 import { Config, Duration, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
 import type { LogStore } from "@terrarium/domain"
 import { homedir, hostname, userInfo } from "node:os"
+import * as BackgroundProjection from "./BackgroundProjection.ts"
+import * as CatchUpProgress from "./CatchUpProgress.ts"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
@@ -289,6 +291,7 @@ export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
 }
 
 /**
+/**
  * How this process holds build leases: its name (host, pid and a random part, since a pid is
  * reused) and the lease's length (`TERRARIUM_BUILD_LEASE_SECONDS`, default 30: how long others
  * wait for a build whose process was killed before taking it over).
@@ -300,6 +303,23 @@ const buildSettings: Effect.Effect<BuildSettings> = Effect.map(readEnvironment, 
     lease: Duration.seconds(Number.isFinite(seconds) && seconds > 0 ? seconds : 30)
   }
 })
+
+/**
+ * How the read model is kept up to date besides the catch-up every read starts with.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface ProjectionOptions {
+  /**
+   * Follow the log in the background for as long as the layer lives (a long-running process),
+   * so reads find the read model caught up: one process at a time follows, the others stand by
+   * and take over when it stops (`BackgroundProjection.ts`). Default false.
+   */
+  readonly projectInBackground?: boolean | undefined
+  /** Hear the progress of a catch-up with a large gap (`CatchUpProgress.ts`; the CLI shows it on a terminal). */
+  readonly catchUpProgress?: CatchUpProgress.CatchUpProgressOptions | undefined
+}
 
 /** The OS user, the default actor of every event. @since 0.1.0 @category config */
 export const osUser = (): string => {
@@ -322,11 +342,20 @@ export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUs
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: StorageOptions & {
+export const layer = (options: StorageOptions & ProjectionOptions & {
   readonly caller?: Caller | undefined
+  /** Who this process is when it holds a build lease, and for how long (default: `buildSettings`). */
   readonly builds?: BuildSettings | undefined
-}) =>
-  Layer.unwrap(Effect.map(buildSettings, (settings) => terrariumLayer(options.caller ?? defaultCaller(), options.builds ?? settings))).pipe(
+}) => {
+  const service = Layer.unwrap(Effect.map(
+    options.builds === undefined ? buildSettings : Effect.succeed(options.builds),
+    (settings) => terrariumLayer(options.caller ?? defaultCaller(), settings)
+  ))
+  return Layer.merge(
+    options.catchUpProgress !== undefined ? service.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : service,
+    options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty
+  ).pipe(
     Layer.provideMerge(Layer.merge(layerPorts(layerDatabase(options)), layerBuildContextStore(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
+}

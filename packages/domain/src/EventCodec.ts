@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Exit, Result, Schema } from "effect"
 import { BUILD_SCHEMA_VERSIONS, BuildEventJson } from "./Build.ts"
 import type { BuildEvent } from "./Build.ts"
 import { EnvironmentEventJson, SCHEMA_VERSIONS } from "./Event.ts"
@@ -114,10 +114,12 @@ const decoderOf = <A extends { readonly _tag: string }>(
   json: Schema.Codec<A, unknown>,
   options: { readonly upcasters: Upcasters; readonly versions: Readonly<Record<string, number>> }
 ) => {
-  const decodeData = Schema.decodeUnknownEffect(json)
-  return (recorded: RecordedEvent): Effect.Effect<A, EventDecodeError> => {
+  // Synchronous: a replay decodes every event of the log, and running an Effect per event cost
+  // twice the decoding itself (bench/README.md, "Measurements behind code choices").
+  const decodeData = Schema.decodeUnknownResult(json)
+  return (recorded: RecordedEvent): Exit.Exit<A, EventDecodeError> => {
     const failure = (problem: DecodeProblem, detail: string) =>
-      Effect.fail(new EventDecodeError({
+      Exit.fail(new EventDecodeError({
         workspace: recorded.workspace,
         stream: recorded.stream,
         position: recorded.position,
@@ -140,12 +142,10 @@ const decoderOf = <A extends { readonly _tag: string }>(
     }
     // The row's `type` is authoritative; `_tag` in `data` is redundant and may be missing.
     const tagged = typeof data === "object" && data !== null && !Array.isArray(data) ? { ...data, _tag: recorded.type } : data
-    return decodeData(tagged).pipe(
-      Effect.flatMap((event) =>
-        event._tag === recorded.type ? Effect.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
-      ),
-      Effect.catchTag("SchemaError", (error) => failure("Malformed", error.message))
-    )
+    const decoded = decodeData(tagged)
+    if (Result.isFailure(decoded)) return failure("Malformed", decoded.failure.message)
+    const event = decoded.success
+    return event._tag === recorded.type ? Exit.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
   }
 }
 
@@ -159,16 +159,17 @@ const decoderOf = <A extends { readonly _tag: string }>(
 export const makeDecode = (options: {
   readonly upcasters: Upcasters
   readonly versions: Readonly<Record<string, number>>
-}): (recorded: RecordedEvent) => Effect.Effect<EnvironmentEvent, EventDecodeError> =>
+}): (recorded: RecordedEvent) => Exit.Exit<EnvironmentEvent, EventDecodeError> =>
   decoderOf(EnvironmentEventJson as Schema.Codec<EnvironmentEvent, unknown>, options)
 
 /**
- * A stored row as an environment event, upcast to today's schema first.
+ * A stored row as an environment event, upcast to today's schema first. The result is an `Exit`,
+ * which is an Effect: callers that decode many rows check it synchronously.
  *
  * @since 0.1.0
  * @category decoding
  */
-export const decode: (recorded: RecordedEvent) => Effect.Effect<EnvironmentEvent, EventDecodeError> = makeDecode({
+export const decode: (recorded: RecordedEvent) => Exit.Exit<EnvironmentEvent, EventDecodeError> = makeDecode({
   upcasters: UPCASTERS,
   versions: SCHEMA_VERSIONS
 })
@@ -195,12 +196,12 @@ export const encodeBuild: (event: BuildEvent, metadata: EventMetadata, id: strin
 /**
  * A stored row of a build stream as a build event. The type names are those of the build stream:
  * its `ImageBuilt` is not the environment stream's older `ImageBuilt`, and which decoder reads a
- * row is chosen by its stream, never by its type.
+ * row is chosen by its stream, never by its type. Synchronous like `decode` (an `Exit`).
  *
  * @since 0.2.0
  * @category decoding
  */
-export const decodeBuild: (recorded: RecordedEvent) => Effect.Effect<BuildEvent, EventDecodeError> = decoderOf(
+export const decodeBuild: (recorded: RecordedEvent) => Exit.Exit<BuildEvent, EventDecodeError> = decoderOf(
   BuildEventJson as Schema.Codec<BuildEvent, unknown>,
   { upcasters: BUILD_UPCASTERS, versions: BUILD_SCHEMA_VERSIONS }
 )

@@ -19,7 +19,7 @@ import {
   UndecodableEvent
 } from "@terrarium/domain"
 import type { AuditEntry, BuildFailureRow, BuiltImageRow, EnvironmentEvent, EnvironmentType, ImageBuildRow, RecordedEvent } from "@terrarium/domain"
-import { Effect, Schema } from "effect"
+import { Cause, Exit, Result, Schema } from "effect"
 
 /**
  * Where an event sits in the log and who caused it: the recorded event minus its payload, with
@@ -236,7 +236,17 @@ export type RowOp =
   }
   | (
     // The audit trail's row as the read model returns it, with its name given as the key.
-    & { readonly _tag: "InsertAudit"; readonly key: EnvironmentKey }
+    & {
+      readonly _tag: "InsertAudit"
+      readonly key: EnvironmentKey
+      /**
+       * Whether `details` is the event's payload exactly as the log stores it (true unless it
+       * was upcast, or the event is quarantined). The SQL adapter, whose tables sit beside the
+       * log, then copies it from the event's row instead of sending it back (as it does the
+       * envelope's fields, always).
+       */
+      readonly detailsAsStored: boolean
+    }
     & Omit<AuditEntry, "workspace" | "name">
   )
 
@@ -341,7 +351,7 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
   const audit: RowOp = {
     _tag: "InsertAudit", key, position, eventType: event._tag, version: versionOf(event), actor: by,
     occurredAt: at, correlationId: envelope.correlationId, causationId: envelope.causationId,
-    summary: summarize(event), details: envelope.currentData ?? encodeEvent(event)
+    summary: summarize(event), details: envelope.currentData ?? encodeEvent(event), detailsAsStored: envelope.currentData !== undefined
   }
   const touch: RowOp = { _tag: "TouchEnvironment", key, at, position }
   const latest: RowOp = { _tag: "RecomputeLatest", key, at, by, position }
@@ -474,7 +484,7 @@ export const quarantine = (recorded: RecordedEvent, envelope: Envelope, error: E
       actor: envelope.actor, occurredAt: envelope.occurredAt, correlationId: envelope.correlationId,
       causationId: envelope.causationId,
       summary: `quarantined: this ${recorded.type} event cannot be read; void it with environment repair`,
-      details: { quarantined: detail }
+      details: { quarantined: detail }, detailsAsStored: false
     }
   ]
 }
@@ -488,27 +498,28 @@ export const quarantine = (recorded: RecordedEvent, envelope: Envelope, error: E
  * @since 0.1.0
  * @category projection
  */
-export const rowOpsOf = (recorded: RecordedEvent): Effect.Effect<ReadonlyArray<RowOp>, ProjectionError> => {
+export const rowOpsOf = (recorded: RecordedEvent): Exit.Exit<ReadonlyArray<RowOp>, ProjectionError> => {
   const hash = Build.hashOfStream(recorded.workspace, recorded.stream)
   if (hash !== undefined) {
     // A build row this code cannot read stops the projector, as an unreadable environment row
     // does: the image cache must not answer from a log it skipped.
-    return EventCodec.decodeBuild(recorded).pipe(
-      Effect.map((event) => projectBuild(event, hash, imageOf(event, hash), recorded)),
-      Effect.mapError((cause) => new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
-    )
+    const decoded = EventCodec.decodeBuild(recorded)
+    if (Exit.isSuccess(decoded)) return Exit.succeed(projectBuild(decoded.value, hash, imageOf(decoded.value, hash), recorded))
+    return Exit.fail(new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause: decodeErrorOf(decoded) }) }))
   }
   const envelope = envelopeOf(recorded)
-  if (envelope === undefined) return Effect.succeed([])
-  return EventCodec.decode(recorded).pipe(
-    Effect.map((event) => project(event, envelope)),
-    Effect.catch((cause) =>
-      cause.isMalformed
-        ? Effect.succeed(quarantine(recorded, envelope, cause))
-        : Effect.fail(new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
-    )
-  )
+  if (envelope === undefined) return Exit.succeed([])
+  const decoded = EventCodec.decode(recorded)
+  if (Exit.isSuccess(decoded)) return Exit.succeed(project(decoded.value, envelope))
+  const cause = decodeErrorOf(decoded)
+  return cause.isMalformed
+    ? Exit.succeed(quarantine(recorded, envelope, cause))
+    : Exit.fail(new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
 }
+
+// The decoders fail with their error only, never a defect or an interruption.
+const decodeErrorOf = (failed: Exit.Failure<unknown, EventCodec.EventDecodeError>): EventCodec.EventDecodeError =>
+  Result.getOrThrow(Cause.findError(failed.cause))
 
 /**
  * The image of a build event: every event but `BuildRequested`/`ImageBuilt` leaves it to the
@@ -519,13 +530,21 @@ const imageOf = (event: Build.BuildEvent, hash: string): string =>
   event._tag === "BuildRequested" || event._tag === "ImageBuilt" ? event.image : Build.imageNameOf(hash)
 
 /**
- * The row operations of a batch of recorded events, in order.
+ * The row operations of a batch of recorded events, in order. Synchronous (an `Exit`): it runs
+ * for every event of a replay.
  *
  * @since 0.1.0
  * @category projection
  */
-export const rowOpsOfBatch = (events: ReadonlyArray<RecordedEvent>): Effect.Effect<ReadonlyArray<RowOp>, ProjectionError> =>
-  Effect.forEach(events, rowOpsOf).pipe(Effect.map((ops) => ops.flat()))
+export const rowOpsOfBatch = (events: ReadonlyArray<RecordedEvent>): Exit.Exit<ReadonlyArray<RowOp>, ProjectionError> => {
+  const ops: Array<RowOp> = []
+  for (const event of events) {
+    const exit = rowOpsOf(event)
+    if (Exit.isFailure(exit)) return exit
+    for (const op of exit.value) ops.push(op)
+  }
+  return Exit.succeed(ops)
+}
 
 /**
  * How many times a rebuild tries to swap its read model in before giving up (`RebuildOvertaken`),

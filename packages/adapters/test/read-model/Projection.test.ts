@@ -87,8 +87,15 @@ describe("project", () => {
     assert.deepStrictEqual(audit, {
       _tag: "InsertAudit", key: { workspace: "team-a", name: "train" }, position: 42, eventType: "VariableSet",
       version: null, actor: "ann", occurredAt: at, correlationId: "c-1", causationId: "c-0",
-      summary: "set variable A", details: { _tag: "VariableSet", variable: "A", value: "1" }
+      summary: "set variable A", details: { _tag: "VariableSet", variable: "A", value: "1" }, detailsAsStored: false
     })
+  })
+
+  it("says when the audit details are the payload as stored, which the SQL adapter copies from the log", () => {
+    const stored = { _tag: "VariableSet", variable: "A", value: "1" }
+    const audit = find(project(new VariableSet({ variable: "A", value: "1" }), { ...envelope, currentData: stored }), "InsertAudit")!
+    assert.strictEqual(audit.details, stored)
+    assert.isTrue(audit.detailsAsStored)
   })
 
   it.effect("an event stored under an older schema version is audited in today's shape", () =>
@@ -111,6 +118,7 @@ describe("project", () => {
       }
       const audit = find(project(yield* decode(stored), envelopeOf(stored, versions)!), "InsertAudit")!
       assert.deepStrictEqual(audit.details, { _tag: "VariableSet", variable: "A", value: "1" })
+      assert.isFalse(audit.detailsAsStored)
       assert.strictEqual(audit.summary, "set variable A")
     }))
 })

@@ -10,7 +10,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Defined, EventCodec, EventStore, Projections, ReadModel } from "@terrarium/domain"
-import { Context, Effect, Fiber, Layer, Logger, Ref, type Scope, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Logger, Ref, Schedule, type Scope, Stream } from "effect"
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { envelopeOf, project, PROJECTION_VERSION, type RowOp } from "../../src/read-model/Projection.ts"
@@ -42,8 +42,8 @@ const snapshotOf = (tables: ReadonlyArray<string>) =>
     return result
   })
 
-/** Every live projection table and the catalog view. */
-export const snapshot = snapshotOf([...PROJECTION_TABLES, "curated_catalog"])
+/** Every live projection table and the views over them. */
+export const snapshot = snapshotOf([...PROJECTION_TABLES, "curated_catalog", "cache_lookup"])
 
 const projectionTables = (db: Kysely<any>) => db as Kysely<ProjectionTables>
 
@@ -80,14 +80,15 @@ const tamper = (statements: ReadonlyArray<RawBuilder<unknown>>) =>
 const damages: ReadonlyArray<readonly [what: string, statements: (head: number) => ReadonlyArray<RawBuilder<unknown>>]> = [
   ["a row lost from every table", () => [
     sql`delete from audit_trail where position = (select max(position) from audit_trail)`,
-    sql`delete from cache_lookup where workspace = 'team-b'`,
+    sql`delete from cache_entries where workspace = 'team-b'`,
+    sql`delete from cache_images where canonical_hash = (select min(canonical_hash) from cache_images)`,
     sql`delete from environment_labels where label = 'prod'`,
     sql`delete from environment_versions where name = 'base-cpu'`,
     sql`delete from environments where name = 'draft-only'`
   ]],
   ["rows of every table changed", () => [
     sql`update audit_trail set summary = 'tampered' where position = (select min(position) from audit_trail)`,
-    sql`update cache_lookup set registry = null, repository = null, tag = null, digest = null`,
+    sql`update cache_images set registry = 'tampered', digest = 'sha256:tampered'`,
     sql`update environment_labels set version = '1' where label = 'latest'`,
     sql`update environment_versions set archived = not archived, archived_at = null`,
     sql`update environments set draft_type = 'curated'`
@@ -154,6 +155,8 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
         const incremental = yield* snapshot
         assert.deepStrictEqual(tableSizes(incremental), {
           audit_trail: countEnvironmentEvents(h, 3),
+          cache_entries: 7,
+          cache_images: 1,
           cache_lookup: 7,
           environment_labels: 4, // team-a/train latest + prod, team-b/train latest, curated latest
           environment_versions: 7,
@@ -303,6 +306,54 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
         assert.strictEqual(raced["audit_trail"]!.length, positions.length, "one audit row per environment event")
         assert.deepStrictEqual(yield* rebuiltElsewhere, raced, "the same log rebuilt in an empty database")
       }), 2))
+
+    it.live("one instance follows the log at a time: another stands by, and takes over when it stops", () =>
+      run(Effect.gen(function* () {
+        const steps = history(yield* hashes)
+        const store = yield* EventStore
+        const said: Array<string> = []
+        const heard = (who: string) =>
+          Logger.layer([Logger.make(({ message }) => {
+            said.push(`${who}: ${(Array.isArray(message) ? message : [message]).join(" ")}`)
+          })])
+        const until = (what: string, done: () => boolean) =>
+          Effect.sync(done).pipe(
+            Effect.repeat({ until: (ok) => ok, schedule: Schedule.spaced("10 millis") }),
+            Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.die(new Error(`never: ${what}; said ${said}`)) })
+          )
+        const caughtUp = Effect.gen(function* () {
+          const head = yield* store.head
+          yield* Projections.use((p) => p.checkpoint).pipe(
+            Effect.repeat({ until: (at) => at >= head, schedule: Schedule.spaced("10 millis") }),
+            Effect.timeout("20 seconds")
+          )
+        })
+        // Separate projectors, as separate processes would have (on PostgreSQL, their leases
+        // are held by separate connections, which is what the server sees of a process).
+        const options = { batchSize: 4, pollInterval: "20 millis", leaseRetry: "50 millis" } as const
+        const [first, second] = [yield* projectorWith(options), yield* projectorWith(options)]
+        yield* appendAll(steps[0]!)
+        const firstRun = yield* Effect.forkChild(first.run.pipe(Effect.provide(heard("first"))))
+        yield* until("the first follows", () => said.includes("first: following the event log for the read model"))
+        const secondRun = yield* Effect.forkChild(second.run.pipe(Effect.provide(heard("second"))))
+        const standingBy = "second: another instance follows the event log for the read model: standing by"
+        yield* until("the second stands by", () => said.includes(standingBy))
+        for (const step of steps.slice(1, 3)) yield* appendAll(step)
+        yield* caughtUp
+        assert.deepStrictEqual(said, ["first: following the event log for the read model", standingBy])
+
+        yield* Fiber.interrupt(firstRun)
+        yield* until("the second takes over", () => said.includes("second: following the event log for the read model"))
+        for (const step of steps.slice(3)) yield* appendAll(step)
+        yield* caughtUp
+        yield* Fiber.interrupt(secondRun)
+        assert.deepStrictEqual(said, [
+          "first: following the event log for the read model", standingBy, "second: following the event log for the read model"
+        ])
+        const followed = yield* snapshot
+        assert.strictEqual(yield* (yield* Projections).rebuild, yield* store.head)
+        assert.deepStrictEqual(yield* snapshot, followed, "what the followers built is what a rebuild builds")
+      })))
 
     it.effect("a rebuild never moves the live read model back: it catches up again until it is not behind", () =>
       run(Effect.gen(function* () {

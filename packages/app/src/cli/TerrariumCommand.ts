@@ -17,6 +17,7 @@ import type { StorageOptions } from "../Setup.ts"
 import type { Terrarium } from "../Terrarium.ts"
 import { UsageError } from "./Diagnostics.ts"
 import { type Format, render } from "./Output.ts"
+import { progressText } from "./Progress.ts"
 
 /**
  * The `terrarium` command without its subcommands (`Cli.ts` adds them): its flags are shared by
@@ -148,7 +149,14 @@ export const withTerrarium = <A, E>(
       caller: Setup.defaultCaller(Option.getOrUndefined(flags.actor)),
       // Another terrarium command has the embedded database open: say what we are waiting for.
       onDataDirectoryBusy: (owner) =>
-        process.stderr.write(`terrarium: waiting for process ${owner.pid}, which has the embedded database open\n`)
+        process.stderr.write(`terrarium: waiting for process ${owner.pid}, which has the embedded database open\n`),
+      // A read after many writes by other processes catches up first: say so when it takes a while.
+      catchUpProgress: {
+        report: (progress) => {
+          const text = progressText(progress, process.stderr.isTTY === true)
+          if (text !== undefined) process.stderr.write(text)
+        }
+      }
     })
     const value = yield* f(flags).pipe(Effect.provide(layer), Effect.mapError(asUsageError(spellings)))
     const shown = print(value)

@@ -117,7 +117,11 @@ export class Projections extends Context.Service<Projections, {
    * the call). On failure the live read model is as it was.
    */
   readonly rebuild: Effect.Effect<number, ProjectionError>
-  /** Follow the log for ever (a server's background fiber); fails only on an error. */
+  /**
+   * Follow the log for ever (a long-running process's background fiber); fails only on an
+   * error. One instance per read model follows at a time, across processes: another `run`
+   * stands by and takes over when the active one stops (its process ends or it is interrupted).
+   */
   readonly run: Effect.Effect<never, ProjectionError>
   /** The position up to which the read models are current. */
   readonly checkpoint: Effect.Effect<number, ProjectionError>

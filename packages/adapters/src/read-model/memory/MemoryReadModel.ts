@@ -35,7 +35,7 @@ import {
   type RecordedEvent,
   type VersionRow
 } from "@terrarium/domain"
-import { Context, Duration, Effect, Layer, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Semaphore, Stream } from "effect"
 import { asJsonb } from "../../sql/Jsonb.ts"
 import { type EnvironmentKey, PROJECTION_VERSION, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 
@@ -235,6 +235,7 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
   const batchSize = Math.max(1, options.batchSize ?? 500)
   const pollInterval = options.pollInterval ?? "200 millis"
   const live: Target = { tables: emptyTables(), checkpoint: 0 }
+  const following = yield* Semaphore.make(1)
 
   const log = (operation: string, position?: number) => (cause: unknown) =>
     new ProjectionError({ reason: new LogReadFailure({ operation, cause, ...(position === undefined ? {} : { position }) }) })
@@ -311,7 +312,8 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
   const projections = Projections.of({
     catchUp: catchUpTo(live).pipe(Effect.withSpan("Projections.catchUp")),
     rebuild: rebuild.pipe(Effect.withSpan("Projections.rebuild")),
-    run: Effect.forever(followOnce).pipe(Effect.withSpan("Projections.run")),
+    // One follower at a time, as the SQL adapter's lease makes it across processes.
+    run: following.withPermit(Effect.forever(followOnce)).pipe(Effect.withSpan("Projections.run")),
     // Built by this process, so always of its own version.
     version: Effect.succeed({ stored: PROJECTION_VERSION, current: PROJECTION_VERSION }),
     checkpoint

@@ -9,12 +9,16 @@
  * Speed: one statement per row operation was slow. `applyOps` reads what the batch depends on in
  * one query, folds it in memory and writes it in one statement, and the projector reads the next
  * batch while this one commits (figures: bench/README.md, "Measurements behind code choices").
+ * The audit trail, one row per event, is most of what a batch writes: only what the projection
+ * computed (a summary, a version) is sent, and the rest of each row is copied from the event's
+ * row in the log, which lives in the same database (the `events` table of the SQL event store:
+ * this adapter projects that log, and refuses a batch whose events are not in it).
  *
  * @since 0.1.0
  */
 import { type Kysely, sql } from "kysely"
 import { Environment } from "@terrarium/domain"
-import type { EnvironmentKey, RowOp } from "../Projection.ts"
+import { ENVIRONMENT_STREAM_PREFIX, type EnvironmentKey, type RowOp } from "../Projection.ts"
 import { PROJECTION_TABLES, type ProjectionTable, type ProjectionTables, shadowOf } from "./Tables.ts"
 
 type Db = Kysely<ProjectionTables>
@@ -76,11 +80,25 @@ export interface Checkpoint {
  * @category checkpoint
  */
 export const lockCheckpoint = async (db: Db, name: string, version: number): Promise<Checkpoint> => {
-  await db.insertInto("projection_checkpoints").values({ name, position: 0, projection_version: version })
-    .onConflict((oc) => oc.column("name").doNothing()).execute()
-  const row = await db.selectFrom("projection_checkpoints").select(["position", "projection_version"])
-    .where("name", "=", name).forUpdate().executeTakeFirstOrThrow()
+  // One round trip: the no-op update of an existing row locks it as `FOR UPDATE` would, and
+  // returns it as committed by whoever held the lock before.
+  const row = await db.insertInto("projection_checkpoints").values({ name, position: 0, projection_version: version })
+    .onConflict((oc) => oc.column("name").doUpdateSet({ name: (eb) => eb.ref("excluded.name") }))
+    .returning(["position", "projection_version"]).executeTakeFirstOrThrow()
   return { position: Number(row.position), version: row.projection_version }
+}
+
+/**
+ * Lets the caller's transaction commit without waiting for its WAL to reach the disk
+ * (`synchronous_commit` off, for this transaction only). The read model is disposable and its
+ * checkpoint is committed with its rows: a crash can lose the last batches applied, never half
+ * of one, and the projector applies them again. Readers see the commit at once either way.
+ *
+ * @since 0.1.0
+ * @category checkpoint
+ */
+export const commitWithoutFlush = async (db: Db): Promise<void> => {
+  await sql`set local synchronous_commit = off`.execute(db)
 }
 
 /**
@@ -132,10 +150,40 @@ export const resetShadow = async (db: Db, version: number): Promise<void> => {
 }
 
 /**
- * Replaces the rows of every live projection table with those of its shadow, moves the live
- * checkpoint to the shadow's and empties the shadow, all in the caller's transaction, so that a
- * reader sees either the old read model or the rebuilt one, never a mix (on PostgreSQL it goes on
- * reading the old rows meanwhile; on PGlite it waits for the connection).
+ * Swaps every live projection table with its shadow by renaming them, in the caller's
+ * transaction: the rebuilt rows become the live ones whatever their number, where copying them
+ * took time in proportion (and the old live rows become the shadow's, emptied by `resetShadow`).
+ * The views over the live tables (the curated catalog, the cache lookup) follow a renamed table,
+ * so each is defined again, as it was, over the names. A reader waits for the transaction (the
+ * renames lock the tables) and then reads the rebuilt tables by the same names.
+ *
+ * The tables' index and constraint names swap with them: refer to them through their table.
+ */
+const swapTables = async (db: Db): Promise<void> => {
+  const live = PROJECTION_TABLES.map((table) => LIVE.tables[table])
+  const { rows: views } = await sql<{ name: string; definition: string }>`
+    select distinct v.oid::regclass::text as name, pg_get_viewdef(v.oid) as definition
+    from pg_depend d
+    join pg_rewrite r on r.oid = d.objid
+    join pg_class v on v.oid = r.ev_class
+    where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass and v.relkind = 'v'
+      and d.refobjid in (select to_regclass(t)::oid from unnest(${live}::text[]) as t)`.execute(db)
+  for (const table of PROJECTION_TABLES) {
+    const [current, rebuilt] = [LIVE.tables[table], SHADOW.tables[table]]
+    const parked = `swapping_${current}`
+    await sql`alter table ${sql.table(current)} rename to ${sql.id(parked)}`.execute(db)
+    await sql`alter table ${sql.table(rebuilt)} rename to ${sql.id(current)}`.execute(db)
+    await sql`alter table ${sql.table(parked)} rename to ${sql.id(rebuilt)}`.execute(db)
+  }
+  for (const view of views) {
+    await sql`create or replace view ${sql.raw(view.name)} as ${sql.raw(view.definition.replace(/;\s*$/, ""))}`.execute(db)
+  }
+}
+
+/**
+ * Puts the shadow's rows in place of the live ones (`swapTables`), moves the live checkpoint to
+ * the shadow's and empties the shadow, all in the caller's transaction, so that a reader sees
+ * either the old read model or the rebuilt one, never a mix.
  *
  * Refuses (returns undefined, writing nothing) when the shadow is behind the live checkpoint:
  * the live read model would go back in time, and a caller that has just read its own write could
@@ -154,12 +202,7 @@ export const swapInShadow = async (db: Db, version: number): Promise<number | un
   const shadow = await lockCheckpoint(db, SHADOW.checkpoint, version)
   const built = shadow.position
   if (built < live || shadow.version !== version) return undefined
-  await clearProjections(db)
-  // The shadows are LIKE copies of the live tables, so their columns come in the same order
-  // (a test keeps it so).
-  for (const table of PROJECTION_TABLES) {
-    await sql`insert into ${sql.table(LIVE.tables[table])} select * from ${sql.table(SHADOW.tables[table])}`.execute(db)
-  }
+  await swapTables(db)
   await writeCheckpoint(db, built, LIVE.checkpoint, version)
   await resetShadow(db, version)
   return built
@@ -198,18 +241,19 @@ interface VersionRow {
   archived_at: Date | null
 }
 
-interface Image {
-  readonly registry: string | null
-  readonly repository: string | null
-  readonly tag: string | null
-  readonly digest: string | null
-  readonly built_at: Date | null
-  readonly build_id: string | null
+/** The newest image of a hash (`cache_images`, migration 0011). */
+interface ImageRow {
+  readonly canonical_hash: string
+  readonly registry: string
+  readonly repository: string
+  readonly tag: string
+  readonly digest: string
+  readonly built_at: Date
+  readonly build_id: string
 }
 
-const NO_IMAGE: Image = { registry: null, repository: null, tag: null, digest: null, built_at: null, build_id: null }
-
-interface CacheRow extends Image {
+/** A registration in the cache (`cache_entries`); its image is its hash's, joined by the view. */
+interface CacheRow {
   readonly canonical_hash: string
   readonly workspace: string
   readonly name: string
@@ -234,13 +278,11 @@ type LabelWrite =
 
 /**
  * What a batch needs to know of the rows written before it: the versions (registration
- * position, archived) and the `latest` label of every stream whose latest it recomputes, and the
- * image of every hash it registers.
+ * position, archived) and the `latest` label of every stream whose latest it recomputes.
  */
 interface Before {
   readonly versions: Map<string, Map<string, { readonly position: number; archived: boolean }>>
   readonly labels: Map<string, string | null>
-  readonly images: Map<string, Image>
 }
 
 /** The net effect of a batch: new rows with their final values, and updates of older rows. */
@@ -257,7 +299,7 @@ interface Plan {
     readonly tags: Readonly<Record<string, string>>
   }>
   readonly cache: Array<CacheRow>
-  readonly images: Array<Image & { readonly canonical_hash: string }>
+  readonly images: Array<ImageRow>
   readonly labels: Array<LabelWrite>
   readonly audit: Array<Op<"InsertAudit">>
   readonly quarantined: Array<QuarantineRow>
@@ -329,8 +371,7 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   const versions = new Map<string, VersionRow>()
   const archives = new Map<string, Plan["archives"][number]>()
   const metadata = new Map<string, Plan["metadata"][number]>()
-  const cacheByHash = new Map<string, Array<CacheRow>>()
-  const images = new Map<string, Plan["images"][number]>()
+  const images = new Map<string, ImageRow>()
   const labels = new Map<string, LabelWrite>()
   const streamVersions = (key: EnvironmentKey) => {
     const id = streamId(key)
@@ -449,17 +490,11 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
         }
         break
       }
-      case "InsertCacheEntry": {
-        const row: CacheRow = {
-          canonical_hash: op.canonicalHash, ...byKey(op.key), version: op.version, registered_position: op.position,
-          ...(before.images.get(op.canonicalHash) ?? NO_IMAGE)
-        }
-        plan.cache.push(row)
-        const same = cacheByHash.get(op.canonicalHash)
-        if (same === undefined) cacheByHash.set(op.canonicalHash, [row])
-        else same.push(row)
+      case "InsertCacheEntry":
+        plan.cache.push({
+          canonical_hash: op.canonicalHash, ...byKey(op.key), version: op.version, registered_position: op.position
+        })
         break
-      }
       case "SetBuildStatus": {
         const row: ImageBuildWrite = {
           canonical_hash: op.canonicalHash, image: op.image, status: op.status, build_id: op.buildId,
@@ -474,16 +509,13 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
         if (row !== undefined) row.built = op.built
         break
       }
-      case "SetImage": {
-        const image = {
-          registry: op.registry, repository: op.repository, tag: op.tag, digest: op.digest,
-          built_at: op.builtAt, build_id: op.buildId
-        }
-        before.images.set(op.canonicalHash, image)
-        for (const row of cacheByHash.get(op.canonicalHash) ?? []) Object.assign(row, image)
-        images.set(op.canonicalHash, { canonical_hash: op.canonicalHash, ...image })
+      case "SetImage":
+        // The last image of a hash in the batch wins, as it would have one by one.
+        images.set(op.canonicalHash, {
+          canonical_hash: op.canonicalHash, registry: op.registry, repository: op.repository, tag: op.tag,
+          digest: op.digest, built_at: op.builtAt, build_id: op.buildId
+        })
         break
-      }
     }
   }
   for (const [id, touch] of touches) {
@@ -513,20 +545,17 @@ const json = (rows: ReadonlyArray<unknown>) => sql`${JSON.stringify(rows)}::json
 /** Reads what `fold` needs from before the batch, in one query whatever the batch size. */
 const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: ProjectionTarget): Promise<Before> => {
   const streams = new Map<string, EnvironmentKey>()
-  const hashes = new Set<string>()
   for (const op of ops) {
     if (op._tag === "RecomputeLatest") streams.set(streamId(op.key), byKey(op.key))
-    else if (op._tag === "InsertCacheEntry") hashes.add(op.canonicalHash)
   }
-  const before: Before = { versions: new Map(), labels: new Map(), images: new Map() }
+  const before: Before = { versions: new Map(), labels: new Map() }
   for (const id of streams.keys()) before.versions.set(id, new Map())
-  if (streams.size === 0 && hashes.size === 0) return before
+  if (streams.size === 0) return before
   // One round trip: each part comes back as a JSON array (timestamps as text).
   const keys = json([...streams.values()])
   const { rows } = await sql<{
     versions: ReadonlyArray<{ workspace: string; name: string; version: string; position: number; archived: boolean }> | null
     labels: ReadonlyArray<{ workspace: string; name: string; version: string }> | null
-    images: ReadonlyArray<Omit<Image, "built_at"> & { canonical_hash: string; built_at: string | null }> | null
   }>`
     select
       (select json_agg(json_build_object('workspace', v.workspace, 'name', v.name, 'version', v.version,
@@ -538,22 +567,12 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: Project
         from ${sql.table(tables.environment_labels)} l
         join jsonb_to_recordset(${keys}) as k(workspace text, name text) on l.workspace = k.workspace and l.name = k.name
         where l.label = ${Environment.LATEST_LABEL}
-      ) as labels,
-      -- The newest image per hash, as the single-row INSERT … SELECT used to look it up.
-      (select json_agg(i) from (
-        select distinct on (canonical_hash) canonical_hash, registry, repository, tag, digest, built_at, build_id
-        from ${sql.table(tables.cache_lookup)}
-        where canonical_hash in (select jsonb_array_elements_text(${json([...hashes])})) and digest is not null
-        order by canonical_hash, built_at desc
-      ) as i) as images`.execute(db)
+      ) as labels`.execute(db)
   const loaded = rows[0]
   for (const row of loaded?.versions ?? []) {
     before.versions.get(streamId(row))?.set(row.version, { position: Number(row.position), archived: row.archived })
   }
   for (const row of loaded?.labels ?? []) before.labels.set(rowId(row, Environment.LATEST_LABEL), row.version)
-  for (const { canonical_hash, built_at, ...image } of loaded?.images ?? []) {
-    before.images.set(canonical_hash, { ...image, built_at: built_at === null ? null : new Date(built_at) })
-  }
   return before
 }
 
@@ -566,13 +585,14 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: Project
 const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<void> => {
   const removed = plan.labels.flatMap((l) => l._tag === "Remove" ? [{ workspace: l.workspace, name: l.name, label: l.label }] : [])
   const set = plan.labels.flatMap((l) => l._tag === "Set" ? [l.row] : [])
-  // `details` is JSON `null` rather than SQL NULL when an event has none, as before.
-  const audit = plan.audit.map((op) => ({
-    position: op.position, ...byKey(op.key), event_type: op.eventType, version: op.version, actor: op.actor,
-    occurred_at: op.occurredAt, correlation_id: op.correlationId, causation_id: op.causationId,
-    summary: op.summary, details: op.details ?? null
-  }))
-  await sql`
+  // Only what the projection computed travels: the envelope's columns (and the details, when
+  // stored as they are) are copied from the event's row in the log, by position.
+  const audit = plan.audit.map((op) =>
+    op.detailsAsStored
+      ? { position: op.position, version: op.version, summary: op.summary, stored: true }
+      : { position: op.position, version: op.version, summary: op.summary, stored: false, details: op.details ?? null }
+  )
+  const result = await sql`
     with touched as (
       update ${sql.table(tables.environments)} e
       set updated_at = t.updated_at, updated_position = t.updated_position, draft_type = coalesce(t.draft_type, e.draft_type)
@@ -588,11 +608,11 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
       from jsonb_to_recordset(${json(plan.metadata)}) as t(workspace text, name text, version text, description text, tags jsonb)
       where v.workspace = t.workspace and v.name = t.name and v.version = t.version
     ), imaged as (
-      update ${sql.table(tables.cache_lookup)} c
-      set registry = t.registry, repository = t.repository, tag = t.tag, digest = t.digest, built_at = t.built_at, build_id = t.build_id
-      from jsonb_to_recordset(${json(plan.images)}) as t(canonical_hash text, registry text, repository text, tag text,
+      insert into ${sql.table(tables.cache_images)} (canonical_hash, registry, repository, tag, digest, built_at, build_id)
+      select * from jsonb_to_recordset(${json(plan.images)}) as t(canonical_hash text, registry text, repository text, tag text,
         digest text, built_at timestamptz, build_id text)
-      where c.canonical_hash = t.canonical_hash
+      on conflict (canonical_hash) do update set registry = excluded.registry, repository = excluded.repository,
+        tag = excluded.tag, digest = excluded.digest, built_at = excluded.built_at, build_id = excluded.build_id
     ), environments_ as (
       insert into ${sql.table(tables.environments)} (workspace, name, curated, draft_type, created_at, created_by, updated_at, updated_position)
       select * from jsonb_to_recordset(${json(plan.environments)}) as t(workspace text, name text, curated boolean,
@@ -604,11 +624,9 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
         canonical_hash text, hash_algorithm integer, environment_type text, description text, tags jsonb,
         created_at timestamptz, created_by text, registered_position bigint, archived boolean, archived_at timestamptz)
     ), cache_ as (
-      insert into ${sql.table(tables.cache_lookup)} (canonical_hash, workspace, name, version, registered_position, registry, repository, tag,
-        digest, built_at, build_id)
+      insert into ${sql.table(tables.cache_entries)} (canonical_hash, workspace, name, version, registered_position)
       select * from jsonb_to_recordset(${json(plan.cache)}) as t(canonical_hash text, workspace text, name text,
-        version text, registered_position bigint, registry text, repository text, tag text, digest text,
-        built_at timestamptz, build_id text)
+        version text, registered_position bigint)
     ), unlabelled as (
       delete from ${sql.table(tables.environment_labels)} l
       using jsonb_to_recordset(${json(removed)}) as t(workspace text, name text, label text)
@@ -644,18 +662,24 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
     )
     insert into ${sql.table(tables.audit_trail)} (position, workspace, name, event_type, version, actor, occurred_at, correlation_id,
       causation_id, summary, details)
-    select position, workspace, name, event_type, version, actor, occurred_at, correlation_id, causation_id, summary,
-      coalesce(details, 'null'::jsonb)
-    from jsonb_to_recordset(${json(audit)}) as t(position bigint, workspace text, name text, event_type text,
-      version text, actor text, occurred_at timestamptz, correlation_id text, causation_id text, summary text,
-      details jsonb)`.execute(db)
+    select t.position, e.workspace, substr(e.stream, ${sql.lit(ENVIRONMENT_STREAM_PREFIX.length + 1)}), e.event_type, t.version,
+      e.metadata->>'actor', e.occurred_at, e.metadata->>'correlationId', e.metadata->>'causationId', t.summary,
+      -- details are JSON null rather than SQL NULL when an event has none
+      case when t.stored then e.data else coalesce(t.details, 'null'::jsonb) end
+    from jsonb_to_recordset(${json(audit)}) as t(position bigint, version text, summary text, stored boolean, details jsonb)
+    join events e on e.position = t.position`.execute(db)
+  // Each audit row needs its event in the log of this database: one missing means the projector
+  // was handed events of another log (see `applyOps`); refuse rather than lose its row.
+  if (Number(result.numAffectedRows ?? 0) !== audit.length) {
+    throw new Error(`${audit.length - Number(result.numAffectedRows ?? 0)} of ${audit.length} projected events are not in this database's event log`)
+  }
 }
 
 /**
  * Applies a batch of operations to the tables of `target` (the live read model by default) with
  * the same result as applying them one by one in order, in a fixed number of statements: read
  * what the batch depends on (the versions and `latest` of the streams whose latest it
- * recomputes, the images of the hashes it registers), fold the operations into their net effect
+ * recomputes), fold the operations into their net effect
  * in memory, then write one statement per table and kind.
  *
  * Inserts stay strict: every inserted row is in the multi-row INSERT, duplicates included, so

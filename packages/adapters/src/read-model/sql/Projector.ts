@@ -35,15 +35,16 @@ import type { RecordedEvent } from "@terrarium/domain"
 import { Duration, Effect, Fiber, Stream } from "effect"
 import type { Kysely } from "kysely"
 import { Database } from "../../sql/Database.ts"
+import * as Lease from "../../sql/Lease.ts"
 import { PROJECTION_VERSION, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 import {
-  applyOps, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
+  applyOps, commitWithoutFlush, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
 } from "./ProjectionSql.ts"
 import type { ProjectionTables } from "./Tables.ts"
 
 /** @since 0.1.0 @category models */
 export interface SqlProjectionsOptions {
-  /** Events per transaction (default 500). */
+  /** Events per transaction (default 2,000: see bench/README.md, "Projections benchmark"). */
   readonly batchSize?: number
   /** How long `run` waits between polls once caught up (default 200 ms). */
   readonly pollInterval?: Duration.Input
@@ -52,6 +53,11 @@ export interface SqlProjectionsOptions {
    * another to play a later release over a read model built by this one.
    */
   readonly projectionVersion?: number
+  /**
+   * How often `run`, as a standby, tries to take over following the log from the active
+   * instance (and the active one checks its lease's connection): default 1 s.
+   */
+  readonly leaseRetry?: Duration.Input
 }
 
 /** A catch-up stopped: its target was built by another projection version (`stale`). */
@@ -70,7 +76,7 @@ const isStale = (reached: number | Stale): reached is Stale => typeof reached !=
 export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions) {
   const database = yield* Database
   const store = yield* EventStore
-  const batchSize = Math.max(1, options.batchSize ?? 500)
+  const batchSize = Math.max(1, options.batchSize ?? 2000)
   const pollInterval = options.pollInterval ?? "200 millis"
   const version = options.projectionVersion ?? PROJECTION_VERSION
 
@@ -96,6 +102,7 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       if (last === undefined) return expected
       return yield* database.transaction("apply projection batch", async (trx) => {
         const db = tables(trx)
+        await commitWithoutFlush(db)
         const locked = await lockCheckpoint(db, target.checkpoint, version)
         if (locked.position !== expected || locked.version !== version) return undefined
         await applyOps(db, ops, target)
@@ -217,7 +224,20 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
     )
   })
 
-  const run: Effect.Effect<never, ProjectionError> = Effect.forever(followOnce).pipe(Effect.withSpan("Projections.run"))
+  /**
+   * Following the log is leased (`Lease.ts`): one instance per projection across processes
+   * follows it, the others wait as standbys and the first to retry takes over when it stops.
+   * Two followers would both be correct (every batch is checked against the checkpoint), but
+   * each would read and decode every event only for one of them to commit it.
+   */
+  const run: Effect.Effect<never, ProjectionError> = Effect.scoped(Effect.gen(function* () {
+    const lease = yield* Lease.acquire(database, `projection/${LIVE.checkpoint}`, {
+      retryEvery: options.leaseRetry ?? "1 second",
+      onStandby: Effect.logInfo("another instance follows the event log for the read model: standing by")
+    }).pipe(Effect.mapError(storage("lease")))
+    yield* Effect.logInfo("following the event log for the read model")
+    return yield* Effect.raceFirst(Effect.forever(followOnce), lease.lost.pipe(Effect.mapError(storage("lease"))))
+  })).pipe(Effect.withSpan("Projections.run"))
 
   return Projections.of({ catchUp, rebuild, run, checkpoint, version: storedVersion })
 })

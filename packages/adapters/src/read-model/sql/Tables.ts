@@ -1,6 +1,7 @@
 /**
  * The Kysely row types of the projection tables created by `migrations/0002_projections.sql` (and
- * `0008_quarantined_events.sql`, `0010_image_builds.sql`), and the names of their shadows (`0007_projection_rebuild_tables.sql`).
+ * `0008_quarantined_events.sql`, `0010_image_builds.sql`, `0011_cache_images.sql`), and the names of
+ * their shadows (`0007_projection_rebuild_tables.sql`).
  *
  * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
  * so, and the read side converts with `Number`.
@@ -60,6 +61,25 @@ export interface ProjectionTables {
     moved_by: string
     position: Int8
   }
+  /** One row per registration (migration 0011; was `cache_lookup`, with the image on every row). */
+  readonly cache_entries: {
+    canonical_hash: string
+    workspace: string
+    name: string
+    version: string
+    registered_position: Int8
+  }
+  /** The newest image built for a canonical hash (migration 0011). */
+  readonly cache_images: {
+    canonical_hash: string
+    registry: string
+    repository: string
+    tag: string
+    digest: string
+    built_at: Timestamp
+    build_id: string
+  }
+  /** A view: each entry with the image of its hash (migration 0011). */
   readonly cache_lookup: {
     canonical_hash: string
     workspace: string
@@ -134,7 +154,8 @@ export interface ProjectionTables {
  * @category tables
  */
 export const PROJECTION_TABLES = [
-  "images", "quarantined_events", "audit_trail", "cache_lookup", "environment_labels", "environment_versions", "environments"
+  "images", "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels",
+  "environment_versions", "environments"
 ] as const
 
 /** @since 0.1.0 @category tables */
