@@ -62,7 +62,8 @@ writeFileSync(
 interface Case {
   readonly name: string
   readonly args: ReadonlyArray<string>
-  readonly env: NodeJS.ProcessEnv
+  /** A function: a new environment for every run (a fresh TERRARIUM_HOME: a first start). */
+  readonly env: NodeJS.ProcessEnv | (() => NodeJS.ProcessEnv)
   readonly targetSeconds?: number
   readonly targetMiB?: number
 }
@@ -89,7 +90,8 @@ const runOnce = (c: Case): Sample => {
     : [process.execPath, nodeArgs]
   rmSync(rssFile, { force: true })
   const started = performance.now()
-  const r = spawnSync(command, args, { cwd: repoRoot, env: c.env, encoding: "utf8", timeout: 120_000 })
+  const env = typeof c.env === "function" ? c.env() : c.env
+  const r = spawnSync(command, args, { cwd: repoRoot, env, encoding: "utf8", timeout: 120_000 })
   const seconds = (performance.now() - started) / 1000
   if (r.status !== 0) {
     throw new Error(`${c.name}: exit ${r.status ?? r.signal}\n${r.stderr}\n${r.stdout}`)
@@ -112,12 +114,21 @@ const schema = `cli_bench_${process.pid}`
 const home = join(work, "home")
 const pgEnv = baseEnv({ TERRARIUM_DATABASE_URL: url, TERRARIUM_DATABASE_SCHEMA: schema })
 const embeddedEnv = baseEnv({ TERRARIUM_HOME: home })
+// The same database without the start-up check of the curated catalog (docs/curated-catalog.md):
+// what the check costs a command once the catalog's release is published.
+const embeddedNoCatalogEnv = baseEnv({ TERRARIUM_HOME: home, TERRARIUM_CURATED_CATALOG: "off" })
+let fresh = 0
+/** A new, empty TERRARIUM_HOME: the first start of an installation, which publishes the catalog. */
+const firstStartEnv = (extra: Record<string, string> = {}) => () => baseEnv({ TERRARIUM_HOME: join(work, `fresh-${fresh++}`), ...extra })
 
 const cases: ReadonlyArray<Case> = [
   { name: "node -e 0", args: ["-e", "0"], env: baseEnv({}) },
   { name: "terrarium --help", args: cli("--help"), env: baseEnv({ TERRARIUM_HOME: home }), targetSeconds: 0.15 },
   { name: "environment list (PostgreSQL)", args: cli("environment", "list"), env: pgEnv, targetSeconds: 0.3 },
-  { name: "environment list (embedded)", args: cli("environment", "list"), env: embeddedEnv, targetSeconds: 0.7, targetMiB: 200 }
+  { name: "environment list (embedded)", args: cli("environment", "list"), env: embeddedEnv, targetSeconds: 0.7, targetMiB: 200 },
+  { name: "environment list (embedded, no catalog check)", args: cli("environment", "list"), env: embeddedNoCatalogEnv },
+  { name: "first start (embedded, publishes the catalog)", args: cli("environment", "list"), env: firstStartEnv() },
+  { name: "first start (embedded, catalog off)", args: cli("environment", "list"), env: firstStartEnv({ TERRARIUM_CURATED_CATALOG: "off" }) }
 ]
 
 const setUp = (env: NodeJS.ProcessEnv) => {

@@ -16,6 +16,7 @@ const cli = (...args: Array<string>) => runCli(["--data-dir", join(home.path, "d
 /** Every command of the tree, with the arguments it needs besides a reference. */
 const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "create", "--image", "python:3.11"],
+  ["environment", "clone", "argx", "argy"],
   ["environment", "list"],
   ["environment", "show"],
   ["environment", "export", "--format", "conda", "--out", join(home.path, "export-out"), "--force"],
@@ -31,6 +32,7 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "share", "--to-workspace", "elsewhere"],
   ["environment", "repair"],
   ["audit"],
+  ["curated", "sync"],
   ["db", "migrate"],
   ["db", "status"],
   ["projections", "rebuild"]

@@ -18,7 +18,7 @@
  * @since 0.1.0
  */
 import { importEnvironmentFile } from "@terrarium/adapters"
-import type { AuditEntry, BuildContext, EnvironmentSummary, ImageBuildRow, VersionRow } from "@terrarium/domain"
+import type { AuditEntry, BuildContext, CuratedCatalogRow, EnvironmentSummary, ImageBuildRow, VersionRow } from "@terrarium/domain"
 import { Effect, Layer, Logger, ManagedRuntime, Schema, Stream } from "effect"
 import { type AsOf, decodeAsOf } from "./AsOf.ts"
 import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
@@ -27,6 +27,8 @@ import { importedBuildContext } from "./ImportedBuildContext.ts"
 import { decodeDefinitionInput, type DefinitionInput, decodePackageSpec, fromImported } from "./Input.ts"
 import * as Setup from "./Setup.ts"
 import {
+  type CatalogSync,
+  type Clone,
   type Draft,
   type EnvironmentArchive,
   type EnvironmentVersion,
@@ -38,7 +40,7 @@ import {
 } from "./Terrarium.ts"
 
 /** @since 0.1.0 @category model */
-export interface CreateTerrariumOptions extends Setup.StorageOptions, Pick<Setup.ProjectionOptions, "projectInBackground"> {
+export interface CreateTerrariumOptions extends Setup.StorageOptions, Pick<Setup.ProjectionOptions, "projectInBackground">, Setup.CatalogOptions {
   /** Default workspace of every call (default `default`). */
   readonly workspace?: string | undefined
   /** Recorded as the actor of every event (default: the OS user). */
@@ -85,8 +87,20 @@ export interface TerrariumClient {
     readonly name: string
     readonly definition?: DefinitionInput | undefined
     readonly version?: string | undefined
-    readonly curated?: boolean | undefined
   }) => Promise<Registration>
+  /**
+   * Start environment `name` from a copy of `source` (`NAME`, `NAME:VERSION`, `NAME@LABEL`; curated
+   * or not) as a draft, to change with `addPackage` & co. and then `register`. A curated source
+   * (`AzureML-…`) is read from the curated catalog; `sourceWorkspace` reads it from another workspace.
+   */
+  readonly clone: (source: string, name: string, options?: WriteOptions & { readonly sourceWorkspace?: string }) => Promise<Clone>
+  /** The curated catalog: every curated environment at its latest version. */
+  readonly curatedCatalog: () => Promise<ReadonlyArray<CuratedCatalogRow>>
+  /**
+   * Publish the curated catalog this Terrarium ships, if the database lacks its release (`force`:
+   * compare every version again). Adds versions, never rewrites one: what it refused is in `refused`.
+   */
+  readonly syncCurated: (options?: Omit<WriteOptions, "workspace"> & { readonly force?: boolean }) => Promise<CatalogSync>
   /** Define and register from an AzureML v2 environment YAML (or a conda environment.yml with `name`). */
   readonly createFromFile: (
     file: string,
@@ -199,6 +213,8 @@ const BuildOptionsArgument = Schema.UndefinedOr(Schema.Struct({
   onLog: Schema.optional(Schema.declare((u): u is (line: string) => void => typeof u === "function"))
 }))
 const FollowOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, follow: OptionalFlag }))
+const CloneOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, sourceWorkspace: OptionalText }))
+const SyncOptionsArgument = Schema.UndefinedOr(Schema.Struct({ actor: OptionalText, correlationId: OptionalText, force: OptionalFlag }))
 const RegisterOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, version: OptionalText }))
 const ShareArgument = Schema.Struct({ ...writeFields, toWorkspace: Text, shareWithName: OptionalText, shareWithVersion: OptionalText })
 const CreateArgument = Schema.Struct({
@@ -206,8 +222,7 @@ const CreateArgument = Schema.Struct({
   name: Text,
   // Decoded on its own, refusing keys no definition has (`decodeDefinitionInput`).
   definition: Schema.optional(Schema.Unknown),
-  version: OptionalText,
-  curated: OptionalFlag
+  version: OptionalText
 })
 const SpecArgument = Schema.Union([Schema.Struct({ pip: Text }), Schema.Struct({ conda: Text })])
   .annotate({ message: "a package is given as { pip: text } or { conda: text }" })
@@ -221,6 +236,7 @@ const PackageArguments = Schema.Struct({ name: Text, pkg: SpecArgument })
 const SetVariableArguments = Schema.Struct({ name: Text, variable: Text, value: Text })
 const UnsetVariableArguments = Schema.Struct({ name: Text, variable: Text })
 const DiffArguments = Schema.Struct({ from: Text, to: Text })
+const CloneArguments = Schema.Struct({ source: Text, name: Text })
 const LabelArguments = Schema.Struct({ ref: Text, label: Text })
 const FileArguments = Schema.Struct({ file: Text })
 const CreateFromFileOptionsArgument = Schema.UndefinedOr(Schema.Struct({
@@ -249,7 +265,8 @@ const CreateOptionsArgument = Schema.UndefinedOr(Schema.Struct({
   )),
   projectInBackground: OptionalFlag,
   workspace: OptionalText,
-  actor: OptionalText
+  actor: OptionalText,
+  curatedCatalog: OptionalFlag
 })).annotate({ message: `options are an object, e.g. { databaseUrl: "postgres://…" } or { dataDir: "…" }` })
 
 const asOfOf = (input: AsOfInput | undefined): Effect.Effect<AsOf | undefined, InvalidInput> =>
@@ -310,8 +327,17 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         Effect.gen(function*() {
           const args = yield* decodeInput(CreateArgument, input, { onExcessProperty: "error" })
           const definition = yield* decodeDefinitionInput(args.definition)
-          return yield* t.create({ ...write(args), name: args.name, definition, version: args.version, curated: args.curated })
+          return yield* t.create({ ...write(args), name: args.name, definition, version: args.version })
         })),
+    clone: (source, name, o) =>
+      call(CloneArguments, { source, name }, CloneOptionsArgument, o, (t, args, w) =>
+        decodeRef(args.source).pipe(Effect.flatMap((ref) =>
+          t.clone({ ...write(w), source: ref, name: args.name, sourceWorkspace: w?.sourceWorkspace })
+        ))),
+    curatedCatalog: () => run((t) => t.curatedCatalog),
+    syncCurated: (o) =>
+      call(NoArguments, {}, SyncOptionsArgument, o, (t, _, w) =>
+        t.syncCurated({ actor: w?.actor, correlationId: w?.correlationId, force: w?.force })),
     createFromFile: (file, o) =>
       runtime.runPromise(Effect.gen(function*() {
         const [args, opts] = yield* Effect.all([

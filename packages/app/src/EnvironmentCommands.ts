@@ -11,15 +11,18 @@ import {
   BuildContextStore,
   CanonicalHash,
   CheckedText,
+  CuratedCatalog,
   Environment,
   environmentType,
   EventStore,
+  hasReservedPrefix,
+  isCuratedName,
   type PackageManager,
   type PackageSpec,
   Projections
 } from "@terrarium/domain"
 import type { Definition } from "@terrarium/domain"
-import { Effect, Equal, Option, Schema } from "effect"
+import { Effect, Equal, Option, Result, Schema } from "effect"
 import { v7 as uuidv7 } from "uuid"
 import { commandHandler, type CommandTarget } from "./CommandHandler.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
@@ -28,6 +31,8 @@ import {
   draftOf,
   environmentCodec,
   loadEnvironment,
+  loadReadable,
+  notFound,
   readRows,
   registration,
   repairCodec,
@@ -36,7 +41,7 @@ import {
 } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import { build, InvalidInput } from "./InvalidInput.ts"
-import type { Caller, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Repair, Share, VersionMetadata, WriteScope } from "./Results.ts"
+import type { Caller, Clone, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Repair, Share, VersionMetadata, WriteScope } from "./Results.ts"
 
 /**
  * @since 0.1.0
@@ -53,9 +58,19 @@ export interface EnvironmentCommands {
     readonly name: string
     readonly definition: Definition
     readonly version?: string | undefined
-    readonly curated?: boolean | undefined
     readonly buildContext?: BuildContext | undefined
   }) => Effect.Effect<Registration, TerrariumError>
+  /**
+   * Start a new environment `name` from a copy of another's version (`source`, curated or not):
+   * a draft, so that it can be changed (`addPackage`, …) before its first `register`. Its
+   * `Defined` event records where it came from (workspace, name, version, canonical hash). A
+   * curated source (`AzureML-…`) not defined in the workspace is read from the curated catalog.
+   */
+  readonly clone: (input: WriteScope & {
+    readonly source: EnvironmentRef
+    readonly name: string
+    readonly sourceWorkspace?: string | undefined
+  }) => Effect.Effect<Clone, TerrariumError>
   /** Change the draft of an existing environment; `register` turns the draft into a version. */
   readonly addPackage: (input: WriteScope & { readonly name: string; readonly spec: PackageSpec }) => Effect.Effect<Draft, TerrariumError>
   readonly removePackage: (input: WriteScope & { readonly name: string; readonly manager: PackageManager; readonly package: string }) => Effect.Effect<Draft, TerrariumError>
@@ -144,6 +159,14 @@ export const make = (caller: Caller) => Effect.gen(function*() {
   const targetOf = (input: WriteScope & { readonly name: string }) =>
     Effect.gen(function*() {
       const workspace = yield* workspaceOf(input.workspace)
+      if (workspace === CuratedCatalog.CURATED_WORKSPACE) {
+        return yield* new InvalidInput({
+          field: "workspace",
+          input: workspace,
+          reason: `the workspace '${workspace}' holds the curated catalog that ships with Terrarium and is read-only ` +
+            `(it changes only with terrarium curated sync); clone a curated environment into your own workspace to customise it`
+        })
+      }
       const { actor, correlationId } = yield* build(EventMetadataInput, {
         actor: input.actor ?? caller.actor,
         correlationId: input.correlationId ?? uuidv7()
@@ -170,6 +193,17 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       )
     )
 
+  /**
+   * A name a user gives a new environment: one that starts with (or imitates) a reserved prefix is
+   * refused here, before the name's pattern is checked, so that a look-alike the pattern would also
+   * refuse (a Cyrillic letter) is refused for what it is. The decider refuses the ASCII spellings
+   * again, whoever asks.
+   */
+  const userName = (name: string) =>
+    hasReservedPrefix(name)
+      ? Effect.fail(new Environment.EnvironmentError({ reason: new Environment.ReservedPrefix({ name }) }))
+      : Effect.void
+
   /** One command against one environment's stream, then the courtesy catch-up if it appended. */
   const execute = <C extends Environment.EnvironmentCommand>(
     target: Target,
@@ -187,13 +221,31 @@ export const make = (caller: Caller) => Effect.gen(function*() {
       Effect.map(({ unreadable }) => unreadable.filter((e) => e.isMalformed).map((e) => e.position))
     )
 
-  /** A `toCommand` for commands on an existing environment: the decider cannot name a stream it has never seen. */
+  /**
+   * A `toCommand` for commands on an existing environment: the decider cannot name a stream it has
+   * never seen. A curated name the workspace lacks names the curated catalog's environment, which
+   * no user may change: the command is decided against it, so that it is refused for that reason
+   * (`CuratedReadOnly`, naming the command) rather than as an unknown environment.
+   */
   const onActive = <C extends Environment.EnvironmentCommand>(
     target: Target,
     toCommand: (state: Environment.ActiveEnvironment) => Effect.Effect<C, TerrariumError>
   ) =>
   (state: Environment.State): Effect.Effect<C, TerrariumError> =>
-    Effect.flatMap(active(state, target.workspace, target.name), toCommand)
+    state._tag === "Active" || !isCuratedName(target.name)
+      ? Effect.flatMap(active(state, target.workspace, target.name), toCommand)
+      : loadEnvironment(CuratedCatalog.CURATED_WORKSPACE, target.name).pipe(
+        Effect.provideService(EventStore, store),
+        Effect.flatMap(({ state: curated }) =>
+          curated._tag === "Active"
+            ? Effect.flatMap(toCommand(curated), (command) =>
+              Result.match(Environment.decide(command, curated), {
+                onFailure: Effect.fail,
+                onSuccess: () => Effect.fail(notFound(target.workspace, target.name))
+              }))
+            : Effect.fail(notFound(target.workspace, target.name))
+        )
+      )
 
   /**
    * A change of the draft. Its command depends on the input alone, so it is built (and checked)
@@ -270,14 +322,15 @@ export const make = (caller: Caller) => Effect.gen(function*() {
     create: (input) =>
       Effect.gen(function*() {
         const target = yield* targetOf(input)
+        yield* userName(target.name)
         // Checked before it is hashed: hashing would cost what the limits bound, and text the log
         // cannot keep (a lone surrogate) cannot be hashed either; `Create` checks it again below.
-        yield* build(Environment.Define, { workspace: target.workspace, name: target.name, curated: input.curated ?? false, definition: input.definition })
+        yield* build(Environment.Define, { workspace: target.workspace, name: target.name, curated: false, definition: input.definition })
         const canonicalHash = yield* CanonicalHash.hash(input.definition)
         const command = yield* build(Environment.Create, {
           workspace: target.workspace,
           name: target.name,
-          curated: input.curated ?? false,
+          curated: false,
           definition: input.definition,
           canonicalHash,
           ...(input.version === undefined ? {} : { version: input.version })
@@ -290,6 +343,32 @@ export const make = (caller: Caller) => Effect.gen(function*() {
         const version = Option.getOrThrow(Environment.versionWithContent(state, input.definition, canonicalHash))
         const given = metadataOf(input.definition)
         return Equal.equals(given, metadataOf(version.definition)) ? registered : { ...registered, metadataNotApplied: given }
+      }),
+    clone: (input) =>
+      Effect.gen(function*() {
+        const target = yield* targetOf(input)
+        yield* userName(target.name)
+        const sourceWorkspace = yield* workspaceOf(input.sourceWorkspace ?? target.workspace)
+        const source = yield* loadReadable(sourceWorkspace, input.source.name).pipe(Effect.provideService(EventStore, store))
+        const env = yield* active(source.state, source.workspace, input.source.name)
+        const version = yield* Effect.fromResult(Environment.resolve(env, input.source))
+        const clonedFrom = {
+          workspace: env.workspace,
+          name: env.name,
+          version: version.version,
+          canonicalHash: version.canonicalHash,
+          hashAlgorithm: version.hashAlgorithm
+        }
+        const command = yield* build(Environment.Define, {
+          workspace: target.workspace,
+          name: target.name,
+          curated: false,
+          definition: version.definition,
+          clonedFrom
+        })
+        const { state } = yield* execute(target, () => Effect.succeed(command))
+        const draft = yield* draftOf(state, target.workspace, target.name)
+        return { ...draft, clonedFrom } satisfies Clone
       }),
     addPackage: (input) => draftChange(input, build(Environment.AddPackage, { spec: input.spec })),
     removePackage: (input) =>

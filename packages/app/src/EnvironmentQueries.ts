@@ -8,11 +8,11 @@
  * @since 0.1.0
  */
 import type { AuditEntry, BuildContext, CacheEntryRow, CuratedCatalogRow, EnvironmentSummary, QuarantinedEvent, VersionRow } from "@terrarium/domain"
-import { BuildContextStore, Diff, EventStore, Projections, ReadModel, Storage } from "@terrarium/domain"
+import { BuildContextStore, CuratedCatalog, Diff, EventStore, isCuratedName, Projections, ReadModel, Storage } from "@terrarium/domain"
 import { Effect } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
-import { draftOf, loadEnvironment, notFound, repairCommand, versionView, workspaceOf } from "./EnvironmentViews.ts"
+import { draftOf, loadEnvironment, loadReadable, notFound, repairCommand, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import { buildAuditEntries } from "./ImageBuilds.ts"
 import type { TerrariumError } from "./Errors.ts"
 import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Results.ts"
@@ -69,6 +69,20 @@ export const make = Effect.gen(function*() {
   const load = (workspace: string, name: string, untilPosition?: number) =>
     loadEnvironment(workspace, name, untilPosition).pipe(Effect.provideService(EventStore, store))
 
+  /** A read of one environment: a curated name the workspace lacks is read from the curated catalog. */
+  const loadForReading = (workspace: string, name: string, untilPosition?: number) =>
+    loadReadable(workspace, name, untilPosition).pipe(Effect.provideService(EventStore, store))
+
+  /**
+   * A read-model query about one environment, with the same fallback: when the workspace has
+   * nothing for a curated name, the curated catalog's workspace is asked.
+   */
+  const withCuratedFallback = <A>(workspace: string, name: string, read: (workspace: string) => Effect.Effect<ReadonlyArray<A>, TerrariumError>) =>
+    Effect.flatMap(read(workspace), (rows) =>
+      rows.length > 0 || workspace === CuratedCatalog.CURATED_WORKSPACE || !isCuratedName(name)
+        ? Effect.succeed(rows)
+        : read(CuratedCatalog.CURATED_WORKSPACE))
+
   const positionOf = (asOf: AsOf | undefined) =>
     asOf === undefined ? store.head : "position" in asOf ? Effect.succeed(asOf.position) : store.positionAt(asOf.time)
 
@@ -98,8 +112,8 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const position = yield* positionOf(asOf)
-        const { state } = yield* load(ws, ref.name, asOf === undefined ? undefined : position)
-        return yield* versionView(state, ws, ref, position)
+        const { state, workspace: found } = yield* loadForReading(ws, ref.name, asOf === undefined ? undefined : position)
+        return yield* versionView(state, found, ref, position)
       }),
     buildContext: ({ workspace, ref }) =>
       Effect.gen(function*() {
@@ -119,7 +133,7 @@ export const make = Effect.gen(function*() {
       )),
     versions: ({ workspace, name, includeArchived }) =>
       workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
-        current(readModel.versions({ workspace: ws, name, includeArchived: includeArchived ?? false }), ws)
+        withCuratedFallback(ws, name, (w) => current(readModel.versions({ workspace: w, name, includeArchived: includeArchived ?? false }), w))
       )),
     curatedCatalog: current(readModel.curatedCatalog()),
     cacheLookup: (canonicalHash) => current(readModel.cacheLookup(canonicalHash)),
@@ -127,21 +141,19 @@ export const make = Effect.gen(function*() {
       Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const head = yield* store.head
-        const source = yield* load(ws, from.name)
-        const a = yield* versionView(source.state, ws, from, head)
+        const source = yield* loadForReading(ws, from.name)
+        const a = yield* versionView(source.state, source.workspace, from, head)
         // Two versions of one environment (`x:1` against `x:2`) are one stream: read it once.
-        const target = to.name === from.name ? source : yield* load(ws, to.name)
-        const b = yield* versionView(target.state, ws, to, head)
+        const target = to.name === from.name ? source : yield* loadForReading(ws, to.name)
+        const b = yield* versionView(target.state, target.workspace, to, head)
         return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
       }),
     audit: ({ workspace, name, asOf }) =>
       Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
         const untilPosition = asOf === undefined ? undefined : yield* positionOf(asOf)
-        const entries = yield* current(
-          readModel.audit({ workspace: ws, name, ...(untilPosition === undefined ? {} : { untilPosition }) }),
-          ws
-        )
+        const entries = yield* withCuratedFallback(ws, name, (w) =>
+          current(readModel.audit({ workspace: w, name, ...(untilPosition === undefined ? {} : { untilPosition }) }), w))
         // Every environment's trail starts with its Defined event: no entries, no environment
         // (then); no need to read and fold the whole stream just to say so.
         if (entries.length === 0) return yield* Effect.fail(notFound(ws, name))

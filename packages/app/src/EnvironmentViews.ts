@@ -7,10 +7,12 @@
  */
 import {
   CanonicalHash,
+  CuratedCatalog,
   Environment,
   type EnvironmentEvent,
   environmentType,
   EventCodec,
+  isCuratedName,
   type RecordedEvent,
   WorkspaceName
 } from "@terrarium/domain"
@@ -123,6 +125,24 @@ export const repairCodec = {
  */
 export const loadEnvironment = (workspace: string, name: string, untilPosition?: number) =>
   loadStream(Environment.decider, environmentCodec)(Environment.environmentStream(workspace, name), untilPosition)
+
+/**
+ * Reads an environment for reading (not for a change): from `workspace`, or, for a curated name
+ * (`AzureML-…`) that the workspace does not have, from the curated catalog's workspace, since
+ * the catalog is shared by every workspace as AzureML's registry of curated environments is.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const loadReadable = (workspace: string, name: string, untilPosition?: number) =>
+  Effect.gen(function*() {
+    const own = yield* loadEnvironment(workspace, name, untilPosition)
+    if (own.state._tag === "Active" || workspace === CuratedCatalog.CURATED_WORKSPACE || !isCuratedName(name)) {
+      return { ...own, workspace }
+    }
+    const curated = yield* loadEnvironment(CuratedCatalog.CURATED_WORKSPACE, name, untilPosition)
+    return curated.state._tag === "Active" ? { ...curated, workspace: CuratedCatalog.CURATED_WORKSPACE } : { ...own, workspace }
+  })
 
 const WorkspaceScope = Schema.Struct({ workspace: WorkspaceName })
 

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { Definition, Diff, EnvironmentType, ProjectionVersion, StorageKind } from "@terrarium/domain"
+import type { ClonedFrom, Definition, Diff, EnvironmentType, ProjectionVersion, StorageKind } from "@terrarium/domain"
 
 /**
  * The defaults of every call: who is acting (the CLI: the OS user, or `--actor`).
@@ -51,6 +51,34 @@ export interface Registration {
    * given, which were not applied (metadata is not content; `update` changes it on the version).
    */
   readonly metadataNotApplied?: VersionMetadata
+}
+
+/**
+ * What `curated sync` (and the check on start) did: which release this Terrarium ships, which was
+ * published before, whether the catalog was read and published by this call, and the versions
+ * it added, left unchanged and refused (a version registered with other content: never rewritten).
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface CatalogSync {
+  readonly release: string
+  readonly previousRelease: string | null
+  readonly published: boolean
+  readonly versions: number
+  readonly added: ReadonlyArray<{ readonly name: string; readonly version: string }>
+  readonly unchanged: number
+  readonly refused: ReadonlyArray<{ readonly name: string; readonly version: string; readonly reason: string }>
+}
+
+/**
+ * What `clone` returns: the new environment's draft, and the version it was copied from.
+ *
+ * @since 0.1.0
+ * @category model
+ */
+export interface Clone extends Draft {
+  readonly clonedFrom: ClonedFrom
 }
 
 /**

@@ -32,7 +32,7 @@ import * as CatchUpProgress from "./CatchUpProgress.ts"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
-import { type BuildSettings, layer as terrariumLayer } from "./Terrarium.ts"
+import { type BuildSettings, Terrarium, layer as terrariumLayer } from "./Terrarium.ts"
 
 export { ConflictingStorage } from "./Errors.ts"
 
@@ -75,7 +75,8 @@ const EnvironmentConfig = Config.all({
   imageBuilder: Config.option(Config.String("TERRARIUM_IMAGE_BUILDER")),
   memoryBuildStepMs: Config.option(Config.String("TERRARIUM_MEMORY_BUILD_STEP_MS")),
   dockerHost: Config.option(Config.String("DOCKER_HOST")),
-  buildLeaseSeconds: Config.option(Config.String("TERRARIUM_BUILD_LEASE_SECONDS"))
+  buildLeaseSeconds: Config.option(Config.String("TERRARIUM_BUILD_LEASE_SECONDS")),
+  curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG"))
 })
 
 // Every variable is optional and read as text, so reading cannot fail but for a provider that
@@ -333,29 +334,64 @@ export const osUser = (): string => {
 /** @since 0.1.0 @category config */
 export const defaultCaller = (actor?: string): Caller => ({ actor: actor ?? osUser() })
 
+/** @since 0.1.0 @category model */
+export interface CatalogOptions {
+  /**
+   * Publish the curated catalog this Terrarium ships when the database has not got its release
+   * (default true; `TERRARIUM_CURATED_CATALOG=off` turns it off where the option is not given).
+   * When the release is there already this costs one short read of the log.
+   */
+  readonly curatedCatalog?: boolean | undefined
+}
+
+/**
+ * On start: the curated catalog, published if this database lacks its release. A failure here
+ * never fails the command that started Terrarium: it is said on stderr, and the next start (or
+ * `curated sync`) tries again; refused versions are said too, and `curated sync` reports them.
+ */
+const publishCuratedCatalog = (options: CatalogOptions) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const env = yield* readEnvironment
+    const enabled = options.curatedCatalog ?? Option.getOrUndefined(Option.map(env.curatedCatalog, parseSwitch)) ?? true
+    if (!enabled) return
+    const terrarium = yield* Terrarium
+    const sync = yield* terrarium.syncCurated({}).pipe(
+      Effect.tapError((error) => Effect.logWarning(`the curated catalog could not be published (${error.message}); terrarium curated sync tries again`)),
+      Effect.option
+    )
+    if (Option.isSome(sync) && sync.value.refused.length > 0) {
+      yield* Effect.logWarning(
+        `the curated catalog ${sync.value.release} refused ${sync.value.refused.length} version(s) whose number is registered with other content ` +
+          `(versions are immutable; see terrarium curated sync)`
+      )
+    }
+  }))
+
 /**
  * The whole Terrarium service for the options: the application layer over the ports, on this
  * machine's file system, which it also provides to its users (the data directory, the migrations,
  * the files a caller imports). `layerDatabase` and `layerPorts` take the file system from their
- * context instead.
+ * context instead. Once it is up, the curated catalog is published if the database lacks its
+ * release (`CatalogOptions`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: StorageOptions & ProjectionOptions & {
+export const layer = (options: StorageOptions & ProjectionOptions & CatalogOptions & {
   readonly caller?: Caller | undefined
   /** Who this process is when it holds a build lease, and for how long (default: `buildSettings`). */
   readonly builds?: BuildSettings | undefined
 }) => {
-  const service = Layer.unwrap(Effect.map(
+  const terrarium = Layer.unwrap(Effect.map(
     options.builds === undefined ? buildSettings : Effect.succeed(options.builds),
     (settings) => terrariumLayer(options.caller ?? defaultCaller(), settings)
   ))
-  return Layer.merge(
-    options.catchUpProgress !== undefined ? service.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : service,
+  const service = Layer.merge(
+    options.catchUpProgress !== undefined ? terrarium.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : terrarium,
     options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty
   ).pipe(
     Layer.provideMerge(Layer.merge(layerPorts(layerDatabase(options)), layerBuildContextStore(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
+  return Layer.provideMerge(publishCuratedCatalog(options), service)
 }

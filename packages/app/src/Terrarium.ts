@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
+import * as CuratedCatalog from "./CuratedCatalog.ts"
 import * as EnvironmentCommands from "./EnvironmentCommands.ts"
 import * as EnvironmentQueries from "./EnvironmentQueries.ts"
 import * as ImageBuilds from "./ImageBuilds.ts"
@@ -16,6 +17,8 @@ export { EventDecodeFailure, StreamContended, type TerrariumError } from "./Erro
 export type {
   CallContext,
   Caller,
+  CatalogSync,
+  Clone,
   Draft,
   EnvironmentArchive,
   EnvironmentVersion,
@@ -35,7 +38,8 @@ export type {
  */
 export class Terrarium extends Context.Service<
   Terrarium,
-  EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries & ImageBuilds.ImageBuilds
+  EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries & ImageBuilds.ImageBuilds &
+  CuratedCatalog.CuratedCatalogCommands
 >()("terrarium/Terrarium") {}
 
 export { type BuildSettings, type BuildUpdate, ImageBuildFailed, type ImageBuildResult, ImageNotFound, type ImageTarget } from "./ImageBuilds.ts"
@@ -53,9 +57,10 @@ export const make = (caller: Caller, builds?: ImageBuilds.BuildSettings) =>
   Effect.all([
     EnvironmentCommands.make(caller),
     EnvironmentQueries.make,
-    ImageBuilds.make(caller, builds ?? { holder: anonymousHolder() })
+    ImageBuilds.make(caller, builds ?? { holder: anonymousHolder() }),
+    CuratedCatalog.make(caller)
   ]).pipe(
-    Effect.map(([commands, queries, images]) => Terrarium.of({ ...commands, ...queries, ...images }))
+    Effect.map(([commands, queries, images, catalog]) => Terrarium.of({ ...commands, ...queries, ...images, ...catalog }))
   )
 
 /** @since 0.1.0 @category layers */

@@ -125,10 +125,11 @@ describe("createTerrarium: input from a caller without types", () => {
         "defintion: no such field"
       ],
       [
-        "create: curated not a flag",
-        () => t.create({ workspace, name: "x", curated: "yes" as Untyped }),
+        // Curated environments come only from the catalog that ships with Terrarium.
+        "create: curated is not for callers",
+        () => t.create({ workspace, name: "x", curated: true } as Untyped),
         "curated",
-        `curated "yes": Expected boolean | undefined`
+        "curated: no such field"
       ],
       [
         "addPackage: a spec not text",
@@ -195,7 +196,11 @@ describe("createTerrarium: input from a caller without types", () => {
       ["label: a label not text", () => t.label("base:1", null as Untyped, { workspace }), "label", "label: Expected string"],
       ["audit: a name not text", () => t.audit({} as Untyped, { workspace }), "name", "name: Expected string"],
       ["createFromFile: no file", () => t.createFromFile(undefined as Untyped, { workspace }), "file", "file: Expected string"],
-      ["createFromFile: a name not text", () => t.createFromFile("env.yml", { workspace, name: 5 as Untyped }), "name", "name: Expected string | undefined"]
+      ["createFromFile: a name not text", () => t.createFromFile("env.yml", { workspace, name: 5 as Untyped }), "name", "name: Expected string | undefined"],
+      ["clone: no source", () => t.clone(undefined as Untyped, "copy", { workspace }), "source", "source: Expected string"],
+      ["clone: a new name not text", () => t.clone("base", 7 as Untyped, { workspace }), "name", "name: Expected string"],
+      ["clone: a source workspace not text", () => t.clone("base", "copy", { workspace, sourceWorkspace: 1 as Untyped }), "sourceWorkspace", "sourceWorkspace: Expected string | undefined"],
+      ["syncCurated: force not a flag", () => t.syncCurated({ force: "yes" as Untyped }), "force", `force "yes": Expected boolean | undefined`]
     ]
     for (const [what, attempt, field, message] of cases) {
       const error = await rejection(attempt, what)
@@ -204,6 +209,28 @@ describe("createTerrarium: input from a caller without types", () => {
     const [base, ...others] = await t.environments({ workspace })
     assert.deepStrictEqual([base?.name, base?.versionCount, others], ["base", 1, []])
     assert.deepStrictEqual((await t.audit("base", { workspace })).map((a) => a.eventType), ["Defined", "Registered"])
+  })
+})
+
+describe("createTerrarium: the curated catalog", () => {
+  let t: TerrariumClient
+  beforeAll(async () => {
+    t = await createTerrarium({ dataDir: "memory://", actor: "client-test", curatedCatalog: true })
+  }, 120_000)
+  afterAll(() => t.close())
+
+  it("is published when it opens; clone, addPackage and register customise a curated environment", { timeout: 120_000 }, async () => {
+    const catalog = await t.curatedCatalog()
+    assert.strictEqual(catalog.length, 62)
+    assert.isFalse((await t.syncCurated()).published, "already published when the client opened")
+    const source = catalog.find((r) => r.name === "AzureML-lightgbm-3.3")!
+    const clone = await t.clone("AzureML-lightgbm-3.3", "my-lightgbm")
+    assert.deepStrictEqual([clone.clonedFrom.name, clone.clonedFrom.version, clone.clonedFrom.canonicalHash], [source.name, source.latestVersion, source.canonicalHash])
+    await t.addPackage("my-lightgbm", { pip: "rich==13.7.1" })
+    const registered = await t.register("my-lightgbm")
+    assert.notStrictEqual(registered.canonicalHash, source.canonicalHash)
+    const error = await t.addPackage("AzureML-lightgbm-3.3", { pip: "rich" }).then(() => undefined, (e: unknown) => e as { _tag: string; reason: { _tag: string } })
+    assert.deepStrictEqual([error?._tag, error?.reason._tag], ["EnvironmentError", "CuratedReadOnly"])
   })
 })
 

@@ -18,7 +18,7 @@ import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
 import { EnvironmentName, LabelName, VersionString, WorkspaceName } from "./Definition.ts"
 import { CheckedDefinition, CheckedDockerSection, CheckedPackageSpec, CheckedText } from "./DefinitionCheck.ts"
-import { ShareSource, ShareTarget } from "./Event.ts"
+import { ClonedFrom, ShareSource, ShareTarget } from "./Event.ts"
 import { PackageManager } from "./PackageSpec.ts"
 
 /**
@@ -39,7 +39,8 @@ export class Create extends Schema.TaggedClass<Create>()("Create", {
 }) {}
 
 /**
- * Start a draft without registering it (`environment define`): the first event of a stream.
+ * Start a draft without registering it: the first event of a stream. `environment clone` defines
+ * the copy this way, with `clonedFrom` saying what it copied.
  *
  * @since 0.1.0
  * @category commands
@@ -48,7 +49,8 @@ export class Define extends Schema.TaggedClass<Define>()("Define", {
   workspace: WorkspaceName,
   name: EnvironmentName,
   curated: Schema.Boolean,
-  definition: CheckedDefinition
+  definition: CheckedDefinition,
+  clonedFrom: Schema.optionalKey(ClonedFrom)
 }) {}
 
 /**

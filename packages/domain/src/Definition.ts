@@ -16,11 +16,13 @@
 import { Schema } from "effect"
 import { Sha256Digest } from "./CanonicalHash.ts"
 import { CondaSpec, PipRequirement } from "./PackageSpec.ts"
+import { reservedPrefixOf } from "./ReservedNames.ts"
 
 /**
  * Environment names follow AzureML's rule: a letter or digit, then up to 254 letters, digits,
- * `-`, `_` or `.`. The `AzureML-` prefix, in any letter case, is reserved for curated
- * environments (checked by the decider, which knows whether a command is curated).
+ * `-`, `_` or `.`. The prefixes `AzureML` and `Microsoft` (any letter case, with or without a
+ * separator, and their look-alikes: `ReservedNames.ts`) are reserved for curated environments
+ * (checked by the decider, which knows whether a command is curated).
  *
  * @since 0.1.0
  * @category names
@@ -44,14 +46,15 @@ export const CURATED_PREFIX = "AzureML-"
 export const isCuratedName = (name: string): boolean => name.startsWith(CURATED_PREFIX)
 
 /**
- * True when the name starts with the reserved prefix in any letter case (`azureml-x`,
- * `AZUREML-x`): such a name would pass for a curated one, so only curated environments may have it.
+ * True when the name starts with a reserved prefix (`AzureML`, `Microsoft`) in any letter case,
+ * with or without a separator, or with a look-alike of one (`azureml-x`, `AZUREMLfoo`,
+ * `Microsoft_x`, a Cyrillic `А`): such a name would pass for a curated one, so only curated
+ * environments may have it.
  *
  * @since 0.1.0
  * @category names
  */
-export const hasReservedPrefix = (name: string): boolean =>
-  name.slice(0, CURATED_PREFIX.length).toLowerCase() === CURATED_PREFIX.toLowerCase()
+export const hasReservedPrefix = (name: string): boolean => reservedPrefixOf(name) !== undefined
 
 /**
  * Workspaces partition one database between teams; every stream is keyed by workspace and name.

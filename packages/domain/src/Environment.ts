@@ -25,7 +25,7 @@ import { emptyPipOptions, hasReservedPrefix, isCuratedName } from "./Definition.
 import type { CondaDependencies, Definition } from "./Definition.ts"
 import { definitionLimitProblems } from "./DefinitionCheck.ts"
 import {
-  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, DraftOverLimit, EnvironmentAlreadyArchived, EnvironmentError,
+  AlreadyArchived, AlreadyDefined, AlreadyRegistered, CuratedNameRequired, CuratedReadOnly, DraftOverLimit, EnvironmentAlreadyArchived, EnvironmentError,
   EnvironmentNotArchived, EnvironmentNotFound,
   LabelNotFound, NoActiveVersion, NotArchived, NoVersionToArchive, NotQuarantined, PackageNotFound, ReservedLabel, ReservedPrefix,
   ShareConflict, UserManagedDependencies,
@@ -418,10 +418,33 @@ const emit = (...events: ReadonlyArray<EnvironmentEvent>): Decision => Result.su
 
 const nothing: Decision = Result.succeed([])
 
+/** What each command is called where a user meets it (the CLI's words), for refusals. */
+const COMMAND_WORDS: Record<EnvironmentCommand["_tag"], string> = {
+  Create: "create (a new definition or version)",
+  Define: "define",
+  AddPackage: "add-package",
+  RemovePackage: "remove-package",
+  SetVariable: "set-variable",
+  UnsetVariable: "set-variable (unset)",
+  ConfigureDocker: "changing its Docker section",
+  Register: "register",
+  Archive: "archive",
+  Restore: "restore",
+  ArchiveEnvironment: "archive",
+  RestoreEnvironment: "restore",
+  UpdateMetadata: "update",
+  MoveLabel: "label",
+  RemoveLabel: "removing a label",
+  RegisterShared: "share (into it)",
+  RecordShare: "share",
+  VoidEvent: "repair"
+}
+
 /**
- * The curated flag and the reserved prefix go together, both ways: a non-curated name may not
- * start with the prefix in any letter case (`azureml-x` would pass for curated), and a curated
- * name is spelt with it exactly.
+ * The curated flag and the reserved prefixes go together, both ways: a non-curated name may not
+ * start with a reserved prefix in any letter case, with or without a separator, or in look-alike
+ * letters (`azureml-x`, `Microsoft_x` would pass for curated), and a curated name is spelt
+ * `AzureML-…` exactly.
  */
 const checkName = (name: string, curated: boolean): EnvironmentErrorReason | undefined => {
   if (hasReservedPrefix(name) && !curated) return new ReservedPrefix({ name })
@@ -504,6 +527,9 @@ const create = (
 ): Decision => {
   const invalid = checkName(command.name, command.curated)
   if (invalid !== undefined) return refuse(invalid)
+  if (state._tag === "Active" && state.curated !== command.curated) {
+    return refuse(new CuratedReadOnly({ name: state.name, command: COMMAND_WORDS.Create }))
+  }
   const reg = registration(state, command.name, command.definition, command.canonicalHash, command.version, sharedFrom)
   if (Result.isFailure(reg)) return Result.fail(reg.failure)
   if (reg.success === undefined) return nothing
@@ -538,7 +564,8 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
       workspace: command.workspace,
       name: command.name,
       curated: command.curated,
-      definition: command.definition
+      definition: command.definition,
+      ...(command.clonedFrom === undefined ? {} : { clonedFrom: command.clonedFrom })
     }))
   }
   if (command._tag === "VoidEvent") {
@@ -564,6 +591,8 @@ export const decide = (command: EnvironmentCommand, state: State): Decision => {
   }
   if (state._tag === "New") return refuse(new EnvironmentNotFound({ command: command._tag }))
   const { name, draft } = state
+  // Only the catalog that ships with Terrarium changes a curated environment, and only by `Create`.
+  if (state.curated) return refuse(new CuratedReadOnly({ name, command: COMMAND_WORDS[command._tag] }))
   switch (command._tag) {
     case "AddPackage": {
       const { spec } = command

@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import { CURATED_PREFIX } from "./Definition.ts"
+import { RESERVED_PREFIXES, reservedPrefixOf } from "./ReservedNames.ts"
 import { PackageManager } from "./PackageSpec.ts"
 
 const env = (name: string | undefined, workspace?: string | undefined) =>
@@ -41,11 +42,31 @@ export class AlreadyDefined extends Schema.TaggedError<AlreadyDefined>()("Alread
   }
 }
 
-/** The `AzureML-` prefix, in any letter case, on a non-curated environment. @since 0.1.0 @category reasons */
+/**
+ * A reserved prefix (`AzureML`, `Microsoft`: any letter case, with or without a separator, or a
+ * look-alike) on a name that is not a curated environment's. @since 0.1.0 @category reasons
+ */
 export class ReservedPrefix extends Schema.TaggedError<ReservedPrefix>()("ReservedPrefix", { name: Schema.String }) {
   override get message() {
-    return `environment name '${this.name}' starts with '${this.name.slice(0, CURATED_PREFIX.length)}': ` +
-      `the prefix '${CURATED_PREFIX}', in any letter case, is reserved for curated environments`
+    const prefix = reservedPrefixOf(this.name) ?? CURATED_PREFIX
+    return `environment name '${this.name}' starts with (or imitates) '${prefix}': the prefixes ` +
+      `${RESERVED_PREFIXES.map((p) => `'${p}'`).join(" and ")}, in any letter case, with or without a separator ` +
+      `and in look-alike letters, are reserved for curated environments; choose another name`
+  }
+}
+
+/**
+ * A change to a curated environment by anyone but the catalog that ships with Terrarium: curated
+ * environments are read-only. @since 0.1.0 @category reasons
+ */
+export class CuratedReadOnly extends Schema.TaggedError<CuratedReadOnly>()("CuratedReadOnly", {
+  name: Schema.String,
+  command: Schema.String
+}) {
+  override get message() {
+    return `${env(this.name)} is curated (its prefix '${CURATED_PREFIX}' is reserved for the catalog that ships with ` +
+      `Terrarium), so it is read-only and ${this.command} is refused; to customise it, clone it: ` +
+      `terrarium environment clone ${this.name} NEW-NAME`
   }
 }
 
@@ -296,7 +317,7 @@ export class NotQuarantined extends Schema.TaggedError<NotQuarantined>()("NotQua
  * @category errors
  */
 export const EnvironmentErrorReason = Schema.Union([
-  EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, VersionConflict, AlreadyRegistered, ShareConflict,
+  EnvironmentNotFound, AlreadyDefined, ReservedPrefix, CuratedNameRequired, CuratedReadOnly, VersionConflict, AlreadyRegistered, ShareConflict,
   UserManagedDependencies, PackageNotFound, VariableNotFound, VersionNotFound, AlreadyArchived, NotArchived,
   EnvironmentAlreadyArchived, EnvironmentNotArchived, NoVersionToArchive, VersionArchived, ReservedLabel, LabelNotFound, NoActiveVersion, DraftOverLimit, NotQuarantined
 ])

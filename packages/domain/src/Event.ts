@@ -13,7 +13,25 @@ import { Definition, DockerSection, EnvironmentName, LabelName, VersionString, W
 import { PackageManager, PackageSpec } from "./PackageSpec.ts"
 
 /**
- * A draft environment with its initial definition: the first event of every stream.
+ * Where a cloned environment's definition came from (`environment clone SOURCE NEW`): the version
+ * it was copied from, and that version's canonical hash (under its hash algorithm), so that the
+ * copy can be traced to the exact content even after the source is archived.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export const ClonedFrom = Schema.Struct({
+  workspace: WorkspaceName,
+  name: EnvironmentName,
+  version: VersionString,
+  canonicalHash: Sha256Digest,
+  hashAlgorithm: Schema.Int
+})
+export type ClonedFrom = typeof ClonedFrom.Type
+
+/**
+ * A draft environment with its initial definition: the first event of every stream. `clonedFrom`
+ * is set when the definition was copied from another environment's version (its provenance).
  *
  * @since 0.1.0
  * @category events
@@ -22,7 +40,8 @@ export class Defined extends Schema.TaggedClass<Defined>()("Defined", {
   workspace: WorkspaceName,
   name: EnvironmentName,
   curated: Schema.Boolean,
-  definition: Definition
+  definition: Definition,
+  clonedFrom: Schema.optionalKey(ClonedFrom)
 }) {}
 
 /**

@@ -396,10 +396,12 @@ describe("constraints digests", () => {
   })
 })
 
-describe("the reserved prefix", () => {
-  it("is recognised in any letter case", () => {
-    for (const name of ["AzureML-x", "azureml-x", "AZUREML-x", "Azureml-"]) assert.isTrue(hasReservedPrefix(name), name)
-    for (const name of ["AzureML", "azure-ml-x", "my-AzureML-x", "azuremlx"]) assert.isFalse(hasReservedPrefix(name), name)
+describe("the reserved prefixes", () => {
+  it("are recognised in any letter case, with or without a separator (the cases of ReservedNames.test.ts are the rest)", () => {
+    for (const name of ["AzureML-x", "azureml-x", "AZUREML-x", "Azureml-", "AzureML", "azure-ml-x", "azuremlx", "Microsoft_x", "microsoftfoo"]) {
+      assert.isTrue(hasReservedPrefix(name), name)
+    }
+    for (const name of ["my-AzureML-x", "azure", "micro", "pydata", "ms-tools"]) assert.isFalse(hasReservedPrefix(name), name)
   })
 })
 

@@ -101,7 +101,7 @@ describe("Environment decider", () => {
       spec.given([]).when(new Define({ workspace, name: "AzureML-sklearn", curated: false, definition: def1 }))
         .thenFails((e) => e.reason._tag === "ReservedPrefix" && e.message.includes("'AzureML-sklearn'") && e.message.includes("reserved")))
 
-    for (const reserved of ["azureml-sklearn", "AZUREML-sklearn", "Azureml-sklearn"]) {
+    for (const reserved of ["azureml-sklearn", "AZUREML-sklearn", "Azureml-sklearn", "azuremlfoo", "Azure_ML-x", "Microsoft_x", "microsoft-x", "MICROSOFTtools", "M1crosoft"]) {
       it.effect(`reserves the prefix in any letter case: ${reserved}`, () =>
         spec.given([]).when(new Define({ workspace, name: reserved, curated: false, definition: def1 }))
           .thenFails((e) =>
@@ -120,6 +120,72 @@ describe("Environment decider", () => {
     it.effect("accepts a curated environment with the prefix", () =>
       spec.given([]).when(new Define({ workspace, name: "AzureML-sklearn", curated: true, definition: def1 }))
         .then([defined(def1, true, "AzureML-sklearn")]))
+
+    it.effect("records where a clone's definition came from", () => {
+      const clonedFrom = { workspace: "azureml", name: "AzureML-sklearn", version: "1", canonicalHash: h(7), hashAlgorithm: 1 }
+      return spec.given([]).when(new Define({ workspace, name, curated: false, definition: def1, clonedFrom }))
+        .then([new Defined({ workspace, name, curated: false, definition: def1, clonedFrom })])
+    })
+
+    it.effect("refuses a clone under a reserved name", () =>
+      spec.given([]).when(new Define({
+        workspace,
+        name: "microsoft-sklearn",
+        curated: false,
+        definition: def1,
+        clonedFrom: { workspace: "azureml", name: "AzureML-sklearn", version: "1", canonicalHash: h(7), hashAlgorithm: 1 }
+      })).thenFails("ReservedPrefix"))
+  })
+
+  describe("a curated environment", () => {
+    const curatedName = "AzureML-sklearn"
+    const curatedV1: ReadonlyArray<EnvironmentEvent> = [
+      defined(def1, true, curatedName),
+      new Registered({ name: curatedName, version: "1", canonicalHash: h(1), hashAlgorithm: 1, definition: def1 })
+    ]
+    const curatedCreate = (definition: Definition, hash: string, version: string) => create(definition, hash, version, true, curatedName)
+
+    it.effect("gets a new version from a new release of the catalog", () =>
+      spec.given(curatedV1).when(curatedCreate(def2, h(2), "2")).then([
+        new Redefined({ definition: def2 }),
+        new Registered({ name: curatedName, version: "2", canonicalHash: h(2), hashAlgorithm: ALGORITHM_VERSION, definition: def2 })
+      ]))
+
+    it.effect("keeps a version the catalog publishes again unchanged", () =>
+      spec.given(curatedV1).when(curatedCreate(def1, h(1), "1")).thenNothingHappened())
+
+    it.effect("never rewrites a version: other content under its number is refused", () =>
+      spec.given(curatedV1).when(curatedCreate(def2, h(2), "1")).thenFails((e) =>
+        e.reason._tag === "VersionConflict" && e.message.includes("immutable")))
+
+    const userCommands: ReadonlyArray<readonly [string, EnvironmentCommand]> = [
+      ["add-package", new AddPackage({ spec: pip("numpy") })],
+      ["remove-package", new RemovePackage({ manager: "pip", name: "torch" })],
+      ["set-variable", new SetVariable({ variable: "MODE", value: "x" })],
+      ["set-variable (unset)", new UnsetVariable({ variable: "MODE" })],
+      ["changing its Docker section", new ConfigureDocker({ docker: { ...def1.docker, gpuSupport: true } })],
+      ["register", register(h(1))],
+      ["archive", new Archive({ version: "1" })],
+      ["archive", new ArchiveEnvironment()],
+      ["update", new UpdateMetadata({ version: "1", description: "mine", setTags: {}, removeTags: [] })],
+      ["label", new MoveLabel({ label: "prod", version: "1" })],
+      ["removing a label", new RemoveLabel({ label: "prod" })]
+    ]
+    for (const [word, command] of userCommands) {
+      it.effect(`is read-only: ${command._tag} is refused, naming the command and the way out (clone)`, () =>
+        spec.given(curatedV1).when(command).thenFails((e) =>
+          e.reason._tag === "CuratedReadOnly" && e.message.includes(`${word} is refused`) && e.message.includes("clone AzureML-sklearn")))
+    }
+
+    it.effect("is read-only: restore is refused too", () =>
+      spec.given([...curatedV1, new Archived({ version: "1" })]).when(new Restore({ version: "1" })).thenFails("CuratedReadOnly"))
+
+    it.effect("cannot be created over by a non-curated create (its name is reserved)", () =>
+      spec.given(curatedV1).when(create(def2, h(2), undefined, false, curatedName)).thenFails("ReservedPrefix"))
+
+    it.effect("can still have a damaged row voided (a repair is not a change of it)", () =>
+      spec.given(curatedV1).when(new VoidEvent({ position: 9, reason: "damaged", unreadable: [9] }))
+        .then([new EventVoided({ position: 9, reason: "damaged" })]))
   })
 
   describe("Create", () => {

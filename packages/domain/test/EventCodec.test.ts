@@ -17,7 +17,16 @@ const metadata = { actor: "ana", correlationId: "c-1", causationId: null }
 
 /** One of each event type; the record type makes the list fail to compile when a type is added. */
 const samples: { readonly [K in EnvironmentEventType]: ReadonlyArray<Extract<EnvironmentEvent, { _tag: K }>> } = {
-  Defined: [new Defined({ workspace: "team-a", name: "train", curated: false, definition: rich })],
+  Defined: [
+    new Defined({ workspace: "team-a", name: "train", curated: false, definition: rich }),
+    new Defined({
+      workspace: "team-a",
+      name: "my-sklearn",
+      curated: false,
+      definition: rich,
+      clonedFrom: { workspace: "azureml", name: "AzureML-sklearn-1.5", version: "1", canonicalHash: hash, hashAlgorithm: 1 }
+    })
+  ],
   Redefined: [new Redefined({ definition: rich })],
   PackageAdded: [
     new PackageAdded({ spec: pip("uvicorn", "<1,>=0.30", { extras: ["standard"], marker: "python_version >= \"3.9\"" }) }),

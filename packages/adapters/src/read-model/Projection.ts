@@ -266,7 +266,9 @@ export const summarize = (event: EnvironmentEvent): string => {
   switch (event._tag) {
     case "Defined": {
       const kind = event.curated ? "curated" : environmentType(event.name, event.definition)
-      return `defined ${kind} environment ${event.name}`
+      const from = event.clonedFrom
+      return `defined ${kind} environment ${event.name}` +
+        (from === undefined ? "" : ` as a clone of ${from.workspace}/${from.name}:${from.version} (${CanonicalHash.shortHash(from.canonicalHash)})`)
     }
     case "Redefined":
       return `replaced the draft definition (${environmentType("", event.definition)}, ${describeBase(event.definition.docker)})`

@@ -15,6 +15,7 @@
 import { Effect } from "effect"
 import { CliConfig, CliOutput, Command, GlobalFlag } from "effect/cli"
 import { audit } from "./commands/audit.ts"
+import { curated } from "./commands/curated.ts"
 import { db } from "./commands/db.ts"
 import { environment } from "./commands/environment.ts"
 import { image } from "./commands/image.ts"
@@ -29,7 +30,7 @@ export { UsageError } from "./Diagnostics.ts"
  * @since 0.1.0
  * @category commands
  */
-export const terrarium = root.pipe(Command.withSubcommands([environment, image, audit, db, projections]))
+export const terrarium = root.pipe(Command.withSubcommands([environment, image, curated, audit, db, projections]))
 
 /**
  * The framework prints help for `--help`, and its version; a command line it cannot parse is

@@ -5,7 +5,7 @@
  */
 import { CanonicalHash, Diff } from "@terrarium/domain"
 import type { AuditEntry, CuratedCatalogRow, EnvironmentSummary, PipOptions, RSection, VersionRow } from "@terrarium/domain"
-import type { Draft, EnvironmentArchive, EnvironmentVersion, Registration, Share, VersionDiff } from "../Terrarium.ts"
+import type { CatalogSync, Clone, Draft, EnvironmentArchive, EnvironmentVersion, Registration, Share, VersionDiff } from "../Terrarium.ts"
 import { fields, table, time } from "./Output.ts"
 
 /** @since 0.1.0 @category rendering */
@@ -31,7 +31,8 @@ export const environments = (rows: ReadonlyArray<EnvironmentSummary>): string =>
     { header: "versions", value: (r) => String(r.versionCount) },
     { header: "type", value: (r) => r.environmentType },
     { header: "updated", value: (r) => time(r.updatedAt) }
-  ], "No environments yet. Create one with: terrarium environment create --file env.yml")
+  ], "No environments yet. Create one with: terrarium environment create --file env.yml, or start from a curated one " +
+    "(terrarium environment list --curated) with: terrarium environment clone AzureML-NAME NEW")
 
 /** @since 0.1.0 @category rendering */
 export const versions = (rows: ReadonlyArray<VersionRow>): string =>
@@ -187,4 +188,20 @@ export const catalog = (rows: ReadonlyArray<CuratedCatalogRow>): string =>
     { header: "workspace", value: (r) => r.workspace },
     { header: "hash", value: (r) => CanonicalHash.shortHash(r.canonicalHash) },
     { header: "description", value: (r) => r.description ?? "" }
-  ], "The curated catalog is empty. Curated environments are created with --curated and an AzureML- name.")
+  ], "The curated catalog is empty: publish the one this Terrarium ships with: terrarium curated sync")
+
+/** @since 0.1.0 @category rendering */
+export const clone = (c: Clone): string => {
+  const from = c.clonedFrom
+  return `Cloned ${from.name}:${from.version} (${CanonicalHash.shortHash(from.canonicalHash)}) into the draft of ${c.name}; ` +
+    `change it (terrarium environment add-package ${c.name} --pip SPEC) and register it: terrarium environment register ${c.name}`
+}
+
+/** @since 0.1.0 @category rendering */
+export const catalogSync = (s: CatalogSync): string => {
+  const head = s.published
+    ? `Published the curated catalog ${s.release}: ${s.added.length} version(s) added, ${s.unchanged} already there, ${s.refused.length} refused`
+    : `The curated catalog ${s.release} is already published (${s.versions} versions); --force compares every version again`
+  const refused = s.refused.map((r) => `refused ${r.name}:${r.version}: ${r.reason}`)
+  return [head, ...refused].join("\n")
+}

@@ -13,7 +13,7 @@ import { Command, Flag } from "effect/cli"
 import { type AsOf, decodeAsOf } from "../AsOf.ts"
 import { ConflictingStorage } from "../Errors.ts"
 import { decodeInput, InvalidInput } from "../InvalidInput.ts"
-import type { StorageOptions } from "../Setup.ts"
+import type { CatalogOptions, StorageOptions } from "../Setup.ts"
 import type { Terrarium } from "../Terrarium.ts"
 import { UsageError } from "./Diagnostics.ts"
 import { type Format, render } from "./Output.ts"
@@ -139,13 +139,15 @@ export const withTerrarium = <A, E>(
   // Files (`--file`, `--conda-file`) are read through the FileSystem the executable provides.
   f: (flags: RootFlags) => Effect.Effect<A, E, Terrarium | FileSystem.FileSystem | Path.Path>,
   print: (value: A) => { readonly data: unknown; readonly table: () => string },
-  spellings: Spellings = {}
+  spellings: Spellings = {},
+  catalog: CatalogOptions = {}
 ) =>
   Effect.gen(function*() {
     const flags: RootFlags = yield* root
     const Setup = yield* loadSetup
     const layer = Setup.layer({
       ...storageOf(flags),
+      ...catalog,
       caller: Setup.defaultCaller(Option.getOrUndefined(flags.actor)),
       // Another terrarium command has the embedded database open: say what we are waiting for.
       onDataDirectoryBusy: (owner) =>

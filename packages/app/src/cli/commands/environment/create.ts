@@ -238,8 +238,7 @@ export const create = Command.make("create", {
   registryPasswordRef: Flag.String("registry-password-ref").pipe(
     Flag.withDescription("The registry password, by reference (env:NAME, file:PATH, keyvault:VAULT/NAME)"),
     Flag.optional
-  ),
-  curated: Flag.Boolean("curated").pipe(Flag.withDescription("Register as a curated (AzureML-) environment"), Flag.withDefault(false))
+  )
 }, (input) =>
   withTerrarium(
     (flags) =>
@@ -263,7 +262,6 @@ export const create = Command.make("create", {
           name,
           definition,
           version,
-          curated: input.curated,
           buildContext
         })
         if (registration.metadataNotApplied !== undefined) {

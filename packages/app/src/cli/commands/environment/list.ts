@@ -7,6 +7,7 @@
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Terrarium } from "../../../Terrarium.ts"
+import { UsageError } from "../../Diagnostics.ts"
 import * as Render from "../../Render.ts"
 import { environmentName, withTerrarium } from "../../TerrariumCommand.ts"
 
@@ -17,13 +18,23 @@ import { environmentName, withTerrarium } from "../../TerrariumCommand.ts"
 export const list = Command.make("list", {
   name: Flag.String("name").pipe(Flag.withAlias("n"), Flag.withDescription("Show the versions of this environment"), Flag.optional),
   archived: Flag.Boolean("archived").pipe(Flag.withDescription("Include archived versions"), Flag.withDefault(false)),
-  curated: Flag.Boolean("curated").pipe(Flag.withDescription("List the curated (AzureML-) catalog"), Flag.withDefault(false))
+  curated: Flag.Boolean("curated").pipe(
+    Flag.withDescription("List the curated catalog (AzureML- environments, shipped with Terrarium, read-only: clone one to customise it)"),
+    Flag.withDefault(false)
+  )
 }, ({ name, archived, curated }) =>
   curated
-    ? withTerrarium(
-      () => Terrarium.use((t) => t.curatedCatalog),
-      (rows) => ({ data: rows, table: () => Render.catalog(rows) })
-    )
+    ? Option.isSome(name) || archived
+      // The catalog is one list of every curated environment at its latest version: rather than
+      // ignore these, say how to ask for what they mean.
+      ? Effect.fail(new UsageError({
+        detail: "--curated lists the whole curated catalog and takes neither --name nor --archived; " +
+          "the versions of a curated environment: terrarium environment list --name AzureML-NAME"
+      }))
+      : withTerrarium(
+        () => Terrarium.use((t) => t.curatedCatalog),
+        (rows) => ({ data: rows, table: () => Render.catalog(rows) })
+      )
     : Option.match(name, {
       onNone: () =>
         withTerrarium(
