@@ -185,6 +185,17 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         const incremental = yield* state
         yield* projections.rebuild
         assert.deepStrictEqual(yield* state, incremental)
+        // The rebuilt rows take the next event (B retried after its failure), and a second
+        // rebuild, which swaps the tables back, agrees again.
+        yield* append(hashB, [new Build.BuildStarted({ buildId: "b4", holder: "host:2", leaseExpiresAt: 12_000, noCache: false, cause: "retry" })])
+        yield* projections.catchUp
+        const retried = (yield* read.imageBuilds({ canonicalHash: hashB }))[0]
+        assert.strictEqual(retried?.status, "building")
+        assert.strictEqual(retried?.buildId, "b4")
+        assert.isNull(retried?.failure)
+        const afterRetry = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, afterRetry)
       })))
 
     it.effect("catching up twice applies nothing twice", () =>
