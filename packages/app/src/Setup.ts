@@ -10,6 +10,7 @@
 import {
   Database,
   type DatabaseError,
+  directoryShelf,
   DockerImageBuilder,
   FileSystemBuildContextStore,
   FileSystemLogStore,
@@ -259,7 +260,8 @@ const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"],
  * The image builder and the log store: Docker at `DOCKER_HOST` (default the local socket) unless
  * `TERRARIUM_IMAGE_BUILDER=memory`, a builder in memory that builds nothing real (for the tests
  * of what sits above the port, e.g. many processes racing to build one hash; its steps take
- * `TERRARIUM_MEMORY_BUILD_STEP_MS`). Logs are files under `$TERRARIUM_HOME/logs`.
+ * `TERRARIUM_MEMORY_BUILD_STEP_MS`, and the images it holds are files under
+ * `$TERRARIUM_HOME/memory-engine`). Logs are files under `$TERRARIUM_HOME/logs`.
  *
  * @since 0.2.0
  * @category layers
@@ -272,7 +274,12 @@ export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem
     const kind = Option.getOrElse(env.imageBuilder, () => "docker")
     if (kind === "memory") {
       const stepMs = Number(Option.getOrElse(env.memoryBuildStepMs, () => "0"))
-      const engine = new MemoryEngine({ script: () => ({ stepDuration: Number.isFinite(stepMs) ? stepMs : 0 }) })
+      // Its images are kept under the home, so the processes of one home share one engine as
+      // they would share a Docker engine: an image is missing only if it was never built.
+      const engine = new MemoryEngine({
+        script: () => ({ stepDuration: Number.isFinite(stepMs) ? stepMs : 0 }),
+        shelf: directoryShelf(path.join(yield* terrariumHome, "memory-engine", "images"))
+      })
       return Layer.mergeAll(MemoryImageBuilder.layerWith(engine), logs)
     }
     const host = Option.getOrElse(env.dockerHost, () => "unix:///var/run/docker.sock")

@@ -5,6 +5,10 @@
  * can stop (`engineDown`). It keeps the port's promises: one call is one build, an interrupted
  * build tags nothing, `inspect` says `undefined` for an image that is not there.
  *
+ * The images it holds are in this process unless it is given a shelf shared with others
+ * (`directoryShelf`): processes that share one engine then agree on which images exist, so an
+ * image is missing only when it was never built or was pruned, as on a real engine.
+ *
  * @since 0.2.0
  */
 import {
@@ -35,10 +39,34 @@ export interface ScriptedBuild {
   readonly failAtStep?: number
 }
 
+/**
+ * Where an engine keeps the images it holds (an engine's image store).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ImageShelf {
+  readonly get: (image: string) => ImageInfo | undefined
+  readonly set: (info: ImageInfo) => void
+  readonly delete: (image: string) => void
+}
+
+/** The images of this process only. */
+const processShelf = (): ImageShelf => {
+  const images = new Map<string, ImageInfo>()
+  return {
+    get: (image) => images.get(image),
+    set: (info) => void images.set(info.image, info),
+    delete: (image) => void images.delete(image)
+  }
+}
+
 /** @since 0.2.0 @category models */
 export interface MemoryImageBuilderOptions {
   /** The script of the `n`th build (from 1) of a request; default: three quick steps, nothing resolved. */
   readonly script?: (request: ImageBuildRequest, n: number) => ScriptedBuild
+  /** Where the images are kept; default: in this process. */
+  readonly shelf?: ImageShelf
 }
 
 const DEFAULT_STEPS = ["FROM base", "RUN pip install", "LABEL terrarium.hash"]
@@ -57,13 +85,13 @@ export class MemoryEngine {
   completed = 0
   /** Builds interrupted before their end. */
   interrupted = 0
-  readonly images = new Map<string, ImageInfo>()
+  readonly images: ImageShelf
   engineDown = false
   script: NonNullable<MemoryImageBuilderOptions["script"]>
-  private ids = 0
 
   constructor(options: MemoryImageBuilderOptions = {}) {
     this.script = options.script ?? (() => ({}))
+    this.images = options.shelf ?? processShelf()
   }
 
   /** Removes an image behind Terrarium's back (`docker image rm` by hand). */
@@ -71,10 +99,9 @@ export class MemoryEngine {
     this.images.delete(image)
   }
 
-  /** @internal */
+  /** @internal A new image id, unique across the processes that may share a shelf. */
   nextImageId(): string {
-    this.ids += 1
-    return `sha256:${this.ids.toString(16).padStart(64, "0")}`
+    return `sha256:${crypto.randomUUID().replaceAll("-", "")}${crypto.randomUUID().replaceAll("-", "")}`
   }
 }
 
@@ -106,7 +133,7 @@ const make = (engine: MemoryEngine) =>
         if (script.fail !== undefined) return yield* Effect.fail(new ImageBuilderError({ reason: script.fail }))
         if (engine.engineDown) return yield* Effect.fail(down())
         const info: ImageInfo = { image: request.image, imageId: engine.nextImageId(), sizeBytes: 1024 * steps.length }
-        engine.images.set(request.image, info)
+        engine.images.set(info)
         engine.completed += 1
         return {
           ...info,
