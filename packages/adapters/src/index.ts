@@ -60,6 +60,21 @@ export {
   walkBuildContext
 } from "./build-context/BuildContext.ts"
 
+// The log store: the file system and memory.
+export { FileSystemLogStore, type FileSystemLogStoreOptions } from "./log-store/filesystem/FileSystemLogStore.ts"
+export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
+
+// The image builder in memory (scripted outcomes), for the application's unit tests; its images
+// in a directory when processes share one engine.
+export {
+  type ImageShelf,
+  MemoryEngine,
+  MemoryImageBuilder,
+  type MemoryImageBuilderOptions,
+  type ScriptedBuild
+} from "./image-builder/memory/MemoryImageBuilder.ts"
+export { directoryShelf } from "./image-builder/memory/DirectoryShelf.ts"
+
 // The image builder on a Docker engine (dockerode): `DockerImageBuilder.layer` (DOCKER_HOST, else
 // the system socket) and `DockerImageBuilder.layerWith({ host })`.
 export * as DockerImageBuilder from "./image-builder/docker/DockerImageBuilder.ts"

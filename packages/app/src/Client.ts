@@ -18,8 +18,8 @@
  * @since 0.1.0
  */
 import { importEnvironmentFile } from "@terrarium/adapters"
-import type { AuditEntry, BuildContext, CuratedCatalogRow, EnvironmentSummary, VersionRow } from "@terrarium/domain"
-import { Effect, Layer, Logger, ManagedRuntime, Schema } from "effect"
+import type { AuditEntry, BuildContext, CuratedCatalogRow, EnvironmentSummary, ImageBuildRow, VersionRow } from "@terrarium/domain"
+import { Effect, Layer, Logger, ManagedRuntime, Schema, Stream } from "effect"
 import { type AsOf, decodeAsOf } from "./AsOf.ts"
 import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
 import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
@@ -32,6 +32,7 @@ import {
   type Draft,
   type EnvironmentArchive,
   type EnvironmentVersion,
+  type ImageBuildResult,
   type Registration,
   type Share,
   Terrarium,
@@ -160,6 +161,19 @@ export interface TerrariumClient {
     }
   ) => Promise<EnvironmentVersion>
   readonly audit: (name: string, options?: CallOptions & { readonly asOf?: AsOfInput }) => Promise<ReadonlyArray<AuditEntry>>
+  /**
+   * Build a version's image, exactly once per canonical hash however many callers ask; a built
+   * hash answers from the cache. `onLog` hears the build's log lines (and those of a build this
+   * call waits for). Resolves with the `ImageBuilt` summary; rejects with `ImageBuildFailed`.
+   */
+  readonly build: (
+    ref: string,
+    options?: WriteOptions & { readonly noCache?: boolean; readonly onLog?: (line: string) => void }
+  ) => Promise<ImageBuildResult>
+  /** The log lines of the last build of a version's image (running, built or failed); `follow` until it ends. */
+  readonly buildLogs: (ref: string, options?: CallOptions & { readonly follow?: boolean }) => Promise<AsyncIterable<string>>
+  /** The image cache's row of a version's hash: built, building or failed. */
+  readonly image: (ref: string, options?: CallOptions) => Promise<ImageBuildRow>
   readonly rebuildProjections: () => Promise<number>
   /** Releases the database (closes the pool or the embedded instance). */
   readonly close: () => Promise<void>
@@ -193,6 +207,12 @@ const UpdateArgument = Schema.Struct({
   tags: Schema.optional(Schema.Record(Schema.String, Schema.String)),
   removeTags: Schema.optional(Schema.Array(Schema.String))
 })
+const BuildOptionsArgument = Schema.UndefinedOr(Schema.Struct({
+  ...writeFields,
+  noCache: OptionalFlag,
+  onLog: Schema.optional(Schema.declare((u): u is (line: string) => void => typeof u === "function"))
+}))
+const FollowOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, follow: OptionalFlag }))
 const CloneOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, sourceWorkspace: OptionalText }))
 const SyncOptionsArgument = Schema.UndefinedOr(Schema.Struct({ actor: OptionalText, correlationId: OptionalText, force: OptionalFlag }))
 const RegisterOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, version: OptionalText }))
@@ -378,6 +398,19 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
     audit: (name, o) =>
       call(NameArguments, { name }, AsOfOptionsArgument, o, (t, args, w) =>
         asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.audit({ workspace: ws(w), name: args.name, asOf })))),
+    build: (ref, o) =>
+      withRef(ref, BuildOptionsArgument, o, (t, r, w) =>
+        t.build({
+          ...write(w), ref: r, noCache: w?.noCache, follow: w?.onLog !== undefined,
+          onUpdate: (u) =>
+            Effect.sync(() => {
+              if (u._tag === "Progress" && u.progress._tag === "Log") w?.onLog?.(u.progress.line)
+            })
+        })),
+    buildLogs: (ref, o) =>
+      withRef(ref, FollowOptionsArgument, o, (t, r, w) =>
+        Stream.toAsyncIterableEffect(t.logs({ workspace: ws(w), target: { ref: r }, follow: w?.follow }))),
+    image: (ref, o) => withRef(ref, CallOptionsArgument, o, (t, r, w) => t.image({ workspace: ws(w), target: { ref: r } })),
     rebuildProjections: () => run((t) => t.rebuildProjections),
     close: () => runtime.dispose()
   }

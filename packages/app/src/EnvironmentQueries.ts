@@ -13,6 +13,7 @@ import { Effect } from "effect"
 import type { AsOf } from "./AsOf.ts"
 import type { EnvironmentRef } from "./EnvironmentRef.ts"
 import { draftOf, loadEnvironment, loadReadable, notFound, repairCommand, versionView, workspaceOf } from "./EnvironmentViews.ts"
+import { buildAuditEntries } from "./ImageBuilds.ts"
 import type { TerrariumError } from "./Errors.ts"
 import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Results.ts"
 
@@ -156,7 +157,8 @@ export const make = Effect.gen(function*() {
         // Every environment's trail starts with its Defined event: no entries, no environment
         // (then); no need to read and fold the whole stream just to say so.
         if (entries.length === 0) return yield* Effect.fail(notFound(ws, name))
-        return entries
+        const builds = yield* buildAuditEntries(ws, name, untilPosition).pipe(Effect.provideService(EventStore, store))
+        return builds.length === 0 ? entries : [...entries, ...builds].sort((a, b) => a.position - b.position)
       }),
     migrations: storage.migrations,
     appliedMigrations: storage.appliedAtOpen,

@@ -6,9 +6,19 @@
  * @since 0.1.0
  */
 import type { DatabaseError, ExportError, ImportError, SpecError } from "@terrarium/adapters"
-import type { BuildContextStoreError, Environment, EventStoreError, ProjectionError, ReadModelError, StorageError } from "@terrarium/domain"
+import type {
+  BuildContextStoreError,
+  Environment,
+  EventStoreError,
+  ImageBuilderError,
+  LogStoreError,
+  ProjectionError,
+  ReadModelError,
+  StorageError
+} from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
+import type { ImageBuildFailed, ImageNotFound } from "./ImageBuilds.ts"
 import type { MissingName } from "./Input.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 
@@ -87,10 +97,15 @@ export type TerrariumError =
   // Rules of the registry
   | Environment.EnvironmentErrorType
   | StreamContended
+  // Images
+  | ImageBuildFailed
+  | ImageNotFound
   // The ports
   | EventStoreError
   | EventDecodeFailure
   | ProjectionError
   | ReadModelError
   | StorageError
+  | ImageBuilderError
+  | LogStoreError
   | BuildContextStoreError

@@ -10,23 +10,30 @@
 import {
   Database,
   type DatabaseError,
+  directoryShelf,
+  DockerImageBuilder,
   FileSystemBuildContextStore,
+  FileSystemLogStore,
   type LockOwner,
+  MemoryEngine,
+  MemoryImageBuilder,
   SqlEventStore,
   SqlReadModel,
   SqlStorage
 } from "@terrarium/adapters"
+import { ImageBuilder, type ImageBuilderError } from "@terrarium/domain"
 // Subpath imports: the package index also loads every other platform module (a Redis client among them).
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
-import { Config, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
-import { homedir, userInfo } from "node:os"
+import { Config, Duration, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
+import type { LogStore } from "@terrarium/domain"
+import { homedir, hostname, userInfo } from "node:os"
 import * as BackgroundProjection from "./BackgroundProjection.ts"
 import * as CatchUpProgress from "./CatchUpProgress.ts"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
-import { Terrarium, layer as terrariumLayer } from "./Terrarium.ts"
+import { type BuildSettings, Terrarium, layer as terrariumLayer } from "./Terrarium.ts"
 
 export { ConflictingStorage } from "./Errors.ts"
 
@@ -66,6 +73,10 @@ const EnvironmentConfig = Config.all({
   databaseUrl: Config.option(Config.Redacted("TERRARIUM_DATABASE_URL")),
   databaseSchema: Config.option(Config.String("TERRARIUM_DATABASE_SCHEMA")),
   preparedStatements: Config.option(Config.String("TERRARIUM_DATABASE_PREPARED_STATEMENTS")),
+  imageBuilder: Config.option(Config.String("TERRARIUM_IMAGE_BUILDER")),
+  memoryBuildStepMs: Config.option(Config.String("TERRARIUM_MEMORY_BUILD_STEP_MS")),
+  dockerHost: Config.option(Config.String("DOCKER_HOST")),
+  buildLeaseSeconds: Config.option(Config.String("TERRARIUM_BUILD_LEASE_SECONDS")),
   curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG"))
 })
 
@@ -224,15 +235,82 @@ export const layerDatabase = (
   }))
 
 /**
- * Event store, projections and read model over one database.
+ * An image builder that loads its adapter on first use: the Docker adapter pulls in dockerode and
+ * its dependencies, which no command but `environment build` and `image …` needs, and the CLI's
+ * start-up is measured (`pnpm bench:cli`). The loaded builder is kept for the process.
+ */
+const lazyImageBuilder = (
+  engine: string,
+  load: Effect.Effect<ImageBuilder["Service"], ImageBuilderError>
+): Layer.Layer<ImageBuilder> =>
+  Layer.effect(ImageBuilder, Effect.map(Effect.cached(load), (loaded) =>
+    ImageBuilder.of({
+      engine,
+      ping: Effect.flatMap(loaded, (b) => b.ping),
+      build: (request, progress) => Effect.flatMap(loaded, (b) => b.build(request, progress)),
+      inspect: (image) => Effect.flatMap(loaded, (b) => b.inspect(image)),
+      remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image))
+    })))
+
+/** The Docker adapter on `host`, made (and dockerode loaded) when first used. */
+const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"], ImageBuilderError> =>
+  DockerImageBuilder.make({ host })
+
+/**
+ * The image builder and the log store: Docker at `DOCKER_HOST` (default the local socket) unless
+ * `TERRARIUM_IMAGE_BUILDER=memory`, a builder in memory that builds nothing real (for the tests
+ * of what sits above the port, e.g. many processes racing to build one hash; its steps take
+ * `TERRARIUM_MEMORY_BUILD_STEP_MS`, and the images it holds are files under
+ * `$TERRARIUM_HOME/memory-engine`). Logs are files under `$TERRARIUM_HOME/logs`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
+  Effect.gen(function*() {
+    const env = yield* readEnvironment
+    const path = yield* Path.Path
+    const logs = FileSystemLogStore.layerWith({ root: path.join(yield* terrariumHome, "logs") })
+    const kind = Option.getOrElse(env.imageBuilder, () => "docker")
+    if (kind === "memory") {
+      const stepMs = Number(Option.getOrElse(env.memoryBuildStepMs, () => "0"))
+      // Its images are kept under the home, so the processes of one home share one engine as
+      // they would share a Docker engine: an image is missing only if it was never built.
+      const engine = new MemoryEngine({
+        script: () => ({ stepDuration: Number.isFinite(stepMs) ? stepMs : 0 }),
+        shelf: directoryShelf(path.join(yield* terrariumHome, "memory-engine", "images"))
+      })
+      return Layer.mergeAll(MemoryImageBuilder.layerWith(engine), logs)
+    }
+    const host = Option.getOrElse(env.dockerHost, () => "unix:///var/run/docker.sock")
+    return Layer.mergeAll(lazyImageBuilder(host, loadDockerBuilder(host)), logs)
+  })
+)
+
+/**
+ * Event store, projections and read model over one database, and the image builder and logs.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
-  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer).pipe(Layer.provideMerge(store))
+  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer, layerImages).pipe(Layer.provideMerge(store))
 }
+
+/**
+/**
+ * How this process holds build leases: its name (host, pid and a random part, since a pid is
+ * reused) and the lease's length (`TERRARIUM_BUILD_LEASE_SECONDS`, default 30: how long others
+ * wait for a build whose process was killed before taking it over).
+ */
+const buildSettings: Effect.Effect<BuildSettings> = Effect.map(readEnvironment, (env) => {
+  const seconds = Number(Option.getOrElse(env.buildLeaseSeconds, () => "30"))
+  return {
+    holder: `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    lease: Duration.seconds(Number.isFinite(seconds) && seconds > 0 ? seconds : 30)
+  }
+})
 
 /**
  * How the read model is kept up to date besides the catch-up every read starts with.
@@ -306,8 +384,15 @@ const publishCuratedCatalog = (options: CatalogOptions) =>
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: StorageOptions & ProjectionOptions & CatalogOptions & { readonly caller?: Caller | undefined }) => {
-  const terrarium = terrariumLayer(options.caller ?? defaultCaller())
+export const layer = (options: StorageOptions & ProjectionOptions & CatalogOptions & {
+  readonly caller?: Caller | undefined
+  /** Who this process is when it holds a build lease, and for how long (default: `buildSettings`). */
+  readonly builds?: BuildSettings | undefined
+}) => {
+  const terrarium = Layer.unwrap(Effect.map(
+    options.builds === undefined ? buildSettings : Effect.succeed(options.builds),
+    (settings) => terrariumLayer(options.caller ?? defaultCaller(), settings)
+  ))
   const service = Layer.merge(
     options.catchUpProgress !== undefined ? terrarium.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : terrarium,
     options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty

@@ -10,6 +10,7 @@ import { Context, Effect, Layer } from "effect"
 import * as CuratedCatalog from "./CuratedCatalog.ts"
 import * as EnvironmentCommands from "./EnvironmentCommands.ts"
 import * as EnvironmentQueries from "./EnvironmentQueries.ts"
+import * as ImageBuilds from "./ImageBuilds.ts"
 import type { Caller } from "./Results.ts"
 
 export { EventDecodeFailure, StreamContended, type TerrariumError } from "./Errors.ts"
@@ -37,8 +38,14 @@ export type {
  */
 export class Terrarium extends Context.Service<
   Terrarium,
-  EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries & CuratedCatalog.CuratedCatalogCommands
+  EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries & ImageBuilds.ImageBuilds &
+  CuratedCatalog.CuratedCatalogCommands
 >()("terrarium/Terrarium") {}
+
+export { type BuildSettings, type BuildUpdate, ImageBuildFailed, type ImageBuildResult, ImageNotFound, type ImageTarget } from "./ImageBuilds.ts"
+
+/** A holder name for builds when none is given: unique to this service. */
+const anonymousHolder = () => `terrarium-${crypto.randomUUID()}`
 
 /**
  * Builds the service from the ports and the caller.
@@ -46,10 +53,15 @@ export class Terrarium extends Context.Service<
  * @since 0.1.0
  * @category layers
  */
-export const make = (caller: Caller) =>
-  Effect.all([EnvironmentCommands.make(caller), EnvironmentQueries.make, CuratedCatalog.make(caller)]).pipe(
-    Effect.map(([commands, queries, catalog]) => Terrarium.of({ ...commands, ...queries, ...catalog }))
+export const make = (caller: Caller, builds?: ImageBuilds.BuildSettings) =>
+  Effect.all([
+    EnvironmentCommands.make(caller),
+    EnvironmentQueries.make,
+    ImageBuilds.make(caller, builds ?? { holder: anonymousHolder() }),
+    CuratedCatalog.make(caller)
+  ]).pipe(
+    Effect.map(([commands, queries, images, catalog]) => Terrarium.of({ ...commands, ...queries, ...images, ...catalog }))
   )
 
 /** @since 0.1.0 @category layers */
-export const layer = (caller: Caller) => Layer.effect(Terrarium, make(caller))
+export const layer = (caller: Caller, builds?: ImageBuilds.BuildSettings) => Layer.effect(Terrarium, make(caller, builds))

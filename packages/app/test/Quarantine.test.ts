@@ -126,7 +126,7 @@ const scenario = (kind: DatabaseKind, database: Layer.Layer<Database, unknown>) 
         lists: [yield* t.environments({ workspace: "team-a" }), yield* t.environments({ workspace: "team-b" })]
       }, before)
     }).pipe(
-      Effect.provide(terrariumLayer({ actor: "alice" }).pipe(Layer.provideMerge(Layer.merge(Setup.layerPorts(database), MemoryBuildContextStore.layer)))),
+      Effect.provide(terrariumLayer({ actor: "alice" }).pipe(Layer.provideMerge(Layer.merge(Setup.layerPorts(database).pipe(Layer.provide(NodeServices.layer)), MemoryBuildContextStore.layer)))),
       Effect.scoped
     ), { timeout: 120_000 })
 

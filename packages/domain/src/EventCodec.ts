@@ -15,8 +15,10 @@
  * @since 0.1.0
  */
 import { Exit, Result, Schema } from "effect"
+import { BUILD_SCHEMA_VERSIONS, BuildEventJson } from "./Build.ts"
+import type { BuildEvent } from "./Build.ts"
 import { EnvironmentEventJson, SCHEMA_VERSIONS } from "./Event.ts"
-import type { EnvironmentEvent, EnvironmentEventType } from "./Event.ts"
+import type { EnvironmentEvent } from "./Event.ts"
 import type { EventMetadata, NewEvent, RecordedEvent } from "./ports/EventStore.ts"
 
 /**
@@ -81,10 +83,17 @@ export class EventDecodeError extends Schema.TaggedError<EventDecodeError>()("Ev
   }
 }
 
-const encodeData = Schema.encodeSync(EnvironmentEventJson)
-// Synchronous: a replay decodes every event of the log, and running an Effect per event cost
-// twice the decoding itself (bench/README.md, "Measurements behind code choices").
-const decodeData = Schema.decodeUnknownResult(EnvironmentEventJson)
+/** An encoder of one kind of stream: its JSON codec and the current version of each type. */
+const encoderOf = <A extends { readonly _tag: string }>(json: Schema.Codec<A, unknown>, versions: Readonly<Record<A["_tag"], number>>) => {
+  const encodeData = Schema.encodeSync(json)
+  return (event: A, metadata: EventMetadata, id: string): NewEvent => ({
+    id,
+    type: event._tag,
+    schemaVersion: versions[event._tag as A["_tag"]],
+    data: encodeData(event),
+    metadata
+  })
+}
 
 /**
  * An environment event as a row to append. `id` is the caller's UUID for the event.
@@ -92,15 +101,53 @@ const decodeData = Schema.decodeUnknownResult(EnvironmentEventJson)
  * @since 0.1.0
  * @category encoding
  */
-export const encode = (event: EnvironmentEvent, metadata: EventMetadata, id: string): NewEvent => ({
-  id,
-  type: event._tag,
-  schemaVersion: SCHEMA_VERSIONS[event._tag],
-  data: encodeData(event),
-  metadata
-})
+export const encode: (event: EnvironmentEvent, metadata: EventMetadata, id: string) => NewEvent = encoderOf(
+  EnvironmentEventJson as Schema.Codec<EnvironmentEvent, unknown>,
+  SCHEMA_VERSIONS
+)
 
-const isEventType = (type: string): type is EnvironmentEventType => Object.hasOwn(SCHEMA_VERSIONS, type)
+/**
+ * A decoder of one kind of stream: its JSON codec, its upcasters and the current version of
+ * each type. The environment and the build streams each have one (`decode`, `decodeBuild`).
+ */
+const decoderOf = <A extends { readonly _tag: string }>(
+  json: Schema.Codec<A, unknown>,
+  options: { readonly upcasters: Upcasters; readonly versions: Readonly<Record<string, number>> }
+) => {
+  // Synchronous: a replay decodes every event of the log, and running an Effect per event cost
+  // twice the decoding itself (bench/README.md, "Measurements behind code choices").
+  const decodeData = Schema.decodeUnknownResult(json)
+  return (recorded: RecordedEvent): Exit.Exit<A, EventDecodeError> => {
+    const failure = (problem: DecodeProblem, detail: string) =>
+      Exit.fail(new EventDecodeError({
+        workspace: recorded.workspace,
+        stream: recorded.stream,
+        position: recorded.position,
+        streamVersion: recorded.streamVersion,
+        type: recorded.type,
+        schemaVersion: recorded.schemaVersion,
+        problem,
+        detail
+      }))
+    const current = Object.hasOwn(options.versions, recorded.type) ? options.versions[recorded.type] : undefined
+    if (current === undefined) return failure("UnknownType", "unknown event type")
+    if (recorded.schemaVersion > current) {
+      return failure("NewerSchema", `schema version ${recorded.schemaVersion} is newer than this code's ${current}; upgrade Terrarium`)
+    }
+    let data = recorded.data
+    for (let version = recorded.schemaVersion; version < current; version++) {
+      const upcaster = options.upcasters[`${recorded.type}@${version}`]
+      if (upcaster === undefined) return failure("NoUpcaster", `no upcaster from schema version ${version} to ${version + 1}`)
+      data = upcaster(data)
+    }
+    // The row's `type` is authoritative; `_tag` in `data` is redundant and may be missing.
+    const tagged = typeof data === "object" && data !== null && !Array.isArray(data) ? { ...data, _tag: recorded.type } : data
+    const decoded = decodeData(tagged)
+    if (Result.isFailure(decoded)) return failure("Malformed", decoded.failure.message)
+    const event = decoded.success
+    return event._tag === recorded.type ? Exit.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
+  }
+}
 
 /**
  * A decoder with its own upcaster table and current versions; `decode` is this with today's.
@@ -112,37 +159,8 @@ const isEventType = (type: string): type is EnvironmentEventType => Object.hasOw
 export const makeDecode = (options: {
   readonly upcasters: Upcasters
   readonly versions: Readonly<Record<string, number>>
-}) =>
-(recorded: RecordedEvent): Exit.Exit<EnvironmentEvent, EventDecodeError> => {
-  const failure = (problem: DecodeProblem, detail: string) =>
-    Exit.fail(new EventDecodeError({
-      workspace: recorded.workspace,
-      stream: recorded.stream,
-      position: recorded.position,
-      streamVersion: recorded.streamVersion,
-      type: recorded.type,
-      schemaVersion: recorded.schemaVersion,
-      problem,
-      detail
-    }))
-  const current = Object.hasOwn(options.versions, recorded.type) ? options.versions[recorded.type] : undefined
-  if (current === undefined || !isEventType(recorded.type)) return failure("UnknownType", "unknown event type")
-  if (recorded.schemaVersion > current) {
-    return failure("NewerSchema", `schema version ${recorded.schemaVersion} is newer than this code's ${current}; upgrade Terrarium`)
-  }
-  let data = recorded.data
-  for (let version = recorded.schemaVersion; version < current; version++) {
-    const upcaster = options.upcasters[`${recorded.type}@${version}`]
-    if (upcaster === undefined) return failure("NoUpcaster", `no upcaster from schema version ${version} to ${version + 1}`)
-    data = upcaster(data)
-  }
-  // The row's `type` is authoritative; `_tag` in `data` is redundant and may be missing.
-  const tagged = typeof data === "object" && data !== null && !Array.isArray(data) ? { ...data, _tag: recorded.type } : data
-  const decoded = decodeData(tagged)
-  if (Result.isFailure(decoded)) return failure("Malformed", decoded.failure.message)
-  const event = decoded.success
-  return event._tag === recorded.type ? Exit.succeed(event) : failure("Malformed", `data is a ${event._tag}, not a ${recorded.type}`)
-}
+}): (recorded: RecordedEvent) => Exit.Exit<EnvironmentEvent, EventDecodeError> =>
+  decoderOf(EnvironmentEventJson as Schema.Codec<EnvironmentEvent, unknown>, options)
 
 /**
  * A stored row as an environment event, upcast to today's schema first. The result is an `Exit`,
@@ -155,3 +173,35 @@ export const decode: (recorded: RecordedEvent) => Exit.Exit<EnvironmentEvent, Ev
   upcasters: UPCASTERS,
   versions: SCHEMA_VERSIONS
 })
+
+/**
+ * The upcasters of the build stream's events (`Build.ts`): none yet.
+ *
+ * @since 0.2.0
+ * @category upcasting
+ */
+export const BUILD_UPCASTERS: Upcasters = {}
+
+/**
+ * A build event as a row to append (a stream of `Build.streamOf(hash)`).
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeBuild: (event: BuildEvent, metadata: EventMetadata, id: string) => NewEvent = encoderOf(
+  BuildEventJson as Schema.Codec<BuildEvent, unknown>,
+  BUILD_SCHEMA_VERSIONS
+)
+
+/**
+ * A stored row of a build stream as a build event. The type names are those of the build stream:
+ * its `ImageBuilt` is not the environment stream's older `ImageBuilt`, and which decoder reads a
+ * row is chosen by its stream, never by its type. Synchronous like `decode` (an `Exit`).
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const decodeBuild: (recorded: RecordedEvent) => Exit.Exit<BuildEvent, EventDecodeError> = decoderOf(
+  BuildEventJson as Schema.Codec<BuildEvent, unknown>,
+  { upcasters: BUILD_UPCASTERS, versions: BUILD_SCHEMA_VERSIONS }
+)

@@ -85,3 +85,13 @@ export const MAX_BUILD_CONTEXT_BYTES = 256 * 1_048_576
  * @category limits
  */
 export const MAX_BUILD_CONTEXT_ENTRIES = 50_000
+
+/**
+ * The largest build log kept, in bytes of UTF-8: a build that prints more keeps its first
+ * 16 MiB and one line saying the rest was dropped (a log is for reading, not for archiving a
+ * runaway loop's output).
+ *
+ * @since 0.2.0
+ * @category limits
+ */
+export const MAX_LOG_BYTES = 16 * 1_048_576

@@ -26,12 +26,17 @@ export * from "./Decider.ts"
 export * as Environment from "./Environment.ts"
 export * as EventCodec from "./EventCodec.ts"
 
+// The build stream of a canonical hash: its events, its decider and lease (namespaced: its
+// `ImageBuilt` is not the environment stream's).
+export * as Build from "./Build.ts"
+
 // The ports.
 export * from "./ports/EventStore.ts"
 export * from "./ports/Projections.ts"
 export * from "./ports/ReadModel.ts"
 export * from "./ports/Storage.ts"
 export * from "./ports/ImageBuilder.ts"
+export * from "./ports/LogStore.ts"
 export * from "./ports/BuildContextStore.ts"
 
 export * from "./CauseText.ts"

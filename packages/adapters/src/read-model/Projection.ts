@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import {
+  Build,
   CanonicalHash,
   Environment,
   EnvironmentEventJson,
@@ -17,7 +18,7 @@ import {
   SCHEMA_VERSIONS,
   UndecodableEvent
 } from "@terrarium/domain"
-import type { AuditEntry, EnvironmentEvent, EnvironmentType, RecordedEvent } from "@terrarium/domain"
+import type { AuditEntry, BuildFailureRow, BuiltImageRow, EnvironmentEvent, EnvironmentType, ImageBuildRow, RecordedEvent } from "@terrarium/domain"
 import { Cause, Exit, Result, Schema } from "effect"
 
 /**
@@ -188,6 +189,28 @@ export type RowOp =
     readonly digest: string
     readonly buildId: string
     readonly builtAt: Date
+  }
+  | {
+    /**
+     * A build event changed what its hash's row says (every build event but `BuildRequested`):
+     * status, running build and lease, failure. The last image built is left as it is.
+     */
+    readonly _tag: "SetBuildStatus"
+    readonly canonicalHash: string
+    readonly image: string
+    readonly status: ImageBuildRow["status"]
+    readonly buildId: string
+    readonly leaseHolder: string | null
+    readonly leaseExpiresAt: Date | null
+    readonly failure: BuildFailureRow | null
+    readonly at: Date
+    readonly position: number
+  }
+  | {
+    /** An `ImageBuilt`: the hash's last image built; always after its `SetBuildStatus`. */
+    readonly _tag: "SetBuiltImage"
+    readonly canonicalHash: string
+    readonly built: BuiltImageRow
   }
   | {
     /** An event whose row is damaged, set aside (see `quarantine`). */
@@ -395,6 +418,48 @@ export const project = (event: EnvironmentEvent, envelope: Envelope): ReadonlyAr
   }
 }
 
+/**
+ * The row operations of one event of a build stream (`Build.ts`): the image cache's row of its
+ * hash. A `BuildRequested` changes nothing there (its `BuildStarted` follows it at once); the
+ * image name is taken from the state the row already has, or from the event that carries it.
+ *
+ * @since 0.2.0
+ * @category projection
+ */
+export const projectBuild = (
+  event: Build.BuildEvent,
+  canonicalHash: string,
+  image: string,
+  recorded: Pick<RecordedEvent, "occurredAt" | "position">
+): ReadonlyArray<RowOp> => {
+  const at = recorded.occurredAt
+  const status = (
+    fields: Pick<Extract<RowOp, { _tag: "SetBuildStatus" }>, "status" | "buildId" | "leaseHolder" | "leaseExpiresAt" | "failure">
+  ): RowOp => ({ _tag: "SetBuildStatus", canonicalHash, image, ...fields, at, position: recorded.position })
+  switch (event._tag) {
+    case "BuildRequested":
+      return []
+    case "BuildStarted":
+    case "BuildLeaseRenewed":
+      return [status({
+        status: "building", buildId: event.buildId, leaseHolder: event.holder, leaseExpiresAt: new Date(event.leaseExpiresAt), failure: null
+      })]
+    case "ImageBuilt": {
+      const { _tag, ...built } = event
+      return [
+        status({ status: "built", buildId: event.buildId, leaseHolder: null, leaseExpiresAt: null, failure: null }),
+        { _tag: "SetBuiltImage", canonicalHash, built: { ...built, builtAt: at } }
+      ]
+    }
+    case "BuildFailed": {
+      const { _tag, ...failure } = event
+      return [status({
+        status: "failed", buildId: event.buildId, leaseHolder: null, leaseExpiresAt: null, failure: { ...failure, failedAt: at }
+      })]
+    }
+  }
+}
+
 /** A decoder's complaint can quote a large payload; the quarantine keeps the start of it. */
 const MAX_ERROR_LENGTH = 2000
 
@@ -436,16 +501,35 @@ export const quarantine = (recorded: RecordedEvent, envelope: Envelope, error: E
  * @category projection
  */
 export const rowOpsOf = (recorded: RecordedEvent): Exit.Exit<ReadonlyArray<RowOp>, ProjectionError> => {
+  const hash = Build.hashOfStream(recorded.workspace, recorded.stream)
+  if (hash !== undefined) {
+    // A build row this code cannot read stops the projector, as an unreadable environment row
+    // does: the image cache must not answer from a log it skipped.
+    const decoded = EventCodec.decodeBuild(recorded)
+    if (Exit.isSuccess(decoded)) return Exit.succeed(projectBuild(decoded.value, hash, imageOf(decoded.value, hash), recorded))
+    return Exit.fail(new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause: decodeErrorOf(decoded) }) }))
+  }
   const envelope = envelopeOf(recorded)
   if (envelope === undefined) return Exit.succeed([])
   const decoded = EventCodec.decode(recorded)
   if (Exit.isSuccess(decoded)) return Exit.succeed(project(decoded.value, envelope))
-  // `decode` fails with its error only, never a defect or an interruption.
-  const cause = Result.getOrThrow(Cause.findError(decoded.cause))
+  const cause = decodeErrorOf(decoded)
   return cause.isMalformed
     ? Exit.succeed(quarantine(recorded, envelope, cause))
     : Exit.fail(new ProjectionError({ reason: new UndecodableEvent({ position: recorded.position, cause }) }))
 }
+
+// The decoders fail with their error only, never a defect or an interruption.
+const decodeErrorOf = (failed: Exit.Failure<unknown, EventCodec.EventDecodeError>): EventCodec.EventDecodeError =>
+  Result.getOrThrow(Cause.findError(failed.cause))
+
+/**
+ * The image of a build event: every event but `BuildRequested`/`ImageBuilt` leaves it to the
+ * row, so this is only the fallback for a row that does not exist yet (the image name the app
+ * derives from the hash: docs/images.md).
+ */
+const imageOf = (event: Build.BuildEvent, hash: string): string =>
+  event._tag === "BuildRequested" || event._tag === "ImageBuilt" ? event.image : Build.imageNameOf(hash)
 
 /**
  * The row operations of a batch of recorded events, in order. Synchronous (an `Exit`): it runs

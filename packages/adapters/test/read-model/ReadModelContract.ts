@@ -13,6 +13,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   Archived,
+  Build,
   CanonicalHash,
   Defined,
   emptyDefinition,
@@ -77,7 +78,10 @@ export const readModelView = Effect.gen(function* () {
   }
   const cache: Record<string, unknown> = {}
   for (const hash of [...hashSet].sort()) cache[hash] = yield* read.cacheLookup(hash)
-  return { workspaces, curatedCatalog: yield* read.curatedCatalog(), cache, quarantine: yield* read.quarantine({}) }
+  return {
+    workspaces, curatedCatalog: yield* read.curatedCatalog(), cache, quarantine: yield* read.quarantine({}),
+    images: yield* read.imageBuilds({})
+  }
 })
 
 /** Every audit entry of every workspace of the log. */
@@ -123,6 +127,75 @@ export const readModelContract = <R = never, E = never, E2 = never>(
           assert.strictEqual(yield* projections.checkpoint, head)
           assert.strictEqual(yield* projections.catchUp, head, "nothing left to catch up")
         }
+      })))
+
+    it.effect("the image cache follows each hash's build stream, within a batch and across batches, and a rebuild agrees", () =>
+      run(Effect.gen(function* () {
+        const store = yield* EventStore
+        const projections = yield* Projections
+        const read = yield* ReadModel
+        const hashA = `sha256:${"a".repeat(64)}`
+        const hashB = `sha256:${"b".repeat(64)}`
+        const requestedBy = { workspace: "team-a", name: "train", version: "1" }
+        const lock = (version: string) => ({ conda: [], pip: [{ name: "demo-a", version }] })
+        const built = (hash: string, buildId: string, version: string, drift: Build.ImageBuilt["drift"] = []) =>
+          new Build.ImageBuilt({
+            buildId, image: Build.imageNameOf(hash), imageId: `sha256:${"1".repeat(64)}`, sizeBytes: 2048,
+            baseImageDigest: null, resolved: lock(version), durationMs: 1500, logKey: Build.logKeyOf(hash, buildId),
+            builderVersion: "memory/1", cachedSteps: 1, totalSteps: 3, drift
+          })
+        const start = (hash: string, buildId: string, at: number, noCache = false) => [
+          new Build.BuildRequested({ canonicalHash: hash, image: Build.imageNameOf(hash), requestedBy, noCache }),
+          new Build.BuildStarted({ buildId, holder: "host:1", leaseExpiresAt: at, noCache, cause: "first" })
+        ]
+        const append = (hash: string, events: ReadonlyArray<Build.BuildEvent>) =>
+          store.append(Build.streamOf(hash), "any", events.map((event) =>
+            EventCodec.encodeBuild(event, { actor: "builder", correlationId: crypto.randomUUID(), causationId: null }, crypto.randomUUID())))
+        // A: started, renewed, built, in one append (one batch of four); B: started only.
+        yield* append(hashA, [...start(hashA, "b1", 1_000), new Build.BuildLeaseRenewed({ buildId: "b1", holder: "host:1", leaseExpiresAt: 2_000 }), built(hashA, "b1", "1.0")])
+        yield* append(hashB, start(hashB, "b2", 5_000))
+        yield* projections.catchUp
+        const [a, b] = yield* read.imageBuilds({})
+        assert.strictEqual(a?.canonicalHash, hashA)
+        assert.strictEqual(a?.status, "built")
+        assert.isNull(a?.leaseHolder)
+        assert.strictEqual(a?.built?.resolved.pip[0]?.version, "1.0")
+        assert.instanceOf(a?.built?.builtAt, Date)
+        assert.strictEqual(b?.status, "building")
+        assert.strictEqual(b?.leaseHolder, "host:1")
+        assert.deepStrictEqual(b?.leaseExpiresAt, new Date(5_000))
+        assert.isNull(b?.built)
+        // A rebuilt with --no-cache that drifts, in a later batch; B fails.
+        yield* append(hashA, start(hashA, "b3", 9_000, true))
+        yield* projections.catchUp
+        const rebuilding = (yield* read.imageBuilds({ canonicalHash: hashA }))[0]
+        assert.strictEqual(rebuilding?.status, "building")
+        assert.strictEqual(rebuilding?.built?.buildId, "b1", "the last image built stays while a rebuild runs")
+        yield* append(hashA, [built(hashA, "b3", "1.1", [{ manager: "pip", name: "demo-a", from: "1.0", to: "1.1" }])])
+        yield* append(hashB, [new Build.BuildFailed({ buildId: "b2", reason: "StepFailed", message: "step failed", step: "RUN pip", logKey: Build.logKeyOf(hashB, "b2"), logTail: ["no such package"] })])
+        yield* projections.catchUp
+        const [a2, b2] = yield* read.imageBuilds({})
+        assert.strictEqual(a2?.built?.buildId, "b3")
+        assert.deepStrictEqual(a2?.built?.drift, [{ manager: "pip", name: "demo-a", from: "1.0", to: "1.1" }])
+        assert.strictEqual(b2?.status, "failed")
+        assert.strictEqual(b2?.failure?.step, "RUN pip")
+        assert.deepStrictEqual(b2?.failure?.logTail, ["no such package"])
+        assert.instanceOf(b2?.failure?.failedAt, Date)
+        assert.deepStrictEqual(yield* read.imageBuilds({ canonicalHash: `sha256:${"c".repeat(64)}` }), [])
+        const incremental = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, incremental)
+        // The rebuilt rows take the next event (B retried after its failure), and a second
+        // rebuild, which swaps the tables back, agrees again.
+        yield* append(hashB, [new Build.BuildStarted({ buildId: "b4", holder: "host:2", leaseExpiresAt: 12_000, noCache: false, cause: "retry" })])
+        yield* projections.catchUp
+        const retried = (yield* read.imageBuilds({ canonicalHash: hashB }))[0]
+        assert.strictEqual(retried?.status, "building")
+        assert.strictEqual(retried?.buildId, "b4")
+        assert.isNull(retried?.failure)
+        const afterRetry = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, afterRetry)
       })))
 
     it.effect("catching up twice applies nothing twice", () =>

@@ -162,7 +162,8 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
           environment_versions: 7,
           environments: 5,
           curated_catalog: 1,
-          quarantined_events: 0
+          quarantined_events: 0,
+          images: 0
         })
         // Other transaction boundaries than the incremental catch-up's (batches of 4) too.
         const wholeLog = yield* projectorWith({ batchSize: 1000 })

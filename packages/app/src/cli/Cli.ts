@@ -18,6 +18,7 @@ import { audit } from "./commands/audit.ts"
 import { curated } from "./commands/curated.ts"
 import { db } from "./commands/db.ts"
 import { environment } from "./commands/environment.ts"
+import { image } from "./commands/image.ts"
 import { projections } from "./commands/projections.ts"
 import { root } from "./TerrariumCommand.ts"
 
@@ -29,7 +30,7 @@ export { UsageError } from "./Diagnostics.ts"
  * @since 0.1.0
  * @category commands
  */
-export const terrarium = root.pipe(Command.withSubcommands([environment, curated, audit, db, projections]))
+export const terrarium = root.pipe(Command.withSubcommands([environment, image, curated, audit, db, projections]))
 
 /**
  * The framework prints help for `--help`, and its version; a command line it cannot parse is

@@ -87,6 +87,10 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ReadModelError":
     case "StorageError":
     case "DatabaseError":
+    case "ImageBuilderError":
+    case "ImageBuildFailed":
+    case "ImageNotFound":
+    case "LogStoreError":
     case "BuildContextStoreError":
       return 1
     default:
@@ -111,8 +115,12 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "UsageError":
       return error.field !== undefined ? { field: error.field } : {}
     case "EnvironmentError":
+    case "ImageBuilderError":
+    case "LogStoreError":
     case "BuildContextStoreError":
       return { reason: error.reason._tag }
+    case "ImageBuildFailed":
+      return { reason: error.reason }
     default:
       return {}
   }

@@ -162,7 +162,9 @@ export const withTerrarium = <A, E>(
     })
     const value = yield* f(flags).pipe(Effect.provide(layer), Effect.mapError(asUsageError(spellings)))
     const shown = print(value)
-    yield* Console.log(render(flags.output, shown.data, shown.table))
+    const text = render(flags.output, shown.data, shown.table)
+    // A command that printed its table as it went (`image logs`) has nothing left to print.
+    if (!(flags.output === "table" && text === "")) yield* Console.log(text)
   })
 
 /**

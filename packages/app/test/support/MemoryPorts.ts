@@ -1,11 +1,24 @@
 /**
- * The ports in memory (event store, projections, read model, storage, build contexts), for the application's
- * unit tests: the same contracts as the SQL adapters, no database, nothing kept after the scope.
- * Test support rather than `Setup`, so that the CLI and the library never load them.
+ * The ports in memory (event store, projections, read model, storage, build contexts, image
+ * builder, logs), for the application's unit tests: the same contracts as the SQL adapters, no
+ * database, nothing kept after the scope. Test support rather than `Setup`, so that the CLI and the
+ * library never load them.
  */
-import { MemoryBuildContextStore, MemoryEventStore, MemoryReadModel, MemoryStorage } from "@terrarium/adapters"
+import {
+  MemoryBuildContextStore,
+  MemoryEngine,
+  MemoryEventStore,
+  MemoryImageBuilder,
+  MemoryLogStore,
+  MemoryReadModel,
+  MemoryStorage
+} from "@terrarium/adapters"
 import { Layer } from "effect"
 
-export const layerPortsMemory = Layer.mergeAll(MemoryReadModel.layer, MemoryStorage.layer, MemoryBuildContextStore.layer).pipe(
-  Layer.provideMerge(MemoryEventStore.layer)
-)
+/** The ports in memory, the image builder over `engine` (which a test looks into and changes). */
+export const layerPortsMemoryWith = (engine: MemoryEngine) =>
+  Layer.mergeAll(
+    MemoryReadModel.layer, MemoryStorage.layer, MemoryBuildContextStore.layer, MemoryImageBuilder.layerWith(engine), MemoryLogStore.layer
+  ).pipe(Layer.provideMerge(MemoryEventStore.layer))
+
+export const layerPortsMemory = Layer.suspend(() => layerPortsMemoryWith(new MemoryEngine()))

@@ -9,7 +9,9 @@
 import { Context, Schema } from "effect"
 import { describeCause } from "../CauseText.ts"
 import type { Effect } from "effect"
+import type { PackageDrift } from "../Build.ts"
 import type { EnvironmentType } from "../Definition.ts"
+import type { ResolvedLock } from "./ImageBuilder.ts"
 
 /**
  * One registered version (the version history).
@@ -106,6 +108,61 @@ export interface CacheEntryRow {
   readonly registeredPosition: number
   /** Null until an image has been built for the hash. */
   readonly image: ImageRow | null
+}
+
+/**
+ * The last image built for a hash, as its `ImageBuilt` recorded it (`Build.ts`), and when.
+ *
+ * @since 0.2.0
+ * @category rows
+ */
+export interface BuiltImageRow {
+  readonly buildId: string
+  readonly image: string
+  readonly imageId: string
+  readonly sizeBytes: number
+  readonly baseImageDigest: string | null
+  readonly resolved: ResolvedLock
+  readonly durationMs: number
+  readonly logKey: string
+  readonly builderVersion: string
+  readonly cachedSteps: number
+  readonly totalSteps: number
+  readonly drift: ReadonlyArray<PackageDrift>
+  readonly builtAt: Date
+}
+
+/** Why the last build of a hash failed (`BuildFailed`). @since 0.2.0 @category rows */
+export interface BuildFailureRow {
+  readonly buildId: string
+  readonly reason: string
+  readonly message: string
+  readonly step: string | null
+  readonly logKey: string
+  readonly logTail: ReadonlyArray<string>
+  readonly failedAt: Date
+}
+
+/**
+ * The image cache's row of one canonical hash (migration 0010): what its build stream says now.
+ * `leaseHolder`/`leaseExpiresAt` are set while `building`; `built` is the last image built,
+ * kept through a later failure or rebuild; `failure` is set while `failed`.
+ *
+ * @since 0.2.0
+ * @category rows
+ */
+export interface ImageBuildRow {
+  readonly canonicalHash: string
+  readonly image: string
+  readonly status: "building" | "built" | "failed"
+  /** The build running now, or the last one. */
+  readonly buildId: string
+  readonly leaseHolder: string | null
+  readonly leaseExpiresAt: Date | null
+  readonly failure: BuildFailureRow | null
+  readonly built: BuiltImageRow | null
+  readonly updatedAt: Date
+  readonly updatedPosition: number
 }
 
 /** @since 0.1.0 @category rows */
@@ -205,6 +262,8 @@ export class ReadModel extends Context.Service<ReadModel, {
   readonly curatedCatalog: () => Effect.Effect<ReadonlyArray<CuratedCatalogRow>, ReadModelError>
   /** Every registered version with this canonical hash, oldest first, with its image if built. */
   readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, ReadModelError>
+  /** The image cache: the row of one hash, or of every hash (by hash) when none is given. */
+  readonly imageBuilds: (query: { readonly canonicalHash?: string }) => Effect.Effect<ReadonlyArray<ImageBuildRow>, ReadModelError>
   /** The audit trail of a workspace or one environment, by position, optionally up to a position. */
   readonly audit: (query: { readonly workspace: string; readonly name?: string; readonly untilPosition?: number }) => Effect.Effect<ReadonlyArray<AuditEntry>, ReadModelError>
   /** The quarantined events, resolved or not, by position: of one workspace, or of every one. */

@@ -23,6 +23,7 @@ import {
   type EnvironmentSummary,
   type EnvironmentType,
   EventStore,
+  type ImageBuildRow,
   type LabelRow,
   LogReadFailure,
   ProjectionError,
@@ -65,6 +66,7 @@ interface Tables {
   readonly cache: Map<string, CacheEntryRow>
   readonly audit: Map<number, AuditEntry>
   readonly quarantine: Map<number, QuarantinedEvent>
+  readonly images: Map<string, ImageBuildRow>
 }
 
 /** A read model and how far the log has been applied to it. */
@@ -74,12 +76,14 @@ interface Target {
 }
 
 const emptyTables = (): Tables => ({
-  environments: new Map(), versions: new Map(), labels: new Map(), cache: new Map(), audit: new Map(), quarantine: new Map()
+  environments: new Map(), versions: new Map(), labels: new Map(), cache: new Map(), audit: new Map(), quarantine: new Map(),
+  images: new Map()
 })
 
 const copyOf = (tables: Tables): Tables => ({
   environments: new Map(tables.environments), versions: new Map(tables.versions), labels: new Map(tables.labels),
-  cache: new Map(tables.cache), audit: new Map(tables.audit), quarantine: new Map(tables.quarantine)
+  cache: new Map(tables.cache), audit: new Map(tables.audit), quarantine: new Map(tables.quarantine),
+  images: new Map(tables.images)
 })
 
 const streamId = (key: EnvironmentKey) => JSON.stringify([key.workspace, key.name])
@@ -94,6 +98,10 @@ const insert = <K, V>(table: Map<K, V>, id: K, row: V, what: string) => {
   if (table.has(id)) throw new DuplicateRow(`duplicate key value violates unique constraint of ${what}`)
   table.set(id, row)
 }
+
+/** A row's JSON as the SQL adapter reads it back: jsonb's key order, its one timestamp a Date again. */
+const jsonbWithDate = <A extends object>(value: A, key: keyof A & string, date: Date): A =>
+  ({ ...(asJsonb(value) as A), [key]: date })
 
 /** Applies operations in order, each as the SQL of `ProjectionSql.ts` would. Throws `DuplicateRow`. */
 const applyOp = (t: Tables, op: RowOp): void => {
@@ -179,6 +187,20 @@ const applyOp = (t: Tables, op: RowOp): void => {
         registry: op.registry, repository: op.repository, tag: op.tag, digest: op.digest, builtAt: op.builtAt, buildId: op.buildId
       }
       for (const [id, c] of t.cache) if (c.canonicalHash === op.canonicalHash) t.cache.set(id, { ...c, image })
+      return
+    }
+    case "SetBuildStatus": {
+      // An upsert by hash, as the SQL adapter's; the last image built stays.
+      const { _tag, canonicalHash, at, position, failure, ...status } = op
+      t.images.set(canonicalHash, {
+        canonicalHash, ...status, failure: failure === null ? null : jsonbWithDate(failure, "failedAt", failure.failedAt),
+        built: t.images.get(canonicalHash)?.built ?? null, updatedAt: at, updatedPosition: position
+      })
+      return
+    }
+    case "SetBuiltImage": {
+      const row = t.images.get(op.canonicalHash)
+      if (row !== undefined) t.images.set(op.canonicalHash, { ...row, built: jsonbWithDate(op.built, "builtAt", op.built.builtAt) })
       return
     }
     case "InsertQuarantine":
@@ -340,6 +362,11 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
       [...live.tables.cache.values()]
         .filter((c) => c.canonicalHash === canonicalHash)
         .sort((a, b) => a.registeredPosition - b.registeredPosition)
+    ),
+    imageBuilds: ({ canonicalHash }) => Effect.sync(() =>
+      [...live.tables.images.values()]
+        .filter((i) => canonicalHash === undefined || i.canonicalHash === canonicalHash)
+        .sort((a, b) => compareText(a.canonicalHash, b.canonicalHash))
     ),
     audit: ({ workspace, name, untilPosition }) => Effect.sync(() =>
       [...live.tables.audit.values()]

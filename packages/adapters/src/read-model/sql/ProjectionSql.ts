@@ -304,6 +304,24 @@ interface Plan {
   readonly audit: Array<Op<"InsertAudit">>
   readonly quarantined: Array<QuarantineRow>
   readonly resolutions: Array<Resolution>
+  readonly imageBuilds: Array<ImageBuildWrite>
+}
+
+/**
+ * The net change of a hash's image-cache row: its status columns as the batch left them, and
+ * its last image built when the batch built one (null keeps the stored one).
+ */
+interface ImageBuildWrite {
+  readonly canonical_hash: string
+  image: string
+  status: string
+  build_id: string
+  lease_holder: string | null
+  lease_expires_at: Date | null
+  failure: unknown
+  built: unknown
+  updated_at: Date
+  updated_position: number
 }
 
 interface Resolution {
@@ -344,8 +362,9 @@ const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${ke
 const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   const plan: Plan = {
     environments: [], touches: [], versions: [], archives: [], metadata: [], cache: [], images: [], labels: [], audit: [],
-    quarantined: [], resolutions: []
+    quarantined: [], resolutions: [], imageBuilds: []
   }
+  const imageBuilds = new Map<string, ImageBuildWrite>()
   const quarantined = new Map<number, QuarantineRow>()
   const environments = new Map<string, EnvironmentRow>()
   const touches = new Map<string, Op<"TouchEnvironment">>()
@@ -476,6 +495,20 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
           canonical_hash: op.canonicalHash, ...byKey(op.key), version: op.version, registered_position: op.position
         })
         break
+      case "SetBuildStatus": {
+        const row: ImageBuildWrite = {
+          canonical_hash: op.canonicalHash, image: op.image, status: op.status, build_id: op.buildId,
+          lease_holder: op.leaseHolder, lease_expires_at: op.leaseExpiresAt, failure: op.failure,
+          built: imageBuilds.get(op.canonicalHash)?.built ?? null, updated_at: op.at, updated_position: op.position
+        }
+        imageBuilds.set(op.canonicalHash, row)
+        break
+      }
+      case "SetBuiltImage": {
+        const row = imageBuilds.get(op.canonicalHash)
+        if (row !== undefined) row.built = op.built
+        break
+      }
       case "SetImage":
         // The last image of a hash in the batch wins, as it would have one by one.
         images.set(op.canonicalHash, {
@@ -502,6 +535,7 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   plan.metadata.push(...metadata.values())
   plan.images.push(...images.values())
   plan.labels.push(...labels.values())
+  plan.imageBuilds.push(...imageBuilds.values())
   return plan
 }
 
@@ -609,6 +643,16 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
       from jsonb_to_recordset(${json(plan.resolutions)})
         as t(workspace text, name text, position bigint, voided_position bigint, voided_at timestamptz, voided_by text, void_reason text)
       where q.position = t.position and q.workspace = t.workspace and q.name = t.name and q.voided_position is null
+    ), images_ as (
+      insert into ${sql.table(tables.images)} as i (canonical_hash, image, status, build_id, lease_holder, lease_expires_at,
+        failure, built, updated_at, updated_position)
+      select * from jsonb_to_recordset(${json(plan.imageBuilds)}) as t(canonical_hash text, image text, status text,
+        build_id text, lease_holder text, lease_expires_at timestamptz, failure jsonb, built jsonb, updated_at timestamptz,
+        updated_position bigint)
+      on conflict (canonical_hash) do update
+        set image = excluded.image, status = excluded.status, build_id = excluded.build_id, lease_holder = excluded.lease_holder,
+          lease_expires_at = excluded.lease_expires_at, failure = excluded.failure, built = coalesce(excluded.built, i.built),
+          updated_at = excluded.updated_at, updated_position = excluded.updated_position
     ), labelled as (
       insert into ${sql.table(tables.environment_labels)} (workspace, name, label, version, moved_at, moved_by, position)
       select * from jsonb_to_recordset(${json(set)}) as t(workspace text, name text, label text, version text,

@@ -11,6 +11,7 @@ import {
   Environment,
   type EnvironmentSummary,
   type EnvironmentType,
+  type ImageBuildRow,
   type LabelRow,
   type QuarantinedEvent,
   QueryFailed,
@@ -114,6 +115,19 @@ export const make = Effect.gen(function* () {
         : { registry: r.registry, repository: r.repository, tag: r.tag, digest: r.digest, builtAt: date(r.built_at), buildId: r.build_id }
     }))))
 
+  const imageBuilds: ReadModel["Service"]["imageBuilds"] = ({ canonicalHash }) =>
+    query("read image cache", (db) => {
+      let q = db.selectFrom("images").selectAll()
+      if (canonicalHash !== undefined) q = q.where("canonical_hash", "=", canonicalHash)
+      return q.orderBy("canonical_hash").execute()
+    }).pipe(Effect.map((rows) => rows.map((r): ImageBuildRow => ({
+      canonicalHash: r.canonical_hash, image: r.image, status: r.status, buildId: r.build_id, leaseHolder: r.lease_holder,
+      leaseExpiresAt: r.lease_expires_at === null ? null : date(r.lease_expires_at),
+      failure: r.failure === null ? null : { ...r.failure, failedAt: new Date(r.failure.failedAt) },
+      built: r.built === null ? null : { ...r.built, builtAt: new Date(r.built.builtAt) },
+      updatedAt: date(r.updated_at), updatedPosition: Number(r.updated_position)
+    }))))
+
   const audit: ReadModel["Service"]["audit"] = ({ workspace, name, untilPosition }) =>
     query("read audit trail", (db) => {
       let q = db.selectFrom("audit_trail").selectAll().where("workspace", "=", workspace)
@@ -139,5 +153,5 @@ export const make = Effect.gen(function* () {
         : { position: Number(r.voided_position), voidedAt: date(r.voided_at), voidedBy: r.voided_by, reason: r.void_reason }
     }))))
 
-  return ReadModel.of({ versions, environments, labels, curatedCatalog, cacheLookup, audit, quarantine })
+  return ReadModel.of({ versions, environments, labels, curatedCatalog, cacheLookup, imageBuilds, audit, quarantine })
 })

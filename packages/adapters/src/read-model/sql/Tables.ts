@@ -1,13 +1,14 @@
 /**
  * The Kysely row types of the projection tables created by `migrations/0002_projections.sql` (and
- * `0008_quarantined_events.sql`, `0011_cache_images.sql`), and the names of their shadows
- * (`0007_projection_rebuild_tables.sql`).
+ * `0008_quarantined_events.sql`, `0010_image_builds.sql`, `0011_cache_images.sql`), and the names of
+ * their shadows (`0007_projection_rebuild_tables.sql`).
  *
  * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
  * so, and the read side converts with `Number`.
  *
  * @since 0.1.0
  */
+import type { BuildFailureRow, BuiltImageRow } from "@terrarium/domain"
 import type { ColumnType } from "kysely"
 
 /** A `bigint` column: whatever the driver returns, written as a number. @internal */
@@ -120,6 +121,19 @@ export interface ProjectionTables {
     voided_by: string | null
     void_reason: string | null
   }
+  /** The image cache (migration 0010). */
+  readonly images: {
+    canonical_hash: string
+    image: string
+    status: "building" | "built" | "failed"
+    build_id: string
+    lease_holder: string | null
+    lease_expires_at: Date | null
+    failure: Jsonb<(Omit<BuildFailureRow, "failedAt"> & { failedAt: string }) | null>
+    built: Jsonb<(Omit<BuiltImageRow, "builtAt"> & { builtAt: string }) | null>
+    updated_at: Timestamp
+    updated_position: Int8
+  }
   readonly curated_catalog: {
     workspace: string
     name: string
@@ -140,8 +154,8 @@ export interface ProjectionTables {
  * @category tables
  */
 export const PROJECTION_TABLES = [
-  "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels", "environment_versions",
-  "environments"
+  "images", "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels",
+  "environment_versions", "environments"
 ] as const
 
 /** @since 0.1.0 @category tables */

@@ -7,6 +7,7 @@
 import { Command } from "effect/cli"
 import { addPackage } from "./environment/add-package.ts"
 import { archive } from "./environment/archive.ts"
+import { build } from "./environment/build.ts"
 import { clone } from "./environment/clone.ts"
 import { create } from "./environment/create.ts"
 import { diff } from "./environment/diff.ts"
@@ -30,5 +31,8 @@ export const environment = Command.make("environment").pipe(
   Command.withAlias("env"),
   Command.withDescription("Define, register, inspect and compare environments"),
   // In the order `--help` lists them: defining, reading, drafting, then managing versions.
-  Command.withSubcommands([create, clone, list, show, exportCommand, diff, addPackage, removePackage, setVariable, register, update, archive, restore, label, share, repair])
+  Command.withSubcommands([
+    create, clone, list, show, exportCommand, diff, addPackage, removePackage, setVariable, register, update, build, archive, restore,
+    label, share, repair
+  ])
 )

@@ -1,0 +1,162 @@
+/**
+ * The image builder in memory, for the application's unit tests: no engine, builds that take
+ * the time and end the way a test scripts them, progress as a real build reports it (a `Step`
+ * per step, `Log` lines), and images that a test can make vanish (`prune`) or an engine that it
+ * can stop (`engineDown`). It keeps the port's promises: one call is one build, an interrupted
+ * build tags nothing, `inspect` says `undefined` for an image that is not there.
+ *
+ * The images it holds are in this process unless it is given a shelf shared with others
+ * (`directoryShelf`): processes that share one engine then agree on which images exist, so an
+ * image is missing only when it was never built or was pruned, as on a real engine.
+ *
+ * @since 0.2.0
+ */
+import {
+  type BuildProgress,
+  type BuiltImage,
+  EngineUnavailable,
+  ImageBuilder,
+  ImageBuilderError,
+  type ImageBuildRequest,
+  type ImageInfo,
+  type ResolvedLock
+} from "@terrarium/domain"
+import { Duration, Effect, Layer } from "effect"
+
+/**
+ * How one build goes: its steps (names), how many of the first are cached, how long each step
+ * takes, what it resolves, or the reason it fails with after `failAtStep` steps.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ScriptedBuild {
+  readonly steps?: ReadonlyArray<string>
+  readonly cachedSteps?: number
+  readonly stepDuration?: Duration.Input
+  readonly resolved?: ResolvedLock
+  readonly fail?: ImageBuilderError["reason"]
+  readonly failAtStep?: number
+}
+
+/**
+ * Where an engine keeps the images it holds (an engine's image store).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ImageShelf {
+  readonly get: (image: string) => ImageInfo | undefined
+  readonly set: (info: ImageInfo) => void
+  readonly delete: (image: string) => void
+}
+
+/** The images of this process only. */
+const processShelf = (): ImageShelf => {
+  const images = new Map<string, ImageInfo>()
+  return {
+    get: (image) => images.get(image),
+    set: (info) => void images.set(info.image, info),
+    delete: (image) => void images.delete(image)
+  }
+}
+
+/** @since 0.2.0 @category models */
+export interface MemoryImageBuilderOptions {
+  /** The script of the `n`th build (from 1) of a request; default: three quick steps, nothing resolved. */
+  readonly script?: (request: ImageBuildRequest, n: number) => ScriptedBuild
+  /** Where the images are kept; default: in this process. */
+  readonly shelf?: ImageShelf
+}
+
+const DEFAULT_STEPS = ["FROM base", "RUN pip install", "LABEL terrarium.hash"]
+
+/**
+ * What a test sees of the builder and can change: the builds started and finished, the images
+ * there are, and whether the engine answers.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class MemoryEngine {
+  /** Every request passed to `build`, in call order. */
+  readonly requests: Array<ImageBuildRequest> = []
+  /** Builds that ran to completion (tagged their image). */
+  completed = 0
+  /** Builds interrupted before their end. */
+  interrupted = 0
+  readonly images: ImageShelf
+  engineDown = false
+  script: NonNullable<MemoryImageBuilderOptions["script"]>
+
+  constructor(options: MemoryImageBuilderOptions = {}) {
+    this.script = options.script ?? (() => ({}))
+    this.images = options.shelf ?? processShelf()
+  }
+
+  /** Removes an image behind Terrarium's back (`docker image rm` by hand). */
+  prune(image: string): void {
+    this.images.delete(image)
+  }
+
+  /** @internal A new image id, unique across the processes that may share a shelf. */
+  nextImageId(): string {
+    return `sha256:${crypto.randomUUID().replaceAll("-", "")}${crypto.randomUUID().replaceAll("-", "")}`
+  }
+}
+
+const down = () =>
+  new ImageBuilderError({ reason: new EngineUnavailable({ host: "memory", cause: new Error("the memory engine is stopped") }) })
+
+const make = (engine: MemoryEngine) =>
+  ImageBuilder.of({
+    engine: "memory",
+    ping: Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.void)),
+    build: (request, progress) =>
+      Effect.gen(function*() {
+        if (engine.engineDown) return yield* Effect.fail(down())
+        engine.requests.push(request)
+        const n = engine.requests.filter((r) => r.hash === request.hash).length
+        const script = engine.script(request, n)
+        const steps = script.steps ?? DEFAULT_STEPS
+        const cached = request.noCache ? 0 : Math.min(script.cachedSteps ?? 0, steps.length)
+        const report = (event: BuildProgress) => progress(event)
+        for (const [i, name] of steps.entries()) {
+          if (script.fail !== undefined && i === (script.failAtStep ?? 0)) {
+            yield* report({ _tag: "Log", line: `step ${i + 1} failed` })
+            return yield* Effect.fail(new ImageBuilderError({ reason: script.fail }))
+          }
+          yield* report({ _tag: "Step", index: i + 1, total: steps.length, name, cached: i < cached })
+          yield* report({ _tag: "Log", line: `${i < cached ? "CACHED " : ""}${name}` })
+          if (i >= cached) yield* Effect.sleep(script.stepDuration ?? Duration.zero)
+        }
+        if (script.fail !== undefined) return yield* Effect.fail(new ImageBuilderError({ reason: script.fail }))
+        if (engine.engineDown) return yield* Effect.fail(down())
+        const info: ImageInfo = { image: request.image, imageId: engine.nextImageId(), sizeBytes: 1024 * steps.length }
+        engine.images.set(info)
+        engine.completed += 1
+        return {
+          ...info,
+          baseImageDigest: "sha256:" + "b".repeat(64),
+          resolved: script.resolved ?? { conda: [], pip: [] },
+          cachedSteps: cached,
+          totalSteps: steps.length,
+          builderVersion: "memory/1"
+        } satisfies BuiltImage
+      }).pipe(Effect.onInterrupt(() => Effect.sync(() => void (engine.interrupted += 1)))),
+    inspect: (image) =>
+      Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.succeed(engine.images.get(image)))),
+    remove: (image) => Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.sync(() => void engine.images.delete(image))))
+  })
+
+/**
+ * The in-memory image builder.
+ *
+ * @since 0.2.0
+ */
+export const MemoryImageBuilder = {
+  /** The builder over an engine a test holds (and looks into). @since 0.2.0 @category layers */
+  layerWith: (engine: MemoryEngine): Layer.Layer<ImageBuilder> => Layer.succeed(ImageBuilder, make(engine)),
+  /** The builder over a fresh engine. @since 0.2.0 @category layers */
+  layer: Layer.suspend(() => Layer.succeed(ImageBuilder, make(new MemoryEngine())))
+} as const

@@ -1,0 +1,458 @@
+/**
+ * The image use cases: build a registered version into an image, exactly once per canonical
+ * hash, and read the image cache and the build logs.
+ *
+ * **One build per hash.** A build starts by appending `BuildStarted` to the hash's build stream
+ * (`Build.ts`) at the version it read: of any number of callers, in one process or many on one
+ * database, one wins the append and holds the lease; every other one is refused
+ * (`BuildInProgress`) and follows the stream until that build's `ImageBuilt` (it returns the
+ * same image) or `BuildFailed` (it fails the same way). The holder renews its lease while it
+ * builds; a holder that died stops renewing, its lease runs out, and the next caller takes the
+ * build over. A Ctrl-C records `BuildFailed` (reason `Interrupted`) on the way out; a killed
+ * process records nothing, and its lease runs out.
+ *
+ * **The cache.** A built hash answers from the read model's image cache (migration 0010), after
+ * asking the engine whether the image is still there: one pruned by hand is built again, never
+ * reported as cached.
+ *
+ * @since 0.2.0
+ */
+import {
+  type AuditEntry,
+  Build,
+  type BuildContext,
+  BuildContextStore,
+  type BuildProgress,
+  type BuiltImageRow,
+  EventCodec,
+  EventStore,
+  ImageBuilder,
+  type ImageBuilderError,
+  type ImageBuildRow,
+  LogStore,
+  Projections,
+  ReadModel,
+  type RecordedEvent
+} from "@terrarium/domain"
+import { Clock, Duration, Effect, Exit, Fiber, Option, Schema, Stream } from "effect"
+import { v7 as uuidv7 } from "uuid"
+import { commandHandler, loadStream } from "./CommandHandler.ts"
+import { type EnvironmentRef, formatRef } from "./EnvironmentRef.ts"
+import { loadEnvironment, versionView, workspaceOf } from "./EnvironmentViews.ts"
+import { EventDecodeFailure, type TerrariumError } from "./Errors.ts"
+import type { Caller, CallContext, Scope } from "./Results.ts"
+
+/**
+ * How builds hold their lease, and who this process is. `holder` names the process in the
+ * `BuildStarted` event (host, pid and a random part by default: `Setup.ts`).
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export interface BuildSettings {
+  readonly holder: string
+  /** How long a lease lasts without renewal (default 30 s). */
+  readonly lease?: Duration.Input | undefined
+  /** How often the holder renews it (default a third of the lease). */
+  readonly renewEvery?: Duration.Input | undefined
+  /** How often a waiter looks at the build stream (default 200 ms). */
+  readonly pollEvery?: Duration.Input | undefined
+}
+
+/**
+ * What a build call reports as it goes: the builder's progress (its own build, or the log lines
+ * of the build it waits for, when following), that it waits for another build, that it starts one.
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export type BuildUpdate =
+  | { readonly _tag: "Progress"; readonly progress: BuildProgress }
+  | { readonly _tag: "Waiting"; readonly buildId: string; readonly holder: string; readonly leaseExpiresAt: Date }
+  | { readonly _tag: "Started"; readonly buildId: string; readonly cause: Build.StartCause }
+
+/**
+ * The answer of a build call. `outcome`: `cached` (answered from the cache: nothing built),
+ * `built` (this call built it) or `joined` (it waited for the build another call ran).
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export interface ImageBuildResult {
+  readonly workspace: string
+  readonly name: string
+  readonly version: string
+  readonly canonicalHash: string
+  readonly image: string
+  readonly outcome: "cached" | "built" | "joined"
+  readonly built: BuiltImageRow
+}
+
+/**
+ * The build of a hash failed (this call's, or the one it waited for): the builder's reason, the
+ * failing step and the last lines of its log; `logKey` reads the whole log (`image logs`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ImageBuildFailed extends Schema.TaggedError<ImageBuildFailed>()("ImageBuildFailed", {
+  canonicalHash: Schema.String,
+  image: Schema.String,
+  buildId: Schema.String,
+  reason: Schema.String,
+  detail: Schema.String,
+  step: Schema.NullOr(Schema.String),
+  logKey: Schema.String
+}) {
+  override get message() {
+    return `the build of ${this.image} failed${this.step === null ? "" : ` at ${this.step}`}: ${this.detail}`
+  }
+}
+
+/** Nothing was ever built or asked for under this hash or reference. @since 0.2.0 @category errors */
+export class ImageNotFound extends Schema.TaggedError<ImageNotFound>()("ImageNotFound", { target: Schema.String }) {
+  override get message() { return `no image has been built or asked for ${this.target}; build it with: terrarium environment build ${this.target}` }
+}
+
+/** What `image show`/`image logs` take: a version, or a canonical hash. @since 0.2.0 @category model */
+export type ImageTarget = { readonly ref: EnvironmentRef } | { readonly canonicalHash: string }
+
+/**
+ * @since 0.2.0
+ * @category use cases
+ */
+export interface ImageBuilds {
+  /**
+   * Build a version's image unless its hash is built already (`noCache`: build it again).
+   * `onUpdate` hears the progress; `follow` also streams the log of a build this call waits for.
+   */
+  readonly build: (input: Scope & CallContext & {
+    readonly ref: EnvironmentRef
+    readonly noCache?: boolean | undefined
+    readonly follow?: boolean | undefined
+    readonly onUpdate?: ((update: BuildUpdate) => Effect.Effect<void>) | undefined
+  }) => Effect.Effect<ImageBuildResult, TerrariumError>
+  /** The image cache's row of a version's hash, or of a hash. */
+  readonly image: (input: Scope & { readonly target: ImageTarget }) => Effect.Effect<ImageBuildRow, TerrariumError>
+  /** Every row of the image cache, by hash. */
+  readonly images: Effect.Effect<ReadonlyArray<ImageBuildRow>, TerrariumError>
+  /** The image status of a hash, if anything was ever asked for it (for `environment show`). */
+  readonly imageStatus: (canonicalHash: string) => Effect.Effect<ImageBuildRow | undefined, TerrariumError>
+  /** The log of the last build of a version's hash (running, built or failed); `follow` until it ends. */
+  readonly logs: (input: Scope & { readonly target: ImageTarget; readonly follow?: boolean | undefined }) => Stream.Stream<string, TerrariumError>
+}
+
+/** How build events are stored; a row that cannot be read fails the read of its hash's stream. */
+const buildCodec = {
+  decode: (recorded: RecordedEvent) =>
+    EventCodec.decodeBuild(recorded).pipe(Effect.mapError((error) =>
+      new EventDecodeFailure({
+        message: `the build stream of ${Build.hashOfStream(error.workspace, error.stream) ?? error.stream} cannot be read: its event ` +
+          `at position ${error.position} (${error.type}, schema version ${error.schemaVersion}): ${error.detail.replace(/\s*\n\s*/g, "; ")}`,
+        workspace: error.workspace, stream: error.stream, position: error.position, malformed: error.isMalformed
+      })
+    )),
+  encode: EventCodec.encodeBuild
+}
+
+const handle = commandHandler(Build.decider, buildCodec)
+const load = loadStream(Build.decider, buildCodec)
+
+const rowOfBuilt = (event: Build.ImageBuilt, builtAt: Date): BuiltImageRow => {
+  const { _tag, ...fields } = event
+  return { ...fields, builtAt }
+}
+
+const failureOf = (hash: string, failed: Build.BuildFailed) =>
+  new ImageBuildFailed({
+    canonicalHash: hash, image: Build.imageNameOf(hash), buildId: failed.buildId, reason: failed.reason,
+    detail: failed.message + (failed.logTail.length > 0 ? `\n${failed.logTail.join("\n")}` : ""), step: failed.step,
+    logKey: failed.logKey
+  })
+
+/**
+ * The audit entries of the builds of an environment's versions: the events of the build stream of
+ * each hash it registered (up to a log position, for `--as-of`), as lines of its trail, so that
+ * `audit` shows when its image was built, by whom, and what drifted (`pip demo-a 1.0 → 1.1`).
+ * Each entry names the first of its versions with that hash.
+ *
+ * @since 0.2.0
+ * @category audit
+ */
+export const buildAuditEntries = (workspace: string, name: string, untilPosition?: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const { state } = yield* loadEnvironment(workspace, name, untilPosition)
+    if (state._tag !== "Active") return []
+    const versionOf = new Map<string, string>()
+    for (const v of state.versions) if (!versionOf.has(v.canonicalHash)) versionOf.set(v.canonicalHash, v.version)
+    const entries: Array<AuditEntry> = []
+    for (const [hash, version] of versionOf) {
+      const rows = yield* store.readStream(Build.streamOf(hash), untilPosition === undefined ? undefined : { untilPosition })
+      // A renewal says only that a build was alive; the trail would be mostly renewals.
+      for (const row of rows.filter((r) => r.type !== "BuildLeaseRenewed")) {
+        const event = yield* buildCodec.decode(row)
+        entries.push({
+          position: row.position, workspace, name, eventType: row.type, version, actor: row.metadata.actor,
+          occurredAt: row.occurredAt, correlationId: row.metadata.correlationId, causationId: row.metadata.causationId,
+          summary: Build.summarize(event), details: row.data
+        })
+      }
+    }
+    return entries
+  })
+
+/** How a builder's failure is recorded: its reason, the failing step, the last lines of its log. */
+const describeBuilderError = (error: ImageBuilderError) => {
+  const reason = error.reason
+  const step = reason._tag === "StepFailed" ? reason.step : reason._tag === "ImportCheckFailed" ? `import ${reason.module}` : null
+  const logTail = reason._tag === "StepFailed" || reason._tag === "ImportCheckFailed" ? reason.logTail.slice(-MAX_TAIL_LINES) : []
+  // The reason's own message already ends with the log tail; the event keeps them apart.
+  const message = reason._tag === "StepFailed" ? `build step failed: ${reason.step}` : reason.message
+  return { reason: reason._tag, message: clip(message), step: step === null ? null : clip(step), logTail: logTail.map(clip) }
+}
+
+/**
+ * A build's output is the engine's and the packages', not ours: what of it an event keeps is
+ * bounded (the whole log is in the log store).
+ */
+const MAX_TAIL_LINES = 20
+const MAX_EVENT_TEXT = 2_000
+const clip = (text: string) => (text.length <= MAX_EVENT_TEXT ? text : `${text.slice(0, MAX_EVENT_TEXT)}…`)
+
+/** The lines a progress event adds to the log. */
+const logLines = (progress: BuildProgress): ReadonlyArray<string> =>
+  progress._tag === "Log" ? [progress.line] : [`#${progress.index}/${progress.total} ${progress.cached ? "CACHED " : ""}${progress.name}`]
+
+/** What one round of the build loop ended with: an answer, or a reason to look again. */
+type Round = { readonly _tag: "Done"; readonly result: ImageBuildResult } | { readonly _tag: "Again" }
+const again: Round = { _tag: "Again" }
+
+/**
+ * The image use cases over the ports of the context.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(function*() {
+  const store = yield* EventStore
+  const projections = yield* Projections
+  const readModel = yield* ReadModel
+  const builder = yield* ImageBuilder
+  const logs = yield* LogStore
+  const contexts = yield* BuildContextStore
+  const leaseMs = Duration.toMillis(Duration.fromInputUnsafe(settings.lease ?? "30 seconds"))
+  const renewEvery = settings.renewEvery ?? Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
+  const pollEvery = settings.pollEvery ?? "200 millis"
+
+  const withStore = <A, E>(effect: Effect.Effect<A, E, EventStore>) => Effect.provideService(effect, EventStore, store)
+
+  const resolveVersion = (workspace: string, ref: EnvironmentRef) =>
+    Effect.gen(function*() {
+      const ws = yield* workspaceOf(workspace)
+      const { state } = yield* withStore(loadEnvironment(ws, ref.name))
+      return yield* versionView(state, ws, ref, yield* store.head)
+    })
+
+  const hashOf = (workspace: string, target: ImageTarget) =>
+    "canonicalHash" in target ? Effect.succeed(target.canonicalHash) : Effect.map(resolveVersion(workspace, target.ref), (v) => v.canonicalHash)
+
+  const cacheRow = (hash: string) =>
+    Effect.andThen(projections.catchUp, readModel.imageBuilds({ canonicalHash: hash })).pipe(Effect.map((rows) => rows[0]))
+
+  const build: ImageBuilds["build"] = (input) =>
+    Effect.gen(function*() {
+      const version = yield* resolveVersion(input.workspace, input.ref)
+      const hash = version.canonicalHash
+      const image = Build.imageNameOf(hash)
+      const stream = Build.streamOf(hash)
+      const update = input.onUpdate ?? (() => Effect.void)
+      const target = {
+        stream, subject: { kind: "image build", name: hash }, actor: input.actor ?? caller.actor,
+        correlationId: input.correlationId ?? uuidv7()
+      }
+      const answer = (outcome: ImageBuildResult["outcome"], built: BuiltImageRow): Extract<Round, { _tag: "Done" }> =>
+        ({ _tag: "Done", result: { workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, image, outcome, built } })
+      let noCache = input.noCache ?? false
+      let imageMissing = false
+
+      // The cache: a built hash whose image is still on the engine answers at once.
+      if (!noCache) {
+        const row = yield* cacheRow(hash)
+        if (row?.status === "built" && row.built !== null) {
+          if ((yield* builder.inspect(row.built.image)) !== undefined) return answer("cached", row.built).result
+          imageMissing = true
+        }
+      }
+
+      /**
+       * An image built, as the cache holds it (so that every caller, whether it built, waited or
+       * hit the cache, gets the same row); the event itself if the cache has moved past it.
+       */
+      const recordedBuilt = (event: Build.ImageBuilt) =>
+        Effect.map(cacheRow(hash), (row) =>
+          row?.built?.buildId === event.buildId ? row.built : rowOfBuilt(event, new Date()))
+
+      /** Follows the stream until the running build ends, or its lease runs out (then: again). */
+      const waitFor = (running: Build.Lease): Effect.Effect<Round, TerrariumError> =>
+        Effect.gen(function*() {
+          yield* update({ _tag: "Waiting", buildId: running.buildId, holder: running.holder, leaseExpiresAt: new Date(running.expiresAt) })
+          const tail = input.follow
+            ? yield* Effect.forkChild(
+              Stream.runForEach(logs.read(Build.logKeyOf(hash, running.buildId), { follow: true }), (line) =>
+                update({ _tag: "Progress", progress: { _tag: "Log", line } })).pipe(Effect.ignore)
+            )
+            : undefined
+          const round = yield* Effect.gen(function*() {
+            while (true) {
+              yield* Effect.sleep(pollEvery)
+              const { state } = yield* withStore(load(stream))
+              if (state.built?.buildId === running.buildId) return answer("joined", yield* recordedBuilt(state.built))
+              if (state.failed?.buildId === running.buildId) return yield* Effect.fail(failureOf(hash, state.failed))
+              if (state.running?.buildId !== running.buildId) return again
+              if ((yield* Clock.currentTimeMillis) >= state.running.expiresAt) return again
+            }
+          })
+          if (tail !== undefined) yield* Fiber.interrupt(tail)
+          return round
+        })
+
+      /**
+       * The stored context of a Dockerfile-based definition (the files digested at registration),
+       * read before a build takes the lease: a context that cannot be read fails the call alone.
+       */
+      const base = version.definition.docker.base
+      let context: BuildContext | undefined
+      const loadContext = Effect.suspend(() =>
+        context !== undefined || base.kind !== "dockerfile" || base.contextDigest === undefined
+          ? Effect.void
+          : Effect.map(contexts.get(base.contextDigest), (stored) => void (context = stored))
+      )
+
+      /** Runs the build this call holds the lease of, renewing it; records how it ended. */
+      const runBuild = (buildId: string, cause: Build.StartCause, buildNoCache: boolean): Effect.Effect<Round, TerrariumError, EventStore> =>
+        Effect.gen(function*() {
+          const logKey = Build.logKeyOf(hash, buildId)
+          const startedAt = yield* Clock.currentTimeMillis
+          yield* update({ _tag: "Started", buildId, cause })
+          // A log that cannot be written fails nothing: the build goes on and its events are recorded.
+          yield* logs.append(logKey, [`build ${buildId} of ${image} for ${version.workspace}/${version.name}:${version.version} (${cause}${buildNoCache ? ", no cache" : ""})`])
+            .pipe(Effect.ignore)
+          const progress = (event: BuildProgress) =>
+            // A log that cannot be written does not fail the build; the event still reaches the caller.
+            logs.append(logKey, logLines(event)).pipe(Effect.ignore, Effect.andThen(update({ _tag: "Progress", progress: event })))
+          const renew = Effect.gen(function*() {
+            while (true) {
+              yield* Effect.sleep(renewEvery)
+              const now = yield* Clock.currentTimeMillis
+              yield* handle(target, () => Effect.succeed({ _tag: "RenewLease" as const, buildId, holder: settings.holder, now, leaseMs }))
+            }
+          })
+          const record = (command: Build.BuildCommand) =>
+            handle(target, () => Effect.succeed(command)).pipe(Effect.ensuring(logs.seal(logKey).pipe(Effect.ignore)))
+          const exit = yield* Effect.exit(Effect.raceFirst(
+            builder.build({ hash, image, definition: version.definition, context, noCache: buildNoCache }, progress),
+            Effect.andThen(renew, Effect.never)
+          ))
+          if (Exit.isSuccess(exit)) {
+            const built = exit.value
+            const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+            const recorded = yield* Effect.result(record({
+              _tag: "FinishBuild",
+              built: {
+                buildId, image: built.image, imageId: built.imageId, sizeBytes: built.sizeBytes, baseImageDigest: built.baseImageDigest,
+                resolved: built.resolved, durationMs, logKey, builderVersion: built.builderVersion, cachedSteps: built.cachedSteps,
+                totalSteps: built.totalSteps
+              }
+            }))
+            if (recorded._tag === "Failure") {
+              const failure = recorded.failure
+              // The lease was lost while the image was tagged: another build owns the hash now.
+              if (failure._tag === "BuildError") return again
+              return yield* Effect.fail(failure)
+            }
+            return answer("built", yield* recordedBuilt(recorded.success.appended[0] as Build.ImageBuilt))
+          }
+          const error = Option.getOrUndefined(Exit.findErrorOption(exit))
+          // No typed error: a defect, or the interruption recorded above; let it through as it is.
+          if (error === undefined) return yield* (Effect.failCause(exit.cause) as Effect.Effect<never>)
+          if (error._tag === "BuildError") return again
+          if (error._tag !== "ImageBuilderError") return yield* Effect.fail(error)
+          const failed = describeBuilderError(error)
+          yield* logs.append(logKey, [`failed: ${failed.message}`]).pipe(Effect.ignore)
+          const appended = yield* record({ _tag: "FailBuild", failed: { buildId, logKey, ...failed } }).pipe(
+            Effect.catchTag("BuildError", () => Effect.succeed(undefined))
+          )
+          if (appended === undefined) return again
+          return yield* Effect.fail(failureOf(hash, appended.appended[0] as Build.BuildFailed))
+        }).pipe(Effect.onInterrupt(() =>
+          // Ctrl-C: say so, so that nobody waits for the lease to run out (after the build was
+          // recorded this is refused, and ignored). Bounded: a store that does not answer must
+          // not keep the process from ending.
+          handle(target, () => Effect.succeed({
+            _tag: "FailBuild" as const,
+            failed: { buildId, reason: "Interrupted", message: "the build was interrupted", step: null, logKey: Build.logKeyOf(hash, buildId), logTail: [] }
+          })).pipe(
+            Effect.andThen(logs.seal(Build.logKeyOf(hash, buildId))),
+            Effect.ignore,
+            Effect.timeout("5 seconds"),
+            Effect.ignore
+          )
+        ))
+
+      while (true) {
+        // An engine that does not answer, or a stored context that cannot be read, fails here,
+        // before anything is appended.
+        yield* builder.ping
+        yield* loadContext
+        const { state } = yield* withStore(load(stream))
+        if (state.status === "built" && state.built !== null && !noCache && !imageMissing) {
+          if ((yield* builder.inspect(state.built.image)) !== undefined) {
+            const row = yield* cacheRow(hash)
+            return answer("cached", row?.built ?? rowOfBuilt(state.built, new Date())).result
+          }
+          imageMissing = true
+        }
+        const buildId = uuidv7()
+        const now = yield* Clock.currentTimeMillis
+        const started = yield* handle(target, () => Effect.succeed({
+          _tag: "StartBuild" as const, canonicalHash: hash, image, buildId, holder: settings.holder, now, leaseMs, noCache, imageMissing,
+          requestedBy: { workspace: version.workspace, name: version.name, version: version.version }
+        })).pipe(Effect.map((handled) => ({ _tag: "Started" as const, handled })), Effect.catchTag("BuildError", (error) => Effect.succeed(error)))
+        let round: Round
+        if (started._tag === "BuildError") {
+          const reason = started.reason
+          if (reason._tag === "BuildInProgress") {
+            const lease = { buildId: reason.buildId, holder: reason.holder, expiresAt: reason.leaseExpiresAt, noCache }
+            round = yield* waitFor(lease)
+            // A --no-cache call is answered by the build it waited for: that build is new.
+            if (round._tag === "Done") noCache = false
+          } else round = again
+        } else {
+          const event = started.handled.appended.find((e): e is Build.BuildStarted => e._tag === "BuildStarted")!
+          round = yield* runBuild(buildId, event.cause, noCache)
+          noCache = false
+          imageMissing = false
+        }
+        if (round._tag === "Done") return round.result
+      }
+    }).pipe(Effect.provideService(EventStore, store))
+
+  const image: ImageBuilds["image"] = ({ workspace, target }) =>
+    Effect.gen(function*() {
+      const hash = yield* hashOf(workspace, target)
+      const row = yield* cacheRow(hash)
+      if (row === undefined) return yield* Effect.fail(new ImageNotFound({ target: "canonicalHash" in target ? hash : formatRef(target.ref) }))
+      return row
+    })
+
+  return {
+    build,
+    image,
+    images: Effect.andThen(projections.catchUp, readModel.imageBuilds({})),
+    imageStatus: (hash) => Effect.map(cacheRow(hash), (row) => row),
+    logs: ({ workspace, target, follow }) =>
+      Stream.unwrap(Effect.map(image({ workspace, target }), (row) =>
+        logs.read(Build.logKeyOf(row.canonicalHash, row.buildId), { follow: follow ?? false })))
+  } satisfies ImageBuilds
+})
