@@ -54,7 +54,7 @@ export const pushTinyImage = async (
   await importTinyImage(docker)
   const colon = image.lastIndexOf(":")
   await docker.getImage(`${LOCAL.repo}:${LOCAL.tag}`).tag({ repo: image.slice(0, colon), tag: image.slice(colon + 1) })
-  const pushed = await followProgress(docker, await docker.getImage(image).push(authconfig === undefined ? {} : { authconfig }))
+  const pushed = await followProgress(docker, await docker.getImage(image).push({ authconfig: authconfig ?? {} }))
   await docker.getImage(image).remove().catch(() => undefined)
   const error = pushed.find((m) => m.error !== undefined)
   if (error !== undefined) throw new Error(`push of ${image} failed: ${error.error}`)
