@@ -65,3 +65,9 @@ export const pushTinyImage = async (
 
 export const removeTinyImage = (docker: Engine) =>
   imported === undefined ? Promise.resolve() : docker.getImage(`${LOCAL.repo}:${LOCAL.tag}`).remove().then(() => undefined, () => undefined)
+
+/** The imported image's local name (imported on first use). */
+export const localTinyImage = async (docker: Engine): Promise<string> => {
+  await importTinyImage(docker)
+  return `${LOCAL.repo}:${LOCAL.tag}`
+}
