@@ -139,3 +139,32 @@ layer(OciImageRegistry.layerWith({ requestTimeoutMillis: 300 }), { excludeTestSe
       assert.include(error.message, closed)
     }))
 })
+
+describe("token expiry", () => {
+  let shortLived: TestTokenServer
+  let shortRegistry: TestRegistry
+  beforeAll(async () => {
+    shortLived = await startTokenServer({ users: [{ username, password }], entraAccessTokens: [], expiresInSeconds: 1 })
+    shortRegistry = await startRegistryIn({ kind: "token", tokenServer: shortLived })
+    await pushTinyImage(docker, `${shortRegistry.address}/${repository}:1`, { username, password, serveraddress: shortRegistry.address })
+  }, 60_000)
+  afterAll(async () => {
+    await shortRegistry?.close()
+    await shortLived?.close()
+  })
+
+  layer(OciImageRegistry.layer, { excludeTestServices: true, timeout: "30 seconds" })("OciImageRegistry token expiry", (it) => {
+    it.effect("a token is fetched again once its expires_in has passed, not before", () =>
+      Effect.gen(function*() {
+        const registry = yield* ImageRegistry
+        const target = { registry: shortRegistry.address, repository, credentials: basic }
+        const before = shortLived.counts.tokens
+        yield* registry.resolve(target, "1")
+        yield* registry.resolve(target, "1")
+        assert.strictEqual(shortLived.counts.tokens - before, 1)
+        yield* Effect.sleep("1100 millis")
+        assert.strictEqual(yield* registry.resolve(target, "1"), digest)
+        assert.strictEqual(shortLived.counts.tokens - before, 2)
+      }).pipe(withEnv))
+  })
+})
