@@ -13,18 +13,22 @@ import { connectionOptions } from "../../src/image-builder/docker/DockerEngine.t
 import { pushImage, type PushTarget } from "../../src/image-builder/docker/DockerPush.ts"
 import * as OciImageRegistry from "../../src/image-registry/oci/OciImageRegistry.ts"
 import { testDockerEngine } from "../../../../test/support/DockerEngine.ts"
-import { startRegistry, type TestRegistry } from "../../../../test/support/Registry.ts"
+import { startRegistry, startRegistryIn, type TestRegistry } from "../../../../test/support/Registry.ts"
+import { startTokenServer, type TestTokenServer } from "../../../../test/support/TokenServer.ts"
 import { localTinyImage, removeTinyImage } from "../../../../test/support/TinyImage.ts"
 
 const engine = testDockerEngine()
 const docker = new Docker(connectionOptions(engine.dockerHost))
 const username = "pusher"
 const password = `pw-${Date.now()}-push`
-const env = { PUSH_USER: username, PUSH_PASSWORD: password, WRONG_PASSWORD: `wrong-${password}` }
+const entraToken = `entra-${Date.now()}-push`
+const env = { PUSH_USER: username, PUSH_PASSWORD: password, WRONG_PASSWORD: `wrong-${password}`, ENTRA_TOKEN: entraToken }
 const credentials: RegistryCredentials = { _tag: "Basic", username: "env:PUSH_USER", password: "env:PUSH_PASSWORD" }
 const withEnv = Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))
 
 let registry: TestRegistry
+let tokenServer: TestTokenServer
+let acr: TestRegistry
 let image = ""
 const target = (overrides: Partial<PushTarget> = {}): PushTarget => ({
   registry: registry.address,
@@ -36,15 +40,21 @@ const target = (overrides: Partial<PushTarget> = {}): PushTarget => ({
 
 beforeAll(async () => {
   registry = await startRegistry({ username, password })
+  tokenServer = await startTokenServer({ users: [], entraAccessTokens: [entraToken] })
+  acr = await startRegistryIn({ kind: "token", tokenServer })
   image = await localTinyImage(docker)
 }, 120_000)
 
 afterAll(async () => {
-  for (const info of await docker.listImages({ filters: { reference: [`${registry.address}/*`, `${registry.address}/*/*`] } })) {
-    for (const tag of info.RepoTags ?? []) await docker.getImage(tag).remove().catch(() => undefined)
+  for (const address of [registry.address, acr.address]) {
+    for (const info of await docker.listImages({ filters: { reference: [`${address}/*`, `${address}/*/*`] } })) {
+      for (const tag of info.RepoTags ?? []) await docker.getImage(tag).remove().catch(() => undefined)
+    }
   }
   await removeTinyImage(docker)
   await registry?.close()
+  await acr?.close()
+  await tokenServer?.close()
 })
 
 layer(OciImageRegistry.layer, { excludeTestServices: true, timeout: "20 seconds" })("pushImage", (it) => {
@@ -54,6 +64,15 @@ layer(OciImageRegistry.layer, { excludeTestServices: true, timeout: "20 seconds"
       assert.match(digest, /^sha256:[a-f0-9]{64}$/)
       const registryPort = yield* ImageRegistry
       assert.strictEqual(yield* registryPort.resolve(target(), "1"), digest)
+    }).pipe(withEnv))
+
+  it.effect("with an Entra ID credential, the engine logs in with ACR's refresh token under the null GUID", () =>
+    Effect.gen(function*() {
+      const entra = target({ registry: acr.address, credentials: { _tag: "EntraId", accessToken: "env:ENTRA_TOKEN" } })
+      const exchanges = tokenServer.counts.exchanges
+      const digest = yield* pushImage(engine.dockerHost, image, entra)
+      assert.strictEqual(tokenServer.counts.exchanges - exchanges, 1)
+      assert.strictEqual(yield* (yield* ImageRegistry).resolve(entra, "1"), digest)
     }).pipe(withEnv))
 
   it.effect("wrong credentials are Unauthorized at once, never echoed, nothing pushed", () =>

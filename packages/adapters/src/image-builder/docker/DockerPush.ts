@@ -7,8 +7,8 @@
  * milliseconds, before any layer leaves. A push reports its failures as messages in its progress
  * stream (`{error}`), not as a rejection, so every message is looked at.
  *
- * Anonymous and Basic credentials only, for now: an Entra ID credential would first need ACR's
- * refresh token (the null-GUID login), which the OCI adapter knows how to get.
+ * The engine logs in as the OCI adapter says (`engineLogin`): Basic credentials as they are, an
+ * Entra ID credential as ACR's refresh token under the null-GUID user name.
  *
  * @since 0.3.0
  */
@@ -16,14 +16,13 @@ import {
   ImageBuilderError,
   ImageRegistryError,
   type RegistryRepository,
-  RegistryCredentialUnavailable,
   RegistryInvalidRequest,
   RegistryProtocolError,
   RegistryUnauthorized,
   RegistryUnavailable
 } from "@terrarium/domain"
-import { Effect, Option, Redacted } from "effect"
-import { resolveSecretReference } from "../../secrets/SecretReferences.ts"
+import { Effect, Redacted } from "effect"
+import { engineLogin } from "../../image-registry/oci/OciImageRegistry.ts"
 import { makeEngine } from "./DockerEngine.ts"
 
 /**
@@ -48,26 +47,6 @@ interface PushMessage {
 }
 
 /**
- * The engine's `authconfig` for the target's credentials; `undefined` for anonymous access.
- */
-const authconfigOf = (target: PushTarget) =>
-  Effect.gen(function*() {
-    const credentials = target.credentials
-    if (credentials._tag === "Anonymous") return undefined
-    if (credentials._tag === "EntraId") {
-      return yield* failWith(new RegistryInvalidRequest({ detail: "pushing with an Entra ID credential is not supported yet; use the registry's user name and password by reference" }))
-    }
-    const resolve = (reference: string) =>
-      resolveSecretReference(reference).pipe(Effect.flatMap(Option.match({
-        onNone: () => failWith(new RegistryCredentialUnavailable({ reference })),
-        onSome: Effect.succeed
-      })))
-    const username = yield* resolve(credentials.username)
-    const password = yield* resolve(credentials.password)
-    return { username, password }
-  })
-
-/**
  * Pushes `image` (a local name or id) as `registry/repository:tag` and returns the manifest
  * digest. The local image keeps the new tag, as after `docker push`.
  *
@@ -79,11 +58,9 @@ export const pushImage = (host: string, image: string, target: PushTarget): Effe
     if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(target.tag)) {
       return yield* failWith(new RegistryInvalidRequest({ detail: `"${target.tag.slice(0, 200)}" is not a tag` }))
     }
+    const auth = yield* engineLogin(target.registry, target.credentials)
     const engine = yield* makeEngine(host)
-    const auth = yield* authconfigOf(target)
-    const authconfig = auth === undefined
-      ? {}
-      : { username: Redacted.value(auth.username), password: Redacted.value(auth.password), serveraddress: target.registry }
+    const authconfig = auth === undefined ? {} : { username: auth.username, password: Redacted.value(auth.password), serveraddress: target.registry }
     if (auth !== undefined) {
       // Fails in milliseconds where the push would retry for a minute; the engine's answer may
       // quote the request, so only its kind is kept.

@@ -18,6 +18,7 @@
  * @since 0.3.0
  */
 import {
+  ACR_TOKEN_USERNAME,
   ImageRegistry,
   ImageRegistryError,
   type RegistryCredentials,
@@ -165,272 +166,317 @@ const credentialKey = (credentials: RegistryCredentials) =>
     ? `basic ${credentials.username} ${credentials.password}`
     : credentials._tag === "EntraId" ? `entra ${credentials.accessToken} ${credentials.tenant ?? ""}` : "anonymous"
 
+/**
+ * The user name and password an engine logs in with (`docker login`, a push's `authconfig`), or
+ * `undefined` for anonymous access: Basic credentials as they are; for an Entra ID credential,
+ * ACR's refresh token under the null-GUID user name (the registry's challenge names the realm
+ * whose `/oauth2/exchange` gives it).
+ *
+ * @since 0.3.0
+ * @category engine login
+ */
+export interface EngineLogin {
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+}
+
+/** The adapter's client: the port's operations, and the engine login that pushes need. */
+const makeClient = (options: OciImageRegistryOptions) => {
+  const timeoutMillis = options.requestTimeoutMillis ?? DEFAULT_TIMEOUT_MILLIS
+  const pageSize = options.tagsPageSize ?? DEFAULT_PAGE_SIZE
+  /** Keyed by registry, credentials and scope; `*` for a registry that takes Basic for everything. */
+  const authorizations = new Map<string, CachedAuthorization>()
+  /** ACR refresh tokens, keyed by registry and credentials. */
+  const refreshTokens = new Map<string, Redacted.Redacted<string>>()
+
+  const secret = (reference: string) =>
+    resolveSecretReference(reference).pipe(
+      Effect.flatMap(Option.match({
+        onNone: () => failWith(new RegistryCredentialUnavailable({ reference })),
+        onSome: Effect.succeed
+      }))
+    )
+
+  const send = (registry: string, url: string, init: RequestInit) =>
+    Effect.promise(() => exchange(url, init, timeoutMillis)).pipe(
+      Effect.flatMap((outcome) => {
+        if (outcome._tag === "Failed") return failWith(new RegistryUnavailable({ registry, detail: outcome.detail }))
+        if (outcome._tag === "TooLarge") {
+          return failWith(new RegistryProtocolError({ registry, detail: `an answer larger than ${MAX_RESPONSE_BYTES} bytes` }))
+        }
+        const { status } = outcome.answer
+        if (status >= 500 || status === 429) return failWith(new RegistryUnavailable({ registry, detail: `HTTP ${status}` }))
+        return Effect.succeed(outcome.answer)
+      })
+    )
+
+  const basicHeader = (credentials: Extract<RegistryCredentials, { _tag: "Basic" }>) =>
+    Effect.all([secret(credentials.username), secret(credentials.password)]).pipe(
+      Effect.map(([username, password]) =>
+        Redacted.make(`Basic ${Buffer.from(`${Redacted.value(username)}:${Redacted.value(password)}`).toString("base64")}`)
+      )
+    )
+
+  /** A token answer's `Authorization` value and lifetime; refusals keep the server's words out (they may echo input). */
+  const readToken = (registry: string, answer: Answer) =>
+    Effect.gen(function*() {
+      if (answer.status === 401 || answer.status === 403) {
+        return yield* failWith(new RegistryUnauthorized({ registry, detail: `the token server answered HTTP ${answer.status}` }))
+      }
+      if (answer.status !== 200) {
+        return yield* failWith(new RegistryProtocolError({ registry, detail: `the token server answered HTTP ${answer.status}` }))
+      }
+      const decoded = yield* decodeJson(TokenAnswer, answer.body)
+      const token = Option.isSome(decoded) ? decoded.value.access_token ?? decoded.value.token : undefined
+      if (token === undefined || token.length === 0) {
+        return yield* failWith(new RegistryProtocolError({ registry, detail: "the token server gave no token" }))
+      }
+      const seconds = Option.isSome(decoded) && decoded.value.expires_in !== undefined && decoded.value.expires_in > 0
+        ? decoded.value.expires_in
+        : DEFAULT_TOKEN_SECONDS
+      const now = yield* Clock.currentTimeMillis
+      // Renew a little before the server's end, so a token never expires between check and use.
+      return { header: Redacted.make(`Bearer ${token}`), expiresAt: now + seconds * 900 }
+    })
+
+  const realmOf = (registry: string, challenge: Challenge) =>
+    Effect.gen(function*() {
+      const realm = challenge.params["realm"]
+      const url = realm === undefined ? undefined : URL.parse(realm)
+      if (url === undefined || url === null || !safeForCredentials(url)) {
+        return yield* failWith(new RegistryProtocolError({ registry, detail: "the Bearer challenge names no HTTPS (or loopback) token realm" }))
+      }
+      return url
+    })
+
+  /** ACR: the Entra access token exchanged for a registry refresh token, cached per registry. */
+  const refreshToken = (registry: string, realm: URL, service: string, credentials: Extract<RegistryCredentials, { _tag: "EntraId" }>) =>
+    Effect.gen(function*() {
+      const key = `${registry}\n${credentialKey(credentials)}`
+      const cached = refreshTokens.get(key)
+      if (cached !== undefined) return cached
+      const accessToken = yield* secret(credentials.accessToken)
+      const form = new URLSearchParams({ grant_type: "access_token", service, access_token: Redacted.value(accessToken) })
+      if (credentials.tenant !== undefined) form.set("tenant", credentials.tenant)
+      const answer = yield* send(registry, new URL("exchange", realm).href, { method: "POST", body: form })
+      if (answer.status === 401 || answer.status === 403) {
+        return yield* failWith(new RegistryUnauthorized({ registry, detail: `the Entra ID token exchange answered HTTP ${answer.status}` }))
+      }
+      const decoded = answer.status === 200 ? yield* decodeJson(RefreshAnswer, answer.body) : Option.none()
+      if (Option.isNone(decoded)) {
+        return yield* failWith(new RegistryProtocolError({ registry, detail: `the Entra ID token exchange answered HTTP ${answer.status} without a refresh token` }))
+      }
+      const token = Redacted.make(decoded.value.refresh_token)
+      refreshTokens.set(key, token)
+      return token
+    })
+
+  /** An `Authorization` value answering `challenge` for `credentials`. */
+  const authorize = (
+    registry: string,
+    challenge: Challenge | undefined,
+    fallbackScope: string,
+    credentials: RegistryCredentials
+  ): Effect.Effect<CachedAuthorization, ImageRegistryError> =>
+    Effect.gen(function*() {
+      if (challenge?.scheme === "basic") {
+        if (credentials._tag !== "Basic") {
+          return yield* failWith(new RegistryUnauthorized({ registry, detail: "the registry asks for a user name and password" }))
+        }
+        return { header: yield* basicHeader(credentials), expiresAt: Number.POSITIVE_INFINITY }
+      }
+      if (challenge?.scheme !== "bearer") {
+        return yield* failWith(new RegistryProtocolError({ registry, detail: "a 401 answer without a Basic or Bearer challenge" }))
+      }
+      const realm = yield* realmOf(registry, challenge)
+      const service = challenge.params["service"] ?? ""
+      const scope = challenge.params["scope"] ?? fallbackScope
+      if (credentials._tag === "EntraId") {
+        const fromCache = refreshTokens.has(`${registry}\n${credentialKey(credentials)}`)
+        const viaRefresh = Effect.gen(function*() {
+          const refresh = yield* refreshToken(registry, realm, service, credentials)
+          const form = new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: Redacted.value(refresh) })
+          return yield* readToken(registry, yield* send(registry, realm.href, { method: "POST", body: form }))
+        })
+        // A cached refresh token that has expired is dropped and exchanged again, once.
+        return yield* viaRefresh.pipe(Effect.catchIf(
+          (e) => fromCache && e.reason._tag === "Unauthorized",
+          () => Effect.suspend(() => {
+            refreshTokens.delete(`${registry}\n${credentialKey(credentials)}`)
+            return viaRefresh
+          })
+        ))
+      }
+      const url = new URL(realm)
+      if (service !== "") url.searchParams.set("service", service)
+      url.searchParams.set("scope", scope)
+      const headers: Record<string, string> = {}
+      if (credentials._tag === "Basic") headers["authorization"] = Redacted.value(yield* basicHeader(credentials))
+      return yield* readToken(registry, yield* send(registry, url.href, { method: "GET", headers }))
+    })
+
+  /**
+   * One request to the registry, authenticated as its challenge asks: with the cached
+   * authorization first, and on a 401 once more with a fresh one.
+   */
+  const request = (
+    target: RegistryRepository,
+    method: string,
+    url: string,
+    action: "pull" | "delete",
+    headers: Record<string, string> = {}
+  ) =>
+    Effect.gen(function*() {
+      const scope = `repository:${target.repository}:${action}`
+      const prefix = `${target.registry}\n${credentialKey(target.credentials)}\n`
+      const now = yield* Clock.currentTimeMillis
+      const cachedKey = [prefix + scope, `${prefix}*`].find((key) => (authorizations.get(key)?.expiresAt ?? 0) > now)
+      const cached = cachedKey === undefined ? undefined : authorizations.get(cachedKey)
+      const withAuth = (auth: CachedAuthorization | undefined) =>
+        send(target.registry, url, {
+          method,
+          headers: auth === undefined ? headers : { ...headers, authorization: Redacted.value(auth.header) }
+        })
+      const first = yield* withAuth(cached)
+      if (first.status !== 401) return first
+      if (cachedKey !== undefined) authorizations.delete(cachedKey)
+      const challenge = parseChallenge(first.headers.get("www-authenticate"))
+      const fresh = yield* authorize(target.registry, challenge, scope, target.credentials)
+      authorizations.set(challenge?.scheme === "basic" ? `${prefix}*` : prefix + scope, fresh)
+      const second = yield* withAuth(fresh)
+      if (second.status === 401) {
+        authorizations.delete(challenge?.scheme === "basic" ? `${prefix}*` : prefix + scope)
+        return yield* failWith(new RegistryUnauthorized({ registry: target.registry, detail: `${method} ${target.repository} was refused` }))
+      }
+      if (second.status === 403) {
+        return yield* failWith(new RegistryUnauthorized({ registry: target.registry, detail: `${method} ${target.repository} is not allowed` }))
+      }
+      return second
+    })
+
+  const checked = (target: RegistryRepository) =>
+    !REGISTRY.test(target.registry)
+      ? failWith(new RegistryInvalidRequest({ detail: `"${target.registry.slice(0, 200)}" is not a registry host[:port]` }))
+      : !REPOSITORY.test(target.repository) || target.repository.length > 255
+      ? failWith(new RegistryInvalidRequest({ detail: `"${target.repository.slice(0, 300)}" is not a repository name` }))
+      : Effect.void
+
+  const checkedDigest = (digest: string) =>
+    DIGEST.test(digest) ? Effect.void : failWith(new RegistryInvalidRequest({ detail: `"${digest.slice(0, 200)}" is not a digest` }))
+
+  const manifestUrl = (target: RegistryRepository, reference: string) =>
+    `${baseUrl(target.registry)}/v2/${target.repository}/manifests/${reference}`
+
+  const unexpected = (target: RegistryRepository, what: string, answer: Answer) =>
+    failWith(new RegistryProtocolError({ registry: target.registry, detail: `${what} answered HTTP ${answer.status}` }))
+
+  const notFound = (target: RegistryRepository, reference?: string) =>
+    failWith(new RegistryNotFound({ reference: `${target.registry}/${target.repository}${reference === undefined ? "" : reference.includes(":") ? `@${reference}` : `:${reference}`}` }))
+
+  const resolve = (target: RegistryRepository, reference: string) =>
+    Effect.gen(function*() {
+      yield* checked(target)
+      if (!TAG.test(reference) && !DIGEST.test(reference)) {
+        return yield* failWith(new RegistryInvalidRequest({ detail: `"${reference.slice(0, 200)}" is neither a tag nor a digest` }))
+      }
+      const head = yield* request(target, "HEAD", manifestUrl(target, reference), "pull", { accept: MANIFEST_ACCEPT })
+      if (head.status === 404) return yield* notFound(target, reference)
+      if (head.status !== 200) return yield* unexpected(target, "HEAD manifest", head)
+      const digest = head.headers.get("docker-content-digest")
+      if (digest !== null && DIGEST.test(digest)) return digest
+      // A registry that does not say: the digest is the sha256 of the manifest's bytes.
+      const get = yield* request(target, "GET", manifestUrl(target, reference), "pull", { accept: MANIFEST_ACCEPT })
+      if (get.status !== 200) return yield* unexpected(target, "GET manifest", get)
+      return `sha256:${createHash("sha256").update(get.body).digest("hex")}`
+    })
+
+  const listTags = (target: RegistryRepository) =>
+    Effect.gen(function*() {
+      yield* checked(target)
+      const base = baseUrl(target.registry)
+      const tags: Array<string> = []
+      let url: string | undefined = `${base}/v2/${target.repository}/tags/list?n=${pageSize}`
+      while (url !== undefined) {
+        const page = yield* request(target, "GET", url, "pull")
+        if (page.status === 404) return yield* notFound(target)
+        if (page.status !== 200) return yield* unexpected(target, "GET tags", page)
+        const decoded = yield* decodeJson(TagsPage, page.body)
+        if (Option.isNone(decoded)) {
+          return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "the tag list is not {name, tags}" }))
+        }
+        tags.push(...(decoded.value.tags ?? []))
+        if (tags.length > MAX_TAGS) {
+          return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: `more than ${MAX_TAGS} tags` }))
+        }
+        const next = nextLink(page.headers.get("link"))
+        if (next === undefined) break
+        const nextUrl = URL.parse(next, url)
+        // The next page must be on the same registry: credentials go nowhere else.
+        if (nextUrl === null || nextUrl.origin !== new URL(base).origin) {
+          return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "a Link to another origin" }))
+        }
+        url = nextUrl.href
+      }
+      return tags
+    })
+
+  const exists = (target: RegistryRepository, digest: string) =>
+    Effect.gen(function*() {
+      yield* checked(target)
+      yield* checkedDigest(digest)
+      const head = yield* request(target, "HEAD", manifestUrl(target, digest), "pull", { accept: MANIFEST_ACCEPT })
+      if (head.status === 200) return true
+      if (head.status === 404) return false
+      return yield* unexpected(target, "HEAD manifest", head)
+    })
+
+  const remove = (target: RegistryRepository, digest: string) =>
+    Effect.gen(function*() {
+      yield* checked(target)
+      yield* checkedDigest(digest)
+      const answer = yield* request(target, "DELETE", manifestUrl(target, digest), "delete")
+      if (answer.status === 202 || answer.status === 200) return
+      if (answer.status === 404) return yield* notFound(target, digest)
+      if (answer.status === 405) {
+        return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "the registry does not allow deleting (HTTP 405)" }))
+      }
+      return yield* unexpected(target, "DELETE manifest", answer)
+    })
+
+  const engineLogin = (registry: string, credentials: RegistryCredentials): Effect.Effect<EngineLogin | undefined, ImageRegistryError> =>
+    Effect.gen(function*() {
+      if (credentials._tag === "Anonymous") return undefined
+      if (credentials._tag === "Basic") {
+        return { username: Redacted.value(yield* secret(credentials.username)), password: yield* secret(credentials.password) }
+      }
+      if (!REGISTRY.test(registry)) return yield* failWith(new RegistryInvalidRequest({ detail: `"${registry.slice(0, 200)}" is not a registry host[:port]` }))
+      const probe = yield* send(registry, `${baseUrl(registry)}/v2/`, { method: "GET" })
+      const challenge = parseChallenge(probe.headers.get("www-authenticate"))
+      if (probe.status !== 401 || challenge?.scheme !== "bearer") {
+        return yield* failWith(new RegistryProtocolError({ registry, detail: "an Entra ID login needs a registry that asks for Bearer tokens (ACR)" }))
+      }
+      const realm = yield* realmOf(registry, challenge)
+      return { username: ACR_TOKEN_USERNAME, password: yield* refreshToken(registry, realm, challenge.params["service"] ?? "", credentials) }
+    })
+
+  return { resolve, listTags, exists, remove, engineLogin }
+}
+
 /** @since 0.3.0 @category constructors */
 export const make = (options: OciImageRegistryOptions = {}) =>
   Effect.sync(() => {
-    const timeoutMillis = options.requestTimeoutMillis ?? DEFAULT_TIMEOUT_MILLIS
-    const pageSize = options.tagsPageSize ?? DEFAULT_PAGE_SIZE
-    /** Keyed by registry, credentials and scope; `*` for a registry that takes Basic for everything. */
-    const authorizations = new Map<string, CachedAuthorization>()
-    /** ACR refresh tokens, keyed by registry and credentials. */
-    const refreshTokens = new Map<string, Redacted.Redacted<string>>()
-
-    const secret = (reference: string) =>
-      resolveSecretReference(reference).pipe(
-        Effect.flatMap(Option.match({
-          onNone: () => failWith(new RegistryCredentialUnavailable({ reference })),
-          onSome: Effect.succeed
-        }))
-      )
-
-    const send = (registry: string, url: string, init: RequestInit) =>
-      Effect.promise(() => exchange(url, init, timeoutMillis)).pipe(
-        Effect.flatMap((outcome) => {
-          if (outcome._tag === "Failed") return failWith(new RegistryUnavailable({ registry, detail: outcome.detail }))
-          if (outcome._tag === "TooLarge") {
-            return failWith(new RegistryProtocolError({ registry, detail: `an answer larger than ${MAX_RESPONSE_BYTES} bytes` }))
-          }
-          const { status } = outcome.answer
-          if (status >= 500 || status === 429) return failWith(new RegistryUnavailable({ registry, detail: `HTTP ${status}` }))
-          return Effect.succeed(outcome.answer)
-        })
-      )
-
-    const basicHeader = (credentials: Extract<RegistryCredentials, { _tag: "Basic" }>) =>
-      Effect.all([secret(credentials.username), secret(credentials.password)]).pipe(
-        Effect.map(([username, password]) =>
-          Redacted.make(`Basic ${Buffer.from(`${Redacted.value(username)}:${Redacted.value(password)}`).toString("base64")}`)
-        )
-      )
-
-    /** A token answer's `Authorization` value and lifetime; refusals keep the server's words out (they may echo input). */
-    const readToken = (registry: string, answer: Answer) =>
-      Effect.gen(function*() {
-        if (answer.status === 401 || answer.status === 403) {
-          return yield* failWith(new RegistryUnauthorized({ registry, detail: `the token server answered HTTP ${answer.status}` }))
-        }
-        if (answer.status !== 200) {
-          return yield* failWith(new RegistryProtocolError({ registry, detail: `the token server answered HTTP ${answer.status}` }))
-        }
-        const decoded = yield* decodeJson(TokenAnswer, answer.body)
-        const token = Option.isSome(decoded) ? decoded.value.access_token ?? decoded.value.token : undefined
-        if (token === undefined || token.length === 0) {
-          return yield* failWith(new RegistryProtocolError({ registry, detail: "the token server gave no token" }))
-        }
-        const seconds = Option.isSome(decoded) && decoded.value.expires_in !== undefined && decoded.value.expires_in > 0
-          ? decoded.value.expires_in
-          : DEFAULT_TOKEN_SECONDS
-        const now = yield* Clock.currentTimeMillis
-        // Renew a little before the server's end, so a token never expires between check and use.
-        return { header: Redacted.make(`Bearer ${token}`), expiresAt: now + seconds * 900 }
-      })
-
-    const realmOf = (registry: string, challenge: Challenge) =>
-      Effect.gen(function*() {
-        const realm = challenge.params["realm"]
-        const url = realm === undefined ? undefined : URL.parse(realm)
-        if (url === undefined || url === null || !safeForCredentials(url)) {
-          return yield* failWith(new RegistryProtocolError({ registry, detail: "the Bearer challenge names no HTTPS (or loopback) token realm" }))
-        }
-        return url
-      })
-
-    /** ACR: the Entra access token exchanged for a registry refresh token, cached per registry. */
-    const refreshToken = (registry: string, realm: URL, service: string, credentials: Extract<RegistryCredentials, { _tag: "EntraId" }>) =>
-      Effect.gen(function*() {
-        const key = `${registry}\n${credentialKey(credentials)}`
-        const cached = refreshTokens.get(key)
-        if (cached !== undefined) return cached
-        const accessToken = yield* secret(credentials.accessToken)
-        const form = new URLSearchParams({ grant_type: "access_token", service, access_token: Redacted.value(accessToken) })
-        if (credentials.tenant !== undefined) form.set("tenant", credentials.tenant)
-        const answer = yield* send(registry, new URL("exchange", realm).href, { method: "POST", body: form })
-        if (answer.status === 401 || answer.status === 403) {
-          return yield* failWith(new RegistryUnauthorized({ registry, detail: `the Entra ID token exchange answered HTTP ${answer.status}` }))
-        }
-        const decoded = answer.status === 200 ? yield* decodeJson(RefreshAnswer, answer.body) : Option.none()
-        if (Option.isNone(decoded)) {
-          return yield* failWith(new RegistryProtocolError({ registry, detail: `the Entra ID token exchange answered HTTP ${answer.status} without a refresh token` }))
-        }
-        const token = Redacted.make(decoded.value.refresh_token)
-        refreshTokens.set(key, token)
-        return token
-      })
-
-    /** An `Authorization` value answering `challenge` for `credentials`. */
-    const authorize = (
-      registry: string,
-      challenge: Challenge | undefined,
-      fallbackScope: string,
-      credentials: RegistryCredentials
-    ): Effect.Effect<CachedAuthorization, ImageRegistryError> =>
-      Effect.gen(function*() {
-        if (challenge?.scheme === "basic") {
-          if (credentials._tag !== "Basic") {
-            return yield* failWith(new RegistryUnauthorized({ registry, detail: "the registry asks for a user name and password" }))
-          }
-          return { header: yield* basicHeader(credentials), expiresAt: Number.POSITIVE_INFINITY }
-        }
-        if (challenge?.scheme !== "bearer") {
-          return yield* failWith(new RegistryProtocolError({ registry, detail: "a 401 answer without a Basic or Bearer challenge" }))
-        }
-        const realm = yield* realmOf(registry, challenge)
-        const service = challenge.params["service"] ?? ""
-        const scope = challenge.params["scope"] ?? fallbackScope
-        if (credentials._tag === "EntraId") {
-          const fromCache = refreshTokens.has(`${registry}\n${credentialKey(credentials)}`)
-          const viaRefresh = Effect.gen(function*() {
-            const refresh = yield* refreshToken(registry, realm, service, credentials)
-            const form = new URLSearchParams({ grant_type: "refresh_token", service, scope, refresh_token: Redacted.value(refresh) })
-            return yield* readToken(registry, yield* send(registry, realm.href, { method: "POST", body: form }))
-          })
-          // A cached refresh token that has expired is dropped and exchanged again, once.
-          return yield* viaRefresh.pipe(Effect.catchIf(
-            (e) => fromCache && e.reason._tag === "Unauthorized",
-            () => Effect.suspend(() => {
-              refreshTokens.delete(`${registry}\n${credentialKey(credentials)}`)
-              return viaRefresh
-            })
-          ))
-        }
-        const url = new URL(realm)
-        if (service !== "") url.searchParams.set("service", service)
-        url.searchParams.set("scope", scope)
-        const headers: Record<string, string> = {}
-        if (credentials._tag === "Basic") headers["authorization"] = Redacted.value(yield* basicHeader(credentials))
-        return yield* readToken(registry, yield* send(registry, url.href, { method: "GET", headers }))
-      })
-
-    /**
-     * One request to the registry, authenticated as its challenge asks: with the cached
-     * authorization first, and on a 401 once more with a fresh one.
-     */
-    const request = (
-      target: RegistryRepository,
-      method: string,
-      url: string,
-      action: "pull" | "delete",
-      headers: Record<string, string> = {}
-    ) =>
-      Effect.gen(function*() {
-        const scope = `repository:${target.repository}:${action}`
-        const prefix = `${target.registry}\n${credentialKey(target.credentials)}\n`
-        const now = yield* Clock.currentTimeMillis
-        const cachedKey = [prefix + scope, `${prefix}*`].find((key) => (authorizations.get(key)?.expiresAt ?? 0) > now)
-        const cached = cachedKey === undefined ? undefined : authorizations.get(cachedKey)
-        const withAuth = (auth: CachedAuthorization | undefined) =>
-          send(target.registry, url, {
-            method,
-            headers: auth === undefined ? headers : { ...headers, authorization: Redacted.value(auth.header) }
-          })
-        const first = yield* withAuth(cached)
-        if (first.status !== 401) return first
-        if (cachedKey !== undefined) authorizations.delete(cachedKey)
-        const challenge = parseChallenge(first.headers.get("www-authenticate"))
-        const fresh = yield* authorize(target.registry, challenge, scope, target.credentials)
-        authorizations.set(challenge?.scheme === "basic" ? `${prefix}*` : prefix + scope, fresh)
-        const second = yield* withAuth(fresh)
-        if (second.status === 401) {
-          authorizations.delete(challenge?.scheme === "basic" ? `${prefix}*` : prefix + scope)
-          return yield* failWith(new RegistryUnauthorized({ registry: target.registry, detail: `${method} ${target.repository} was refused` }))
-        }
-        if (second.status === 403) {
-          return yield* failWith(new RegistryUnauthorized({ registry: target.registry, detail: `${method} ${target.repository} is not allowed` }))
-        }
-        return second
-      })
-
-    const checked = (target: RegistryRepository) =>
-      !REGISTRY.test(target.registry)
-        ? failWith(new RegistryInvalidRequest({ detail: `"${target.registry.slice(0, 200)}" is not a registry host[:port]` }))
-        : !REPOSITORY.test(target.repository) || target.repository.length > 255
-        ? failWith(new RegistryInvalidRequest({ detail: `"${target.repository.slice(0, 300)}" is not a repository name` }))
-        : Effect.void
-
-    const checkedDigest = (digest: string) =>
-      DIGEST.test(digest) ? Effect.void : failWith(new RegistryInvalidRequest({ detail: `"${digest.slice(0, 200)}" is not a digest` }))
-
-    const manifestUrl = (target: RegistryRepository, reference: string) =>
-      `${baseUrl(target.registry)}/v2/${target.repository}/manifests/${reference}`
-
-    const unexpected = (target: RegistryRepository, what: string, answer: Answer) =>
-      failWith(new RegistryProtocolError({ registry: target.registry, detail: `${what} answered HTTP ${answer.status}` }))
-
-    const notFound = (target: RegistryRepository, reference?: string) =>
-      failWith(new RegistryNotFound({ reference: `${target.registry}/${target.repository}${reference === undefined ? "" : reference.includes(":") ? `@${reference}` : `:${reference}`}` }))
-
-    const resolve = (target: RegistryRepository, reference: string) =>
-      Effect.gen(function*() {
-        yield* checked(target)
-        if (!TAG.test(reference) && !DIGEST.test(reference)) {
-          return yield* failWith(new RegistryInvalidRequest({ detail: `"${reference.slice(0, 200)}" is neither a tag nor a digest` }))
-        }
-        const head = yield* request(target, "HEAD", manifestUrl(target, reference), "pull", { accept: MANIFEST_ACCEPT })
-        if (head.status === 404) return yield* notFound(target, reference)
-        if (head.status !== 200) return yield* unexpected(target, "HEAD manifest", head)
-        const digest = head.headers.get("docker-content-digest")
-        if (digest !== null && DIGEST.test(digest)) return digest
-        // A registry that does not say: the digest is the sha256 of the manifest's bytes.
-        const get = yield* request(target, "GET", manifestUrl(target, reference), "pull", { accept: MANIFEST_ACCEPT })
-        if (get.status !== 200) return yield* unexpected(target, "GET manifest", get)
-        return `sha256:${createHash("sha256").update(get.body).digest("hex")}`
-      })
-
-    const listTags = (target: RegistryRepository) =>
-      Effect.gen(function*() {
-        yield* checked(target)
-        const base = baseUrl(target.registry)
-        const tags: Array<string> = []
-        let url: string | undefined = `${base}/v2/${target.repository}/tags/list?n=${pageSize}`
-        while (url !== undefined) {
-          const page = yield* request(target, "GET", url, "pull")
-          if (page.status === 404) return yield* notFound(target)
-          if (page.status !== 200) return yield* unexpected(target, "GET tags", page)
-          const decoded = yield* decodeJson(TagsPage, page.body)
-          if (Option.isNone(decoded)) {
-            return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "the tag list is not {name, tags}" }))
-          }
-          tags.push(...(decoded.value.tags ?? []))
-          if (tags.length > MAX_TAGS) {
-            return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: `more than ${MAX_TAGS} tags` }))
-          }
-          const next = nextLink(page.headers.get("link"))
-          if (next === undefined) break
-          const nextUrl = URL.parse(next, url)
-          // The next page must be on the same registry: credentials go nowhere else.
-          if (nextUrl === null || nextUrl.origin !== new URL(base).origin) {
-            return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "a Link to another origin" }))
-          }
-          url = nextUrl.href
-        }
-        return tags
-      })
-
-    const exists = (target: RegistryRepository, digest: string) =>
-      Effect.gen(function*() {
-        yield* checked(target)
-        yield* checkedDigest(digest)
-        const head = yield* request(target, "HEAD", manifestUrl(target, digest), "pull", { accept: MANIFEST_ACCEPT })
-        if (head.status === 200) return true
-        if (head.status === 404) return false
-        return yield* unexpected(target, "HEAD manifest", head)
-      })
-
-    const remove = (target: RegistryRepository, digest: string) =>
-      Effect.gen(function*() {
-        yield* checked(target)
-        yield* checkedDigest(digest)
-        const answer = yield* request(target, "DELETE", manifestUrl(target, digest), "delete")
-        if (answer.status === 202 || answer.status === 200) return
-        if (answer.status === 404) return yield* notFound(target, digest)
-        if (answer.status === 405) {
-          return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "the registry does not allow deleting (HTTP 405)" }))
-        }
-        return yield* unexpected(target, "DELETE manifest", answer)
-      })
-
-    return ImageRegistry.of({ resolve, listTags, exists, delete: remove })
+    const client = makeClient(options)
+    return ImageRegistry.of({ resolve: client.resolve, listTags: client.listTags, exists: client.exists, delete: client.remove })
   })
+
+/**
+ * The engine login for `credentials` at `registry` (see `EngineLogin`).
+ *
+ * @since 0.3.0
+ * @category engine login
+ */
+export const engineLogin = (registry: string, credentials: RegistryCredentials, options: OciImageRegistryOptions = {}) =>
+  Effect.suspend(() => makeClient(options).engineLogin(registry, credentials))
 
 /** @since 0.3.0 @category layers */
 export const layerWith = (options: OciImageRegistryOptions): Layer.Layer<ImageRegistry> => Layer.effect(ImageRegistry, make(options))
