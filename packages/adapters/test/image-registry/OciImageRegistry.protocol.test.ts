@@ -92,6 +92,33 @@ layer(OciImageRegistry.layerWith({ tagsPageSize: 2, requestTimeoutMillis: 500 })
       assert.strictEqual(seen[1]?.authorization, `Basic ${Buffer.from(`u:${password}`).toString("base64")}`)
     }).pipe(withEnv))
 
+  it.effect("a cached token the registry refuses is fetched again, once", () =>
+    Effect.gen(function*() {
+      let issued = 0
+      let accepted = ""
+      answer = (request, response) => {
+        const url = new URL(request.url ?? "/", "http://x")
+        if (url.pathname === "/token") {
+          accepted = `token-${++issued}`
+          return json(response, { token: accepted, expires_in: 3600 })
+        }
+        if (request.headers.authorization !== `Bearer ${accepted}`) {
+          response.writeHead(401, { "www-authenticate": `Bearer realm="http://${registry}/token",service="s",scope="repository:team/env:pull"` })
+          return response.end()
+        }
+        response.writeHead(200, { "docker-content-digest": `sha256:${"a".repeat(64)}` })
+        response.end()
+      }
+      const registryPort = yield* ImageRegistry
+      yield* registryPort.resolve(at(basic), "1")
+      yield* registryPort.resolve(at(basic), "1")
+      assert.strictEqual(issued, 1)
+      // The registry forgets the token (a key rotated, a token revoked) long before expires_in.
+      accepted = "forgotten"
+      assert.strictEqual(yield* registryPort.resolve(at(basic), "1"), `sha256:${"a".repeat(64)}`)
+      assert.strictEqual(issued, 2)
+    }).pipe(withEnv))
+
   it.effect("an endless answer is cut off as a ProtocolError", () =>
     Effect.gen(function*() {
       answer = (_, response) => {
