@@ -115,9 +115,10 @@ interface Answer {
 
 type Outcome = { readonly _tag: "Answer"; readonly answer: Answer } | { readonly _tag: "Failed"; readonly detail: string } | { readonly _tag: "TooLarge" }
 
-/** One HTTP exchange, its body read up to `MAX_RESPONSE_BYTES`; never rejects. */
-const exchange = async (url: string, init: RequestInit, timeoutMillis: number): Promise<Outcome> => {
-  const signal = AbortSignal.timeout(timeoutMillis)
+/** One HTTP exchange, its body read up to `MAX_RESPONSE_BYTES`; never rejects. `interrupted` aborts it. */
+const exchange = async (url: string, init: RequestInit, timeoutMillis: number, interrupted: AbortSignal): Promise<Outcome> => {
+  const timeout = AbortSignal.timeout(timeoutMillis)
+  const signal = AbortSignal.any([timeout, interrupted])
   try {
     const response = await fetch(url, { ...init, signal, redirect: "follow" })
     const chunks: Array<Uint8Array> = []
@@ -134,7 +135,7 @@ const exchange = async (url: string, init: RequestInit, timeoutMillis: number): 
     }
     return { _tag: "Answer", answer: { status: response.status, headers: response.headers, body: Buffer.concat(chunks) } }
   } catch (cause) {
-    if (signal.aborted) return { _tag: "Failed", detail: `no answer within ${timeoutMillis} ms` }
+    if (timeout.aborted) return { _tag: "Failed", detail: `no answer within ${timeoutMillis} ms` }
     const code = (cause as { cause?: { code?: unknown } }).cause?.code
     return { _tag: "Failed", detail: typeof code === "string" ? code : cause instanceof Error ? cause.message : "the request failed" }
   }
@@ -198,7 +199,7 @@ const makeClient = (options: OciImageRegistryOptions) => {
     )
 
   const send = (registry: string, url: string, init: RequestInit) =>
-    Effect.promise(() => exchange(url, init, timeoutMillis)).pipe(
+    Effect.promise((interrupted) => exchange(url, init, timeoutMillis, interrupted)).pipe(
       Effect.flatMap((outcome) => {
         if (outcome._tag === "Failed") return failWith(new RegistryUnavailable({ registry, detail: outcome.detail }))
         if (outcome._tag === "TooLarge") {
