@@ -79,3 +79,11 @@ export { directoryShelf } from "./image-builder/memory/DirectoryShelf.ts"
 // the system socket) and `DockerImageBuilder.layerWith({ host })`.
 export * as DockerImageBuilder from "./image-builder/docker/DockerImageBuilder.ts"
 export type { DockerImageBuilderOptions } from "./image-builder/docker/DockerImageBuilder.ts"
+// Pushing an image the engine holds to a registry (checkAuth first), returning the manifest digest.
+export { pushImage, type PushTarget } from "./image-builder/docker/DockerPush.ts"
+
+// The image registry on the OCI Distribution HTTP API (docker-registry, ACR):
+// `OciImageRegistry.layer`, `OciImageRegistry.layerWith({ requestTimeoutMillis, tagsPageSize })`,
+// and `OciImageRegistry.engineLogin` (what an engine logs in with, ACR's null-GUID login included).
+export * as OciImageRegistry from "./image-registry/oci/OciImageRegistry.ts"
+export type { EngineLogin, OciImageRegistryOptions } from "./image-registry/oci/OciImageRegistry.ts"

@@ -6,15 +6,13 @@
 import { assert, layer } from "@effect/vitest"
 import { emptyDefinition, ImageBuilder, type Definition } from "@terrarium/domain"
 import Docker from "dockerode"
-import { ConfigProvider, Effect, Stream } from "effect"
-import { Tar } from "effect/encoding"
-import { readFileSync } from "node:fs"
-import { Readable } from "node:stream"
+import { ConfigProvider, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as DockerImageBuilder from "../../src/image-builder/docker/DockerImageBuilder.ts"
 import { connectionOptions } from "../../src/image-builder/docker/DockerEngine.ts"
 import { testDockerEngine } from "../../../../test/support/DockerEngine.ts"
 import { startRegistry, type TestRegistry } from "../../../../test/support/Registry.ts"
+import { pushTinyImage, removeTinyImage } from "../../../../test/support/TinyImage.ts"
 import { buildRequest, recorder } from "./ImageBuilderContract.ts"
 
 const engine = testDockerEngine()
@@ -26,26 +24,15 @@ let registry: TestRegistry
 let image: string
 const built: Array<string> = []
 
-const follow = (stream: NodeJS.ReadableStream) =>
-  new Promise<Array<{ error?: string }>>((resolve, reject) => docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out))))
-
 beforeAll(async () => {
   registry = await startRegistry({ username, password })
   image = `${registry.address}/terrarium-test/busybox:1`
-  // A 2 MB image: busybox alone, imported, pushed with the credentials, then removed locally.
-  const tar = await Effect.runPromise(Stream.fromIterable([Tar.file("bin/busybox", readFileSync("/bin/busybox"), { mode: 0o755 })]).pipe(
-    Stream.pipeThroughChannel(Tar.encode()),
-    Stream.runCollect
-  ))
-  const [repo, tag] = [image.slice(0, image.lastIndexOf(":")), "1"]
-  await follow(await docker.importImage(Readable.from([Buffer.concat(tar)]) as unknown as string, { repo, tag }))
-  const pushed = await follow(await docker.getImage(image).push({ authconfig: { username, password, serveraddress: registry.address } }))
-  const error = pushed.find((m) => m.error !== undefined)
-  if (error !== undefined) throw new Error(`push failed: ${error.error}`)
-  await docker.getImage(image).remove()
+  // A 2 MB image pushed with the credentials, not kept locally.
+  await pushTinyImage(docker, image, { username, password, serveraddress: registry.address })
 }, 120_000)
 
 afterAll(async () => {
+  await removeTinyImage(docker)
   for (const name of [...built, image]) await docker.getImage(name).remove().catch(() => undefined)
   await registry?.close()
 })

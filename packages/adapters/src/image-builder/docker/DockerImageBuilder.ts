@@ -37,8 +37,8 @@ import {
 import type Docker from "dockerode"
 import { Config, Effect, Layer, Option, Redacted, Stream } from "effect"
 import { Tar } from "effect/encoding"
-import { readFile } from "node:fs/promises"
 import { Readable } from "node:stream"
+import { resolveSecretReference } from "../../secrets/SecretReferences.ts"
 import { BuildOutput, type BuildMessage, LOG_TAIL_LINES } from "./BuildOutput.ts"
 import { solveConda } from "./CondaSolve.ts"
 import { DEFAULT_DOCKER_HOST, demultiplex, makeEngine, statusCode } from "./DockerEngine.ts"
@@ -78,23 +78,18 @@ const splitTag = (image: string): { readonly repo: string; readonly tag: string 
 }
 
 /** A secret reference (`env:NAME`, `file:PATH`) resolved at the moment of use. */
-const resolveSecret = (reference: string): Effect.Effect<Redacted.Redacted<string>, ImageBuilderError> => {
-  const colon = reference.indexOf(":")
-  const scheme = reference.slice(0, colon)
-  const rest = reference.slice(colon + 1)
-  if (scheme === "env") {
-    return Config.Redacted(rest).pipe(
-      Effect.mapError(() => new ImageBuilderError({ reason: new UnbuildableRequest({ detail: `the registry credential ${reference} is not set` }) }))
-    )
-  }
-  if (scheme === "file") {
-    return Effect.tryPromise({
-      try: () => readFile(rest, "utf8"),
-      catch: () => new ImageBuilderError({ reason: new UnbuildableRequest({ detail: `the registry credential ${reference} cannot be read` }) })
-    }).pipe(Effect.map((text) => Redacted.make(text.replace(/\r?\n$/, ""))))
-  }
-  return unbuildable(`the registry credential ${reference} cannot be resolved by the Docker builder (env: and file: only)`)
-}
+const resolveSecret = (reference: string): Effect.Effect<Redacted.Redacted<string>, ImageBuilderError> =>
+  resolveSecretReference(reference).pipe(Effect.flatMap(Option.match({
+    onSome: Effect.succeed,
+    onNone: () =>
+      unbuildable(
+        reference.startsWith("env:")
+          ? `the registry credential ${reference} is not set`
+          : reference.startsWith("file:")
+          ? `the registry credential ${reference} cannot be read`
+          : `the registry credential ${reference} cannot be resolved by the Docker builder (env: and file: only)`
+      )
+  })))
 
 /** The engine's own words for a refused request (dockerode puts the answer's JSON `message` in `json`). */
 const describeEngineAnswer = (cause: unknown): string => {
