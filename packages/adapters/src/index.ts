@@ -79,3 +79,7 @@ export { directoryShelf } from "./image-builder/memory/DirectoryShelf.ts"
 // the system socket) and `DockerImageBuilder.layerWith({ host })`.
 export * as DockerImageBuilder from "./image-builder/docker/DockerImageBuilder.ts"
 export type { DockerImageBuilderOptions } from "./image-builder/docker/DockerImageBuilder.ts"
+
+// The build queue: pg-boss (on the registry's PostgreSQL) and memory.
+export { PgBossBuildQueue, type PgBossBuildQueueOptions } from "./build-queue/pg-boss/PgBossBuildQueue.ts"
+export { MemoryBuildQueue } from "./build-queue/memory/MemoryBuildQueue.ts"
