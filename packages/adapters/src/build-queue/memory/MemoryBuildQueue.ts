@@ -44,14 +44,17 @@ export const layer: Layer.Layer<BuildQueue> = Layer.sync(BuildQueue, () => {
     work: (options, run) => {
       const worker = Effect.gen(function*() {
         while (true) {
-          const next = takeNext()
-          if (next === undefined) {
-            yield* Effect.sleep("10 millis")
-            continue
-          }
-          const exit = yield* Effect.exit(run(next.job))
-          running.delete(next.job.canonicalHash)
-          if (Exit.isFailure(exit) && next.attempts < RETRY_LIMIT) waiting.push({ job: next.job, attempts: next.attempts + 1 })
+          // A worker that is stopped lets its running job finish, as the pg-boss one does; taking
+          // a job and running it is one step, so none is lost in between.
+          const ran = yield* Effect.uninterruptible(Effect.gen(function*() {
+            const next = takeNext()
+            if (next === undefined) return false
+            const exit = yield* Effect.exit(run(next.job))
+            running.delete(next.job.canonicalHash)
+            if (Exit.isFailure(exit) && next.attempts < RETRY_LIMIT) waiting.push({ job: next.job, attempts: next.attempts + 1 })
+            return true
+          }))
+          if (!ran) yield* Effect.sleep("10 millis")
         }
       })
       return Effect.andThen(
