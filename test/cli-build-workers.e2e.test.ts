@@ -84,7 +84,7 @@ const eventCount = async (type: string) => {
 
 describe("builds on worker processes (pg-boss on PostgreSQL)", () => {
   beforeAll(() => {
-    for (const [name, pip] of [["w1", "demo-a"], ["w2", "demo-b"], ["w3", "demo-c"], ["w4", "demo-d"], ["killed", "demo-e"], ["cancelled", "demo-f"], ["dropped", "demo-g"]]) {
+    for (const [name, pip] of [["w1", "demo-a"], ["w2", "demo-b"], ["w3", "demo-c"], ["w4", "demo-d"], ["killed", "demo-e"], ["cancelled", "demo-f"], ["dropped", "demo-g"], ["live", "demo-h"]]) {
       register(name!, pip!)
     }
   }, 120_000)
@@ -152,6 +152,31 @@ describe("builds on worker processes (pg-boss on PostgreSQL)", () => {
     assert.strictEqual(worker.exitCode, null)
     assert.strictEqual((await until("cancelled:1", "failed")).buildId, running.buildId)
     assert.match(worker.output(), /cancelled:1 sha256:[0-9a-f]+: failed: .*cancelled/)
+  })
+
+  it("--follow shows the worker's log lines as the build goes, not at its end", { timeout: 120_000 }, async () => {
+    await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "1500" }, 1)
+    const started = Date.now()
+    const seen: Array<{ readonly line: string; readonly at: number }> = []
+    const child = spawn(process.execPath, [bin, "environment", "build", "live:1", "--follow", "-o", "json"], { cwd: repoRoot, env: cliEnv(env()) })
+    children.add(child)
+    let stdout = ""
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on("data", (d: Buffer) => {
+      for (const line of d.toString().split("\n").filter((l) => l !== "")) seen.push({ line, at: Date.now() - started })
+    })
+    const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    children.delete(child)
+    assert.strictEqual(status, 0, seen.map((s) => s.line).join("\n"))
+    assert.strictEqual(JSON.parse(stdout).outcome, "joined")
+    const end = Date.now() - started
+    // The worker's log: its first line names the build, then a line per step.
+    const first = seen.find((s) => /^build .* \(first\)$/.test(s.line))
+    const steps = seen.filter((s) => /^#\d\/\d /.test(s.line))
+    assert.isDefined(first, seen.map((s) => s.line).join("\n"))
+    assert.isAtLeast(steps.length, 3)
+    // Three steps of 1.5 s: the first lines arrived while the build still had seconds to go.
+    assert.isBelow(first!.at, end - 2500, seen.map((s) => `${s.at} ${s.line}`).join("\n"))
   })
 
   it("--cancel drops a queued build that no worker took: its requester ends with a clear error", { timeout: 120_000 }, async () => {

@@ -287,9 +287,18 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const projections = yield* Projections
   const readModel = yield* ReadModel
   const builder = yield* ImageBuilder
-  const logs = yield* LogStore
   const contexts = yield* BuildContextStore
   const queue = Option.getOrUndefined(yield* Effect.serviceOption(BuildQueue))
+  const plainLogs = yield* LogStore
+  /**
+   * The log store; with a queue, each write also rings the log's bell, so that a requester
+   * following the build from another process reads the new lines at once.
+   */
+  const logs: LogStore["Service"] = queue === undefined ? plainLogs : {
+    ...plainLogs,
+    append: (key, lines) => Effect.tap(plainLogs.append(key, lines), () => Effect.ignore(queue.announce(key))),
+    seal: (key) => Effect.tap(plainLogs.seal(key), () => Effect.ignore(queue.announce(key)))
+  }
   const leaseMs = Duration.toMillis(Duration.fromInputUnsafe(settings.lease ?? "30 seconds"))
   const renewEvery = settings.renewEvery ?? Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
   const pollEvery = settings.pollEvery ?? "200 millis"
@@ -493,6 +502,31 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     }).pipe(Effect.provideService(EventStore, store))
 
   /**
+   * A log followed from another process than its writer's: read again when its bell rings, and
+   * at most once a second besides (a missed bell, or no bell at all), until it is sealed.
+   */
+  const followAnnounced = (q: BuildQueue["Service"], key: string): Stream.Stream<string, TerrariumError> =>
+    Stream.suspend(() => {
+      let sent = 0
+      const newLines = Effect.gen(function*() {
+        // Sealed is read first: a log sealed then has all its lines in the read that follows.
+        const status = yield* plainLogs.status(key)
+        if (!status.exists) return { lines: [] as ReadonlyArray<string>, sealed: false }
+        const all = yield* Stream.runCollect(plainLogs.read(key))
+        const lines = all.slice(sent)
+        sent = all.length
+        return { lines, sealed: status.sealed }
+      })
+      const bells = Stream.merge(Stream.ignore(q.announcements(key)), Stream.tick("1 second"))
+      return bells.pipe(
+        Stream.mapEffect(() => newLines),
+        Stream.takeUntil((read) => read.sealed),
+        Stream.map((read) => read.lines),
+        Stream.flattenIterable
+      )
+    })
+
+  /**
    * A build handed to the workers: queued under its hash, then followed on the build stream
    * until a build that ended after the request was queued (built, or failed other than by an
    * interruption, which the job's retry takes over).
@@ -541,7 +575,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
             yield* stopTail
             tail = input.follow
               ? yield* Effect.forkChild(
-                Stream.runForEach(logs.read(Build.logKeyOf(hash, running.buildId), { follow: true }), (line) =>
+                Stream.runForEach(followAnnounced(q, Build.logKeyOf(hash, running.buildId)), (line) =>
                   update({ _tag: "Progress", progress: { _tag: "Log", line } })).pipe(Effect.ignore)
               )
               : undefined

@@ -5,7 +5,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { type BuildJob, BuildQueue } from "@terrarium/domain"
-import { Deferred, Effect, Fiber, type Layer } from "effect"
+import { Deferred, Effect, Fiber, type Layer, Stream } from "effect"
 
 const jobOf = (canonicalHash: string): BuildJob => ({
   workspace: "default", name: "env", version: "1", canonicalHash, noCache: false, requestedBy: "tester"
@@ -66,6 +66,25 @@ export const buildQueueContract = <E>(name: string, queueLayer: Layer.Layer<Buil
         yield* Effect.sleep("2 seconds")
         yield* Fiber.interrupt(worker)
         assert.isFalse(ran)
+      }))
+
+    it.effect("an announced log rings its followers, and only those of that log", () =>
+      Effect.gen(function*() {
+        const queue = yield* BuildQueue
+        const key = `builds/${crypto.randomUUID()}/1`
+        const heard = yield* Effect.forkChild(Stream.runCollect(Stream.take(queue.announcements(key), 2)))
+        const other = yield* Effect.forkChild(Stream.runCollect(Stream.take(queue.announcements(`${key}-other`), 1)))
+        // The followers listen once their stream has started; ring until both bells were heard.
+        let rings = 0
+        while (heard.pollUnsafe() === undefined && rings < 100) {
+          yield* queue.announce(key)
+          rings++
+          yield* Effect.sleep("100 millis")
+        }
+        assert.lengthOf(yield* Fiber.join(heard), 2)
+        yield* Effect.sleep("200 millis")
+        assert.isUndefined(other.pollUnsafe())
+        yield* Fiber.interrupt(other)
       }))
 
     it.effect("concurrency N runs N jobs at once; interrupted, the worker lets the running job finish", () =>

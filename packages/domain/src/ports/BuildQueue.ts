@@ -11,7 +11,7 @@
  * @since 0.3.0
  */
 import { Context, Schema } from "effect"
-import type { Effect } from "effect"
+import type { Effect, Stream } from "effect"
 import { describeCause } from "../CauseText.ts"
 
 /**
@@ -71,6 +71,14 @@ export class BuildQueue extends Context.Service<BuildQueue, {
   readonly pending: (canonicalHash: string) => Effect.Effect<boolean, BuildQueueError>
   /** Cancels the waiting and running jobs of a hash; how many there were. */
   readonly cancel: (canonicalHash: string) => Effect.Effect<number, BuildQueueError>
+  /**
+   * Tells whoever follows a build's log (`announcements`) that it has new lines: the log store
+   * holds the lines, this only rings the bell (PostgreSQL: NOTIFY), so a requester on another
+   * machine than the worker's sees them as they come without polling the store.
+   */
+  readonly announce: (logKey: string) => Effect.Effect<void, BuildQueueError>
+  /** A value each time the log is announced, from when the stream starts (best effort: a bell may be missed). */
+  readonly announcements: (logKey: string) => Stream.Stream<void, BuildQueueError>
   /**
    * Runs jobs with `run` until interrupted. A job whose `run` fails is retried (by any worker);
    * on interruption no new job is taken, and the running ones finish first.

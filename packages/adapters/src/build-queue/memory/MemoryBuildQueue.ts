@@ -6,7 +6,7 @@
  * @since 0.3.0
  */
 import { type BuildJob, BuildQueue } from "@terrarium/domain"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Layer, Queue, Stream } from "effect"
 
 /** A job that keeps failing gives up after this many retries (as the pg-boss adapter's). */
 const RETRY_LIMIT = 5
@@ -18,6 +18,7 @@ const RETRY_LIMIT = 5
 export const layer: Layer.Layer<BuildQueue> = Layer.sync(BuildQueue, () => {
   const waiting: Array<{ job: BuildJob; attempts: number }> = []
   const running = new Map<string, number>()
+  const listeners = new Set<{ readonly logKey: string; readonly ring: () => void }>()
   const takeNext = () => {
     const index = waiting.findIndex((w) => !running.has(w.job.canonicalHash))
     if (index < 0) return undefined
@@ -33,6 +34,17 @@ export const layer: Layer.Layer<BuildQueue> = Layer.sync(BuildQueue, () => {
         waiting.push({ job, attempts: 0 })
         return { queued: true }
       }),
+    announce: (logKey) => Effect.sync(() => listeners.forEach((l) => l.logKey === logKey && l.ring())),
+    announcements: (logKey) =>
+      Stream.callback<void>((queue) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            const listener = { logKey, ring: () => void Queue.offerUnsafe(queue, undefined) }
+            listeners.add(listener)
+            return listener
+          }),
+          (listener) => Effect.sync(() => listeners.delete(listener))
+        ), { bufferSize: 1, strategy: "dropping" }),
     pending: (canonicalHash) =>
       Effect.sync(() => running.has(canonicalHash) || waiting.some((w) => w.job.canonicalHash === canonicalHash)),
     cancel: (canonicalHash) =>

@@ -11,7 +11,8 @@
  * @since 0.3.0
  */
 import { type BuildJob, BuildQueue, BuildQueueError, QueueUnavailable } from "@terrarium/domain"
-import { Effect, Exit, Layer } from "effect"
+import { Effect, Exit, Layer, Queue, Stream } from "effect"
+import pg from "pg"
 import type { PgBoss } from "pg-boss"
 
 /** @since 0.3.0 @category model */
@@ -83,7 +84,41 @@ export const layerWith = (options: PgBossBuildQueueOptions): Layer.Layer<BuildQu
         : Effect.promise(() => starting!.then((b) => b.stop({ graceful: true, close: true, timeout: 30_000 }), () => undefined)).pipe(Effect.ignore)
     )
 
+    // The log bell: one channel per pg-boss schema (so installations sharing a database do not
+    // hear each other), the log key as the payload (at most 512 characters: `isLogKey`).
+    const channel = `${options.schema ?? "pgboss"}_build_logs`.slice(0, 63)
+    let bell: pg.Pool | undefined
+    yield* Effect.addFinalizer(() => (bell === undefined ? Effect.void : Effect.promise(() => bell!.end()).pipe(Effect.ignore)))
+    const ring = (logKey: string) =>
+      Effect.tryPromise({
+        try: async () => {
+          bell ??= new pg.Pool({ connectionString: options.connectionString, max: 1, application_name: "terrarium-build-logs" }).on("error", () => {})
+          await bell.query("SELECT pg_notify($1, $2)", [channel, logKey])
+        },
+        catch: unavailable("announce the build log")
+      })
+
     return BuildQueue.of({
+      announce: ring,
+      announcements: (logKey) =>
+        Stream.callback<void, BuildQueueError>((queue) =>
+          Effect.acquireRelease(
+            Effect.tryPromise({
+              try: async () => {
+                const client = new pg.Client({ connectionString: options.connectionString, application_name: "terrarium-build-logs" })
+                client.on("error", () => void Queue.offerUnsafe(queue, undefined))
+                client.on("notification", (n) => {
+                  if (n.channel === channel && n.payload === logKey) Queue.offerUnsafe(queue, undefined)
+                })
+                await client.connect()
+                // The channel is an identifier made from our schema name: quoted, never a value.
+                await client.query(`LISTEN "${channel}"`)
+                return client
+              },
+              catch: unavailable("follow the build log")
+            }),
+            (client) => Effect.promise(() => client.end()).pipe(Effect.ignore)
+          ), { bufferSize: 1, strategy: "dropping" }),
       location: options.location,
       enqueue: (job) =>
         Effect.flatMap(boss("queue the build"), (b) =>
