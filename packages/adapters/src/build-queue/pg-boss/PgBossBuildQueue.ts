@@ -12,7 +12,7 @@
  */
 import { type BuildJob, BuildQueue, BuildQueueError, QueueUnavailable } from "@terrarium/domain"
 import { Effect, Exit, Layer, Queue, Stream } from "effect"
-import pg from "pg"
+import type pg from "pg"
 import type { PgBoss } from "pg-boss"
 
 /** @since 0.3.0 @category model */
@@ -92,7 +92,9 @@ export const layerWith = (options: PgBossBuildQueueOptions): Layer.Layer<BuildQu
     const ring = (logKey: string) =>
       Effect.tryPromise({
         try: async () => {
-          bell ??= new pg.Pool({ connectionString: options.connectionString, max: 1, application_name: "terrarium-build-logs" }).on("error", () => {})
+          // `pg` is loaded on first use, as the database layer loads it (CLI start-up).
+          const { default: driver } = await import("pg")
+          bell ??= new driver.Pool({ connectionString: options.connectionString, max: 1, application_name: "terrarium-build-logs" }).on("error", () => {})
           await bell.query("SELECT pg_notify($1, $2)", [channel, logKey])
         },
         catch: unavailable("announce the build log")
@@ -105,7 +107,8 @@ export const layerWith = (options: PgBossBuildQueueOptions): Layer.Layer<BuildQu
           Effect.acquireRelease(
             Effect.tryPromise({
               try: async () => {
-                const client = new pg.Client({ connectionString: options.connectionString, application_name: "terrarium-build-logs" })
+                const { default: driver } = await import("pg")
+                const client = new driver.Client({ connectionString: options.connectionString, application_name: "terrarium-build-logs" })
                 client.on("error", () => void Queue.offerUnsafe(queue, undefined))
                 client.on("notification", (n) => {
                   if (n.channel === channel && n.payload === logKey) Queue.offerUnsafe(queue, undefined)
