@@ -318,13 +318,19 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const cacheRow = (hash: string) =>
     Effect.andThen(projections.catchUp, readModel.imageBuilds({ canonicalHash: hash })).pipe(Effect.map((rows) => rows[0]))
 
+  /** What a build call works on: the version, its hash, the image, the build stream; whom it tells. */
+  const subjectOf = (input: Parameters<ImageBuilds["build"]>[0]) =>
+    Effect.map(resolveVersion(input.workspace, input.ref), (version) => ({
+      version,
+      hash: version.canonicalHash,
+      image: Build.imageNameOf(version.canonicalHash),
+      stream: Build.streamOf(version.canonicalHash),
+      update: input.onUpdate ?? ((_: BuildUpdate) => Effect.void)
+    }))
+
   const buildHere: ImageBuilds["build"] = (input) =>
     Effect.gen(function*() {
-      const version = yield* resolveVersion(input.workspace, input.ref)
-      const hash = version.canonicalHash
-      const image = Build.imageNameOf(hash)
-      const stream = Build.streamOf(hash)
-      const update = input.onUpdate ?? (() => Effect.void)
+      const { version, hash, image, stream, update } = yield* subjectOf(input)
       const target = {
         stream, subject: { kind: "image build", name: hash }, actor: input.actor ?? caller.actor,
         correlationId: input.correlationId ?? uuidv7()
@@ -533,11 +539,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
    */
   const buildQueued = (q: BuildQueue["Service"]): ImageBuilds["build"] => (input) =>
     Effect.gen(function*() {
-      const version = yield* resolveVersion(input.workspace, input.ref)
-      const hash = version.canonicalHash
-      const image = Build.imageNameOf(hash)
-      const stream = Build.streamOf(hash)
-      const update = input.onUpdate ?? (() => Effect.void)
+      const { version, hash, image, stream, update } = yield* subjectOf(input)
       const answer = (outcome: ImageBuildResult["outcome"], built: BuiltImageRow): ImageBuildResult =>
         ({ workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, image, outcome, built })
       const noCache = input.noCache ?? false
