@@ -22,7 +22,6 @@ import { type ChildProcess, fork } from "node:child_process"
 import { on } from "node:events"
 import os from "node:os"
 import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
 import {
   type Engine,
   type Impl,
@@ -33,9 +32,9 @@ import {
   openTerrariumPostgres,
   type Target
 } from "./lib/targets.ts"
+import { parseLogOptions, sharedUsage } from "./lib/options.ts"
 import { EventIds, hasGc, percentile, prng, ReplayCheck, type ReplaySummary, RssSampler, runWriters, settle, streamCount } from "./lib/workload.ts"
 
-const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
 /**
  * Reads timed per run, after warm-up reads that are not. A p99 over 1,000 samples is its 10
  * slowest reads, so one GC cycle or a burst of checkpoint writes decided it (bench/README.md
@@ -63,35 +62,15 @@ const REPLAY_WARMUP = 1
 const REPLAY_ROUNDS = 5
 
 const usage = `usage: pnpm bench:eventstore [--events N] [--engine postgres|pglite|all] [--quick] [--url URL]
-  --events N   events per run (default 100000; 10 events per stream)
-  --quick      10000 events
-  --engine     postgres, pglite or all (default all)
-  --url        PostgreSQL connection string (default ${DEFAULT_URL}, or $BENCH_PG_URL)`
+${sharedUsage("events per run (default 100000; 10 events per stream)")}`
 
 const parseOptions = () => {
-  const { values } = parseArgs({
-    options: {
-      events: { type: "string" },
-      engine: { type: "string", default: "all" },
-      quick: { type: "boolean", default: false },
-      url: { type: "string" },
-      help: { type: "boolean", short: "h", default: false },
-      // Internal: set by the driver on the processes it forks (see the comment at the top).
-      row: { type: "string" },
-      ids: { type: "string" }
-    },
-    strict: true
+  const { engines, events, url, values } = parseLogOptions(usage, 100, {
+    // Internal: set by the driver on the processes it forks (see the comment at the top).
+    row: { type: "string" },
+    ids: { type: "string" }
   })
-  if (values.help) {
-    console.log(usage)
-    process.exit(0)
-  }
-  const events = values.events !== undefined ? Number(values.events) : values.quick ? 10_000 : 100_000
-  if (!Number.isSafeInteger(events) || events < 100) throw new Error(`--events must be an integer >= 100, got ${values.events}`)
-  const engine = values.engine
-  if (engine !== "postgres" && engine !== "pglite" && engine !== "all") throw new Error(`--engine must be postgres, pglite or all, got ${engine}`)
-  const engines: ReadonlyArray<Engine> = engine === "all" ? ["postgres", "pglite"] : [engine]
-  return { events, engines, url: values.url ?? process.env.BENCH_PG_URL ?? DEFAULT_URL, row: values.row, ids: values.ids }
+  return { events, engines, url, row: values.row as string | undefined, ids: values.ids as string | undefined }
 }
 
 interface MemoryCheck {

@@ -42,11 +42,10 @@ import { Effect, Layer, ManagedRuntime, Stream } from "effect"
 import { mkdtemp, rm } from "node:fs/promises"
 import os from "node:os"
 import { join } from "node:path"
-import { parseArgs } from "node:util"
+import { parseLogOptions, sharedUsage } from "./lib/options.ts"
 import { adminQuery } from "./lib/targets.ts"
 import { hasGc, RssSampler, settle } from "./lib/workload.ts"
 
-const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test"
 /** The issue's target: building the read model at least this fraction of the raw replay rate. */
 const TARGET_RATIO = 0.2
 /** The issue's measured log: 4,000 environments in 25 workspaces over 10⁶ events. */
@@ -57,32 +56,11 @@ const EVENTS_PER_APPEND = 10
 const APPENDS_IN_FLIGHT = 8
 
 const usage = `usage: pnpm bench:projections [--events N] [--engine postgres|pglite|all] [--quick] [--url URL]
-  --events N   events in the log (default 100000; 1000000 is the issue's size)
-  --quick      10000 events
-  --engine     postgres, pglite or all (default all)
-  --url        PostgreSQL connection string (default ${DEFAULT_URL}, or $BENCH_PG_URL)`
+${sharedUsage("events in the log (default 100000; 1000000 is the issue's size)")}`
 
 const parseOptions = () => {
-  const { values } = parseArgs({
-    options: {
-      events: { type: "string" },
-      engine: { type: "string", default: "all" },
-      quick: { type: "boolean", default: false },
-      url: { type: "string" },
-      help: { type: "boolean", short: "h", default: false }
-    },
-    strict: true
-  })
-  if (values.help) {
-    console.log(usage)
-    process.exit(0)
-  }
-  const events = values.events !== undefined ? Number(values.events) : values.quick ? 10_000 : 100_000
-  if (!Number.isSafeInteger(events) || events < 1000) throw new Error(`--events must be an integer >= 1000, got ${values.events}`)
-  const engine = values.engine
-  if (engine !== "postgres" && engine !== "pglite" && engine !== "all") throw new Error(`--engine must be postgres, pglite or all, got ${engine}`)
-  const engines: ReadonlyArray<"postgres" | "pglite"> = engine === "all" ? ["postgres", "pglite"] : [engine]
-  return { events, engines, url: values.url ?? process.env.BENCH_PG_URL ?? DEFAULT_URL }
+  const { engines, events, url } = parseLogOptions(usage, 1000, {})
+  return { events, engines, url }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import { json, runCli, tempDir } from "./support/cli.ts"
 
 const home = tempDir("terrarium-arguments-")
 afterAll(() => home.remove())
-const env = { TERRARIUM_HOME: home.path }
+// Builds run on the in-memory engine: the sweep is about arguments, not images.
+const env = { TERRARIUM_HOME: home.path, TERRARIUM_IMAGE_BUILDER: "memory" }
 const cli = (...args: Array<string>) => runCli(["--data-dir", join(home.path, "data"), ...args], env)
 
 /** Every command of the tree, with the arguments it needs besides a reference. */
@@ -26,11 +27,15 @@ const commands: ReadonlyArray<ReadonlyArray<string>> = [
   ["environment", "set-variable", "A=1"],
   ["environment", "register"],
   ["environment", "update", "--description", "described"],
+  ["environment", "build"],
   ["environment", "archive"],
   ["environment", "restore"],
   ["environment", "label", "prod"],
   ["environment", "share", "--to-workspace", "elsewhere"],
   ["environment", "repair"],
+  ["image", "list"],
+  ["image", "show"],
+  ["image", "logs"],
   ["audit"],
   ["curated", "sync"],
   ["db", "migrate"],

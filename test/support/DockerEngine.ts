@@ -1,6 +1,6 @@
 /**
  * The Docker engine for tests that build images: `scripts/services/docker.sh base-image` installs
- * and starts the project's own dockerd if no engine answers (or checks the one `DOCKER_HOST`
+ * and starts the project's own Docker daemon if no engine answers (or checks the one `DOCKER_HOST`
  * names) and makes the test base image once per machine. Never skipped: if the engine cannot be
  * had, this throws and the test fails.
  *

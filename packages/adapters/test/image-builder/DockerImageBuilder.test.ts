@@ -1,5 +1,5 @@
 /**
- * The Docker image builder on the project's own dockerd (scripts/services/docker.sh, started if
+ * The Docker image builder on the project's own Docker daemon (scripts/services/docker.sh, started if
  * down; DOCKER_HOST selects another): the contract, then what only Docker shows (the image's
  * environment, labels and files, the generated Dockerfile's layers, leftover containers).
  */
