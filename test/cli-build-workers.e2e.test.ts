@@ -84,7 +84,7 @@ const eventCount = async (type: string) => {
 
 describe("builds on worker processes (pg-boss on PostgreSQL)", () => {
   beforeAll(() => {
-    for (const [name, pip] of [["w1", "demo-a"], ["w2", "demo-b"], ["w3", "demo-c"], ["w4", "demo-d"], ["killed", "demo-e"], ["cancelled", "demo-f"], ["dropped", "demo-g"], ["live", "demo-h"]]) {
+    for (const [name, pip] of [["w1", "demo-a"], ["w2", "demo-b"], ["w3", "demo-c"], ["w4", "demo-d"], ["killed", "demo-e"], ["cancelled", "demo-f"], ["dropped", "demo-g"], ["live", "demo-h"], ["stopped", "demo-i"]]) {
       register(name!, pip!)
     }
   }, 120_000)
@@ -177,6 +177,23 @@ describe("builds on worker processes (pg-boss on PostgreSQL)", () => {
     assert.isAtLeast(steps.length, 3)
     // Three steps of 1.5 s: the first lines arrived while the build still had seconds to go.
     assert.isBelow(first!.at, end - 2500, seen.map((s) => `${s.at} ${s.line}`).join("\n"))
+  })
+
+  it("a worker stopped with SIGTERM finishes its running build, then exits", { timeout: 120_000 }, async () => {
+    const worker = await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "1000" }, 1)
+    const request = runCliAsync(["environment", "build", "stopped:1", "-o", "json"], env())
+    await until("stopped:1", "building")
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      worker.on("close", (code, signal) => resolve({ code, signal })))
+    process.kill(worker.pid!, "SIGTERM")
+    const answer = json<{ outcome: string }>(await request)
+    assert.strictEqual(answer.outcome, "joined")
+    const how = await exited
+    children.delete(worker)
+    assert.isNull(how.signal, worker.output())
+    assert.match(worker.output(), /stopped:1 sha256:[0-9a-f]+: built/)
+    const shown = await until("stopped:1", "built")
+    assert.strictEqual(shown.status, "built")
   })
 
   it("--cancel drops a queued build that no worker took: its requester ends with a clear error", { timeout: 120_000 }, async () => {
