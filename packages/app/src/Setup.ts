@@ -304,10 +304,12 @@ const secondsOf = (value: Option.Option<string>, fallback: number): number => {
  * in the process that asks for it. `TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS` (default 30, at
  * least 10): how long a killed worker's job waits before another worker retries it.
  *
+ * The layer provides `BuildQueue` or nothing (its type says neither): the app looks for the
+ * queue with `Effect.serviceOption`.
+ *
  * @since 0.3.0
  * @category layers
  */
-// It provides `BuildQueue` or nothing: the app looks for it with `Effect.serviceOption`.
 export const layerBuildQueue = (options: StorageOptions): Layer.Layer<never, InvalidInput | ConflictingStorage, Path.Path> =>
   Layer.unwrap(Effect.gen(function*() {
     const storage = yield* resolveStorage(options)
