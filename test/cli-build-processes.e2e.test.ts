@@ -23,6 +23,9 @@ const env = (extra: Record<string, string> = {}) => ({
   TERRARIUM_IMAGE_BUILDER: "memory",
   TERRARIUM_MEMORY_BUILD_STEP_MS: "400",
   TERRARIUM_BUILD_LEASE_SECONDS: "2",
+  // The lease itself is under test: each process builds, none queues for a worker
+  // (the workers: test/cli-build-workers.e2e.test.ts).
+  TERRARIUM_BUILD_QUEUE: "in-process",
   ...extra
 })
 

@@ -87,3 +87,7 @@ export { pushImage, type PushTarget } from "./image-builder/docker/DockerPush.ts
 // and `OciImageRegistry.engineLogin` (what an engine logs in with, ACR's null-GUID login included).
 export * as OciImageRegistry from "./image-registry/oci/OciImageRegistry.ts"
 export type { EngineLogin, OciImageRegistryOptions } from "./image-registry/oci/OciImageRegistry.ts"
+
+// The build queue: pg-boss (on the registry's PostgreSQL) and memory.
+export { PgBossBuildQueue, type PgBossBuildQueueOptions } from "./build-queue/pg-boss/PgBossBuildQueue.ts"
+export { MemoryBuildQueue } from "./build-queue/memory/MemoryBuildQueue.ts"

@@ -32,6 +32,7 @@ import {
   type Draft,
   type EnvironmentArchive,
   type EnvironmentVersion,
+  type CancelledBuild,
   type ImageBuildResult,
   type Registration,
   type Share,
@@ -170,6 +171,11 @@ export interface TerrariumClient {
     ref: string,
     options?: WriteOptions & { readonly noCache?: boolean; readonly onLog?: (line: string) => void }
   ) => Promise<ImageBuildResult>
+  /**
+   * Cancels the build of a version's hash: its queued jobs (PostgreSQL), and the running build,
+   * recorded as failed (reason `Cancelled`). Rejects with `NothingToCancel` when there is none.
+   */
+  readonly cancelBuild: (ref: string, options?: WriteOptions) => Promise<CancelledBuild>
   /** The log lines of the last build of a version's image (running, built or failed); `follow` until it ends. */
   readonly buildLogs: (ref: string, options?: CallOptions & { readonly follow?: boolean }) => Promise<AsyncIterable<string>>
   /** The image cache's row of a version's hash: built, building or failed. */
@@ -407,6 +413,7 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
               if (u._tag === "Progress" && u.progress._tag === "Log") w?.onLog?.(u.progress.line)
             })
         })),
+    cancelBuild: (ref, o) => withRef(ref, WriteOptionsArgument, o, (t, r, w) => t.cancelBuild({ ...write(w), ref: r })),
     buildLogs: (ref, o) =>
       withRef(ref, FollowOptionsArgument, o, (t, r, w) =>
         Stream.toAsyncIterableEffect(t.logs({ workspace: ws(w), target: { ref: r }, follow: w?.follow }))),

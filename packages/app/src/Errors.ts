@@ -12,13 +12,14 @@ import type {
   EventStoreError,
   ImageBuilderError,
   LogStoreError,
+  BuildQueueError,
   ProjectionError,
   ReadModelError,
   StorageError
 } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
-import type { ImageBuildFailed, ImageNotFound } from "./ImageBuilds.ts"
+import type { ImageBuildFailed, ImageNotFound, NothingToCancel, QueuedBuildDropped } from "./ImageBuilds.ts"
 import type { MissingName } from "./Input.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 
@@ -100,6 +101,8 @@ export type TerrariumError =
   // Images
   | ImageBuildFailed
   | ImageNotFound
+  | NothingToCancel
+  | QueuedBuildDropped
   // The ports
   | EventStoreError
   | EventDecodeFailure
@@ -108,4 +111,5 @@ export type TerrariumError =
   | StorageError
   | ImageBuilderError
   | LogStoreError
+  | BuildQueueError
   | BuildContextStoreError

@@ -21,6 +21,8 @@ import {
   type AuditEntry,
   Build,
   type BuildContext,
+  type BuildJob,
+  BuildQueue,
   BuildContextStore,
   type BuildProgress,
   type BuiltImageRow,
@@ -40,6 +42,7 @@ import { commandHandler, loadStream } from "./CommandHandler.ts"
 import { type EnvironmentRef, formatRef } from "./EnvironmentRef.ts"
 import { loadEnvironment, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import { EventDecodeFailure, type TerrariumError } from "./Errors.ts"
+import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller, CallContext, Scope } from "./Results.ts"
 
 /**
@@ -70,6 +73,7 @@ export type BuildUpdate =
   | { readonly _tag: "Progress"; readonly progress: BuildProgress }
   | { readonly _tag: "Waiting"; readonly buildId: string; readonly holder: string; readonly leaseExpiresAt: Date }
   | { readonly _tag: "Started"; readonly buildId: string; readonly cause: Build.StartCause }
+  | { readonly _tag: "Queued"; readonly queued: boolean; readonly location: string }
 
 /**
  * The answer of a build call. `outcome`: `cached` (answered from the cache: nothing built),
@@ -114,6 +118,35 @@ export class ImageNotFound extends Schema.TaggedError<ImageNotFound>()("ImageNot
   override get message() { return `no image has been built or asked for ${this.target}; build it with: terrarium environment build ${this.target}` }
 }
 
+/**
+ * What `cancelBuild` did: how many queued jobs it dropped, and the running build it stopped.
+ *
+ * @since 0.3.0
+ * @category model
+ */
+export interface CancelledBuild {
+  readonly canonicalHash: string
+  readonly image: string
+  readonly cancelledJobs: number
+  readonly cancelledBuildId: string | null
+}
+
+/** There was no queued or running build to cancel. @since 0.3.0 @category errors */
+export class NothingToCancel extends Schema.TaggedError<NothingToCancel>()("NothingToCancel", { image: Schema.String }) {
+  override get message() { return `no build of ${this.image} is queued or running` }
+}
+
+/**
+ * A queued build ended without a result: its job was cancelled before any worker started it, or
+ * gave up after its retries.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class QueuedBuildDropped extends Schema.TaggedError<QueuedBuildDropped>()("QueuedBuildDropped", { image: Schema.String }) {
+  override get message() { return `the queued build of ${this.image} ended without a result (cancelled, or it failed on every retry); see: terrarium image logs` }
+}
+
 /** What `image show`/`image logs` take: a version, or a canonical hash. @since 0.2.0 @category model */
 export type ImageTarget = { readonly ref: EnvironmentRef } | { readonly canonicalHash: string }
 
@@ -132,6 +165,18 @@ export interface ImageBuilds {
     readonly follow?: boolean | undefined
     readonly onUpdate?: ((update: BuildUpdate) => Effect.Effect<void>) | undefined
   }) => Effect.Effect<ImageBuildResult, TerrariumError>
+  /**
+   * Cancels the build of a version's hash: its waiting jobs, and the running build, which is
+   * recorded as failed (reason `Cancelled`); its builder stops when it next renews its lease.
+   */
+  readonly cancelBuild: (input: Scope & CallContext & { readonly ref: EnvironmentRef }) => Effect.Effect<CancelledBuild, TerrariumError>
+  /**
+   * Runs the queued builds, `concurrency` at a time, until interrupted (then it takes no new job
+   * and lets the running ones finish). Each job runs `build` in this process: the build stream's
+   * lease keeps a job that runs twice from building twice.
+   */
+  readonly work: (input: { readonly concurrency?: number | undefined; readonly onJob?: ((job: BuildJob, outcome: string) => Effect.Effect<void>) | undefined }) =>
+    Effect.Effect<never, TerrariumError>
   /** The image cache's row of a version's hash, or of a hash. */
   readonly image: (input: Scope & { readonly target: ImageTarget }) => Effect.Effect<ImageBuildRow, TerrariumError>
   /** Every row of the image cache, by hash. */
@@ -154,6 +199,9 @@ const buildCodec = {
     )),
   encode: EventCodec.encodeBuild
 }
+
+/** The `BuildFailed` reason of a build stopped by `cancelBuild`. */
+const CANCELLED = "Cancelled"
 
 const handle = commandHandler(Build.decider, buildCodec)
 const load = loadStream(Build.decider, buildCodec)
@@ -239,8 +287,18 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const projections = yield* Projections
   const readModel = yield* ReadModel
   const builder = yield* ImageBuilder
-  const logs = yield* LogStore
   const contexts = yield* BuildContextStore
+  const queue = Option.getOrUndefined(yield* Effect.serviceOption(BuildQueue))
+  const plainLogs = yield* LogStore
+  /**
+   * The log store; with a queue, each write also rings the log's bell, so that a requester
+   * following the build from another process reads the new lines at once.
+   */
+  const logs: LogStore["Service"] = queue === undefined ? plainLogs : {
+    ...plainLogs,
+    append: (key, lines) => Effect.tap(plainLogs.append(key, lines), () => Effect.ignore(queue.announce(key))),
+    seal: (key) => Effect.tap(plainLogs.seal(key), () => Effect.ignore(queue.announce(key)))
+  }
   const leaseMs = Duration.toMillis(Duration.fromInputUnsafe(settings.lease ?? "30 seconds"))
   const renewEvery = settings.renewEvery ?? Duration.millis(Math.max(1, Math.floor(leaseMs / 3)))
   const pollEvery = settings.pollEvery ?? "200 millis"
@@ -260,13 +318,19 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const cacheRow = (hash: string) =>
     Effect.andThen(projections.catchUp, readModel.imageBuilds({ canonicalHash: hash })).pipe(Effect.map((rows) => rows[0]))
 
-  const build: ImageBuilds["build"] = (input) =>
+  /** What a build call works on: the version, its hash, the image, the build stream; whom it tells. */
+  const subjectOf = (input: Parameters<ImageBuilds["build"]>[0]) =>
+    Effect.map(resolveVersion(input.workspace, input.ref), (version) => ({
+      version,
+      hash: version.canonicalHash,
+      image: Build.imageNameOf(version.canonicalHash),
+      stream: Build.streamOf(version.canonicalHash),
+      update: input.onUpdate ?? ((_: BuildUpdate) => Effect.void)
+    }))
+
+  const buildHere: ImageBuilds["build"] = (input) =>
     Effect.gen(function*() {
-      const version = yield* resolveVersion(input.workspace, input.ref)
-      const hash = version.canonicalHash
-      const image = Build.imageNameOf(hash)
-      const stream = Build.streamOf(hash)
-      const update = input.onUpdate ?? (() => Effect.void)
+      const { version, hash, image, stream, update } = yield* subjectOf(input)
       const target = {
         stream, subject: { kind: "image build", name: hash }, actor: input.actor ?? caller.actor,
         correlationId: input.correlationId ?? uuidv7()
@@ -376,7 +440,12 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const error = Option.getOrUndefined(Exit.findErrorOption(exit))
           // No typed error: a defect, or the interruption recorded above; let it through as it is.
           if (error === undefined) return yield* (Effect.failCause(exit.cause) as Effect.Effect<never>)
-          if (error._tag === "BuildError") return again
+          if (error._tag === "BuildError") {
+            // The lease was lost: to a cancel (then the build ends here), or to a takeover.
+            const { state } = yield* load(stream)
+            if (state.failed?.buildId === buildId && state.failed.reason === CANCELLED) return yield* Effect.fail(failureOf(hash, state.failed))
+            return again
+          }
           if (error._tag !== "ImageBuilderError") return yield* Effect.fail(error)
           const failed = describeBuilderError(error)
           yield* logs.append(logKey, [`failed: ${failed.message}`]).pipe(Effect.ignore)
@@ -438,6 +507,130 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       }
     }).pipe(Effect.provideService(EventStore, store))
 
+  /**
+   * A log followed from another process than its writer's: read again when its bell rings, and
+   * at most once a second besides (a missed bell, or no bell at all), until it is sealed.
+   */
+  const followAnnounced = (q: BuildQueue["Service"], key: string): Stream.Stream<string, TerrariumError> =>
+    Stream.suspend(() => {
+      let sent = 0
+      const newLines = Effect.gen(function*() {
+        // Sealed is read first: a log sealed then has all its lines in the read that follows.
+        const status = yield* plainLogs.status(key)
+        if (!status.exists) return { lines: [] as ReadonlyArray<string>, sealed: false }
+        const all = yield* Stream.runCollect(plainLogs.read(key))
+        const lines = all.slice(sent)
+        sent = all.length
+        return { lines, sealed: status.sealed }
+      })
+      const bells = Stream.merge(Stream.ignore(q.announcements(key)), Stream.tick("1 second"))
+      return bells.pipe(
+        Stream.mapEffect(() => newLines),
+        Stream.takeUntil((read) => read.sealed),
+        Stream.map((read) => read.lines),
+        Stream.flattenIterable
+      )
+    })
+
+  /**
+   * A build handed to the workers: queued under its hash, then followed on the build stream
+   * until a build that ended after the request was queued (built, or failed other than by an
+   * interruption, which the job's retry takes over).
+   */
+  const buildQueued = (q: BuildQueue["Service"]): ImageBuilds["build"] => (input) =>
+    Effect.gen(function*() {
+      const { version, hash, image, stream, update } = yield* subjectOf(input)
+      const answer = (outcome: ImageBuildResult["outcome"], built: BuiltImageRow): ImageBuildResult =>
+        ({ workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, image, outcome, built })
+      const noCache = input.noCache ?? false
+      const before = (yield* withStore(load(stream))).state
+      if (!noCache && before.status === "built" && before.built !== null && (yield* builder.inspect(before.built.image)) !== undefined) {
+        const row = yield* cacheRow(hash)
+        return answer("cached", row?.built?.buildId === before.built.buildId ? row.built : rowOfBuilt(before.built, new Date()))
+      }
+      const queued = yield* q.enqueue({
+        workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, noCache,
+        requestedBy: input.actor ?? caller.actor
+      })
+      yield* update({ _tag: "Queued", queued: queued.queued, location: q.location })
+      let seen: string | undefined = before.running?.buildId
+      let tail: Fiber.Fiber<void> | undefined
+      const stopTail = Effect.suspend(() => (tail === undefined ? Effect.void : Fiber.interrupt(tail)))
+      return yield* Effect.gen(function*() {
+        let idle = 0
+        while (true) {
+          // Asked before the stream is read: a job that is over has appended its answer by then.
+          const pending = yield* q.pending(hash)
+          const { state } = yield* withStore(load(stream))
+          if (state.built !== null && state.built.buildId !== before.built?.buildId) {
+            return answer("joined", yield* Effect.map(cacheRow(hash), (row) =>
+              row?.built?.buildId === state.built!.buildId ? row.built : rowOfBuilt(state.built!, new Date())))
+          }
+          const failed = state.failed
+          if (failed !== null && failed.buildId !== before.failed?.buildId && failed.reason !== "Interrupted" && state.running === null) {
+            return yield* Effect.fail(failureOf(hash, failed))
+          }
+          const running = state.running
+          if (running !== null && running.buildId !== seen) {
+            seen = running.buildId
+            yield* update({ _tag: "Started", buildId: running.buildId, cause: "first" })
+            yield* stopTail
+            tail = input.follow
+              ? yield* Effect.forkChild(
+                Stream.runForEach(followAnnounced(q, Build.logKeyOf(hash, running.buildId)), (line) =>
+                  update({ _tag: "Progress", progress: { _tag: "Log", line } })).pipe(Effect.ignore)
+              )
+              : undefined
+          }
+          // No job left and no answer, twice in a row (a job between retries is briefly neither).
+          idle = pending || running !== null ? 0 : idle + 1
+          if (idle >= 3) return yield* Effect.fail(new QueuedBuildDropped({ image }))
+          yield* Effect.sleep(pollEvery)
+        }
+      }).pipe(Effect.ensuring(stopTail))
+    })
+
+  const build: ImageBuilds["build"] = (input) => (queue === undefined ? buildHere(input) : buildQueued(queue)(input))
+
+  const cancelBuild: ImageBuilds["cancelBuild"] = (input) =>
+    Effect.gen(function*() {
+      const version = yield* resolveVersion(input.workspace, input.ref)
+      const hash = version.canonicalHash
+      const image = Build.imageNameOf(hash)
+      const cancelledJobs = queue === undefined ? 0 : yield* queue.cancel(hash)
+      const { state } = yield* withStore(load(Build.streamOf(hash)))
+      let cancelledBuildId: string | null = null
+      const running = state.running
+      if (running !== null && running.expiresAt > (yield* Clock.currentTimeMillis)) {
+        const target = {
+          stream: Build.streamOf(hash), subject: { kind: "image build", name: hash }, actor: input.actor ?? caller.actor,
+          correlationId: input.correlationId ?? uuidv7()
+        }
+        const logKey = Build.logKeyOf(hash, running.buildId)
+        const recorded = yield* withStore(handle(target, () => Effect.succeed({
+          _tag: "FailBuild" as const,
+          failed: { buildId: running.buildId, reason: CANCELLED, message: `the build was cancelled by ${target.actor}`, step: null, logKey, logTail: [] }
+        }))).pipe(Effect.map(() => true), Effect.catchTag("BuildError", () => Effect.succeed(false)))
+        if (recorded) {
+          cancelledBuildId = running.buildId
+          yield* logs.append(logKey, [`cancelled by ${target.actor}`]).pipe(Effect.andThen(logs.seal(logKey)), Effect.ignore)
+        }
+      }
+      if (cancelledJobs === 0 && cancelledBuildId === null) return yield* Effect.fail(new NothingToCancel({ image }))
+      return { canonicalHash: hash, image, cancelledJobs, cancelledBuildId }
+    })
+
+  const work: ImageBuilds["work"] = ({ concurrency, onJob }) =>
+    queue === undefined
+      ? Effect.fail(new InvalidInput({ field: "worker", reason: "builds are queued only on PostgreSQL (TERRARIUM_DATABASE_URL); the embedded database builds in the requesting process" }))
+      : queue.work({ concurrency }, (job) =>
+        buildHere({ workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy }).pipe(
+          Effect.tap((result) => onJob?.(job, result.outcome) ?? Effect.void),
+          Effect.tapError((error) => onJob?.(job, `failed: ${error.message}`) ?? Effect.void),
+          // A build that failed is recorded as failed: retrying its job would not change that.
+          Effect.catchTag("ImageBuildFailed", () => Effect.void)
+        ))
+
   const image: ImageBuilds["image"] = ({ workspace, target }) =>
     Effect.gen(function*() {
       const hash = yield* hashOf(workspace, target)
@@ -448,6 +641,8 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
 
   return {
     build,
+    cancelBuild,
+    work,
     image,
     images: Effect.andThen(projections.catchUp, readModel.imageBuilds({})),
     imageStatus: (hash) => Effect.map(cacheRow(hash), (row) => row),

@@ -17,6 +17,7 @@ import {
   type LockOwner,
   MemoryEngine,
   MemoryImageBuilder,
+  PgBossBuildQueue,
   SqlEventStore,
   SqlReadModel,
   SqlStorage
@@ -77,6 +78,9 @@ const EnvironmentConfig = Config.all({
   memoryBuildStepMs: Config.option(Config.String("TERRARIUM_MEMORY_BUILD_STEP_MS")),
   dockerHost: Config.option(Config.String("DOCKER_HOST")),
   buildLeaseSeconds: Config.option(Config.String("TERRARIUM_BUILD_LEASE_SECONDS")),
+  buildQueue: Config.option(Config.String("TERRARIUM_BUILD_QUEUE")),
+  jobHeartbeatSeconds: Config.option(Config.String("TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS")),
+  queueSuperviseSeconds: Config.option(Config.String("TERRARIUM_BUILD_QUEUE_SUPERVISE_SECONDS")),
   curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG"))
 })
 
@@ -287,6 +291,42 @@ export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem
   })
 )
 
+/** A positive number of seconds from an environment variable, else `fallback`. */
+const secondsOf = (value: Option.Option<string>, fallback: number): number => {
+  const seconds = Number(Option.getOrElse(value, () => String(fallback)))
+  return Number.isFinite(seconds) && seconds > 0 ? seconds : fallback
+}
+
+/**
+ * The build queue: on PostgreSQL, pg-boss in its own schema of the same database (`pgboss`, or
+ * `<schema>_pgboss` beside a schema of ours), so builds run on `terrarium worker` processes;
+ * none on the embedded database, or with `TERRARIUM_BUILD_QUEUE=in-process`, where a build runs
+ * in the process that asks for it. `TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS` (default 30, at
+ * least 10): how long a killed worker's job waits before another worker retries it.
+ *
+ * The layer provides `BuildQueue` or nothing (its type says neither): the app looks for the
+ * queue with `Effect.serviceOption`.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerBuildQueue = (options: StorageOptions): Layer.Layer<never, InvalidInput | ConflictingStorage, Path.Path> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const storage = yield* resolveStorage(options)
+    const env = yield* readEnvironment
+    if (storage.kind !== "postgres" || Option.getOrUndefined(env.buildQueue) === "in-process") return Layer.empty
+    const schema = storage.databaseSchema === undefined || storage.databaseSchema === "public"
+      ? "pgboss"
+      : `${storage.databaseSchema.slice(0, 63 - "_pgboss".length)}_pgboss`
+    return PgBossBuildQueue.layerWith({
+      connectionString: Redacted.value(storage.databaseUrl),
+      schema,
+      location: `pg-boss on ${describeStorage(storage)}`,
+      heartbeatSeconds: secondsOf(env.jobHeartbeatSeconds, 30),
+      superviseSeconds: secondsOf(env.queueSuperviseSeconds, 10)
+    })
+  }))
+
 /**
  * Event store, projections and read model over one database, and the image builder and logs.
  *
@@ -397,7 +437,7 @@ export const layer = (options: StorageOptions & ProjectionOptions & CatalogOptio
     options.catchUpProgress !== undefined ? terrarium.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : terrarium,
     options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty
   ).pipe(
-    Layer.provideMerge(Layer.merge(layerPorts(layerDatabase(options)), layerBuildContextStore(options))),
+    Layer.provideMerge(Layer.mergeAll(layerPorts(layerDatabase(options)), layerBuildContextStore(options), layerBuildQueue(options))),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
   return Layer.provideMerge(publishCuratedCatalog(options), service)

@@ -42,7 +42,17 @@ export class Terrarium extends Context.Service<
   CuratedCatalog.CuratedCatalogCommands
 >()("terrarium/Terrarium") {}
 
-export { type BuildSettings, type BuildUpdate, ImageBuildFailed, type ImageBuildResult, ImageNotFound, type ImageTarget } from "./ImageBuilds.ts"
+export {
+  type BuildSettings,
+  type BuildUpdate,
+  type CancelledBuild,
+  ImageBuildFailed,
+  type ImageBuildResult,
+  ImageNotFound,
+  type ImageTarget,
+  NothingToCancel,
+  QueuedBuildDropped
+} from "./ImageBuilds.ts"
 
 /** A holder name for builds when none is given: unique to this service. */
 const anonymousHolder = () => `terrarium-${crypto.randomUUID()}`

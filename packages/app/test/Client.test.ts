@@ -262,6 +262,15 @@ describe("createTerrarium: what the CLI's commands do, the library does", () => 
     rmSync(dir, { recursive: true, force: true })
   })
 
+  it("cancelBuild, as environment build --cancel: nothing queued or running is NothingToCancel; a bad reference is InvalidInput", { timeout: 60_000 }, async () => {
+    await t.create({ name: "never-built", definition: { docker: { base: { kind: "image", image: "python:3.11" } } } })
+    const none = await rejection(() => t.cancelBuild("never-built:1"), "nothing to cancel") as unknown as { _tag: string; message: string }
+    assert.strictEqual(none._tag, "NothingToCancel")
+    assert.match(none.message, /no build of terrarium\/env:[0-9a-f]{16} is queued or running/)
+    const wrong = await rejection(() => t.cancelBuild(5 as Untyped), "a reference not text")
+    assert.strictEqual(wrong._tag, "InvalidInput")
+  })
+
   it("archiveEnvironment and restoreEnvironment act on the whole environment, as environment archive NAME does", { timeout: 60_000 }, async () => {
     await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.11" } } } })
     await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.12" } } } })

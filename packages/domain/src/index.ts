@@ -39,5 +39,6 @@ export * from "./ports/ImageBuilder.ts"
 export * from "./ports/LogStore.ts"
 export * from "./ports/BuildContextStore.ts"
 export * from "./ports/ImageRegistry.ts"
+export * from "./ports/BuildQueue.ts"
 
 export * from "./CauseText.ts"

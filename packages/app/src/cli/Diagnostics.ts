@@ -90,6 +90,9 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ImageBuilderError":
     case "ImageBuildFailed":
     case "ImageNotFound":
+    case "NothingToCancel":
+    case "QueuedBuildDropped":
+    case "BuildQueueError":
     case "LogStoreError":
     case "BuildContextStoreError":
       return 1
@@ -117,6 +120,7 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "EnvironmentError":
     case "ImageBuilderError":
     case "LogStoreError":
+    case "BuildQueueError":
     case "BuildContextStoreError":
       return { reason: error.reason._tag }
     case "ImageBuildFailed":

@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import { Build, type BuiltImageRow, type ImageBuildRow } from "@terrarium/domain"
-import type { BuildUpdate, ImageBuildResult } from "../Terrarium.ts"
+import type { BuildUpdate, CancelledBuild, ImageBuildResult } from "../Terrarium.ts"
 import { escapeControls, fields, table, time } from "./Output.ts"
 
 const size = (bytes: number) =>
@@ -84,6 +84,10 @@ export const progressText = (update: BuildUpdate, options: { readonly terminal: 
   switch (update._tag) {
     case "Started":
       return `build ${update.buildId} started (${update.cause})\n`
+    case "Queued":
+      return update.queued
+        ? `queued for a worker (${update.location}); start one with: terrarium worker\n`
+        : `a build of this hash is queued already (${update.location}); following it\n`
     case "Waiting":
       return `waiting for build ${update.buildId} (held by ${escapeControls(update.holder)} until ${time(update.leaseExpiresAt)})\n`
     case "Progress": {
@@ -94,3 +98,16 @@ export const progressText = (update: BuildUpdate, options: { readonly terminal: 
     }
   }
 }
+
+/**
+ * What `environment build --cancel` did.
+ *
+ * @since 0.3.0
+ * @category rendering
+ */
+export const cancelledBuild = (c: CancelledBuild): string =>
+  [
+    `cancelled the build of ${c.image}`,
+    ...(c.cancelledBuildId === null ? [] : [`  running build: ${c.cancelledBuildId} (recorded as failed: Cancelled)`]),
+    ...(c.cancelledJobs === 0 ? [] : [`  queued jobs:   ${c.cancelledJobs}`])
+  ].join("\n")
