@@ -38,5 +38,6 @@ export * from "./ports/Storage.ts"
 export * from "./ports/ImageBuilder.ts"
 export * from "./ports/LogStore.ts"
 export * from "./ports/BuildContextStore.ts"
+export * from "./ports/BlobStore.ts"
 
 export * from "./CauseText.ts"
