@@ -63,6 +63,9 @@ export {
 // The log store: the file system and memory.
 export { FileSystemLogStore, type FileSystemLogStoreOptions } from "./log-store/filesystem/FileSystemLogStore.ts"
 export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
+export { FileSystemBlobStore, type FileSystemBlobStoreOptions } from "./blob-store/file-system/FileSystemBlobStore.ts"
+export { MemoryBlobStore } from "./blob-store/memory/MemoryBlobStore.ts"
+// The Azure blob store is imported by path (`blob-store/azure/AzureBlobStore.ts`), only when configured.
 
 // The image builder in memory (scripted outcomes), for the application's unit tests; its images
 // in a directory when processes share one engine.
