@@ -63,6 +63,7 @@ export {
 // The log store: the file system and memory.
 export { FileSystemLogStore, type FileSystemLogStoreOptions } from "./log-store/filesystem/FileSystemLogStore.ts"
 export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
+export { BlobLogStore, type BlobLogStoreOptions } from "./log-store/blob/BlobLogStore.ts"
 export { FileSystemBlobStore, type FileSystemBlobStoreOptions } from "./blob-store/file-system/FileSystemBlobStore.ts"
 export { MemoryBlobStore } from "./blob-store/memory/MemoryBlobStore.ts"
 // The Azure blob store is imported by path (`blob-store/azure/AzureBlobStore.ts`), only when configured.
