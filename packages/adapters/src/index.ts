@@ -24,6 +24,7 @@ export {
   type FileSystemBuildContextStoreOptions
 } from "./build-context-store/file-system/FileSystemBuildContextStore.ts"
 export { MemoryBuildContextStore } from "./build-context-store/memory/MemoryBuildContextStore.ts"
+export { BlobBuildContextStore, type BlobBuildContextStoreOptions } from "./build-context-store/blob/BlobBuildContextStore.ts"
 
 // The SQL database the SQL adapters share (not a port: the composition root picks the engine).
 export { Database, DatabaseError, type DatabaseKind, type PgliteOptions, type PostgresOptions } from "./sql/Database.ts"
