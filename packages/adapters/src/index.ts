@@ -67,7 +67,8 @@ export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
 export { BlobLogStore, type BlobLogStoreOptions } from "./log-store/blob/BlobLogStore.ts"
 export { FileSystemBlobStore, type FileSystemBlobStoreOptions } from "./blob-store/file-system/FileSystemBlobStore.ts"
 export { MemoryBlobStore } from "./blob-store/memory/MemoryBlobStore.ts"
-// The Azure blob store is imported by path (`blob-store/azure/AzureBlobStore.ts`), only when configured.
+// The Azure blob store loads @azure/storage-blob on its first operation, not when imported.
+export { AZURE_BLOCK_BYTES, AzureBlobStore, type AzureBlobStoreOptions } from "./blob-store/azure/AzureBlobStore.ts"
 
 // The image builder in memory (scripted outcomes), for the application's unit tests; its images
 // in a directory when processes share one engine.

@@ -64,6 +64,36 @@ describe("Azure blob store faults", () => {
       assert.notInclude(error.message, Buffer.from("not the key at all").toString("base64"))
     }))
 
+  it.effect("a connection string not set or not valid fails the first operation, saying where it comes from and not what it holds", () =>
+    Effect.gen(function*() {
+      const attempt = (connectionString: Redacted.Redacted<string> | undefined) =>
+        Effect.flip(Effect.flatMap(BlobStore, (blobs) => blobs.head("x")).pipe(Effect.provide(AzureBlobStore.layerWith({
+          connectionString,
+          connectionStringSource: "the variable TEST_AZURE_CONNECTION",
+          container: "bad"
+        }))))
+      const unset = yield* attempt(undefined)
+      assert.strictEqual(unset.reason._tag, "BlobStorageFailure")
+      assert.include(unset.message, "the variable TEST_AZURE_CONNECTION is not set")
+      const invalid = yield* attempt(Redacted.make("AccountKey=s3cr3t-value;nonsense"))
+      assert.include(invalid.message, "the variable TEST_AZURE_CONNECTION is not a valid Azure Storage connection string")
+      assert.notInclude(invalid.message, "s3cr3t")
+    }))
+
+  it.effect("the location is the container's URL without a SAS", () =>
+    Effect.gen(function*() {
+      const blobs = yield* BlobStore.pipe(Effect.provide(AzureBlobStore.layerWith({
+        connectionString: Redacted.make("BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2024&sig=SECRETSIG"),
+        container: "builds"
+      })))
+      assert.strictEqual(blobs.location, "https://acct.blob.core.windows.net/builds")
+      const keyed = yield* BlobStore.pipe(Effect.provide(AzureBlobStore.layerWith({
+        connectionString: Redacted.make("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"),
+        container: "builds"
+      })))
+      assert.strictEqual(keyed.location, "https://acct.blob.core.windows.net/builds")
+    }))
+
   it.effect("append to a blob written whole by put is BlobConflict", () =>
     Effect.gen(function*() {
       const blobs = yield* BlobStore
