@@ -230,6 +230,22 @@ export class BlobStore extends Context.Service<BlobStore, {
 }>()("terrarium/BlobStore") {}
 
 /**
+ * The chunks one after the other in one array (`size`: their total length).
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const concatBytes = (chunks: ReadonlyArray<Uint8Array>, size = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array => {
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.length
+  }
+  return bytes
+}
+
+/**
  * The whole blob as one array of bytes (bounded by `maxBytes`, default `MAX_BLOB_BYTES`).
  *
  * @since 0.2.0
@@ -249,13 +265,7 @@ export const getBlobBytes = (
       chunks.push(chunk)
       return Effect.void
     })
-    const bytes = new Uint8Array(size)
-    let offset = 0
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset)
-      offset += chunk.length
-    }
-    return bytes
+    return concatBytes(chunks, size)
   })
 
 /** @since 0.2.0 @category errors */

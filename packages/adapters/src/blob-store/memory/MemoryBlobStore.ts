@@ -4,20 +4,13 @@
  *
  * @since 0.2.0
  */
-import { BlobConflict, BlobNotFound, BlobStore, BlobStoreError, checkBlobName, checkBlobPrefix } from "@terrarium/domain"
+import { BlobConflict, BlobNotFound, BlobStore, BlobStoreError, checkBlobName, checkBlobPrefix, concatBytes } from "@terrarium/domain"
 import { Effect, Layer, Option, Stream } from "effect"
 import { blobLimit, boundedBody, tooLarge } from "../BlobBody.ts"
 
 interface StoredBlob {
   readonly bytes: Uint8Array
   readonly appendable: boolean
-}
-
-const concat = (a: Uint8Array, b: Uint8Array) => {
-  const bytes = new Uint8Array(a.length + b.length)
-  bytes.set(a)
-  bytes.set(b, a.length)
-  return bytes
 }
 
 const make = Effect.sync(() => {
@@ -27,10 +20,8 @@ const make = Effect.sync(() => {
     put: (name, body, options) =>
       Effect.gen(function*() {
         yield* checkBlobName(name)
-        let bytes = new Uint8Array(0)
-        yield* Stream.runForEach(boundedBody(name, body, blobLimit(options)), (chunk) =>
-          Effect.sync(() => { bytes = concat(bytes, chunk) }))
-        blobs.set(name, { bytes, appendable: false })
+        const chunks = yield* Stream.runCollect(boundedBody(name, body, blobLimit(options)))
+        blobs.set(name, { bytes: concatBytes(chunks), appendable: false })
       }),
     append: (name, bytes, options) =>
       Effect.gen(function*() {
@@ -41,7 +32,7 @@ const make = Effect.sync(() => {
         }
         const limit = blobLimit(options)
         if (stored.bytes.length + bytes.length > limit) return yield* tooLarge(name, limit)
-        blobs.set(name, { bytes: concat(stored.bytes, bytes), appendable: true })
+        blobs.set(name, { bytes: concatBytes([stored.bytes, bytes]), appendable: true })
       }),
     get: (name) =>
       Stream.unwrap(Effect.gen(function*() {
