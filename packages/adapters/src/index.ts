@@ -24,6 +24,7 @@ export {
   type FileSystemBuildContextStoreOptions
 } from "./build-context-store/file-system/FileSystemBuildContextStore.ts"
 export { MemoryBuildContextStore } from "./build-context-store/memory/MemoryBuildContextStore.ts"
+export { BlobBuildContextStore, type BlobBuildContextStoreOptions } from "./build-context-store/blob/BlobBuildContextStore.ts"
 
 // The SQL database the SQL adapters share (not a port: the composition root picks the engine).
 export { Database, DatabaseError, type DatabaseKind, type PgliteOptions, type PostgresOptions } from "./sql/Database.ts"
@@ -63,6 +64,11 @@ export {
 // The log store: the file system and memory.
 export { FileSystemLogStore, type FileSystemLogStoreOptions } from "./log-store/filesystem/FileSystemLogStore.ts"
 export { MemoryLogStore } from "./log-store/memory/MemoryLogStore.ts"
+export { BlobLogStore, type BlobLogStoreOptions } from "./log-store/blob/BlobLogStore.ts"
+export { FileSystemBlobStore, type FileSystemBlobStoreOptions } from "./blob-store/file-system/FileSystemBlobStore.ts"
+export { MemoryBlobStore } from "./blob-store/memory/MemoryBlobStore.ts"
+// The Azure blob store loads @azure/storage-blob on its first operation, not when imported.
+export { AZURE_BLOCK_BYTES, AzureBlobStore, type AzureBlobStoreOptions } from "./blob-store/azure/AzureBlobStore.ts"
 
 // The image builder in memory (scripted outcomes), for the application's unit tests; its images
 // in a directory when processes share one engine.

@@ -8,6 +8,9 @@
  * @since 0.1.0
  */
 import {
+  AzureBlobStore,
+  BlobBuildContextStore,
+  BlobLogStore,
   Database,
   type DatabaseError,
   directoryShelf,
@@ -27,7 +30,7 @@ import { ImageBuilder, type ImageBuilderError } from "@terrarium/domain"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Config, Duration, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
-import type { LogStore } from "@terrarium/domain"
+import type { BlobStore, LogStore } from "@terrarium/domain"
 import { homedir, hostname, userInfo } from "node:os"
 import * as BackgroundProjection from "./BackgroundProjection.ts"
 import * as CatchUpProgress from "./CatchUpProgress.ts"
@@ -81,7 +84,9 @@ const EnvironmentConfig = Config.all({
   buildQueue: Config.option(Config.String("TERRARIUM_BUILD_QUEUE")),
   jobHeartbeatSeconds: Config.option(Config.String("TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS")),
   queueSuperviseSeconds: Config.option(Config.String("TERRARIUM_BUILD_QUEUE_SUPERVISE_SECONDS")),
-  curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG"))
+  curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG")),
+  azureContainer: Config.option(Config.String("TERRARIUM_AZURE_BLOB_CONTAINER")),
+  azureConnectionVariable: Config.option(Config.String("TERRARIUM_AZURE_STORAGE_CONNECTION_STRING_VARIABLE"))
 })
 
 // Every variable is optional and read as text, so reading cannot fail but for a provider that
@@ -108,16 +113,43 @@ export const defaultBuildContextDir: Effect.Effect<string, never, Path.Path> = E
 })
 
 /**
- * The build-context store for the options: on the file system, in `buildContextDir`.
+ * The Azure Blob storage container for logs and build contexts, when one is configured:
+ * `TERRARIUM_AZURE_BLOB_CONTAINER` names the container, and the connection string is taken by
+ * reference from the variable that `TERRARIUM_AZURE_STORAGE_CONNECTION_STRING_VARIABLE` names
+ * (default `AZURE_STORAGE_CONNECTION_STRING`), `Redacted` from the moment it is read. The SDK is
+ * loaded on the first blob operation, so other commands do not pay for it.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const azureBlobStore: Effect.Effect<Option.Option<Layer.Layer<BlobStore>>> = Effect.gen(function*() {
+  const env = yield* readEnvironment
+  if (Option.isNone(env.azureContainer) || env.azureContainer.value === "") return Option.none()
+  const variable = Option.getOrElse(env.azureConnectionVariable, () => "AZURE_STORAGE_CONNECTION_STRING")
+  const connectionString = yield* Effect.orDie(Config.option(Config.Redacted(variable)))
+  return Option.some(AzureBlobStore.layerWith({
+    connectionString: Option.getOrUndefined(connectionString),
+    connectionStringSource: `the variable ${variable}`,
+    container: env.azureContainer.value
+  }))
+})
+
+/**
+ * The build-context store for the options: in the Azure container when one is configured
+ * (`azureBlobStore`), else on the file system, in `buildContextDir`.
  *
  * @since 0.2.0
  * @category layers
  */
 export const layerBuildContextStore = (options: Pick<StorageOptions, "buildContextDir">) =>
-  Layer.unwrap(Effect.map(
-    options.buildContextDir === undefined ? defaultBuildContextDir : Effect.succeed(options.buildContextDir),
-    (directory) => FileSystemBuildContextStore.layerWith({ directory })
-  ))
+  Layer.unwrap(Effect.gen(function*() {
+    const azure = yield* azureBlobStore
+    if (Option.isSome(azure) && options.buildContextDir === undefined) {
+      return BlobBuildContextStore.layerWith().pipe(Layer.provide(azure.value))
+    }
+    const directory = options.buildContextDir ?? (yield* defaultBuildContextDir)
+    return FileSystemBuildContextStore.layerWith({ directory })
+  }))
 
 /** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
 const parseSwitch = (value: string): boolean | undefined => /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
@@ -265,7 +297,8 @@ const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"],
  * `TERRARIUM_IMAGE_BUILDER=memory`, a builder in memory that builds nothing real (for the tests
  * of what sits above the port, e.g. many processes racing to build one hash; its steps take
  * `TERRARIUM_MEMORY_BUILD_STEP_MS`, and the images it holds are files under
- * `$TERRARIUM_HOME/memory-engine`). Logs are files under `$TERRARIUM_HOME/logs`.
+ * `$TERRARIUM_HOME/memory-engine`). Logs are files under `$TERRARIUM_HOME/logs`, or blobs in the
+ * Azure container when one is configured (`azureBlobStore`).
  *
  * @since 0.2.0
  * @category layers
@@ -274,7 +307,10 @@ export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem
   Effect.gen(function*() {
     const env = yield* readEnvironment
     const path = yield* Path.Path
-    const logs = FileSystemLogStore.layerWith({ root: path.join(yield* terrariumHome, "logs") })
+    const azure = yield* azureBlobStore
+    const logs = Option.isSome(azure)
+      ? BlobLogStore.layerWith().pipe(Layer.provide(azure.value))
+      : FileSystemLogStore.layerWith({ root: path.join(yield* terrariumHome, "logs") })
     const kind = Option.getOrElse(env.imageBuilder, () => "docker")
     if (kind === "memory") {
       const stepMs = Number(Option.getOrElse(env.memoryBuildStepMs, () => "0"))

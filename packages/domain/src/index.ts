@@ -40,5 +40,6 @@ export * from "./ports/LogStore.ts"
 export * from "./ports/BuildContextStore.ts"
 export * from "./ports/ImageRegistry.ts"
 export * from "./ports/BuildQueue.ts"
+export * from "./ports/BlobStore.ts"
 
 export * from "./CauseText.ts"

@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { type BuildContext as StoredBuildContext, ContextDigest, MAX_BUILD_CONTEXT_BYTES } from "@terrarium/domain"
+import { type BuildContext as StoredBuildContext, concatBytes, ContextDigest, MAX_BUILD_CONTEXT_BYTES } from "@terrarium/domain"
 import { Duration, Effect, FileSystem, Path, type PlatformError, Result, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { importError, type ImportError } from "../importers/ImportError.ts"
@@ -299,7 +299,7 @@ const listEntries = (
         // The bytes kept are the bytes hashed: what is stored is exactly what was digested.
         const chunks: Array<Uint8Array> = []
         const sha256 = yield* sha256OfFile(fs, absolute, size, tally.contents === undefined ? undefined : (chunk) => chunks.push(chunk))
-        tally.contents?.set(relative, chunks.length === 1 ? chunks[0]! : concatenated(chunks, size))
+        tally.contents?.set(relative, chunks.length === 1 ? chunks[0]! : concatBytes(chunks, size))
         entries.push({
           type: "file",
           path: relative,
@@ -323,16 +323,6 @@ const listEntries = (
       }
     }
   })
-
-const concatenated = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.length
-  }
-  return bytes
-}
 
 /** Counts one more entry of `size` bytes, failing when that goes past a limit. */
 const count = (contextDir: string, tally: Tally, size: number): Effect.Effect<void, ImportError> => {
