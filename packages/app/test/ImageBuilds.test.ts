@@ -108,7 +108,12 @@ describe("image builds", () => {
       const t = yield* setup(engine, { holder: "h", lease: "300 millis", pollEvery: "10 millis" })
       const results = yield* Effect.all([
         t.build({ workspace: "default", ref }),
-        Effect.sleep("100 millis").pipe(Effect.andThen(t.build({ workspace: "default", ref })))
+        // The second caller arrives once the first build is running in the engine (not after a
+        // fixed sleep, which a loaded machine can stretch past the whole build).
+        Effect.sleep("10 millis").pipe(
+          Effect.repeat({ until: () => engine.requests.length > 0 }),
+          Effect.andThen(t.build({ workspace: "default", ref }))
+        )
       ], { concurrency: "unbounded" })
       assert.strictEqual(engine.completed, 1)
       assert.deepStrictEqual(results.map((r) => r.outcome), ["built", "joined"])
