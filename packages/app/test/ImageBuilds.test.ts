@@ -30,6 +30,13 @@ const run = <A, E, R>(engine: MemoryEngine, effect: Effect.Effect<A, E, R>) =>
 
 const ref = { name: "demo", version: "1" }
 
+/**
+ * Runs `effect` once a build is running in the engine: a second caller that must meet a running
+ * build, not a fixed sleep, which a loaded machine can stretch past the whole build.
+ */
+const onceBuilding = <A, E, R>(engine: MemoryEngine, effect: Effect.Effect<A, E, R>) =>
+  Effect.sleep("5 millis").pipe(Effect.repeat({ until: () => engine.requests.length > 0 }), Effect.andThen(effect))
+
 /** The events of a hash's build stream, by type. */
 const buildEvents = (hash: string) =>
   EventStore.use((store) => store.readStream(Build.streamOf(hash))).pipe(
@@ -108,12 +115,7 @@ describe("image builds", () => {
       const t = yield* setup(engine, { holder: "h", lease: "300 millis", pollEvery: "10 millis" })
       const results = yield* Effect.all([
         t.build({ workspace: "default", ref }),
-        // The second caller arrives once the first build is running in the engine (not after a
-        // fixed sleep, which a loaded machine can stretch past the whole build).
-        Effect.sleep("10 millis").pipe(
-          Effect.repeat({ until: () => engine.requests.length > 0 }),
-          Effect.andThen(t.build({ workspace: "default", ref }))
-        )
+        onceBuilding(engine, t.build({ workspace: "default", ref }))
       ], { concurrency: "unbounded" })
       assert.strictEqual(engine.completed, 1)
       assert.deepStrictEqual(results.map((r) => r.outcome), ["built", "joined"])
@@ -239,10 +241,10 @@ describe("image builds", () => {
       const lines: Array<string> = []
       const [, joined] = yield* Effect.all([
         t.build({ workspace: "default", ref }),
-        Effect.sleep("30 millis").pipe(Effect.andThen(t.build({
+        onceBuilding(engine, t.build({
           workspace: "default", ref, follow: true,
           onUpdate: (u) => Effect.sync(() => void (u._tag === "Progress" && u.progress._tag === "Log" && lines.push(u.progress.line)))
-        })))
+        }))
       ], { concurrency: "unbounded" })
       assert.strictEqual(joined.outcome, "joined")
       assert.isTrue(lines.some((l) => l.includes("RUN pip install")), lines.join("\n"))
