@@ -16,9 +16,9 @@ import { afterAll, beforeAll } from "vitest"
 import { type Azurite, startAzurite } from "../../adapters/test/blob-store/Azurite.ts"
 import { layerBuildContextStore, layerImages } from "../src/Setup.ts"
 
-let azurite: Azurite | undefined
-beforeAll(async () => { azurite = await startAzurite() }, 60_000)
-afterAll(async () => { await azurite?.dispose() })
+let emulator: Azurite | undefined
+beforeAll(async () => { emulator = await startAzurite() }, 60_000)
+afterAll(async () => { await emulator?.dispose() })
 
 const withEnv = (env: Record<string, string>) =>
   Layer.mergeAll(
@@ -39,7 +39,7 @@ it.effect("with an Azure container configured, logs and build contexts are blobs
       TERRARIUM_IMAGE_BUILDER: "memory",
       TERRARIUM_AZURE_BLOB_CONTAINER: "setup",
       TERRARIUM_AZURE_STORAGE_CONNECTION_STRING_VARIABLE: "TEST_AZURE_CONNECTION",
-      TEST_AZURE_CONNECTION: azurite!.connectionString
+      TEST_AZURE_CONNECTION: emulator!.connectionString
     }
     yield* Effect.gen(function*() {
       const logs = yield* LogStore
@@ -51,7 +51,7 @@ it.effect("with an Azure container configured, logs and build contexts are blobs
     assert.isFalse(existsSync(join(home, "build-contexts")))
     const names = yield* Effect.gen(function*() {
       return (yield* Stream.runCollect((yield* BlobStore).list(""))).map((info) => info.name)
-    }).pipe(Effect.provide(AzureBlobStore.layerWith({ connectionString: Redacted.make(azurite!.connectionString), container: "setup" })))
+    }).pipe(Effect.provide(AzureBlobStore.layerWith({ connectionString: Redacted.make(emulator!.connectionString), container: "setup" })))
     assert.deepStrictEqual(names, [
       `build-contexts/contexts/${emptyContext.digest.slice(7)}.json`,
       "logs/builds/abc/1.log",

@@ -6,15 +6,15 @@ import { AZURE_BLOCK_BYTES, AzureBlobStore } from "../../src/blob-store/azure/Az
 import { type Azurite, startAzurite } from "./Azurite.ts"
 import { blobStoreContract } from "./BlobStoreContract.ts"
 
-let azurite: Azurite | undefined
-beforeAll(async () => { azurite = await startAzurite() }, 60_000)
-afterAll(async () => { await azurite?.dispose() })
+let emulator: Azurite | undefined
+beforeAll(async () => { emulator = await startAzurite() }, 60_000)
+afterAll(async () => { await emulator?.dispose() })
 
 /** Built when the first test asks, after Azurite is up. */
 const storeLayer = (container: string, maxTries = 2) =>
   Layer.unwrap(Effect.sync(() =>
     AzureBlobStore.layerWith({
-      connectionString: Redacted.make(azurite!.connectionString),
+      connectionString: Redacted.make(emulator!.connectionString),
       container,
       maxTries,
       tryTimeoutMillis: 10_000
@@ -30,20 +30,20 @@ describe("Azure blob store faults", () => {
       // A put of two blocks: Azurite is stopped after the first block is staged, before the second is sent.
       const block = new Uint8Array(AZURE_BLOCK_BYTES).fill(7)
       const body = Stream.fromIterable([block, block]).pipe(
-        Stream.mapEffect((chunk, i) => i === 1 ? Effect.as(Effect.promise(() => azurite!.stop()), chunk) : Effect.succeed(chunk))
+        Stream.mapEffect((chunk, i) => i === 1 ? Effect.as(Effect.promise(() => emulator!.stop()), chunk) : Effect.succeed(chunk))
       )
       const error = yield* Effect.flip(blobs.put("fault/new", body))
       assert.strictEqual(error._tag, "BlobStoreError")
       if (error._tag !== "BlobStoreError") return
       assert.strictEqual(error.reason._tag, "BlobStoreUnavailable")
       assert.isTrue(error.isRetryable)
-      assert.include(error.message, `http://127.0.0.1:${azurite!.port}/devstoreaccount1/faults`)
+      assert.include(error.message, `http://127.0.0.1:${emulator!.port}/devstoreaccount1/faults`)
       assert.include(error.message, "put of fault/new")
       assert.notInclude(error.message, "AccountKey")
       assert.notInclude(error.message, "Eby8vdM02")
       const readError = yield* Effect.flip(getBlobBytes(blobs, "fault/kept"))
       assert.strictEqual(readError.reason._tag, "BlobStoreUnavailable")
-      yield* Effect.promise(() => azurite!.restart())
+      yield* Effect.promise(() => emulator!.restart())
       // Nothing of the failed put is visible; the same put again stores it whole.
       assert.isTrue(Option.isNone(yield* blobs.head("fault/new")))
       yield* blobs.put("fault/new", Stream.fromIterable([block, block]))
@@ -53,7 +53,7 @@ describe("Azure blob store faults", () => {
 
   it.effect("a wrong account key is a non-retryable failure, and the key is in no message", () =>
     Effect.gen(function*() {
-      const wrong = azurite!.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.from("not the key at all").toString("base64")}`)
+      const wrong = emulator!.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${Buffer.from("not the key at all").toString("base64")}`)
       const error = yield* Effect.flip(Effect.gen(function*() {
         const blobs = yield* BlobStore
         yield* blobs.put("auth/x", new Uint8Array([1]))

@@ -6,9 +6,9 @@ import { BlobBuildContextStore } from "../../src/build-context-store/blob/BlobBu
 import { type Azurite, startAzurite } from "../blob-store/Azurite.ts"
 import { buildContextStoreContract } from "./BuildContextStoreContract.ts"
 
-let azurite: Azurite | undefined
-beforeAll(async () => { azurite = await startAzurite() }, 60_000)
-afterAll(async () => { await azurite?.dispose() })
+let emulator: Azurite | undefined
+beforeAll(async () => { emulator = await startAzurite() }, 60_000)
+afterAll(async () => { await emulator?.dispose() })
 
 buildContextStoreContract("blob store in memory", BlobBuildContextStore.layerWith().pipe(Layer.provide(MemoryBlobStore.layer)))
 
@@ -16,6 +16,6 @@ buildContextStoreContract(
   "blob store on Azure (Azurite)",
   BlobBuildContextStore.layerWith().pipe(
     Layer.provide(Layer.unwrap(Effect.sync(() =>
-      AzureBlobStore.layerWith({ connectionString: Redacted.make(azurite!.connectionString), container: "contexts" }))))
+      AzureBlobStore.layerWith({ connectionString: Redacted.make(emulator!.connectionString), container: "contexts" }))))
   )
 )

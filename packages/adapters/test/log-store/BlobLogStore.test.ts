@@ -11,9 +11,9 @@ import { BlobLogStore } from "../../src/log-store/blob/BlobLogStore.ts"
 import { type Azurite, startAzurite } from "../blob-store/Azurite.ts"
 import { logStoreContract } from "./LogStoreContract.ts"
 
-let azurite: Azurite | undefined
-beforeAll(async () => { azurite = await startAzurite() }, 60_000)
-afterAll(async () => { await azurite?.dispose() })
+let emulator: Azurite | undefined
+beforeAll(async () => { emulator = await startAzurite() }, 60_000)
+afterAll(async () => { await emulator?.dispose() })
 
 logStoreContract(
   "blob store on the file system",
@@ -27,6 +27,6 @@ logStoreContract(
   "blob store on Azure (Azurite)",
   BlobLogStore.layerWith({ pollInterval: "20 millis" }).pipe(
     Layer.provide(Layer.unwrap(Effect.sync(() =>
-      AzureBlobStore.layerWith({ connectionString: Redacted.make(azurite!.connectionString), container: "logs" }))))
+      AzureBlobStore.layerWith({ connectionString: Redacted.make(emulator!.connectionString), container: "logs" }))))
   )
 )
