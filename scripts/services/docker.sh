@@ -44,7 +44,7 @@ apt_install() {
 }
 
 # What the engine and the test fixtures need: the daemon and its client, a registry (the base
-# image pull test, the registry contract) and openssl (the token server's signing certificate), mmdebstrap for the base image, cph for the tiny conda packages, Debian's Python with wheel/venv/pip for the tiny wheels.
+# image pull test, the registry contract) and openssl (the token server's signing certificate), mmdebstrap for the base image, busybox-static for the tiny registry image (test/support/TinyImage.ts), cph for the tiny conda packages, Debian's Python with wheel/venv/pip for the tiny wheels.
 install_missing() {
   local missing=()
   command -v dockerd >/dev/null && [ -x "$docker_cli" ] || missing+=(docker.io)
@@ -52,6 +52,7 @@ install_missing() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
   command -v cph >/dev/null || missing+=(conda-package-handling)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
   [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import wheel, venv, pip, ensurepip' >/dev/null 2>&1 ||
     missing+=(python3 python3-wheel python3-venv python3-pip)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
