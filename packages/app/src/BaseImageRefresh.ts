@@ -241,7 +241,12 @@ export const make = (deps: RefreshDependencies) => Effect.gen(function*() {
       }
       // Another refresh was first: the image answers from the cache, already on the new base.
       if (rebuilt.success.outcome === "cached") return result({ ...known, currentDigest, outcome: "up-to-date" })
-      return result({ ...known, currentDigest, previous, outcome: "rebuilt", built: rebuilt.success.built })
+      const builtOn = Build.registryDigestOf(rebuilt.success.built.baseImageDigest)
+      return result({
+        ...known, currentDigest, previous, outcome: "rebuilt", built: rebuilt.success.built,
+        // The tag moved again between the check and the pull: the next refresh will see it.
+        detail: builtOn === currentDigest ? null : `the engine built on ${builtOn ?? rebuilt.success.built.baseImageDigest ?? "an unknown base"}, not ${currentDigest}`
+      })
     }).pipe(Effect.catch((error: TerrariumError) =>
       Effect.succeed<BaseRefreshResult>({
         canonicalHash: hash, image: Build.imageNameOf(hash), usedBy, base: null, recordedDigest: null, currentDigest: null,

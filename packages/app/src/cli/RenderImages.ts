@@ -132,7 +132,8 @@ export const refreshLine = (r: BaseRefreshResult): string => {
     case "rebuilt":
       return `${head}  (base ${escapeControls(r.base ?? "?")} moved ${shortDigest(r.recordedDigest)} → ${shortDigest(r.currentDigest)}; ` +
         `new image ${r.built?.imageId ?? "?"}; previous ${r.previous?.keptAs ?? r.previous?.imageId ?? "?"}` +
-        `${r.built !== null && r.built.drift.length > 0 ? `; drift: ${r.built.drift.map(Build.describeDrift).join(", ")}` : "; no package moved"})`
+        `${r.built !== null && r.built.drift.length > 0 ? `; drift: ${r.built.drift.map(Build.describeDrift).join(", ")}` : "; no package moved"}` +
+        `${r.detail === null ? "" : `; ${escapeControls(r.detail)}`})`
     case "not-checkable":
     case "failed":
       return `${head}: ${escapeControls(r.detail ?? "")}`
