@@ -300,7 +300,8 @@ const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"],
  * of what sits above the port, e.g. many processes racing to build one hash; its steps take
  * `TERRARIUM_MEMORY_BUILD_STEP_MS`, and the images it holds are files under
  * `$TERRARIUM_HOME/memory-engine`). Logs are files under `$TERRARIUM_HOME/logs`, or blobs in the
- * Azure container when one is configured (`azureBlobStore`).
+ * Azure container when one is configured (`azureBlobStore`). The image registry client (OCI
+ * Distribution over fetch) is there for `image refresh`, which asks a base image's registry.
  *
  * @since 0.2.0
  * @category layers
