@@ -20,11 +20,13 @@ import {
   EventStore,
   ImageBuilder,
   ImageRegistry,
+  Projections,
   ReadModel,
   type RecordedEvent
 } from "@terrarium/domain"
 import { Effect, Option, Schema } from "effect"
 import { type EnvironmentRef, formatRef } from "./EnvironmentRef.ts"
+import { workspaceOf } from "./EnvironmentViews.ts"
 import type { TerrariumError } from "./Errors.ts"
 import type { BuildUpdate, ImageBuildResult, ImageTarget } from "./ImageBuilds.ts"
 import type { CallContext, Scope } from "./Results.ts"
@@ -139,6 +141,7 @@ const oneLine = (text: string) => text.replace(/\s*\n\s*/g, "; ")
  */
 export const make = (deps: RefreshDependencies) => Effect.gen(function*() {
   const store = yield* EventStore
+  const projections = yield* Projections
   const readModel = yield* ReadModel
   const builder = yield* ImageBuilder
   const registry = Option.getOrUndefined(yield* Effect.serviceOption(ImageRegistry))
@@ -174,7 +177,9 @@ export const make = (deps: RefreshDependencies) => Effect.gen(function*() {
           add(yield* deps.resolveVersion(requester.workspace, { name: requester.name, version: requester.version }))
         }
       } else {
-        const versions = yield* readModel.versions({ workspace: input.workspace, includeArchived: false })
+        // Caught up first: versions registered by another process are in the read model.
+        const workspace = yield* workspaceOf(input.workspace)
+        const versions = yield* Effect.andThen(projections.catchUp, readModel.versions({ workspace, includeArchived: false }))
         for (const v of versions) {
           if (byHash.has(v.canonicalHash)) {
             add({ ...byHash.get(v.canonicalHash)!.subject!, name: v.name, version: v.version })

@@ -281,6 +281,8 @@ describe("createTerrarium: what the CLI's commands do, the library does", () => 
     assert.strictEqual(wrong._tag, "InvalidInput")
     const bad = await rejection(() => t.refreshImages(["a b:1"]), "a reference that is none")
     assert.strictEqual(bad._tag, "InvalidReference")
+    const workspace = await rejection(() => t.refreshImages(undefined, { workspace: "no such workspace!" }), "a workspace that breaks the rule")
+    assert.strictEqual(workspace._tag, "InvalidInput")
   })
 
   it("archiveEnvironment and restoreEnvironment act on the whole environment, as environment archive NAME does", { timeout: 60_000 }, async () => {
