@@ -121,6 +121,11 @@ describe("image refresh", () => {
       const completed = engine.completed
       const again = yield* t.refresh({ workspace: "default", targets: [{ ref: { name: "demo", version: "1" } }] })
       assert.deepStrictEqual(again.map((r) => r.outcome), ["up-to-date"])
+      // By hash too (the version that asked for its build gives the definition); an unknown hash fails alone.
+      const unknown = digest("9")
+      const byHash = yield* t.refresh({ workspace: "default", targets: [{ canonicalHash: hash }, { canonicalHash: unknown }] })
+      assert.deepStrictEqual(byHash.map((r) => [r.canonicalHash, r.outcome, r.usedBy]), [[hash, "up-to-date", ["default/demo:1"]], [unknown, "failed", []]])
+      assert.include(byHash[1]!.detail, `no image has been built for ${unknown}`)
       assert.strictEqual((yield* buildEvents(hash)).length, count)
       assert.strictEqual(engine.completed, completed)
     }))
