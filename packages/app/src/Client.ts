@@ -32,8 +32,10 @@ import {
   type Draft,
   type EnvironmentArchive,
   type EnvironmentVersion,
+  type BaseRefreshResult,
   type CancelledBuild,
   type ImageBuildResult,
+  type ImageTarget,
   type Registration,
   type Share,
   Terrarium,
@@ -180,6 +182,17 @@ export interface TerrariumClient {
   readonly buildLogs: (ref: string, options?: CallOptions & { readonly follow?: boolean }) => Promise<AsyncIterable<string>>
   /** The image cache's row of a version's hash: built, building or failed. */
   readonly image: (ref: string, options?: CallOptions) => Promise<ImageBuildRow>
+  /**
+   * Checks the base image of each image in its registry and builds again where the base's tag
+   * moved (keeping the old image under `terrarium/env:<16 hex>-<build id>`): the images of the
+   * given references (`NAME:VERSION`, `NAME@LABEL`, `sha256:…`), else every built image a version
+   * of the workspace uses. Resolves with one result per image, failures included (`outcome:
+   * "failed"`); `onLog` hears the rebuilds' progress lines. docs/images.md.
+   */
+  readonly refreshImages: (
+    refs?: ReadonlyArray<string>,
+    options?: WriteOptions & { readonly onLog?: (line: string) => void }
+  ) => Promise<ReadonlyArray<BaseRefreshResult>>
   readonly rebuildProjections: () => Promise<number>
   /** Releases the database (closes the pool or the embedded instance). */
   readonly close: () => Promise<void>
@@ -218,6 +231,12 @@ const BuildOptionsArgument = Schema.UndefinedOr(Schema.Struct({
   noCache: OptionalFlag,
   onLog: Schema.optional(Schema.declare((u): u is (line: string) => void => typeof u === "function"))
 }))
+const RefreshRefsArgument = Schema.Struct({ refs: Schema.optional(Schema.Array(Schema.String)) })
+const RefreshOptionsArgument = Schema.UndefinedOr(Schema.Struct({
+  ...writeFields,
+  onLog: Schema.optional(Schema.declare((u): u is (line: string) => void => typeof u === "function"))
+}))
+const CANONICAL_HASH = /^sha256:[0-9a-f]{64}$/
 const FollowOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, follow: OptionalFlag }))
 const CloneOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...writeFields, sourceWorkspace: OptionalText }))
 const SyncOptionsArgument = Schema.UndefinedOr(Schema.Struct({ actor: OptionalText, correlationId: OptionalText, force: OptionalFlag }))
@@ -418,6 +437,19 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
       withRef(ref, FollowOptionsArgument, o, (t, r, w) =>
         Stream.toAsyncIterableEffect(t.logs({ workspace: ws(w), target: { ref: r }, follow: w?.follow }))),
     image: (ref, o) => withRef(ref, CallOptionsArgument, o, (t, r, w) => t.image({ workspace: ws(w), target: { ref: r } })),
+    refreshImages: (refs, o) =>
+      call(RefreshRefsArgument, { refs }, RefreshOptionsArgument, o, (t, args, w) =>
+        Effect.forEach(args.refs ?? [], (ref) =>
+          CANONICAL_HASH.test(ref) ? Effect.succeed<ImageTarget>({ canonicalHash: ref }) : Effect.map(decodeRef(ref), (r): ImageTarget => ({ ref: r }))).pipe(
+            Effect.flatMap((targets) =>
+              t.refresh({
+                ...write(w), targets,
+                onUpdate: (u) => Effect.sync(() => {
+                  if (u._tag === "Rebuilding" && u.update._tag === "Progress" && u.update.progress._tag === "Log") w?.onLog?.(u.update.progress.line)
+                })
+              })
+            )
+          )),
     rebuildProjections: () => run((t) => t.rebuildProjections),
     close: () => runtime.dispose()
   }

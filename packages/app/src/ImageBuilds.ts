@@ -38,6 +38,7 @@ import {
 } from "@terrarium/domain"
 import { Clock, Duration, Effect, Exit, Fiber, Option, Schema, Stream } from "effect"
 import { v7 as uuidv7 } from "uuid"
+import * as BaseImageRefresh from "./BaseImageRefresh.ts"
 import { commandHandler, loadStream } from "./CommandHandler.ts"
 import { type EnvironmentRef, formatRef } from "./EnvironmentRef.ts"
 import { loadEnvironment, versionView, workspaceOf } from "./EnvironmentViews.ts"
@@ -154,7 +155,7 @@ export type ImageTarget = { readonly ref: EnvironmentRef } | { readonly canonica
  * @since 0.2.0
  * @category use cases
  */
-export interface ImageBuilds {
+export interface ImageBuilds extends BaseImageRefresh.BaseImageRefresh {
   /**
    * Build a version's image unless its hash is built already (`noCache`: build it again).
    * `onUpdate` hears the progress; `follow` also streams the log of a build this call waits for.
@@ -328,7 +329,11 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       update: input.onUpdate ?? ((_: BuildUpdate) => Effect.void)
     }))
 
-  const buildHere: ImageBuilds["build"] = (input) =>
+  /**
+   * A build in this process. `baseMovedTo`: a refresh found the base's tag naming this digest,
+   * not the one the image records; the base is pulled again and the build's cause is `base-moved`.
+   */
+  const buildHere = (input: Parameters<ImageBuilds["build"]>[0] & { readonly baseMovedTo?: string | undefined }) =>
     Effect.gen(function*() {
       const { version, hash, image, stream, update } = yield* subjectOf(input)
       const target = {
@@ -339,9 +344,13 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
         ({ _tag: "Done", result: { workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, image, outcome, built } })
       let noCache = input.noCache ?? false
       let imageMissing = false
+      const baseMovedTo = input.baseMovedTo
+      /** Whether a built image answers this call: it does unless a refresh's digest is news to it. */
+      const answersRefresh = (built: { readonly baseImageDigest: string | null }) =>
+        baseMovedTo === undefined || Build.registryDigestOf(built.baseImageDigest) === baseMovedTo
 
       // The cache: a built hash whose image is still on the engine answers at once.
-      if (!noCache) {
+      if (!noCache && baseMovedTo === undefined) {
         const row = yield* cacheRow(hash)
         if (row?.status === "built" && row.built !== null) {
           if ((yield* builder.inspect(row.built.image)) !== undefined) return answer("cached", row.built).result
@@ -415,7 +424,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const record = (command: Build.BuildCommand) =>
             handle(target, () => Effect.succeed(command)).pipe(Effect.ensuring(logs.seal(logKey).pipe(Effect.ignore)))
           const exit = yield* Effect.exit(Effect.raceFirst(
-            builder.build({ hash, image, definition: version.definition, context, noCache: buildNoCache }, progress),
+            builder.build({ hash, image, definition: version.definition, context, noCache: buildNoCache, pullBase: baseMovedTo !== undefined }, progress),
             Effect.andThen(renew, Effect.never)
           ))
           if (Exit.isSuccess(exit)) {
@@ -475,7 +484,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
         yield* builder.ping
         yield* loadContext
         const { state } = yield* withStore(load(stream))
-        if (state.status === "built" && state.built !== null && !noCache && !imageMissing) {
+        if (state.status === "built" && state.built !== null && !noCache && !imageMissing && answersRefresh(state.built)) {
           if ((yield* builder.inspect(state.built.image)) !== undefined) {
             const row = yield* cacheRow(hash)
             return answer("cached", row?.built ?? rowOfBuilt(state.built, new Date())).result
@@ -485,7 +494,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
         const buildId = uuidv7()
         const now = yield* Clock.currentTimeMillis
         const started = yield* handle(target, () => Effect.succeed({
-          _tag: "StartBuild" as const, canonicalHash: hash, image, buildId, holder: settings.holder, now, leaseMs, noCache, imageMissing,
+          _tag: "StartBuild" as const, canonicalHash: hash, image, buildId, holder: settings.holder, now, leaseMs, noCache, imageMissing, baseMovedTo,
           requestedBy: { workspace: version.workspace, name: version.name, version: version.version }
         })).pipe(Effect.map((handled) => ({ _tag: "Started" as const, handled })), Effect.catchTag("BuildError", (error) => Effect.succeed(error)))
         let round: Round
@@ -639,7 +648,17 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       return row
     })
 
+  const refresh = yield* BaseImageRefresh.make({
+    resolveVersion: (workspace, ref) => resolveVersion(workspace, ref),
+    loadBuilds: (hash) => Effect.map(withStore(load(Build.streamOf(hash))), (loaded) => loaded.state),
+    decodeBuild: buildCodec.decode,
+    // In this process even where builds are queued for workers: the job carries no base digest,
+    // and the build stream's lease still makes it the only build of its hash.
+    rebuild: (input) => buildHere(input)
+  })
+
   return {
+    ...refresh,
     build,
     cancelBuild,
     work,

@@ -20,6 +20,7 @@ import {
   type LockOwner,
   MemoryEngine,
   MemoryImageBuilder,
+  OciImageRegistry,
   PgBossBuildQueue,
   SqlEventStore,
   SqlReadModel,
@@ -30,7 +31,7 @@ import { ImageBuilder, type ImageBuilderError } from "@terrarium/domain"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import { Config, Duration, Effect, type FileSystem, Layer, Option, Path, Redacted } from "effect"
-import type { BlobStore, LogStore } from "@terrarium/domain"
+import type { BlobStore, ImageRegistry, LogStore } from "@terrarium/domain"
 import { homedir, hostname, userInfo } from "node:os"
 import * as BackgroundProjection from "./BackgroundProjection.ts"
 import * as CatchUpProgress from "./CatchUpProgress.ts"
@@ -285,6 +286,7 @@ const lazyImageBuilder = (
       ping: Effect.flatMap(loaded, (b) => b.ping),
       build: (request, progress) => Effect.flatMap(loaded, (b) => b.build(request, progress)),
       inspect: (image) => Effect.flatMap(loaded, (b) => b.inspect(image)),
+      tag: (image, as) => Effect.flatMap(loaded, (b) => b.tag(image, as)),
       remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image))
     })))
 
@@ -298,12 +300,13 @@ const loadDockerBuilder = (host: string): Effect.Effect<ImageBuilder["Service"],
  * of what sits above the port, e.g. many processes racing to build one hash; its steps take
  * `TERRARIUM_MEMORY_BUILD_STEP_MS`, and the images it holds are files under
  * `$TERRARIUM_HOME/memory-engine`). Logs are files under `$TERRARIUM_HOME/logs`, or blobs in the
- * Azure container when one is configured (`azureBlobStore`).
+ * Azure container when one is configured (`azureBlobStore`). The image registry client (OCI
+ * Distribution over fetch) is there for `image refresh`, which asks a base image's registry.
  *
  * @since 0.2.0
  * @category layers
  */
-export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
+export const layerImages: Layer.Layer<ImageBuilder | LogStore | ImageRegistry, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
   Effect.gen(function*() {
     const env = yield* readEnvironment
     const path = yield* Path.Path
@@ -320,10 +323,11 @@ export const layerImages: Layer.Layer<ImageBuilder | LogStore, never, FileSystem
         script: () => ({ stepDuration: Number.isFinite(stepMs) ? stepMs : 0 }),
         shelf: directoryShelf(path.join(yield* terrariumHome, "memory-engine", "images"))
       })
-      return Layer.mergeAll(MemoryImageBuilder.layerWith(engine), logs)
+      return Layer.mergeAll(MemoryImageBuilder.layerWith(engine), logs, OciImageRegistry.layer)
     }
     const host = Option.getOrElse(env.dockerHost, () => "unix:///var/run/docker.sock")
-    return Layer.mergeAll(lazyImageBuilder(host, loadDockerBuilder(host)), logs)
+    // The registry a base image comes from is asked by `image refresh` (plain fetch, nothing to load).
+    return Layer.mergeAll(lazyImageBuilder(host, loadDockerBuilder(host)), logs, OciImageRegistry.layer)
   })
 )
 

@@ -42,6 +42,7 @@ export class Terrarium extends Context.Service<
   CuratedCatalog.CuratedCatalogCommands
 >()("terrarium/Terrarium") {}
 
+export { type BaseRefreshResult, BaseRefreshIncomplete, type PastBuild, type RefreshUpdate } from "./BaseImageRefresh.ts"
 export {
   type BuildSettings,
   type BuildUpdate,

@@ -271,6 +271,20 @@ describe("createTerrarium: what the CLI's commands do, the library does", () => 
     assert.strictEqual(wrong._tag, "InvalidInput")
   })
 
+  it("refreshImages, as image refresh: nothing built is nothing to check; a named unbuilt version fails alone; bad input is InvalidInput", { timeout: 60_000 }, async () => {
+    await t.create({ name: "unrefreshed", definition: { docker: { base: { kind: "image", image: "127.0.0.1:5999/team/python:1" } } } })
+    assert.deepStrictEqual(await t.refreshImages(), [])
+    const [named] = await t.refreshImages(["unrefreshed:1"])
+    assert.strictEqual(named?.outcome, "failed")
+    assert.match(named?.detail ?? "", /no image has been built for unrefreshed:1/)
+    const wrong = await rejection(() => t.refreshImages([5] as Untyped), "a reference not text")
+    assert.strictEqual(wrong._tag, "InvalidInput")
+    const bad = await rejection(() => t.refreshImages(["a b:1"]), "a reference that is none")
+    assert.strictEqual(bad._tag, "InvalidReference")
+    const workspace = await rejection(() => t.refreshImages(undefined, { workspace: "no such workspace!" }), "a workspace that breaks the rule")
+    assert.strictEqual(workspace._tag, "InvalidInput")
+  })
+
   it("archiveEnvironment and restoreEnvironment act on the whole environment, as environment archive NAME does", { timeout: 60_000 }, async () => {
     await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.11" } } } })
     await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.12" } } } })

@@ -43,6 +43,31 @@ export const IMAGE_REPOSITORY = "terrarium/env"
 export const imageNameOf = (canonicalHash: string): string =>
   `${IMAGE_REPOSITORY}:${canonicalHash.replace(/^sha256:/, "").slice(0, 16)}`
 
+/**
+ * The tag that keeps the image of an earlier build of a hash when a refresh builds the hash again
+ * (its base image moved): `terrarium/env:<16 hex digits>-<build id>`, so that runs that used
+ * it still find it by name as well as by image id (docs/images.md).
+ *
+ * @since 0.3.0
+ * @category images
+ */
+export const keptImageNameOf = (canonicalHash: string, buildId: string): string =>
+  `${imageNameOf(canonicalHash)}-${buildId.toLowerCase()}`
+
+/**
+ * The manifest digest in a recorded `baseImageDigest`, when it is a registry's
+ * (`host/repo@sha256:…`, the engine's `RepoDigests`); `undefined` for an engine's image id (a
+ * base image built or loaded locally, which no registry can be asked about).
+ *
+ * @since 0.3.0
+ * @category images
+ */
+export const registryDigestOf = (baseImageDigest: string | null): string | undefined => {
+  if (baseImageDigest === null) return undefined
+  const at = baseImageDigest.lastIndexOf("@")
+  return at > 0 && /^sha256:[0-9a-f]{64}$/.test(baseImageDigest.slice(at + 1)) ? baseImageDigest.slice(at + 1) : undefined
+}
+
 /** The log key of one build of a hash: `builds/<hash hex>/<build id>`. @since 0.2.0 @category images */
 export const logKeyOf = (canonicalHash: string, buildId: string): string =>
   `builds/${canonicalHash.replace(/^sha256:/, "")}/${buildId.toLowerCase()}`
@@ -51,8 +76,14 @@ export const logKeyOf = (canonicalHash: string, buildId: string): string =>
 export const BuildRequester = Schema.Struct({ workspace: Schema.String, name: Schema.String, version: Schema.String })
 export type BuildRequester = typeof BuildRequester.Type
 
-/** Why a build starts: the first of its hash, after a failure, `--no-cache`, a vanished image, a dead holder's lease. @since 0.2.0 @category model */
-export const StartCause = Schema.Literals(["first", "retry", "no-cache", "vanished", "takeover"])
+/**
+ * Why a build starts: the first of its hash, after a failure, `--no-cache`, a vanished image, a
+ * dead holder's lease, or its base image moved in its registry (`image refresh`, since 0.3.0).
+ *
+ * @since 0.2.0
+ * @category model
+ */
+export const StartCause = Schema.Literals(["first", "retry", "no-cache", "vanished", "takeover", "base-moved"])
 export type StartCause = typeof StartCause.Type
 
 /** One package whose resolved version changed between two builds of a hash (`null`: absent on that side). @since 0.2.0 @category model */
@@ -223,6 +254,12 @@ export interface StartBuild {
   readonly leaseMs: number
   readonly noCache: boolean
   readonly imageMissing: boolean
+  /**
+   * A refresh found the base image's tag naming this manifest digest, not the one the built
+   * image records: build again (cause `base-moved`), unless the last image built already
+   * records it (another refresh was first: `AlreadyBuilt`). Since 0.3.0.
+   */
+  readonly baseMovedTo?: string | undefined
 }
 
 /** @since 0.2.0 @category commands */
@@ -321,9 +358,13 @@ const refuse = (reason: BuildError["reason"]): Decision => Result.fail(new Build
 const causeOf = (state: BuildState, command: StartBuild): StartCause => {
   if (state.status === "building") return "takeover"
   if (state.status === "failed") return "retry"
-  if (state.status === "built") return command.imageMissing ? "vanished" : "no-cache"
+  if (state.status === "built") return command.imageMissing ? "vanished" : command.baseMovedTo !== undefined && !command.noCache ? "base-moved" : "no-cache"
   return "first"
 }
+
+/** Whether a refresh's digest is news to the last image built (it records another base digest). */
+const baseMoved = (state: BuildState, command: StartBuild): boolean =>
+  command.baseMovedTo !== undefined && registryDigestOf(state.built?.baseImageDigest ?? null) !== command.baseMovedTo
 
 const ownsLease = (state: BuildState, buildId: string): LeaseLost | undefined =>
   state.running?.buildId === buildId ? undefined : new LeaseLost({ buildId, runningBuildId: state.running?.buildId ?? null })
@@ -336,7 +377,7 @@ export const decide = (command: BuildCommand, state: BuildState): Decision => {
       if (running !== null && running.expiresAt > command.now) {
         return refuse(new BuildInProgress({ buildId: running.buildId, holder: running.holder, leaseExpiresAt: running.expiresAt }))
       }
-      if (state.status === "built" && !command.noCache && !command.imageMissing) {
+      if (state.status === "built" && !command.noCache && !command.imageMissing && !baseMoved(state, command)) {
         return refuse(new AlreadyBuilt({ image: state.image ?? command.image }))
       }
       return Result.succeed([

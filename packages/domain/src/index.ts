@@ -29,6 +29,8 @@ export * as EventCodec from "./EventCodec.ts"
 // The build stream of a canonical hash: its events, its decider and lease (namespaced: its
 // `ImageBuilt` is not the environment stream's).
 export * as Build from "./Build.ts"
+// Whether a built image's base can be checked in its registry (`image refresh`).
+export * as BaseImage from "./BaseImage.ts"
 
 // The ports.
 export * from "./ports/EventStore.ts"

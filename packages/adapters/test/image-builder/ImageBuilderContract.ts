@@ -331,6 +331,23 @@ export const imageBuilderContract = (name: string, options: ImageBuilderContract
           yield* builder.remove(request.image)
         }))
 
+      it.effect("tag names an image (by name or by id) so that it stays named when its own name is removed or moves", () =>
+        Effect.gen(function* () {
+          const builder = yield* ImageBuilder
+          const { request, result } = yield* build(onBase())
+          const byName = `${request.image}-kept-by-name`
+          const byId = `${request.image}-kept-by-id`
+          built.push(byName, byId)
+          yield* builder.tag(request.image, byName)
+          yield* builder.tag(result.imageId, byId)
+          yield* builder.remove(request.image)
+          assert.isUndefined(yield* builder.inspect(request.image))
+          assert.strictEqual((yield* builder.inspect(byName))?.imageId, result.imageId)
+          assert.strictEqual((yield* builder.inspect(byId))?.imageId, result.imageId)
+          const missing = yield* builder.tag(`${request.image}-never-built`, `${request.image}-nothing`).pipe(Effect.flip)
+          assert.strictEqual(missing._tag, "ImageBuilderError")
+        }))
+
       it.effect("an interrupted build leaves no tagged image", () =>
         Effect.gen(function* () {
           const builder = yield* ImageBuilder

@@ -6,7 +6,7 @@
  * @since 0.2.0
  */
 import { Build, type BuiltImageRow, type ImageBuildRow } from "@terrarium/domain"
-import type { BuildUpdate, CancelledBuild, ImageBuildResult } from "../Terrarium.ts"
+import type { BaseRefreshResult, BuildUpdate, CancelledBuild, ImageBuildResult, PastBuild, RefreshUpdate } from "../Terrarium.ts"
 import { escapeControls, fields, table, time } from "./Output.ts"
 
 const size = (bytes: number) =>
@@ -62,6 +62,21 @@ export const image = (row: ImageBuildRow): string =>
     ...(row.built === null ? [] : builtFields(row.built))
   ])
 
+/**
+ * `image show`: the image-cache row, then the builds before its last one (a refresh keeps each
+ * of those under a tag of its own; any of them answers to its image id while the engine has it).
+ *
+ * @since 0.3.0
+ * @category rendering
+ */
+export const imageWithHistory = (row: ImageBuildRow, previous: ReadonlyArray<PastBuild>): string =>
+  previous.length === 0 ? image(row) : [
+    image(row),
+    "previous builds:",
+    ...previous.map((p) =>
+      `  ${p.buildId}  ${time(p.builtAt)}  ${p.imageId}  ${p.keptAs === null ? "(not kept by tag)" : `kept as ${p.keptAs}`}  base ${p.baseImageDigest ?? "(unknown)"}`)
+  ].join("\n")
+
 /** @since 0.2.0 @category rendering */
 export const images = (rows: ReadonlyArray<ImageBuildRow>): string =>
   table(rows, [
@@ -96,6 +111,54 @@ export const progressText = (update: BuildUpdate, options: { readonly terminal: 
       const text = `[${p.index}/${p.total}]${p.cached ? " CACHED" : ""} ${escapeControls(p.name)}`
       return options.terminal ? `\r\x1b[K${text}${p.index === p.total ? "\n" : ""}` : `${text}\n`
     }
+  }
+}
+
+const OUTCOME: Record<BaseRefreshResult["outcome"], string> = {
+  "up-to-date": "up to date",
+  "rebuilt": "rebuilt",
+  "not-checkable": "not checkable",
+  "failed": "FAILED"
+}
+
+const shortDigest = (digest: string | null) => (digest === null ? "?" : digest.replace(/^sha256:/, "").slice(0, 12))
+
+/** One line of what `image refresh` found for an image. @since 0.3.0 @category rendering */
+export const refreshLine = (r: BaseRefreshResult): string => {
+  const head = `${r.image}  ${OUTCOME[r.outcome]}`
+  switch (r.outcome) {
+    case "up-to-date":
+      return `${head}  (base ${escapeControls(r.base ?? "?")} @ ${shortDigest(r.currentDigest)})`
+    case "rebuilt":
+      return `${head}  (base ${escapeControls(r.base ?? "?")} moved ${shortDigest(r.recordedDigest)} → ${shortDigest(r.currentDigest)}; ` +
+        `new image ${r.built?.imageId ?? "?"}; previous ${r.previous?.keptAs ?? r.previous?.imageId ?? "?"}` +
+        `${r.built !== null && r.built.drift.length > 0 ? `; drift: ${r.built.drift.map(Build.describeDrift).join(", ")}` : "; no package moved"}` +
+        `${r.detail === null ? "" : `; ${escapeControls(r.detail)}`})`
+    case "not-checkable":
+    case "failed":
+      return `${head}: ${escapeControls(r.detail ?? "")}`
+  }
+}
+
+/** What `image refresh` found, one line per image. @since 0.3.0 @category rendering */
+export const refreshResults = (results: ReadonlyArray<BaseRefreshResult>): string =>
+  results.length === 0 ? "(no built images to check)" : results.map(refreshLine).join("\n")
+
+/**
+ * The progress of a refresh for stderr: the image being checked, its rebuild's progress (as a
+ * build's), and each result as it comes.
+ *
+ * @since 0.3.0
+ * @category rendering
+ */
+export const refreshProgressText = (update: RefreshUpdate, options: { readonly terminal: boolean }): string => {
+  switch (update._tag) {
+    case "Checking":
+      return `checking ${update.image}${update.base === null ? "" : ` (base ${escapeControls(update.base)})`}\n`
+    case "Rebuilding":
+      return progressText(update.update, { terminal: options.terminal, follow: false })
+    case "Checked":
+      return ""
   }
 }
 

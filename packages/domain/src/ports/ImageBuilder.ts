@@ -56,6 +56,12 @@ export interface ImageBuildRequest {
   readonly context?: BuildContext | undefined
   /** Build every step again, reusing no layer (a drift check). */
   readonly noCache: boolean
+  /**
+   * Fetch the base image again from its registry (the definition's `docker.baseImageRegistry`,
+   * or one the builder is configured to pull from) even when the engine has it: its tag moved
+   * there (`image refresh`). Since 0.3.0.
+   */
+  readonly pullBase?: boolean | undefined
 }
 
 /**
@@ -245,6 +251,11 @@ export class ImageBuilder extends Context.Service<ImageBuilder, {
   ) => Effect.Effect<BuiltImage, ImageBuilderError>
   /** The image as the engine has it now, or `undefined` if it is gone (pruned by hand). */
   readonly inspect: (image: string) => Effect.Effect<ImageInfo | undefined, ImageBuilderError>
+  /**
+   * Adds the tag `as` (`repo:tag`) to the image `image` (a name or an image id), so that it stays
+   * named when its own name moves to a newer image. Since 0.3.0.
+   */
+  readonly tag: (image: string, as: string) => Effect.Effect<void, ImageBuilderError>
   /** Removes the image's tag; no error if it is already gone. */
   readonly remove: (image: string) => Effect.Effect<void, ImageBuilderError>
 }>()("terrarium/ImageBuilder") {}

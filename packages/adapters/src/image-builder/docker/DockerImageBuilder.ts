@@ -77,6 +77,17 @@ const splitTag = (image: string): { readonly repo: string; readonly tag: string 
   return colon > image.lastIndexOf("/") ? { repo: image.slice(0, colon), tag: image.slice(colon + 1) } : { repo: image, tag: "latest" }
 }
 
+/**
+ * What a build records of its base image: the registry digest of the base's own repository
+ * (`host/repo@sha256:…`; an image pushed to several repositories has one per repository), else
+ * any, else the engine's image id (a base without a registry).
+ */
+const repoDigestOf = (info: Docker.ImageInspectInfo, image: string): string => {
+  const repository = splitTag(image.split("@")[0]!).repo
+  const digests = info.RepoDigests ?? []
+  return digests.find((d) => d.startsWith(`${repository}@`)) ?? digests[0] ?? info.Id
+}
+
 /** A secret reference (`env:NAME`, `file:PATH`) resolved at the moment of use. */
 const resolveSecret = (reference: string): Effect.Effect<Redacted.Redacted<string>, ImageBuilderError> =>
   resolveSecretReference(reference).pipe(Effect.flatMap(Option.match({
@@ -196,17 +207,18 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
       )
 
     /** The base image's inspect data, pulling it only from a registry the definition or the options name. */
-    const ensureBaseImage = (image: string, definition: Definition) =>
+    const ensureBaseImage = (image: string, definition: Definition, pullAgain: boolean) =>
       Effect.gen(function* () {
         if (!isImageReference(image)) {
           return yield* fail(new BaseImageNotFound({ image: quoteForMessage(image), detail: "not a valid image reference" }))
         }
-        const found = yield* inspectImage(image)
-        if (Option.isSome(found)) return found.value
         const registry = registryOf(image)
         const named = definition.docker.baseImageRegistry
         const allowed = registry !== undefined &&
           (pullRegistries.has(registry) || (named !== undefined && stripScheme(named.address) === registry))
+        const found = yield* inspectImage(image)
+        // A refresh pulls again what its registry has moved; a base without a registry stays as it is.
+        if (Option.isSome(found) && !(pullAgain && allowed)) return found.value
         if (!allowed) {
           return yield* fail(new BaseImageNotFound({
             image,
@@ -376,8 +388,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         const generatedSteps = (yield* recipeOn("scratch")).dockerfile.trim().split("\n").length + Object.keys(labels).length
 
         if (base.kind === "image") {
-          const info = yield* ensureBaseImage(base.image, definition)
-          baseImageDigest = info.RepoDigests?.[0] ?? info.Id
+          const info = yield* ensureBaseImage(base.image, definition, request.pullBase === true)
+          baseImageDigest = repoDigestOf(info, base.image)
           from = base.image
         } else {
           const entries = yield* checkContext(definition, request.context)
@@ -401,8 +413,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
           }
           const bases = dockerfileBaseImages(dockerfileText)
           for (const image of bases) {
-            const info = yield* ensureBaseImage(image, definition)
-            baseImageDigest = info.RepoDigests?.[0] ?? info.Id
+            const info = yield* ensureBaseImage(image, definition, request.pullBase === true)
+            baseImageDigest = repoDigestOf(info, image)
           }
           const needsGenerated = lock.length > 0 || (conda?.pip.length ?? 0) > 0 || Object.keys(definition.variables).length > 0
           // A user's Dockerfile may download anything; the host's network is the only one such an
@@ -484,7 +496,14 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         Effect.catchIf((e) => e.reason._tag === "EngineFailure" && statusCode(e.reason.cause) === 404, () => Effect.void)
       )
 
-    return ImageBuilder.of({ engine: host, ping: engine.ping, build, inspect, remove })
+    const tag = (image: string, as: string) =>
+      Effect.suspend(() => {
+        if (!isImageReference(as) || as.startsWith("sha256:")) return unbuildable(`${quoteForMessage(as)} is not an image name to tag with`)
+        const { repo, tag: name } = splitTag(as)
+        return call(`tag ${image} as ${as}`, () => docker.getImage(image).tag({ repo, tag: name })).pipe(Effect.asVoid)
+      })
+
+    return ImageBuilder.of({ engine: host, ping: engine.ping, build, inspect, tag, remove })
   })
 
 /**

@@ -14,6 +14,7 @@
 import {
   type BuildProgress,
   type BuiltImage,
+  EngineFailure,
   EngineUnavailable,
   ImageBuilder,
   ImageBuilderError,
@@ -87,6 +88,12 @@ export class MemoryEngine {
   interrupted = 0
   readonly images: ImageShelf
   engineDown = false
+  /**
+   * What a build records as its base image (`baseImageDigest`): an image id by default (a local
+   * base); a test sets `host/repo@sha256:…` for a base from a registry, and changes it to move
+   * the base, as a push of a new image under the base's tag does.
+   */
+  baseImageDigest = "sha256:" + "b".repeat(64)
   script: NonNullable<MemoryImageBuilderOptions["script"]>
 
   constructor(options: MemoryImageBuilderOptions = {}) {
@@ -107,6 +114,15 @@ export class MemoryEngine {
 
 const down = () =>
   new ImageBuilderError({ reason: new EngineUnavailable({ host: "memory", cause: new Error("the memory engine is stopped") }) })
+
+/** An image the engine holds under some name, by its image id (an engine finds images by id too). */
+const findById = (engine: MemoryEngine, imageId: string): ImageInfo | undefined => {
+  for (const request of engine.requests) {
+    const info = engine.images.get(request.image)
+    if (info?.imageId === imageId) return info
+  }
+  return undefined
+}
 
 const make = (engine: MemoryEngine) =>
   ImageBuilder.of({
@@ -137,7 +153,7 @@ const make = (engine: MemoryEngine) =>
         engine.completed += 1
         return {
           ...info,
-          baseImageDigest: "sha256:" + "b".repeat(64),
+          baseImageDigest: engine.baseImageDigest,
           resolved: script.resolved ?? { conda: [], pip: [] },
           cachedSteps: cached,
           totalSteps: steps.length,
@@ -146,6 +162,15 @@ const make = (engine: MemoryEngine) =>
       }).pipe(Effect.onInterrupt(() => Effect.sync(() => void (engine.interrupted += 1)))),
     inspect: (image) =>
       Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.succeed(engine.images.get(image)))),
+    tag: (image, as) =>
+      Effect.suspend(() => {
+        if (engine.engineDown) return Effect.fail(down())
+        const info = engine.images.get(image) ?? findById(engine, image)
+        if (info === undefined) {
+          return Effect.fail(new ImageBuilderError({ reason: new EngineFailure({ operation: `tag ${image} as ${as}`, cause: new Error(`No such image: ${image}`) }) }))
+        }
+        return Effect.sync(() => engine.images.set({ ...info, image: as }))
+      }),
     remove: (image) => Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.sync(() => void engine.images.delete(image))))
   })
 

@@ -7,6 +7,7 @@
 import { Command } from "effect/cli"
 import { list } from "./image/list.ts"
 import { logs } from "./image/logs.ts"
+import { refresh } from "./image/refresh.ts"
 import { show } from "./image/show.ts"
 
 /**
@@ -15,5 +16,5 @@ import { show } from "./image/show.ts"
  */
 export const image = Command.make("image").pipe(
   Command.withDescription("The images built from registered versions (one per canonical hash)"),
-  Command.withSubcommands([list, show, logs])
+  Command.withSubcommands([list, show, logs, refresh])
 )
