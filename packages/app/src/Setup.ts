@@ -285,7 +285,9 @@ const lazyImageBuilder = (
       ping: Effect.flatMap(loaded, (b) => b.ping),
       build: (request, progress) => Effect.flatMap(loaded, (b) => b.build(request, progress)),
       inspect: (image) => Effect.flatMap(loaded, (b) => b.inspect(image)),
-      remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image))
+      remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image)),
+      push: (image, target) => Effect.flatMap(loaded, (b) => b.push(image, target)),
+      pull: (source, digest, image) => Effect.flatMap(loaded, (b) => b.pull(source, digest, image))
     })))
 
 /** The Docker adapter on `host`, made (and dockerode loaded) when first used. */
