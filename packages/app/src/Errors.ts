@@ -19,7 +19,7 @@ import type {
 } from "@terrarium/domain"
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
-import type { ImageBuildFailed, ImageNotFound, NothingToCancel, QueuedBuildDropped } from "./ImageBuilds.ts"
+import type { ImageBuildFailed, ImageNotFound, NothingToCancel, PushNotRecorded, QueuedBuildDropped } from "./ImageBuilds.ts"
 import type { MissingName } from "./Input.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 
@@ -103,6 +103,7 @@ export type TerrariumError =
   | ImageNotFound
   | NothingToCancel
   | QueuedBuildDropped
+  | PushNotRecorded
   // The ports
   | EventStoreError
   | EventDecodeFailure

@@ -92,6 +92,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "ImageNotFound":
     case "NothingToCancel":
     case "QueuedBuildDropped":
+    case "PushNotRecorded":
     case "BuildQueueError":
     case "LogStoreError":
     case "BuildContextStoreError":
