@@ -100,6 +100,20 @@ describe("environment build --push on the real engine and docker-registry", () =
 
   let first: BuildAnswer
 
+  it("a bad destination, --registry without --push, or a credential that is not a reference: exit 2 naming it, nothing built", { timeout: 120_000 }, () => {
+    const bad = runCli(["environment", "build", "pydata:1", "--push", "--registry", "127.0.0.1:5000"], env())
+    assert.strictEqual(bad.status, 2, bad.stderr)
+    assert.include(bad.stderr, "HOST[:PORT]/REPOSITORY")
+    const alone = runCli(["environment", "build", "pydata:1", "--registry", `${registry.address}/${repository}`], env())
+    assert.strictEqual(alone.status, 2, alone.stderr)
+    assert.include(alone.stderr, "--push")
+    const value = runCli(["environment", "build", "pydata:1", "--push"], withRegistry({ TERRARIUM_REGISTRY_PASSWORD: password }))
+    assert.strictEqual(value.status, 2, value.stderr)
+    assert.include(value.stderr, "TERRARIUM_REGISTRY_PASSWORD")
+    assert.notInclude(value.stdout + value.stderr, password)
+    assert.deepStrictEqual(auditTypes().filter((t) => t.startsWith("Build") || t.startsWith("Image")), [])
+  })
+
   it("wrong credentials: refused at once, before any layer is sent, naming the registry; the build is kept, no push recorded", { timeout: 300_000 }, async () => {
     const r = await runCliAsync(["environment", "build", "pydata:1", "--push"], withRegistry({ TERRARIUM_REGISTRY_PASSWORD: "env:WRONG_PASSWORD" }))
     assert.strictEqual(r.status, 1, r.stderr)
