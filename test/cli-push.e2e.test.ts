@@ -147,6 +147,8 @@ describe("environment build --push on the real engine and docker-registry", () =
     assert.include(runCli(["image", "list"], env()).stdout, pushed)
     const list = json<ReadonlyArray<ImageRow>>(runCli(["image", "list", "-o", "json"], env()))
     assert.deepStrictEqual(list.find((i) => i.image === first.image)?.pushes.map((p) => p.digest), [first.pushed!.digest])
+    const shown = json<{ image: ImageRow }>(runCli(["environment", "show", "pydata:1", "-o", "json"], env()))
+    assert.deepStrictEqual(shown.image.pushes.map((p) => `${p.reference}@${p.digest}`), [pushed])
     assert.match(runCli(["environment", "show", "pydata:1"], env()).stdout, new RegExp(`^pushed: +${pushed.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`, "m"))
   })
 
