@@ -13,22 +13,27 @@
  *   3. `build` of another environment with the same content: a hit too;
  *   4. `build` of `bench:2`, one pip package changed: the layers below the pip part are reused;
  *      its time against the cold build's (target ≤ 0.25x);
- *   5. 8 concurrent `build` calls of a new hash: exactly 1 build.
+ *   5. 8 concurrent `build` calls of a new hash: exactly 1 build;
+ *   6. pushing to a local docker-registry (started by the bench, stopped by its PID): `build
+ *      --push` of `bench:1` (every layer sent), then of `bench:2` (the base layers are there);
+ *   7. the cache lookup with a registry digest check beside it (`ImageRegistry.exists`: a HEAD of
+ *      the pushed manifest), N times: p50/p99 beside the plain lookup's.
  *
  * A report, not a test: it exits non-zero only when something breaks or a cache hit builds.
  */
-import { ReadModel } from "@terrarium/domain"
+import { ImageRegistry, ReadModel } from "@terrarium/domain"
 import { Effect, ManagedRuntime } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { Setup, Terrarium } from "../packages/app/src/index.ts"
-import { importEnvironmentFile } from "../packages/adapters/src/index.ts"
+import { importEnvironmentFile, OciImageRegistry } from "../packages/adapters/src/index.ts"
 import { fromImported } from "../packages/app/src/Input.ts"
 import { testDockerEngine } from "../test/support/DockerEngine.ts"
 import { startCondaChannel } from "../test/support/CondaChannel.ts"
 import { startPackageIndex } from "../test/support/PackageIndex.ts"
+import { startRegistryIn } from "../test/support/Registry.ts"
 
 const { values } = parseArgs({ options: { lookups: { type: "string", default: "200" } } })
 const lookups = Number(values.lookups)
@@ -46,6 +51,8 @@ const index = await startPackageIndex([
 ])
 // A conda part too, as a real environment has: a pip change must reuse it.
 const channel = await startCondaChannel([{ name: `bench-conda-${run}`, version: "1.0" }])
+// A plain (anonymous) registry on 127.0.0.1, stopped by its PID at the end.
+const registry = await startRegistryIn({ kind: "plain" })
 const runtime = ManagedRuntime.make(Setup.layer({ dataDir: join(home, "data") }))
 
 const register = (name: string, version: string, pip: ReadonlyArray<string>) =>
@@ -61,8 +68,8 @@ const register = (name: string, version: string, pip: ReadonlyArray<string>) =>
     return yield* Terrarium.use((t) => t.create({ workspace: "default", name, definition, version }))
   }))
 
-const build = (name: string, version: string) =>
-  runtime.runPromise(Terrarium.use((t) => t.build({ workspace: "default", ref: { name, version } })))
+const build = (name: string, version: string, push?: { readonly registry: string }) =>
+  runtime.runPromise(Terrarium.use((t) => t.build({ workspace: "default", ref: { name, version }, push })))
 
 const timed = async <A>(f: () => Promise<A>): Promise<{ readonly ms: number; readonly value: A }> => {
   const start = performance.now()
@@ -131,6 +138,35 @@ try {
   expect(builds === 1 && new Set(race.value.map((r) => r.built.imageId)).size === 1, `8 concurrent calls made ${builds} builds`)
   rows.push(["8 concurrent calls, new hash", fmt(race.ms), `${builds} build, ${race.value.length - builds} joined`])
 
+  const destination = { registry: `${registry.address}/bench` }
+  const pushed = await timed(() => build("bench", "1", destination))
+  expect(pushed.value.outcome === "cached" && pushed.value.pushed?.recorded === true, "the push of bench:1 was not recorded")
+  rows.push(["push bench:1 to a local registry", fmt(pushed.ms), "cached build + every layer sent, digest recorded"])
+  const pushedNext = await timed(() => build("bench", "2", destination))
+  expect(pushedNext.value.pushed?.recorded === true, "the push of bench:2 was not recorded")
+  rows.push(["push bench:2 (base layers there)", fmt(pushedNext.ms), `${(pushedNext.ms / pushed.ms).toFixed(2)}x the first push`])
+
+  // The lookup as above, and a HEAD of the pushed manifest beside it (a registry digest check).
+  const repository = { registry: registry.address, repository: "bench", credentials: { _tag: "Anonymous" } as const }
+  const checked: Array<number> = []
+  await runtime.runPromise(Effect.gen(function*() {
+    const read = yield* ReadModel
+    const oci = yield* ImageRegistry
+    for (let i = 0; i < lookups; i++) {
+      const start = performance.now()
+      const [row] = yield* read.imageBuilds({ canonicalHash: cold.value.canonicalHash })
+      const push = row?.pushes.find((p) => p.buildId === row.built?.buildId)
+      if (push === undefined || !(yield* oci.exists(repository, push.digest))) {
+        return yield* Effect.die(new Error("the registry does not hold the pushed image"))
+      }
+      checked.push(performance.now() - start)
+    }
+  }).pipe(Effect.provide(OciImageRegistry.layer)))
+  rows.push([
+    "cache lookup + registry digest check", `p50 ${fmt(percentile(checked, 50))}, p99 ${fmt(percentile(checked, 99))}`,
+    `${checked.length} lookups with a HEAD each; ${(percentile(checked, 50) / percentile(lookup, 50)).toFixed(1)}x the plain lookup's p50`
+  ])
+
   const width = Math.max(...rows.map(([what]) => what.length))
   console.log(`images.bench: engine ${engine.dockerHost}, base image ${engine.baseImage}`)
   for (const [what, time, note] of rows) console.log(`${what.padEnd(width)}  ${time.padEnd(24)}  ${note}`)
@@ -138,6 +174,7 @@ try {
   await runtime.dispose()
   await index.close()
   await channel.close()
+  await registry.close()
   rmSync(home, { recursive: true, force: true })
 }
 if (broken) process.exitCode = 1

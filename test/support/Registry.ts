@@ -20,6 +20,14 @@ export interface TestRegistry {
   /** `127.0.0.1:PORT`: the registry part of an image reference. */
   readonly address: string
   readonly close: () => Promise<void>
+  /** Where it keeps what was pushed (`<storage>/docker/registry/v2/…`). */
+  readonly storage: string
+  /** The PID of the running registry process (undefined while stopped). */
+  readonly pid: () => number | undefined
+  /** Kills the process by its PID (SIGKILL: as a crash, mid-request), keeping what it stored. */
+  readonly kill: () => Promise<void>
+  /** Starts it again on the same address with the same storage, and waits until it answers. */
+  readonly restart: () => Promise<void>
 }
 
 const freePort = () =>
@@ -66,21 +74,40 @@ export const startRegistryIn = async (mode: RegistryMode): Promise<TestRegistry>
     ...[authConfig(mode, root)].filter((line) => line !== undefined),
     ""
   ].join("\n"))
-  const child = spawn("docker-registry", ["serve", join(root, "config.yml")], { stdio: "ignore" })
+  let child = spawn("docker-registry", ["serve", join(root, "config.yml")], { stdio: "ignore" })
   const address = `127.0.0.1:${port}`
-  const stop = async () => {
-    if (child.exitCode === null && child.pid !== undefined) {
+  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-      process.kill(child.pid, "SIGTERM")
+      process.kill(child.pid, signal)
       await exited
     }
+  }
+  const stop = async () => {
+    await kill("SIGTERM")
     rmSync(root, { recursive: true, force: true })
   }
-  for (let i = 0; i < 100; i++) {
-    const status = await fetch(`http://${address}/v2/`).then((r) => r.status, () => 0)
-    if (status === 401 || status === 200) return { address, close: stop }
-    await new Promise((resolve) => setTimeout(resolve, 100))
+  const answers = async () => {
+    for (let i = 0; i < 100; i++) {
+      const status = await fetch(`http://${address}/v2/`).then((r) => r.status, () => 0)
+      if (status === 401 || status === 200) return true
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return false
   }
+  const registry: TestRegistry = {
+    address,
+    close: stop,
+    storage: join(root, "data"),
+    pid: () => (child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    kill: () => kill("SIGKILL"),
+    restart: async () => {
+      await kill("SIGTERM")
+      child = spawn("docker-registry", ["serve", join(root, "config.yml")], { stdio: "ignore" })
+      if (!(await answers())) throw new Error(`docker-registry did not answer at ${address} within 10 s of its restart`)
+    }
+  }
+  if (await answers()) return registry
   await stop()
   throw new Error(`docker-registry did not answer at ${address} within 10 s`)
 }

@@ -86,7 +86,7 @@ export { directoryShelf } from "./image-builder/memory/DirectoryShelf.ts"
 export * as DockerImageBuilder from "./image-builder/docker/DockerImageBuilder.ts"
 export type { DockerImageBuilderOptions } from "./image-builder/docker/DockerImageBuilder.ts"
 // Pushing an image the engine holds to a registry (checkAuth first), returning the manifest digest.
-export { pushImage, type PushTarget } from "./image-builder/docker/DockerPush.ts"
+export { pullImage, pushImage, type PushTarget } from "./image-builder/docker/DockerPush.ts"
 
 // The image registry on the OCI Distribution HTTP API (docker-registry, ACR):
 // `OciImageRegistry.layer`, `OciImageRegistry.layerWith({ requestTimeoutMillis, tagsPageSize })`,

@@ -168,10 +168,16 @@ export interface TerrariumClient {
    * Build a version's image, exactly once per canonical hash however many callers ask; a built
    * hash answers from the cache. `onLog` hears the build's log lines (and those of a build this
    * call waits for). Resolves with the `ImageBuilt` summary; rejects with `ImageBuildFailed`.
+   * `push` pushes the image (built or cached) to `push.registry` (`HOST[:PORT]/REPOSITORY`), else
+   * to the default registry (`TERRARIUM_REGISTRY`), and records its digest (`result.pushed`).
    */
   readonly build: (
     ref: string,
-    options?: WriteOptions & { readonly noCache?: boolean; readonly onLog?: (line: string) => void }
+    options?: WriteOptions & {
+      readonly noCache?: boolean
+      readonly onLog?: (line: string) => void
+      readonly push?: boolean | { readonly registry?: string }
+    }
   ) => Promise<ImageBuildResult>
   /**
    * Cancels the build of a version's hash: its queued jobs (PostgreSQL), and the running build,
@@ -229,7 +235,8 @@ const UpdateArgument = Schema.Struct({
 const BuildOptionsArgument = Schema.UndefinedOr(Schema.Struct({
   ...writeFields,
   noCache: OptionalFlag,
-  onLog: Schema.optional(Schema.declare((u): u is (line: string) => void => typeof u === "function"))
+  onLog: Schema.optional(Schema.declare((u): u is (line: string) => void => typeof u === "function")),
+  push: Schema.optional(Schema.Union([Schema.Boolean, Schema.Struct({ registry: OptionalText })]))
 }))
 const RefreshRefsArgument = Schema.Struct({ refs: Schema.optional(Schema.Array(Schema.String)) })
 const RefreshOptionsArgument = Schema.UndefinedOr(Schema.Struct({
@@ -427,6 +434,7 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
       withRef(ref, BuildOptionsArgument, o, (t, r, w) =>
         t.build({
           ...write(w), ref: r, noCache: w?.noCache, follow: w?.onLog !== undefined,
+          push: w?.push === undefined || w.push === false ? undefined : w.push === true ? {} : { registry: w.push.registry },
           onUpdate: (u) =>
             Effect.sync(() => {
               if (u._tag === "Progress" && u.progress._tag === "Log") w?.onLog?.(u.progress.line)

@@ -20,7 +20,7 @@ import type {
 import { Duration, Schema } from "effect"
 import type { InvalidReference } from "./EnvironmentRef.ts"
 import type { BaseRefreshIncomplete } from "./BaseImageRefresh.ts"
-import type { ImageBuildFailed, ImageNotFound, NothingToCancel, QueuedBuildDropped } from "./ImageBuilds.ts"
+import type { ImageBuildFailed, ImageNotFound, NothingToCancel, PushNotRecorded, QueuedBuildDropped } from "./ImageBuilds.ts"
 import type { MissingName } from "./Input.ts"
 import type { InvalidInput } from "./InvalidInput.ts"
 
@@ -105,6 +105,7 @@ export type TerrariumError =
   | NothingToCancel
   | QueuedBuildDropped
   | BaseRefreshIncomplete
+  | PushNotRecorded
   // The ports
   | EventStoreError
   | EventDecodeFailure

@@ -15,6 +15,14 @@
  * asking the engine whether the image is still there: one pruned by hand is built again, never
  * reported as cached.
  *
+ * **Push and pull-through.** A build that pushes (`push`, or a default registry configured:
+ * `RegistrySettings.ts`) pushes the hash's image, built or cached, as `registry/repository:<16 hex
+ * of the hash>` and records `ImagePushed` with the manifest digest (once per reference and
+ * digest). A built hash whose image this engine lacks is pulled **by digest** from where it was
+ * pushed before anything is built; only when no registry has it is it built again. On
+ * PostgreSQL the requester pushes, after the worker's build, from the engine it shares with the
+ * workers (docs/images.md).
+ *
  * @since 0.2.0
  */
 import {
@@ -27,9 +35,10 @@ import {
   type BuildProgress,
   type BuiltImageRow,
   EventCodec,
+  EngineFailure,
   EventStore,
   ImageBuilder,
-  type ImageBuilderError,
+  ImageBuilderError,
   type ImageBuildRow,
   LogStore,
   Projections,
@@ -44,6 +53,7 @@ import { type EnvironmentRef, formatRef } from "./EnvironmentRef.ts"
 import { loadEnvironment, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import { EventDecodeFailure, type TerrariumError } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import { type RegistrySettings, type ResolvedRegistry, resolveRegistry } from "./RegistrySettings.ts"
 import type { Caller, CallContext, Scope } from "./Results.ts"
 
 /**
@@ -61,6 +71,8 @@ export interface BuildSettings {
   readonly renewEvery?: Duration.Input | undefined
   /** How often a waiter looks at the build stream (default 200 ms). */
   readonly pollEvery?: Duration.Input | undefined
+  /** Where builds push, and the registry credentials by reference (default: none; `Setup.ts` reads `TERRARIUM_REGISTRY*`). */
+  readonly registry?: RegistrySettings | undefined
 }
 
 /**
@@ -77,8 +89,23 @@ export type BuildUpdate =
   | { readonly _tag: "Queued"; readonly queued: boolean; readonly location: string }
 
 /**
+ * What a build call pushed: the reference, the manifest digest the registry stored, and whether
+ * an `ImagePushed` was appended (`false`: that digest was recorded under that reference already).
+ *
+ * @since 0.3.0
+ * @category model
+ */
+export interface PushedImage {
+  readonly reference: string
+  readonly digest: string
+  readonly recorded: boolean
+}
+
+/**
  * The answer of a build call. `outcome`: `cached` (answered from the cache: nothing built),
- * `built` (this call built it) or `joined` (it waited for the build another call ran).
+ * `built` (this call built it), `joined` (it waited for the build another call ran) or `pulled`
+ * (the engine lacked the built image; it was pulled by digest from where it was pushed).
+ * `pushed` is set when the call pushed.
  *
  * @since 0.2.0
  * @category model
@@ -89,8 +116,23 @@ export interface ImageBuildResult {
   readonly version: string
   readonly canonicalHash: string
   readonly image: string
-  readonly outcome: "cached" | "built" | "joined"
+  readonly outcome: "cached" | "built" | "joined" | "pulled"
   readonly built: BuiltImageRow
+  readonly pushed?: PushedImage | undefined
+}
+
+/**
+ * The image was pushed, but its push could not be recorded: the hash was built again meanwhile,
+ * so the image pushed is not the hash's image any more. Building (and pushing) again records it.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class PushNotRecorded extends Schema.TaggedError<PushNotRecorded>()("PushNotRecorded", {
+  reference: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() { return `the push of ${this.reference} is not recorded: ${this.detail}` }
 }
 
 /**
@@ -165,6 +207,11 @@ export interface ImageBuilds extends BaseImageRefresh.BaseImageRefresh {
     readonly noCache?: boolean | undefined
     readonly follow?: boolean | undefined
     readonly onUpdate?: ((update: BuildUpdate) => Effect.Effect<void>) | undefined
+    /**
+     * Push the image (built, cached or pulled) to `registry` (`HOST[:PORT]/REPOSITORY`), else to
+     * the default registry. With a default registry configured, every build pushes.
+     */
+    readonly push?: { readonly registry?: string | undefined } | undefined
   }) => Effect.Effect<ImageBuildResult, TerrariumError>
   /**
    * Cancels the build of a version's hash: its waiting jobs, and the running build, which is
@@ -330,10 +377,33 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     }))
 
   /**
+   * The last image built of a hash, pulled by digest from where it was pushed (newest push first)
+   * and tagged as the hash's image; `undefined` when no registry it was pushed to has it (then it
+   * is built again). A registry that cannot be asked (down, refusing) fails the call: building
+   * again would make another image than the one recorded.
+   */
+  const pullThrough = (state: Build.BuildState, image: string, registry: ResolvedRegistry) =>
+    Effect.gen(function*() {
+      let failure: ImageBuilderError | undefined
+      for (const push of Build.pushesOfBuilt(state)) {
+        const pulled = yield* Effect.result(builder.pull(registry.repositoryOf(push.registry, push.repository), push.digest, image))
+        if (pulled._tag === "Success") return pulled.success
+        const reason = pulled.failure.reason
+        const missing = reason._tag === "RegistryTransferFailed" && reason.error.reason._tag === "NotFound"
+        if (!missing) failure ??= pulled.failure
+      }
+      if (failure !== undefined) return yield* Effect.fail(failure)
+      return undefined
+    })
+
+  /**
    * A build in this process. `baseMovedTo`: a refresh found the base's tag naming this digest,
    * not the one the image records; the base is pulled again and the build's cause is `base-moved`.
    */
-  const buildHere = (input: Parameters<ImageBuilds["build"]>[0] & { readonly baseMovedTo?: string | undefined }) =>
+  const buildHere = (
+    input: Parameters<ImageBuilds["build"]>[0] & { readonly baseMovedTo?: string | undefined },
+    registry: ResolvedRegistry
+  ): Effect.Effect<ImageBuildResult, TerrariumError> =>
     Effect.gen(function*() {
       const { version, hash, image, stream, update } = yield* subjectOf(input)
       const target = {
@@ -348,6 +418,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       /** Whether a built image answers this call: it does unless a refresh's digest is news to it. */
       const answersRefresh = (built: { readonly baseImageDigest: string | null }) =>
         baseMovedTo === undefined || Build.registryDigestOf(built.baseImageDigest) === baseMovedTo
+      let pullTried = false
 
       // The cache: a built hash whose image is still on the engine answers at once.
       if (!noCache && baseMovedTo === undefined) {
@@ -491,6 +562,11 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           }
           imageMissing = true
         }
+        // The engine lacks the image built: from a registry it was pushed to, by digest, if one has it.
+        if (state.status === "built" && state.built !== null && !noCache && imageMissing && !pullTried) {
+          pullTried = true
+          if ((yield* pullThrough(state, image, registry)) !== undefined) return answer("pulled", yield* recordedBuilt(state.built)).result
+        }
         const buildId = uuidv7()
         const now = yield* Clock.currentTimeMillis
         const started = yield* handle(target, () => Effect.succeed({
@@ -546,16 +622,18 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
    * until a build that ended after the request was queued (built, or failed other than by an
    * interruption, which the job's retry takes over).
    */
-  const buildQueued = (q: BuildQueue["Service"]): ImageBuilds["build"] => (input) =>
+  const buildQueued = (q: BuildQueue["Service"], registry: ResolvedRegistry) => (input: Parameters<ImageBuilds["build"]>[0]): Effect.Effect<ImageBuildResult, TerrariumError> =>
     Effect.gen(function*() {
       const { version, hash, image, stream, update } = yield* subjectOf(input)
       const answer = (outcome: ImageBuildResult["outcome"], built: BuiltImageRow): ImageBuildResult =>
         ({ workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, image, outcome, built })
       const noCache = input.noCache ?? false
       const before = (yield* withStore(load(stream))).state
-      if (!noCache && before.status === "built" && before.built !== null && (yield* builder.inspect(before.built.image)) !== undefined) {
-        const row = yield* cacheRow(hash)
-        return answer("cached", row?.built?.buildId === before.built.buildId ? row.built : rowOfBuilt(before.built, new Date()))
+      if (!noCache && before.status === "built" && before.built !== null) {
+        const recorded = Effect.map(cacheRow(hash), (row) => row?.built?.buildId === before.built!.buildId ? row.built : rowOfBuilt(before.built!, new Date()))
+        if ((yield* builder.inspect(before.built.image)) !== undefined) return answer("cached", yield* recorded)
+        // The engine is the workers' too: pulled here, no job is needed.
+        if ((yield* pullThrough(before, image, registry)) !== undefined) return answer("pulled", yield* recorded)
       }
       const queued = yield* q.enqueue({
         workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, noCache,
@@ -599,7 +677,44 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       }).pipe(Effect.ensuring(stopTail))
     })
 
-  const build: ImageBuilds["build"] = (input) => (queue === undefined ? buildHere(input) : buildQueued(queue)(input))
+  /**
+   * Pushes the hash's image as the engine has it now to `destination` under the hash's tag, and
+   * records the push (nothing when that digest is recorded under that reference already).
+   */
+  const pushBuilt = (
+    input: Parameters<ImageBuilds["build"]>[0],
+    result: ImageBuildResult,
+    registry: ResolvedRegistry,
+    destination: NonNullable<ResolvedRegistry["destination"]>
+  ) =>
+    Effect.gen(function*() {
+      const tag = result.image.slice(result.image.lastIndexOf(":") + 1)
+      const info = yield* builder.inspect(result.image)
+      if (info === undefined) {
+        return yield* Effect.fail(new ImageBuilderError({
+          reason: new EngineFailure({ operation: `push ${result.image}`, cause: new Error("the image is not on this engine") })
+        }))
+      }
+      const digest = yield* builder.push(result.image, { ...registry.repositoryOf(destination.registry, destination.repository), tag })
+      const reference = Build.pushedReferenceOf({ ...destination, tag })
+      const target = {
+        stream: Build.streamOf(result.canonicalHash), subject: { kind: "image build", name: result.canonicalHash },
+        actor: input.actor ?? caller.actor, correlationId: input.correlationId ?? uuidv7()
+      }
+      const handled = yield* withStore(handle(target, () => Effect.succeed({
+        _tag: "RecordPush" as const, buildId: result.built.buildId, imageId: info.imageId, ...destination, tag, digest
+      }))).pipe(Effect.catchTag("BuildError", (error) => Effect.fail(new PushNotRecorded({ reference, detail: error.message }))))
+      return { reference, digest, recorded: handled.appended.length > 0 } satisfies PushedImage
+    })
+
+  const build: ImageBuilds["build"] = (input) =>
+    Effect.gen(function*() {
+      // Bad settings or a bad --registry fail here, before anything is built or appended.
+      const registry = yield* resolveRegistry(settings.registry ?? {}, input.push)
+      const result = yield* (queue === undefined ? buildHere(input, registry) : buildQueued(queue, registry)(input))
+      if (registry.destination === undefined) return result
+      return { ...result, pushed: yield* pushBuilt(input, result, registry, registry.destination) }
+    })
 
   const cancelBuild: ImageBuilds["cancelBuild"] = (input) =>
     Effect.gen(function*() {
@@ -633,7 +748,10 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     queue === undefined
       ? Effect.fail(new InvalidInput({ field: "worker", reason: "builds are queued only on PostgreSQL (TERRARIUM_DATABASE_URL); the embedded database builds in the requesting process" }))
       : queue.work({ concurrency }, (job) =>
-        buildHere({ workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy }).pipe(
+        // The requester pushes (it shares the engine): a worker only builds, or pulls through.
+        Effect.flatMap(resolveRegistry(settings.registry ?? {}, undefined), (registry) =>
+          buildHere({ workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy }, registry)
+        ).pipe(
           Effect.tap((result) => onJob?.(job, result.outcome) ?? Effect.void),
           Effect.tapError((error) => onJob?.(job, `failed: ${error.message}`) ?? Effect.void),
           // A build that failed is recorded as failed: retrying its job would not change that.
@@ -654,7 +772,14 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     decodeBuild: buildCodec.decode,
     // In this process even where builds are queued for workers: the job carries no base digest,
     // and the build stream's lease still makes it the only build of its hash.
-    rebuild: (input) => buildHere(input)
+    // A rebuild pushes where every build pushes (a default registry), like any other build.
+    rebuild: (input) =>
+      Effect.gen(function*() {
+        const registry = yield* resolveRegistry(settings.registry ?? {}, undefined)
+        const result = yield* buildHere(input, registry)
+        if (registry.destination === undefined) return result
+        return { ...result, pushed: yield* pushBuilt(input, result, registry, registry.destination) }
+      })
   })
 
   return {

@@ -38,7 +38,7 @@ import * as CatchUpProgress from "./CatchUpProgress.ts"
 import { ConflictingStorage } from "./Errors.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import type { Caller } from "./Results.ts"
-import { type BuildSettings, Terrarium, layer as terrariumLayer } from "./Terrarium.ts"
+import { type BuildSettings, type RegistrySettings, Terrarium, layer as terrariumLayer } from "./Terrarium.ts"
 
 export { ConflictingStorage } from "./Errors.ts"
 
@@ -87,6 +87,11 @@ const EnvironmentConfig = Config.all({
   queueSuperviseSeconds: Config.option(Config.String("TERRARIUM_BUILD_QUEUE_SUPERVISE_SECONDS")),
   curatedCatalog: Config.option(Config.String("TERRARIUM_CURATED_CATALOG")),
   azureContainer: Config.option(Config.String("TERRARIUM_AZURE_BLOB_CONTAINER")),
+  registry: Config.option(Config.String("TERRARIUM_REGISTRY")),
+  registryUsername: Config.option(Config.String("TERRARIUM_REGISTRY_USERNAME")),
+  registryPassword: Config.option(Config.String("TERRARIUM_REGISTRY_PASSWORD")),
+  registryEntraToken: Config.option(Config.String("TERRARIUM_REGISTRY_ENTRA_TOKEN")),
+  registryEntraTenant: Config.option(Config.String("TERRARIUM_REGISTRY_ENTRA_TENANT")),
   azureConnectionVariable: Config.option(Config.String("TERRARIUM_AZURE_STORAGE_CONNECTION_STRING_VARIABLE"))
 })
 
@@ -287,7 +292,9 @@ const lazyImageBuilder = (
       build: (request, progress) => Effect.flatMap(loaded, (b) => b.build(request, progress)),
       inspect: (image) => Effect.flatMap(loaded, (b) => b.inspect(image)),
       tag: (image, as) => Effect.flatMap(loaded, (b) => b.tag(image, as)),
-      remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image))
+      remove: (image) => Effect.flatMap(loaded, (b) => b.remove(image)),
+      push: (image, target) => Effect.flatMap(loaded, (b) => b.push(image, target)),
+      pull: (source, digest, image) => Effect.flatMap(loaded, (b) => b.pull(source, digest, image))
     })))
 
 /** The Docker adapter on `host`, made (and dockerode loaded) when first used. */
@@ -380,15 +387,35 @@ export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
 
 /**
 /**
+ * Where builds push (`TERRARIUM_REGISTRY=HOST[:PORT]/REPOSITORY`: every build pushes there) and
+ * the registry's credentials **by reference**: `TERRARIUM_REGISTRY_USERNAME` and
+ * `TERRARIUM_REGISTRY_PASSWORD` (`env:NAME` or `file:PATH`), or `TERRARIUM_REGISTRY_ENTRA_TOKEN`
+ * (an Entra ID access token by reference, for ACR; `TERRARIUM_REGISTRY_ENTRA_TENANT` optional).
+ * Kept as text: they are checked by the call that pushes or pulls (`RegistrySettings.ts`).
+ *
+ * @since 0.3.0
+ * @category config
+ */
+export const registrySettings: Effect.Effect<RegistrySettings> = Effect.map(readEnvironment, (env) => ({
+  registry: Option.getOrUndefined(env.registry),
+  username: Option.getOrUndefined(env.registryUsername),
+  password: Option.getOrUndefined(env.registryPassword),
+  entraToken: Option.getOrUndefined(env.registryEntraToken),
+  entraTenant: Option.getOrUndefined(env.registryEntraTenant)
+}))
+
+/**
  * How this process holds build leases: its name (host, pid and a random part, since a pid is
  * reused) and the lease's length (`TERRARIUM_BUILD_LEASE_SECONDS`, default 30: how long others
- * wait for a build whose process was killed before taking it over).
+ * wait for a build whose process was killed before taking it over); and where builds push.
  */
-const buildSettings: Effect.Effect<BuildSettings> = Effect.map(readEnvironment, (env) => {
+const buildSettings: Effect.Effect<BuildSettings> = Effect.gen(function*() {
+  const env = yield* readEnvironment
   const seconds = Number(Option.getOrElse(env.buildLeaseSeconds, () => "30"))
   return {
     holder: `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
-    lease: Duration.seconds(Number.isFinite(seconds) && seconds > 0 ? seconds : 30)
+    lease: Duration.seconds(Number.isFinite(seconds) && seconds > 0 ? seconds : 30),
+    registry: yield* registrySettings
   }
 })
 

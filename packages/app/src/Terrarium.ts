@@ -52,8 +52,11 @@ export {
   ImageNotFound,
   type ImageTarget,
   NothingToCancel,
+  type PushedImage,
+  PushNotRecorded,
   QueuedBuildDropped
 } from "./ImageBuilds.ts"
+export type { RegistrySettings } from "./RegistrySettings.ts"
 
 /** A holder name for builds when none is given: unique to this service. */
 const anonymousHolder = () => `terrarium-${crypto.randomUUID()}`

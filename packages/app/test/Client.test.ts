@@ -285,6 +285,19 @@ describe("createTerrarium: what the CLI's commands do, the library does", () => 
     assert.strictEqual(workspace._tag, "InvalidInput")
   })
 
+  it("build's push option, as environment build --push --registry: a bad registry or option is InvalidInput before anything is built", { timeout: 60_000 }, async () => {
+    await t.create({ name: "to-push", definition: { docker: { base: { kind: "image", image: "python:3.11" } } } })
+    const bad = await rejection(() => t.build("to-push:1", { push: { registry: "http://127.0.0.1:5000/team" } }), "a URL, not HOST/REPOSITORY")
+    assert.strictEqual(bad._tag, "InvalidInput")
+    assert.strictEqual(bad.field, "registry")
+    assert.include(bad.message, "HOST[:PORT]/REPOSITORY")
+    const nowhere = await rejection(() => t.build("to-push:1", { push: true }), "no registry at all")
+    assert.include(nowhere.message, "TERRARIUM_REGISTRY")
+    const typed = await rejection(() => t.build("to-push:1", { push: "yes" } as Untyped), "push not a flag or an object")
+    assert.strictEqual(typed._tag, "InvalidInput")
+    assert.deepStrictEqual((await t.audit("to-push")).map((a) => a.eventType), ["Defined", "Registered"], "no build event")
+  })
+
   it("archiveEnvironment and restoreEnvironment act on the whole environment, as environment archive NAME does", { timeout: 60_000 }, async () => {
     await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.11" } } } })
     await t.create({ name: "whole", definition: { docker: { base: { kind: "image", image: "python:3.12" } } } })

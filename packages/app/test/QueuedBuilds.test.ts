@@ -112,4 +112,23 @@ describe("queued builds", () => {
       assert.strictEqual((yield* t.build({ workspace: "default", ref })).outcome, "built")
     }), false)
   })
+
+  it.live("with a queue, the requester pushes after the worker's build, and an engine that lost the image pulls it without a job", () => {
+    const engine = new MemoryEngine()
+    return run(engine, Effect.gen(function*() {
+      const t = yield* setup
+      const worker = yield* Effect.forkChild(t.work({ concurrency: 1 }))
+      const first = yield* t.build({ workspace: "default", ref, push: { registry: "127.0.0.1:5999/team/envs" } })
+      assert.strictEqual(first.outcome, "joined")
+      assert.isTrue(first.pushed?.recorded)
+      engine.prune(first.image)
+      yield* Fiber.interrupt(worker)
+      // No worker runs now: only a pull, in the requester, can answer.
+      const again = yield* t.build({ workspace: "default", ref })
+      assert.strictEqual(again.outcome, "pulled")
+      assert.strictEqual(engine.completed, 1)
+      const events = yield* buildEvents(first.canonicalHash)
+      assert.deepStrictEqual(events.filter((e) => e._tag === "ImagePushed" || e._tag === "BuildStarted").map((e) => e._tag), ["BuildStarted", "ImagePushed"])
+    }))
+  })
 })

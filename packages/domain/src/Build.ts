@@ -163,8 +163,31 @@ export class BuildFailed extends Schema.TaggedClass<BuildFailed>()("BuildFailed"
   logTail: Schema.Array(Schema.String)
 }) {}
 
+/**
+ * The image a build made was pushed to a registry: `reference` (`registry/repository:tag`) now
+ * names the manifest `digest` there. `buildId` and `imageId` say which build's image it was, so
+ * that a machine whose engine lacks the image can pull exactly it by digest (docs/images.md).
+ * No credential is recorded: the registry's are configured where Terrarium runs.
+ *
+ * @since 0.3.0
+ * @category events
+ */
+export class ImagePushed extends Schema.TaggedClass<ImagePushed>()("ImagePushed", {
+  buildId: Schema.String,
+  imageId: Schema.String,
+  registry: Schema.String,
+  repository: Schema.String,
+  tag: Schema.String,
+  reference: Schema.String,
+  digest: Schema.String
+}) {}
+
+/** `registry/repository:tag`, the reference a push names. @since 0.3.0 @category images */
+export const pushedReferenceOf = (target: { readonly registry: string; readonly repository: string; readonly tag: string }): string =>
+  `${target.registry}/${target.repository}:${target.tag}`
+
 /** Every event of a build stream. @since 0.2.0 @category events */
-export const BuildEvent = Schema.Union([BuildRequested, BuildStarted, BuildLeaseRenewed, ImageBuilt, BuildFailed])
+export const BuildEvent = Schema.Union([BuildRequested, BuildStarted, BuildLeaseRenewed, ImageBuilt, BuildFailed, ImagePushed])
 export type BuildEvent = typeof BuildEvent.Type
 
 /** @since 0.2.0 @category events */
@@ -172,7 +195,8 @@ export type BuildEventType = BuildEvent["_tag"]
 
 /** The schema version of each build event type (see `SCHEMA_VERSIONS` in `Event.ts`). @since 0.2.0 @category events */
 export const BUILD_SCHEMA_VERSIONS: Record<BuildEventType, number> = {
-  BuildRequested: 1, BuildStarted: 1, BuildLeaseRenewed: 1, ImageBuilt: 1, BuildFailed: 1
+  BuildRequested: 1, BuildStarted: 1, BuildLeaseRenewed: 1, ImageBuilt: 1, BuildFailed: 1,
+  ImagePushed: 1
 }
 
 /** @since 0.2.0 @category events */
@@ -205,10 +229,22 @@ export interface BuildState {
   readonly failed: BuildFailed | null
   /** How many builds have started, takeovers included. */
   readonly starts: number
+  /** Every push recorded, oldest first (of any build: `pushesOfBuilt` keeps the last built's). */
+  readonly pushes: ReadonlyArray<ImagePushed>
 }
 
 /** @since 0.2.0 @category state */
-export const initialState: BuildState = { status: "none", image: null, running: null, built: null, failed: null, starts: 0 }
+export const initialState: BuildState = { status: "none", image: null, running: null, built: null, failed: null, starts: 0, pushes: [] }
+
+/**
+ * The pushes of the last image built, newest first: where a machine that lacks that image can
+ * pull it from by digest. Pushes of an earlier build of the hash are another image.
+ *
+ * @since 0.3.0
+ * @category state
+ */
+export const pushesOfBuilt = (state: BuildState): ReadonlyArray<ImagePushed> =>
+  state.built === null ? [] : state.pushes.filter((p) => p.buildId === state.built!.buildId).reverse()
 
 /** @since 0.2.0 @category state */
 export const evolve = (state: BuildState, event: BuildEvent): BuildState => {
@@ -228,6 +264,8 @@ export const evolve = (state: BuildState, event: BuildEvent): BuildState => {
       return { ...state, status: "built", image: event.image, running: null, built: event, failed: null }
     case "BuildFailed":
       return { ...state, status: "failed", running: null, failed: event }
+    case "ImagePushed":
+      return { ...state, pushes: [...state.pushes, event] }
   }
 }
 
@@ -283,8 +321,26 @@ export interface FailBuild {
   readonly failed: ConstructorParameters<typeof BuildFailed>[0]
 }
 
+/**
+ * Record that the image of build `buildId` was pushed: refused unless that build's image is the
+ * hash's image built; nothing is recorded when the same digest is already recorded under the
+ * same reference.
+ *
+ * @since 0.3.0
+ * @category commands
+ */
+export interface RecordPush {
+  readonly _tag: "RecordPush"
+  readonly buildId: string
+  readonly imageId: string
+  readonly registry: string
+  readonly repository: string
+  readonly tag: string
+  readonly digest: string
+}
+
 /** @since 0.2.0 @category commands */
-export type BuildCommand = StartBuild | RenewLease | FinishBuild | FailBuild
+export type BuildCommand = StartBuild | RenewLease | FinishBuild | FailBuild | RecordPush
 
 /** Another build of the hash holds an unexpired lease. @since 0.2.0 @category errors */
 export class BuildInProgress extends Schema.TaggedError<BuildInProgress>()("BuildInProgress", {
@@ -318,9 +374,27 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
   }
 }
 
+/**
+ * A push names a build whose image is not the hash's image built (nothing built, or another build
+ * since): there is no such image to say was pushed.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class NotBuilt extends Schema.TaggedError<NotBuilt>()("NotBuilt", {
+  buildId: Schema.String,
+  builtBuildId: Schema.NullOr(Schema.String)
+}) {
+  override get message() {
+    return this.builtBuildId === null
+      ? `nothing is built for this hash: the push of build ${this.buildId} is not recorded`
+      : `build ${this.buildId} is not the hash's image built (build ${this.builtBuildId} is): its push is not recorded`
+  }
+}
+
 /** The one error of the build decider. @since 0.2.0 @category errors */
 export class BuildError extends Schema.TaggedError<BuildError>()("BuildError", {
-  reason: Schema.Union([BuildInProgress, AlreadyBuilt, LeaseLost])
+  reason: Schema.Union([BuildInProgress, AlreadyBuilt, LeaseLost, NotBuilt])
 }) {
   override get message() { return this.reason.message }
 }
@@ -406,6 +480,15 @@ export const decide = (command: BuildCommand, state: BuildState): Decision => {
       const lost = ownsLease(state, command.failed.buildId)
       return lost !== undefined ? refuse(lost) : Result.succeed([new BuildFailed(command.failed)])
     }
+    case "RecordPush": {
+      const { _tag, ...pushed } = command
+      if (state.built === null || state.built.buildId !== command.buildId || state.built.imageId !== command.imageId) {
+        return refuse(new NotBuilt({ buildId: command.buildId, builtBuildId: state.built?.buildId ?? null }))
+      }
+      const reference = pushedReferenceOf(command)
+      if (state.pushes.some((p) => p.reference === reference && p.digest === command.digest)) return Result.succeed([])
+      return Result.succeed([new ImagePushed({ ...pushed, reference })])
+    }
   }
 }
 
@@ -426,6 +509,8 @@ export const summarize = (event: BuildEvent): string => {
         (event.drift.length === 0 ? "" : `; drift: ${event.drift.map(describeDrift).join(", ")}`)
     case "BuildFailed":
       return `build ${event.buildId} failed: ${event.message}`
+    case "ImagePushed":
+      return `pushed ${event.reference}@${event.digest} (build ${event.buildId})`
   }
 }
 

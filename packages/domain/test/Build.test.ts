@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import {
-  BuildFailed, BuildLeaseRenewed, BuildRequested, BuildStarted, decider, driftBetween, hashOfStream, ImageBuilt, initialState,
-  streamOf
+  BuildFailed, BuildLeaseRenewed, BuildRequested, BuildStarted, decider, driftBetween, hashOfStream, ImageBuilt, ImagePushed, initialState,
+  pushesOfBuilt, streamOf, summarize
 } from "../src/Build.ts"
-import type { FinishBuild, StartBuild } from "../src/Build.ts"
+import type { FinishBuild, RecordPush, StartBuild } from "../src/Build.ts"
 import { fold } from "../src/Decider.ts"
 import * as EventCodec from "../src/EventCodec.ts"
 import type { RecordedEvent } from "../src/ports/EventStore.ts"
@@ -92,6 +92,56 @@ describe("Build decider", () => {
         { manager: "pip", name: "new", from: null, to: "0.1" }
       ])]))
 
+  const IMAGE_ID = "sha256:" + "1".repeat(64)
+  const DIGEST = "sha256:" + "d".repeat(64)
+  const push = (over: Partial<RecordPush> = {}): RecordPush => ({
+    _tag: "RecordPush", buildId: "b1", imageId: IMAGE_ID, registry: "127.0.0.1:5000", repository: "team/envs",
+    tag: "aaaaaaaaaaaaaaaa", digest: DIGEST, ...over
+  })
+  const pushed = (over: Partial<RecordPush> = {}) => {
+    const { _tag, ...fields } = push(over)
+    return new ImagePushed({ ...fields, reference: `${fields.registry}/${fields.repository}:${fields.tag}` })
+  }
+
+  it.effect("a push of the built image is recorded with its reference and digest", () =>
+    spec.given([requested(), started(), built()]).when(push()).then([pushed()]))
+
+  it.effect("a push is refused for a hash that is not built: never asked for, building, or failed", () =>
+    Effect.gen(function*() {
+      yield* spec.given([]).when(push()).thenFails("NotBuilt")
+      yield* spec.given([requested(), started()]).when(push()).thenFails("NotBuilt")
+      yield* spec.given([requested(), started(), failed()]).when(push()).thenFails("NotBuilt")
+    }))
+
+  it.effect("a push of another build's image than the one built is refused", () =>
+    Effect.gen(function*() {
+      yield* spec.given([requested(), started(), built()]).when(push({ buildId: "b0" })).thenFails("NotBuilt")
+      yield* spec.given([requested(), started(), built()]).when(push({ imageId: "sha256:" + "2".repeat(64) })).thenFails("NotBuilt")
+      // After a rebuild, the push of the earlier image is not the hash's image any more.
+      yield* spec.given([requested(), started(), built(), requested(true), started("b2", "no-cache"), built("b2")]).when(push())
+        .thenFails("NotBuilt")
+    }))
+
+  it.effect("the same digest pushed again to the same reference is not recorded twice; another tag or digest is", () =>
+    Effect.gen(function*() {
+      yield* spec.given([requested(), started(), built(), pushed()]).when(push()).thenNothingHappened()
+      yield* spec.given([requested(), started(), built(), pushed()]).when(push({ tag: "pydata-2" })).then([pushed({ tag: "pydata-2" })])
+      yield* spec.given([requested(), started(), built(), pushed()]).when(push({ digest: "sha256:" + "e".repeat(64) }))
+        .then([pushed({ digest: "sha256:" + "e".repeat(64) })])
+      yield* spec.given([requested(), started(), built(), pushed()]).when(push({ registry: "127.0.0.1:5001" }))
+        .then([pushed({ registry: "127.0.0.1:5001" })])
+    }))
+
+  it("the state keeps the pushes; those of the last image built come newest first", () => {
+    const state = fold(decider, [requested(), started(), built(), pushed(), pushed({ tag: "two" })])
+    assert.deepStrictEqual(pushesOfBuilt(state).map((p) => p.tag), ["two", "aaaaaaaaaaaaaaaa"])
+    assert.strictEqual(state.status, "built")
+    const rebuilt = fold(decider, [requested(), started(), built(), pushed(), requested(true), started("b2", "no-cache"), built("b2")])
+    assert.strictEqual(rebuilt.pushes.length, 1)
+    assert.deepStrictEqual(pushesOfBuilt(rebuilt), [])
+    assert.strictEqual(summarize(pushed()), `pushed 127.0.0.1:5000/team/envs:aaaaaaaaaaaaaaaa@${DIGEST} (build b1)`)
+  })
+
   it("the state keeps the last image through a failed rebuild", () => {
     const state = fold(decider, [requested(), started(), built(), requested(true), started("b2", "no-cache"), failed("b2")])
     assert.strictEqual(state.status, "failed")
@@ -123,7 +173,8 @@ describe("Build codec", () => {
 
   it.effect("every build event survives encode and decode", () =>
     Effect.gen(function*() {
-      for (const event of [requested(), started(), new BuildLeaseRenewed({ buildId: "b1", holder: "h", leaseExpiresAt: 5 }), built("b1", [["x", "1"]], [{ manager: "pip", name: "x", from: null, to: "1" }]), failed()]) {
+      for (const event of [requested(), started(), new BuildLeaseRenewed({ buildId: "b1", holder: "h", leaseExpiresAt: 5 }), built("b1", [["x", "1"]], [{ manager: "pip", name: "x", from: null, to: "1" }]), failed(),
+        new ImagePushed({ buildId: "b1", imageId: "sha256:1", registry: "r:1", repository: "a/b", tag: "t", reference: "r:1/a/b:t", digest: "sha256:d" })]) {
         const row = EventCodec.encodeBuild(event, { actor: "a", correlationId: "c", causationId: null }, "id")
         assert.strictEqual(row.type, event._tag)
         const back = yield* EventCodec.decodeBuild(recorded(row.type, JSON.parse(JSON.stringify(row.data))))

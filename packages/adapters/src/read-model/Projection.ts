@@ -18,7 +18,16 @@ import {
   SCHEMA_VERSIONS,
   UndecodableEvent
 } from "@terrarium/domain"
-import type { AuditEntry, BuildFailureRow, BuiltImageRow, EnvironmentEvent, EnvironmentType, ImageBuildRow, RecordedEvent } from "@terrarium/domain"
+import type {
+  AuditEntry,
+  BuildFailureRow,
+  BuiltImageRow,
+  EnvironmentEvent,
+  EnvironmentType,
+  ImageBuildRow,
+  PushedImageRow,
+  RecordedEvent
+} from "@terrarium/domain"
 import { Cause, Exit, Result, Schema } from "effect"
 
 /**
@@ -211,6 +220,12 @@ export type RowOp =
     readonly _tag: "SetBuiltImage"
     readonly canonicalHash: string
     readonly built: BuiltImageRow
+  }
+  | {
+    /** An `ImagePushed`: one more push of the hash's image (migration 0012). */
+    readonly _tag: "InsertImagePush"
+    readonly canonicalHash: string
+    readonly push: PushedImageRow
   }
   | {
     /** An event whose row is damaged, set aside (see `quarantine`). */
@@ -456,6 +471,10 @@ export const projectBuild = (
       return [status({
         status: "failed", buildId: event.buildId, leaseHolder: null, leaseExpiresAt: null, failure: { ...failure, failedAt: at }
       })]
+    }
+    case "ImagePushed": {
+      const { _tag, ...push } = event
+      return [{ _tag: "InsertImagePush", canonicalHash, push: { ...push, pushedAt: at, position: recorded.position } }]
     }
   }
 }

@@ -2,7 +2,9 @@
  * Pushing a local image to docker-registry (htpasswd mode) through the engine: the digest it
  * returns is the one the registry resolves the tag to; wrong credentials are refused by the
  * engine's login check before any layer is sent (a push alone would retry for about a minute,
- * past this test's timeout); a registry that is down is Unavailable.
+ * past this test's timeout); a registry that is down is Unavailable. `pullImage` takes a pushed
+ * image back by digest under a local name (the same image id), and says NotFound for a digest the
+ * registry lacks and Unavailable for a registry that is down.
  */
 import { assert, layer } from "@effect/vitest"
 import { ImageRegistry, type RegistryCredentials } from "@terrarium/domain"
@@ -10,7 +12,7 @@ import Docker from "dockerode"
 import { ConfigProvider, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import { connectionOptions } from "../../src/image-builder/docker/DockerEngine.ts"
-import { pushImage, type PushTarget } from "../../src/image-builder/docker/DockerPush.ts"
+import { pullImage, pushImage, type PushTarget } from "../../src/image-builder/docker/DockerPush.ts"
 import * as OciImageRegistry from "../../src/image-registry/oci/OciImageRegistry.ts"
 import { testDockerEngine } from "../../../../test/support/DockerEngine.ts"
 import { startRegistry, startRegistryIn, type TestRegistry } from "../../../../test/support/Registry.ts"
@@ -102,5 +104,36 @@ layer(OciImageRegistry.layer, { excludeTestServices: true, timeout: "20 seconds"
       const error = yield* pushImage(engine.dockerHost, image, target({ registry: down })).pipe(Effect.flip)
       assert.strictEqual(error.reason._tag, "Unavailable")
       assert.isTrue(error.isRetryable)
+    }).pipe(withEnv))
+})
+
+layer(OciImageRegistry.layer, { excludeTestServices: true, timeout: "30 seconds" })("pullImage", (it) => {
+  const local = `terrarium-test/pulled:${process.pid}`
+  it.effect("pulls a pushed image by digest and tags it locally: the same image id", () =>
+    Effect.gen(function*() {
+      const pushTarget = target({ repository: "terrarium-test/pulled", tag: "p" })
+      const digest = yield* pushImage(engine.dockerHost, image, pushTarget)
+      const imageId = (yield* Effect.promise(() => docker.getImage(image).inspect())).Id
+      yield* Effect.promise(() => docker.getImage(`${registry.address}/terrarium-test/pulled:p`).remove().catch(() => undefined))
+      const pulled = yield* pullImage(engine.dockerHost, pushTarget, digest, local)
+      assert.strictEqual(pulled.image, local)
+      assert.strictEqual(pulled.imageId, imageId)
+      assert.strictEqual((yield* Effect.promise(() => docker.getImage(local).inspect())).Id, imageId)
+      yield* Effect.promise(() => docker.getImage(local).remove().catch(() => undefined))
+    }).pipe(withEnv))
+
+  it.effect("a digest the registry lacks is NotFound; a registry that is down is Unavailable; a bad digest is refused", () =>
+    Effect.gen(function*() {
+      const missing = yield* pullImage(engine.dockerHost, target(), `sha256:${"0".repeat(64)}`, local).pipe(Effect.flip)
+      assert.strictEqual(missing._tag === "ImageRegistryError" ? missing.reason._tag : missing._tag, "NotFound")
+      const down = yield* Effect.promise(async () => {
+        const stopped = await startRegistry({ username, password })
+        await stopped.close()
+        return stopped.address
+      })
+      const unavailable = yield* pullImage(engine.dockerHost, target({ registry: down }), `sha256:${"0".repeat(64)}`, local).pipe(Effect.flip)
+      assert.strictEqual(unavailable._tag === "ImageRegistryError" ? unavailable.reason._tag : unavailable._tag, "Unavailable")
+      const bad = yield* pullImage(engine.dockerHost, target(), "latest", local).pipe(Effect.flip)
+      assert.strictEqual(bad._tag === "ImageRegistryError" ? bad.reason._tag : bad._tag, "InvalidRequest")
     }).pipe(withEnv))
 })

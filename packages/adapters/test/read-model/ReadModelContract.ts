@@ -198,6 +198,53 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         assert.deepStrictEqual(yield* state, afterRetry)
       })))
 
+    it.effect("the pushes of a hash's images are kept by position, within a batch and across batches, and a rebuild agrees", () =>
+      run(Effect.gen(function* () {
+        const store = yield* EventStore
+        const projections = yield* Projections
+        const read = yield* ReadModel
+        const hash = `sha256:${"e".repeat(64)}`
+        const image = Build.imageNameOf(hash)
+        const append = (events: ReadonlyArray<Build.BuildEvent>) =>
+          store.append(Build.streamOf(hash), "any", events.map((event) =>
+            EventCodec.encodeBuild(event, { actor: "builder", correlationId: crypto.randomUUID(), causationId: null }, crypto.randomUUID())))
+        const pushed = (tag: string, digest: string) =>
+          new Build.ImagePushed({
+            buildId: "p1", imageId: `sha256:${"1".repeat(64)}`, registry: "127.0.0.1:5000", repository: "team/envs", tag,
+            reference: `127.0.0.1:5000/team/envs:${tag}`, digest: `sha256:${digest.repeat(64)}`
+          })
+        yield* append([
+          new Build.BuildRequested({ canonicalHash: hash, image, requestedBy: { workspace: "w", name: "n", version: "1" }, noCache: false }),
+          new Build.BuildStarted({ buildId: "p1", holder: "host:1", leaseExpiresAt: 1_000, noCache: false, cause: "first" }),
+          new Build.ImageBuilt({
+            buildId: "p1", image, imageId: `sha256:${"1".repeat(64)}`, sizeBytes: 1, baseImageDigest: null, resolved: { conda: [], pip: [] },
+            durationMs: 1, logKey: Build.logKeyOf(hash, "p1"), builderVersion: "memory/1", cachedSteps: 0, totalSteps: 1, drift: []
+          }),
+          pushed("eeeeeeeeeeeeeeee", "d")
+        ])
+        yield* projections.catchUp
+        const [first] = yield* read.imageBuilds({ canonicalHash: hash })
+        assert.deepStrictEqual(first?.pushes.map((p) => [p.reference, p.digest, p.buildId]), [
+          ["127.0.0.1:5000/team/envs:eeeeeeeeeeeeeeee", `sha256:${"d".repeat(64)}`, "p1"]
+        ])
+        assert.instanceOf(first?.pushes[0]?.pushedAt, Date)
+        assert.strictEqual(first?.status, "built")
+        // A later batch: a renewal-free status change keeps the pushes, and a second push is added after the first.
+        yield* append([pushed("n-1", "f")])
+        yield* projections.catchUp
+        const [second] = yield* read.imageBuilds({ canonicalHash: hash })
+        assert.deepStrictEqual(second?.pushes.map((p) => p.tag), ["eeeeeeeeeeeeeeee", "n-1"])
+        assert.isTrue(second!.pushes[0]!.position < second!.pushes[1]!.position)
+        yield* append([new Build.BuildStarted({ buildId: "p2", holder: "host:1", leaseExpiresAt: 2_000, noCache: true, cause: "no-cache" })])
+        yield* projections.catchUp
+        const [rebuilding] = yield* read.imageBuilds({ canonicalHash: hash })
+        assert.strictEqual(rebuilding?.status, "building")
+        assert.strictEqual(rebuilding?.pushes.length, 2, "the pushes stay while a rebuild runs")
+        const incremental = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, incremental)
+      })))
+
     it.effect("catching up twice applies nothing twice", () =>
       run(Effect.gen(function* () {
         yield* writeAndCatchUp

@@ -163,7 +163,8 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
           environments: 5,
           curated_catalog: 1,
           quarantined_events: 0,
-          images: 0
+          images: 0,
+          image_pushes: 0
         })
         // Other transaction boundaries than the incremental catch-up's (batches of 4) too.
         const wholeLog = yield* projectorWith({ batchSize: 1000 })

@@ -93,6 +93,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "NothingToCancel":
     case "QueuedBuildDropped":
     case "BaseRefreshIncomplete":
+    case "PushNotRecorded":
     case "BuildQueueError":
     case "LogStoreError":
     case "BuildContextStoreError":

@@ -5,7 +5,7 @@
  *
  * @since 0.2.0
  */
-import { Build, type BuiltImageRow, type ImageBuildRow } from "@terrarium/domain"
+import { Build, type BuiltImageRow, type ImageBuildRow, type PushedImageRow } from "@terrarium/domain"
 import type { BaseRefreshResult, BuildUpdate, CancelledBuild, ImageBuildResult, PastBuild, RefreshUpdate } from "../Terrarium.ts"
 import { escapeControls, fields, table, time } from "./Output.ts"
 
@@ -21,15 +21,30 @@ const builtFields = (b: BuiltImageRow): ReadonlyArray<readonly [string, string]>
   ...(b.drift.length > 0 ? [["drift", b.drift.map(Build.describeDrift).join(", ")] as const] : [])
 ]
 
+/** `registry/repository:tag@digest`, one push. @since 0.3.0 @category rendering */
+export const pushedReference = (p: Pick<PushedImageRow, "reference" | "digest">): string => `${p.reference}@${p.digest}`
+
+const OUTCOMES: Record<ImageBuildResult["outcome"], string> = {
+  cached: "cached (nothing built)",
+  joined: "built by another call, waited for",
+  built: "built",
+  pulled: "pulled by digest from its registry (nothing built)"
+}
+
 /** @since 0.2.0 @category rendering */
 export const buildResult = (r: ImageBuildResult): string =>
   fields([
     ["image", r.image],
     ["version", `${r.workspace}/${r.name}:${r.version}`],
     ["hash", r.canonicalHash],
-    ["outcome", r.outcome === "cached" ? "cached (nothing built)" : r.outcome === "joined" ? "built by another call, waited for" : "built"],
+    ["outcome", OUTCOMES[r.outcome]],
+    ...(r.pushed === undefined ? [] : [["pushed", `${pushedReference(r.pushed)}${r.pushed.recorded ? "" : " (recorded before)"}`] as const]),
     ...builtFields(r.built)
   ])
+
+/** The pushes of the last image built, newest first (those of earlier builds are other images). */
+const pushesOfBuilt = (row: ImageBuildRow | undefined): ReadonlyArray<PushedImageRow> =>
+  row?.built == null ? [] : row.pushes.filter((p) => p.buildId === row.built!.buildId).reverse()
 
 /** The one-word state of a hash's image, as `environment show` and `image list` say it. @since 0.2.0 @category rendering */
 export const statusOf = (row: ImageBuildRow | undefined): string =>
@@ -45,6 +60,7 @@ export const statusOf = (row: ImageBuildRow | undefined): string =>
 export const imageLines = (row: ImageBuildRow | undefined): string =>
   fields([
     ["image", statusOf(row)],
+    ...pushesOfBuilt(row).map((p) => ["pushed", pushedReference(p)] as const),
     ...(row?.built != null && row.built.drift.length > 0 ? [["drift", row.built.drift.map(Build.describeDrift).join(", ")] as const] : [])
   ])
 
@@ -59,7 +75,9 @@ export const image = (row: ImageBuildRow): string =>
       ["failed step", row.failure.step ?? "(none)"] as const,
       ["log tail", row.failure.logTail.join(" / ") || "(none)"] as const
     ]),
-    ...(row.built === null ? [] : builtFields(row.built))
+    ...(row.built === null ? [] : builtFields(row.built)),
+    ...[...row.pushes].reverse().map((p) =>
+      ["pushed", `${pushedReference(p)}${p.buildId === row.built?.buildId ? "" : ` (build ${p.buildId}, an earlier image)`} at ${time(p.pushedAt)}`] as const)
   ])
 
 /**
@@ -84,6 +102,7 @@ export const images = (rows: ReadonlyArray<ImageBuildRow>): string =>
     { header: "status", value: (r) => r.status },
     { header: "size", value: (r) => (r.built === null ? "" : size(r.built.sizeBytes)) },
     { header: "built", value: (r) => (r.built === null ? "" : time(r.built.builtAt)) },
+    { header: "pushed", value: (r) => pushesOfBuilt(r).map(pushedReference).join(", ") },
     { header: "hash", value: (r) => r.canonicalHash }
   ], "(no images)")
 

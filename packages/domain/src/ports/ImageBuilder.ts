@@ -13,6 +13,7 @@ import { Context, Schema } from "effect"
 import type { Effect } from "effect"
 import { describeCause } from "../CauseText.ts"
 import type { Definition } from "../Definition.ts"
+import { ImageRegistryError, type RegistryRepository } from "./ImageRegistry.ts"
 
 /**
  * One file of a stored build context, as digested at registration (`ContextDigest`). A builder
@@ -211,6 +212,33 @@ export class EngineFailure extends Schema.TaggedError<EngineFailure>()("EngineFa
 }
 
 /**
+ * A push to, or a pull from, a registry failed: `error` says why (refused credentials, a registry
+ * that is down or went away, an image it has not got), and names the registry.
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class RegistryTransferFailed extends Schema.TaggedError<RegistryTransferFailed>()("RegistryTransferFailed", {
+  operation: Schema.Literals(["push", "pull"]),
+  reference: Schema.String,
+  error: ImageRegistryError
+}) {
+  get isRetryable() { return this.error.isRetryable }
+  override get message() { return `the ${this.operation} of ${this.reference} failed: ${this.error.message}` }
+}
+
+/**
+ * Where to push an image: a repository of a registry (with its credentials) and the tag to give
+ * the image there.
+ *
+ * @since 0.3.0
+ * @category model
+ */
+export interface PushTarget extends RegistryRepository {
+  readonly tag: string
+}
+
+/**
  * The one error of the port; `reason` says which.
  *
  * @since 0.2.0
@@ -225,7 +253,8 @@ export class ImageBuilderError extends Schema.TaggedError<ImageBuilderError>()("
     StepFailed,
     ImportCheckFailed,
     UnbuildableRequest,
-    EngineFailure
+    EngineFailure,
+    RegistryTransferFailed
   ])
 }) {
   get isRetryable() { return this.reason.isRetryable }
@@ -258,4 +287,14 @@ export class ImageBuilder extends Context.Service<ImageBuilder, {
   readonly tag: (image: string, as: string) => Effect.Effect<void, ImageBuilderError>
   /** Removes the image's tag; no error if it is already gone. */
   readonly remove: (image: string) => Effect.Effect<void, ImageBuilderError>
+  /**
+   * Pushes the engine's `image` to `target` and returns the manifest digest the registry stored.
+   * Credentials are checked before any layer leaves (`RegistryTransferFailed` with `Unauthorized`).
+   */
+  readonly push: (image: string, target: PushTarget) => Effect.Effect<string, ImageBuilderError>
+  /**
+   * Pulls the manifest `digest` of `source` and tags it `image` on the engine; `RegistryTransferFailed`
+   * with `NotFound` when the registry has not got it.
+   */
+  readonly pull: (source: RegistryRepository, digest: string, image: string) => Effect.Effect<ImageInfo, ImageBuilderError>
 }>()("terrarium/ImageBuilder") {}

@@ -144,6 +144,25 @@ export interface BuildFailureRow {
 }
 
 /**
+ * One push of a hash's image (`ImagePushed`, migration 0012): `reference` (`registry/repository:tag`)
+ * named the manifest `digest` when it was pushed; `buildId`/`imageId` say which build's image.
+ *
+ * @since 0.3.0
+ * @category rows
+ */
+export interface PushedImageRow {
+  readonly reference: string
+  readonly registry: string
+  readonly repository: string
+  readonly tag: string
+  readonly digest: string
+  readonly buildId: string
+  readonly imageId: string
+  readonly pushedAt: Date
+  readonly position: number
+}
+
+/**
  * The image cache's row of one canonical hash (migration 0010): what its build stream says now.
  * `leaseHolder`/`leaseExpiresAt` are set while `building`; `built` is the last image built,
  * kept through a later failure or rebuild; `failure` is set while `failed`.
@@ -161,6 +180,8 @@ export interface ImageBuildRow {
   readonly leaseExpiresAt: Date | null
   readonly failure: BuildFailureRow | null
   readonly built: BuiltImageRow | null
+  /** Every push of the hash's images, oldest first (of earlier builds too: see `buildId`). */
+  readonly pushes: ReadonlyArray<PushedImageRow>
   readonly updatedAt: Date
   readonly updatedPosition: number
 }

@@ -26,11 +26,15 @@ import {
   ImageBuilder,
   type ImageBuildRequest,
   ImageBuilderError,
+  type ImageRegistryError,
   ImportCheckFailed,
   type ImageInfo,
   PipUnresolvable,
   type ResolvedCondaPackage,
   type ResolvedPipPackage,
+  type PushTarget,
+  type RegistryRepository,
+  RegistryTransferFailed,
   StepFailed,
   UnbuildableRequest
 } from "@terrarium/domain"
@@ -42,6 +46,7 @@ import { resolveSecretReference } from "../../secrets/SecretReferences.ts"
 import { BuildOutput, type BuildMessage, LOG_TAIL_LINES } from "./BuildOutput.ts"
 import { solveConda } from "./CondaSolve.ts"
 import { DEFAULT_DOCKER_HOST, demultiplex, makeEngine, statusCode } from "./DockerEngine.ts"
+import { pullImage, pushImage } from "./DockerPush.ts"
 import { dockerfileBaseImages, isImageReference, makeRecipe, quoteForMessage, type Recipe } from "./DockerRecipe.ts"
 
 /**
@@ -503,7 +508,19 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         return call(`tag ${image} as ${as}`, () => docker.getImage(image).tag({ repo, tag: name })).pipe(Effect.asVoid)
       })
 
-    return ImageBuilder.of({ engine: host, ping: engine.ping, build, inspect, tag, remove })
+    /** A registry's failure, as the port says it: which transfer, of what, and the registry's reason. */
+    const transferFailed = (operation: "push" | "pull", reference: string) => (error: ImageBuilderError | ImageRegistryError) =>
+      error._tag === "ImageRegistryError"
+        ? new ImageBuilderError({ reason: new RegistryTransferFailed({ operation, reference, error }) })
+        : error
+
+    const push = (image: string, target: PushTarget) =>
+      pushImage(host, image, target).pipe(Effect.mapError(transferFailed("push", `${target.registry}/${target.repository}:${target.tag}`)))
+
+    const pullByDigest = (source: RegistryRepository, digest: string, image: string) =>
+      pullImage(host, source, digest, image).pipe(Effect.mapError(transferFailed("pull", `${source.registry}/${source.repository}@${digest}`)))
+
+    return ImageBuilder.of({ engine: host, ping: engine.ping, build, inspect, tag, remove, push, pull: pullByDigest })
   })
 
 /**

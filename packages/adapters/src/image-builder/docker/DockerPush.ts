@@ -13,10 +13,13 @@
  * @since 0.3.0
  */
 import {
-  ImageBuilderError,
+  type ImageBuilderError,
+  type ImageInfo,
   ImageRegistryError,
+  type PushTarget,
   type RegistryRepository,
   RegistryInvalidRequest,
+  RegistryNotFound,
   RegistryProtocolError,
   RegistryUnauthorized,
   RegistryUnavailable
@@ -25,15 +28,7 @@ import { Effect, Redacted } from "effect"
 import { engineLogin } from "../../image-registry/oci/OciImageRegistry.ts"
 import { makeEngine } from "./DockerEngine.ts"
 
-/**
- * Where to push: a repository (with its credentials) and the tag to give the image there.
- *
- * @since 0.3.0
- * @category model
- */
-export interface PushTarget extends RegistryRepository {
-  readonly tag: string
-}
+export type { PushTarget } from "@terrarium/domain"
 
 const failWith = (reason: ImageRegistryError["reason"]) => Effect.fail(new ImageRegistryError({ reason }))
 
@@ -93,4 +88,57 @@ export const pushImage = (host: string, image: string, target: PushTarget): Effe
     const digest = messages.map((m) => m.aux?.Digest).find((d) => d !== undefined)
     if (digest === undefined) return yield* failWith(new RegistryProtocolError({ registry: target.registry, detail: "the push reported no digest" }))
     return digest
+  })
+
+/** What the engine says of a pull that found nothing under the reference. */
+const MISSING = /manifest unknown|not found|does not exist|404/i
+
+/**
+ * Pulls the manifest `digest` of `source` (`registry/repository@digest`: exactly that image,
+ * whatever its tags say now) and tags it `image` on the engine. A failure of the registry is an
+ * `ImageRegistryError` naming it: `NotFound` when it has not got the digest.
+ *
+ * @since 0.3.0
+ * @category pull
+ */
+export const pullImage = (
+  host: string,
+  source: RegistryRepository,
+  digest: string,
+  image: string
+): Effect.Effect<ImageInfo, ImageBuilderError | ImageRegistryError> =>
+  Effect.gen(function*() {
+    if (!/^sha256:[a-f0-9]{64}$/.test(digest)) {
+      return yield* failWith(new RegistryInvalidRequest({ detail: `"${digest.slice(0, 200)}" is not a sha256 digest` }))
+    }
+    const auth = yield* engineLogin(source.registry, source.credentials)
+    const engine = yield* makeEngine(host)
+    const authconfig = auth === undefined ? {} : { username: auth.username, password: Redacted.value(auth.password), serveraddress: source.registry }
+    const reference = `${source.registry}/${source.repository}@${digest}`
+    const classify = (message: string) =>
+      REFUSED.test(message)
+        ? new RegistryUnauthorized({ registry: source.registry, detail: "the pull was refused" })
+        : UNREACHABLE.test(message) || /connect|timeout/i.test(message)
+        ? new RegistryUnavailable({ registry: source.registry, detail: "the engine could not reach the registry to pull" })
+        : MISSING.test(message)
+        ? new RegistryNotFound({ reference })
+        : new RegistryProtocolError({ registry: source.registry, detail: `the pull failed: ${message.slice(0, 500)}` })
+    const messages = yield* Effect.tryPromise({
+      try: async () => {
+        const stream = await engine.docker.pull(reference, { authconfig })
+        return await new Promise<Array<PushMessage>>((resolve, reject) =>
+          engine.docker.modem.followProgress(stream, (err, out) => (err ? reject(err) : resolve(out as Array<PushMessage>)))
+        )
+      },
+      // The engine's answer may quote the request, but never the credentials (they travel in a header).
+      catch: (cause) => String((cause as { json?: { message?: unknown } }).json?.message ?? (cause as Error).message ?? cause)
+    }).pipe(Effect.catch((message) => failWith(classify(message))))
+    const failed = messages.find((m) => typeof m.error === "string")
+    if (failed !== undefined) return yield* failWith(classify(failed.error!))
+    const colon = image.lastIndexOf(":")
+    const repo = colon > image.lastIndexOf("/") ? image.slice(0, colon) : image
+    const tag = colon > image.lastIndexOf("/") ? image.slice(colon + 1) : "latest"
+    yield* engine.call(`tag ${image}`, () => engine.docker.getImage(reference).tag({ repo, tag }))
+    const info = yield* engine.call(`inspect ${image}`, () => engine.docker.getImage(image).inspect())
+    return { image, imageId: info.Id, sizeBytes: info.Size }
   })

@@ -20,9 +20,17 @@ import {
   ImageBuilderError,
   type ImageBuildRequest,
   type ImageInfo,
+  ImageRegistryError,
+  type PushTarget,
+  type RegistryRepository,
+  RegistryNotFound,
+  RegistryTransferFailed,
+  RegistryUnauthorized,
+  RegistryUnavailable,
   type ResolvedLock
 } from "@terrarium/domain"
 import { Duration, Effect, Layer } from "effect"
+import { createHash } from "node:crypto"
 
 /**
  * How one build goes: its steps (names), how many of the first are cached, how long each step
@@ -95,6 +103,18 @@ export class MemoryEngine {
    */
   baseImageDigest = "sha256:" + "b".repeat(64)
   script: NonNullable<MemoryImageBuilderOptions["script"]>
+  /**
+   * The registries' images, by `registry/repository@digest` (a registry in memory: a push puts
+   * the image there, a pull takes it back by digest).
+   */
+  readonly registryImages = new Map<string, ImageInfo>()
+  /** Registries (`host[:port]`) that do not answer. */
+  readonly registriesDown = new Set<string>()
+  /** Registries that refuse every credential. */
+  readonly registriesRefusing = new Set<string>()
+  /** Pushes and pulls that succeeded. */
+  pushes = 0
+  pulls = 0
 
   constructor(options: MemoryImageBuilderOptions = {}) {
     this.script = options.script ?? (() => ({}))
@@ -123,6 +143,19 @@ const findById = (engine: MemoryEngine, imageId: string): ImageInfo | undefined 
   }
   return undefined
 }
+
+/** The digest a push of `imageId` gets: its content is the image, so the same image gets the same digest. */
+const digestOf = (imageId: string) => `sha256:${createHash("sha256").update(`manifest of ${imageId}`).digest("hex")}`
+
+const transfer = (engine: MemoryEngine, operation: "push" | "pull", reference: string, registry: string) =>
+  Effect.suspend(() => {
+    const refused = (error: ImageRegistryError["reason"]) =>
+      Effect.fail(new ImageBuilderError({ reason: new RegistryTransferFailed({ operation, reference, error: new ImageRegistryError({ reason: error }) }) }))
+    if (engine.engineDown) return Effect.fail(down())
+    if (engine.registriesDown.has(registry)) return refused(new RegistryUnavailable({ registry, detail: "the registry does not answer" }))
+    if (engine.registriesRefusing.has(registry)) return refused(new RegistryUnauthorized({ registry, detail: "the engine's login was refused" }))
+    return Effect.void
+  })
 
 const make = (engine: MemoryEngine) =>
   ImageBuilder.of({
@@ -171,7 +204,34 @@ const make = (engine: MemoryEngine) =>
         }
         return Effect.sync(() => engine.images.set({ ...info, image: as }))
       }),
-    remove: (image) => Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.sync(() => void engine.images.delete(image))))
+    remove: (image) => Effect.suspend(() => (engine.engineDown ? Effect.fail(down()) : Effect.sync(() => void engine.images.delete(image)))),
+    push: (image: string, target: PushTarget) =>
+      Effect.gen(function*() {
+        yield* transfer(engine, "push", `${target.registry}/${target.repository}:${target.tag}`, target.registry)
+        const info = engine.images.get(image)
+        if (info === undefined) {
+          return yield* Effect.fail(new ImageBuilderError({ reason: new EngineFailure({ operation: `push ${image}`, cause: new Error("no such image") }) }))
+        }
+        const digest = digestOf(info.imageId)
+        engine.registryImages.set(`${target.registry}/${target.repository}@${digest}`, info)
+        engine.pushes += 1
+        return digest
+      }),
+    pull: (source: RegistryRepository, digest: string, image: string) =>
+      Effect.gen(function*() {
+        const reference = `${source.registry}/${source.repository}@${digest}`
+        yield* transfer(engine, "pull", reference, source.registry)
+        const held = engine.registryImages.get(reference)
+        if (held === undefined) {
+          return yield* Effect.fail(new ImageBuilderError({
+            reason: new RegistryTransferFailed({ operation: "pull", reference, error: new ImageRegistryError({ reason: new RegistryNotFound({ reference }) }) })
+          }))
+        }
+        const info: ImageInfo = { ...held, image }
+        engine.images.set(info)
+        engine.pulls += 1
+        return info
+      })
   })
 
 /**

@@ -194,8 +194,17 @@ const applyOp = (t: Tables, op: RowOp): void => {
       const { _tag, canonicalHash, at, position, failure, ...status } = op
       t.images.set(canonicalHash, {
         canonicalHash, ...status, failure: failure === null ? null : jsonbWithDate(failure, "failedAt", failure.failedAt),
-        built: t.images.get(canonicalHash)?.built ?? null, updatedAt: at, updatedPosition: position
+        built: t.images.get(canonicalHash)?.built ?? null, pushes: t.images.get(canonicalHash)?.pushes ?? [], updatedAt: at,
+        updatedPosition: position
       })
+      return
+    }
+    case "InsertImagePush": {
+      // As the SQL table's primary key: a push projected twice is refused.
+      const row = t.images.get(op.canonicalHash)
+      if (row === undefined) return
+      if (row.pushes.some((p) => p.position === op.push.position)) throw new DuplicateRow("duplicate key value violates unique constraint of image_pushes")
+      t.images.set(op.canonicalHash, { ...row, pushes: [...row.pushes, op.push] })
       return
     }
     case "SetBuiltImage": {

@@ -305,6 +305,21 @@ interface Plan {
   readonly quarantined: Array<QuarantineRow>
   readonly resolutions: Array<Resolution>
   readonly imageBuilds: Array<ImageBuildWrite>
+  readonly pushes: Array<PushRow>
+}
+
+/** A push of a hash's image (`image_pushes`, migration 0012): only ever inserted. */
+interface PushRow {
+  readonly position: number
+  readonly canonical_hash: string
+  readonly build_id: string
+  readonly image_id: string
+  readonly registry: string
+  readonly repository: string
+  readonly tag: string
+  readonly reference: string
+  readonly digest: string
+  readonly pushed_at: Date
 }
 
 /**
@@ -362,7 +377,7 @@ const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${ke
 const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   const plan: Plan = {
     environments: [], touches: [], versions: [], archives: [], metadata: [], cache: [], images: [], labels: [], audit: [],
-    quarantined: [], resolutions: [], imageBuilds: []
+    quarantined: [], resolutions: [], imageBuilds: [], pushes: []
   }
   const imageBuilds = new Map<string, ImageBuildWrite>()
   const quarantined = new Map<number, QuarantineRow>()
@@ -509,6 +524,14 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
         if (row !== undefined) row.built = op.built
         break
       }
+      case "InsertImagePush": {
+        const p = op.push
+        plan.pushes.push({
+          position: p.position, canonical_hash: op.canonicalHash, build_id: p.buildId, image_id: p.imageId, registry: p.registry,
+          repository: p.repository, tag: p.tag, reference: p.reference, digest: p.digest, pushed_at: p.pushedAt
+        })
+        break
+      }
       case "SetImage":
         // The last image of a hash in the batch wins, as it would have one by one.
         images.set(op.canonicalHash, {
@@ -653,6 +676,11 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
         set image = excluded.image, status = excluded.status, build_id = excluded.build_id, lease_holder = excluded.lease_holder,
           lease_expires_at = excluded.lease_expires_at, failure = excluded.failure, built = coalesce(excluded.built, i.built),
           updated_at = excluded.updated_at, updated_position = excluded.updated_position
+    ), pushed as (
+      insert into ${sql.table(tables.image_pushes)} (position, canonical_hash, build_id, image_id, registry, repository, tag,
+        reference, digest, pushed_at)
+      select * from jsonb_to_recordset(${json(plan.pushes)}) as t(position bigint, canonical_hash text, build_id text,
+        image_id text, registry text, repository text, tag text, reference text, digest text, pushed_at timestamptz)
     ), labelled as (
       insert into ${sql.table(tables.environment_labels)} (workspace, name, label, version, moved_at, moved_by, position)
       select * from jsonb_to_recordset(${json(set)}) as t(workspace text, name text, label text, version text,

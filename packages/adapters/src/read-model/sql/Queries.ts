@@ -12,6 +12,7 @@ import {
   type EnvironmentSummary,
   type EnvironmentType,
   type ImageBuildRow,
+  type PushedImageRow,
   type LabelRow,
   type QuarantinedEvent,
   QueryFailed,
@@ -116,17 +117,33 @@ export const make = Effect.gen(function* () {
     }))))
 
   const imageBuilds: ReadModel["Service"]["imageBuilds"] = ({ canonicalHash }) =>
-    query("read image cache", (db) => {
+    query("read image cache", async (db) => {
       let q = db.selectFrom("images").selectAll()
-      if (canonicalHash !== undefined) q = q.where("canonical_hash", "=", canonicalHash)
-      return q.orderBy("canonical_hash").execute()
-    }).pipe(Effect.map((rows) => rows.map((r): ImageBuildRow => ({
-      canonicalHash: r.canonical_hash, image: r.image, status: r.status, buildId: r.build_id, leaseHolder: r.lease_holder,
-      leaseExpiresAt: r.lease_expires_at === null ? null : date(r.lease_expires_at),
-      failure: r.failure === null ? null : { ...r.failure, failedAt: new Date(r.failure.failedAt) },
-      built: r.built === null ? null : { ...r.built, builtAt: new Date(r.built.builtAt) },
-      updatedAt: date(r.updated_at), updatedPosition: Number(r.updated_position)
-    }))))
+      let p = db.selectFrom("image_pushes").selectAll()
+      if (canonicalHash !== undefined) {
+        q = q.where("canonical_hash", "=", canonicalHash)
+        p = p.where("canonical_hash", "=", canonicalHash)
+      }
+      return { rows: await q.orderBy("canonical_hash").execute(), pushes: await p.orderBy("position").execute() }
+    }).pipe(Effect.map(({ rows, pushes }) => {
+      const pushesOf = new Map<string, Array<PushedImageRow>>()
+      for (const r of pushes) {
+        const list = pushesOf.get(r.canonical_hash) ?? []
+        list.push({
+          reference: r.reference, registry: r.registry, repository: r.repository, tag: r.tag, digest: r.digest, buildId: r.build_id,
+          imageId: r.image_id, pushedAt: date(r.pushed_at), position: Number(r.position)
+        })
+        pushesOf.set(r.canonical_hash, list)
+      }
+      return rows.map((r): ImageBuildRow => ({
+        canonicalHash: r.canonical_hash, image: r.image, status: r.status, buildId: r.build_id, leaseHolder: r.lease_holder,
+        leaseExpiresAt: r.lease_expires_at === null ? null : date(r.lease_expires_at),
+        failure: r.failure === null ? null : { ...r.failure, failedAt: new Date(r.failure.failedAt) },
+        built: r.built === null ? null : { ...r.built, builtAt: new Date(r.built.builtAt) },
+        pushes: pushesOf.get(r.canonical_hash) ?? [],
+        updatedAt: date(r.updated_at), updatedPosition: Number(r.updated_position)
+      }))
+    }))
 
   const audit: ReadModel["Service"]["audit"] = ({ workspace, name, untilPosition }) =>
     query("read audit trail", (db) => {

@@ -1,6 +1,6 @@
 /**
  * The Kysely row types of the projection tables created by `migrations/0002_projections.sql` (and
- * `0008_quarantined_events.sql`, `0010_image_builds.sql`, `0011_cache_images.sql`), and the names of
+ * `0008_quarantined_events.sql`, `0010_image_builds.sql`, `0011_cache_images.sql`, `0012_image_pushes.sql`), and the names of
  * their shadows (`0007_projection_rebuild_tables.sql`).
  *
  * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
@@ -134,6 +134,19 @@ export interface ProjectionTables {
     updated_at: Timestamp
     updated_position: Int8
   }
+  /** The pushes of the hashes' images (migration 0012). */
+  readonly image_pushes: {
+    position: Int8
+    canonical_hash: string
+    build_id: string
+    image_id: string
+    registry: string
+    repository: string
+    tag: string
+    reference: string
+    digest: string
+    pushed_at: Timestamp
+  }
   readonly curated_catalog: {
     workspace: string
     name: string
@@ -154,7 +167,7 @@ export interface ProjectionTables {
  * @category tables
  */
 export const PROJECTION_TABLES = [
-  "images", "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels",
+  "image_pushes", "images", "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels",
   "environment_versions", "environments"
 ] as const
 
