@@ -25,9 +25,12 @@ bash scripts/services/docker.sh base-image >/dev/null
 # The CLI e2e tests run the build (packages/app/dist), so it is made from the sources under test.
 echo "== build"
 node scripts/build-cli.ts
+# The browser tests load the web page's build (packages/web/dist), made from the sources under test.
+node packages/web/build.ts
 
 echo "== typecheck"
 tsc -p tsconfig.json
+tsc -p packages/web/tsconfig.json
 
 echo "== tests"
 vitest run "$@"
