@@ -16,11 +16,8 @@ interface DefinitionDiff {
   readonly buildRelevant?: boolean
 }
 
-/** The diff may come bare or wrapped (`{ diff }`); the page takes either. */
-const diffOf = (body: unknown): DefinitionDiff => {
-  const value = body as { diff?: DefinitionDiff } & DefinitionDiff
-  return value.diff ?? value
-}
+/** The API answers `{ from, to, diff }`; `diff` is the domain's DefinitionDiff. */
+const diffOf = (body: { diff: unknown }): DefinitionDiff => body.diff as DefinitionDiff
 
 const definitionText = (version: EnvironmentVersion): string => {
   const p = version.properties
@@ -28,7 +25,6 @@ const definitionText = (version: EnvironmentVersion): string => {
   if (p.image) lines.push(`image: ${p.image}`)
   if (p.build?.contextUri) lines.push(`build.contextUri: ${p.build.contextUri}`)
   if (p.build?.dockerfilePath) lines.push(`build.dockerfilePath: ${p.build.dockerfilePath}`)
-  if (p.build?.dockerfile) lines.push(`Dockerfile:\n${p.build.dockerfile}`)
   if (p.condaFile) lines.push(`conda file:\n${p.condaFile}`)
   for (const [name, value] of Object.entries(p.environmentVariables ?? {})) lines.push(`env ${name}=${value}`)
   if (p.terrarium?.canonicalHash) lines.push(`hash: ${p.terrarium.canonicalHash}`)

@@ -12,6 +12,7 @@ import { useEffect, useRef, useState } from "preact/hooks"
 import { api, ApiError, type Preview, type VersionProperties } from "./api.ts"
 import { ErrorMessage, Loading, StatusBadge, TagList, asApiError, parseTags, useAsync } from "./components.tsx"
 import { environmentPath, navigate } from "./router.ts"
+import { entriesOfFiles, tarOf, textEntry } from "./tar.ts"
 
 type Source = "curated" | "image" | "dockerfile" | "upload"
 
@@ -45,7 +46,6 @@ interface Draft {
   files: ReadonlyArray<File>
   contextUri: string
   condaFile: string
-  pipRequirements: string
   environmentVariables: string
   tags: string
 }
@@ -61,14 +61,16 @@ const emptyDraft: Draft = {
   files: [],
   contextUri: "",
   condaFile: EXAMPLE_CONDA,
-  pipRequirements: "",
   environmentVariables: "",
   tags: ""
 }
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/
 
-/** The body the API receives, from the draft (also what the review shows). */
+/**
+ * The body the API receives, from the draft (also what the review shows). A Dockerfile typed in
+ * the editor is uploaded as a one-file build context before the preview, like an uploaded folder.
+ */
 const propertiesOf = (draft: Draft): { properties?: VersionProperties; error?: string } => {
   const tags = parseTags(draft.tags)
   if (tags.error) return { error: `Tags, ${tags.error}` }
@@ -78,7 +80,6 @@ const propertiesOf = (draft: Draft): { properties?: VersionProperties; error?: s
     ...(draft.description.trim() ? { description: draft.description.trim() } : {}),
     tags: tags.tags,
     ...(Object.keys(variables.tags).length > 0 ? { environmentVariables: variables.tags } : {}),
-    ...(draft.pipRequirements.trim() ? { pipRequirements: draft.pipRequirements } : {}),
     ...(draft.condaFile.trim() && draft.source !== "dockerfile" && draft.source !== "upload" ? { condaFile: draft.condaFile } : {})
   }
   switch (draft.source) {
@@ -86,7 +87,7 @@ const propertiesOf = (draft: Draft): { properties?: VersionProperties; error?: s
     case "image":
       return { properties: { ...common, image: draft.image.trim() } }
     case "dockerfile":
-      return { properties: { ...common, build: { dockerfile: draft.dockerfile, dockerfilePath: "Dockerfile" } } }
+      return { properties: { ...common, build: { contextUri: draft.contextUri, dockerfilePath: "Dockerfile" } } }
     case "upload":
       return { properties: { ...common, build: { contextUri: draft.contextUri, dockerfilePath: draft.dockerfilePath.trim() || "Dockerfile" } } }
   }
@@ -120,7 +121,6 @@ const CuratedPicker = ({ draft, update }: { draft: Draft; update: (changes: Part
         curated: name,
         image: properties.image ?? "",
         condaFile: properties.condaFile ?? "",
-        ...(properties.build?.dockerfile ? { source: "curated" as const, dockerfile: properties.build.dockerfile } : {})
       })
     } catch (cause) {
       setError(asApiError(cause))
@@ -154,7 +154,7 @@ const SourceStep = ({ draft, update }: { draft: Draft; update: (changes: Partial
     setUploading(true)
     setUploadError(undefined)
     try {
-      const { contextUri } = await api.uploadContext(files)
+      const { contextUri } = await api.uploadContext(tarOf(await entriesOfFiles(files)))
       update({ files, contextUri })
     } catch (cause) {
       setUploadError(asApiError(cause))
@@ -214,11 +214,12 @@ const SourceStep = ({ draft, update }: { draft: Draft; update: (changes: Partial
       ) : null}
       {draft.source === "upload" ? (
         <>
-          <Field id="context-files" label="Build context files" hint="Choose the files of the folder (the Dockerfile among them).">
+          <Field id="context-files" label="Build context folder" hint="Choose the folder; its Dockerfile and the files it copies are uploaded.">
             <input
               id="context-files"
               type="file"
               multiple
+              {...{ webkitdirectory: "" }}
               aria-describedby="context-files-hint"
               onChange={(event) => void upload(Array.from(event.currentTarget.files ?? []))}
             />
@@ -242,7 +243,11 @@ const SourceStep = ({ draft, update }: { draft: Draft; update: (changes: Partial
 const CustomiseStep = ({ draft, update }: { draft: Draft; update: (changes: Partial<Draft>) => void }) => (
   <>
     {draft.source === "image" || draft.source === "curated" ? (
-      <Field id="conda-file" label="Conda file (YAML)" hint="Read by the same parser as the CLI when you go on.">
+      <Field
+        id="conda-file"
+        label="Conda file: conda and pip packages (YAML)"
+        hint="Checked by the server with the same conda and pip parsers as the CLI when you go on; errors name the line."
+      >
         <textarea
           id="conda-file"
           class="code"
@@ -254,17 +259,6 @@ const CustomiseStep = ({ draft, update }: { draft: Draft; update: (changes: Part
         />
       </Field>
     ) : null}
-    <Field id="pip-requirements" label="Pip requirements (requirements.txt)" hint="Optional; one requirement a line.">
-      <textarea
-        id="pip-requirements"
-        class="code"
-        rows={5}
-        spellcheck={false}
-        aria-describedby="pip-requirements-hint"
-        value={draft.pipRequirements}
-        onInput={(event) => update({ pipRequirements: event.currentTarget.value })}
-      />
-    </Field>
     <Field id="environment-variables" label="Environment variables" hint="One NAME=value a line.">
       <textarea
         id="environment-variables"
@@ -327,15 +321,34 @@ const ReviewStep = ({ draft, preview }: { draft: Draft; preview: Preview | undef
           "—"
         ) : preview.imageExists ? (
           <>
-            <StatusBadge status="built" /> already exists{preview.image?.reference ? <code> {preview.image.reference}</code> : null}: no build
-            needed
+            <StatusBadge status="Built" /> already exists: no build needed
           </>
         ) : (
           <>
-            <StatusBadge status="not built" /> none yet: building it will make one
+            <StatusBadge status="NotBuilt" /> none yet: building it will make one
           </>
         )}
       </dd>
+      {preview?.registeredAs ? (
+        <>
+          <dt>Already registered</dt>
+          <dd>
+            As version {preview.registeredAs}: creating returns that version, nothing new is added.
+          </dd>
+        </>
+      ) : null}
+      {preview?.warnings?.length ? (
+        <>
+          <dt>Warnings</dt>
+          <dd>
+            <ul>
+              {preview.warnings.map((warning) => (
+                <li key={warning}>{warning}</li>
+              ))}
+            </ul>
+          </dd>
+        </>
+      ) : null}
     </dl>
   )
 }
@@ -381,6 +394,18 @@ export const CreateWizard = ({ params }: { params: URLSearchParams }) => {
       setError(new ApiError({ title: "Check this step", status: 400, detail: problem }))
       return
     }
+    if (step === 0 && draft.source === "dockerfile") {
+      setBusy(true)
+      try {
+        const { contextUri } = await api.uploadContext(tarOf([textEntry("Dockerfile", draft.dockerfile)]))
+        setDraft((previous) => ({ ...previous, contextUri }))
+      } catch (cause) {
+        setError(asApiError(cause))
+        return
+      } finally {
+        setBusy(false)
+      }
+    }
     // From Customise on, the server validates what was typed (the same parsers as the CLI).
     if (step >= 1) {
       setBusy(true)
@@ -403,8 +428,7 @@ export const CreateWizard = ({ params }: { params: URLSearchParams }) => {
     setError(undefined)
     try {
       const version = await api.createVersion(draft.name, built.properties)
-      const versionName = version.name.split(":").pop() ?? ""
-      navigate(`${environmentPath(draft.name)}${versionName ? `?version=${encodeURIComponent(versionName)}` : ""}`)
+      navigate(`${environmentPath(draft.name)}?version=${encodeURIComponent(version.name)}`)
     } catch (cause) {
       setError(asApiError(cause))
     } finally {

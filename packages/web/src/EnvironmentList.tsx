@@ -109,9 +109,14 @@ export const EnvironmentList = ({ params, asOf }: { params: URLSearchParams; asO
                     <a href={href(environmentPath(row.name))}>{row.name}</a>
                     {row.properties.isArchived ? <span class="badge badge-none">archived</span> : null}
                   </td>
-                  <td data-label="Latest version">{row.properties.latestVersion ?? "—"}</td>
+                  <td data-label="Latest version">
+                    {row.properties.latestVersion ?? "—"}
+                    {row.properties.terrarium?.versionCount && row.properties.terrarium.versionCount > 1 ? (
+                      <span class="muted"> of {row.properties.terrarium.versionCount}</span>
+                    ) : null}
+                  </td>
                   <td data-label="Build status">
-                    <StatusBadge status={row.properties.terrarium?.image?.status} />
+                    <StatusBadge status={row.properties.terrarium?.imageStatus} />
                   </td>
                   <td data-label="Tags">
                     <TagList tags={row.properties.tags} />

@@ -97,7 +97,13 @@ const DetailsTab = ({
         <dt>Build status</dt>
         <dd>
           <StatusBadge status={image?.status} />
-          {image?.cacheHit ? <span class="muted"> (from cache)</span> : null}
+          {image?.builtAt ? <span class="muted"> {formatTime(image.builtAt)}</span> : null}
+          {image?.failure ? (
+            <span class="error-inline">
+              {" "}
+              {image.failure.reason}: {image.failure.message}
+            </span>
+          ) : null}
         </dd>
         <dt>Image</dt>
         <dd>
@@ -119,7 +125,7 @@ const DetailsTab = ({
             </dd>
           </>
         ) : null}
-        {properties.build?.contextUri || properties.build?.dockerfile ? (
+        {properties.build ? (
           <>
             <dt>Dockerfile</dt>
             <dd>
@@ -180,14 +186,6 @@ const DetailsTab = ({
           <h3>Conda file</h3>
           <pre class="code-block" tabIndex={0} aria-label="Conda file">
             {properties.condaFile}
-          </pre>
-        </>
-      ) : null}
-      {properties.build?.dockerfile ? (
-        <>
-          <h3>Dockerfile</h3>
-          <pre class="code-block" tabIndex={0} aria-label="Dockerfile">
-            {properties.build.dockerfile}
           </pre>
         </>
       ) : null}
@@ -261,11 +259,11 @@ const ContextTab = ({ name, version }: { name: string; version: string }) => {
     <div class="context">
       <ErrorMessage error={context.error} />
       {context.data ? (
-        context.data.value.length === 0 ? (
+        context.data.files.length === 0 ? (
           <p class="empty">This version has no build context.</p>
         ) : (
           <nav aria-label="Build context files" class="tree">
-            <TreeView node={treeOf(context.data.value)} open={(path) => void open(path)} />
+            <TreeView node={treeOf(context.data.files)} open={(path) => void open(path)} />
           </nav>
         )
       ) : null}
@@ -288,9 +286,19 @@ const ContextTab = ({ name, version }: { name: string; version: string }) => {
   )
 }
 
-const LogTab = ({ name, version, buildId }: { name: string; version: string; buildId: string | undefined }) => {
+const LogTab = ({
+  name,
+  version,
+  buildId,
+  onEnded
+}: {
+  name: string
+  version: string
+  buildId: string | undefined
+  onEnded: () => void
+}) => {
   const builds = useAsync(() => api.listBuilds(name, version), [name, version, buildId])
-  const chosen = buildId ?? builds.data?.value[0]?.buildId
+  const chosen = buildId ?? builds.data?.value.find((build) => build.buildId !== null)?.buildId ?? undefined
   const [lines, setLines] = useState<ReadonlyArray<LogLine>>([])
   const [ended, setEnded] = useState<string | undefined>()
   const [error, setError] = useState<ApiError | undefined>()
@@ -302,7 +310,10 @@ const LogTab = ({ name, version, buildId }: { name: string; version: string; bui
     setError(undefined)
     return followLog(chosen, {
       line: (line) => setLines((previous) => [...previous, line]),
-      end: (status) => setEnded(status),
+      end: (status) => {
+        setEnded(status)
+        onEnded()
+      },
       error: setError
     })
   }, [chosen])
@@ -439,10 +450,11 @@ const TimelineTab = ({ name, asOf }: { name: string; asOf: string | undefined })
       <ErrorMessage error={events.error} />
       <ol class="timeline" aria-label="Audit timeline">
         {(events.data?.value ?? []).map((event) => {
-          const at = event.occurredAt ?? (event["recordedAt"] as string | undefined)
+          const at = event.occurredAt
           return (
             <li key={String(event.position)}>
-              <span class="event-type">{event.type}</span>
+              <span class="event-type">{event.eventType}</span>
+              {event.summary ? <span>: {event.summary}</span> : null}
               {event.version ? <span> version {event.version}</span> : null}
               <span class="muted">
                 {" "}
@@ -471,7 +483,13 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
   const requested = params.get("version") ?? "latest"
   const container = useAsync<EnvironmentContainer>(() => api.getEnvironment(name, asOf), [name, asOf])
   const versions = useAsync(() => api.listVersions(name, { listViewType: "All", ...(asOf ? { asOf } : {}), top: 100 }), [name, asOf])
-  const version = useAsync(() => api.getVersion(name, requested, asOf), [name, requested, asOf])
+  const version = useAsync(async () => {
+    const found = await api.getVersion(name, requested, asOf)
+    if (found.properties.terrarium?.image || asOf) return found
+    // A version's image status comes with it when the server adds it, else from its image route.
+    const image = await api.image(name, found.name).catch(() => undefined)
+    return image ? { ...found, properties: { ...found.properties, terrarium: { ...found.properties.terrarium, image } } } : found
+  }, [name, requested, asOf])
   const [actionError, setActionError] = useState<ApiError | undefined>()
   const [notice, setNotice] = useState<string | undefined>()
   const [buildId, setBuildId] = useState<string | undefined>()
@@ -495,20 +513,21 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
 
   const current = version.data ? versionOf(version.data) : requested
   const image = version.data?.properties.terrarium?.image
-  const built = image?.status === "built" || image?.status === "succeeded"
+  const built = image?.status === "Built"
   const archived = container.data?.properties.isArchived === true
 
   const build = () =>
     act(async () => {
-      const result = await api.startBuild(name, current)
-      if (result.buildId && !result.cacheHit && result.status !== "built") {
+      // Rebuild asks for a fresh build of a built image (noCache); Build reuses one that exists.
+      const result = await api.startBuild(name, current, built)
+      if (result.buildId && !result.cacheHit && result.status !== "Built") {
         setBuildId(result.buildId)
         go({ tab: "log" })
         setNotice(`Build ${result.buildId} started.`)
       } else {
         setNotice("An image for this definition already exists; nothing to build.")
-        version.reload()
       }
+      version.reload()
     })
 
   const toggleArchive = () =>
@@ -522,7 +541,10 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
 
   const downloadYaml = () =>
     act(async () => {
-      download(`${name}-${current}.yml`, await api.exportText(name, current, "azureml-v2"))
+      const exported = await api.exportFiles(name, current, "azureml-v2")
+      const entry = exported.files.find((file) => file.path === exported.entry) ?? exported.files.find((file) => file.text !== undefined)
+      if (entry?.text === undefined) throw new ApiError({ title: "Nothing to download", status: 0, detail: "the export has no YAML file" })
+      download(`${name}-${current}.yml`, entry.text)
     })
 
   if (container.error || version.error) {
@@ -589,7 +611,7 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
       <TabPanel idPrefix="version" selected={tab}>
         {tab === "details" ? <DetailsTab name={name} version={version.data} readOnly={readOnly} onChanged={version.reload} /> : null}
         {tab === "context" ? <ContextTab name={name} version={current} /> : null}
-        {tab === "log" ? <LogTab name={name} version={current} buildId={buildId} /> : null}
+        {tab === "log" ? <LogTab name={name} version={current} buildId={buildId} onEnded={version.reload} /> : null}
         {tab === "versions" ? <VersionsTab name={name} asOf={asOf} readOnly={readOnly} current={current} /> : null}
         {tab === "timeline" ? <TimelineTab name={name} asOf={asOf} /> : null}
       </TabPanel>

@@ -32,19 +32,23 @@ export class ApiError extends Error {
 
 export type Tags = Readonly<Record<string, string>>
 
+/** The image of a version's canonical hash (the API's ImageStatus). */
 export interface ImageInfo {
-  readonly status?: string
+  readonly status?: "NotBuilt" | "Building" | "Built" | "Failed" | string
   readonly reference?: string
-  readonly digest?: string
-  readonly cacheHit?: boolean
-  readonly buildId?: string
-  readonly [key: string]: unknown
+  readonly canonicalHash?: string
+  readonly digest?: string | null
+  readonly buildId?: string | null
+  readonly pushedAs?: string | null
+  readonly builtAt?: string | null
+  readonly failure?: { readonly reason: string; readonly message: string; readonly step: string | null } | null
+  readonly cachedSteps?: number | null
 }
 
 export interface VersionProperties {
   readonly image?: string
   readonly condaFile?: string
-  readonly build?: { readonly contextUri?: string; readonly dockerfilePath?: string; readonly dockerfile?: string }
+  readonly build?: { readonly contextUri: string; readonly dockerfilePath?: string }
   readonly osType?: string
   readonly environmentType?: "Curated" | "UserCreated"
   readonly isArchived?: boolean
@@ -52,13 +56,12 @@ export interface VersionProperties {
   readonly tags?: Tags
   readonly properties?: Tags
   readonly environmentVariables?: Tags
-  readonly pipRequirements?: string
-  readonly stage?: string
   readonly terrarium?: {
+    readonly version?: string
     readonly canonicalHash?: string
     readonly labels?: ReadonlyArray<string>
     readonly image?: ImageInfo
-    readonly [key: string]: unknown
+    readonly definition?: unknown
   }
 }
 
@@ -83,11 +86,14 @@ export interface EnvironmentContainer {
     readonly description?: string
     readonly tags?: Tags
     readonly isArchived?: boolean
-    readonly latestVersion?: string
-    readonly nextVersion?: string
+    readonly latestVersion?: string | null
     readonly environmentType?: "Curated" | "UserCreated"
-    readonly terrarium?: { readonly image?: ImageInfo; readonly [key: string]: unknown }
-    readonly [key: string]: unknown
+    readonly terrarium?: {
+      readonly versionCount?: number
+      readonly archivedVersionCount?: number
+      readonly canonicalHash?: string | null
+      readonly imageStatus?: string
+    }
   }
   readonly systemData?: SystemData
 }
@@ -99,31 +105,47 @@ export interface Page<A> {
 
 export interface Preview {
   readonly canonicalHash: string
+  /** The version this content is registered as already, if any. */
+  readonly registeredAs?: string | null
   readonly imageExists: boolean
-  readonly image?: ImageInfo
   readonly definition?: unknown
+  readonly warnings?: ReadonlyArray<string>
 }
 
 export interface Build {
-  readonly buildId: string
-  readonly status?: string
-  readonly [key: string]: unknown
+  readonly buildId: string | null
+  readonly canonicalHash?: string
+  readonly status: "Queued" | "Building" | "Built" | "Failed" | string
+  readonly cacheHit?: boolean
+  readonly image?: ImageInfo
 }
 
 export interface TimelineEvent {
-  readonly position: number | string
-  readonly type: string
-  readonly occurredAt?: string
+  readonly position: number
+  readonly eventType: string
+  readonly version?: string | null
   readonly actor?: string
-  readonly version?: string
-  readonly data?: unknown
-  readonly [key: string]: unknown
+  readonly occurredAt?: string
+  readonly summary?: string
+  readonly details?: unknown
 }
 
 export interface ContextEntry {
   readonly path: string
   readonly size?: number
-  readonly digest?: string
+  readonly executable?: boolean
+  readonly linkTarget?: string
+}
+
+export interface ContextListing {
+  readonly contextDigest: string | null
+  readonly files: ReadonlyArray<ContextEntry>
+}
+
+export interface ExportedFiles {
+  readonly format: string
+  readonly entry: string
+  readonly files: ReadonlyArray<{ readonly path: string; readonly text?: string; readonly size?: number }>
 }
 
 const KEY_ITEM = "terrarium.apiKey"
@@ -241,31 +263,35 @@ export const api = {
   getVersion: (name: string, version: string, asOf?: string) =>
     json<EnvironmentVersion>("GET", `${ver(name, version)}${query({ asOf })}`),
   patchVersion: (name: string, version: string, patch: { description?: string; tags?: Tags }) =>
-    json<EnvironmentVersion>("PATCH", ver(name, version), patch),
+    json<EnvironmentVersion>("PATCH", ver(name, version), { properties: patch }),
   archiveVersion: (name: string, version: string) => json<unknown>("POST", `${ver(name, version)}/archive`),
   restoreVersion: (name: string, version: string) => json<unknown>("POST", `${ver(name, version)}/restore`),
   preview: (name: string, properties: VersionProperties) =>
-    json<Preview>("POST", `${env(name)}/versions:preview`, { properties }),
+    json<Preview>("POST", `${env(name)}/preview`, { properties }),
   createVersion: (name: string, properties: VersionProperties) =>
     json<EnvironmentVersion>("POST", `${env(name)}/versions`, { properties }),
   diff: (name: string, from: string, to: string, asOf?: string) =>
-    json<unknown>("GET", `${env(name)}/diff${query({ from, to, asOf })}`),
+    json<{ from: EnvironmentVersion; to: EnvironmentVersion; diff: unknown }>("GET", `${env(name)}/diff${query({ from, to, asOf })}`),
   events: (name: string, after?: string | number, asOf?: string) =>
-    json<Page<TimelineEvent>>("GET", `${env(name)}/events${query({ after, limit: 100, asOf })}`),
-  context: (name: string, version: string) => json<Page<ContextEntry>>("GET", `${ver(name, version)}/context`),
+    json<Page<TimelineEvent>>("GET", `${env(name)}/events${query({ after, limit: 200, asOf })}`),
+  context: (name: string, version: string) => json<ContextListing>("GET", `${ver(name, version)}/context`),
   contextFile: async (name: string, version: string, path: string) =>
     (await send("GET", `${ver(name, version)}/context${query({ path })}`)).text(),
   image: (name: string, version: string, asOf?: string) =>
     json<ImageInfo>("GET", `${ver(name, version)}/image${query({ asOf })}`),
-  startBuild: (name: string, version: string) => json<Build & ImageInfo>("POST", `${ver(name, version)}/builds`),
-  listBuilds: (name: string, version: string) => json<Page<Build>>("GET", `${ver(name, version)}/builds`),
-  exportText: async (name: string, version: string, format: string) =>
-    (await send("GET", `${ver(name, version)}/export${query({ format })}`)).text(),
-  uploadContext: async (files: ReadonlyArray<File>) => {
-    const form = new FormData()
-    for (const file of files) form.append("file", file, file.webkitRelativePath || file.name)
-    const response = await send("POST", "/contexts", undefined, { body: form })
-    return (await response.json()) as { contextUri: string }
+  startBuild: (name: string, version: string, noCache = false) =>
+    json<Build>("POST", `${ver(name, version)}/builds${query({ noCache: noCache ? "true" : undefined })}`),
+  listBuilds: (name: string, version: string) => json<{ value: ReadonlyArray<Build> }>("GET", `${ver(name, version)}/builds`),
+  getBuild: (buildId: string) => json<Build>("GET", `/builds/${enc(buildId)}`),
+  exportFiles: (name: string, version: string, format: string) =>
+    json<ExportedFiles>("GET", `${ver(name, version)}/export${query({ format })}`),
+  /** Uploads a build context as a tar archive; its `contextUri` goes in a version's `build`. */
+  uploadContext: async (tar: Blob) => {
+    const response = await send("POST", "/contexts", undefined, {
+      body: tar,
+      headers: headers({ "content-type": "application/x-tar" })
+    })
+    return (await response.json()) as { contextUri: string; contextDigest?: string }
   }
 }
 
@@ -328,6 +354,13 @@ export const followLog = (
             if (data.length > 0) handlers.line({ id: id ?? String(Math.random()), text: lineOf(text) })
           }
         }
+        // The server ends the stream when the log is sealed; a stream that ended while the
+        // build still runs (a proxy's timeout) is resumed from the last line.
+        const build = await api.getBuild(buildId)
+        if (build.status !== "Queued" && build.status !== "Building") {
+          handlers.end(build.status)
+          return
+        }
       } catch (error) {
         if (controller.signal.aborted) return
         if (error instanceof ApiError && error.status >= 400 && error.status < 500) return handlers.error(error)
@@ -348,8 +381,9 @@ export const followLog = (
 const lineOf = (data: string): string => {
   if (!data.startsWith("{")) return data
   try {
-    const parsed = JSON.parse(data) as { line?: string; text?: string }
-    return parsed.line ?? parsed.text ?? data
+    // The API's LogLine is { line: number, text }.
+    const parsed = JSON.parse(data) as { line?: unknown; text?: unknown }
+    return typeof parsed.text === "string" ? parsed.text : typeof parsed.line === "string" ? parsed.line : data
   } catch {
     return data
   }

@@ -66,18 +66,29 @@ export const Loading = ({ label = "Loading…" }: { label?: string }) => (
   </p>
 )
 
+const STATUS_TEXT: Record<string, string> = {
+  NotBuilt: "Not built",
+  Queued: "Queued",
+  Building: "Building",
+  Built: "Built",
+  Failed: "Failed"
+}
+
 const badgeClass = (status: string): string => {
-  const value = status.toLowerCase()
-  if (value === "built" || value === "succeeded" || value === "available" || value === "cached") return "ok"
-  if (value === "failed" || value === "error") return "bad"
-  if (value === "running" || value === "queued" || value === "building" || value === "requested") return "busy"
+  if (status === "Built") return "ok"
+  if (status === "Failed") return "bad"
+  if (status === "Building" || status === "Queued") return "busy"
   return "none"
 }
 
 /** The build status of a version's image, as a word (the colour only repeats it). */
-export const StatusBadge = ({ status }: { status: string | undefined }) => {
-  const text = status && status !== "" ? status : "not built"
-  return <span class={`badge badge-${badgeClass(text)}`}>{text}</span>
+export const StatusBadge = ({ status }: { status: string | undefined | null }) => {
+  const value = status ?? "NotBuilt"
+  return (
+    <span class={`badge badge-${badgeClass(value)}`} data-status={value}>
+      {STATUS_TEXT[value] ?? value}
+    </span>
+  )
 }
 
 export const TagList = ({ tags }: { tags: Tags | undefined }) => {
