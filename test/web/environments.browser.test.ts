@@ -68,6 +68,9 @@ describe("the Environments web page", () => {
     server = await startServer()
     browser = await launchBrowser()
     page = browser.page
+    // How long a step waits for the page before the test fails (a build takes a few steps of the
+    // in-memory builder; nothing here measures time).
+    page.setDefaultTimeout(20_000)
   }, 600_000)
 
   afterAll(async () => {
@@ -79,7 +82,7 @@ describe("the Environments web page", () => {
     await page.goto(`${server.url}/`)
     await page.getByRole("heading", { name: "Sign in to a workspace" }).waitFor()
     await checkView("sign-in")
-    await page.getByLabel("Workspace").fill(server.workspace)
+    await page.getByRole("textbox", { name: "Workspace", exact: true }).fill(server.workspace)
     await page.getByLabel("API key").fill(server.apiKey)
     await page.getByRole("button", { name: "Continue" }).click()
     await page.getByRole("heading", { name: "Environments", level: 1 }).waitFor()
@@ -102,7 +105,8 @@ describe("the Environments web page", () => {
     await page.getByRole("button", { name: "Next" }).click()
     const alert = page.getByRole("alert")
     await alert.waitFor()
-    expect(await alert.textContent()).toMatch(/requests/)
+    // The server's conda and pip parsers name the field and the line.
+    expect(await alert.textContent()).toMatch(/condaFile\)?:4: invalid pip requirement/)
     expect((await apiGet(`/environments/${NAME}`)).status).toBe(404)
   })
 
@@ -210,9 +214,11 @@ describe("the Environments web page", () => {
     await timeline.waitFor()
     expect(await timeline.textContent()).not.toMatch(/Archived/)
     await checkView("as-of")
-    // Links keep the past: the list as of then shows the environment without 'Include archived'.
+    // Links keep the past: the list is as of then too, and offers no Create.
     await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Environments" }).click()
-    await page.getByRole("row", { name: new RegExp(NAME) }).waitFor()
+    await page.getByRole("heading", { name: "Environments", level: 1 }).waitFor()
     expect(new URL(page.url()).searchParams.get("asOf")).toBe(beforeArchive)
+    await page.getByText(/Read-only view as of/).waitFor()
+    expect(await page.getByRole("link", { name: "Create" }).count()).toBe(0)
   })
 })

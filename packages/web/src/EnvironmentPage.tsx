@@ -477,6 +477,22 @@ const TimelineTab = ({ name, asOf }: { name: string; asOf: string | undefined })
   )
 }
 
+/**
+ * `latest` is the newest active version; an archived environment has none, so its page shows
+ * its newest version, archived or not (as Studio still opens an archived environment).
+ */
+const latestOrNewest = async (name: string, requested: string, asOf: string | undefined): Promise<EnvironmentVersion> => {
+  try {
+    return await api.getVersion(name, requested, asOf)
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 404 || requested !== "latest") throw error
+    const all = await api.listVersions(name, { listViewType: "All", ...(asOf ? { asOf } : {}), top: 100 })
+    const newest = [...all.value].sort((a, b) => (b.systemData?.createdAt ?? "").localeCompare(a.systemData?.createdAt ?? ""))[0]
+    if (!newest) throw error
+    return api.getVersion(name, versionOf(newest), asOf)
+  }
+}
+
 export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: URLSearchParams; asOf: string | undefined }) => {
   const readOnly = asOf !== undefined
   const tab = TABS.some((candidate) => candidate.id === params.get("tab")) ? params.get("tab")! : "details"
@@ -484,7 +500,7 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
   const container = useAsync<EnvironmentContainer>(() => api.getEnvironment(name, asOf), [name, asOf])
   const versions = useAsync(() => api.listVersions(name, { listViewType: "All", ...(asOf ? { asOf } : {}), top: 100 }), [name, asOf])
   const version = useAsync(async () => {
-    const found = await api.getVersion(name, requested, asOf)
+    const found = await latestOrNewest(name, requested, asOf)
     if (found.properties.terrarium?.image || asOf) return found
     // A version's image status comes with it when the server adds it, else from its image route.
     const image = await api.image(name, found.name).catch(() => undefined)
@@ -514,13 +530,14 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
   const current = version.data ? versionOf(version.data) : requested
   const image = version.data?.properties.terrarium?.image
   const built = image?.status === "Built"
-  const archived = container.data?.properties.isArchived === true
+  // In a past view the version read is exact as of then; the environment's summary is today's.
+  const archived = asOf ? version.data?.properties.isArchived === true : container.data?.properties.isArchived === true
 
   const build = () =>
     act(async () => {
       // Rebuild asks for a fresh build of a built image (noCache); Build reuses one that exists.
       const result = await api.startBuild(name, current, built)
-      if (result.buildId && !result.cacheHit && result.status !== "Built") {
+      if (result.buildId && !result.cacheHit) {
         setBuildId(result.buildId)
         go({ tab: "log" })
         setNotice(`Build ${result.buildId} started.`)
@@ -532,11 +549,11 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
 
   const toggleArchive = () =>
     act(async () => {
-      if (archived) await api.restoreEnvironment(name)
-      else await api.archiveEnvironment(name)
+      const updated = archived ? await api.restoreEnvironment(name) : await api.archiveEnvironment(name)
+      container.set(updated)
       setNotice(archived ? `${name} restored.` : `${name} archived.`)
-      container.reload()
       version.reload()
+      versions.reload()
     })
 
   const downloadYaml = () =>

@@ -256,8 +256,8 @@ export const api = {
   },
   getEnvironment: (name: string, asOf?: string) =>
     json<EnvironmentContainer>("GET", `${env(name)}${query({ asOf })}`),
-  archiveEnvironment: (name: string) => json<unknown>("POST", `${env(name)}/archive`),
-  restoreEnvironment: (name: string) => json<unknown>("POST", `${env(name)}/restore`),
+  archiveEnvironment: (name: string) => json<EnvironmentContainer>("POST", `${env(name)}/archive`),
+  restoreEnvironment: (name: string) => json<EnvironmentContainer>("POST", `${env(name)}/restore`),
   listVersions: (name: string, options: ListOptions) =>
     json<Page<EnvironmentVersion>>("GET", `${env(name)}/versions${listQuery(options)}`),
   getVersion: (name: string, version: string, asOf?: string) =>
@@ -323,7 +323,7 @@ export const followLog = (
         attempts = 0
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
         let buffer = ""
-        for (;;) {
+        reading: for (;;) {
           const { done, value } = await reader.read()
           if (done) break
           buffer += value
@@ -346,10 +346,9 @@ export const followLog = (
             }
             if (id !== undefined) lastId = id
             const text = data.join("\n")
-            if (event === "end" || event === "done") {
-              handlers.end(statusOf(text))
-              controller.abort()
-              return
+            if (event === "end") {
+              await reader.cancel()
+              break reading
             }
             if (data.length > 0) handlers.line({ id: id ?? String(Math.random()), text: lineOf(text) })
           }
@@ -363,9 +362,10 @@ export const followLog = (
         }
       } catch (error) {
         if (controller.signal.aborted) return
-        if (error instanceof ApiError && error.status >= 400 && error.status < 500) return handlers.error(error)
+        // A build just started may not be readable yet (404) for a moment; other refusals are final.
+        if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 404) return handlers.error(error)
         attempts += 1
-        if (attempts > 5) {
+        if (attempts > 8) {
           return handlers.error(
             error instanceof ApiError ? error : new ApiError({ title: "The log stream broke", status: 0, detail: String(error) })
           )
@@ -384,15 +384,6 @@ const lineOf = (data: string): string => {
     // The API's LogLine is { line: number, text }.
     const parsed = JSON.parse(data) as { line?: unknown; text?: unknown }
     return typeof parsed.text === "string" ? parsed.text : typeof parsed.line === "string" ? parsed.line : data
-  } catch {
-    return data
-  }
-}
-
-const statusOf = (data: string): string => {
-  if (!data.startsWith("{")) return data || "finished"
-  try {
-    return (JSON.parse(data) as { status?: string }).status ?? "finished"
   } catch {
     return data
   }

@@ -11,6 +11,8 @@ export interface Async<A> {
   readonly error: ApiError | undefined
   readonly loading: boolean
   readonly reload: () => void
+  /** Shows data the page already has (an action's answer) without asking again. */
+  readonly set: (data: A) => void
 }
 
 /** Runs `load` whenever `deps` change; the answer of a stale run is dropped. */
@@ -29,7 +31,8 @@ export const useAsync = <A,>(load: () => Promise<A>, deps: ReadonlyArray<unknown
     }
   }, [...deps, tick])
   const reload = useCallback(() => setTick((value) => value + 1), [])
-  return { data: state.data, error: state.error, loading: state.loading, reload }
+  const set = useCallback((data: A) => setState({ data, loading: false }), [])
+  return { data: state.data, error: state.error, loading: state.loading, reload, set }
 }
 
 export const asApiError = (error: unknown): ApiError =>
