@@ -14,7 +14,7 @@ import type { Page } from "playwright-core"
 import { launchBrowser, screenshot, seriousViolations, type Browser } from "../support/Browser.ts"
 import { startServer, type TerrariumServer } from "../support/TerrariumServer.ts"
 
-const NAME = "web-demo-32157"
+const NAME = "web-demo-16908"
 
 let server: TerrariumServer
 let browser: Browser
@@ -98,7 +98,7 @@ describe("the Environments web page", () => {
     await page.getByRole("link", { name: "Create" }).click()
     await page.getByRole("heading", { name: "Create environment" }).waitFor()
     await page.getByLabel("Name", { exact: true }).fill(NAME)
-    await page.getByLabel("Docker image", { exact: true }).fill("python:3.32157-slim")
+    await page.getByLabel("Docker image", { exact: true }).fill("python:3.16908-slim")
     await page.getByRole("button", { name: "Next" }).click()
     await page.getByRole("heading", { name: /Customise/ }).waitFor()
     await page.getByLabel(/Conda file/).fill("dependencies:\n  - python=3.11\n  - pip:\n      - 'requests >>= 2'\n")
@@ -130,7 +130,7 @@ describe("the Environments web page", () => {
     expect(created.status).toBe(200)
     expect(created.body.properties.terrarium.canonicalHash).toBe(hash)
     expect(created.body.properties.tags).toEqual({ team: "vision", stage: "dev" })
-    expect(created.body.properties.image).toBe("python:3.32157-slim")
+    expect(created.body.properties.image).toBe("python:3.16908-slim")
   })
 
   it("lists it on the Custom tab with its build status, and finds it by search and tag", async () => {
@@ -173,7 +173,7 @@ describe("the Environments web page", () => {
 
   it("compares two versions: the definition and the packages that changed", async () => {
     const second = await apiPost(`/environments/${NAME}/versions`, {
-      properties: { image: "python:3.32157-slim", condaFile: CONDA_V2, tags: { team: "vision" } }
+      properties: { image: "python:3.16908-slim", condaFile: CONDA_V2, tags: { team: "vision" } }
     })
     expect(second.status).toBe(201)
     await page.goto(`${server.url}/environments/${NAME}/compare?from=1&to=2`)
@@ -196,10 +196,12 @@ describe("the Environments web page", () => {
     await page.getByRole("status").getByText(`${NAME} archived.`).waitFor()
     expect((await apiGet(`/environments/${NAME}`)).body.properties.isArchived).toBe(true)
     await page.getByRole("button", { name: "Restore" }).waitFor()
-    await page.goto(`${server.url}/environments`)
-    await page.getByText("No environments match.").waitFor()
-    await page.getByLabel("Include archived").check()
-    await page.getByRole("row", { name: new RegExp(NAME) }).waitFor()
+    await page.goto(`${server.url}/environments?archived=1`)
+    const row = page.getByRole("row", { name: new RegExp(NAME) })
+    await row.waitFor()
+    expect(await row.textContent()).toMatch(/archived/)
+    await page.getByLabel("Include archived").uncheck()
+    await row.waitFor({ state: "detached" })
   })
 
   it("shows the past read-only with ?asOf: not archived then, and no action offered", async () => {

@@ -196,10 +196,12 @@ describe("the Environments web page", () => {
     await page.getByRole("status").getByText(`${NAME} archived.`).waitFor()
     expect((await apiGet(`/environments/${NAME}`)).body.properties.isArchived).toBe(true)
     await page.getByRole("button", { name: "Restore" }).waitFor()
-    await page.goto(`${server.url}/environments`)
-    await page.getByText("No environments match.").waitFor()
-    await page.getByLabel("Include archived").check()
-    await page.getByRole("row", { name: new RegExp(NAME) }).waitFor()
+    await page.goto(`${server.url}/environments?archived=1`)
+    const row = page.getByRole("row", { name: new RegExp(NAME) })
+    await row.waitFor()
+    expect(await row.textContent()).toMatch(/archived/)
+    await page.getByLabel("Include archived").uncheck()
+    await row.waitFor({ state: "detached" })
   })
 
   it("shows the past read-only with ?asOf: not archived then, and no action offered", async () => {
