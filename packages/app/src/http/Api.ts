@@ -115,6 +115,7 @@ export const EnvironmentVersionProperties = Schema.Struct({
   description: Schema.optionalKey(Schema.String),
   tags: Tags,
   properties: Tags,
+  environmentVariables: Schema.optionalKey(Tags),
   terrarium: TerrariumVersionFields
 })
 
@@ -177,7 +178,9 @@ export const EnvironmentVersionBody = Schema.Struct({
     inferenceConfig: Schema.optionalKey(InferenceConfig),
     description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(4096))),
     tags: Schema.optionalKey(Tags),
-    properties: Schema.optionalKey(Tags)
+    properties: Schema.optionalKey(Tags),
+    /** Azure v1's name: variables set in the image, besides the conda file's own `variables:`. */
+    environmentVariables: Schema.optionalKey(Tags)
   })
 })
 export type EnvironmentVersionBody = typeof EnvironmentVersionBody.Type

@@ -11,7 +11,7 @@ import { type Database } from "@terrarium/adapters"
 import type { LogStore, ReadModel } from "@terrarium/domain"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Effect, FileSystem, Layer, Path } from "effect"
-import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpRouter, type HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiError } from "effect/http-api"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
@@ -88,8 +88,9 @@ const notBuiltPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 <p>The web page has not been built: run <code>pnpm install</code> (or <code>pnpm --filter @terrarium/web build</code>)
 in the repository, then start <code>terrarium serve</code> again.</p></main></body></html>`
 
-/** Where the web page's built files are: `packages/web/dist` beside this package. */
-export const defaultWebRoot = (): string => fileURLToPath(new URL("../../../web/dist/", import.meta.url))
+/** Where the web page's built files are: `TERRARIUM_WEB_DIR`, else `packages/web/dist` beside this package. */
+export const defaultWebRoot = (): string =>
+  process.env["TERRARIUM_WEB_DIR"] || fileURLToPath(new URL("../../../web/dist/", import.meta.url))
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -162,8 +163,8 @@ export const routes = (options: Pick<ServeOptions, "webRoot"> = {}) =>
  * @category layers
  */
 export const layer = (options: ServeOptions): Layer.Layer<
-  import("effect/http").HttpServer.HttpServer,
-  unknown,
+  HttpServer.HttpServer,
+  HttpServerError.ServeError,
   Terrarium | ReadModel | LogStore | Database
 > =>
   HttpRouter.serve(routes(options), { disableLogger: true, disableListenLog: true }).pipe(
