@@ -287,6 +287,8 @@ const asOfQuery = { asOf: Schema.optionalKey(Schema.String) }
 // groups
 // ---------------------------------------------------------------------------------------------
 
+// The plain (200) answer comes first: the server encodes a returned value with the first schema
+// it fits, and the handlers send 201 and 202 themselves.
 const Created = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(201))
 const Accepted = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(202))
 
@@ -311,13 +313,13 @@ export class VersionsGroup extends HttpApiGroup.make("versions")
     HttpApiEndpoint.post("create", "/workspaces/:ws/environments/:name/versions", {
       params: envParams,
       payload: EnvironmentVersionBody,
-      success: [Created(EnvironmentVersion), EnvironmentVersion]
+      success: [EnvironmentVersion, Created(EnvironmentVersion)]
     }),
     HttpApiEndpoint.post("preview", "/workspaces/:ws/environments/:name/preview", { params: envParams, payload: EnvironmentVersionBody, success: VersionPreview }),
     HttpApiEndpoint.put("put", "/workspaces/:ws/environments/:name/versions/:version", {
       params: versionParams,
       payload: EnvironmentVersionBody,
-      success: [Created(EnvironmentVersion), EnvironmentVersion]
+      success: [EnvironmentVersion, Created(EnvironmentVersion)]
     }),
     HttpApiEndpoint.get("get", "/workspaces/:ws/environments/:name/versions/:version", { params: versionParams, query: asOfQuery, success: EnvironmentVersion }),
     HttpApiEndpoint.patch("update", "/workspaces/:ws/environments/:name/versions/:version", { params: versionParams, payload: MetadataPatch, success: EnvironmentVersion }),
@@ -364,7 +366,7 @@ export class BuildsGroup extends HttpApiGroup.make("builds")
     HttpApiEndpoint.post("start", "/workspaces/:ws/environments/:name/versions/:version/builds", {
       params: versionParams,
       query: { noCache: Schema.optionalKey(Schema.Literals(["true", "false"])) },
-      success: [Accepted(BuildResource), BuildResource]
+      success: [BuildResource, Accepted(BuildResource)]
     }),
     HttpApiEndpoint.get("list", "/workspaces/:ws/environments/:name/versions/:version/builds", { params: versionParams, success: BuildList }),
     HttpApiEndpoint.get("image", "/workspaces/:ws/environments/:name/versions/:version/image", { params: versionParams, success: ImageStatus }),
