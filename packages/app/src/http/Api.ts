@@ -258,6 +258,13 @@ export const BuildResource = Schema.Struct({
 /** @since 0.4.0 @category shapes */
 export const BuildList = Schema.Struct({ value: Schema.Array(BuildResource) })
 
+/** An uploaded build context, to name as `build.contextUri` in a version body. @since 0.4.0 @category shapes */
+export const UploadedContext = Schema.Struct({
+  contextUri: Schema.String,
+  contextDigest: Schema.String,
+  files: Schema.Int
+})
+
 /** @since 0.4.0 @category shapes */
 export const LogLine = Schema.Struct({ line: Schema.Int, text: Schema.String })
 
@@ -314,6 +321,11 @@ export class VersionsGroup extends HttpApiGroup.make("versions")
       params: envParams,
       payload: EnvironmentVersionBody,
       success: [EnvironmentVersion, Created(EnvironmentVersion)]
+    }),
+    HttpApiEndpoint.post("uploadContext", "/workspaces/:ws/contexts", {
+      params: ws,
+      payload: Schema.Uint8Array.pipe(HttpApiSchema.asUint8Array({ contentType: "application/x-tar" })),
+      success: Created(UploadedContext)
     }),
     HttpApiEndpoint.post("preview", "/workspaces/:ws/environments/:name/preview", { params: envParams, payload: EnvironmentVersionBody, success: VersionPreview }),
     HttpApiEndpoint.put("put", "/workspaces/:ws/environments/:name/versions/:version", {

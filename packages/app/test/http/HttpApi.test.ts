@@ -8,6 +8,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FetchHttpClient, HttpClientRequest } from "effect/http"
 import { HttpApiClient, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -19,6 +20,16 @@ import { type ApiServer, startApiServer } from "./ApiServer.ts"
 const conda = (pkg: string) => `channels: [conda-forge]\ndependencies:\n  - python=3.12\n  - pip:\n    - ${pkg}\n`
 const body = (pkg = "requests==2.32.3", extra: Record<string, unknown> = {}) =>
   ({ properties: { image: "python:3.12-slim", condaFile: conda(pkg), tags: { team: "ml" }, description: "first", ...extra } })
+
+/** A tar archive of `files` (run.sh executable), as the `tar` tool writes it. */
+const tarOf = (files: Record<string, string>): Uint8Array => {
+  const dir = mkdtempSync(join(tmpdir(), "terrarium-tar-"))
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true })
+    writeFileSync(join(dir, path), text, { mode: path.endsWith(".sh") ? 0o755 : 0o644 })
+  }
+  return new Uint8Array(execFileSync("tar", ["-cf", "-", "-C", dir, "."]))
+}
 
 let s: ApiServer
 let webRoot: string
@@ -34,7 +45,9 @@ const call = async (method: string, path: string, options: { readonly key?: stri
       ...(options.body === undefined ? {} : { "content-type": "application/json" }),
       ...options.headers
     },
-    ...(options.body === undefined ? {} : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) })
+    ...(options.body === undefined ? {} : {
+      body: typeof options.body === "string" || options.body instanceof Uint8Array ? options.body as string : JSON.stringify(options.body)
+    })
   })
   const text = await response.text()
   let json: any
@@ -220,13 +233,43 @@ describe("problems", () => {
         const withQuery = path.endsWith("/diff") ? `${path}?from=1&to=2` : path
         const hasBody = method !== "get" && !path.endsWith("/archive") && !path.endsWith("/restore") && !path.endsWith("/builds")
         const payload = method === "patch" ? { properties: { description: "b was here" } } : body("b-was-here==1")
-        // Key B is refused as if nothing were there; key A is answered (the route exists).
-        const b = await refused(404, method.toUpperCase(), withQuery, { key: s.keyB, ...(hasBody ? { body: payload } : {}) })
+        // Key B is refused as if nothing were there.
+        const upload = path.endsWith("/contexts")
+        const b = await refused(404, method.toUpperCase(), withQuery, {
+          key: s.keyB,
+          ...(upload ? { body: tarOf({ Dockerfile: "FROM scratch\n" }), headers: { "content-type": "application/x-tar" } } : hasBody ? { body: payload } : {})
+        })
         assert.notInclude(b.detail, "pydata")
         checked++
       }
     }
     assert.isAtLeast(checked, 20)
+  })
+})
+
+describe("build contexts", () => {
+  it("an uploaded tar is stored by digest; a version built from it names it as build.contextUri; the context reads back", async () => {
+    const tar = tarOf({ Dockerfile: "FROM python:3.12-slim\nCOPY run.sh /run.sh\n", "run.sh": "#!/bin/sh\necho hi\n", "src/app.py": "print(1)\n" })
+    const uploaded = await call("POST", "/team-a/contexts", { body: tar, headers: { "content-type": "application/x-tar" } })
+    assert.strictEqual(uploaded.status, 201, uploaded.text)
+    assert.match(uploaded.json.contextUri, /^terrarium:\/\/build-contexts\/sha256:[0-9a-f]{64}$/)
+    assert.strictEqual(uploaded.json.files, 3)
+    const version = { properties: { build: { contextUri: uploaded.json.contextUri, dockerfilePath: "Dockerfile" } } }
+    const created = await call("POST", "/team-a/environments/from-context/versions", { body: version })
+    assert.strictEqual(created.status, 201, created.text)
+    assert.strictEqual(created.json.properties.terrarium.definition.docker.base.contextDigest, uploaded.json.contextDigest)
+    assert.strictEqual((await call("POST", "/team-a/environments/from-context/versions", { body: version })).status, 200)
+    const listing = await call("GET", "/team-a/environments/from-context/versions/1/context")
+    assert.deepStrictEqual(listing.json.files.map((f: any) => [f.path, f.executable]).sort(), [["Dockerfile", false], ["run.sh", true], ["src/app.py", false]])
+    const file = await call("GET", "/team-a/environments/from-context/versions/1/context?path=run.sh")
+    assert.strictEqual(file.text, "#!/bin/sh\necho hi\n")
+    await refused(422, "POST", "/team-a/environments/from-context/versions", {
+      body: { properties: { build: { contextUri: uploaded.json.contextUri, dockerfilePath: "Nope.Dockerfile" } } }
+    })
+    await refused(422, "POST", "/team-a/environments/from-context/versions", {
+      body: { properties: { build: { contextUri: `terrarium://build-contexts/sha256:${"0".repeat(64)}` } } }
+    })
+    await refused(400, "POST", "/team-a/contexts", { body: "not a tar archive at all".repeat(40), headers: { "content-type": "application/x-tar" } })
   })
 })
 
@@ -244,7 +287,7 @@ describe("lists", () => {
       names.push(...page.json.value.map((e: any) => e.name))
       next = page.json.nextLink
     }
-    assert.deepStrictEqual(names, ["alpha", "beta", "gamma", "pydata", "torch"])
+    assert.deepStrictEqual(names, ["alpha", "beta", "from-context", "gamma", "pydata", "torch"])
     const searched = await call("GET", "/team-a/environments?search=AMM")
     assert.deepStrictEqual(searched.json.value.map((e: any) => e.name), ["gamma"])
     const tagged = await call("GET", "/team-a/environments?tag=owner=x")
