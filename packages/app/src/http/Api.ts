@@ -115,6 +115,7 @@ export const EnvironmentVersionProperties = Schema.Struct({
   description: Schema.optionalKey(Schema.String),
   tags: Tags,
   properties: Tags,
+  environmentVariables: Schema.optionalKey(Tags),
   terrarium: TerrariumVersionFields
 })
 
@@ -177,7 +178,9 @@ export const EnvironmentVersionBody = Schema.Struct({
     inferenceConfig: Schema.optionalKey(InferenceConfig),
     description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(4096))),
     tags: Schema.optionalKey(Tags),
-    properties: Schema.optionalKey(Tags)
+    properties: Schema.optionalKey(Tags),
+    /** Azure v1's name: variables set in the image, besides the conda file's own `variables:`. */
+    environmentVariables: Schema.optionalKey(Tags)
   })
 })
 export type EnvironmentVersionBody = typeof EnvironmentVersionBody.Type
@@ -255,6 +258,13 @@ export const BuildResource = Schema.Struct({
 /** @since 0.4.0 @category shapes */
 export const BuildList = Schema.Struct({ value: Schema.Array(BuildResource) })
 
+/** An uploaded build context, to name as `build.contextUri` in a version body. @since 0.4.0 @category shapes */
+export const UploadedContext = Schema.Struct({
+  contextUri: Schema.String,
+  contextDigest: Schema.String,
+  files: Schema.Int
+})
+
 /** @since 0.4.0 @category shapes */
 export const LogLine = Schema.Struct({ line: Schema.Int, text: Schema.String })
 
@@ -284,6 +294,8 @@ const asOfQuery = { asOf: Schema.optionalKey(Schema.String) }
 // groups
 // ---------------------------------------------------------------------------------------------
 
+// The plain (200) answer comes first: the server encodes a returned value with the first schema
+// it fits, and the handlers send 201 and 202 themselves.
 const Created = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(201))
 const Accepted = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(202))
 
@@ -308,13 +320,18 @@ export class VersionsGroup extends HttpApiGroup.make("versions")
     HttpApiEndpoint.post("create", "/workspaces/:ws/environments/:name/versions", {
       params: envParams,
       payload: EnvironmentVersionBody,
-      success: [Created(EnvironmentVersion), EnvironmentVersion]
+      success: [EnvironmentVersion, Created(EnvironmentVersion)]
+    }),
+    HttpApiEndpoint.post("uploadContext", "/workspaces/:ws/contexts", {
+      params: ws,
+      payload: Schema.Uint8Array.pipe(HttpApiSchema.asUint8Array({ contentType: "application/x-tar" })),
+      success: Created(UploadedContext)
     }),
     HttpApiEndpoint.post("preview", "/workspaces/:ws/environments/:name/preview", { params: envParams, payload: EnvironmentVersionBody, success: VersionPreview }),
     HttpApiEndpoint.put("put", "/workspaces/:ws/environments/:name/versions/:version", {
       params: versionParams,
       payload: EnvironmentVersionBody,
-      success: [Created(EnvironmentVersion), EnvironmentVersion]
+      success: [EnvironmentVersion, Created(EnvironmentVersion)]
     }),
     HttpApiEndpoint.get("get", "/workspaces/:ws/environments/:name/versions/:version", { params: versionParams, query: asOfQuery, success: EnvironmentVersion }),
     HttpApiEndpoint.patch("update", "/workspaces/:ws/environments/:name/versions/:version", { params: versionParams, payload: MetadataPatch, success: EnvironmentVersion }),
@@ -361,7 +378,7 @@ export class BuildsGroup extends HttpApiGroup.make("builds")
     HttpApiEndpoint.post("start", "/workspaces/:ws/environments/:name/versions/:version/builds", {
       params: versionParams,
       query: { noCache: Schema.optionalKey(Schema.Literals(["true", "false"])) },
-      success: [Accepted(BuildResource), BuildResource]
+      success: [BuildResource, Accepted(BuildResource)]
     }),
     HttpApiEndpoint.get("list", "/workspaces/:ws/environments/:name/versions/:version/builds", { params: versionParams, success: BuildList }),
     HttpApiEndpoint.get("image", "/workspaces/:ws/environments/:name/versions/:version/image", { params: versionParams, success: ImageStatus }),

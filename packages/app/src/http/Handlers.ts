@@ -11,9 +11,11 @@
  *
  * @since 0.4.0
  */
-import { exportDefinition, EXPORT_FORMATS, type ExportFormat } from "@terrarium/adapters"
+import { exportDefinition, EXPORT_FORMATS, type ExportFormat, type ImportedEnvironment } from "@terrarium/adapters"
 import {
   Build,
+  buildContextDigest,
+  BuildContextStore,
   CanonicalHash,
   CuratedCatalog,
   EnvironmentName,
@@ -34,6 +36,7 @@ import { InvalidInput } from "../InvalidInput.ts"
 import { Terrarium } from "../Terrarium.ts"
 import type * as Api from "./Api.ts"
 import { CurrentCaller, TerrariumApi } from "./Api.ts"
+import { readTar, STORED_CONTEXT_PREFIX } from "./ContextUpload.ts"
 import { decodeSkip, encodeSkip, pageSize } from "./Paging.ts"
 import { badRequest, makeProblem, notFound, type Problem, problemOf, type RangeNotSatisfiable } from "./Problems.ts"
 import { auditEvent, containerResource, definitionOf, imageStatusOf, versionResource } from "./Resources.ts"
@@ -241,6 +244,36 @@ const EnvironmentsLive = HttpApiBuilder.group(TerrariumApi, "environments", (h) 
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A body whose `build.contextUri` names an uploaded context (`terrarium://build-contexts/…`):
+ * the definition gets that context's digest and its Dockerfile's text, as an import of a local
+ * folder does, and the context goes with it to `create`.
+ */
+const withStoredContext = (imported: ImportedEnvironment) =>
+  Effect.gen(function*() {
+    const base = imported.definition.docker.base
+    if (base.kind !== "dockerfile" || base.context === undefined || !base.context.startsWith(STORED_CONTEXT_PREFIX)) {
+      return { imported, context: undefined }
+    }
+    const digest = base.context.slice(STORED_CONTEXT_PREFIX.length)
+    const store = yield* BuildContextStore
+    const context = yield* store.get(digest).pipe(Effect.mapError(() =>
+      makeProblem(422, { _tag: "ImportError", detail: `no build context was uploaded as ${digest} (POST …/contexts first)`, field: "properties.build.contextUri" })))
+    const dockerfilePath = base.dockerfilePath ?? "Dockerfile"
+    const file = context.entries.find((e) => e.path === dockerfilePath && e.linkTarget === undefined)
+    if (file === undefined) {
+      return yield* Effect.fail(makeProblem(422, { _tag: "ImportError", detail: `the uploaded context has no file ${dockerfilePath}`, field: "properties.build.dockerfilePath" }))
+    }
+    const definition = {
+      ...imported.definition,
+      docker: {
+        ...imported.definition.docker,
+        base: { kind: "dockerfile" as const, dockerfile: new TextDecoder().decode(file.content), context: base.context, dockerfilePath, contextDigest: digest }
+      }
+    }
+    return { imported: { ...imported, definition }, context }
+  })
+
 /** `POST …/versions` and `PUT …/versions/{v}`: 201 when a version was made, 200 when it was there. */
 const register = (wsText: string, nameText: string, body: Api.EnvironmentVersionBody, explicit: string | undefined) =>
   problems(Effect.gen(function*() {
@@ -249,8 +282,15 @@ const register = (wsText: string, nameText: string, body: Api.EnvironmentVersion
     const t = yield* Terrarium
     const actor = yield* actorOf
     if (explicit !== undefined) yield* refOf(name, explicit)
-    const imported = yield* definitionOf(name, body)
-    const registration = yield* t.create({ workspace: ws, name, actor, definition: imported.definition, ...(explicit === undefined ? {} : { version: explicit }) })
+    const { imported, context } = yield* withStoredContext(yield* definitionOf(name, body))
+    const registration = yield* t.create({
+      workspace: ws,
+      name,
+      actor,
+      definition: imported.definition,
+      ...(context === undefined ? {} : { buildContext: context }),
+      ...(explicit === undefined ? {} : { version: explicit })
+    })
     // The same content again with other metadata: a PUT (or POST) describes the version anew.
     const notApplied = registration.metadataNotApplied
     if (notApplied !== undefined && explicit !== undefined) {
@@ -306,11 +346,22 @@ const VersionsLive = HttpApiBuilder.group(TerrariumApi, "versions", (h) =>
     .handle("create", ({ params, payload }) =>
       Effect.map(register(params.ws, params.name, payload, undefined), ({ created, resource }) =>
         created ? HttpServerResponse.jsonUnsafe(resource, { status: 201 }) : resource))
+    .handle("uploadContext", ({ params, payload }) =>
+      problems(Effect.gen(function*() {
+        yield* own(params.ws)
+        const entries = readTar(payload)
+        if (Result.isFailure(entries)) return yield* Effect.fail(badRequest("body", entries.failure))
+        const { digest } = yield* buildContextDigest(entries.success, "upload").pipe(
+          Effect.mapError((e) => makeProblem(422, { _tag: e._tag, detail: e.message, reason: e.reason._tag, field: "body" })))
+        const store = yield* BuildContextStore
+        yield* store.put({ digest, entries: entries.success })
+        return HttpServerResponse.jsonUnsafe({ contextUri: `${STORED_CONTEXT_PREFIX}${digest}`, contextDigest: digest, files: entries.success.length }, { status: 201 })
+      })))
     .handle("preview", ({ params, payload }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
-        const imported = yield* definitionOf(name, payload)
+        const { imported } = yield* withStoredContext(yield* definitionOf(name, payload))
         const hash = yield* CanonicalHash.hash(imported.definition)
         const rows = yield* versionRows(ws, name).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<VersionRow>))
         const image = yield* imageRow(hash)

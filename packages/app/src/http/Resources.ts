@@ -9,7 +9,7 @@
  *
  * @since 0.4.0
  */
-import { exportDefinition, type ImportedEnvironment, parseArmEnvironmentVersion, ENVIRONMENT_VERSION_RESOURCE_TYPE, type ImportError } from "@terrarium/adapters"
+import { exportDefinition, type ImportedEnvironment, validateDefinition, parseArmEnvironmentVersion, ENVIRONMENT_VERSION_RESOURCE_TYPE, type ImportError } from "@terrarium/adapters"
 import type { AuditEntry, Definition, EnvironmentSummary, ImageBuildRow, VersionRow } from "@terrarium/domain"
 import { Build } from "@terrarium/domain"
 import * as NodePath from "@effect/platform-node/NodePath"
@@ -38,14 +38,26 @@ const noFiles = FileSystem.layerNoop({})
  * @category requests
  */
 export const definitionOf = (name: string, body: Api.EnvironmentVersionBody): Effect.Effect<ImportedEnvironment, ImportError> => {
+  const { environmentVariables: _, ...properties } = body.properties
   const template = {
     resources: [{
       type: ENVIRONMENT_VERSION_RESOURCE_TYPE,
       name: `workspace/${name}/version`,
-      properties: escapeExpressions(body.properties)
+      properties: escapeExpressions(properties)
     }]
   }
+  const { environmentVariables } = body.properties
   return parseArmEnvironmentVersion(BODY, JSON.stringify(template), { allowOutside: [] }).pipe(
+    // Environment variables (Azure v1's `environmentVariables`) join the conda file's, and the
+    // definition is checked again with them.
+    Effect.flatMap((imported) =>
+      environmentVariables === undefined
+        ? Effect.succeed(imported)
+        : Effect.map(
+          validateDefinition(BODY, { ...imported.definition, variables: { ...imported.definition.variables, ...environmentVariables } }),
+          (definition) => ({ ...imported, definition })
+        )
+    ),
     Effect.provide([noFiles, NodePath.layer])
   )
 }
@@ -114,6 +126,7 @@ export const versionResource = (
       ...(description === undefined || description === null ? {} : { description }),
       tags: { ...(extra.row?.tags ?? d.tags) },
       properties: { ...d.properties },
+      ...(Object.keys(d.variables).length === 0 ? {} : { environmentVariables: { ...d.variables } }),
       terrarium: {
         version: v.version,
         canonicalHash: v.canonicalHash,

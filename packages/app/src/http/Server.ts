@@ -11,7 +11,7 @@ import { type Database } from "@terrarium/adapters"
 import type { LogStore, ReadModel } from "@terrarium/domain"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Effect, FileSystem, Layer, Path } from "effect"
-import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpRouter, type HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiError } from "effect/http-api"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
@@ -19,13 +19,14 @@ import { fromIssue } from "../InvalidInput.ts"
 import type { Terrarium } from "../Terrarium.ts"
 import { Authorization, CurrentCaller, RequestProblems, TerrariumApi } from "./Api.ts"
 import * as ApiKeys from "./ApiKeys.ts"
+import { MAX_UPLOAD_BYTES } from "./ContextUpload.ts"
 import * as Handlers from "./Handlers.ts"
 import { makeProblem, type Problem, type Unauthorized } from "./Problems.ts"
 
 /**
  * The largest request body, in bytes: a version's definition with its conda file inline fits
  * many times over (the conda file itself is limited to 256 KiB). A larger body is refused with
- * 413 before it is read.
+ * 413 before it is read. A build context upload may be up to `MAX_UPLOAD_BYTES` (64 MiB).
  *
  * @since 0.4.0
  * @category limits
@@ -35,22 +36,23 @@ export const MAX_BODY_BYTES = 1024 * 1024
 /** The names of the query parameters and body fields, as a client writes them, for a problem's `field`. */
 const fieldOf = (kind: string, path: string): string => kind === "Payload" || kind === "Body" ? path : path
 
-const RequestProblemsLive = Layer.succeed(RequestProblems)((httpEffect) =>
+const RequestProblemsLive = Layer.succeed(RequestProblems)((httpEffect, { endpoint }) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
+    const limit = endpoint.name === "uploadContext" ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES
     const length = Number(request.headers["content-length"] ?? "0")
-    if (Number.isFinite(length) && length > MAX_BODY_BYTES) {
-      return yield* Effect.fail(makeProblem(413, { _tag: "PayloadTooLarge", detail: `the body has ${length} bytes; the limit is ${MAX_BODY_BYTES}` }))
+    if (Number.isFinite(length) && length > limit) {
+      return yield* Effect.fail(makeProblem(413, { _tag: "PayloadTooLarge", detail: `the body has ${length} bytes; the limit is ${limit}` }))
     }
     return yield* httpEffect.pipe(
-      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(MAX_BODY_BYTES)),
+      Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(limit)),
       Effect.catchIf(
         (error: unknown): error is HttpApiError.HttpApiSchemaError | HttpApiError.HttpApiPayloadTooLarge =>
           HttpApiError.HttpApiSchemaError.is(error) || HttpApiError.HttpApiPayloadTooLarge.is(error),
         (caught): Effect.Effect<never, Problem> => {
           const error = caught as unknown as HttpApiError.HttpApiSchemaError | HttpApiError.HttpApiPayloadTooLarge
           if (HttpApiError.HttpApiPayloadTooLarge.is(error)) {
-            return Effect.fail(makeProblem(413, { _tag: "PayloadTooLarge", detail: `the body is over the limit of ${MAX_BODY_BYTES} bytes` }))
+            return Effect.fail(makeProblem(413, { _tag: "PayloadTooLarge", detail: `the body is over the limit of ${limit} bytes` }))
           }
           const invalid = fromIssue(error.cause.issue, undefined, error.kind === "Payload" ? "body" : error.kind.toLowerCase())
           const where = error.kind === "Params" ? "path" : error.kind === "Query" ? "query" : error.kind === "Headers" ? "header" : "body"
@@ -88,8 +90,9 @@ const notBuiltPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 <p>The web page has not been built: run <code>pnpm install</code> (or <code>pnpm --filter @terrarium/web build</code>)
 in the repository, then start <code>terrarium serve</code> again.</p></main></body></html>`
 
-/** Where the web page's built files are: `packages/web/dist` beside this package. */
-export const defaultWebRoot = (): string => fileURLToPath(new URL("../../../web/dist/", import.meta.url))
+/** Where the web page's built files are: `TERRARIUM_WEB_DIR`, else `packages/web/dist` beside this package. */
+export const defaultWebRoot = (): string =>
+  process.env["TERRARIUM_WEB_DIR"] || fileURLToPath(new URL("../../../web/dist/", import.meta.url))
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -162,8 +165,8 @@ export const routes = (options: Pick<ServeOptions, "webRoot"> = {}) =>
  * @category layers
  */
 export const layer = (options: ServeOptions): Layer.Layer<
-  import("effect/http").HttpServer.HttpServer,
-  unknown,
+  HttpServer.HttpServer,
+  HttpServerError.ServeError,
   Terrarium | ReadModel | LogStore | Database
 > =>
   HttpRouter.serve(routes(options), { disableLogger: true, disableListenLog: true }).pipe(
