@@ -11,6 +11,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Page } from "playwright-core"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { tempDir } from "../support/cli.ts"
 import { launchBrowser, screenshot, seriousViolations, type Browser } from "../support/Browser.ts"
 import { startServer, type TerrariumServer } from "../support/TerrariumServer.ts"
 
@@ -131,6 +134,55 @@ describe("the Environments web page", () => {
     expect(created.body.properties.terrarium.canonicalHash).toBe(hash)
     expect(created.body.properties.tags).toEqual({ team: "vision", stage: "dev" })
     expect(created.body.properties.image).toBe("python:3.11-slim")
+    expect(created.body.properties.environmentVariables).toEqual({ OMP_NUM_THREADS: "1" })
+  })
+
+  it("creates one from a Dockerfile typed in the editor, and shows its build context as a file tree", async () => {
+    await page.goto(`${server.url}/environments/new`)
+    await page.getByLabel("Name", { exact: true }).fill("from-dockerfile")
+    await page.getByRole("radio", { name: /^Dockerfile/ }).check()
+    await page.getByLabel("Dockerfile", { exact: true }).fill("FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==2.1.3\n")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Customise/ }).waitFor()
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Tags/ }).waitFor()
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Review/ }).waitFor()
+    await page.getByRole("button", { name: "Create" }).click()
+    await page.getByRole("heading", { name: "from-dockerfile", level: 1 }).waitFor()
+    const created = await apiGet("/environments/from-dockerfile/versions/1")
+    expect(created.body.properties.build.contextUri).toMatch(/^terrarium:\/\/build-contexts\/sha256:/)
+    await page.getByRole("tab", { name: "Context" }).click()
+    await page.getByRole("navigation", { name: "Build context files" }).getByRole("button", { name: "Dockerfile" }).click()
+    await page.getByText("numpy==2.1.3").waitFor()
+    await checkView("context")
+  })
+
+  it("creates one from an uploaded build context folder", async () => {
+    const folder = tempDir("terrarium-context-")
+    try {
+      mkdirSync(join(folder.path, "app/src"), { recursive: true })
+      writeFileSync(join(folder.path, "app/Dockerfile"), "FROM python:3.11-slim\nCOPY src/ /app/\n")
+      writeFileSync(join(folder.path, "app/src/main.py"), "print('hello')\n")
+      await page.goto(`${server.url}/environments/new`)
+      await page.getByLabel("Name", { exact: true }).fill("from-upload")
+      await page.getByRole("radio", { name: /Upload a build context/ }).check()
+      await page.getByLabel("Build context folder").setInputFiles(join(folder.path, "app"))
+      await page.getByText(/Uploaded 2 file/).waitFor()
+      for (const step of [/Customise/, /Tags/, /Review/]) {
+        await page.getByRole("button", { name: "Next" }).click()
+        await page.getByRole("heading", { name: step }).waitFor()
+      }
+      await page.getByRole("button", { name: "Create" }).click()
+      await page.getByRole("heading", { name: "from-upload", level: 1 }).waitFor()
+      await page.getByRole("tab", { name: "Context" }).click()
+      const tree = page.getByRole("navigation", { name: "Build context files" })
+      await tree.getByText("src/").waitFor()
+      await tree.getByRole("button", { name: "main.py" }).click()
+      await page.getByText("print('hello')").waitFor()
+    } finally {
+      folder.remove()
+    }
   })
 
   it("lists it on the Custom tab with its build status, and finds it by search and tag", async () => {

@@ -219,7 +219,7 @@ const SourceStep = ({ draft, update }: { draft: Draft; update: (changes: Partial
               id="context-files"
               type="file"
               multiple
-              {...{ webkitdirectory: "" }}
+              {...{ webkitdirectory: true }}
               aria-describedby="context-files-hint"
               onChange={(event) => void upload(Array.from(event.currentTarget.files ?? []))}
             />

@@ -145,6 +145,22 @@ const DetailsTab = ({
         </dd>
         <dt>Archived</dt>
         <dd>{properties.isArchived ? "yes" : "no"}</dd>
+        <dt>Environment variables</dt>
+        <dd>
+          {Object.keys(properties.environmentVariables ?? {}).length === 0 ? (
+            <span class="muted">none</span>
+          ) : (
+            <ul class="plain" aria-label="Environment variables">
+              {Object.entries(properties.environmentVariables ?? {}).map(([key, value]) => (
+                <li key={key}>
+                  <code>
+                    {key}={value}
+                  </code>
+                </li>
+              ))}
+            </ul>
+          )}
+        </dd>
         {!editing ? (
           <>
             <dt>Description</dt>
@@ -219,7 +235,7 @@ const treeOf = (entries: ReadonlyArray<ContextEntry>): TreeNode => {
 }
 
 const TreeView = ({ node, open }: { node: TreeNode; open: (path: string) => void }) => (
-  <ul role="group">
+  <ul>
     {[...node.children.values()]
       .sort((a, b) => Number(b.children.size > 0) - Number(a.children.size > 0) || a.name.localeCompare(b.name))
       .map((child) =>
