@@ -68,7 +68,8 @@ const CONDA_V2 = CONDA_V1.replace("requests==2.32.3", "requests==2.32.4").replac
 
 describe("the Environments web page", () => {
   beforeAll(async () => {
-    server = await startServer()
+    // The curated catalog on: the wizard's first source copies a curated environment.
+    server = await startServer({ env: { TERRARIUM_CURATED_CATALOG: "on" } })
     browser = await launchBrowser()
     page = browser.page
     // How long a step waits for the page before the test fails (a build takes a few steps of the
@@ -158,6 +159,30 @@ describe("the Environments web page", () => {
     await checkView("context")
   })
 
+  it("creates one from a curated environment, copying its image and conda file", async () => {
+    await page.goto(`${server.url}/environments/new`)
+    await page.getByLabel("Name", { exact: true }).fill("from-curated")
+    await page.getByRole("radio", { name: /curated environment/ }).check()
+    const picker = page.getByRole("combobox", { name: "Curated environment" })
+    await picker.locator("option").nth(1).waitFor({ state: "attached" })
+    const curated = (await picker.locator("option").nth(1).textContent())!.trim()
+    await picker.selectOption(curated)
+    const source = await apiGet(`/environments/${curated}/versions/latest`)
+    await page.getByTestId("curated-copied").getByText(source.body.properties.image).waitFor()
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Customise/ }).waitFor()
+    expect(await page.getByLabel(/Conda file/).inputValue()).toBe(source.body.properties.condaFile ?? "")
+    for (const step of [/Tags/, /Review/]) {
+      await page.getByRole("button", { name: "Next" }).click()
+      await page.getByRole("heading", { name: step }).waitFor()
+    }
+    await page.getByRole("button", { name: "Create" }).click()
+    await page.getByRole("heading", { name: "from-curated", level: 1 }).waitFor()
+    const created = await apiGet("/environments/from-curated/versions/1")
+    expect(created.body.properties.image).toBe(source.body.properties.image)
+    expect(created.body.properties.environmentType).toBe("UserCreated")
+  })
+
   it("creates one from an uploaded build context folder", async () => {
     const folder = tempDir("terrarium-context-")
     try {
@@ -198,10 +223,15 @@ describe("the Environments web page", () => {
     await page.getByRole("button", { name: "Apply filters" }).click()
     await row.waitFor()
     await checkView("list")
-    // Keyboard: the tabs move with the arrow keys.
+    // Keyboard: the tabs move with the arrow keys; the Curated tab lists the catalog.
+    await page.getByLabel("Tag (name or name=value)").fill("")
+    await page.getByLabel("Search by name or description").fill("")
+    await page.getByRole("button", { name: "Apply filters" }).click()
     await page.getByRole("tab", { name: "Custom environments" }).focus()
     await page.keyboard.press("ArrowRight")
     expect(await page.getByRole("tab", { name: "Curated environments" }).getAttribute("aria-selected")).toBe("true")
+    await page.getByRole("row", { name: /AzureML-/ }).first().waitFor()
+    expect(await page.getByRole("row", { name: new RegExp(NAME) }).count()).toBe(0)
     await page.keyboard.press("ArrowLeft")
     await row.waitFor()
   })

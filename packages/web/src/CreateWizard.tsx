@@ -140,6 +140,12 @@ const CuratedPicker = ({ draft, update }: { draft: Draft; update: (changes: Part
       </select>
       {curated.loading ? <Loading label="Loading curated environments…" /> : null}
       {copying ? <Loading label="Copying its definition…" /> : null}
+      {!copying && draft.curated && draft.image ? (
+        <p role="status" data-testid="curated-copied">
+          Copied from {draft.curated}: image <code>{draft.image}</code>
+          {draft.condaFile ? " and its conda file" : ""}.
+        </p>
+      ) : null}
       <ErrorMessage error={curated.error ?? error} />
     </Field>
   )

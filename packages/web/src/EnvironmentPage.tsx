@@ -477,10 +477,11 @@ const TimelineTab = ({ name, asOf }: { name: string; asOf: string | undefined })
                 {formatTime(at)}
                 {event.actor ? ` by ${event.actor}` : ""}
               </span>
-              {at && !asOf ? (
+              {!asOf ? (
                 <>
                   {" "}
-                  <a href={href(environmentPath(name), { asOf: at }, false)} aria-label={`View as of ${formatTime(at)}`}>
+                  {/* The event's log position names that point exactly (several events share a millisecond). */}
+                  <a href={href(environmentPath(name), { asOf: String(event.position) }, false)} aria-label={`View as of event ${event.position}`}>
                     view as of then
                   </a>
                 </>

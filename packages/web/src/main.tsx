@@ -70,7 +70,8 @@ const withoutAsOf = (): string => {
 const AsOfBanner = ({ asOf }: { asOf: string }) => (
   <div class="asof" role="note">
     <span>
-      Read-only view as of <strong>{formatTime(asOf)}</strong>. Nothing can be changed here.
+      Read-only view as of <strong>{/^\d+$/.test(asOf) ? `log position ${asOf}` : formatTime(asOf)}</strong>. Nothing can be
+      changed here.
     </span>
     <a href={withoutAsOf()}>Back to now</a>
   </div>
