@@ -20,8 +20,10 @@ import {
   CuratedCatalog,
   EnvironmentName,
   type EnvironmentSummary,
+  type ImageBuildRow,
   isCuratedName,
   LogStore,
+  Projections,
   ReadModel,
   type VersionRow,
   WorkspaceName
@@ -88,22 +90,65 @@ const latestOf = (rows: ReadonlyArray<VersionRow>) => rows.filter((r) => !r.arch
 
 const imageRow = (hash: string) => ReadModel.use((rm) => Effect.map(rm.imageBuilds({ canonicalHash: hash }), (rows) => rows[0]))
 
-const summaryOf = (ws: string, name: string) =>
-  Effect.gen(function*() {
-    const readModel = yield* ReadModel
-    const find = (w: string) => Effect.map(readModel.environments({ workspace: w, includeArchived: true }), (all) => all.find((s) => s.name === name))
-    const own = yield* find(ws)
-    if (own !== undefined || !isCuratedName(name) || ws === CuratedCatalog.CURATED_WORKSPACE) return own
-    return yield* find(CuratedCatalog.CURATED_WORKSPACE)
-  })
+/**
+ * What a list of a workspace's environments reads, kept per workspace until the read model moves
+ * (its checkpoint): every environment, its latest version's row and its image's. A list then
+ * costs one query (the checkpoint) while nothing was written, and three after a write.
+ */
+interface Listing {
+  readonly checkpoint: number
+  readonly summaries: ReadonlyArray<EnvironmentSummary>
+  readonly latest: ReadonlyMap<string, VersionRow>
+  /** The log position of each environment's first registered version. */
+  readonly firstPosition: ReadonlyMap<string, number>
+  readonly images: ReadonlyMap<string, ImageBuildRow>
+}
 
-const container = (ws: string, name: string) =>
+const makeListings = () => {
+  const cache = new Map<string, Listing>()
+  return (ws: string) =>
+    Effect.gen(function*() {
+      const checkpoint = yield* Projections.use((p) => p.checkpoint)
+      const cached = cache.get(ws)
+      if (cached !== undefined && cached.checkpoint === checkpoint) return cached
+      const readModel = yield* ReadModel
+      const [summaries, versions, images] = yield* Effect.all([
+        readModel.environments({ workspace: ws, includeArchived: true }),
+        readModel.versions({ workspace: ws, includeArchived: true }),
+        readModel.imageBuilds({})
+      ], { concurrency: 3 })
+      const byName = new Map<string, Array<VersionRow>>()
+      for (const v of versions) {
+        const list = byName.get(v.name)
+        if (list === undefined) byName.set(v.name, [v])
+        else list.push(v)
+      }
+      const latest = new Map<string, VersionRow>()
+      const firstPosition = new Map<string, number>()
+      for (const [name, rows] of byName) {
+        const row = latestOf(rows)
+        if (row !== undefined) latest.set(name, row)
+        firstPosition.set(name, Math.min(...rows.map((r) => r.registeredPosition)))
+      }
+      const listing: Listing = { checkpoint, summaries, latest, firstPosition, images: new Map(images.map((i) => [i.canonicalHash, i])) }
+      cache.set(ws, listing)
+      return listing
+    })
+}
+
+type Listings = ReturnType<typeof makeListings>
+
+const container = (listings: Listings, ws: string, name: string) =>
   Effect.gen(function*() {
-    const summary = yield* summaryOf(ws, name)
+    let listing = yield* listings(ws)
+    let summary = listing.summaries.find((s) => s.name === name)
+    if (summary === undefined && isCuratedName(name) && ws !== CuratedCatalog.CURATED_WORKSPACE) {
+      listing = yield* listings(CuratedCatalog.CURATED_WORKSPACE)
+      summary = listing.summaries.find((s) => s.name === name)
+    }
     if (summary === undefined) return yield* Effect.fail(notFound(`environment '${ws}/${name}' does not exist`, "EnvironmentNotFound"))
-    const latest = latestOf(yield* versionRows(ws, name))
-    const image = latest === undefined ? undefined : yield* imageRow(latest.canonicalHash)
-    return containerResource(summary, latest, image)
+    const latest = listing.latest.get(name)
+    return containerResource(summary, latest, latest === undefined ? undefined : listing.images.get(latest.canonicalHash))
   })
 
 /** One version as a resource: folded from its stream (as of a point, if asked), with its row and image. */
@@ -151,34 +196,41 @@ const fingerprintOf = (query: Record<string, string | undefined>) =>
 
 // ---------------------------------------------------------------------------------------------
 
-const EnvironmentsLive = HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
+const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
   h
     .handle("list", ({ params, query, request }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
-        const readModel = yield* ReadModel
         const view = query.listViewType ?? "ActiveOnly"
         const top = yield* pageSize(query.$top)
         const fingerprint = fingerprintOf(query)
         const offset = yield* decodeSkip(query.$skip, fingerprint)
         const order = yield* orderOf(query.$orderBy)
         const asOf = yield* asOfOf(query.asOf)
-        const includeArchived = view !== "ActiveOnly"
-        const own_ = query.environmentType === "Curated" ? [] : yield* readModel.environments({ workspace: ws, includeArchived })
+        const own_ = query.environmentType === "Curated" ? undefined : yield* listings(ws)
         const curated = query.environmentType === "UserCreated" || ws === CuratedCatalog.CURATED_WORKSPACE
-          ? []
-          : (yield* readModel.environments({ workspace: CuratedCatalog.CURATED_WORKSPACE, includeArchived })).filter((c) => !own_.some((o) => o.name === c.name))
+          ? undefined
+          : yield* listings(CuratedCatalog.CURATED_WORKSPACE)
+        const ownNames = new Set(own_?.summaries.map((s) => s.name) ?? [])
         const filters = listFilters(query)
         // An as-of list shows the environments there were then; what they are now stands for
-        // what they were (the version list and a version's read are exact as of the point).
+        // what they were (a version's read and the version list are exact as of the point).
         const asOfTime = asOf === undefined ? undefined : "time" in asOf ? asOf.time : undefined
-        const asOfPosition = asOf !== undefined && "position" in asOf ? asOf.position : undefined
-        let all: Array<EnvironmentSummary> = [...own_, ...curated].filter((s) =>
-          (view !== "ArchivedOnly" || s.archived) &&
+        const latestOfSummary = (s: EnvironmentSummary) => (s.workspace === ws ? own_ : curated)?.latest.get(s.name)
+        const imageOf = (s: EnvironmentSummary) => {
+          const latest = latestOfSummary(s)
+          return latest === undefined ? undefined : (s.workspace === ws ? own_ : curated)?.images.get(latest.canonicalHash)
+        }
+        let all: Array<EnvironmentSummary> = [
+          ...(own_?.summaries ?? []),
+          ...(curated?.summaries.filter((c) => !ownNames.has(c.name)) ?? [])
+        ].filter((s) =>
+          (view === "All" || (view === "ArchivedOnly") === s.archived) &&
           (query.environmentType === undefined || (query.environmentType === "Curated") === (s.environmentType === "curated")) &&
           filters.search(s.name) &&
+          (query.tag === undefined || filters.tag(latestOfSummary(s)?.tags ?? {})) &&
           (asOfTime === undefined || s.createdAt.getTime() <= asOfTime.getTime()) &&
-          (asOfPosition === undefined || s.updatedPosition <= asOfPosition || s.createdAt.getTime() <= Date.now())
+          (asOf === undefined || !("position" in asOf) || ((s.workspace === ws ? own_ : curated)?.firstPosition.get(s.name) ?? Infinity) <= asOf.position)
         )
         const compare: Record<(typeof ORDERS)[number], (a: EnvironmentSummary, b: EnvironmentSummary) => number> = {
           "name": (a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
@@ -188,24 +240,14 @@ const EnvironmentsLive = HttpApiBuilder.group(TerrariumApi, "environments", (h) 
           "updatedAt desc": (a, b) => b.updatedPosition - a.updatedPosition
         }
         all = all.sort(compare[order])
-        // A tag filter needs every environment's latest tags; without one, only the page's are read.
-        if (query.tag !== undefined) {
-          const withTags = yield* Effect.forEach(all, (s) => Effect.map(versionRows(s.workspace, s.name), (rows) => ({ s, latest: latestOf(rows) })), { concurrency: 4 })
-          all = withTags.filter(({ latest }) => latest !== undefined && filters.tag(latest.tags)).map(({ s }) => s)
-        }
         const page = pageOf(all, offset, top, request, fingerprint)
-        const value = yield* Effect.forEach(page.value, (s) =>
-          Effect.gen(function*() {
-            const latest = latestOf(yield* readModel.versions({ workspace: s.workspace, name: s.name, includeArchived: true }))
-            const image = latest === undefined ? undefined : yield* imageRow(latest.canonicalHash)
-            return containerResource(s, latest, image)
-          }), { concurrency: 4 })
+        const value = page.value.map((s) => containerResource(s, latestOfSummary(s), imageOf(s)))
         return { value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) }
       })))
     .handle("get", ({ params }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
-        return yield* container(ws, yield* environmentName(params.name))
+        return yield* container(listings, ws, yield* environmentName(params.name))
       })))
     .handle("update", ({ params, payload }) =>
       problems(Effect.gen(function*() {
@@ -224,21 +266,21 @@ const EnvironmentsLive = HttpApiBuilder.group(TerrariumApi, "environments", (h) 
             ...tagChanges(latest.tags, tags)
           }).pipe(Effect.catchIf((e) => e._tag === "InvalidInput" && /nothing to change|no change/i.test(e.message), () => Effect.void))
         }
-        return yield* container(ws, name)
+        return yield* container(listings, ws, name)
       })))
     .handle("archive", ({ params }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
         yield* Terrarium.use((t) => Effect.flatMap(actorOf, (actor) => t.archiveEnvironment({ workspace: ws, name, actor })))
-        return yield* container(ws, name)
+        return yield* container(listings, ws, name)
       })))
     .handle("restore", ({ params }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
         yield* Terrarium.use((t) => Effect.flatMap(actorOf, (actor) => t.restoreEnvironment({ workspace: ws, name, actor })))
-        return yield* container(ws, name)
+        return yield* container(listings, ws, name)
       })))
 )
 
@@ -495,7 +537,9 @@ const AuditLive = HttpApiBuilder.group(TerrariumApi, "audit", (h) =>
 const buildOf = (ws: string, buildId: string) =>
   Effect.gen(function*() {
     const readModel = yield* ReadModel
-    const row = (yield* readModel.imageBuilds({})).find((r) => r.buildId === buildId)
+    const find = Effect.map(readModel.imageBuilds({}), (rows) => rows.find((r) => r.buildId === buildId))
+    // A build another process started a moment ago may not be projected yet: catch up once.
+    const row = (yield* find) ?? (yield* Effect.andThen(Projections.use((p) => p.catchUp), find))
     const missing = notFound(`build '${buildId}' does not exist`)
     if (row === undefined) return yield* Effect.fail(missing)
     const registrations = yield* readModel.cacheLookup(row.canonicalHash)
@@ -552,6 +596,8 @@ const BuildsLive = (scope: Scope.Scope) => HttpApiBuilder.group(TerrariumApi, "b
           Effect.forkIn(scope)
         )
         const answer = yield* Deferred.await(first)
+        // The build id answered is readable at once (GET /builds/{id}, its log).
+        yield* Projections.use((p) => p.catchUp)
         const row = yield* imageRow(v.canonicalHash)
         if (answer._tag === "Cached") return buildResource(v.canonicalHash, row, true)
         const resource = buildResource(v.canonicalHash, row, false)
@@ -651,4 +697,4 @@ const rangeResponse = (bytes: Uint8Array, range: string | undefined): Effect.Eff
  * @category layers
  */
 export const layer = Layer.unwrap(Effect.map(Effect.scope, (scope) =>
-  Layer.mergeAll(EnvironmentsLive, VersionsLive, AuditLive, BuildsLive(scope))))
+  Layer.mergeAll(EnvironmentsLive(makeListings()), VersionsLive, AuditLive, BuildsLive(scope))))

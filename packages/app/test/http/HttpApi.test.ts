@@ -288,6 +288,10 @@ describe("lists", () => {
       next = page.json.nextLink
     }
     assert.deepStrictEqual(names, ["alpha", "beta", "from-context", "gamma", "pydata", "torch"])
+    // As of a position before alpha was registered, the list had none of alpha, beta, gamma (from-context came before).
+    const alphaAt = (await call("GET", "/team-a/environments/alpha/events")).json.value[0].position
+    const before = await call("GET", `/team-a/environments?environmentType=UserCreated&asOf=${alphaAt - 1}`)
+    assert.deepStrictEqual(before.json.value.map((e: any) => e.name), ["from-context", "pydata", "torch"])
     const searched = await call("GET", "/team-a/environments?search=AMM")
     assert.deepStrictEqual(searched.json.value.map((e: any) => e.name), ["gamma"])
     const tagged = await call("GET", "/team-a/environments?tag=owner=x")
@@ -313,6 +317,8 @@ describe("builds", () => {
     const started = await call("POST", "/team-a/environments/alpha/versions/1/builds")
     assert.strictEqual(started.status, 202, started.text)
     assert.match(started.json.buildId, /^[0-9a-f-]{36}$/)
+    // The build id answered is readable at once.
+    assert.strictEqual((await call("GET", `/team-a/builds/${started.json.buildId}`)).status, 200)
     let image: any
     for (let i = 0; i < 200; i++) {
       image = (await call("GET", "/team-a/environments/alpha/versions/1/image")).json
