@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Page } from "playwright-core"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { tempDir } from "../support/cli.ts"
 import { launchBrowser, screenshot, seriousViolations, type Browser } from "../support/Browser.ts"
@@ -251,6 +251,22 @@ describe("the Environments web page", () => {
     expect(image.body.status).toBe("Built")
     expect(await page.getByRole("tabpanel").textContent()).toContain(image.body.digest)
     await checkView("details")
+  })
+
+  it("edits the description and tags of a version, and downloads its YAML", async () => {
+    await page.getByRole("button", { name: "Edit description and tags" }).click()
+    await page.getByLabel("Description", { exact: true }).fill("Requests for the vision team")
+    await page.getByLabel(/^Tags/).fill("team=vision\nstage=test")
+    await page.getByRole("button", { name: "Save" }).click()
+    await page.getByText("Requests for the vision team").waitFor()
+    const edited = await apiGet(`/environments/${NAME}/versions/1`)
+    expect(edited.body.properties.description).toBe("Requests for the vision team")
+    expect(edited.body.properties.tags).toEqual({ team: "vision", stage: "test" })
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download YAML" }).click()])
+    expect(download.suggestedFilename()).toBe(`${NAME}-1.yml`)
+    const yaml = readFileSync((await download.path())!, "utf8")
+    expect(yaml).toMatch(new RegExp(`name: ${NAME}`))
+    expect(yaml).toMatch(/python:3\.11-slim/)
   })
 
   it("compares two versions: the definition and the packages that changed", async () => {
