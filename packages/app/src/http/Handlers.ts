@@ -375,14 +375,19 @@ const VersionsLive = HttpApiBuilder.group(TerrariumApi, "versions", (h) =>
         const position = asOf === undefined ? undefined : yield* Effect.map(t.show({ workspace: ws, ref: { name, version: rows[0]?.version ?? "1" }, asOf }).pipe(Effect.option), (o) => o._tag === "Some" ? o.value.asOfPosition : -1)
         let candidates = rows.filter((r) => position === undefined || r.registeredPosition <= position)
         if (order.endsWith("desc")) candidates = [...candidates].reverse()
-        const pageRows = candidates.filter((r) => filters.tag(r.tags))
-        const views = yield* Effect.forEach(pageRows, (r) =>
-          t.show({ workspace: r.workspace, ref: { name: r.name, version: r.version }, asOf }).pipe(Effect.map((v) => ({ v, r }))), { concurrency: 4 })
-        const visible = views.filter(({ v }) => view === "All" || (view === "ArchivedOnly") === v.archived)
-        const page = pageOf(visible, offset, top, request, fingerprint)
+        const tagged = candidates.filter((r) => filters.tag(r.tags))
+        const show = (r: VersionRow) => t.show({ workspace: r.workspace, ref: { name: r.name, version: r.version }, asOf }).pipe(Effect.map((v) => ({ v, r })))
+        const inView = (archived: boolean) => view === "All" || (view === "ArchivedOnly") === archived
+        // Now, a row says whether its version is archived: only the page's versions are read.
+        // As of a point, each version is read as of it to know whether it was archived then.
+        const page = asOf === undefined
+          ? pageOf(tagged.filter((r) => inView(r.archived)), offset, top, request, fingerprint)
+          : pageOf(tagged, 0, tagged.length, request, fingerprint)
+        const views = yield* Effect.forEach(page.value, show, { concurrency: 4 })
+        const shown = asOf === undefined ? { value: views, nextLink: page.nextLink } : pageOf(views.filter(({ v }) => inView(v.archived)), offset, top, request, fingerprint)
         return {
-          value: page.value.map(({ v, r }) => versionResource(v, { row: r })),
-          ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink })
+          value: shown.value.map(({ v, r }) => versionResource(v, { row: r })),
+          ...(shown.nextLink === undefined ? {} : { nextLink: shown.nextLink })
         }
       })))
     .handle("create", ({ params, payload }) =>

@@ -11,7 +11,7 @@ import { type Database } from "@terrarium/adapters"
 import type { LogStore, ReadModel } from "@terrarium/domain"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Effect, FileSystem, Layer, Path } from "effect"
-import { HttpIncomingMessage, HttpRouter, type HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpIncomingMessage, HttpRouter, HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiError } from "effect/http-api"
 import { createServer } from "node:http"
 import { fileURLToPath } from "node:url"
@@ -132,6 +132,10 @@ const staticFiles = (root: string) =>
       const contentType = CONTENT_TYPES[path.extname(target)] ?? "application/octet-stream"
       return yield* HttpServerResponse.file(target, { contentType }).pipe(Effect.orElseSucceed(() => HttpServerResponse.html(notBuiltPage)))
     }).pipe(Effect.catchCause(() => Effect.succeed(HttpServerResponse.html(notBuiltPage)))))
+
+/** The server's base URL (`http://127.0.0.1:PORT`), once it listens. @since 0.4.0 @category accessors */
+export const url: Effect.Effect<string, never, HttpServer.HttpServer> = HttpServer.HttpServer.use((server) =>
+  Effect.succeed(HttpServer.formatAddress(server.address)))
 
 /** @since 0.4.0 @category model */
 export interface ServeOptions {

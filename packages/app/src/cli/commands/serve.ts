@@ -10,7 +10,6 @@
  */
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { HttpServer } from "effect/http"
 import { InvalidInput } from "../../InvalidInput.ts"
 import { loadSetup, root, type RootFlags, storageOf, asUsageError } from "../TerrariumCommand.ts"
 
@@ -39,8 +38,7 @@ export const serve = Command.make("serve", {
       Layer.provideMerge(terrarium)
     )
     const announce = Effect.gen(function*() {
-      const address = (yield* HttpServer.HttpServer).address
-      const url = HttpServer.formatAddress(address)
+      const url = yield* Server.url
       if (input.devKey) {
         const made = yield* ApiKeys.ApiKeys.use((keys) => keys.create({ workspace: flags.workspace, actor: Setup.osUser(), description: "serve --dev-key" }))
         process.stdout.write(`api key: ${Redacted.value(made.key)} (workspace ${made.workspace}; shown once)\n`)

@@ -4,8 +4,6 @@
  *
  * @since 0.4.0
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
 import { Console, Effect, Layer, Option } from "effect"
 import type { ApiKeys } from "../../../http/ApiKeys.ts"
 import { render } from "../../Output.ts"
@@ -26,6 +24,9 @@ export const withApiKeys = <A, E>(
     const flags: RootFlags = yield* root
     const Setup = yield* loadSetup
     const { ApiKeys, layer } = yield* Effect.promise(() => import("../../../http/ApiKeys.ts"))
+    // Loaded when the command runs, as the composition root is: other commands' start-up never pays for them.
+    const [NodeFileSystem, NodePath] = yield* Effect.promise(() =>
+      Promise.all([import("@effect/platform-node/NodeFileSystem"), import("@effect/platform-node/NodePath")]))
     const database = Setup.layerDatabase(storageOf(flags)).pipe(Layer.provide([NodeFileSystem.layer, NodePath.layer]))
     const actor = Option.getOrElse(flags.actor, () => Setup.osUser())
     const value = yield* ApiKeys.use((keys) => f(keys, flags, actor)).pipe(
