@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. Starts the services the tests need (PostgreSQL, a Docker engine with the test
-# base image; Chromium is installed when missing) if they are down, and never lets a test skip for a missing service: if a service
-# cannot be started, the run fails. A Docker engine this script started is stopped at the end
+# base image; Chromium is installed when missing) if they are down, and never lets a test skip for
+# a missing service: if a service cannot be started, the run fails. A Docker engine this script started is stopped at the end
 # (by its PID, its images kept for the next run); one that was already running is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
