@@ -14,12 +14,14 @@
  */
 import { Effect } from "effect"
 import { CliConfig, CliOutput, Command, GlobalFlag } from "effect/cli"
+import { apikey } from "./commands/apikey.ts"
 import { audit } from "./commands/audit.ts"
 import { curated } from "./commands/curated.ts"
 import { db } from "./commands/db.ts"
 import { environment } from "./commands/environment.ts"
 import { image } from "./commands/image.ts"
 import { projections } from "./commands/projections.ts"
+import { serve } from "./commands/serve.ts"
 import { worker } from "./commands/worker.ts"
 import { root } from "./TerrariumCommand.ts"
 
@@ -31,7 +33,7 @@ export { UsageError } from "./Diagnostics.ts"
  * @since 0.1.0
  * @category commands
  */
-export const terrarium = root.pipe(Command.withSubcommands([environment, image, curated, audit, db, projections, worker]))
+export const terrarium = root.pipe(Command.withSubcommands([environment, image, curated, audit, db, projections, worker, serve, apikey]))
 
 /**
  * The framework prints help for `--help`, and its version; a command line it cannot parse is

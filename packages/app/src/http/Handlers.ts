@@ -1,0 +1,705 @@
+/**
+ * The handlers of the HTTP API: each reads its request, checks that the caller's key opens the
+ * workspace, and calls a use case of `Terrarium` (writes, one version's reads, diffs, the audit
+ * trail, builds) or asks the read model directly for what spans environments (lists): the
+ * server follows the log in the background (`BackgroundProjection.ts`), so a list does not first
+ * catch the read model up as a CLI read does.
+ *
+ * A key of another workspace gets 404 for anything here, exactly what a missing environment
+ * gets, so that it learns nothing about what exists. No handler appends anything before every
+ * check of its request has passed (the use cases check before they append).
+ *
+ * @since 0.4.0
+ */
+import { exportDefinition, EXPORT_FORMATS, type ExportFormat, type ImportedEnvironment } from "@terrarium/adapters"
+import {
+  Build,
+  buildContextDigest,
+  BuildContextStore,
+  CanonicalHash,
+  CuratedCatalog,
+  EnvironmentName,
+  type EnvironmentSummary,
+  type ImageBuildRow,
+  isCuratedName,
+  LogStore,
+  Projections,
+  ReadModel,
+  type VersionRow,
+  WorkspaceName
+} from "@terrarium/domain"
+import { Effect, Layer, Result, Schema, Scope, Deferred, Stream } from "effect"
+import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { type AsOf, decodeAsOf } from "../AsOf.ts"
+import { type EnvironmentRef, InvalidReference, parseRef } from "../EnvironmentRef.ts"
+import type { TerrariumError } from "../Errors.ts"
+import { InvalidInput } from "../InvalidInput.ts"
+import { Terrarium } from "../Terrarium.ts"
+import type * as Api from "./Api.ts"
+import { CurrentCaller, TerrariumApi } from "./Api.ts"
+import { readTar, STORED_CONTEXT_PREFIX } from "./ContextUpload.ts"
+import { decodeSkip, encodeSkip, pageSize } from "./Paging.ts"
+import { badRequest, makeProblem, notFound, type Problem, problemOf, type RangeNotSatisfiable } from "./Problems.ts"
+import { auditEvent, containerResource, definitionOf, imageStatusOf, versionResource } from "./Resources.ts"
+
+/** Any application error as the problem it is. */
+const problems = <A, R>(effect: Effect.Effect<A, TerrariumError | Problem, R>): Effect.Effect<A, Problem, R> =>
+  Effect.mapError(effect, (error) => ("status" in error && "title" in error ? error as Problem : problemOf(error as TerrariumError)))
+
+const isWorkspace = Schema.is(WorkspaceName)
+const isName = Schema.is(EnvironmentName)
+
+/**
+ * The workspace of the path, when the caller's key opens it: otherwise 404, as for a workspace
+ * that does not exist (a key learns nothing about others).
+ */
+const own = (ws: string) =>
+  CurrentCaller.use((caller) =>
+    caller.workspace === ws && isWorkspace(ws) ? Effect.succeed(ws) : Effect.fail(notFound(`workspace '${ws}' does not exist`)))
+
+/** The actor of a write: the key that made it (the audit trail says which key). */
+const actorOf = CurrentCaller.use((caller) => Effect.succeed(`apikey:${caller.keyId}`))
+
+const environmentName = (name: string) =>
+  isName(name) ? Effect.succeed(name) : Effect.fail(notFound(`environment '${name}' does not exist`, "EnvironmentNotFound"))
+
+/** A version segment of a path: a version, `latest`, or `@label`. */
+const refOf = (name: string, version: string): Effect.Effect<EnvironmentRef, Problem> => {
+  const text = version.startsWith("@") ? `${name}${version}` : version === "latest" ? `${name}@latest` : `${name}:${version}`
+  const ref = parseRef(text)
+  return ref instanceof InvalidReference
+    ? Effect.fail(makeProblem(400, { _tag: ref._tag, detail: ref.message, field: "version" }))
+    : Effect.succeed(ref)
+}
+
+const asOfOf = (text: string | undefined): Effect.Effect<AsOf | undefined, Problem> =>
+  text === undefined ? Effect.succeed(undefined) : problems(Effect.mapError(decodeAsOf(text), (e) => new InvalidInput({ field: "asOf", reason: e.reason, ...(e.input === undefined ? {} : { input: e.input }) })))
+
+/** A read-model query about one environment; a curated name the workspace lacks is the curated catalog's. */
+const versionRows = (ws: string, name: string) =>
+  Effect.gen(function*() {
+    const readModel = yield* ReadModel
+    const rows = yield* readModel.versions({ workspace: ws, name, includeArchived: true })
+    if (rows.length > 0 || !isCuratedName(name) || ws === CuratedCatalog.CURATED_WORKSPACE) return rows
+    return yield* readModel.versions({ workspace: CuratedCatalog.CURATED_WORKSPACE, name, includeArchived: true })
+  })
+
+/** The latest version row of an environment: its newest version not archived, else its newest. */
+const latestOf = (rows: ReadonlyArray<VersionRow>) => rows.filter((r) => !r.archived).at(-1) ?? rows.at(-1)
+
+const imageRow = (hash: string) => ReadModel.use((rm) => Effect.map(rm.imageBuilds({ canonicalHash: hash }), (rows) => rows[0]))
+
+/**
+ * What a list of a workspace's environments reads, kept per workspace until the read model moves
+ * (its checkpoint): every environment, its latest version's row and its image's. A list then
+ * costs one query (the checkpoint) while nothing was written, and three after a write.
+ */
+interface Listing {
+  readonly checkpoint: number
+  readonly summaries: ReadonlyArray<EnvironmentSummary>
+  readonly latest: ReadonlyMap<string, VersionRow>
+  /** The log position of each environment's first registered version. */
+  readonly firstPosition: ReadonlyMap<string, number>
+  readonly images: ReadonlyMap<string, ImageBuildRow>
+}
+
+const makeListings = () => {
+  const cache = new Map<string, Listing>()
+  return (ws: string) =>
+    Effect.gen(function*() {
+      const checkpoint = yield* Projections.use((p) => p.checkpoint)
+      const cached = cache.get(ws)
+      if (cached !== undefined && cached.checkpoint === checkpoint) return cached
+      const readModel = yield* ReadModel
+      const [summaries, versions, images] = yield* Effect.all([
+        readModel.environments({ workspace: ws, includeArchived: true }),
+        readModel.versions({ workspace: ws, includeArchived: true }),
+        readModel.imageBuilds({})
+      ], { concurrency: 3 })
+      const byName = new Map<string, Array<VersionRow>>()
+      for (const v of versions) {
+        const list = byName.get(v.name)
+        if (list === undefined) byName.set(v.name, [v])
+        else list.push(v)
+      }
+      const latest = new Map<string, VersionRow>()
+      const firstPosition = new Map<string, number>()
+      for (const [name, rows] of byName) {
+        const row = latestOf(rows)
+        if (row !== undefined) latest.set(name, row)
+        firstPosition.set(name, Math.min(...rows.map((r) => r.registeredPosition)))
+      }
+      const listing: Listing = { checkpoint, summaries, latest, firstPosition, images: new Map(images.map((i) => [i.canonicalHash, i])) }
+      cache.set(ws, listing)
+      return listing
+    })
+}
+
+type Listings = ReturnType<typeof makeListings>
+
+const container = (listings: Listings, ws: string, name: string) =>
+  Effect.gen(function*() {
+    let listing = yield* listings(ws)
+    let summary = listing.summaries.find((s) => s.name === name)
+    if (summary === undefined && isCuratedName(name) && ws !== CuratedCatalog.CURATED_WORKSPACE) {
+      listing = yield* listings(CuratedCatalog.CURATED_WORKSPACE)
+      summary = listing.summaries.find((s) => s.name === name)
+    }
+    if (summary === undefined) return yield* Effect.fail(notFound(`environment '${ws}/${name}' does not exist`, "EnvironmentNotFound"))
+    const latest = listing.latest.get(name)
+    return containerResource(summary, latest, latest === undefined ? undefined : listing.images.get(latest.canonicalHash))
+  })
+
+/** One version as a resource: folded from its stream (as of a point, if asked), with its row and image. */
+const version = (ws: string, ref: EnvironmentRef, asOf?: AsOf | undefined) =>
+  Effect.gen(function*() {
+    const t = yield* Terrarium
+    const v = yield* t.show({ workspace: ws, ref, asOf })
+    const [rows, image] = yield* Effect.all([versionRows(v.workspace, v.name), imageRow(v.canonicalHash)], { concurrency: 2 })
+    return versionResource(v, { row: rows.find((r) => r.version === v.version), image, withImage: true })
+  })
+
+/** The tags a PATCH leaves: the ones given replace the ones there. */
+const tagChanges = (current: Readonly<Record<string, string>>, given: Readonly<Record<string, string>> | undefined) =>
+  given === undefined ? {} : { tags: given, removeTags: Object.keys(current).filter((k) => !(k in given)) }
+
+const listFilters = (query: { readonly tag?: string | undefined; readonly search?: string | undefined }) => {
+  const [tagKey, tagValue] = query.tag === undefined ? [undefined, undefined] : query.tag.includes("=")
+    ? [query.tag.slice(0, query.tag.indexOf("=")), query.tag.slice(query.tag.indexOf("=") + 1)]
+    : [query.tag, undefined]
+  return {
+    tag: (tags: Readonly<Record<string, string>>) => tagKey === undefined || (tagKey in tags && (tagValue === undefined || tags[tagKey] === tagValue)),
+    search: (name: string) => query.search === undefined || name.toLowerCase().includes(query.search.toLowerCase())
+  }
+}
+
+const ORDERS = ["name", "name desc", "createdAt", "createdAt desc", "updatedAt desc"] as const
+
+const orderOf = (text: string | undefined): Effect.Effect<(typeof ORDERS)[number], Problem> => {
+  const order = (text ?? "name").trim().replace(/\s+/g, " ").replace(/ asc$/i, "")
+  const found = ORDERS.find((o) => o.toLowerCase() === order.toLowerCase())
+  return found === undefined ? Effect.fail(badRequest("$orderBy", `one of ${ORDERS.join(", ")}`)) : Effect.succeed(found)
+}
+
+/** A page of a list, and the link to the next one (same query, the next `$skip` token). */
+const pageOf = <A>(items: ReadonlyArray<A>, offset: number, top: number, request: HttpServerRequest.HttpServerRequest, fingerprint: string) => {
+  const value = items.slice(offset, offset + top)
+  if (offset + top >= items.length) return { value }
+  const url = new URL(request.url, "http://terrarium")
+  url.searchParams.set("$skip", encodeSkip({ offset: offset + top, fingerprint }))
+  return { value, nextLink: `${url.pathname}${url.search}` }
+}
+
+const fingerprintOf = (query: Record<string, string | undefined>) =>
+  JSON.stringify(Object.entries(query).filter(([k, v]) => k !== "$skip" && k !== "$top" && v !== undefined).sort())
+
+// ---------------------------------------------------------------------------------------------
+
+const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
+  h
+    .handle("list", ({ params, query, request }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const view = query.listViewType ?? "ActiveOnly"
+        const top = yield* pageSize(query.$top)
+        const fingerprint = fingerprintOf(query)
+        const offset = yield* decodeSkip(query.$skip, fingerprint)
+        const order = yield* orderOf(query.$orderBy)
+        const asOf = yield* asOfOf(query.asOf)
+        const own_ = query.environmentType === "Curated" ? undefined : yield* listings(ws)
+        const curated = query.environmentType === "UserCreated" || ws === CuratedCatalog.CURATED_WORKSPACE
+          ? undefined
+          : yield* listings(CuratedCatalog.CURATED_WORKSPACE)
+        const ownNames = new Set(own_?.summaries.map((s) => s.name) ?? [])
+        const filters = listFilters(query)
+        // An as-of list shows the environments there were then; what they are now stands for
+        // what they were (a version's read and the version list are exact as of the point).
+        const asOfTime = asOf === undefined ? undefined : "time" in asOf ? asOf.time : undefined
+        const latestOfSummary = (s: EnvironmentSummary) => (s.workspace === ws ? own_ : curated)?.latest.get(s.name)
+        const imageOf = (s: EnvironmentSummary) => {
+          const latest = latestOfSummary(s)
+          return latest === undefined ? undefined : (s.workspace === ws ? own_ : curated)?.images.get(latest.canonicalHash)
+        }
+        let all: Array<EnvironmentSummary> = [
+          ...(own_?.summaries ?? []),
+          ...(curated?.summaries.filter((c) => !ownNames.has(c.name)) ?? [])
+        ].filter((s) =>
+          (view === "All" || (view === "ArchivedOnly") === s.archived) &&
+          (query.environmentType === undefined || (query.environmentType === "Curated") === (s.environmentType === "curated")) &&
+          filters.search(s.name) &&
+          (query.tag === undefined || filters.tag(latestOfSummary(s)?.tags ?? {})) &&
+          (asOfTime === undefined || s.createdAt.getTime() <= asOfTime.getTime()) &&
+          (asOf === undefined || !("position" in asOf) || ((s.workspace === ws ? own_ : curated)?.firstPosition.get(s.name) ?? Infinity) <= asOf.position)
+        )
+        const compare: Record<(typeof ORDERS)[number], (a: EnvironmentSummary, b: EnvironmentSummary) => number> = {
+          "name": (a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+          "name desc": (a, b) => a.name < b.name ? 1 : a.name > b.name ? -1 : 0,
+          "createdAt": (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.name < b.name ? -1 : 1),
+          "createdAt desc": (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? -1 : 1),
+          "updatedAt desc": (a, b) => b.updatedPosition - a.updatedPosition
+        }
+        all = all.sort(compare[order])
+        const page = pageOf(all, offset, top, request, fingerprint)
+        const value = page.value.map((s) => containerResource(s, latestOfSummary(s), imageOf(s)))
+        return { value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) }
+      })))
+    .handle("get", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        return yield* container(listings, ws, yield* environmentName(params.name))
+      })))
+    .handle("update", ({ params, payload }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        const t = yield* Terrarium
+        const latest = latestOf(yield* versionRows(ws, name))
+        if (latest === undefined) return yield* Effect.fail(notFound(`environment '${ws}/${name}' has no version to describe`, "NoActiveVersion"))
+        const { description, tags } = payload.properties
+        if (description !== undefined || tags !== undefined) {
+          yield* t.update({
+            workspace: ws,
+            actor: yield* actorOf,
+            ref: { name, version: latest.version },
+            ...(description === undefined ? {} : { description }),
+            ...tagChanges(latest.tags, tags)
+          }).pipe(Effect.catchIf((e) => e._tag === "InvalidInput" && /nothing to change|no change/i.test(e.message), () => Effect.void))
+        }
+        return yield* container(listings, ws, name)
+      })))
+    .handle("archive", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        yield* Terrarium.use((t) => Effect.flatMap(actorOf, (actor) => t.archiveEnvironment({ workspace: ws, name, actor })))
+        return yield* container(listings, ws, name)
+      })))
+    .handle("restore", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        yield* Terrarium.use((t) => Effect.flatMap(actorOf, (actor) => t.restoreEnvironment({ workspace: ws, name, actor })))
+        return yield* container(listings, ws, name)
+      })))
+)
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A body whose `build.contextUri` names an uploaded context (`terrarium://build-contexts/…`):
+ * the definition gets that context's digest and its Dockerfile's text, as an import of a local
+ * folder does, and the context goes with it to `create`.
+ */
+const withStoredContext = (imported: ImportedEnvironment) =>
+  Effect.gen(function*() {
+    const base = imported.definition.docker.base
+    if (base.kind !== "dockerfile" || base.context === undefined || !base.context.startsWith(STORED_CONTEXT_PREFIX)) {
+      return { imported, context: undefined }
+    }
+    const digest = base.context.slice(STORED_CONTEXT_PREFIX.length)
+    const store = yield* BuildContextStore
+    const context = yield* store.get(digest).pipe(Effect.mapError(() =>
+      makeProblem(422, { _tag: "ImportError", detail: `no build context was uploaded as ${digest} (POST …/contexts first)`, field: "properties.build.contextUri" })))
+    const dockerfilePath = base.dockerfilePath ?? "Dockerfile"
+    const file = context.entries.find((e) => e.path === dockerfilePath && e.linkTarget === undefined)
+    if (file === undefined) {
+      return yield* Effect.fail(makeProblem(422, { _tag: "ImportError", detail: `the uploaded context has no file ${dockerfilePath}`, field: "properties.build.dockerfilePath" }))
+    }
+    const definition = {
+      ...imported.definition,
+      docker: {
+        ...imported.definition.docker,
+        base: { kind: "dockerfile" as const, dockerfile: new TextDecoder().decode(file.content), context: base.context, dockerfilePath, contextDigest: digest }
+      }
+    }
+    return { imported: { ...imported, definition }, context }
+  })
+
+/** `POST …/versions` and `PUT …/versions/{v}`: 201 when a version was made, 200 when it was there. */
+const register = (wsText: string, nameText: string, body: Api.EnvironmentVersionBody, explicit: string | undefined) =>
+  problems(Effect.gen(function*() {
+    const ws = yield* own(wsText)
+    const name = yield* environmentName(nameText)
+    const t = yield* Terrarium
+    const actor = yield* actorOf
+    if (explicit !== undefined) yield* refOf(name, explicit)
+    const { imported, context } = yield* withStoredContext(yield* definitionOf(name, body))
+    const registration = yield* t.create({
+      workspace: ws,
+      name,
+      actor,
+      definition: imported.definition,
+      ...(context === undefined ? {} : { buildContext: context }),
+      ...(explicit === undefined ? {} : { version: explicit })
+    })
+    // The same content again with other metadata: a PUT (or POST) describes the version anew.
+    const notApplied = registration.metadataNotApplied
+    if (notApplied !== undefined && explicit !== undefined) {
+      const rows = yield* versionRows(ws, name)
+      const row = rows.find((r) => r.version === registration.version)
+      yield* t.update({
+        workspace: ws,
+        actor,
+        ref: { name, version: registration.version },
+        ...(notApplied.description === undefined ? {} : { description: notApplied.description }),
+        ...tagChanges(row?.tags ?? {}, notApplied.tags)
+      }).pipe(Effect.catchIf((e) => e._tag === "InvalidInput", () => Effect.void))
+    }
+    return { created: registration.created, resource: yield* version(ws, { name, version: registration.version }) }
+  }))
+
+const VersionsLive = HttpApiBuilder.group(TerrariumApi, "versions", (h) =>
+  h
+    .handle("list", ({ params, query, request }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        const view = query.listViewType ?? "ActiveOnly"
+        const top = yield* pageSize(query.$top)
+        const fingerprint = fingerprintOf(query)
+        const offset = yield* decodeSkip(query.$skip, fingerprint)
+        const asOf = yield* asOfOf(query.asOf)
+        const t = yield* Terrarium
+        const rows = yield* versionRows(ws, name)
+        if (rows.length === 0) {
+          // An environment with a draft only, or none: the use case says which.
+          yield* t.show({ workspace: ws, ref: { name, label: "latest" } })
+        }
+        const filters = listFilters(query)
+        const order = (query.$orderBy ?? "createdAt desc").trim().toLowerCase()
+        if (!["createdat", "createdat asc", "createdat desc", "version", "version desc"].includes(order.replace(/\s+/g, " "))) {
+          return yield* Effect.fail(badRequest("$orderBy", "one of createdAt, createdAt desc"))
+        }
+        // Rows that were there at the as-of point; each is then read as of it (archived or not then).
+        const position = asOf === undefined ? undefined : yield* Effect.map(t.show({ workspace: ws, ref: { name, version: rows[0]?.version ?? "1" }, asOf }).pipe(Effect.option), (o) => o._tag === "Some" ? o.value.asOfPosition : -1)
+        let candidates = rows.filter((r) => position === undefined || r.registeredPosition <= position)
+        if (order.endsWith("desc")) candidates = [...candidates].reverse()
+        const tagged = candidates.filter((r) => filters.tag(r.tags))
+        const show = (r: VersionRow) => t.show({ workspace: r.workspace, ref: { name: r.name, version: r.version }, asOf }).pipe(Effect.map((v) => ({ v, r })))
+        const inView = (archived: boolean) => view === "All" || (view === "ArchivedOnly") === archived
+        // Now, a row says whether its version is archived: only the page's versions are read.
+        // As of a point, each version is read as of it to know whether it was archived then.
+        const page = asOf === undefined
+          ? pageOf(tagged.filter((r) => inView(r.archived)), offset, top, request, fingerprint)
+          : pageOf(tagged, 0, tagged.length, request, fingerprint)
+        const views = yield* Effect.forEach(page.value, show, { concurrency: 4 })
+        const shown = asOf === undefined ? { value: views, nextLink: page.nextLink } : pageOf(views.filter(({ v }) => inView(v.archived)), offset, top, request, fingerprint)
+        return {
+          value: shown.value.map(({ v, r }) => versionResource(v, { row: r })),
+          ...(shown.nextLink === undefined ? {} : { nextLink: shown.nextLink })
+        }
+      })))
+    .handle("create", ({ params, payload }) =>
+      Effect.map(register(params.ws, params.name, payload, undefined), ({ created, resource }) =>
+        created ? HttpServerResponse.jsonUnsafe(resource, { status: 201 }) : resource))
+    .handle("uploadContext", ({ params, payload }) =>
+      problems(Effect.gen(function*() {
+        yield* own(params.ws)
+        const entries = readTar(payload)
+        if (Result.isFailure(entries)) return yield* Effect.fail(badRequest("body", entries.failure))
+        const { digest } = yield* buildContextDigest(entries.success, "upload").pipe(
+          Effect.mapError((e) => makeProblem(422, { _tag: e._tag, detail: e.message, reason: e.reason._tag, field: "body" })))
+        const store = yield* BuildContextStore
+        yield* store.put({ digest, entries: entries.success })
+        return HttpServerResponse.jsonUnsafe({ contextUri: `${STORED_CONTEXT_PREFIX}${digest}`, contextDigest: digest, files: entries.success.length }, { status: 201 })
+      })))
+    .handle("preview", ({ params, payload }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        const { imported } = yield* withStoredContext(yield* definitionOf(name, payload))
+        const hash = yield* CanonicalHash.hash(imported.definition)
+        const rows = yield* versionRows(ws, name).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<VersionRow>))
+        const image = yield* imageRow(hash)
+        return {
+          canonicalHash: hash,
+          registeredAs: rows.find((r) => r.canonicalHash === hash)?.version ?? null,
+          imageExists: image?.built !== null && image?.built !== undefined,
+          definition: imported.definition,
+          warnings: imported.warnings.map((w) => w.message)
+        }
+      })))
+    .handle("put", ({ params, payload }) =>
+      Effect.map(register(params.ws, params.name, payload, params.version), ({ created, resource }) =>
+        created ? HttpServerResponse.jsonUnsafe(resource, { status: 201 }) : resource))
+    .handle("get", ({ params, query }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        return yield* version(ws, yield* refOf(name, params.version), yield* asOfOf(query.asOf))
+      })))
+    .handle("update", ({ params, payload }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        const ref = yield* refOf(name, params.version)
+        const t = yield* Terrarium
+        const current = yield* version(ws, ref)
+        const { description, tags } = payload.properties
+        if (description !== undefined || tags !== undefined) {
+          yield* t.update({
+            workspace: ws,
+            actor: yield* actorOf,
+            ref: { name, version: current.name },
+            ...(description === undefined ? {} : { description }),
+            ...tagChanges(current.properties.tags, tags)
+          }).pipe(Effect.catchIf((e) => e._tag === "InvalidInput" && /nothing to change|no change/i.test(e.message), () => Effect.void))
+        }
+        return yield* version(ws, { name, version: current.name })
+      })))
+    .handle("archive", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const t = yield* Terrarium
+        const v = yield* t.archive({ workspace: ws, ref, actor: yield* actorOf })
+        return yield* version(ws, { name: v.name, version: v.version })
+      })))
+    .handle("restore", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const t = yield* Terrarium
+        const v = yield* t.restore({ workspace: ws, ref, actor: yield* actorOf })
+        return yield* version(ws, { name: v.name, version: v.version })
+      })))
+    .handle("diff", ({ params, query }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const name = yield* environmentName(params.name)
+        const from = yield* Effect.mapError(refOf(name, query.from), () => badRequest("from", "a version, latest or @label"))
+        const to = yield* Effect.mapError(refOf(name, query.to), () => badRequest("to", "a version, latest or @label"))
+        const t = yield* Terrarium
+        const d = yield* t.diff({ workspace: ws, from, to })
+        return { from: versionResource(d.from), to: versionResource(d.to), diff: d.diff }
+      })))
+    .handle("export", ({ params, query }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const t = yield* Terrarium
+        const v = yield* t.show({ workspace: ws, ref })
+        const format: ExportFormat = query.format ?? "azureml-v2"
+        if (!EXPORT_FORMATS.includes(format)) return yield* Effect.fail(badRequest("format", EXPORT_FORMATS.join(", ")))
+        const context = format === "dockerfile" || format === "azureml-v2" ? yield* t.buildContext({ workspace: ws, ref }).pipe(Effect.orElseSucceed(() => undefined)) : undefined
+        const exported = exportDefinition({ name: v.name, version: v.version, definition: v.definition, ...(context === undefined ? {} : { context }) }, format)
+        if (Result.isFailure(exported)) return yield* Effect.fail(makeProblem(422, { _tag: "ExportError", detail: exported.failure, field: "format" }))
+        return {
+          format,
+          entry: exported.success.entry,
+          files: exported.success.files.map((f) =>
+            "text" in f ? { path: f.path, text: f.text } : "content" in f ? { path: f.path, size: f.content.length } : { path: f.path }
+          ),
+          leftOut: exported.success.leftOut.map((l) => ({ field: l.field, reason: l.reason }))
+        }
+      })))
+    .handle("context", ({ params, query }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const t = yield* Terrarium
+        const context = yield* t.buildContext({ workspace: ws, ref })
+        if (query.path !== undefined) {
+          const entry = context?.entries.find((e) => e.path === query.path)
+          if (entry === undefined) return yield* Effect.fail(notFound(`no file '${query.path}' in the build context`))
+          return HttpServerResponse.uint8Array(entry.content, { contentType: "application/octet-stream" })
+        }
+        return {
+          contextDigest: context?.digest ?? null,
+          files: (context?.entries ?? []).map((e) =>
+            e.linkTarget !== undefined ? { path: e.path, linkTarget: e.linkTarget } : { path: e.path, size: e.content.length, executable: e.executable }
+          )
+        }
+      })))
+)
+
+// ---------------------------------------------------------------------------------------------
+
+const MAX_EVENTS = 1000
+
+const AuditLive = HttpApiBuilder.group(TerrariumApi, "audit", (h) =>
+  h.handle("events", ({ params, query, request }) =>
+    problems(Effect.gen(function*() {
+      const ws = yield* own(params.ws)
+      const name = yield* environmentName(params.name)
+      const after = query.after === undefined ? -1 : Number(query.after)
+      if (!Number.isSafeInteger(after) || after < -1) return yield* Effect.fail(badRequest("after", "a log position (a whole number)"))
+      const limit = query.limit === undefined ? 100 : Number(query.limit)
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENTS) return yield* Effect.fail(badRequest("limit", `a whole number from 1 to ${MAX_EVENTS}`))
+      const t = yield* Terrarium
+      const entries = (yield* t.audit({ workspace: ws, name, asOf: yield* asOfOf(query.asOf) })).filter((e) => e.position > after)
+      const value = entries.slice(0, limit)
+      if (entries.length <= limit) return { value: value.map(auditEvent) }
+      const url = new URL(request.url, "http://terrarium")
+      url.searchParams.set("after", String(value.at(-1)!.position))
+      return { value: value.map(auditEvent), nextLink: `${url.pathname}${url.search}` }
+    }))))
+
+// ---------------------------------------------------------------------------------------------
+
+/** The build of `buildId` among the image rows, when the workspace has a version of its hash. */
+const buildOf = (ws: string, buildId: string) =>
+  Effect.gen(function*() {
+    const readModel = yield* ReadModel
+    const find = Effect.map(readModel.imageBuilds({}), (rows) => rows.find((r) => r.buildId === buildId))
+    // A build another process started a moment ago may not be projected yet: catch up once.
+    const row = (yield* find) ?? (yield* Effect.andThen(Projections.use((p) => p.catchUp), find))
+    const missing = notFound(`build '${buildId}' does not exist`)
+    if (row === undefined) return yield* Effect.fail(missing)
+    const registrations = yield* readModel.cacheLookup(row.canonicalHash)
+    if (!registrations.some((r) => r.workspace === ws || r.workspace === CuratedCatalog.CURATED_WORKSPACE)) return yield* Effect.fail(missing)
+    return row
+  })
+
+const buildResource = (hash: string, row: Parameters<typeof imageStatusOf>[1], cacheHit: boolean): typeof Api.BuildResource.Type => {
+  const image = imageStatusOf(hash, row)
+  return {
+    buildId: row?.buildId ?? null,
+    canonicalHash: hash,
+    status: image.status === "NotBuilt" ? "Queued" : image.status,
+    cacheHit,
+    image
+  }
+}
+
+/** The largest log a request reads whole (a longer one is read by `Range`). */
+const MAX_LOG_BYTES = 8 * 1024 * 1024
+
+const sseEvent = (id: number, data: unknown, event?: string) =>
+  `${event === undefined ? "" : `event: ${event}\n`}id: ${id}\ndata: ${JSON.stringify(data)}\n\n`
+
+const BuildsLive = (scope: Scope.Scope) => HttpApiBuilder.group(TerrariumApi, "builds", (h) =>
+  h
+    .handle("start", ({ params, query }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const t = yield* Terrarium
+        const v = yield* t.show({ workspace: ws, ref })
+        const actor = yield* actorOf
+        type First = { readonly _tag: "Started"; readonly buildId: string } | { readonly _tag: "Queued" } | { readonly _tag: "Cached" }
+        const first = yield* Deferred.make<First, Problem>()
+        const started = (value: First) => Deferred.succeed(first, value)
+        // The build outlives the request: it runs in the server's scope, and the answer is sent
+        // as soon as it is known whether it was cached, started, or queued for a worker.
+        yield* t.build({
+          workspace: ws,
+          ref: { name: v.name, version: v.version },
+          actor,
+          noCache: query.noCache === "true",
+          onUpdate: (update) =>
+            update._tag === "Started" || update._tag === "Waiting"
+              ? started({ _tag: "Started", buildId: update.buildId }).pipe(Effect.asVoid)
+              : update._tag === "Queued"
+              ? started({ _tag: "Queued" }).pipe(Effect.asVoid)
+              : Effect.void
+        }).pipe(
+          Effect.tap((result) => started(result.outcome === "cached" ? { _tag: "Cached" } : { _tag: "Started", buildId: result.built.buildId })),
+          Effect.tapError((error) => Deferred.fail(first, problemOf(error))),
+          Effect.ignore,
+          Effect.forkIn(scope)
+        )
+        const answer = yield* Deferred.await(first)
+        // The build id answered is readable at once (GET /builds/{id}, its log).
+        yield* Projections.use((p) => p.catchUp)
+        const row = yield* imageRow(v.canonicalHash)
+        if (answer._tag === "Cached") return buildResource(v.canonicalHash, row, true)
+        const resource = buildResource(v.canonicalHash, row, false)
+        return HttpServerResponse.jsonUnsafe({
+          ...resource,
+          buildId: answer._tag === "Started" ? answer.buildId : resource.buildId,
+          status: answer._tag === "Queued" ? "Queued" : resource.status === "Built" || resource.status === "Failed" ? resource.status : "Building"
+        }, { status: 202 })
+      })))
+    .handle("list", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const v = yield* Terrarium.use((t) => t.show({ workspace: ws, ref }))
+        const row = yield* imageRow(v.canonicalHash)
+        return { value: row === undefined ? [] : [buildResource(v.canonicalHash, row, false)] }
+      })))
+    .handle("image", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const v = yield* Terrarium.use((t) => t.show({ workspace: ws, ref }))
+        return imageStatusOf(v.canonicalHash, yield* imageRow(v.canonicalHash))
+      })))
+    .handle("get", ({ params }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const row = yield* buildOf(ws, params.buildId)
+        return buildResource(row.canonicalHash, row, false)
+      })))
+    .handle("log", ({ params, request }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const row = yield* buildOf(ws, params.buildId)
+        const logs = yield* LogStore
+        const lines = yield* Stream.runCollect(logs.read(Build.logKeyOf(row.canonicalHash, row.buildId)).pipe(Stream.take(200_000))).pipe(
+          Effect.catchTag("LogStoreError", (e) => e.reason._tag === "LogNotFound" ? Effect.succeed([] as ReadonlyArray<string>) : Effect.fail(e))
+        )
+        const bytes = new TextEncoder().encode(lines.map((l) => `${l}\n`).join("")).subarray(0, MAX_LOG_BYTES)
+        return yield* rangeResponse(bytes, request.headers["range"])
+      })))
+    .handle("logStream", ({ params, request }) =>
+      problems(Effect.gen(function*() {
+        const ws = yield* own(params.ws)
+        const row = yield* buildOf(ws, params.buildId)
+        const logs = yield* LogStore
+        const lastId = Number(request.headers["last-event-id"] ?? "0")
+        const resumeAfter = Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0
+        const encoder = new TextEncoder()
+        let line = 0
+        const body = logs.read(Build.logKeyOf(row.canonicalHash, row.buildId), { follow: true }).pipe(
+          Stream.catchTag("LogStoreError", () => Stream.empty),
+          Stream.filterMap((text) => {
+            line++
+            return line <= resumeAfter ? Result.failVoid : Result.succeed(sseEvent(line, { line, text }))
+          }),
+          Stream.concat(Stream.sync(() => sseEvent(line, { line, text: "" }, "end"))),
+          Stream.map((text) => encoder.encode(text))
+        )
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+        })
+      })))
+)
+
+/** A whole body, or the one byte range a `Range: bytes=…` header asks for (206), or 416. */
+const rangeResponse = (bytes: Uint8Array, range: string | undefined): Effect.Effect<HttpServerResponse.HttpServerResponse, RangeNotSatisfiable> => {
+  const headers = { "accept-ranges": "bytes" }
+  if (range === undefined) return Effect.succeed(HttpServerResponse.uint8Array(bytes, { contentType: "text/plain; charset=utf-8", headers }))
+  const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim())
+  const size = bytes.length
+  const unsatisfiable = () =>
+    Effect.fail(makeProblem(416, { _tag: "RangeNotSatisfiable", detail: `the log has ${size} bytes; the range ${range} is not in it`, field: "Range" }) as RangeNotSatisfiable)
+  if (match === null || (match[1] === "" && match[2] === "")) return unsatisfiable()
+  let start: number
+  let end: number
+  if (match[1] === "") {
+    start = Math.max(0, size - Number(match[2]))
+    end = size - 1
+  } else {
+    start = Number(match[1])
+    end = match[2] === "" ? size - 1 : Math.min(Number(match[2]), size - 1)
+  }
+  if (start >= size || start > end) return unsatisfiable()
+  return Effect.succeed(HttpServerResponse.uint8Array(bytes.subarray(start, end + 1), {
+    status: 206,
+    contentType: "text/plain; charset=utf-8",
+    headers: { ...headers, "content-range": `bytes ${start}-${end}/${size}` }
+  }))
+}
+
+/**
+ * Every group's handlers; builds started by a request run in the layer's scope (the server's).
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layer = Layer.unwrap(Effect.map(Effect.scope, (scope) =>
+  Layer.mergeAll(EnvironmentsLive(makeListings()), VersionsLive, AuditLive, BuildsLive(scope))))

@@ -1,0 +1,324 @@
+/**
+ * The Environments web page in a real browser (Debian's Chromium, driven by playwright-core),
+ * against a real `terrarium serve` process on PGlite with the in-memory image builder: sign in
+ * with an API key, create an environment through the wizard, watch its build log stream, compare
+ * two versions, archive it, and look at it as of before the archive. Every view is checked with
+ * axe-core (no serious or critical violation) and photographed at 1280 and 390 px into
+ * `.artifacts/web/` (git-ignored).
+ *
+ * The tests of this file share one server and one browser and run in order: each goes on from
+ * what the one before left.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Page } from "playwright-core"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { tempDir } from "../support/cli.ts"
+import { launchBrowser, screenshot, seriousViolations, type Browser } from "../support/Browser.ts"
+import { startServer, type TerrariumServer } from "../support/TerrariumServer.ts"
+
+const NAME = "web-demo"
+
+let server: TerrariumServer
+let browser: Browser
+let page: Page
+
+/** The API as the test sees it (to check what the page did, or did not do). */
+const apiGet = async (path: string): Promise<{ status: number; body: any }> => {
+  const response = await fetch(`${server.url}/api/v1/workspaces/${server.workspace}${path}`, {
+    headers: { authorization: `Bearer ${server.apiKey}` }
+  })
+  const text = await response.text()
+  return { status: response.status, body: text === "" ? undefined : JSON.parse(text) }
+}
+
+const apiPost = async (path: string, body: unknown): Promise<{ status: number; body: any }> => {
+  const response = await fetch(`${server.url}/api/v1/workspaces/${server.workspace}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${server.apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify(body)
+  })
+  return { status: response.status, body: await response.json() }
+}
+
+/** Axe finds no serious or critical problem; then the view is photographed at both widths. */
+const checkView = async (name: string) => {
+  expect(await seriousViolations(page), `axe on ${name}`).toEqual([])
+  await screenshot(page, `${name}-1280`)
+  await page.setViewportSize({ width: 390, height: 844 })
+  expect(await seriousViolations(page), `axe on ${name} at 390 px`).toEqual([])
+  // Readable at 390 px: nothing wider than the window (no sideways scrolling of the page).
+  const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth")
+  expect(overflow, `${name} is wider than 390 px`).toBeLessThanOrEqual(0)
+  await screenshot(page, `${name}-390`)
+  await page.setViewportSize({ width: 1280, height: 900 })
+}
+
+const CONDA_V1 = `name: web-demo
+channels:
+  - conda-forge
+dependencies:
+  - python=3.11
+  - pip
+  - pip:
+      - requests==2.32.3
+`
+
+const CONDA_V2 = CONDA_V1.replace("requests==2.32.3", "requests==2.32.4").replace("  - pip\n", "  - pip\n  - numpy=2.1\n")
+
+describe("the Environments web page", () => {
+  beforeAll(async () => {
+    // The curated catalog on: the wizard's first source copies a curated environment.
+    server = await startServer({ env: { TERRARIUM_CURATED_CATALOG: "on" } })
+    browser = await launchBrowser()
+    page = browser.page
+    // How long a step waits for the page before the test fails (a build takes a few steps of the
+    // in-memory builder; nothing here measures time).
+    page.setDefaultTimeout(20_000)
+  }, 600_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+
+  it("serves the page under / and asks for the API key once, keeping it in sessionStorage", async () => {
+    await page.goto(`${server.url}/`)
+    await page.getByRole("heading", { name: "Sign in to a workspace" }).waitFor()
+    await checkView("sign-in")
+    await page.getByRole("textbox", { name: "Workspace", exact: true }).fill(server.workspace)
+    await page.getByLabel("API key").fill(server.apiKey)
+    await page.getByRole("button", { name: "Continue" }).click()
+    await page.getByRole("heading", { name: "Environments", level: 1 }).waitFor()
+    expect(await page.evaluate<string | null>(`sessionStorage.getItem("terrarium.apiKey")`)).toBe(server.apiKey)
+    expect(await page.evaluate<number>("localStorage.length")).toBe(0)
+    // A reload keeps the key: the list shows without asking again.
+    await page.reload()
+    await page.getByRole("heading", { name: "Environments", level: 1 }).waitFor()
+    expect(await page.getByLabel("API key").count()).toBe(0)
+  })
+
+  it("refuses a conda file the CLI's parser refuses, naming the line, and appends nothing", async () => {
+    await page.getByRole("link", { name: "Create" }).click()
+    await page.getByRole("heading", { name: "Create environment" }).waitFor()
+    await page.getByLabel("Name", { exact: true }).fill(NAME)
+    await page.getByLabel("Docker image", { exact: true }).fill("python:3.11-slim")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Customise/ }).waitFor()
+    await page.getByLabel(/Conda file/).fill("dependencies:\n  - python=3.11\n  - pip:\n      - 'requests >>= 2'\n")
+    await page.getByRole("button", { name: "Next" }).click()
+    const alert = page.getByRole("alert")
+    await alert.waitFor()
+    // The server's conda and pip parsers name the field and the line.
+    expect(await alert.textContent()).toMatch(/condaFile\)?:4: invalid pip requirement/)
+    expect((await apiGet(`/environments/${NAME}`)).status).toBe(404)
+  })
+
+  it("creates an environment through the wizard, showing the hash and that no image exists yet", async () => {
+    await page.getByLabel(/Conda file/).fill(CONDA_V1)
+    await page.getByLabel("Environment variables").fill("OMP_NUM_THREADS=1")
+    await checkView("wizard-customise")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Tags/ }).waitFor()
+    await page.getByLabel("Tags", { exact: true }).fill("team=vision\nstage=dev")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Review/ }).waitFor()
+    const hash = (await page.getByTestId("canonical-hash").textContent())!.trim()
+    expect(hash).toMatch(/[0-9a-f]{32,}/)
+    expect(await page.getByTestId("image-exists").textContent()).toMatch(/none yet/)
+    await checkView("wizard-review")
+    await page.getByRole("button", { name: "Create" }).click()
+    await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
+
+    const created = await apiGet(`/environments/${NAME}/versions/latest`)
+    expect(created.status).toBe(200)
+    expect(created.body.properties.terrarium.canonicalHash).toBe(hash)
+    expect(created.body.properties.tags).toEqual({ team: "vision", stage: "dev" })
+    expect(created.body.properties.image).toBe("python:3.11-slim")
+    expect(created.body.properties.environmentVariables).toEqual({ OMP_NUM_THREADS: "1" })
+  })
+
+  it("creates one from a Dockerfile typed in the editor, and shows its build context as a file tree", async () => {
+    await page.goto(`${server.url}/environments/new`)
+    await page.getByLabel("Name", { exact: true }).fill("from-dockerfile")
+    await page.getByRole("radio", { name: /^Dockerfile/ }).check()
+    await page.getByLabel("Dockerfile", { exact: true }).fill("FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==2.1.3\n")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Customise/ }).waitFor()
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Tags/ }).waitFor()
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Review/ }).waitFor()
+    await page.getByRole("button", { name: "Create" }).click()
+    await page.getByRole("heading", { name: "from-dockerfile", level: 1 }).waitFor()
+    const created = await apiGet("/environments/from-dockerfile/versions/1")
+    expect(created.body.properties.build.contextUri).toMatch(/^terrarium:\/\/build-contexts\/sha256:/)
+    await page.getByRole("tab", { name: "Context" }).click()
+    await page.getByRole("navigation", { name: "Build context files" }).getByRole("button", { name: "Dockerfile" }).click()
+    await page.getByText("numpy==2.1.3").waitFor()
+    await checkView("context")
+  })
+
+  it("creates one from a curated environment, copying its image and conda file", async () => {
+    await page.goto(`${server.url}/environments/new`)
+    await page.getByLabel("Name", { exact: true }).fill("from-curated")
+    await page.getByRole("radio", { name: /curated environment/ }).check()
+    const picker = page.getByRole("combobox", { name: "Curated environment" })
+    await picker.locator("option").nth(1).waitFor({ state: "attached" })
+    const curated = (await picker.locator("option").nth(1).textContent())!.trim()
+    await picker.selectOption(curated)
+    const source = await apiGet(`/environments/${curated}/versions/latest`)
+    await page.getByTestId("curated-copied").getByText(source.body.properties.image).waitFor()
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Customise/ }).waitFor()
+    expect(await page.getByLabel(/Conda file/).inputValue()).toBe(source.body.properties.condaFile ?? "")
+    for (const step of [/Tags/, /Review/]) {
+      await page.getByRole("button", { name: "Next" }).click()
+      await page.getByRole("heading", { name: step }).waitFor()
+    }
+    await page.getByRole("button", { name: "Create" }).click()
+    await page.getByRole("heading", { name: "from-curated", level: 1 }).waitFor()
+    const created = await apiGet("/environments/from-curated/versions/1")
+    expect(created.body.properties.image).toBe(source.body.properties.image)
+    expect(created.body.properties.environmentType).toBe("UserCreated")
+  })
+
+  it("creates one from an uploaded build context folder", async () => {
+    const folder = tempDir("terrarium-context-")
+    try {
+      mkdirSync(join(folder.path, "app/src"), { recursive: true })
+      writeFileSync(join(folder.path, "app/Dockerfile"), "FROM python:3.11-slim\nCOPY src/ /app/\n")
+      writeFileSync(join(folder.path, "app/src/main.py"), "print('hello')\n")
+      await page.goto(`${server.url}/environments/new`)
+      await page.getByLabel("Name", { exact: true }).fill("from-upload")
+      await page.getByRole("radio", { name: /Upload a build context/ }).check()
+      await page.getByLabel("Build context folder").setInputFiles(join(folder.path, "app"))
+      await page.getByText(/Uploaded 2 file/).waitFor()
+      for (const step of [/Customise/, /Tags/, /Review/]) {
+        await page.getByRole("button", { name: "Next" }).click()
+        await page.getByRole("heading", { name: step }).waitFor()
+      }
+      await page.getByRole("button", { name: "Create" }).click()
+      await page.getByRole("heading", { name: "from-upload", level: 1 }).waitFor()
+      await page.getByRole("tab", { name: "Context" }).click()
+      const tree = page.getByRole("navigation", { name: "Build context files" })
+      await tree.getByText("src/").waitFor()
+      await tree.getByRole("button", { name: "main.py" }).click()
+      await page.getByText("print('hello')").waitFor()
+    } finally {
+      folder.remove()
+    }
+  })
+
+  it("lists it on the Custom tab with its build status, and finds it by search and tag", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Environments" }).click()
+    const row = page.getByRole("row", { name: new RegExp(NAME) })
+    await row.waitFor()
+    expect(await row.textContent()).toMatch(/Not built/)
+    await page.getByLabel("Tag (name or name=value)").fill("team=other")
+    await page.getByRole("button", { name: "Apply filters" }).click()
+    await page.getByText("No environments match.").waitFor()
+    await page.getByLabel("Tag (name or name=value)").fill("team=vision")
+    await page.getByLabel("Search by name or description").fill("web-")
+    await page.getByRole("button", { name: "Apply filters" }).click()
+    await row.waitFor()
+    await checkView("list")
+    // Keyboard: the tabs move with the arrow keys; the Curated tab lists the catalog.
+    await page.getByLabel("Tag (name or name=value)").fill("")
+    await page.getByLabel("Search by name or description").fill("")
+    await page.getByRole("button", { name: "Apply filters" }).click()
+    await page.getByRole("tab", { name: "Custom environments" }).focus()
+    await page.keyboard.press("ArrowRight")
+    expect(await page.getByRole("tab", { name: "Curated environments" }).getAttribute("aria-selected")).toBe("true")
+    await page.getByRole("row", { name: /AzureML-/ }).first().waitFor()
+    expect(await page.getByRole("row", { name: new RegExp(NAME) }).count()).toBe(0)
+    await page.keyboard.press("ArrowLeft")
+    await row.waitFor()
+  })
+
+  it("builds the version and shows its log as it streams, then the image's status and digest", async () => {
+    await page.getByRole("link", { name: NAME }).click()
+    await page.getByRole("button", { name: "Build" }).click()
+    await page.getByRole("tab", { name: "Build log", selected: true }).waitFor()
+    const status = page.getByTestId("log-status")
+    await status.getByText("Built").waitFor({ timeout: 60_000 })
+    const log = (await page.getByTestId("build-log").textContent()) ?? ""
+    expect(log.split("\n").filter((line) => line.trim() !== "").length).toBeGreaterThan(0)
+    await checkView("build-log")
+    await page.getByRole("tab", { name: "Details" }).click()
+    await page.getByText("Built", { exact: true }).first().waitFor()
+    const image = await apiGet(`/environments/${NAME}/versions/1/image`)
+    expect(image.body.status).toBe("Built")
+    expect(await page.getByRole("tabpanel").textContent()).toContain(image.body.digest)
+    await checkView("details")
+  })
+
+  it("edits the description and tags of a version, and downloads its YAML", async () => {
+    await page.getByRole("button", { name: "Edit description and tags" }).click()
+    await page.getByLabel("Description", { exact: true }).fill("Requests for the vision team")
+    await page.getByLabel(/^Tags/).fill("team=vision\nstage=test")
+    await page.getByRole("button", { name: "Save" }).click()
+    await page.getByText("Requests for the vision team").waitFor()
+    const edited = await apiGet(`/environments/${NAME}/versions/1`)
+    expect(edited.body.properties.description).toBe("Requests for the vision team")
+    expect(edited.body.properties.tags).toEqual({ team: "vision", stage: "test" })
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download YAML" }).click()])
+    expect(download.suggestedFilename()).toBe(`${NAME}-1.yml`)
+    const yaml = readFileSync((await download.path())!, "utf8")
+    expect(yaml).toMatch(new RegExp(`name: ${NAME}`))
+    expect(yaml).toMatch(/python:3\.11-slim/)
+  })
+
+  it("compares two versions: the definition and the packages that changed", async () => {
+    const second = await apiPost(`/environments/${NAME}/versions`, {
+      properties: { image: "python:3.11-slim", condaFile: CONDA_V2, tags: { team: "vision" } }
+    })
+    expect(second.status).toBe(201)
+    await page.goto(`${server.url}/environments/${NAME}/compare?from=1&to=2`)
+    const diff = page.getByTestId("diff")
+    await diff.waitFor()
+    const text = (await diff.textContent()) ?? ""
+    expect(text).toMatch(/requests/)
+    expect(text).toMatch(/2\.32\.3/)
+    expect(text).toMatch(/2\.32\.4/)
+    expect(text).toMatch(/numpy/)
+    await checkView("compare")
+  })
+
+  let beforeArchive = ""
+
+  it("archives the environment: gone from the default list, shown with 'Include archived'", async () => {
+    beforeArchive = new Date().toISOString()
+    await page.goto(`${server.url}/environments/${NAME}`)
+    await page.getByRole("button", { name: "Archive" }).click()
+    await page.getByRole("status").getByText(`${NAME} archived.`).waitFor()
+    expect((await apiGet(`/environments/${NAME}`)).body.properties.isArchived).toBe(true)
+    await page.getByRole("button", { name: "Restore" }).waitFor()
+    await page.goto(`${server.url}/environments?archived=1`)
+    const row = page.getByRole("row", { name: new RegExp(NAME) })
+    await row.waitFor()
+    expect(await row.textContent()).toMatch(/archived/)
+    await page.getByLabel("Include archived").uncheck()
+    await row.waitFor({ state: "detached" })
+  })
+
+  it("shows the past read-only with ?asOf: not archived then, and no action offered", async () => {
+    await page.goto(`${server.url}/environments/${NAME}?asOf=${encodeURIComponent(beforeArchive)}`)
+    await page.getByText(/Read-only view as of/).waitFor()
+    await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
+    expect(await page.getByRole("heading", { name: NAME, level: 1 }).textContent()).not.toMatch(/archived/)
+    expect(await page.getByRole("button", { name: /^(Build|Rebuild|Archive|Restore)$/ }).count()).toBe(0)
+    // The timeline of then ends before the archive.
+    await page.getByRole("tab", { name: "Timeline" }).click()
+    const timeline = page.getByRole("list", { name: "Audit timeline" })
+    await timeline.waitFor()
+    expect(await timeline.textContent()).not.toMatch(/Archived/)
+    await checkView("as-of")
+    // Links keep the past: the list is as of then too, and offers no Create.
+    await page.getByRole("navigation", { name: "Breadcrumb" }).getByRole("link", { name: "Environments" }).click()
+    await page.getByRole("heading", { name: "Environments", level: 1 }).waitFor()
+    expect(new URL(page.url()).searchParams.get("asOf")).toBe(beforeArchive)
+    await page.getByText(/Read-only view as of/).waitFor()
+    expect(await page.getByRole("link", { name: "Create" }).count()).toBe(0)
+  })
+})
