@@ -33,9 +33,6 @@ import { makeProblem, type Problem, type Unauthorized } from "./Problems.ts"
  */
 export const MAX_BODY_BYTES = 1024 * 1024
 
-/** The names of the query parameters and body fields, as a client writes them, for a problem's `field`. */
-const fieldOf = (kind: string, path: string): string => kind === "Payload" || kind === "Body" ? path : path
-
 const RequestProblemsLive = Layer.succeed(RequestProblems)((httpEffect, { endpoint }) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
@@ -56,7 +53,7 @@ const RequestProblemsLive = Layer.succeed(RequestProblems)((httpEffect, { endpoi
           }
           const invalid = fromIssue(error.cause.issue, undefined, error.kind === "Payload" ? "body" : error.kind.toLowerCase())
           const where = error.kind === "Params" ? "path" : error.kind === "Query" ? "query" : error.kind === "Headers" ? "header" : "body"
-          const field = fieldOf(error.kind, invalid.field)
+          const field = invalid.field
           return Effect.fail(makeProblem(400, { _tag: "InvalidInput", detail: `${where} ${field}: ${invalid.reason}`, field }))
         }
       )
