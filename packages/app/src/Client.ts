@@ -25,6 +25,7 @@ import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
 import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
 import { importedBuildContext } from "./ImportedBuildContext.ts"
 import { decodeDefinitionInput, type DefinitionInput, decodePackageSpec, fromImported } from "./Input.ts"
+import { readWheelFile } from "./PrivateWheels.ts"
 import * as Setup from "./Setup.ts"
 import {
   type CatalogSync,
@@ -37,7 +38,8 @@ import {
   type Registration,
   type Share,
   Terrarium,
-  type VersionDiff
+  type VersionDiff,
+  type WheelUpload
 } from "./Terrarium.ts"
 
 /** @since 0.1.0 @category model */
@@ -181,6 +183,12 @@ export interface TerrariumClient {
   /** The image cache's row of a version's hash: built, building or failed. */
   readonly image: (ref: string, options?: CallOptions) => Promise<ImageBuildRow>
   readonly rebuildProjections: () => Promise<number>
+  /**
+   * Store a private wheel in the workspace (checked against its own METADATA; the same bytes
+   * again store nothing new) and get the reference to list as a pip dependency
+   * (`terrarium+wheel://<workspace>/<file>#sha256=<hex>`), as AzureML's `add_private_pip_wheel`.
+   */
+  readonly uploadWheel: (file: string, options?: CallOptions) => Promise<WheelUpload>
   /** Releases the database (closes the pool or the embedded instance). */
   readonly close: () => Promise<void>
 }
@@ -419,6 +427,15 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
         Stream.toAsyncIterableEffect(t.logs({ workspace: ws(w), target: { ref: r }, follow: w?.follow }))),
     image: (ref, o) => withRef(ref, CallOptionsArgument, o, (t, r, w) => t.image({ workspace: ws(w), target: { ref: r } })),
     rebuildProjections: () => run((t) => t.rebuildProjections),
+    uploadWheel: (file, o) =>
+      runtime.runPromise(Effect.gen(function*() {
+        const [args, opts] = yield* Effect.all([
+          decodeInput(FileArguments, { file }, { onExcessProperty: "error" }),
+          optionsOf(CallOptionsArgument, o)
+        ])
+        const { fileName, bytes } = yield* readWheelFile(args.file)
+        return yield* (yield* Terrarium).uploadWheel({ workspace: ws(opts), fileName, bytes })
+      })),
     close: () => runtime.dispose()
   }
 }

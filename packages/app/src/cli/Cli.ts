@@ -20,6 +20,7 @@ import { db } from "./commands/db.ts"
 import { environment } from "./commands/environment.ts"
 import { image } from "./commands/image.ts"
 import { projections } from "./commands/projections.ts"
+import { wheel } from "./commands/wheel.ts"
 import { worker } from "./commands/worker.ts"
 import { root } from "./TerrariumCommand.ts"
 
@@ -31,7 +32,7 @@ export { UsageError } from "./Diagnostics.ts"
  * @since 0.1.0
  * @category commands
  */
-export const terrarium = root.pipe(Command.withSubcommands([environment, image, curated, audit, db, projections, worker]))
+export const terrarium = root.pipe(Command.withSubcommands([environment, image, wheel, curated, audit, db, projections, worker]))
 
 /**
  * The framework prints help for `--help`, and its version; a command line it cannot parse is
