@@ -20,12 +20,13 @@
  * @since 0.3.0
  */
 import { type BuildProgress, ImageBuilderError, type PrivateWheelSource, StepFailed, UnbuildableRequest } from "@terrarium/domain"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, Stream } from "effect"
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { createInterface } from "node:readline"
 import { LOG_TAIL_LINES } from "./BuildOutput.ts"
 import { type PrivateWheelStage, WHEEL_SECRET_ID } from "./DockerRecipe.ts"
 
@@ -100,31 +101,35 @@ export const runPrivateWheelStage = (options: {
     const lines: Array<string> = []
     let cached = false
     yield* options.progress({ _tag: "Log", line: `terrarium: ${step}` })
-    const exit = yield* Effect.callback<{ readonly code: number | null; readonly error?: string }>((resume) => {
-      const child = spawn(options.cli, argv, {
-        env: { ...process.env, DOCKER_HOST: options.host, DOCKER_BUILDKIT: "1" },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let partial = ""
-      const take = (chunk: Buffer) => {
-        const text = partial + chunk.toString("utf8")
-        const parts = text.split("\n")
-        partial = parts.pop() ?? ""
-        for (const line of parts) if (line.trim() !== "") lines.push(line)
-      }
-      child.stdout.on("data", take)
-      child.stderr.on("data", take)
-      child.on("error", (error) => resume(Effect.succeed({ code: null, error: `${options.cli}: ${error.message}` })))
-      child.on("close", (code) => {
-        if (partial.trim() !== "") lines.push(partial)
-        resume(Effect.succeed({ code }))
-      })
-      // Interrupted: stop the client, which cancels the build on the engine.
-      return Effect.sync(() => void child.kill("SIGTERM"))
+    // Interrupted (or done): the client is stopped, which cancels the build on the engine.
+    const child = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(options.cli, argv, {
+          env: { ...process.env, DOCKER_HOST: options.host, DOCKER_BUILDKIT: "1" },
+          stdio: ["ignore", "pipe", "pipe"]
+        })),
+      (c) => Effect.sync(() => void (c.exitCode === null && c.signalCode === null && c.kill("SIGTERM")))
+    )
+    const exited = new Promise<{ readonly code: number | null; readonly error?: string }>((resolve) => {
+      child.on("error", (error) => resolve({ code: null, error: `${options.cli}: ${error.message}` }))
+      child.on("close", (code) => resolve({ code }))
     })
-    for (const line of lines) {
-      if (/^#\d+ \[\d+\/\d+\] RUN /.test(line)) cached = false
-      if (/^#\d+ CACHED$/.test(line)) cached = true
+    // The client's own messages (stdout) are few; its plain progress (stderr) is reported as it comes.
+    const stdout: Array<string> = []
+    child.stdout.on("data", (chunk: Buffer) => void stdout.push(chunk.toString("utf8")))
+    yield* Stream.fromAsyncIterable(createInterface({ input: child.stderr, crlfDelay: Infinity }), (cause) => failure(step, [String(cause)])).pipe(
+      Stream.filter((line) => line.trim() !== ""),
+      Stream.runForEach((line) => {
+        lines.push(line)
+        if (lines.length > LOG_TAIL_LINES * 4) lines.splice(0, lines.length - LOG_TAIL_LINES * 2)
+        if (/^#\d+ \[\d+\/\d+\] RUN /.test(line)) cached = false
+        if (/^#\d+ CACHED$/.test(line)) cached = true
+        return options.progress({ _tag: "Log", line })
+      })
+    )
+    const exit = yield* Effect.promise(() => exited)
+    for (const line of stdout.join("").split("\n").filter((l) => l.trim() !== "")) {
+      lines.push(line)
       yield* options.progress({ _tag: "Log", line })
     }
     yield* options.progress({ _tag: "Step", index: options.stepIndex, total: options.totalSteps, name: step, cached })
