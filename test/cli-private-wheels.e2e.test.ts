@@ -197,7 +197,7 @@ describe.each([
     // Files under the home: the embedded database, the logs (file-system store), the blobs.
     assert.deepStrictEqual(searchTexts(filesOf(home.path), URL_SHAPES), [])
     assert.deepStrictEqual(searchTexts(await storedBlobs(), URL_SHAPES), [])
-    const image = searchImage(engine.dockerHost, built.image, URL_SHAPES)
+    const image = searchImage(engine.dockerHost, built.image, URL_SHAPES, engine.baseImage)
     assert.isAbove(image.layers, 2)
     assert.deepStrictEqual(image.hits, [])
   })

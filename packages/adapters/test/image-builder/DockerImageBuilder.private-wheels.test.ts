@@ -125,7 +125,7 @@ describe("private wheels in Docker builds", () => {
     expect(lines.join("\n")).toContain(`terrarium-wheels: ${wheel!.ref.fileName}`)
     const needles = [url, signature, encodeURIComponent(signature), new URL(url).search]
     expect(searchTexts({ log: lines.join("\n") }, needles)).toEqual([])
-    const image = searchImage(engine.dockerHost, built.image, needles)
+    const image = searchImage(engine.dockerHost, built.image, needles, engine.baseImage)
     expect(image.layers).toBeGreaterThan(2)
     expect(image.hits).toEqual([])
   }, 600_000)
@@ -136,7 +136,7 @@ describe("private wheels in Docker builds", () => {
     expect(token).toMatch(/^[0-9a-f]{64}$/)
     const needles = [first.url, token]
     expect(searchTexts({ log: first.lines.join("\n") }, needles)).toEqual([])
-    const image = searchImage(engine.dockerHost, first.built.image, needles)
+    const image = searchImage(engine.dockerHost, first.built.image, needles, engine.baseImage)
     expect(image.hits).toEqual([])
     // Another URL (another token), same wheel: BuildKit's cache key has no secret in it.
     const second = await Effect.runPromise(buildWithPrivateWheel(fileStore(), "files-again"))
