@@ -24,6 +24,8 @@ export interface WheelSpec {
   readonly version: string
   readonly module?: string
   readonly body?: string
+  /** Its dependencies (`install_requires`), e.g. `["demo-a==1.0"]`. */
+  readonly requires?: ReadonlyArray<string>
 }
 
 export interface PackageIndex {
@@ -45,7 +47,7 @@ const buildWheel = async (work: string, wheels: string, spec: WheelSpec): Promis
   mkdirSync(project, { recursive: true })
   writeFileSync(
     join(project, "setup.py"),
-    `from setuptools import setup\nsetup(name=${JSON.stringify(spec.name)}, version=${JSON.stringify(spec.version)}, py_modules=[${JSON.stringify(module)}])\n`
+    `from setuptools import setup\nsetup(name=${JSON.stringify(spec.name)}, version=${JSON.stringify(spec.version)}, py_modules=[${JSON.stringify(module)}], install_requires=${JSON.stringify(spec.requires ?? [])})\n`
   )
   writeFileSync(join(project, `${module}.py`), spec.body ?? `VERSION = ${JSON.stringify(spec.version)}\n`)
   await run("/usr/bin/python3", ["-m", "pip", "wheel", "--quiet", "--no-build-isolation", "--no-deps", "--no-index", "-w", wheels, project], {
@@ -53,6 +55,20 @@ const buildWheel = async (work: string, wheels: string, spec: WheelSpec): Promis
     env: { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: "1" }
   })
   rmSync(project, { recursive: true, force: true })
+}
+
+/**
+ * Wheels built as files, outside any index (private wheels to upload): their paths, in a new
+ * temporary folder that `remove` deletes.
+ */
+export const buildWheelFiles = async (
+  specs: ReadonlyArray<WheelSpec>
+): Promise<{ readonly files: ReadonlyArray<string>; readonly remove: () => void }> => {
+  const root = mkdtempSync(join(tmpdir(), "terrarium-wheels-"))
+  const out = join(root, "out")
+  mkdirSync(out)
+  for (const spec of specs) await buildWheel(root, out, spec)
+  return { files: readdirSync(out).sort().map((f) => join(out, f)), remove: () => rmSync(root, { recursive: true, force: true }) }
 }
 
 export const startPackageIndex = async (initial: ReadonlyArray<WheelSpec>): Promise<PackageIndex> => {

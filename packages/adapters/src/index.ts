@@ -69,6 +69,7 @@ export { FileSystemBlobStore, type FileSystemBlobStoreOptions } from "./blob-sto
 export { MemoryBlobStore } from "./blob-store/memory/MemoryBlobStore.ts"
 // The Azure blob store loads @azure/storage-blob on its first operation, not when imported.
 export { AZURE_BLOCK_BYTES, AzureBlobStore, type AzureBlobStoreOptions } from "./blob-store/azure/AzureBlobStore.ts"
+export { readWheel, type WheelMetadata } from "./private-wheel/WheelArchive.ts"
 
 // The image builder in memory (scripted outcomes), for the application's unit tests; its images
 // in a directory when processes share one engine.

@@ -25,6 +25,7 @@ import { decodeRef, type EnvironmentRef } from "./EnvironmentRef.ts"
 import { decodeInput, type InvalidInput } from "./InvalidInput.ts"
 import { importedBuildContext } from "./ImportedBuildContext.ts"
 import { decodeDefinitionInput, type DefinitionInput, decodePackageSpec, fromImported } from "./Input.ts"
+import { readWheelFile } from "./PrivateWheels.ts"
 import * as Setup from "./Setup.ts"
 import {
   type CatalogSync,
@@ -39,7 +40,8 @@ import {
   type Registration,
   type Share,
   Terrarium,
-  type VersionDiff
+  type VersionDiff,
+  type WheelUpload
 } from "./Terrarium.ts"
 
 /** @since 0.1.0 @category model */
@@ -200,6 +202,12 @@ export interface TerrariumClient {
     options?: WriteOptions & { readonly onLog?: (line: string) => void }
   ) => Promise<ReadonlyArray<BaseRefreshResult>>
   readonly rebuildProjections: () => Promise<number>
+  /**
+   * Store a private wheel in the workspace (checked against its own METADATA; the same bytes
+   * again store nothing new) and get the reference to list as a pip dependency
+   * (`terrarium+wheel://<workspace>/<file>#sha256=<hex>`), as AzureML's `add_private_pip_wheel`.
+   */
+  readonly uploadWheel: (file: string, options?: CallOptions) => Promise<WheelUpload>
   /** Releases the database (closes the pool or the embedded instance). */
   readonly close: () => Promise<void>
 }
@@ -459,6 +467,15 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
             )
           )),
     rebuildProjections: () => run((t) => t.rebuildProjections),
+    uploadWheel: (file, o) =>
+      runtime.runPromise(Effect.gen(function*() {
+        const [args, opts] = yield* Effect.all([
+          decodeInput(FileArguments, { file }, { onExcessProperty: "error" }),
+          optionsOf(CallOptionsArgument, o)
+        ])
+        const { fileName, bytes } = yield* readWheelFile(args.file)
+        return yield* (yield* Terrarium).uploadWheel({ workspace: ws(opts), fileName, bytes })
+      })),
     close: () => runtime.dispose()
   }
 }

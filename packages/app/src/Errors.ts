@@ -7,6 +7,7 @@
  */
 import type { DatabaseError, ExportError, ImportError, SpecError } from "@terrarium/adapters"
 import type {
+  BlobStoreError,
   BuildContextStoreError,
   Environment,
   EventStoreError,
@@ -116,3 +117,4 @@ export type TerrariumError =
   | LogStoreError
   | BuildQueueError
   | BuildContextStoreError
+  | BlobStoreError

@@ -27,6 +27,7 @@
  */
 import {
   type AuditEntry,
+  BlobStore,
   Build,
   type BuildContext,
   type BuildJob,
@@ -41,6 +42,12 @@ import {
   ImageBuilderError,
   type ImageBuildRow,
   LogStore,
+  type PrivateWheelSource,
+  privateWheelsOf,
+  UnbuildableRequest,
+  WHEEL_URL_LIFETIME_SECONDS,
+  wheelBlobName,
+  type Definition,
   Projections,
   ReadModel,
   type RecordedEvent
@@ -338,6 +345,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const contexts = yield* BuildContextStore
   const queue = Option.getOrUndefined(yield* Effect.serviceOption(BuildQueue))
   const plainLogs = yield* LogStore
+  const blobs = Option.getOrUndefined(yield* Effect.serviceOption(BlobStore))
   /**
    * The log store; with a queue, each write also rings the log's bell, so that a requester
    * following the build from another process reads the new lines at once.
@@ -352,6 +360,23 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
   const pollEvery = settings.pollEvery ?? "200 millis"
 
   const withStore = <A, E>(effect: Effect.Effect<A, E, EventStore>) => Effect.provideService(effect, EventStore, store)
+
+  /**
+   * A short-lived read URL of each private wheel the definition lists, valid while the scope (the
+   * build) lasts and never longer than `WHEEL_URL_LIFETIME_SECONDS`; a wheel that cannot be had
+   * fails the build as unbuildable, naming the wheel.
+   */
+  const privateWheelUrls = (definition: Definition) =>
+    Effect.forEach(privateWheelsOf(definition), ({ requirement, ref }) => {
+      const unbuildable = (detail: string) => new ImageBuilderError({ reason: new UnbuildableRequest({ detail: `private wheel ${ref.fileName}: ${detail}` }) })
+      if (blobs === undefined) return Effect.fail(unbuildable("this setup has no blob store to read wheels from"))
+      return blobs.readUrl(wheelBlobName(ref), { lifetimeSeconds: WHEEL_URL_LIFETIME_SECONDS }).pipe(
+        Effect.map((url): PrivateWheelSource => ({ reference: requirement.url!, fileName: ref.fileName, sha256: ref.sha256, url })),
+        Effect.mapError((error) =>
+          unbuildable(error.reason._tag === "BlobNotFound" ? `it was not uploaded to workspace ${ref.workspace} (terrarium wheel upload)` : error.message)
+        )
+      )
+    })
 
   const resolveVersion = (workspace: string, ref: EnvironmentRef) =>
     Effect.gen(function*() {
@@ -495,7 +520,10 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const record = (command: Build.BuildCommand) =>
             handle(target, () => Effect.succeed(command)).pipe(Effect.ensuring(logs.seal(logKey).pipe(Effect.ignore)))
           const exit = yield* Effect.exit(Effect.raceFirst(
-            builder.build({ hash, image, definition: version.definition, context, noCache: buildNoCache, pullBase: baseMovedTo !== undefined }, progress),
+            Effect.scoped(Effect.flatMap(
+              privateWheelUrls(version.definition),
+              (privateWheels) => builder.build({ hash, image, definition: version.definition, context, noCache: buildNoCache, pullBase: baseMovedTo !== undefined, privateWheels }, progress)
+            )),
             Effect.andThen(renew, Effect.never)
           ))
           if (Exit.isSuccess(exit)) {

@@ -15,6 +15,7 @@ import {
   type DatabaseError,
   directoryShelf,
   DockerImageBuilder,
+  FileSystemBlobStore,
   FileSystemBuildContextStore,
   FileSystemLogStore,
   type LockOwner,
@@ -156,6 +157,22 @@ export const layerBuildContextStore = (options: Pick<StorageOptions, "buildConte
     const directory = options.buildContextDir ?? (yield* defaultBuildContextDir)
     return FileSystemBuildContextStore.layerWith({ directory })
   }))
+
+/**
+ * The blob store private wheels are kept in: the Azure container when one is configured
+ * (`azureBlobStore`), else files under `$TERRARIUM_HOME/blobs`.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerBlobStore: Layer.Layer<BlobStore, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
+  Effect.gen(function*() {
+    const azure = yield* azureBlobStore
+    if (Option.isSome(azure)) return azure.value
+    const path = yield* Path.Path
+    return FileSystemBlobStore.layerWith({ root: path.join(yield* terrariumHome, "blobs") })
+  })
+)
 
 /** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
 const parseSwitch = (value: string): boolean | undefined => /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
@@ -504,7 +521,7 @@ export const layer = (options: StorageOptions & ProjectionOptions & CatalogOptio
     options.catchUpProgress !== undefined ? terrarium.pipe(Layer.provide(CatchUpProgress.layer(options.catchUpProgress))) : terrarium,
     options.projectInBackground === true ? BackgroundProjection.layer : Layer.empty
   ).pipe(
-    Layer.provideMerge(Layer.mergeAll(layerPorts(layerDatabase(options)), layerBuildContextStore(options), layerBuildQueue(options))),
+    Layer.provideMerge(Layer.mergeAll(layerPorts(layerDatabase(options)), layerBuildContextStore(options), layerBuildQueue(options), layerBlobStore)),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )
   return Layer.provideMerge(publishCuratedCatalog(options), service)

@@ -11,6 +11,7 @@ import * as CuratedCatalog from "./CuratedCatalog.ts"
 import * as EnvironmentCommands from "./EnvironmentCommands.ts"
 import * as EnvironmentQueries from "./EnvironmentQueries.ts"
 import * as ImageBuilds from "./ImageBuilds.ts"
+import * as PrivateWheels from "./PrivateWheels.ts"
 import type { Caller } from "./Results.ts"
 
 export { EventDecodeFailure, StreamContended, type TerrariumError } from "./Errors.ts"
@@ -39,7 +40,7 @@ export type {
 export class Terrarium extends Context.Service<
   Terrarium,
   EnvironmentCommands.EnvironmentCommands & EnvironmentQueries.EnvironmentQueries & ImageBuilds.ImageBuilds &
-  CuratedCatalog.CuratedCatalogCommands
+  CuratedCatalog.CuratedCatalogCommands & PrivateWheels.PrivateWheelCommands
 >()("terrarium/Terrarium") {}
 
 export { type BaseRefreshResult, BaseRefreshIncomplete, type PastBuild, type RefreshUpdate } from "./BaseImageRefresh.ts"
@@ -57,6 +58,7 @@ export {
   QueuedBuildDropped
 } from "./ImageBuilds.ts"
 export type { RegistrySettings } from "./RegistrySettings.ts"
+export type { WheelUpload } from "./PrivateWheels.ts"
 
 /** A holder name for builds when none is given: unique to this service. */
 const anonymousHolder = () => `terrarium-${crypto.randomUUID()}`
@@ -72,9 +74,10 @@ export const make = (caller: Caller, builds?: ImageBuilds.BuildSettings) =>
     EnvironmentCommands.make(caller),
     EnvironmentQueries.make,
     ImageBuilds.make(caller, builds ?? { holder: anonymousHolder() }),
-    CuratedCatalog.make(caller)
+    CuratedCatalog.make(caller),
+    PrivateWheels.make
   ]).pipe(
-    Effect.map(([commands, queries, images, catalog]) => Terrarium.of({ ...commands, ...queries, ...images, ...catalog }))
+    Effect.map(([commands, queries, images, catalog, wheels]) => Terrarium.of({ ...commands, ...queries, ...images, ...catalog, ...wheels }))
   )
 
 /** @since 0.1.0 @category layers */

@@ -27,6 +27,7 @@ import { Definition as DefinitionShape, DockerSection as DockerSectionShape } fr
 import { MAX_DEFINITION_BYTES, MAX_PACKAGES, MAX_TAGS, MAX_VARIABLES } from "./Limits.ts"
 import type { CondaSpec, PackageSpec, PipRequirement } from "./PackageSpec.ts"
 import { PackageSpec as PackageSpecShape } from "./PackageSpec.ts"
+import { privateWheelRequirementProblem } from "./PrivateWheel.ts"
 import { jsonByteLength, textContentProblems, textLengthProblems } from "./StoredText.ts"
 import { hasUrlCredentials, imageCredentialsProblem, redactUrlCredentials, urlCredentialsProblem } from "./UrlCredentials.ts"
 
@@ -46,6 +47,10 @@ const under = (prefix: ReadonlyArray<PropertyKey>, problems: ReadonlyArray<Field
 
 const problemIf = (broken: boolean, path: ReadonlyArray<PropertyKey>, issue: string): Array<FieldProblem> =>
   broken ? [{ path, issue }] : []
+
+/** A problem found by a check that returns its sentence or `undefined`. */
+const optionalProblem = (path: ReadonlyArray<PropertyKey>, issue: string | undefined): Array<FieldProblem> =>
+  issue === undefined ? [] : [{ path, issue }]
 
 /** The credentials problem of one string field, which names the field as `what`. */
 const credentials = (path: ReadonlyArray<PropertyKey>, what: string, text: string | undefined): Array<FieldProblem> => {
@@ -158,7 +163,8 @@ const pipRequirementProblems = (spec: PipRequirement): Array<FieldProblem> => {
     ),
     ...problemIf(spec.url !== undefined && !NO_WHITESPACE.test(spec.url), ["url"], "a requirement URL has no whitespace"),
     ...credentials(["url"], "the requirement URL", spec.url),
-    ...credentials(["text"], "the requirement", spec.text)
+    ...credentials(["text"], "the requirement", spec.text),
+    ...optionalProblem(["url"], privateWheelRequirementProblem(spec))
   ]
 }
 

@@ -101,4 +101,21 @@ describe("Azure blob store faults", () => {
       assert.strictEqual((yield* Effect.flip(blobs.append("whole", new Uint8Array([2])))).reason._tag, "BlobConflict")
       assert.isTrue(Option.isSome(yield* blobs.head("whole")))
     }).pipe(Effect.provide(storeLayer("conflict"))))
+
+  it.effect("readUrl is a SAS for reading this one blob, expiring after the lifetime asked; it cannot write", () =>
+    Effect.gen(function*() {
+      const blobs = yield* BlobStore
+      yield* blobs.put("wheels/w/p/demo-1.0-py3-none-any.whl", new Uint8Array([1, 2, 3]))
+      const before = Date.now()
+      const url = new URL(Redacted.value(yield* blobs.readUrl("wheels/w/p/demo-1.0-py3-none-any.whl", { lifetimeSeconds: 600 })))
+      assert.strictEqual(url.searchParams.get("sp"), "r")
+      assert.strictEqual(url.searchParams.get("sr"), "b")
+      const expires = Date.parse(url.searchParams.get("se")!)
+      assert.isAtLeast(expires, before + 598_000)
+      assert.isAtMost(expires, Date.now() + 601_000)
+      const write = yield* Effect.promise(() =>
+        fetch(url, { method: "PUT", headers: { "x-ms-blob-type": "BlockBlob" }, body: new Uint8Array([9]) }))
+      assert.strictEqual(write.status, 403)
+      yield* Effect.promise(() => write.arrayBuffer())
+    }).pipe(Effect.scoped, Effect.provide(storeLayer("read-url"))))
 })

@@ -5,7 +5,7 @@
  */
 import { assert, layer } from "@effect/vitest"
 import { BlobStore, getBlobBytes, MAX_BLOB_NAME_LENGTH, MAX_BLOB_SEGMENT_BYTES } from "@terrarium/domain"
-import { Data, Effect, type Layer, Option, Stream } from "effect"
+import { Data, Effect, type Layer, Option, Redacted, Stream } from "effect"
 
 const reasonOf = <A, E extends { reason: { _tag: string } }>(effect: Effect.Effect<A, E>) =>
   Effect.flip(effect).pipe(Effect.map((e) => e.reason._tag))
@@ -139,4 +139,29 @@ export const blobStoreContract = <E>(name: string, storeLayer: Layer.Layer<BlobS
         assert.strictEqual(yield* reasonOf(blobs.append("append/log", binary(10), { maxBytes: read.length + 9 })), "BlobTooLarge")
         assert.deepStrictEqual(yield* blobs.head("append/log"), Option.some({ name: "append/log", size: read.length }))
       }))
+
+    it.effect("readUrl: a redacted URL a plain GET reads the blob's bytes with, for this blob only; none for a missing blob", () =>
+      Effect.gen(function*() {
+        const blobs = yield* BlobStore
+        const body = binary(300_000)
+        yield* blobs.put("read-url/pkg/demo-1.0-py3-none-any.whl", body)
+        yield* blobs.put("read-url/pkg/other.whl", bytesOf("other"))
+        const url = yield* blobs.readUrl("read-url/pkg/demo-1.0-py3-none-any.whl", { lifetimeSeconds: 60 })
+        assert.strictEqual(String(url), "<redacted>")
+        const text = Redacted.value(url)
+        assert.match(text, /^https?:\/\/127\.0\.0\.1:\d+\//)
+        // The file name is the URL path's last segment, so that an installer can tell what it is.
+        assert.include(new URL(text).pathname, "demo-1.0-py3-none-any.whl")
+        const answer = yield* Effect.promise(() => fetch(text))
+        assert.strictEqual(answer.status, 200)
+        assert.deepStrictEqual(new Uint8Array(yield* Effect.promise(() => answer.arrayBuffer())), body)
+        // The credential is for this blob: the same URL with another blob's name is refused.
+        const other = new URL(text)
+        other.pathname = other.pathname.replace("demo-1.0-py3-none-any.whl", "other.whl")
+        const refused = yield* Effect.promise(() => fetch(other))
+        assert.isAtLeast(refused.status, 400)
+        yield* Effect.promise(() => refused.arrayBuffer())
+        assert.strictEqual(yield* reasonOf(Effect.scoped(blobs.readUrl("read-url/pkg/missing.whl", { lifetimeSeconds: 60 }))), "BlobNotFound")
+        assert.strictEqual(yield* reasonOf(Effect.scoped(blobs.readUrl("read-url/../x", { lifetimeSeconds: 60 }))), "InvalidBlobName")
+      }).pipe(Effect.scoped))
   })

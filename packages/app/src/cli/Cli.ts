@@ -22,6 +22,7 @@ import { environment } from "./commands/environment.ts"
 import { image } from "./commands/image.ts"
 import { projections } from "./commands/projections.ts"
 import { serve } from "./commands/serve.ts"
+import { wheel } from "./commands/wheel.ts"
 import { worker } from "./commands/worker.ts"
 import { root } from "./TerrariumCommand.ts"
 
@@ -33,7 +34,7 @@ export { UsageError } from "./Diagnostics.ts"
  * @since 0.1.0
  * @category commands
  */
-export const terrarium = root.pipe(Command.withSubcommands([environment, image, curated, audit, db, projections, worker, serve, apikey]))
+export const terrarium = root.pipe(Command.withSubcommands([environment, image, wheel, curated, audit, db, projections, worker, serve, apikey]))
 
 /**
  * The framework prints help for `--help`, and its version; a command line it cannot parse is

@@ -97,6 +97,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "BuildQueueError":
     case "LogStoreError":
     case "BuildContextStoreError":
+    case "BlobStoreError":
       return 1
     default:
       // Unreachable by type (a new member of the union fails to compile above); at run time an
@@ -124,6 +125,7 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "LogStoreError":
     case "BuildQueueError":
     case "BuildContextStoreError":
+    case "BlobStoreError":
       return { reason: error.reason._tag }
     case "ImageBuildFailed":
       return { reason: error.reason }

@@ -11,7 +11,7 @@
  * @since 0.2.0
  */
 import { Context, Effect, Schema, Stream } from "effect"
-import type { Option } from "effect"
+import type { Option, Redacted, Scope } from "effect"
 import { describeCause } from "../CauseText.ts"
 
 /**
@@ -227,6 +227,16 @@ export class BlobStore extends Context.Service<BlobStore, {
   readonly list: (prefix: string) => Stream.Stream<BlobInfo, BlobStoreError>
   /** Removes the blob; whether there was one. */
   readonly delete: (name: string) => Effect.Effect<boolean, BlobStoreError>
+  /**
+   * A URL that reads the blob with a plain GET (no header) for at most `lifetimeSeconds` and no
+   * longer than the scope: a credential, so `Redacted`, never stored. Azure signs a read-only
+   * SAS for this one blob; the file-system and memory stores serve it on 127.0.0.1 under a
+   * random path until the scope closes. `BlobNotFound` if there is no such blob.
+   */
+  readonly readUrl: (
+    name: string,
+    options: { readonly lifetimeSeconds: number }
+  ) => Effect.Effect<Redacted.Redacted<string>, BlobStoreError, Scope.Scope>
 }>()("terrarium/BlobStore") {}
 
 /**

@@ -10,7 +10,7 @@
  * @since 0.2.0
  */
 import { Context, Schema } from "effect"
-import type { Effect } from "effect"
+import type { Effect, Redacted } from "effect"
 import { describeCause } from "../CauseText.ts"
 import type { Definition } from "../Definition.ts"
 import { ImageRegistryError, type RegistryRepository } from "./ImageRegistry.ts"
@@ -42,6 +42,24 @@ export interface BuildContext {
 }
 
 /**
+ * A private wheel a definition lists (`terrarium+wheel://…`), with a read URL the app made for
+ * this build from the blob store: a short-lived credential that the builder hands to the build
+ * as a secret only (docs/images.md): never a build argument, a label, a file of an image layer,
+ * a log line or an error.
+ *
+ * @since 0.3.0
+ * @category model
+ */
+export interface PrivateWheelSource {
+  /** The reference as the definition lists it. */
+  readonly reference: string
+  readonly fileName: string
+  /** The SHA-256 the reference names; the build checks the bytes it read against it. */
+  readonly sha256: string
+  readonly url: Redacted.Redacted<string>
+}
+
+/**
  * What to build. `image` is the name the app derived from the hash (docs/images.md); the
  * builder tags the result with it and labels it with the hash.
  *
@@ -63,6 +81,8 @@ export interface ImageBuildRequest {
    * there (`image refresh`). Since 0.3.0.
    */
   readonly pullBase?: boolean | undefined
+  /** Read URLs of the private wheels the definition lists, one per reference (none: it lists none). */
+  readonly privateWheels?: ReadonlyArray<PrivateWheelSource> | undefined
 }
 
 /**

@@ -235,6 +235,35 @@ const make = (options: AzureBlobStoreOptions) => Effect.map(Effect.cached(Effect
           Effect.catchIf(isMissing, () => Effect.succeed(false)),
           Effect.mapError(failure("delete", name))
         )
+      }),
+    readUrl: (name, urlOptions) =>
+      Effect.gen(function*() {
+        yield* checkBlobName(name)
+        const container = yield* connected
+        if (Option.isNone(yield* sizeOf(container, name))) return yield* Effect.fail(new BlobStoreError({ reason: new BlobNotFound({ name }) }))
+        const { BlobSASPermissions, SASProtocol } = loadSdk()
+        // Read only, this blob only, valid from a minute ago (clock skew) for the lifetime asked;
+        // plain HTTP allowed too, as the emulator serves it.
+        const now = Date.now()
+        const url = yield* Effect.tryPromise({
+          try: () =>
+            container.getBlobClient(name).generateSasUrl({
+              permissions: BlobSASPermissions.parse("r"),
+              startsOn: new Date(now - 60_000),
+              expiresOn: new Date(now + urlOptions.lifetimeSeconds * 1000),
+              protocol: SASProtocol.HttpsAndHttp
+            }),
+          // The SDK signs only with the account key: a connection string holding a SAS cannot sign another.
+          catch: () =>
+            new BlobStoreError({
+              reason: new BlobStorageFailure({
+                operation: "read URL",
+                name,
+                cause: new Error("a read SAS is signed with the account key; the connection string holds none (it holds a SAS or a token)")
+              })
+            })
+        })
+        return Redacted.make(url)
       })
   })
 })

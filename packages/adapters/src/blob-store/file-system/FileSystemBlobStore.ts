@@ -19,6 +19,7 @@ import {
 } from "@terrarium/domain"
 import { Effect, Exit, FileSystem, Layer, Option, Path, PlatformError, Stream } from "effect"
 import { blobLimit, boundedBody, tooLarge } from "../BlobBody.ts"
+import { loopbackReadUrl } from "../LoopbackBlobUrl.ts"
 
 /** @since 0.2.0 @category models */
 export interface FileSystemBlobStoreOptions {
@@ -83,7 +84,9 @@ const make = (options: FileSystemBlobStoreOptions) => Effect.gen(function*() {
       )
     })
 
-  return BlobStore.of({
+  const store: BlobStore["Service"] = BlobStore.of({
+    // Served on 127.0.0.1 under a random path while the scope lasts (LoopbackBlobUrl.ts).
+    readUrl: (name, urlOptions) => loopbackReadUrl(store)(name, urlOptions),
     location: `file://${options.root}`,
     put,
     append: (name, bytes, appendOptions) =>
@@ -146,6 +149,7 @@ const make = (options: FileSystemBlobStoreOptions) => Effect.gen(function*() {
         )
       })
   })
+  return store
 })
 
 /**

@@ -7,6 +7,7 @@
 import { BlobConflict, BlobNotFound, BlobStore, BlobStoreError, checkBlobName, checkBlobPrefix, concatBytes } from "@terrarium/domain"
 import { Effect, Layer, Option, Stream } from "effect"
 import { blobLimit, boundedBody, tooLarge } from "../BlobBody.ts"
+import { loopbackReadUrl } from "../LoopbackBlobUrl.ts"
 
 interface StoredBlob {
   readonly bytes: Uint8Array
@@ -15,7 +16,9 @@ interface StoredBlob {
 
 const make = Effect.sync(() => {
   const blobs = new Map<string, StoredBlob>()
-  return BlobStore.of({
+  const store: BlobStore["Service"] = BlobStore.of({
+    // Served on 127.0.0.1 under a random path while the scope lasts (LoopbackBlobUrl.ts).
+    readUrl: (name, urlOptions) => loopbackReadUrl(store)(name, urlOptions),
     location: "memory",
     put: (name, body, options) =>
       Effect.gen(function*() {
@@ -52,6 +55,7 @@ const make = Effect.sync(() => {
         ))),
     delete: (name) => Effect.map(checkBlobName(name), () => blobs.delete(name))
   })
+  return store
 })
 
 /**

@@ -44,6 +44,7 @@ import { Tar } from "effect/encoding"
 import { Readable } from "node:stream"
 import { resolveSecretReference } from "../../secrets/SecretReferences.ts"
 import { BuildOutput, type BuildMessage, LOG_TAIL_LINES } from "./BuildOutput.ts"
+import { defaultDockerCli, runPrivateWheelStage } from "./BuildKitStage.ts"
 import { solveConda } from "./CondaSolve.ts"
 import { DEFAULT_DOCKER_HOST, demultiplex, makeEngine, statusCode } from "./DockerEngine.ts"
 import { pullImage, pushImage } from "./DockerPush.ts"
@@ -61,6 +62,8 @@ export interface DockerImageBuilderOptions {
    * besides the definition's own `docker.baseImageRegistry` (pulled with its credentials).
    */
   readonly pullRegistries?: ReadonlyArray<string> | undefined
+  /** The docker client that builds the private-wheel step with BuildKit (default `defaultDockerCli()`). */
+  readonly dockerCli?: string | undefined
 }
 
 const fail = (reason: ImageBuilderError["reason"]) => Effect.fail(new ImageBuilderError({ reason }))
@@ -441,8 +444,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         }
 
         const recipe = yield* recipeOn(from)
-        const output = new BuildOutput({ stepOffset: steps, extraSteps: 0 })
-        const imageId = yield* runBuild(
+        const output = new BuildOutput({ stepOffset: steps, extraSteps: recipe.privateWheels === undefined ? 0 : 1 })
+        let imageId = yield* runBuild(
           yield* tarOf([{ path: "Dockerfile", content: recipe.dockerfile }, ...recipe.files]),
           { dockerfile: "Dockerfile", buildargs: { ...recipe.buildArgs }, labels, network: recipe.downloads ? "host" : "none", noCache: request.noCache },
           output,
@@ -451,6 +454,30 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         )
         steps += output.steps
         cachedSteps += output.cachedSteps
+        const stage = recipe.privateWheels
+        if (stage !== undefined) {
+          // BuildKit names its base by a tag. It stays: removing the image's last tag would delete
+          // it and its untagged parents, the classic builder's cache, and every rebuild would
+          // make a new base, so a new private-wheel layer, for the same hash.
+          const stageTag = `terrarium-stage/${request.hash.replace(/^sha256:/, "")}:classic`
+          const split = splitTag(stageTag)
+          yield* call(`tag ${stageTag}`, () => docker.getImage(imageId).tag({ repo: split.repo, tag: split.tag }))
+          const built = yield* runPrivateWheelStage({
+            cli: options.dockerCli ?? defaultDockerCli(),
+            host,
+            from: stageTag,
+            stage,
+            sources: request.privateWheels ?? [],
+            labels,
+            noCache: request.noCache,
+            stepIndex: steps + 1,
+            totalSteps: steps + 1,
+            progress
+          })
+          imageId = built.imageId
+          steps += 1
+          if (built.cached) cachedSteps += 1
+        }
         return yield* finish(request, imageId, recipe, { steps, cachedSteps, baseImageDigest, lock, version: version.Version })
       })
 

@@ -15,9 +15,16 @@
  *
  * @since 0.2.0
  */
-import type { Definition, PipRequirement, ResolvedCondaPackage } from "@terrarium/domain"
+import {
+  type Definition,
+  isWheelReference,
+  MAX_WHEEL_BYTES,
+  parseWheelReference,
+  type PipRequirement,
+  type ResolvedCondaPackage
+} from "@terrarium/domain"
 import { Result } from "effect"
-import { condaInstaller, imageCheck, pipInstaller } from "./ImageScripts.ts"
+import { condaInstaller, imageCheck, pipInstaller, wheelInstaller } from "./ImageScripts.ts"
 
 /** Where the recipe puts its parts inside the image. */
 export const IMAGE_PATHS = {
@@ -32,6 +39,20 @@ export interface RecipeFile {
   readonly content: string
 }
 
+/** The id of the BuildKit secret that carries the private wheels' read URLs. */
+export const WHEEL_SECRET_ID = "terrarium-wheels"
+
+/**
+ * The step that installs private wheels, built with BuildKit on top of the image the classic
+ * builder made (the classic builder cannot mount secrets): its Dockerfile on `from`, its files.
+ */
+export interface PrivateWheelStage {
+  readonly dockerfile: (from: string) => string
+  readonly files: ReadonlyArray<RecipeFile>
+  /** The wheels, in the order the secret's URLs must follow. */
+  readonly wheels: ReadonlyArray<{ readonly reference: string; readonly fileName: string; readonly sha256: string }>
+}
+
 /** A generated recipe: the Dockerfile, its context, its build arguments. */
 export interface Recipe {
   readonly dockerfile: string
@@ -43,6 +64,8 @@ export interface Recipe {
   readonly check: (request: { readonly distributions: ReadonlyArray<string> }) => ReadonlyArray<string>
   /** The pip distributions the definition asks for, whose modules must import. */
   readonly distributions: ReadonlyArray<string>
+  /** The private wheels' step, when the definition lists any (`terrarium+wheel://…`). */
+  readonly privateWheels: PrivateWheelStage | undefined
 }
 
 /**
@@ -104,7 +127,16 @@ export const makeRecipe = (
 
   const userManaged = definition.python.userManagedDependencies
   const conda = userManaged ? undefined : definition.python.conda
-  const requirements = conda?.pip ?? []
+  const allRequirements = conda?.pip ?? []
+  // Private wheels are installed by their own BuildKit step (their read URLs are secrets).
+  const isPrivate = (r: PipRequirement) => r.url !== undefined && isWheelReference(r.url)
+  const requirements = allRequirements.filter((r) => !isPrivate(r))
+  const wheels: Array<{ readonly reference: string; readonly fileName: string; readonly sha256: string }> = []
+  for (const r of allRequirements.filter(isPrivate)) {
+    const ref = parseWheelReference(r.url!)
+    if (typeof ref === "string") return Result.fail(`pip requirement ${quoteForMessage(r.text)}: ${ref}`)
+    wheels.push({ reference: r.url!, fileName: ref.fileName, sha256: ref.sha256 })
+  }
   if (conda !== undefined && conda.pipOptions.constraints.length > 0) {
     return Result.fail("pip constraints files (-c) are not carried into image builds yet; pin the packages instead")
   }
@@ -127,7 +159,13 @@ export const makeRecipe = (
   // are copied so that a changed requirement reuses it.
   const condaPython = condaLock.some((p) => p.name === "python")
   let python = "python3"
-  if (requirements.length > 0) {
+  const pipOptions = conda === undefined ? undefined : {
+    indexUrl: conda.pipOptions.indexUrl ?? null,
+    extraIndexUrls: conda.pipOptions.extraIndexUrls,
+    findLinks: conda.pipOptions.findLinks,
+    flags: conda.pipOptions.flags
+  }
+  if (allRequirements.length > 0) {
     if (condaPython) {
       python = `${IMAGE_PATHS.condaPrefix}/bin/python`
     } else {
@@ -135,21 +173,13 @@ export const makeRecipe = (
       python = `${IMAGE_PATHS.venv}/bin/python`
       paths.unshift(`${IMAGE_PATHS.venv}/bin`)
     }
-    const options = conda!.pipOptions
+  }
+  if (requirements.length > 0) {
     files.push({ path: "pip/install.py", content: pipInstaller })
-    files.push({
-      path: "pip/requirements.json",
-      content: json({
-        indexUrl: options.indexUrl ?? null,
-        extraIndexUrls: options.extraIndexUrls,
-        findLinks: options.findLinks,
-        flags: options.flags,
-        requirements: requirements.map(requirementText)
-      })
-    })
+    files.push({ path: "pip/requirements.json", content: json({ ...pipOptions, requirements: requirements.map(requirementText) }) })
     lines.push(`COPY ${exec(["pip/", `${recipe}/pip/`])}`)
     lines.push(`RUN ${exec([python, `${recipe}/pip/install.py`, `${recipe}/pip/requirements.json`])}`)
-  } else if (condaPython) {
+  } else if (allRequirements.length === 0 && condaPython) {
     python = `${IMAGE_PATHS.condaPrefix}/bin/python`
   }
 
@@ -161,13 +191,35 @@ export const makeRecipe = (
     lines.push(`ARG ${arg}`, `ENV ${name}=\${${arg}}`)
   })
 
-  const distributions = requirements.map((r) => r.name)
+  const distributions = allRequirements.map((r) => r.name)
+  const wheelPython = python
+  const privateWheels: PrivateWheelStage | undefined = wheels.length === 0 ? undefined : {
+    wheels,
+    files: [
+      { path: "wheels/install.py", content: wheelInstaller },
+      {
+        path: "wheels/wheels.json",
+        // Names and digests only: the URLs come as the secret, at build time.
+        content: json({ pip: pipOptions, maxBytes: MAX_WHEEL_BYTES, wheels: wheels.map(({ fileName, sha256 }) => ({ fileName, sha256 })) })
+      }
+    ],
+    dockerfile: (from) =>
+      [
+        `FROM ${from}`,
+        `COPY ${exec(["wheels/", `${recipe}/wheels/`])}`,
+        `RUN --mount=type=secret,id=${WHEEL_SECRET_ID},required=true ${
+          exec([wheelPython, `${recipe}/wheels/install.py`, `${recipe}/wheels/wheels.json`, `/run/secrets/${WHEEL_SECRET_ID}`])
+        }`,
+        ""
+      ].join("\n")
+  }
   return Result.succeed({
     dockerfile: `${lines.join("\n")}\n`,
     files,
     buildArgs,
     downloads: condaLock.length > 0 || requirements.length > 0,
     distributions,
+    privateWheels,
     check: (request) => [
       python,
       "-c",

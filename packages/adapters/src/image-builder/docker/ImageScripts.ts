@@ -136,6 +136,70 @@ sys.exit(subprocess.call(argv))
 `
 
 /**
+ * Installs the private wheels of a definition in a BuildKit step that mounts their read URLs as
+ * a secret (`RUN --mount=type=secret`, never a build argument): downloads each wheel itself,
+ * checks its SHA-256 against the reference, and hands pip the local files, with the definition's
+ * index options for their dependencies. pip never sees a URL, so none is in its output, in an
+ * error, or in the `direct_url.json` it writes into the image; a failed download says the wheel
+ * and the HTTP status, never the URL. The downloads are in a temporary folder removed before the
+ * step ends, and the secret is not part of any layer.
+ *
+ * argv: WHEELS_JSON SECRET_FILE (the secret: `{"urls": [url…]}`, one per wheel, in order)
+ *
+ * @since 0.3.0
+ * @category scripts
+ */
+export const wheelInstaller = String.raw`import hashlib, json, os, shlex, subprocess, sys, tempfile, urllib.error, urllib.request
+
+def fail(message):
+    print("terrarium-wheels: " + message, file=sys.stderr)
+    sys.exit(1)
+
+with open(sys.argv[1]) as f:
+    spec = json.load(f)
+try:
+    with open(sys.argv[2]) as f:
+        urls = json.load(f)["urls"]
+except Exception:
+    fail("the build secret with the wheels' read URLs is missing or unreadable")
+if len(urls) != len(spec["wheels"]):
+    fail("the build secret has %d URLs for %d wheels" % (len(urls), len(spec["wheels"])))
+limit = spec["maxBytes"]
+with tempfile.TemporaryDirectory() as work:
+    paths = []
+    for wheel, url in zip(spec["wheels"], urls):
+        name = wheel["fileName"]
+        try:
+            with urllib.request.urlopen(url, timeout=300) as response:
+                data = response.read(limit + 1)
+        except urllib.error.HTTPError as error:
+            fail("%s: the blob store answered HTTP %d" % (name, error.code))
+        except Exception as error:
+            fail("%s: the download failed (%s)" % (name, type(error).__name__))
+        if len(data) > limit:
+            fail("%s: larger than %d bytes" % (name, limit))
+        if hashlib.sha256(data).hexdigest() != wheel["sha256"]:
+            fail("%s: its sha256 is not the one the reference names" % name)
+        path = os.path.join(work, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        print("terrarium-wheels: %s (%d bytes, sha256 %s)" % (name, len(data), wheel["sha256"]))
+        paths.append(path)
+    pip = spec["pip"]
+    argv = [sys.executable, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--no-input"]
+    if pip.get("indexUrl"):
+        argv += ["--index-url", pip["indexUrl"]]
+    for url in pip.get("extraIndexUrls", []):
+        argv += ["--extra-index-url", url]
+    for link in pip.get("findLinks", []):
+        argv += ["--find-links", link]
+    for flag in pip.get("flags", []):
+        argv += shlex.split(flag)
+    code = subprocess.call(argv + ["--"] + paths)
+sys.exit(code)
+`
+
+/**
  * Reads back what an image holds, run in the built image with no network: every installed
  * distribution of the environment's Python (`importlib.metadata`, what `pip inspect` reads), the
  * conda packages of the prefix (`conda-meta`), and whether the top-level modules of the
