@@ -39,7 +39,8 @@ import {
   VariableSet
 } from "@terrarium/domain"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { mkdtemp, rm } from "node:fs/promises"
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { Session } from "node:inspector/promises"
 import os from "node:os"
 import { join } from "node:path"
 import { parseLogOptions, sharedUsage } from "./lib/options.ts"
@@ -55,13 +56,17 @@ const WORKSPACES = 25
 const EVENTS_PER_APPEND = 10
 const APPENDS_IN_FLIGHT = 8
 
-const usage = `usage: pnpm bench:projections [--events N] [--engine postgres|pglite|all] [--quick] [--url URL]
-${sharedUsage("events in the log (default 100000; 1000000 is the issue's size)")}`
+const usage = `usage: pnpm bench:projections [--events N] [--engine postgres|pglite|all] [--quick] [--url URL] [--profile DIR]
+${sharedUsage("events in the log (default 100000; 1000000 is the issue's size)")}
+  --profile    write a CPU profile of each timed phase to DIR (<engine>-<phase>.cpuprofile)`
 
 const parseOptions = () => {
-  const { engines, events, url } = parseLogOptions(usage, 1000, {})
-  return { events, engines, url }
+  const { engines, events, url, values } = parseLogOptions(usage, 1000, { profile: { type: "string" } })
+  return { events, engines, url, profile: typeof values.profile === "string" ? values.profile : undefined }
 }
+
+/** Where `--profile` writes, if given: set once by `main`. */
+let profileDir: string | undefined
 
 // ---------------------------------------------------------------------------------------------
 // The log: environments of EVENTS_PER_ENVIRONMENT events each, in WORKSPACES workspaces. Each
@@ -168,21 +173,85 @@ interface Phase {
   /** Peak RSS during the phase, and how far above the RSS at its start. */
   readonly peakMb: number
   readonly growthMb: number
+  /** CPU seconds of this process, and of every PostgreSQL server process on the machine (Linux only). */
+  readonly clientCpu: number
+  readonly serverCpu: number | undefined
+  /** Peak V8 heap in use during the phase, and what stays in use after it (after a GC). */
+  readonly heapPeakMb: number
+  readonly heapAfterMb: number
 }
 
 const MB = 1024 * 1024
 const int = (n: number) => Math.round(n).toLocaleString("en-US")
 const log = (message: string) => process.stderr.write(`${message}\n`)
 
-const timed = async (events: number, run: () => Promise<unknown>): Promise<Phase> => {
+/**
+ * Runs `run` under the inspector's CPU profiler when `--profile` is given (only the phase, not the
+ * log's appends, which would dominate a profile of the whole process).
+ */
+const profiled = async (name: string, run: () => Promise<unknown>) => {
+  if (profileDir === undefined) return run()
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.start")
+  try {
+    return await run()
+  } finally {
+    const { profile } = await session.post("Profiler.stop")
+    await writeFile(join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
+/**
+ * CPU seconds used so far by every process named `postgres` (the server's backends and helpers),
+ * from /proc: the server's share of a phase, on a machine where nothing else uses that server.
+ * Undefined where /proc is missing.
+ */
+const postgresCpu = async (): Promise<number | undefined> => {
+  const ticks = 100 // USER_HZ on Linux
+  try {
+    let total = 0
+    for (const pid of await readdir("/proc")) {
+      if (!/^\d+$/.test(pid)) continue
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+      const close = stat.lastIndexOf(")")
+      if (close < 0 || stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue
+      const fields = stat.slice(close + 2).split(" ")
+      total += (Number(fields[11]) + Number(fields[12])) / ticks
+    }
+    return total
+  } catch {
+    return undefined
+  }
+}
+
+const timed = async (events: number, name: string, run: () => Promise<unknown>): Promise<Phase> => {
   await settle()
   const start = process.memoryUsage.rss()
+  const heapStart = process.memoryUsage().heapUsed
   const sampler = new RssSampler().start()
+  let heapPeak = heapStart
+  const heapTimer = setInterval(() => {
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
+  }, 50)
+  const server0 = await postgresCpu()
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  await run()
+  await profiled(name, run)
+  const cpu = process.cpuUsage(cpu0)
+  const server1 = await postgresCpu()
   const seconds = (performance.now() - t0) / 1000
   const peak = sampler.stop()
-  return { seconds, rate: events / seconds, peakMb: peak / MB, growthMb: (peak - start) / MB }
+  clearInterval(heapTimer)
+  await settle()
+  return {
+    seconds, rate: events / seconds, peakMb: peak / MB, growthMb: (peak - start) / MB,
+    clientCpu: (cpu.user + cpu.system) / 1e6,
+    serverCpu: server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    heapPeakMb: heapPeak / MB, heapAfterMb: process.memoryUsage().heapUsed / MB
+  }
 }
 
 const PROJECTION_TABLES = [
@@ -219,17 +288,17 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
     }
 
     log(`${engine}: replay…`)
-    const replay1 = await timed(head, replay)
+    const replay1 = await timed(head, `${engine}-replay`, replay)
     log(`${engine}: rebuild…`)
-    const rebuild = await timed(head, () => run(Projections.use((p) => p.rebuild)).then((n) => checked("the rebuild", n)))
+    const rebuild = await timed(head, `${engine}-rebuild`, () => run(Projections.use((p) => p.rebuild)).then((n) => checked("the rebuild", n)))
     log(`${engine}: replay…`)
-    const replay2 = await timed(head, replay)
+    const replay2 = await timed(head, `${engine}-replay-2`, replay)
     await run(Database.use((db) => db.transaction("empty the read model", async (k) => {
       for (const table of PROJECTION_TABLES) await k.deleteFrom(table).execute()
       await k.deleteFrom("projection_checkpoints").execute()
     })))
     log(`${engine}: catch-up from empty…`)
-    const catchUp = await timed(head, () => run(Projections.use((p) => p.catchUp)).then((n) => checked("the catch-up", n)))
+    const catchUp = await timed(head, `${engine}-catch-up`, () => run(Projections.use((p) => p.catchUp)).then((n) => checked("the catch-up", n)))
     return { engine, events: head, environments, replay: replay1.rate >= replay2.rate ? replay1 : replay2, rebuild, catchUp }
   } finally {
     await runtime.dispose()
@@ -239,14 +308,15 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
 }
 
 const main = async () => {
-  const { events, engines, url } = parseOptions()
+  const { events, engines, url, profile } = parseOptions()
+  if (profile !== undefined) await mkdir(profileDir = profile, { recursive: true })
   if (!hasGc) log("note: run with node --expose-gc for steadier memory figures (pnpm bench:projections does)")
   const results = []
   for (const engine of engines) results.push(await measure(engine, events, url))
 
   console.log(`\nProjections: ${int(events)} events, ${os.cpus().length} cores, node ${process.version}`)
   console.log("target: rebuild and catch-up from empty >= 0.2x the raw replay rate\n")
-  const header = ["engine", "phase", "time", "events/s", "vs replay", "target", "peak RSS", "RSS growth"]
+  const header = ["engine", "phase", "time", "events/s", "vs replay", "target", "client CPU µs/ev", "server CPU µs/ev", "peak RSS", "RSS growth", "peak heap", "heap after"]
   const rows: Array<ReadonlyArray<string>> = [header]
   for (const r of results) {
     for (const [phase, p] of [["raw replay", r.replay], ["rebuild", r.rebuild], ["catch-up from empty", r.catchUp]] as const) {
@@ -255,7 +325,9 @@ const main = async () => {
         r.engine, phase, `${p.seconds.toFixed(1)}s`, int(p.rate),
         phase === "raw replay" ? "1x" : `${ratio.toFixed(3)}x`,
         phase === "raw replay" ? "" : ratio >= TARGET_RATIO ? "pass" : "FAIL",
-        `${int(p.peakMb)} MB`, `${int(p.growthMb)} MB`
+        (p.clientCpu / r.events * 1e6).toFixed(1),
+        r.engine === "pglite" || p.serverCpu === undefined ? "-" : (p.serverCpu / r.events * 1e6).toFixed(1),
+        `${int(p.peakMb)} MB`, `${int(p.growthMb)} MB`, `${int(p.heapPeakMb)} MB`, `${int(p.heapAfterMb)} MB`
       ])
     }
   }
