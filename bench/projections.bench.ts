@@ -39,8 +39,10 @@ import {
   VariableSet
 } from "@terrarium/domain"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises"
+import { existsSync } from "node:fs"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { Session } from "node:inspector/promises"
+import pg from "pg"
 import os from "node:os"
 import { join } from "node:path"
 import { parseLogOptions, sharedUsage } from "./lib/options.ts"
@@ -173,7 +175,7 @@ interface Phase {
   /** Peak RSS during the phase, and how far above the RSS at its start. */
   readonly peakMb: number
   readonly growthMb: number
-  /** CPU seconds of this process, and of every PostgreSQL server process on the machine (Linux only). */
+  /** CPU seconds of this process, and of the server processes of its PostgreSQL connections (Linux only). */
   readonly clientCpu: number
   readonly serverCpu: number | undefined
   /** Peak V8 heap in use during the phase, and what stays in use after it (after a GC). */
@@ -204,30 +206,42 @@ const profiled = async (name: string, run: () => Promise<unknown>) => {
   }
 }
 
+const withApplication = (url: string) => {
+  const parsed = new URL(url)
+  parsed.searchParams.set("application_name", APPLICATION)
+  return parsed.toString()
+}
+
+/** The application name of the benchmark's PostgreSQL connections, to find their server processes. */
+const APPLICATION = `terrarium-bench-projections-${process.pid}`
+
+/** CPU seconds used so far by the process `pid`, from /proc (Linux); 0 once it is gone. */
+const cpuOf = async (pid: number): Promise<number> => {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return fields.length > 12 ? (Number(fields[11]) + Number(fields[12])) / 100 : 0 // USER_HZ
+}
+
 /**
- * CPU seconds used so far by every process named `postgres` (the server's backends and helpers),
- * from /proc: the server's share of a phase, on a machine where nothing else uses that server.
- * Undefined where /proc is missing.
+ * The server processes of the benchmark's own connections (PostgreSQL on this machine), and a
+ * function giving their CPU seconds so far: the server's share of a phase, even while other work
+ * uses the same server. Undefined where /proc is missing or the server is elsewhere.
  */
-const postgresCpu = async (): Promise<number | undefined> => {
-  const ticks = 100 // USER_HZ on Linux
+const serverCpu = async (url: string): Promise<(() => Promise<number>) | undefined> => {
+  if (!existsSync("/proc/self/stat")) return undefined
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
   try {
-    let total = 0
-    for (const pid of await readdir("/proc")) {
-      if (!/^\d+$/.test(pid)) continue
-      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
-      const close = stat.lastIndexOf(")")
-      if (close < 0 || stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue
-      const fields = stat.slice(close + 2).split(" ")
-      total += (Number(fields[11]) + Number(fields[12])) / ticks
-    }
-    return total
-  } catch {
-    return undefined
+    const { rows } = await client.query<{ pid: number }>("select pid from pg_stat_activity where application_name = $1", [APPLICATION])
+    const pids = rows.map((row) => row.pid)
+    if (pids.length === 0 || !existsSync(`/proc/${pids[0]}/stat`)) return undefined
+    return async () => (await Promise.all(pids.map(cpuOf))).reduce((a, b) => a + b, 0)
+  } finally {
+    await client.end()
   }
 }
 
-const timed = async (events: number, name: string, run: () => Promise<unknown>): Promise<Phase> => {
+const timed = async (events: number, name: string, url: string | undefined, run: () => Promise<unknown>): Promise<Phase> => {
   await settle()
   const start = process.memoryUsage.rss()
   const heapStart = process.memoryUsage().heapUsed
@@ -236,12 +250,13 @@ const timed = async (events: number, name: string, run: () => Promise<unknown>):
   const heapTimer = setInterval(() => {
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
   }, 50)
-  const server0 = await postgresCpu()
+  const server = url === undefined ? undefined : await serverCpu(url)
+  const server0 = await server?.()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await profiled(name, run)
   const cpu = process.cpuUsage(cpu0)
-  const server1 = await postgresCpu()
+  const server1 = await server?.()
   const seconds = (performance.now() - t0) / 1000
   const peak = sampler.stop()
   clearInterval(heapTimer)
@@ -263,7 +278,8 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
   const dir = engine === "pglite" ? await mkdtemp(join(os.tmpdir(), "terrarium-bench-")) : undefined
   const database = dir !== undefined
     ? Database.layerPglite({ dataDir: dir })
-    : Database.layerPostgres({ connectionString: url, schema })
+    : Database.layerPostgres({ connectionString: withApplication(url), schema })
+  const serverUrl = engine === "postgres" ? withApplication(url) : undefined
   const runtime = ManagedRuntime.make(
     SqlReadModel.layer.pipe(Layer.provideMerge(SqlEventStore.layer), Layer.provideMerge(database), Layer.provide(NodeServices.layer))
   )
@@ -288,17 +304,17 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
     }
 
     log(`${engine}: replay…`)
-    const replay1 = await timed(head, `${engine}-replay`, replay)
+    const replay1 = await timed(head, `${engine}-replay`, serverUrl, replay)
     log(`${engine}: rebuild…`)
-    const rebuild = await timed(head, `${engine}-rebuild`, () => run(Projections.use((p) => p.rebuild)).then((n) => checked("the rebuild", n)))
+    const rebuild = await timed(head, `${engine}-rebuild`, serverUrl, () => run(Projections.use((p) => p.rebuild)).then((n) => checked("the rebuild", n)))
     log(`${engine}: replay…`)
-    const replay2 = await timed(head, `${engine}-replay-2`, replay)
+    const replay2 = await timed(head, `${engine}-replay-2`, serverUrl, replay)
     await run(Database.use((db) => db.transaction("empty the read model", async (k) => {
       for (const table of PROJECTION_TABLES) await k.deleteFrom(table).execute()
       await k.deleteFrom("projection_checkpoints").execute()
     })))
     log(`${engine}: catch-up from empty…`)
-    const catchUp = await timed(head, `${engine}-catch-up`, () => run(Projections.use((p) => p.catchUp)).then((n) => checked("the catch-up", n)))
+    const catchUp = await timed(head, `${engine}-catch-up`, serverUrl, () => run(Projections.use((p) => p.catchUp)).then((n) => checked("the catch-up", n)))
     return { engine, events: head, environments, replay: replay1.rate >= replay2.rate ? replay1 : replay2, rebuild, catchUp }
   } finally {
     await runtime.dispose()
