@@ -223,21 +223,56 @@ const cpuOf = async (pid: number): Promise<number> => {
 }
 
 /**
- * The server processes of the benchmark's own connections (PostgreSQL on this machine), and a
- * function giving their CPU seconds so far: the server's share of a phase, even while other work
- * uses the same server. Undefined where /proc is missing or the server is elsewhere.
+ * The CPU time of the server processes of the benchmark's own connections (PostgreSQL on this
+ * machine) over a phase, even while other work uses the same server: sampled every 100 ms, since
+ * the pool closes idle connections and opens new ones during a phase (a process first seen after
+ * the start counts from 0, one that ends counts up to its last sample). Undefined where /proc is
+ * missing or the server is elsewhere.
  */
-const serverCpu = async (url: string): Promise<(() => Promise<number>) | undefined> => {
-  if (!existsSync("/proc/self/stat")) return undefined
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    const { rows } = await client.query<{ pid: number }>("select pid from pg_stat_activity where application_name = $1", [APPLICATION])
-    const pids = rows.map((row) => row.pid)
-    if (pids.length === 0 || !existsSync(`/proc/${pids[0]}/stat`)) return undefined
-    return async () => (await Promise.all(pids.map(cpuOf))).reduce((a, b) => a + b, 0)
-  } finally {
-    await client.end()
+class ServerCpuSampler {
+  private readonly first = new Map<number, number>()
+  private readonly last = new Map<number, number>()
+  private timer: NodeJS.Timeout | undefined
+  private started = false
+  private readonly client: pg.Client
+  private constructor(client: pg.Client) {
+    this.client = client
+  }
+
+  static async start(url: string): Promise<ServerCpuSampler | undefined> {
+    if (!existsSync("/proc/self/stat")) return undefined
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const sampler = new ServerCpuSampler(client)
+    await sampler.sample()
+    if (sampler.first.size === 0 || !existsSync(`/proc/${[...sampler.first.keys()][0]}/stat`)) {
+      await client.end()
+      return undefined
+    }
+    sampler.started = true
+    sampler.timer = setInterval(() => void sampler.sample().catch(() => undefined), 100)
+    return sampler
+  }
+
+  private async sample(): Promise<void> {
+    const { rows } = await this.client.query<{ pid: number }>(
+      "select pid from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()", [APPLICATION])
+    for (const { pid } of rows) {
+      const cpu = await cpuOf(pid)
+      if (cpu === 0) continue
+      if (!this.first.has(pid)) this.first.set(pid, this.started ? 0 : cpu)
+      this.last.set(pid, cpu)
+    }
+  }
+
+  /** Stops sampling; the CPU seconds of the processes over the phase. */
+  async stop(): Promise<number> {
+    clearInterval(this.timer)
+    await this.sample()
+    await this.client.end()
+    let total = 0
+    for (const [pid, cpu] of this.last) total += cpu - (this.first.get(pid) ?? 0)
+    return total
   }
 }
 
@@ -250,13 +285,12 @@ const timed = async (events: number, name: string, url: string | undefined, run:
   const heapTimer = setInterval(() => {
     heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
   }, 50)
-  const server = url === undefined ? undefined : await serverCpu(url)
-  const server0 = await server?.()
+  const server = url === undefined ? undefined : await ServerCpuSampler.start(url)
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await profiled(name, run)
   const cpu = process.cpuUsage(cpu0)
-  const server1 = await server?.()
+  const serverSeconds = await server?.stop()
   const seconds = (performance.now() - t0) / 1000
   const peak = sampler.stop()
   clearInterval(heapTimer)
@@ -264,7 +298,7 @@ const timed = async (events: number, name: string, url: string | undefined, run:
   return {
     seconds, rate: events / seconds, peakMb: peak / MB, growthMb: (peak - start) / MB,
     clientCpu: (cpu.user + cpu.system) / 1e6,
-    serverCpu: server0 === undefined || server1 === undefined ? undefined : server1 - server0,
+    serverCpu: serverSeconds,
     heapPeakMb: heapPeak / MB, heapAfterMb: process.memoryUsage().heapUsed / MB
   }
 }
