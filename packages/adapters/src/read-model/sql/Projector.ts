@@ -39,8 +39,8 @@ import { Database } from "../../sql/Database.ts"
 import * as Lease from "../../sql/Lease.ts"
 import { PROJECTION_VERSION, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 import {
-  applyPrepared, dropShadowIndexes, indexShadow, LIVE, lockCheckpoint, lockCheckpointForBatch, type PreparedBatch, prepareBatch, type ProjectionTarget,
-  readCheckpoint, resetShadow, SHADOW, swapInShadow
+  applyPrepared, dropShadowIndexes, indexShadow, LIVE, lockCheckpoint, lockCheckpointForBatch, type PreparedBatch, prepareBatch,
+  type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow
 } from "./ProjectionSql.ts"
 import type { ProjectionTables } from "./Tables.ts"
 
