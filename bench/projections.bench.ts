@@ -39,7 +39,10 @@ import {
   VariableSet
 } from "@terrarium/domain"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
-import { mkdtemp, rm } from "node:fs/promises"
+import { existsSync } from "node:fs"
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
+import { Session } from "node:inspector/promises"
+import pg from "pg"
 import os from "node:os"
 import { join } from "node:path"
 import { parseLogOptions, sharedUsage } from "./lib/options.ts"
@@ -55,13 +58,17 @@ const WORKSPACES = 25
 const EVENTS_PER_APPEND = 10
 const APPENDS_IN_FLIGHT = 8
 
-const usage = `usage: pnpm bench:projections [--events N] [--engine postgres|pglite|all] [--quick] [--url URL]
-${sharedUsage("events in the log (default 100000; 1000000 is the issue's size)")}`
+const usage = `usage: pnpm bench:projections [--events N] [--engine postgres|pglite|all] [--quick] [--url URL] [--profile DIR]
+${sharedUsage("events in the log (default 100000; 1000000 is the issue's size)")}
+  --profile    write a CPU profile of each timed phase to DIR (<engine>-<phase>.cpuprofile)`
 
 const parseOptions = () => {
-  const { engines, events, url } = parseLogOptions(usage, 1000, {})
-  return { events, engines, url }
+  const { engines, events, url, values } = parseLogOptions(usage, 1000, { profile: { type: "string" } })
+  return { events, engines, url, profile: typeof values.profile === "string" ? values.profile : undefined }
 }
+
+/** Where `--profile` writes, if given: set once by `main`. */
+let profileDir: string | undefined
 
 // ---------------------------------------------------------------------------------------------
 // The log: environments of EVENTS_PER_ENVIRONMENT events each, in WORKSPACES workspaces. Each
@@ -168,21 +175,132 @@ interface Phase {
   /** Peak RSS during the phase, and how far above the RSS at its start. */
   readonly peakMb: number
   readonly growthMb: number
+  /** CPU seconds of this process, and of the server processes of its PostgreSQL connections (Linux only). */
+  readonly clientCpu: number
+  readonly serverCpu: number | undefined
+  /** Peak V8 heap in use during the phase, and what stays in use after it (after a GC). */
+  readonly heapPeakMb: number
+  readonly heapAfterMb: number
 }
 
 const MB = 1024 * 1024
 const int = (n: number) => Math.round(n).toLocaleString("en-US")
 const log = (message: string) => process.stderr.write(`${message}\n`)
 
-const timed = async (events: number, run: () => Promise<unknown>): Promise<Phase> => {
+/**
+ * Runs `run` under the inspector's CPU profiler when `--profile` is given (only the phase, not the
+ * log's appends, which would dominate a profile of the whole process).
+ */
+const profiled = async (name: string, run: () => Promise<unknown>) => {
+  if (profileDir === undefined) return run()
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.start")
+  try {
+    return await run()
+  } finally {
+    const { profile } = await session.post("Profiler.stop")
+    await writeFile(join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
+
+const withApplication = (url: string) => {
+  const parsed = new URL(url)
+  parsed.searchParams.set("application_name", APPLICATION)
+  return parsed.toString()
+}
+
+/** The application name of the benchmark's PostgreSQL connections, to find their server processes. */
+const APPLICATION = `terrarium-bench-projections-${process.pid}`
+
+/** CPU seconds used so far by the process `pid`, from /proc (Linux); 0 once it is gone. */
+const cpuOf = async (pid: number): Promise<number> => {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return fields.length > 12 ? (Number(fields[11]) + Number(fields[12])) / 100 : 0 // USER_HZ
+}
+
+/**
+ * The CPU time of the server processes of the benchmark's own connections (PostgreSQL on this
+ * machine) over a phase, even while other work uses the same server: sampled every 100 ms, since
+ * the pool closes idle connections and opens new ones during a phase (a process first seen after
+ * the start counts from 0, one that ends counts up to its last sample). Undefined where /proc is
+ * missing or the server is elsewhere.
+ */
+class ServerCpuSampler {
+  private readonly first = new Map<number, number>()
+  private readonly last = new Map<number, number>()
+  private timer: NodeJS.Timeout | undefined
+  private started = false
+  private readonly client: pg.Client
+  private constructor(client: pg.Client) {
+    this.client = client
+  }
+
+  static async start(url: string): Promise<ServerCpuSampler | undefined> {
+    if (!existsSync("/proc/self/stat")) return undefined
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const sampler = new ServerCpuSampler(client)
+    await sampler.sample()
+    if (sampler.first.size === 0 || !existsSync(`/proc/${[...sampler.first.keys()][0]}/stat`)) {
+      await client.end()
+      return undefined
+    }
+    sampler.started = true
+    sampler.timer = setInterval(() => void sampler.sample().catch(() => undefined), 100)
+    return sampler
+  }
+
+  private async sample(): Promise<void> {
+    const { rows } = await this.client.query<{ pid: number }>(
+      "select pid from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()", [APPLICATION])
+    for (const { pid } of rows) {
+      const cpu = await cpuOf(pid)
+      if (cpu === 0) continue
+      if (!this.first.has(pid)) this.first.set(pid, this.started ? 0 : cpu)
+      this.last.set(pid, cpu)
+    }
+  }
+
+  /** Stops sampling; the CPU seconds of the processes over the phase. */
+  async stop(): Promise<number> {
+    clearInterval(this.timer)
+    await this.sample()
+    await this.client.end()
+    let total = 0
+    for (const [pid, cpu] of this.last) total += cpu - (this.first.get(pid) ?? 0)
+    return total
+  }
+}
+
+const timed = async (events: number, name: string, url: string | undefined, run: () => Promise<unknown>): Promise<Phase> => {
   await settle()
   const start = process.memoryUsage.rss()
+  const heapStart = process.memoryUsage().heapUsed
   const sampler = new RssSampler().start()
+  let heapPeak = heapStart
+  const heapTimer = setInterval(() => {
+    heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)
+  }, 50)
+  const server = url === undefined ? undefined : await ServerCpuSampler.start(url)
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  await run()
+  await profiled(name, run)
+  const cpu = process.cpuUsage(cpu0)
+  const serverSeconds = await server?.stop()
   const seconds = (performance.now() - t0) / 1000
   const peak = sampler.stop()
-  return { seconds, rate: events / seconds, peakMb: peak / MB, growthMb: (peak - start) / MB }
+  clearInterval(heapTimer)
+  await settle()
+  return {
+    seconds, rate: events / seconds, peakMb: peak / MB, growthMb: (peak - start) / MB,
+    clientCpu: (cpu.user + cpu.system) / 1e6,
+    serverCpu: serverSeconds,
+    heapPeakMb: heapPeak / MB, heapAfterMb: process.memoryUsage().heapUsed / MB
+  }
 }
 
 const PROJECTION_TABLES = [
@@ -194,7 +312,8 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
   const dir = engine === "pglite" ? await mkdtemp(join(os.tmpdir(), "terrarium-bench-")) : undefined
   const database = dir !== undefined
     ? Database.layerPglite({ dataDir: dir })
-    : Database.layerPostgres({ connectionString: url, schema })
+    : Database.layerPostgres({ connectionString: withApplication(url), schema })
+  const serverUrl = engine === "postgres" ? withApplication(url) : undefined
   const runtime = ManagedRuntime.make(
     SqlReadModel.layer.pipe(Layer.provideMerge(SqlEventStore.layer), Layer.provideMerge(database), Layer.provide(NodeServices.layer))
   )
@@ -219,17 +338,17 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
     }
 
     log(`${engine}: replay…`)
-    const replay1 = await timed(head, replay)
+    const replay1 = await timed(head, `${engine}-replay`, serverUrl, replay)
     log(`${engine}: rebuild…`)
-    const rebuild = await timed(head, () => run(Projections.use((p) => p.rebuild)).then((n) => checked("the rebuild", n)))
+    const rebuild = await timed(head, `${engine}-rebuild`, serverUrl, () => run(Projections.use((p) => p.rebuild)).then((n) => checked("the rebuild", n)))
     log(`${engine}: replay…`)
-    const replay2 = await timed(head, replay)
+    const replay2 = await timed(head, `${engine}-replay-2`, serverUrl, replay)
     await run(Database.use((db) => db.transaction("empty the read model", async (k) => {
       for (const table of PROJECTION_TABLES) await k.deleteFrom(table).execute()
       await k.deleteFrom("projection_checkpoints").execute()
     })))
     log(`${engine}: catch-up from empty…`)
-    const catchUp = await timed(head, () => run(Projections.use((p) => p.catchUp)).then((n) => checked("the catch-up", n)))
+    const catchUp = await timed(head, `${engine}-catch-up`, serverUrl, () => run(Projections.use((p) => p.catchUp)).then((n) => checked("the catch-up", n)))
     return { engine, events: head, environments, replay: replay1.rate >= replay2.rate ? replay1 : replay2, rebuild, catchUp }
   } finally {
     await runtime.dispose()
@@ -239,14 +358,15 @@ const measure = async (engine: "postgres" | "pglite", total: number, url: string
 }
 
 const main = async () => {
-  const { events, engines, url } = parseOptions()
+  const { events, engines, url, profile } = parseOptions()
+  if (profile !== undefined) await mkdir(profileDir = profile, { recursive: true })
   if (!hasGc) log("note: run with node --expose-gc for steadier memory figures (pnpm bench:projections does)")
   const results = []
   for (const engine of engines) results.push(await measure(engine, events, url))
 
   console.log(`\nProjections: ${int(events)} events, ${os.cpus().length} cores, node ${process.version}`)
   console.log("target: rebuild and catch-up from empty >= 0.2x the raw replay rate\n")
-  const header = ["engine", "phase", "time", "events/s", "vs replay", "target", "peak RSS", "RSS growth"]
+  const header = ["engine", "phase", "time", "events/s", "vs replay", "target", "client CPU µs/ev", "server CPU µs/ev", "peak RSS", "RSS growth", "peak heap", "heap after"]
   const rows: Array<ReadonlyArray<string>> = [header]
   for (const r of results) {
     for (const [phase, p] of [["raw replay", r.replay], ["rebuild", r.rebuild], ["catch-up from empty", r.catchUp]] as const) {
@@ -255,7 +375,9 @@ const main = async () => {
         r.engine, phase, `${p.seconds.toFixed(1)}s`, int(p.rate),
         phase === "raw replay" ? "1x" : `${ratio.toFixed(3)}x`,
         phase === "raw replay" ? "" : ratio >= TARGET_RATIO ? "pass" : "FAIL",
-        `${int(p.peakMb)} MB`, `${int(p.growthMb)} MB`
+        (p.clientCpu / r.events * 1e6).toFixed(1),
+        r.engine === "pglite" || p.serverCpu === undefined ? "-" : (p.serverCpu / r.events * 1e6).toFixed(1),
+        `${int(p.peakMb)} MB`, `${int(p.growthMb)} MB`, `${int(p.heapPeakMb)} MB`, `${int(p.heapAfterMb)} MB`
       ])
     }
   }

@@ -14,7 +14,9 @@ import { Context, Effect, Fiber, Layer, Logger, Ref, Schedule, type Scope, Strea
 import { type Kysely, type RawBuilder, sql } from "kysely"
 import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
 import { envelopeOf, project, PROJECTION_VERSION, type RowOp } from "../../src/read-model/Projection.ts"
-import { applyOps, clearProjections } from "../../src/read-model/sql/ProjectionSql.ts"
+import {
+  applyOps, clearProjections, dropShadowIndexes, indexShadow, SHADOW, swapInShadow, writeCheckpoint
+} from "../../src/read-model/sql/ProjectionSql.ts"
 import { SqlReadModel, type SqlReadModelOptions } from "../../src/read-model/sql/SqlReadModel.ts"
 import { PROJECTION_TABLES, type ProjectionTables, shadowOf } from "../../src/read-model/sql/Tables.ts"
 import { Database } from "../../src/sql/Database.ts"
@@ -46,6 +48,30 @@ const snapshotOf = (tables: ReadonlyArray<string>) =>
 export const snapshot = snapshotOf([...PROJECTION_TABLES, "curated_catalog", "cache_lookup"])
 
 const projectionTables = (db: Kysely<any>) => db as Kysely<ProjectionTables>
+
+/**
+ * A table's columns, indexes (all, and those of its keys) and checks, with the index names and the
+ * table's name left out: equal for a live table and its shadow.
+ */
+const shapeOf = (table: string) =>
+  Effect.gen(function* () {
+    const database = yield* Database
+    const { rows } = yield* database.use("describe", (db) =>
+      sql<{ columns: unknown; indexes: unknown; keys: unknown; checks: unknown }>`
+        select
+          (select json_agg(json_build_array(column_name, data_type, is_nullable, column_default) order by ordinal_position)
+            from information_schema.columns where table_schema = current_schema() and table_name = ${table}) as columns,
+          (select json_agg(d order by d) from (
+            select regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX') as d
+            from pg_indexes where schemaname = current_schema() and tablename = ${table}) i) as indexes,
+          (select json_agg(d order by d) from (
+            select regexp_replace(pg_get_indexdef(c.conindid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX') as d
+            from pg_constraint c where c.conrelid = ${table}::regclass and c.conindid <> 0) k) as keys,
+          (select json_agg(pg_get_constraintdef(c.oid) order by pg_get_constraintdef(c.oid))
+            from pg_constraint c where c.conrelid = ${table}::regclass and c.contype = 'c') as checks`.execute(db)
+    ).pipe(Effect.orDie)
+    return rows[0]!
+  })
 
 const tableSizes = (s: Record<string, ReadonlyArray<string>>) =>
   Object.fromEntries(Object.entries(s).map(([table, rows]) => [table, rows.length]))
@@ -469,23 +495,45 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
 
     it.effect("every projection table has a shadow of the same shape", () =>
       run(Effect.gen(function* () {
-        const database = yield* Database
-        const shape = (table: string) =>
-          database.use("describe", (db) =>
-            sql<{ columns: unknown; indexes: unknown; checks: unknown }>`
-              select
-                (select json_agg(json_build_array(column_name, data_type, is_nullable, column_default) order by ordinal_position)
-                  from information_schema.columns where table_schema = current_schema() and table_name = ${table}) as columns,
-                (select json_agg(regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', 'CREATE \\1INDEX') order by indexdef)
-                  from pg_indexes where schemaname = current_schema() and tablename = ${table}) as indexes,
-                (select json_agg(pg_get_constraintdef(c.oid) order by pg_get_constraintdef(c.oid))
-                  from pg_constraint c where c.conrelid = ${table}::regclass and c.contype = 'c') as checks`.execute(db)
-          ).pipe(Effect.map(({ rows }) => rows[0]!))
         for (const table of PROJECTION_TABLES) {
-          const live = yield* shape(table)
+          const live = yield* shapeOf(table)
           assert.isNotNull(live.columns, table)
-          assert.deepStrictEqual(yield* shape(shadowOf(table)), live, `${shadowOf(table)} is shaped like ${table}`)
+          assert.deepStrictEqual(yield* shapeOf(shadowOf(table)), live, `${shadowOf(table)} is shaped like ${table}`)
         }
+      })))
+
+    it.effect("a rebuild fills shadow tables without their secondary indexes and swaps them in with every index", () =>
+      run(Effect.gen(function* () {
+        yield* writeAndCatchUp
+        const database = yield* Database
+        const shapes = (tables: ReadonlyArray<string>) => Effect.forEach(tables, shapeOf)
+        const live = yield* shapes(PROJECTION_TABLES)
+        const shadows = PROJECTION_TABLES.map(shadowOf)
+        assert.deepStrictEqual(yield* shapes(shadows), live)
+        // What a rebuild starts with: only the indexes of keys are left in the shadow.
+        yield* database.transaction("drop", (trx) => dropShadowIndexes(projectionTables(trx)))
+        const dropped = yield* shapes(shadows)
+        assert.deepStrictEqual(dropped.map((shape) => shape.columns), live.map((shape) => shape.columns))
+        assert.deepStrictEqual(dropped.map((shape) => shape.indexes), live.map((shape) => shape.keys))
+        assert.notDeepEqual(dropped, live)
+        // And what it ends with, whether the shadow was indexed before the swap or not.
+        yield* database.transaction("index", (trx) => indexShadow(projectionTables(trx)))
+        assert.deepStrictEqual(yield* shapes(shadows), live)
+        const projections = yield* Projections
+        const head = yield* EventStore.use((s) => s.head)
+        for (let round = 0; round < 2; round++) {
+          assert.strictEqual(yield* projections.rebuild, head)
+          assert.deepStrictEqual(yield* shapes(PROJECTION_TABLES), live, `the live tables after rebuild ${round + 1}`)
+          assert.deepStrictEqual(yield* shapes(shadows), live, `the shadow tables after rebuild ${round + 1}`)
+        }
+        // A shadow that lost its indexes after they were built (another rebuild started) is indexed
+        // by the swap itself. (Its rows do not matter here: it is marked as built to the head.)
+        yield* database.transaction("drop", async (trx) => {
+          await dropShadowIndexes(projectionTables(trx))
+          await writeCheckpoint(projectionTables(trx), head, SHADOW.checkpoint, PROJECTION_VERSION)
+        })
+        assert.strictEqual(yield* database.transaction("swap", (trx) => swapInShadow(projectionTables(trx), PROJECTION_VERSION)), head)
+        assert.deepStrictEqual(yield* shapes(PROJECTION_TABLES), live, "the live tables after a swap of an unindexed shadow")
       })))
 
     it.effect("an insert applied twice fails, across batches and within one batch", () =>

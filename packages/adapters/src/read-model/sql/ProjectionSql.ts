@@ -6,9 +6,12 @@
  * Inserts are plain INSERTs on purpose: an event applied twice fails on a primary key instead of
  * quietly merging, so a checkpoint bug cannot hide.
  *
- * Speed: one statement per row operation was slow. `applyOps` reads what the batch depends on in
- * one query, folds it in memory and writes it in one statement, and the projector reads the next
- * batch while this one commits (figures: bench/README.md, "Measurements behind code choices").
+ * Speed: one statement per row operation was slow. A batch is folded in memory and written in one
+ * statement (`applyOps`), and the projector reads, decodes, folds and serialises the next batch
+ * while this one commits (`prepareBatch`): only the labels wait for the transaction, which reads
+ * what they depend on in one query (`applyPrepared`). A rebuild fills its shadow tables without
+ * their secondary indexes and builds those once at the end (`dropShadowIndexes`, `indexShadow`).
+ * Figures: bench/README.md, "Measurements behind code choices".
  * The audit trail, one row per event, is most of what a batch writes: only what the projection
  * computed (a summary, a version) is sent, and the rest of each row is copied from the event's
  * row in the log, which lives in the same database (the `events` table of the SQL event store:
@@ -89,16 +92,22 @@ export const lockCheckpoint = async (db: Db, name: string, version: number): Pro
 }
 
 /**
- * Lets the caller's transaction commit without waiting for its WAL to reach the disk
- * (`synchronous_commit` off, for this transaction only). The read model is disposable and its
- * checkpoint is committed with its rows: a crash can lose the last batches applied, never half
- * of one, and the projector applies them again. Readers see the commit at once either way.
+ * `lockCheckpoint` for a batch, which also lets the caller's transaction commit without waiting
+ * for its WAL to reach the disk (`synchronous_commit` off, for this transaction only), in the
+ * same round trip. The read model is disposable and its checkpoint is committed with its rows: a
+ * crash can lose the last batches applied, never half of one, and the projector applies them
+ * again. Readers see the commit at once either way.
  *
  * @since 0.1.0
  * @category checkpoint
  */
-export const commitWithoutFlush = async (db: Db): Promise<void> => {
-  await sql`set local synchronous_commit = off`.execute(db)
+export const lockCheckpointForBatch = async (db: Db, name: string, version: number): Promise<Checkpoint> => {
+  const { rows } = await sql<{ position: number | string; projection_version: number }>`
+    insert into projection_checkpoints (name, position, projection_version) values (${name}, 0, ${version})
+    on conflict (name) do update set name = excluded.name
+    returning position, projection_version, set_config('synchronous_commit', 'off', true) as synchronous_commit`.execute(db)
+  const row = rows[0]!
+  return { position: Number(row.position), version: row.projection_version }
 }
 
 /**
@@ -147,6 +156,55 @@ export const resetShadow = async (db: Db, version: number): Promise<void> => {
   await lockCheckpoint(db, SHADOW.checkpoint, version)
   await sql`truncate ${sql.join(PROJECTION_TABLES.map((table) => sql.table(SHADOW.tables[table])))}`.execute(db)
   await writeCheckpoint(db, 0, SHADOW.checkpoint, version)
+}
+
+/**
+ * The indexes of `table` that back no constraint (its primary key and unique constraints stay), by
+ * name, each with its definition as `CREATE INDEX` without its name and table.
+ */
+const secondaryIndexes = async (db: Db, table: string): Promise<Map<string, string>> => {
+  const { rows } = await sql<{ name: string; definition: string }>`
+    select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as definition
+    from pg_index i
+    where i.indrelid = to_regclass(${table}) and not exists (select from pg_constraint c where c.conindid = i.indexrelid)`.execute(db)
+  // "CREATE INDEX name ON [schema.]table USING …": the part after the table is the index itself.
+  return new Map(rows.map((row) => [row.name, row.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ /, "CREATE $1INDEX ON ")]))
+}
+
+/**
+ * Drops the shadow tables' secondary indexes, at the start of a rebuild (after `resetShadow`):
+ * the rebuild inserts every row of the log into them, and maintaining an index row by row cost
+ * more than building it once at the end (`indexShadow`; figures in bench/README.md, "Measurements
+ * behind code choices"). Primary keys and unique constraints stay: they keep inserts strict.
+ *
+ * @since 0.1.0
+ * @category rebuild
+ */
+export const dropShadowIndexes = async (db: Db): Promise<void> => {
+  for (const table of PROJECTION_TABLES) {
+    for (const name of (await secondaryIndexes(db, SHADOW.tables[table])).keys()) await sql`drop index ${sql.raw(name)}`.execute(db)
+  }
+}
+
+/**
+ * Gives each shadow table every secondary index its live table has and it lacks (those
+ * `dropShadowIndexes` dropped), built in one pass over its rows. Before a swap, so that the tables
+ * swapped in have the indexes the migrations gave the live ones; a shadow that has them all is
+ * left as it is. Its new indexes are named by PostgreSQL (nothing refers to an index by name).
+ *
+ * @since 0.1.0
+ * @category rebuild
+ */
+export const indexShadow = async (db: Db): Promise<void> => {
+  for (const table of PROJECTION_TABLES) {
+    const shadow = SHADOW.tables[table]
+    const present = new Set((await secondaryIndexes(db, shadow)).values())
+    for (const definition of (await secondaryIndexes(db, LIVE.tables[table])).values()) {
+      if (!present.has(definition)) {
+        await sql.raw(definition.replace(/^CREATE (UNIQUE )?INDEX ON /, `CREATE $1INDEX ON ${shadow} `)).execute(db)
+      }
+    }
+  }
 }
 
 /**
@@ -202,6 +260,9 @@ export const swapInShadow = async (db: Db, version: number): Promise<number | un
   const shadow = await lockCheckpoint(db, SHADOW.checkpoint, version)
   const built = shadow.position
   if (built < live || shadow.version !== version) return undefined
+  // Normally done already, outside this transaction (see the projector's rebuild); here so that a
+  // shadow whose indexes another rebuild dropped meanwhile is never swapped in without them.
+  await indexShadow(db)
   await swapTables(db)
   await writeCheckpoint(db, built, LIVE.checkpoint, version)
   await resetShadow(db, version)
@@ -300,7 +361,6 @@ interface Plan {
   }>
   readonly cache: Array<CacheRow>
   readonly images: Array<ImageRow>
-  readonly labels: Array<LabelWrite>
   readonly audit: Array<Op<"InsertAudit">>
   readonly quarantined: Array<QuarantineRow>
   readonly resolutions: Array<Resolution>
@@ -369,14 +429,15 @@ const streamId = (key: EnvironmentKey) => `${key.workspace}\u0000${key.name}`
 const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${key.name}\u0000${part}`
 
 /**
- * Folds a batch, in order, into its net effect, given the rows it reads from before the batch.
- * Each step mirrors what the SQL of one operation did (see `applyOps`); rows inserted by the
- * batch are changed in memory, rows from before it by one UPDATE per table at the end.
- * Duplicate inserts are kept as they are, so that the database still rejects them.
+ * Folds a batch, in order, into its net effect on every table but the labels (`foldLabels`),
+ * which needs nothing from before the batch. Each step mirrors what the SQL of one operation did
+ * (see `applyOps`); rows inserted by the batch are changed in memory, rows from before it by one
+ * UPDATE per table at the end. Duplicate inserts are kept as they are, so that the database still
+ * rejects them.
  */
-const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
+const foldRows = (ops: ReadonlyArray<RowOp>): Plan => {
   const plan: Plan = {
-    environments: [], touches: [], versions: [], archives: [], metadata: [], cache: [], images: [], labels: [], audit: [],
+    environments: [], touches: [], versions: [], archives: [], metadata: [], cache: [], images: [], audit: [],
     quarantined: [], resolutions: [], imageBuilds: [], pushes: []
   }
   const imageBuilds = new Map<string, ImageBuildWrite>()
@@ -387,13 +448,6 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   const archives = new Map<string, Plan["archives"][number]>()
   const metadata = new Map<string, Plan["metadata"][number]>()
   const images = new Map<string, ImageRow>()
-  const labels = new Map<string, LabelWrite>()
-  const streamVersions = (key: EnvironmentKey) => {
-    const id = streamId(key)
-    let found = before.versions.get(id)
-    if (found === undefined) before.versions.set(id, found = new Map())
-    return found
-  }
 
   for (const op of ops) {
     switch (op._tag) {
@@ -450,7 +504,6 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
         }
         plan.versions.push(row)
         versions.set(rowId(op.key, op.version), row)
-        streamVersions(op.key).set(op.version, { position: op.position, archived: false })
         break
       }
       case "SetArchived": {
@@ -460,8 +513,6 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
           inserted.archived = op.archivedAt !== null
           inserted.archived_at = op.archivedAt
         } else archives.set(id, { ...byKey(op.key), version: op.version, archived_at: op.archivedAt })
-        const known = streamVersions(op.key).get(op.version)
-        if (known !== undefined) known.archived = op.archivedAt !== null
         break
       }
       case "SetMetadata": {
@@ -471,38 +522,6 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
           inserted.description = op.description
           inserted.tags = op.tags
         } else metadata.set(id, { ...byKey(op.key), version: op.version, description: op.description, tags: op.tags })
-        break
-      }
-      case "SetLabel": {
-        const id = rowId(op.key, op.label)
-        labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: op.label, version: op.version, moved_at: op.at, moved_by: op.by, position: op.position } })
-        before.labels.set(id, op.version)
-        break
-      }
-      case "RemoveLabel": {
-        const id = rowId(op.key, op.label)
-        labels.set(id, { _tag: "Remove", ...byKey(op.key), label: op.label })
-        before.labels.set(id, null)
-        break
-      }
-      case "RecomputeLatest": {
-        let newest: string | undefined
-        let newestPosition = Number.NEGATIVE_INFINITY
-        for (const [version, { archived, position }] of streamVersions(op.key)) {
-          if (!archived && position > newestPosition) [newest, newestPosition] = [version, position]
-        }
-        const id = rowId(op.key, Environment.LATEST_LABEL)
-        const current = before.labels.get(id) ?? null
-        if (newest === undefined) {
-          if (current !== null) {
-            labels.set(id, { _tag: "Remove", ...byKey(op.key), label: Environment.LATEST_LABEL })
-            before.labels.set(id, null)
-          }
-        } else if (current !== newest) {
-          // Only a change of version is a move, as in the SQL this replaces.
-          labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: Environment.LATEST_LABEL, version: newest, moved_at: op.at, moved_by: op.by, position: op.position } })
-          before.labels.set(id, newest)
-        }
         break
       }
       case "InsertCacheEntry":
@@ -557,25 +576,140 @@ const fold = (ops: ReadonlyArray<RowOp>, before: Before): Plan => {
   plan.archives.push(...archives.values())
   plan.metadata.push(...metadata.values())
   plan.images.push(...images.values())
-  plan.labels.push(...labels.values())
   plan.imageBuilds.push(...imageBuilds.values())
   return plan
 }
 
-/** One parameter, however many rows: PostgreSQL expands it with `jsonb_to_recordset`. */
-const json = (rows: ReadonlyArray<unknown>) => sql`${JSON.stringify(rows)}::jsonb`
-
-/** Reads what `fold` needs from before the batch, in one query whatever the batch size. */
-const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: ProjectionTarget): Promise<Before> => {
-  const streams = new Map<string, EnvironmentKey>()
-  for (const op of ops) {
-    if (op._tag === "RecomputeLatest") streams.set(streamId(op.key), byKey(op.key))
+/**
+ * Folds a batch's label operations (and the version changes that `latest` follows), in order,
+ * into the net change of each label, given the versions and `latest` of its streams from before
+ * the batch (`loadBefore`).
+ */
+const foldLabels = (ops: ReadonlyArray<RowOp>, before: Before): Array<LabelWrite> => {
+  const labels = new Map<string, LabelWrite>()
+  const streamVersions = (key: EnvironmentKey) => {
+    const id = streamId(key)
+    let found = before.versions.get(id)
+    if (found === undefined) before.versions.set(id, found = new Map())
+    return found
   }
+  for (const op of ops) {
+    switch (op._tag) {
+      case "InsertVersion":
+        streamVersions(op.key).set(op.version, { position: op.position, archived: false })
+        break
+      case "SetArchived": {
+        const known = streamVersions(op.key).get(op.version)
+        if (known !== undefined) known.archived = op.archivedAt !== null
+        break
+      }
+      case "SetLabel": {
+        const id = rowId(op.key, op.label)
+        labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: op.label, version: op.version, moved_at: op.at, moved_by: op.by, position: op.position } })
+        before.labels.set(id, op.version)
+        break
+      }
+      case "RemoveLabel": {
+        const id = rowId(op.key, op.label)
+        labels.set(id, { _tag: "Remove", ...byKey(op.key), label: op.label })
+        before.labels.set(id, null)
+        break
+      }
+      case "RecomputeLatest": {
+        let newest: string | undefined
+        let newestPosition = Number.NEGATIVE_INFINITY
+        for (const [version, { archived, position }] of streamVersions(op.key)) {
+          if (!archived && position > newestPosition) [newest, newestPosition] = [version, position]
+        }
+        const id = rowId(op.key, Environment.LATEST_LABEL)
+        const current = before.labels.get(id) ?? null
+        if (newest === undefined) {
+          if (current !== null) {
+            labels.set(id, { _tag: "Remove", ...byKey(op.key), label: Environment.LATEST_LABEL })
+            before.labels.set(id, null)
+          }
+        } else if (current !== newest) {
+          // Only a change of version is a move, as in the SQL this replaces.
+          labels.set(id, { _tag: "Set", row: { ...byKey(op.key), label: Environment.LATEST_LABEL, version: newest, moved_at: op.at, moved_by: op.by, position: op.position } })
+          before.labels.set(id, newest)
+        }
+        break
+      }
+    }
+  }
+  return [...labels.values()]
+}
+
+/**
+ * One parameter, however many rows: PostgreSQL expands it with `jsonb_to_recordset`. Serialised
+ * when a batch is prepared (`prepareBatch`), ahead of its transaction.
+ */
+const json = (rows: ReadonlyArray<unknown>): string => JSON.stringify(rows)
+
+/**
+ * A batch made ready to write before its transaction starts: everything but the labels folded and
+ * serialised (`foldRows`), and the operations the labels are folded from once what they depend on
+ * has been read in the transaction (`loadBefore`, `foldLabels`). Preparing is CPU work only, so
+ * the projector does it while the batch before commits.
+ *
+ * @since 0.1.0
+ * @category apply
+ */
+export interface PreparedBatch {
+  /** Each part of the write statement's parameters, as JSON text. */
+  readonly rows: Readonly<Record<RowPart, string>>
+  /** How many audit rows the batch inserts: the statement must insert exactly these. */
+  readonly auditRows: number
+  readonly labelOps: ReadonlyArray<RowOp>
+  /** The streams whose `latest` the batch recomputes, by `streamId`. */
+  readonly recomputed: ReadonlyMap<string, EnvironmentKey>
+}
+
+type RowPart =
+  | "touches" | "archives" | "metadata" | "images" | "environments" | "versions" | "cache" | "quarantined" | "resolutions"
+  | "imageBuilds" | "pushes" | "audit"
+
+const LABEL_OPS: ReadonlySet<RowOp["_tag"]> = new Set(["InsertVersion", "SetArchived", "SetLabel", "RemoveLabel", "RecomputeLatest"])
+
+/**
+ * Prepares a batch of operations for `applyPrepared` (synchronous, no database).
+ *
+ * @since 0.1.0
+ * @category apply
+ */
+export const prepareBatch = (ops: ReadonlyArray<RowOp>): PreparedBatch => {
+  const plan = foldRows(ops)
+  // Only what the projection computed travels: the envelope's columns (and the details, when
+  // stored as they are) are copied from the event's row in the log, by position.
+  const audit = plan.audit.map((op) =>
+    op.detailsAsStored
+      ? { position: op.position, version: op.version, summary: op.summary, stored: true }
+      : { position: op.position, version: op.version, summary: op.summary, stored: false, details: op.details ?? null }
+  )
+  const recomputed = new Map<string, EnvironmentKey>()
+  for (const op of ops) {
+    if (op._tag === "RecomputeLatest") recomputed.set(streamId(op.key), byKey(op.key))
+  }
+  return {
+    rows: {
+      touches: json(plan.touches), archives: json(plan.archives), metadata: json(plan.metadata), images: json(plan.images),
+      environments: json(plan.environments), versions: json(plan.versions), cache: json(plan.cache),
+      quarantined: json(plan.quarantined), resolutions: json(plan.resolutions), imageBuilds: json(plan.imageBuilds),
+      pushes: json(plan.pushes), audit: json(audit)
+    },
+    auditRows: audit.length,
+    labelOps: ops.filter((op) => LABEL_OPS.has(op._tag)),
+    recomputed
+  }
+}
+
+/** Reads what `foldLabels` needs from before the batch, in one query whatever the batch size. */
+const loadBefore = async (db: Db, streams: ReadonlyMap<string, EnvironmentKey>, { tables }: ProjectionTarget): Promise<Before> => {
   const before: Before = { versions: new Map(), labels: new Map() }
   for (const id of streams.keys()) before.versions.set(id, new Map())
   if (streams.size === 0) return before
   // One round trip: each part comes back as a JSON array (timestamps as text).
-  const keys = json([...streams.values()])
+  const keys = sql`${json([...streams.values()])}::jsonb`
   const { rows } = await sql<{
     versions: ReadonlyArray<{ workspace: string; name: string; version: string; position: number; archived: boolean }> | null
     labels: ReadonlyArray<{ workspace: string; name: string; version: string }> | null
@@ -600,76 +734,94 @@ const loadBefore = async (db: Db, ops: ReadonlyArray<RowOp>, { tables }: Project
 }
 
 /**
- * Writes a plan in one statement. Its parts are data-modifying CTEs, which all see the rows as
- * they were before the statement: the UPDATEs reach only rows of earlier batches, as `fold`
- * requires, and no row is written twice (`fold` leaves one net change per row). Empty parts
+ * Where a batch moves its checkpoint: written by the batch's own statement (`write`), one round
+ * trip fewer per batch.
+ *
+ * @since 0.1.0
+ * @category apply
+ */
+export interface CheckpointMove {
+  readonly name: string
+  readonly position: number
+  readonly version: number
+}
+
+/**
+ * Writes a batch in one statement. Its parts are data-modifying CTEs, which all see the rows as
+ * they were before the statement: the UPDATEs reach only rows of earlier batches, as the folds
+ * require, and no row is written twice (they leave one net change per row). Empty parts
  * cost nothing. A duplicate insert still fails the whole statement on its key.
  */
-const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<void> => {
-  const removed = plan.labels.flatMap((l) => l._tag === "Remove" ? [{ workspace: l.workspace, name: l.name, label: l.label }] : [])
-  const set = plan.labels.flatMap((l) => l._tag === "Set" ? [l.row] : [])
-  // Only what the projection computed travels: the envelope's columns (and the details, when
-  // stored as they are) are copied from the event's row in the log, by position.
-  const audit = plan.audit.map((op) =>
-    op.detailsAsStored
-      ? { position: op.position, version: op.version, summary: op.summary, stored: true }
-      : { position: op.position, version: op.version, summary: op.summary, stored: false, details: op.details ?? null }
-  )
+const write = async (
+  db: Db,
+  batch: PreparedBatch,
+  labels: ReadonlyArray<LabelWrite>,
+  { tables }: ProjectionTarget,
+  checkpoint: CheckpointMove | undefined
+): Promise<void> => {
+  const removed = labels.flatMap((l) => l._tag === "Remove" ? [{ workspace: l.workspace, name: l.name, label: l.label }] : [])
+  const set = labels.flatMap((l) => l._tag === "Set" ? [l.row] : [])
+  const part = (name: RowPart) => sql`${batch.rows[name]}::jsonb`
+  const moved = checkpoint === undefined ? sql`` : sql`, checkpointed as (
+      update projection_checkpoints set position = ${checkpoint.position}, projection_version = ${checkpoint.version},
+        updated_at = now()
+      where name = ${checkpoint.name}
+    )`
   const result = await sql`
     with touched as (
       update ${sql.table(tables.environments)} e
       set updated_at = t.updated_at, updated_position = t.updated_position, draft_type = coalesce(t.draft_type, e.draft_type)
-      from jsonb_to_recordset(${json(plan.touches)})
+      from jsonb_to_recordset(${part("touches")})
         as t(workspace text, name text, updated_at timestamptz, updated_position bigint, draft_type text)
       where e.workspace = t.workspace and e.name = t.name
     ), archived as (
       update ${sql.table(tables.environment_versions)} v set archived = t.archived_at is not null, archived_at = t.archived_at
-      from jsonb_to_recordset(${json(plan.archives)}) as t(workspace text, name text, version text, archived_at timestamptz)
+      from jsonb_to_recordset(${part("archives")}) as t(workspace text, name text, version text, archived_at timestamptz)
       where v.workspace = t.workspace and v.name = t.name and v.version = t.version
     ), described as (
       update ${sql.table(tables.environment_versions)} v set description = t.description, tags = t.tags
-      from jsonb_to_recordset(${json(plan.metadata)}) as t(workspace text, name text, version text, description text, tags jsonb)
+      from jsonb_to_recordset(${part("metadata")}) as t(workspace text, name text, version text, description text, tags jsonb)
       where v.workspace = t.workspace and v.name = t.name and v.version = t.version
     ), imaged as (
       insert into ${sql.table(tables.cache_images)} (canonical_hash, registry, repository, tag, digest, built_at, build_id)
-      select * from jsonb_to_recordset(${json(plan.images)}) as t(canonical_hash text, registry text, repository text, tag text,
+      select * from jsonb_to_recordset(${part("images")}) as t(canonical_hash text, registry text, repository text, tag text,
         digest text, built_at timestamptz, build_id text)
       on conflict (canonical_hash) do update set registry = excluded.registry, repository = excluded.repository,
         tag = excluded.tag, digest = excluded.digest, built_at = excluded.built_at, build_id = excluded.build_id
     ), environments_ as (
       insert into ${sql.table(tables.environments)} (workspace, name, curated, draft_type, created_at, created_by, updated_at, updated_position)
-      select * from jsonb_to_recordset(${json(plan.environments)}) as t(workspace text, name text, curated boolean,
+      select * from jsonb_to_recordset(${part("environments")}) as t(workspace text, name text, curated boolean,
         draft_type text, created_at timestamptz, created_by text, updated_at timestamptz, updated_position bigint)
     ), versions_ as (
       insert into ${sql.table(tables.environment_versions)} (workspace, name, version, canonical_hash, hash_algorithm, environment_type,
         description, tags, created_at, created_by, registered_position, archived, archived_at)
-      select * from jsonb_to_recordset(${json(plan.versions)}) as t(workspace text, name text, version text,
+      select * from jsonb_to_recordset(${part("versions")}) as t(workspace text, name text, version text,
         canonical_hash text, hash_algorithm integer, environment_type text, description text, tags jsonb,
         created_at timestamptz, created_by text, registered_position bigint, archived boolean, archived_at timestamptz)
     ), cache_ as (
       insert into ${sql.table(tables.cache_entries)} (canonical_hash, workspace, name, version, registered_position)
-      select * from jsonb_to_recordset(${json(plan.cache)}) as t(canonical_hash text, workspace text, name text,
+      select * from jsonb_to_recordset(${part("cache")}) as t(canonical_hash text, workspace text, name text,
         version text, registered_position bigint)
     ), unlabelled as (
       delete from ${sql.table(tables.environment_labels)} l
-      using jsonb_to_recordset(${json(removed)}) as t(workspace text, name text, label text)
+      using jsonb_to_recordset(${sql`${json(removed)}::jsonb`}) as t(workspace text, name text, label text)
       where l.workspace = t.workspace and l.name = t.name and l.label = t.label
     ), quarantined_ as (
       insert into ${sql.table(tables.quarantined_events)} (position, workspace, name, stream, event_type, schema_version, error,
         occurred_at, actor, voided_position, voided_at, voided_by, void_reason)
-      select * from jsonb_to_recordset(${json(plan.quarantined)}) as t(position bigint, workspace text, name text,
+      select * from jsonb_to_recordset(${part("quarantined")}) as t(position bigint, workspace text, name text,
         stream text, event_type text, schema_version integer, error text, occurred_at timestamptz, actor text,
         voided_position bigint, voided_at timestamptz, voided_by text, void_reason text)
     ), resolved as (
       update ${sql.table(tables.quarantined_events)} q
       set voided_position = t.voided_position, voided_at = t.voided_at, voided_by = t.voided_by, void_reason = t.void_reason
-      from jsonb_to_recordset(${json(plan.resolutions)})
+      from jsonb_to_recordset(${part("resolutions")})
         as t(workspace text, name text, position bigint, voided_position bigint, voided_at timestamptz, voided_by text, void_reason text)
       where q.position = t.position and q.workspace = t.workspace and q.name = t.name and q.voided_position is null
     ), images_ as (
       insert into ${sql.table(tables.images)} as i (canonical_hash, image, status, build_id, lease_holder, lease_expires_at,
         failure, built, updated_at, updated_position)
-      select * from jsonb_to_recordset(${json(plan.imageBuilds)}) as t(canonical_hash text, image text, status text,
+      select * from jsonb_to_recordset(${part("imageBuilds")}) as t(canonical_hash text, image text, status text,
         build_id text, lease_holder text, lease_expires_at timestamptz, failure jsonb, built jsonb, updated_at timestamptz,
         updated_position bigint)
       on conflict (canonical_hash) do update
@@ -679,36 +831,36 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
     ), pushed as (
       insert into ${sql.table(tables.image_pushes)} (position, canonical_hash, build_id, image_id, registry, repository, tag,
         reference, digest, pushed_at)
-      select * from jsonb_to_recordset(${json(plan.pushes)}) as t(position bigint, canonical_hash text, build_id text,
+      select * from jsonb_to_recordset(${part("pushes")}) as t(position bigint, canonical_hash text, build_id text,
         image_id text, registry text, repository text, tag text, reference text, digest text, pushed_at timestamptz)
     ), labelled as (
       insert into ${sql.table(tables.environment_labels)} (workspace, name, label, version, moved_at, moved_by, position)
-      select * from jsonb_to_recordset(${json(set)}) as t(workspace text, name text, label text, version text,
+      select * from jsonb_to_recordset(${sql`${json(set)}::jsonb`}) as t(workspace text, name text, label text, version text,
         moved_at timestamptz, moved_by text, position bigint)
       on conflict (workspace, name, label) do update
         set version = excluded.version, moved_at = excluded.moved_at, moved_by = excluded.moved_by, position = excluded.position
-    )
+    )${moved}
     insert into ${sql.table(tables.audit_trail)} (position, workspace, name, event_type, version, actor, occurred_at, correlation_id,
       causation_id, summary, details)
     select t.position, e.workspace, substr(e.stream, ${sql.lit(ENVIRONMENT_STREAM_PREFIX.length + 1)}), e.event_type, t.version,
       e.metadata->>'actor', e.occurred_at, e.metadata->>'correlationId', e.metadata->>'causationId', t.summary,
       -- details are JSON null rather than SQL NULL when an event has none
       case when t.stored then e.data else coalesce(t.details, 'null'::jsonb) end
-    from jsonb_to_recordset(${json(audit)}) as t(position bigint, version text, summary text, stored boolean, details jsonb)
+    from jsonb_to_recordset(${part("audit")}) as t(position bigint, version text, summary text, stored boolean, details jsonb)
     join events e on e.position = t.position`.execute(db)
   // Each audit row needs its event in the log of this database: one missing means the projector
   // was handed events of another log (see `applyOps`); refuse rather than lose its row.
-  if (Number(result.numAffectedRows ?? 0) !== audit.length) {
-    throw new Error(`${audit.length - Number(result.numAffectedRows ?? 0)} of ${audit.length} projected events are not in this database's event log`)
+  const inserted = Number(result.numAffectedRows ?? 0)
+  if (inserted !== batch.auditRows) {
+    throw new Error(`${batch.auditRows - inserted} of ${batch.auditRows} projected events are not in this database's event log`)
   }
 }
 
 /**
- * Applies a batch of operations to the tables of `target` (the live read model by default) with
- * the same result as applying them one by one in order, in a fixed number of statements: read
- * what the batch depends on (the versions and `latest` of the streams whose latest it
- * recomputes), fold the operations into their net effect
- * in memory, then write one statement per table and kind.
+ * Applies a prepared batch to the tables of `target`, with the same result as applying its
+ * operations one by one in order, in at most two statements: read what the labels depend on (the
+ * versions and `latest` of the streams whose latest it recomputes), fold the labels, then write
+ * everything, and move `checkpoint` if given, in one statement.
  *
  * Inserts stay strict: every inserted row is in the multi-row INSERT, duplicates included, so
  * an event applied twice (across batches or within one) still fails on a key.
@@ -716,7 +868,23 @@ const write = async (db: Db, plan: Plan, { tables }: ProjectionTarget): Promise<
  * @since 0.1.0
  * @category apply
  */
+export const applyPrepared = async (
+  db: Db,
+  batch: PreparedBatch,
+  target: ProjectionTarget = LIVE,
+  checkpoint?: CheckpointMove
+): Promise<void> => {
+  const labels = batch.labelOps.length === 0 ? [] : foldLabels(batch.labelOps, await loadBefore(db, batch.recomputed, target))
+  await write(db, batch, labels, target, checkpoint)
+}
+
+/**
+ * Applies a batch of operations to the tables of `target` (the live read model by default):
+ * `prepareBatch`, then `applyPrepared`.
+ *
+ * @since 0.1.0
+ * @category apply
+ */
 export const applyOps = async (db: Db, ops: Iterable<RowOp>, target: ProjectionTarget = LIVE): Promise<void> => {
-  const all = [...ops]
-  await write(db, fold(all, await loadBefore(db, all, target)), target)
+  await applyPrepared(db, prepareBatch([...ops]), target)
 }

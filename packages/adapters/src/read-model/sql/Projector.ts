@@ -14,7 +14,8 @@
  *
  * **Rebuild without a gap for readers.** A rebuild replays the log from position 0 into shadow
  * tables (migration 0007) with a checkpoint of their own, by the same batches as a catch-up,
- * while the live tables keep serving reads and following the log. Then one transaction swaps
+ * while the live tables keep serving reads and following the log; the shadow's secondary
+ * indexes are dropped first and built again once its rows are in. Then one transaction swaps
  * the shadow's rows in and moves the live checkpoint to the shadow's (`swapInShadow`): readers
  * see the old read model until that commits and the rebuilt one after, never empty or partial
  * tables. The swap only ever moves the live checkpoint forward: if live projectors got further
@@ -38,7 +39,8 @@ import { Database } from "../../sql/Database.ts"
 import * as Lease from "../../sql/Lease.ts"
 import { PROJECTION_VERSION, type RowOp, rowOpsOfBatch, SWAP_ROUNDS } from "../Projection.ts"
 import {
-  applyOps, commitWithoutFlush, LIVE, lockCheckpoint, type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow, writeCheckpoint
+  applyPrepared, dropShadowIndexes, indexShadow, LIVE, lockCheckpoint, lockCheckpointForBatch, type PreparedBatch, prepareBatch,
+  type ProjectionTarget, readCheckpoint, resetShadow, SHADOW, swapInShadow
 } from "./ProjectionSql.ts"
 import type { ProjectionTables } from "./Tables.ts"
 
@@ -64,6 +66,9 @@ export interface SqlProjectionsOptions {
 interface Stale {
   readonly stale: number
 }
+
+/** Events decoded between two yields while a batch is prepared (see `opsOf`). */
+const DECODE_SLICE = 250
 
 const isStale = (reached: number | Stale): reached is Stale => typeof reached !== "number"
 
@@ -96,23 +101,36 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
    * this projector's version. Returns the new checkpoint, or undefined when another process moved
    * it first or rebuilt it with another version (nothing was written then).
    */
-  const apply = (target: ProjectionTarget, expected: number, events: ReadonlyArray<RecordedEvent>, ops: ReadonlyArray<RowOp>) =>
+  const apply = (target: ProjectionTarget, expected: number, events: ReadonlyArray<RecordedEvent>, batch: PreparedBatch) =>
     Effect.gen(function* () {
       const last = events.at(-1)?.position
       if (last === undefined) return expected
       return yield* database.transaction("apply projection batch", async (trx) => {
         const db = tables(trx)
-        await commitWithoutFlush(db)
-        const locked = await lockCheckpoint(db, target.checkpoint, version)
+        const locked = await lockCheckpointForBatch(db, target.checkpoint, version)
         if (locked.position !== expected || locked.version !== version) return undefined
-        await applyOps(db, ops, target)
-        await writeCheckpoint(db, last, target.checkpoint, version)
+        await applyPrepared(db, batch, target, { name: target.checkpoint, position: last, version })
         return last
       }).pipe(Effect.mapError(storage("apply", events[0]!.position)))
     })
 
   const commit = (expected: number, events: ReadonlyArray<RecordedEvent>) =>
-    Effect.flatMap(rowOpsOfBatch(events), (ops) => apply(LIVE, expected, events, ops))
+    Effect.flatMap(rowOpsOfBatch(events), (ops) => apply(LIVE, expected, events, prepareBatch(ops)))
+
+  /**
+   * The row operations of a batch, a slice at a time with a yield between slices: this runs while
+   * the batch before commits, and one long synchronous stretch would hold up every reply of that
+   * commit's round trips (bench/README.md, "Measurements behind code choices").
+   */
+  const opsOf = (events: ReadonlyArray<RecordedEvent>) =>
+    Effect.gen(function* () {
+      const ops: Array<RowOp> = []
+      for (let start = 0; start < events.length; start += DECODE_SLICE) {
+        if (start > 0) yield* Effect.yieldNow
+        for (const op of yield* rowOpsOfBatch(events.slice(start, start + DECODE_SLICE))) ops.push(op)
+      }
+      return ops
+    })
 
   /** Read and prepare the batch after `after`, up to `head`. */
   const load = (after: number, head: number) =>
@@ -127,12 +145,17 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
       if (events.length === 0) {
         return yield* Effect.fail(log("read log", after + 1)(new Error(`no events after ${after} although the head is ${head}`)))
       }
-      return { events, ops: yield* rowOpsOfBatch(events) }
+      const ops = yield* opsOf(events)
+      yield* Effect.yieldNow
+      return { events, batch: prepareBatch(ops) }
     })
 
   /**
-   * While a batch's transaction runs, the next batch is already read and decoded (on PostgreSQL
-   * that overlaps; PGlite serialises it). The prefetch assumes the commit succeeds: if another
+   * While a batch's transaction runs, the next batch is already read, decoded and prepared
+   * (`prepareBatch`: folded and serialised but for its labels; on PostgreSQL that overlaps,
+   * PGlite serialises it), so that a transaction holds little but the server's work: four round
+   * trips (begin, lock the checkpoint, read what the labels need, write the batch and move the
+   * checkpoint) and the commit. The prefetch assumes the commit succeeds: if another
    * process moved the checkpoint instead, it is dropped and the read restarts from there, so
    * exactly-once still rests on the checkpoint check alone. A prefetch that fails surfaces only
    * after the batch before it committed. Stops, applying nothing more, when `target` turns out to
@@ -146,10 +169,10 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
     let position = current?.position ?? 0
     let next = position < head ? yield* Effect.forkChild(load(position, head)) : undefined
     while (next !== undefined) {
-      const { events, ops } = yield* Fiber.join(next)
+      const { batch, events } = yield* Fiber.join(next)
       const last = events.at(-1)!.position
       next = last < head ? yield* Effect.forkChild(load(last, head)) : undefined
-      const moved = yield* apply(target, position, events, ops)
+      const moved = yield* apply(target, position, events, batch)
       if (moved === undefined) {
         if (next !== undefined) yield* Fiber.interrupt(next)
         const now = yield* checkpointOf(target)
@@ -171,16 +194,26 @@ export const make = Effect.fnUntraced(function* (options: SqlProjectionsOptions)
    * it. Should that keep happening (a log growing without pause under a live follower), the
    * rebuild gives up after `SWAP_ROUNDS` rather than run for ever, the live read model untouched.
    */
-  const resetShadowTables = database.transaction("reset rebuild tables", (trx) => resetShadow(tables(trx), version)).pipe(
-    Effect.mapError(storage("rebuild"))
-  )
+  const resetShadowTables = database.transaction("reset rebuild tables", async (trx) => {
+    await resetShadow(tables(trx), version)
+    await dropShadowIndexes(tables(trx))
+  }).pipe(Effect.mapError(storage("rebuild")))
+  // Outside the swap's transaction, which holds the live checkpoint: projectors need not wait
+  // for the index builds. The shadow's checkpoint is locked first, as by everything else that
+  // writes the shadow (batches of another rebuild, its reset): taking the tables' locks in
+  // another order deadlocked with such a batch.
+  const indexShadowTables = database.transaction("index rebuild tables", async (trx) => {
+    await lockCheckpoint(tables(trx), SHADOW.checkpoint, version)
+    await indexShadow(tables(trx))
+  }).pipe(Effect.mapError(storage("rebuild")))
   const rebuild = Effect.gen(function* () {
     yield* resetShadowTables
     for (let round = 1; ; round++) {
       // A rebuild of another release took the shadow over: start again (a round of its own).
       const swapped = isStale(yield* catchUpTo(SHADOW))
         ? yield* Effect.as(resetShadowTables, undefined)
-        : yield* database.transaction("swap in rebuilt projections", (trx) => swapInShadow(tables(trx), version)).pipe(
+        : yield* indexShadowTables.pipe(
+          Effect.andThen(database.transaction("swap in rebuilt projections", (trx) => swapInShadow(tables(trx), version))),
           Effect.mapError(storage("rebuild"))
         )
       if (swapped !== undefined) return swapped
