@@ -15,6 +15,7 @@ import {
   type DatabaseError,
   directoryShelf,
   DockerImageBuilder,
+  FileSystemBlobStore,
   FileSystemBuildContextStore,
   FileSystemLogStore,
   type LockOwner,
@@ -150,6 +151,22 @@ export const layerBuildContextStore = (options: Pick<StorageOptions, "buildConte
     const directory = options.buildContextDir ?? (yield* defaultBuildContextDir)
     return FileSystemBuildContextStore.layerWith({ directory })
   }))
+
+/**
+ * The blob store of exported definitions (`environment export --to-store`): the Azure container
+ * when one is configured (`azureBlobStore`), else files under `$TERRARIUM_HOME` (an export's
+ * blobs are then the files `$TERRARIUM_HOME/exports/…`).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerExportBlobStore: Layer.Layer<BlobStore, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
+  Effect.gen(function*() {
+    const azure = yield* azureBlobStore
+    if (Option.isSome(azure)) return azure.value
+    return FileSystemBlobStore.layerWith({ root: yield* terrariumHome })
+  })
+)
 
 /** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
 const parseSwitch = (value: string): boolean | undefined => /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
