@@ -3,7 +3,7 @@
  * (scripts/services/docker.sh, started if down) with a local package index of tiny wheels.
  * See bench/README.md, "Images", for the figures.
  *
- *   node bench/images.bench.ts [--lookups N]
+ *   node bench/images.bench.ts [--lookups N] [--worker-builds N]
  *
  * In a fresh embedded database, with a conda package and a pip package made for this run (so
  * that nothing of an earlier run's layers is reused), it times:
@@ -13,7 +13,9 @@
  *   3. `build` of another environment with the same content: a hit too;
  *   4. `build` of `bench:2`, one pip package changed: the layers below the pip part are reused;
  *      its time against the cold build's (target ≤ 0.25x);
- *   5. 8 concurrent `build` calls of a new hash: exactly 1 build.
+ *   5. 8 concurrent `build` calls of a new hash: exactly 1 build;
+ *   6. builds per minute on 1 and on 2 `terrarium worker` processes on PostgreSQL, N distinct
+ *      environments queued at once (images-workers.ts; `--worker-builds 0` leaves it out).
  *
  * A report, not a test: it exits non-zero only when something breaks or a cache hit builds.
  */
@@ -29,8 +31,9 @@ import { fromImported } from "../packages/app/src/Input.ts"
 import { testDockerEngine } from "../test/support/DockerEngine.ts"
 import { startCondaChannel } from "../test/support/CondaChannel.ts"
 import { startPackageIndex } from "../test/support/PackageIndex.ts"
+import { workerThroughput, workerThroughputRows } from "./images-workers.ts"
 
-const { values } = parseArgs({ options: { lookups: { type: "string", default: "200" } } })
+const { values } = parseArgs({ options: { lookups: { type: "string", default: "200" }, "worker-builds": { type: "string", default: "4" } } })
 const lookups = Number(values.lookups)
 
 const engine = testDockerEngine()
@@ -130,6 +133,13 @@ try {
   const builds = race.value.filter((r) => r.outcome === "built").length
   expect(builds === 1 && new Set(race.value.map((r) => r.built.imageId)).size === 1, `8 concurrent calls made ${builds} builds`)
   rows.push(["8 concurrent calls, new hash", fmt(race.ms), `${builds} build, ${race.value.length - builds} joined`])
+
+  const workerBuilds = Number(values["worker-builds"])
+  if (workerBuilds > 0) {
+    rows.push(...workerThroughputRows(await workerThroughput({
+      dockerHost: engine.dockerHost, baseImage: engine.baseImage, index, home: join(home, "workers"), builds: workerBuilds
+    })))
+  }
 
   const width = Math.max(...rows.map(([what]) => what.length))
   console.log(`images.bench: engine ${engine.dockerHost}, base image ${engine.baseImage}`)
