@@ -632,7 +632,12 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     queue === undefined
       ? Effect.fail(new InvalidInput({ field: "worker", reason: "builds are queued only on PostgreSQL (TERRARIUM_DATABASE_URL); the embedded database builds in the requesting process" }))
       : queue.work({ concurrency }, (job) =>
-        buildHere({ workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy }).pipe(
+        buildHere({
+          workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy,
+          // The worker's own output says when a build's log misses lines (its requester is elsewhere).
+          onUpdate: (update) =>
+            update._tag === "LogUnavailable" ? onJob?.(job, `warning: the build log could not be written: ${update.message}`) ?? Effect.void : Effect.void
+        }).pipe(
           Effect.tap((result) => onJob?.(job, result.outcome) ?? Effect.void),
           Effect.tapError((error) => onJob?.(job, `failed: ${error.message}`) ?? Effect.void),
           // A build that failed is recorded as failed: retrying its job would not change that.
