@@ -15,7 +15,7 @@
  * what is under test is the database, the queue and the leases. Every process is stopped by its PID.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
@@ -133,10 +133,22 @@ const buildEvents = async (ref: string) => {
   return rows.filter((r) => r.event_type !== "BuildLeaseRenewed")
 }
 
-const imageStatus = (ref: string) => {
-  const r = runCli(["image", "show", ref, "-o", "json"], env())
-  return r.status === 0 ? JSON.parse(r.stdout) : undefined
-}
+const hashOf = (ref: string) =>
+  json<{ canonicalHash: string }>(runCli(["environment", "show", ref, "-o", "json"], env())).canonicalHash.replace(/^sha256:/, "")
+
+/**
+ * The build started on a hash, once there is one: read from the database itself, every 200 ms (a
+ * CLI run takes seconds on a loaded machine, longer than some builds here).
+ */
+const startedBuild = (hex: string) =>
+  eventually(`a build of ${hex} started`, async () => {
+    const rows = await eventsOf(`%${hex}%`)
+    const started = rows.find((r) => r.event_type === "BuildStarted")
+    return started === undefined ? undefined : { buildId: started.data.buildId as string }
+  })
+
+/** The build's log as the file-system log store keeps it under the home. */
+const logFile = (hex: string, buildId: string) => join(home.path, "logs", "builds", hex, `${buildId.toLowerCase()}.log`)
 
 /**
  * What a failure of a command must look like: which store could not do what, and the driver's
@@ -165,9 +177,10 @@ describe("PostgreSQL stopped mid-operation", () => {
   it("while a worker builds: a clear error to the requester, the worker lives on; after the restart the build is taken over and built once", { timeout: 180_000 }, async () => {
     json(runCli(["environment", "create", "--file", definitionFile("crash", "demo-a"), "-o", "json"], env()))
     // Long steps: the server stops in the middle of the build.
+    const hex = hashOf("crash:1")
     const worker = await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "3000" })
     const request = runCliAsync(["environment", "build", "crash:1", "-o", "json"], env())
-    const running = await eventually("crash:1 building", () => imageStatus("crash:1")?.status === "building" ? imageStatus("crash:1") : undefined)
+    const running = await startedBuild(hex)
     await server.stop("immediate")
     const failed = await request
     assert.notStrictEqual(failed.status, 0)
@@ -193,15 +206,14 @@ describe("PostgreSQL stopped mid-operation", () => {
 
   it("while a worker appends the end of a build: nothing of it is in the log after the restart, and the retry builds it once", { timeout: 180_000 }, async () => {
     json(runCli(["environment", "create", "--file", definitionFile("ending", "demo-b"), "-o", "json"], env()))
-    const worker = await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "300", TERRARIUM_BUILD_LEASE_SECONDS: "10" })
+    const hex = hashOf("ending:1")
+    const worker = await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "1000", TERRARIUM_BUILD_LEASE_SECONDS: "10" })
     const request = runCliAsync(["environment", "build", "ending:1", "-o", "json"], env())
-    const running = await eventually("ending:1 building", () => imageStatus("ending:1")?.status === "building" ? imageStatus("ending:1") : undefined)
+    const running = await startedBuild(hex)
     const lock = await blockAppends()
     // The builder is done (its log says the last step) and the worker waits to append ImageBuilt.
-    await eventually("the last step logged", () => {
-      const r = runCli(["image", "logs", "ending:1"], env())
-      return /#3\/3 /.test(r.stdout) ? true : undefined
-    })
+    await eventually("the last step logged", () =>
+      existsSync(logFile(hex, running.buildId)) && /#3\/3 /.test(readFileSync(logFile(hex, running.buildId), "utf8")) ? true : undefined)
     await untilAnAppendWaits()
     await server.stop("immediate")
     void lock.end().catch(() => {})
