@@ -19,7 +19,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { bin, cliEnv, json, repoRoot, runCli, runCliAsync, tempDir } from "./support/cli.ts"
+import { bin, type CliResult, cliEnv, json, repoRoot, runCli, runCliAsync, tempDir } from "./support/cli.ts"
 import { type PostgresServer, startPostgresServer } from "./support/PostgresServer.ts"
 
 let server: PostgresServer
@@ -60,6 +60,22 @@ const startWorker = (extra: Record<string, string> = {}) =>
     })
   })
 
+/** A CLI run in the background, tracked so that a failed test leaves no process waiting behind it. */
+const runTracked = (args: ReadonlyArray<string>) =>
+  new Promise<CliResult>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: cliEnv(env()) })
+    children.add(child)
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.on("error", reject)
+    child.on("close", (status) => {
+      children.delete(child)
+      resolve({ status: status ?? -1, stdout, stderr })
+    })
+  })
+
 const kill = async (child: ChildProcess) => {
   if (child.exitCode !== null || child.signalCode !== null) return
   const closed = new Promise<void>((resolve) => child.on("close", () => resolve()))
@@ -69,9 +85,9 @@ const kill = async (child: ChildProcess) => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Resolves once `check` does, looking every 200 ms for at most 60 s. */
+/** Resolves once `check` does, looking every 200 ms for at most 3 minutes (a loaded machine starts a CLI slowly). */
 const eventually = async <A>(what: string, check: () => Promise<A | undefined> | A | undefined): Promise<A> => {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 900; i++) {
     const found = await check()
     if (found !== undefined) return found
     await sleep(200)
@@ -93,8 +109,10 @@ const query = async <A = any>(text: string, values: ReadonlyArray<unknown> = [])
  * Holds a lock that lets the events table be read but not written, until the server stops (the
  * connection is cut then, and the error that brings is expected).
  */
+const locks = new Set<pg.Client>()
 const blockAppends = async () => {
   const client = new pg.Client({ connectionString: server.url })
+  locks.add(client)
   client.on("error", () => {})
   await client.connect()
   await client.query("BEGIN")
@@ -165,6 +183,8 @@ describe("PostgreSQL stopped mid-operation", () => {
     server = await startPostgresServer()
   }, 60_000)
   afterEach(async () => {
+    for (const lock of [...locks]) await lock.end().catch(() => {})
+    locks.clear()
     for (const child of [...children]) await kill(child)
     await server.start()
   }, 60_000)
@@ -174,12 +194,12 @@ describe("PostgreSQL stopped mid-operation", () => {
     home.remove()
   })
 
-  it("while a worker builds: a clear error to the requester, the worker lives on; after the restart the build is taken over and built once", { timeout: 180_000 }, async () => {
+  it("while a worker builds: a clear error to the requester, the worker lives on; after the restart the build is taken over and built once", { timeout: 480_000 }, async () => {
     json(runCli(["environment", "create", "--file", definitionFile("crash", "demo-a"), "-o", "json"], env()))
     // Long steps: the server stops in the middle of the build.
     const hex = hashOf("crash:1")
     const worker = await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "3000" })
-    const request = runCliAsync(["environment", "build", "crash:1", "-o", "json"], env())
+    const request = runTracked(["environment", "build", "crash:1", "-o", "json"])
     const running = await startedBuild(hex)
     await server.stop("immediate")
     const failed = await request
@@ -204,11 +224,11 @@ describe("PostgreSQL stopped mid-operation", () => {
     assert.strictEqual(json<{ outcome: string }>(runCli(["environment", "build", "crash:1", "-o", "json"], env())).outcome, "cached")
   })
 
-  it("while a worker appends the end of a build: nothing of it is in the log after the restart, and the retry builds it once", { timeout: 180_000 }, async () => {
+  it("while a worker appends the end of a build: nothing of it is in the log after the restart, and the retry builds it once", { timeout: 480_000 }, async () => {
     json(runCli(["environment", "create", "--file", definitionFile("ending", "demo-b"), "-o", "json"], env()))
     const hex = hashOf("ending:1")
     const worker = await startWorker({ TERRARIUM_MEMORY_BUILD_STEP_MS: "1000", TERRARIUM_BUILD_LEASE_SECONDS: "10" })
-    const request = runCliAsync(["environment", "build", "ending:1", "-o", "json"], env())
+    const request = runTracked(["environment", "build", "ending:1", "-o", "json"])
     const running = await startedBuild(hex)
     const lock = await blockAppends()
     // The builder is done (its log says the last step) and the worker waits to append ImageBuilt.
@@ -233,11 +253,11 @@ describe("PostgreSQL stopped mid-operation", () => {
     await assertStreamsWhole()
   })
 
-  it("while `environment create` appends: a clear error, no trace of the environment, and the same command works after the restart", { timeout: 120_000 }, async () => {
+  it("while `environment create` appends: a clear error, no trace of the environment, and the same command works after the restart", { timeout: 360_000 }, async () => {
     const file = definitionFile("fresh", "demo-c")
     runCli(["environment", "list"], env())
     const lock = await blockAppends()
-    const create = runCliAsync(["environment", "create", "--file", file, "-o", "json"], env())
+    const create = runTracked(["environment", "create", "--file", file, "-o", "json"])
     await untilAnAppendWaits()
     await server.stop("immediate")
     void lock.end().catch(() => {})
@@ -254,12 +274,12 @@ describe("PostgreSQL stopped mid-operation", () => {
     await assertStreamsWhole()
   })
 
-  it("while `environment register` appends: a clear error, no version 2, and registering works after the restart", { timeout: 120_000 }, async () => {
+  it("while `environment register` appends: a clear error, no version 2, and registering works after the restart", { timeout: 360_000 }, async () => {
     json(runCli(["environment", "create", "--file", definitionFile("grown", "demo-d"), "-o", "json"], env()))
     json(runCli(["environment", "add-package", "grown", "--pip", "demo-e", "-o", "json"], env()))
     const before = await eventsOf("%grown%")
     const lock = await blockAppends()
-    const register = runCliAsync(["environment", "register", "grown", "-o", "json"], env())
+    const register = runTracked(["environment", "register", "grown", "-o", "json"])
     await untilAnAppendWaits()
     await server.stop("immediate")
     void lock.end().catch(() => {})
