@@ -3,7 +3,7 @@
  * (scripts/services/docker.sh, started if down) with a local package index of tiny wheels.
  * See bench/README.md, "Images", for the figures.
  *
- *   node bench/images.bench.ts [--lookups N]
+ *   node bench/images.bench.ts [--lookups N] [--worker-builds N]
  *
  * In a fresh embedded database, with a conda package and a pip package made for this run (so
  * that nothing of an earlier run's layers is reused), it times:
@@ -18,6 +18,8 @@
  *      --push` of `bench:1` (every layer sent), then of `bench:2` (the base layers are there);
  *   7. the cache lookup with a registry digest check beside it (`ImageRegistry.exists`: a HEAD of
  *      the pushed manifest), N times: p50/p99 beside the plain lookup's.
+ *   8. builds per minute on 1 and on 2 `terrarium worker` processes on PostgreSQL, N distinct
+ *      environments queued at once (images-workers.ts; `--worker-builds 0` leaves it out).
  *
  * A report, not a test: it exits non-zero only when something breaks or a cache hit builds.
  */
@@ -34,8 +36,9 @@ import { testDockerEngine } from "../test/support/DockerEngine.ts"
 import { startCondaChannel } from "../test/support/CondaChannel.ts"
 import { startPackageIndex } from "../test/support/PackageIndex.ts"
 import { startRegistryIn } from "../test/support/Registry.ts"
+import { workerThroughput, workerThroughputRows } from "./images-workers.ts"
 
-const { values } = parseArgs({ options: { lookups: { type: "string", default: "200" } } })
+const { values } = parseArgs({ options: { lookups: { type: "string", default: "200" }, "worker-builds": { type: "string", default: "4" } } })
 const lookups = Number(values.lookups)
 
 const engine = testDockerEngine()
@@ -166,6 +169,13 @@ try {
     "cache lookup + registry digest check", `p50 ${fmt(percentile(checked, 50))}, p99 ${fmt(percentile(checked, 99))}`,
     `${checked.length} lookups with a HEAD each; ${(percentile(checked, 50) / percentile(lookup, 50)).toFixed(1)}x the plain lookup's p50`
   ])
+
+  const workerBuilds = Number(values["worker-builds"])
+  if (workerBuilds > 0) {
+    rows.push(...workerThroughputRows(await workerThroughput({
+      dockerHost: engine.dockerHost, baseImage: engine.baseImage, index, home: join(home, "workers"), builds: workerBuilds
+    })))
+  }
 
   const width = Math.max(...rows.map(([what]) => what.length))
   console.log(`images.bench: engine ${engine.dockerHost}, base image ${engine.baseImage}`)

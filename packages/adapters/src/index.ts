@@ -42,9 +42,14 @@ export {
   ExportError,
   type ExportFormat,
   type ExportInput,
+  exportPrefix,
   type LeftOut,
+  type StoredExport,
+  type StoredExportEntry,
+  type StoredExportSubject,
   unstatedDifferences,
-  writeExport
+  writeExport,
+  writeExportBlobs
 } from "./exporters/index.ts"
 export * from "./package-spec/index.ts"
 export {

@@ -84,7 +84,8 @@ export interface BuildSettings {
 
 /**
  * What a build call reports as it goes: the builder's progress (its own build, or the log lines
- * of the build it waits for, when following), that it waits for another build, that it starts one.
+ * of the build it waits for, when following), that it waits for another build, that it starts one,
+ * that its build's log could not be written (once: the build goes on, its log misses lines).
  *
  * @since 0.2.0
  * @category model
@@ -94,6 +95,7 @@ export type BuildUpdate =
   | { readonly _tag: "Waiting"; readonly buildId: string; readonly holder: string; readonly leaseExpiresAt: Date }
   | { readonly _tag: "Started"; readonly buildId: string; readonly cause: Build.StartCause }
   | { readonly _tag: "Queued"; readonly queued: boolean; readonly location: string }
+  | { readonly _tag: "LogUnavailable"; readonly buildId: string; readonly message: string }
 
 /**
  * What a build call pushed: the reference, the manifest digest the registry stored, and whether
@@ -504,12 +506,18 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           const logKey = Build.logKeyOf(hash, buildId)
           const startedAt = yield* Clock.currentTimeMillis
           yield* update({ _tag: "Started", buildId, cause })
-          // A log that cannot be written fails nothing: the build goes on and its events are recorded.
-          yield* logs.append(logKey, [`build ${buildId} of ${image} for ${version.workspace}/${version.name}:${version.version} (${cause}${buildNoCache ? ", no cache" : ""})`])
-            .pipe(Effect.ignore)
+          // A log that cannot be written fails nothing: the build goes on and its events are
+          // recorded. The caller hears it once, so that a log missing lines is not a surprise.
+          let logLost = false
+          const logged = (write: Effect.Effect<void, TerrariumError>) =>
+            write.pipe(Effect.catch((error) => {
+              if (logLost) return Effect.void
+              logLost = true
+              return update({ _tag: "LogUnavailable", buildId, message: error.message })
+            }))
+          yield* logged(logs.append(logKey, [`build ${buildId} of ${image} for ${version.workspace}/${version.name}:${version.version} (${cause}${buildNoCache ? ", no cache" : ""})`]))
           const progress = (event: BuildProgress) =>
-            // A log that cannot be written does not fail the build; the event still reaches the caller.
-            logs.append(logKey, logLines(event)).pipe(Effect.ignore, Effect.andThen(update({ _tag: "Progress", progress: event })))
+            logged(logs.append(logKey, logLines(event))).pipe(Effect.andThen(update({ _tag: "Progress", progress: event })))
           const renew = Effect.gen(function*() {
             while (true) {
               yield* Effect.sleep(renewEvery)
@@ -778,7 +786,12 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       : queue.work({ concurrency }, (job) =>
         // The requester pushes (it shares the engine): a worker only builds, or pulls through.
         Effect.flatMap(resolveRegistry(settings.registry ?? {}, undefined), (registry) =>
-          buildHere({ workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy }, registry)
+          buildHere({
+            workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy,
+            // The worker's own output says when a build's log misses lines (its requester is elsewhere).
+            onUpdate: (update) =>
+              update._tag === "LogUnavailable" ? onJob?.(job, `warning: the build log could not be written: ${update.message}`) ?? Effect.void : Effect.void
+          }, registry)
         ).pipe(
           Effect.tap((result) => onJob?.(job, result.outcome) ?? Effect.void),
           Effect.tapError((error) => onJob?.(job, `failed: ${error.message}`) ?? Effect.void),
@@ -820,6 +833,8 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     imageStatus: (hash) => Effect.map(cacheRow(hash), (row) => row),
     logs: ({ workspace, target, follow }) =>
       Stream.unwrap(Effect.map(image({ workspace, target }), (row) =>
-        logs.read(Build.logKeyOf(row.canonicalHash, row.buildId), { follow: follow ?? false })))
+        // Only a running build's log is followed: the log of one that ended may never have been
+        // sealed (its store was down then), and following it would never end.
+        logs.read(Build.logKeyOf(row.canonicalHash, row.buildId), { follow: (follow ?? false) && row.status === "building" })))
   } satisfies ImageBuilds
 })

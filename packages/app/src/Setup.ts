@@ -174,6 +174,22 @@ export const layerBlobStore: Layer.Layer<BlobStore, never, FileSystem.FileSystem
   })
 )
 
+/**
+ * The blob store of exported definitions (`environment export --to-store`): the Azure container
+ * when one is configured (`azureBlobStore`), else files under `$TERRARIUM_HOME` (an export's
+ * blobs are then the files `$TERRARIUM_HOME/exports/…`, where a person looks for them).
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerExportBlobStore: Layer.Layer<BlobStore, never, FileSystem.FileSystem | Path.Path> = Layer.unwrap(
+  Effect.gen(function*() {
+    const azure = yield* azureBlobStore
+    if (Option.isSome(azure)) return azure.value
+    return FileSystemBlobStore.layerWith({ root: yield* terrariumHome })
+  })
+)
+
 /** An opt-out environment variable: `false`, `0`, `off` or `no` turn the feature off; anything else keeps the default. */
 const parseSwitch = (value: string): boolean | undefined => /^(0|false|off|no)$/i.test(value.trim()) ? false : undefined
 

@@ -4,9 +4,9 @@
  * and a cancel reach the requester; a worker with no queue is refused. (The same with pg-boss
  * and real processes: test/cli-build-workers.e2e.test.ts.)
  */
-import { MemoryBuildQueue, MemoryEngine } from "@terrarium/adapters"
+import { MemoryBuildQueue, MemoryEngine, MemoryLogStore } from "@terrarium/adapters"
 import { assert, describe, it } from "@effect/vitest"
-import { Build, EventCodec, EventStore, StepFailed } from "@terrarium/domain"
+import { Build, EventCodec, EventStore, LogStorageFailure, LogStore, LogStoreError, StepFailed } from "@terrarium/domain"
 import { Effect, Fiber, Layer } from "effect"
 import { decodeDefinitionInput } from "../src/Input.ts"
 import { type BuildSettings, make } from "../src/Terrarium.ts"
@@ -102,6 +102,28 @@ describe("queued builds", () => {
       assert.strictEqual(engine.completed, 0)
       assert.strictEqual((yield* Effect.flip(t.cancelBuild({ workspace: "default", ref })))._tag, "NothingToCancel")
     }))
+  })
+
+  it.live("a log store that fails: the worker's build goes on, and the worker hears once that its log misses lines", () => {
+    const engine = new MemoryEngine({ script: () => ({ stepDuration: "10 millis" }) })
+    const down = new LogStoreError({ reason: new LogStorageFailure({ operation: "append", key: "k", cause: new Error("the store is down") }) })
+    const failingLogs = Layer.effect(LogStore, Effect.gen(function*() {
+      const logs = yield* LogStore
+      return LogStore.of({ ...logs, append: () => Effect.fail(down) })
+    })).pipe(
+      Layer.provide(MemoryLogStore.layer)
+    )
+    return Effect.gen(function*() {
+      const t = yield* setup
+      const heard: Array<string> = []
+      const worker = yield* Effect.forkChild(t.work({ onJob: (_, outcome) => Effect.sync(() => void heard.push(outcome)) }))
+      assert.strictEqual((yield* t.build({ workspace: "default", ref })).outcome, "joined")
+      yield* Fiber.interrupt(worker)
+      assert.deepStrictEqual(heard, ["warning: the build log could not be written: log store append of k failed: the store is down", "built"])
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(Layer.mergeAll(layerPortsMemoryWith(engine), MemoryBuildQueue.layer, failingLogs))
+    )
   })
 
   it.live("without a queue a worker is refused, and builds run in the requesting process", () => {

@@ -154,6 +154,10 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
       // An idle client losing its connection emits on the pool; without a listener that would
       // crash the process. The pool drops the client; the next query reports the failure.
       pgPool.on("error", () => {})
+      // A client in use losing its connection (the server stopped in the middle of a query)
+      // emits too, after failing its queries: the query reports it; unheard, the emit would
+      // crash the process instead. The pool drops the client when it is released.
+      pgPool.on("connect", (client) => void client.on("error", () => {}))
       // Without prepared statements: the same wrapper with room for no names, so every text runs unnamed.
       const pool = preparingPool(pgPool, options.preparedStatements === false ? { capacity: 0 } : {})
       return { db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool }

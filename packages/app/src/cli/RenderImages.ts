@@ -122,6 +122,8 @@ export const progressText = (update: BuildUpdate, options: { readonly terminal: 
       return update.queued
         ? `queued for a worker (${update.location}); start one with: terrarium worker\n`
         : `a build of this hash is queued already (${update.location}); following it\n`
+    case "LogUnavailable":
+      return `warning: the log of build ${update.buildId} could not be written (${escapeControls(update.message)}); the build goes on, its log misses lines from here\n`
     case "Waiting":
       return `waiting for build ${update.buildId} (held by ${escapeControls(update.holder)} until ${time(update.leaseExpiresAt)})\n`
     case "Progress": {
