@@ -143,10 +143,12 @@ type Listings = ReturnType<typeof makeListings>
 const answerKey = (ws: string, ref: EnvironmentRef) => `${ws}\u0000${ref.name}\u0000${"version" in ref ? `:${ref.version}` : `@${ref.label}`}`
 
 /**
- * The most answers one route's memory of version reads keeps (least recently used forgotten
- * first): one per version of the 10,000 environments of `pnpm bench:http`.
+ * The most answers one route's memory of version reads keeps, and the most characters of their
+ * JSON (a version's conda file may be 256 KiB): the least recently used is forgotten first.
+ * 10,000 is one per version of the 10,000 environments of `pnpm bench:http`.
  */
 const REMEMBERED_ANSWERS = 10_000
+const REMEMBERED_CHARACTERS = 32 * 1024 * 1024
 
 /**
  * Answers of one version's reads (the version, its image), each kept with the log's head it was
@@ -157,7 +159,14 @@ const REMEMBERED_ANSWERS = 10_000
  * `asOf` a point is not kept (it is cheap to key but rare).
  */
 const makeRemembered = <A>() => {
-  const answers = new Map<string, { readonly head: number; readonly answer: A }>()
+  const answers = new Map<string, { readonly head: number; readonly answer: A; readonly size: number }>()
+  let characters = 0
+  const forget = (key: string) => {
+    const entry = answers.get(key)
+    if (entry === undefined) return
+    answers.delete(key)
+    characters -= entry.size
+  }
   return <E, R>(key: string, read: Effect.Effect<A, E, R>) =>
     Effect.gen(function*() {
       const store = yield* EventStore
@@ -171,9 +180,11 @@ const makeRemembered = <A>() => {
       const checkpoint = yield* Projections.use((p) => p.checkpoint)
       const answer = yield* read
       if (checkpoint >= head && (yield* store.head) === head) {
-        answers.delete(key)
-        answers.set(key, { head, answer })
-        if (answers.size > REMEMBERED_ANSWERS) answers.delete(answers.keys().next().value!)
+        forget(key)
+        const size = JSON.stringify(answer).length
+        answers.set(key, { head, answer, size })
+        characters += size
+        while (answers.size > REMEMBERED_ANSWERS || characters > REMEMBERED_CHARACTERS) forget(answers.keys().next().value!)
       }
       return answer
     })
