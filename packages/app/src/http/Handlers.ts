@@ -157,8 +157,10 @@ const REMEMBERED_CHARACTERS = 32 * 1024 * 1024
  * An answer is kept only when the read model had caught up with that head before it was read and
  * the head had not moved when it was done: it is then exactly the answer at that head. A read
  * `asOf` a point is not kept (it is cheap to key but rare).
+ *
+ * @internal exported for its test
  */
-const makeRemembered = <A>() => {
+export const makeRemembered = <A>() => {
   const answers = new Map<string, { readonly head: number; readonly answer: A; readonly size: number }>()
   let characters = 0
   const forget = (key: string) => {
