@@ -373,6 +373,18 @@ describe("the server", () => {
     assert.strictEqual(unknownApi.status, 404)
   })
 
+  it("a version read again answers what changed since: a read is remembered only until the log moves", async () => {
+    const labelsOf = async () => (await call("GET", "/team-a/environments/pydata/versions/2")).json.properties.terrarium.labels as Array<string>
+    assert.strictEqual((await labelsOf()).includes("canary"), false)
+    // Read twice: the second answer comes from the server's memory of the first.
+    assert.strictEqual((await labelsOf()).includes("canary"), false)
+    await refused(404, "GET", "/team-a/environments/pydata/versions/@canary")
+    // A write that is not the API's own (the library, as another process would): the head moves.
+    await s.run(Terrarium.use((t) => t.label({ workspace: "team-a", ref: { name: "pydata", version: "2" }, label: "canary", actor: "lib" })))
+    assert.strictEqual((await labelsOf()).includes("canary"), true)
+    assert.strictEqual((await call("GET", "/team-a/environments/pydata/versions/@canary")).json.name, "2")
+  })
+
   it("the Terrarium service behind it is the library's (a write through it is read through the API)", async () => {
     await s.run(Terrarium.use((t) => t.label({ workspace: "team-a", ref: { name: "pydata", version: "2" }, label: "prod", actor: "lib" })))
     const byLabel = await call("GET", "/team-a/environments/pydata/versions/@prod")

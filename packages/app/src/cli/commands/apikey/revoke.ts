@@ -1,5 +1,6 @@
 /**
- * `terrarium apikey revoke ID`: the key opens nothing from now on (each request checks it).
+ * `terrarium apikey revoke ID`: the key opens nothing from now on; a running `serve` that checked
+ * it lately stops taking it within `KEY_CACHE_MILLIS` (5 s, `http/ApiKeys.ts`).
  *
  * @since 0.4.0
  */
