@@ -4,7 +4,7 @@
  * side by side.
  */
 import { api, type EnvironmentVersion } from "./api.ts"
-import { ErrorMessage, Loading, useAsync } from "./components.tsx"
+import { ErrorMessage, Loading, useAsync, VersionSelect } from "./components.tsx"
 import { versionOf } from "./EnvironmentPage.tsx"
 import { environmentPath, href, navigate } from "./router.ts"
 
@@ -53,26 +53,8 @@ export const ComparePage = ({ name, params, asOf }: { name: string; params: URLS
       <h1 id="compare-title">Compare versions of {name}</h1>
       <ErrorMessage error={versions.error} />
       <form class="filters" aria-label="Versions to compare" onSubmit={(event) => event.preventDefault()}>
-        <div class="field">
-          <label for="diff-from">From version</label>
-          <select id="diff-from" value={from ?? ""} onChange={(event) => pick("from", event.currentTarget.value)}>
-            {all.map((row) => (
-              <option key={versionOf(row)} value={versionOf(row)}>
-                {versionOf(row)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for="diff-to">To version</label>
-          <select id="diff-to" value={to ?? ""} onChange={(event) => pick("to", event.currentTarget.value)}>
-            {all.map((row) => (
-              <option key={versionOf(row)} value={versionOf(row)}>
-                {versionOf(row)}
-              </option>
-            ))}
-          </select>
-        </div>
+        <VersionSelect id="diff-from" label="From version" value={from ?? ""} versions={all.map(versionOf)} onChange={(v) => pick("from", v)} />
+        <VersionSelect id="diff-to" label="To version" value={to ?? ""} versions={all.map(versionOf)} onChange={(v) => pick("to", v)} />
       </form>
       {versions.data && !ready ? <p class="empty">This environment has one version; there is nothing to compare.</p> : null}
       <ErrorMessage error={diff.error} />

@@ -24,7 +24,8 @@ import {
   formatTime,
   parseTags,
   tagsText,
-  useAsync
+  useAsync,
+  VersionSelect
 } from "./components.tsx"
 import { environmentPath, href, navigate } from "./router.ts"
 
@@ -430,27 +431,8 @@ const VersionsTab = ({ name, asOf, readOnly, current }: { name: string; asOf: st
             navigate(href(`${environmentPath(name)}/compare`, { from: from || versionOf(rows[rows.length - 1]!), to }))
           }}
         >
-          <div class="field">
-            <label for="compare-from">Compare from</label>
-            <select id="compare-from" value={from} onChange={(event) => setFrom(event.currentTarget.value)}>
-              <option value="">(oldest)</option>
-              {rows.map((row) => (
-                <option key={versionOf(row)} value={versionOf(row)}>
-                  {versionOf(row)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div class="field">
-            <label for="compare-to">to</label>
-            <select id="compare-to" value={to} onChange={(event) => setTo(event.currentTarget.value)}>
-              {rows.map((row) => (
-                <option key={versionOf(row)} value={versionOf(row)}>
-                  {versionOf(row)}
-                </option>
-              ))}
-            </select>
-          </div>
+          <VersionSelect id="compare-from" label="Compare from" value={from} versions={rows.map(versionOf)} onChange={setFrom} none="(oldest)" />
+          <VersionSelect id="compare-to" label="to" value={to} versions={rows.map(versionOf)} onChange={setTo} />
           <button type="submit">Compare</button>
         </form>
       ) : null}

@@ -1,6 +1,7 @@
 /**
  * Pieces every view shares: loading data, showing an API error, the build-status badge, tabs
- * that follow the WAI-ARIA tabs pattern (arrow keys move between them), and tag chips.
+ * that follow the WAI-ARIA tabs pattern (arrow keys move between them), tag chips, and a labelled
+ * version picker.
  */
 import type { ComponentChildren } from "preact"
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
@@ -191,3 +192,26 @@ export const tagsText = (tags: Tags | undefined): string =>
   Object.entries(tags ?? {})
     .map(([key, value]) => (value === "" ? key : `${key}=${value}`))
     .join("\n")
+
+/** A labelled picker of one version among `versions` (newest first, as the API lists them). */
+export const VersionSelect = (props: {
+  readonly id: string
+  readonly label: string
+  readonly value: string
+  readonly versions: ReadonlyArray<string>
+  readonly onChange: (version: string) => void
+  /** An empty first choice, e.g. "(oldest)". */
+  readonly none?: string | undefined
+}) => (
+  <div class="field">
+    <label for={props.id}>{props.label}</label>
+    <select id={props.id} value={props.value} onChange={(event) => props.onChange(event.currentTarget.value)}>
+      {props.none === undefined ? null : <option value="">{props.none}</option>}
+      {props.versions.map((version) => (
+        <option key={version} value={version}>
+          {version}
+        </option>
+      ))}
+    </select>
+  </div>
+)
