@@ -8,32 +8,19 @@
  * Every process started here is stopped by its PID.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { readdirSync, writeFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { bin, cliEnv, json, repoRoot, runCli, runCliAsync, tempDir } from "./support/cli.ts"
+import { bin, cliEnv, json, pipDefinitionFile, repoRoot, runCli, runCliAsync, tempDir, workerEnv } from "./support/cli.ts"
 import { testDatabaseUrl } from "./support/postgres.ts"
 
 const home = tempDir("terrarium-build-workers-")
 const schema = `workers_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
-const env = (extra: Record<string, string> = {}) => ({
-  TERRARIUM_HOME: home.path,
-  TERRARIUM_DATABASE_URL: testDatabaseUrl,
-  TERRARIUM_DATABASE_SCHEMA: schema,
-  TERRARIUM_IMAGE_BUILDER: "memory",
-  TERRARIUM_MEMORY_BUILD_STEP_MS: "100",
-  TERRARIUM_BUILD_LEASE_SECONDS: "2",
-  TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS: "10",
-  TERRARIUM_BUILD_QUEUE_SUPERVISE_SECONDS: "1",
-  ...extra
-})
+const env = (extra: Record<string, string> = {}) => workerEnv({ home: home.path, databaseUrl: testDatabaseUrl, schema }, extra)
 
-const register = (name: string, pip: string) => {
-  const file = join(home.path, `${name}.yml`)
-  writeFileSync(file, `name: ${name}\nimage: local/python-base:bookworm\nconda_file:\n  dependencies:\n    - pip:\n      - ${pip}\n`)
-  json(runCli(["environment", "create", "--file", file, "-o", "json"], env()))
-}
+const register = (name: string, pip: string) =>
+  json(runCli(["environment", "create", "--file", pipDefinitionFile(home.path, name, pip), "-o", "json"], env()))
 
 const children = new Set<ChildProcess>()
 

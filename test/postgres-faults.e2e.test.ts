@@ -15,31 +15,17 @@
  * what is under test is the database, the queue and the leases. Every process is stopped by its PID.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { bin, type CliResult, cliEnv, json, repoRoot, runCli, runCliAsync, tempDir } from "./support/cli.ts"
+import { bin, type CliResult, cliEnv, json, pipDefinitionFile, repoRoot, runCli, runCliAsync, tempDir, workerEnv } from "./support/cli.ts"
 import { type PostgresServer, startPostgresServer } from "./support/PostgresServer.ts"
 
 let server: PostgresServer
 const home = tempDir("terrarium-postgres-faults-")
-const env = (extra: Record<string, string> = {}) => ({
-  TERRARIUM_HOME: home.path,
-  TERRARIUM_DATABASE_URL: server.url,
-  TERRARIUM_IMAGE_BUILDER: "memory",
-  TERRARIUM_MEMORY_BUILD_STEP_MS: "100",
-  TERRARIUM_BUILD_LEASE_SECONDS: "2",
-  TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS: "10",
-  TERRARIUM_BUILD_QUEUE_SUPERVISE_SECONDS: "1",
-  ...extra
-})
-
-const definitionFile = (name: string, pip: string) => {
-  const file = join(home.path, `${name}.yml`)
-  writeFileSync(file, `name: ${name}\nimage: local/python-base:bookworm\nconda_file:\n  dependencies:\n    - pip:\n      - ${pip}\n`)
-  return file
-}
+const env = (extra: Record<string, string> = {}) => workerEnv({ home: home.path, databaseUrl: server.url }, extra)
+const definitionFile = (name: string, pip: string) => pipDefinitionFile(home.path, name, pip)
 
 const children = new Set<ChildProcess>()
 

@@ -3,7 +3,7 @@
  * `process.execPath`), the way a user at a terminal does.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -49,4 +49,27 @@ export const json = <A = any>(r: CliResult): A => {
 export const tempDir = (prefix: string): { readonly path: string; readonly remove: () => void } => {
   const path = mkdtempSync(join(tmpdir(), prefix))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/**
+ * The settings of a CLI run against PostgreSQL with build workers, fast enough for a test: the
+ * in-memory builder with 100 ms steps, a 2 s lease, a 1 s supervision of the queue.
+ */
+export const workerEnv = (base: { readonly home: string; readonly databaseUrl: string; readonly schema?: string }, extra: Record<string, string> = {}) => ({
+  TERRARIUM_HOME: base.home,
+  TERRARIUM_DATABASE_URL: base.databaseUrl,
+  ...(base.schema === undefined ? {} : { TERRARIUM_DATABASE_SCHEMA: base.schema }),
+  TERRARIUM_IMAGE_BUILDER: "memory",
+  TERRARIUM_MEMORY_BUILD_STEP_MS: "100",
+  TERRARIUM_BUILD_LEASE_SECONDS: "2",
+  TERRARIUM_BUILD_JOB_HEARTBEAT_SECONDS: "10",
+  TERRARIUM_BUILD_QUEUE_SUPERVISE_SECONDS: "1",
+  ...extra
+})
+
+/** A definition file `<name>.yml` in `folder`: the test base image and one pip requirement. */
+export const pipDefinitionFile = (folder: string, name: string, pip: string): string => {
+  const file = join(folder, `${name}.yml`)
+  writeFileSync(file, `name: ${name}\nimage: local/python-base:bookworm\nconda_file:\n  dependencies:\n    - pip:\n      - ${pip}\n`)
+  return file
 }
