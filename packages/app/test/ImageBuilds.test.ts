@@ -8,12 +8,8 @@ import { MemoryEngine } from "@terrarium/adapters"
 import { assert, describe, it } from "@effect/vitest"
 import { Build, EventCodec, EventStore, StepFailed } from "@terrarium/domain"
 import { Effect, Fiber, Layer, Stream } from "effect"
-import { decodeDefinitionInput } from "../src/Input.ts"
 import { type BuildSettings, make } from "../src/Terrarium.ts"
-import { layerPortsMemoryWith } from "./support/MemoryPorts.ts"
-
-const withPip = (...pip: Array<string>) =>
-  decodeDefinitionInput({ python: { userManagedDependencies: false, interpreterPath: "python", conda: { channels: [], conda: [], pip } } })
+import { runWith, withPip } from "./support/MemoryPorts.ts"
 
 const fast: BuildSettings = { holder: "test-holder", lease: "2 seconds", pollEvery: "10 millis" }
 
@@ -25,8 +21,7 @@ const setup = (engine: MemoryEngine, settings: BuildSettings = fast) =>
     return t
   })
 
-const run = <A, E, R>(engine: MemoryEngine, effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(Effect.scoped, Effect.provide(layerPortsMemoryWith(engine)))
+const run = runWith
 
 const ref = { name: "demo", version: "1" }
 

@@ -10,12 +10,8 @@ import { MemoryEngine } from "@terrarium/adapters"
 import { assert, describe, it } from "@effect/vitest"
 import { Build, EventCodec, EventStore } from "@terrarium/domain"
 import { Effect } from "effect"
-import { decodeDefinitionInput } from "../src/Input.ts"
 import { type BuildSettings, make } from "../src/Terrarium.ts"
-import { layerPortsMemoryWith } from "./support/MemoryPorts.ts"
-
-const withPip = (...pip: Array<string>) =>
-  decodeDefinitionInput({ python: { userManagedDependencies: false, interpreterPath: "python", conda: { channels: [], conda: [], pip } } })
+import { runWith, withPip } from "./support/MemoryPorts.ts"
 
 const REGISTRY = "127.0.0.1:5999"
 const fast: BuildSettings = { holder: "test-holder", lease: "2 seconds", pollEvery: "10 millis" }
@@ -28,8 +24,7 @@ const setup = (settings: BuildSettings = fast) =>
     return t
   })
 
-const run = <A, E, R>(engine: MemoryEngine, effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(Effect.scoped, Effect.provide(layerPortsMemoryWith(engine)))
+const run = runWith
 
 const ref = { name: "demo", version: "1" }
 const workspace = "default"

@@ -8,12 +8,8 @@ import { MemoryBuildQueue, MemoryEngine, MemoryLogStore } from "@terrarium/adapt
 import { assert, describe, it } from "@effect/vitest"
 import { Build, EventCodec, EventStore, LogStorageFailure, LogStore, LogStoreError, StepFailed } from "@terrarium/domain"
 import { Effect, Fiber, Layer } from "effect"
-import { decodeDefinitionInput } from "../src/Input.ts"
 import { type BuildSettings, make } from "../src/Terrarium.ts"
-import { layerPortsMemoryWith } from "./support/MemoryPorts.ts"
-
-const withPip = (...pip: Array<string>) =>
-  decodeDefinitionInput({ python: { userManagedDependencies: false, interpreterPath: "python", conda: { channels: [], conda: [], pip } } })
+import { layerPortsMemoryWith, withPip } from "./support/MemoryPorts.ts"
 
 const fast: BuildSettings = { holder: "test-holder", lease: "600 millis", pollEvery: "10 millis" }
 

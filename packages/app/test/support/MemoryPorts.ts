@@ -13,7 +13,8 @@ import {
   MemoryReadModel,
   MemoryStorage
 } from "@terrarium/adapters"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { decodeDefinitionInput } from "../../src/Input.ts"
 
 /** The ports in memory, the image builder over `engine` (which a test looks into and changes). */
 export const layerPortsMemoryWith = (engine: MemoryEngine) =>
@@ -22,3 +23,11 @@ export const layerPortsMemoryWith = (engine: MemoryEngine) =>
   ).pipe(Layer.provideMerge(MemoryEventStore.layer))
 
 export const layerPortsMemory = Layer.suspend(() => layerPortsMemoryWith(new MemoryEngine()))
+
+/** Runs `effect` in a scope over fresh memory ports, the image builder over `engine`. */
+export const runWith = <A, E, R>(engine: MemoryEngine, effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.scoped, Effect.provide(layerPortsMemoryWith(engine)))
+
+/** A system-managed definition with just these pip requirements (each distinct list, its own hash). */
+export const withPip = (...pip: Array<string>) =>
+  decodeDefinitionInput({ python: { userManagedDependencies: false, interpreterPath: "python", conda: { channels: [], conda: [], pip } } })
