@@ -1,8 +1,9 @@
 /**
  * `terrarium serve` as a user runs it: the built executable in its own process on a free port,
  * a key made beforehand with `terrarium apikey create`, stopped by its PID (SIGTERM: it closes and
- * exits 130, interrupted). On PostgreSQL, two `serve` processes on one schema stay consistent: what one writes the
- * other reads, and a version put through both at once is made once.
+ * exits 130, interrupted), then revoked with `terrarium apikey revoke`. On PostgreSQL, two `serve` processes on one
+ * schema stay consistent: what one writes the other reads, a key one makes (`--dev-key`) opens the other, and a
+ * version put through both at once is made once.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -12,6 +13,8 @@ import { testDatabaseUrl } from "./support/postgres.ts"
 
 interface Served {
   readonly url: string
+  /** The key `--dev-key` printed, if asked. */
+  readonly devKey: string | undefined
   readonly child: ChildProcess
   readonly stop: () => Promise<number | null>
 }
@@ -30,6 +33,7 @@ const serve = (env: Record<string, string>, args: ReadonlyArray<string> = []): P
       if (match !== null) {
         resolve({
           url: match[1]!,
+          devKey: /^api key: (\S+) /m.exec(stdout)?.[1],
           child,
           stop: () => {
             // By its PID, never by name.
@@ -63,7 +67,7 @@ describe("terrarium serve (embedded database)", () => {
     const home = tempDir("terrarium-serve-")
     const env = { TERRARIUM_HOME: home.path, TERRARIUM_IMAGE_BUILDER: "memory" }
     try {
-      const made = json<{ key: string; workspace: string }>(runCli(["apikey", "create", "--workspace", "team-a", "-o", "json"], env))
+      const made = json<{ id: string; key: string; workspace: string }>(runCli(["apikey", "create", "--workspace", "team-a", "-o", "json"], env))
       assert.match(made.key, /^trm_/)
       const listed = runCli(["apikey", "list", "--workspace", "team-a", "-o", "json"], env)
       assert.notInclude(listed.stdout, made.key)
@@ -81,6 +85,14 @@ describe("terrarium serve (embedded database)", () => {
       // What the API wrote is the registry's: the CLI reads it.
       const shown = json<{ version: string }>(runCli(["environment", "show", "cli-env", "--workspace", "team-a", "-o", "json"], env))
       assert.strictEqual(shown.version, "1")
+      // Revoked, the key stays listed with the time; a second revoke is refused naming the id.
+      const id = made.id
+      assert.strictEqual(json(runCli(["apikey", "revoke", id, "-o", "json"], env)).revoked, true)
+      const [revoked] = json<Array<{ id: string; revokedAt: string | null }>>(runCli(["apikey", "list", "--workspace", "team-a", "-o", "json"], env))
+      assert.deepStrictEqual([revoked!.id, typeof revoked!.revokedAt], [id, "string"])
+      const again = runCli(["apikey", "revoke", id, "-o", "json"], env)
+      assert.strictEqual(again.status, 2)
+      assert.include(again.stdout + again.stderr, "ID")
     } finally {
       home.remove()
     }
@@ -106,8 +118,12 @@ describe("two terrarium serve processes on one PostgreSQL schema", () => {
     }
     try {
       const { key } = json<{ key: string }>(runCli(["apikey", "create", "--workspace", "team-a", "-o", "json"], env))
-      const [a, b] = await Promise.all([serve(env), serve(env)])
+      const [a, b] = await Promise.all([serve(env), serve(env, ["--dev-key", "--workspace", "team-a"])])
       running.push(a!, b!)
+      // The key B made at start is in the shared store: A takes it too.
+      assert.match(b!.devKey ?? "", /^trm_/)
+      assert.strictEqual((await request(`${a!.url}/api/v1/workspaces/team-a/environments`, b!.devKey!)).status, 200)
+      assert.strictEqual((await request(`${a!.url}/api/v1/workspaces/team-b/environments`, b!.devKey!)).status, 404)
       const created = await request(`${a!.url}/api/v1/workspaces/team-a/environments/shared/versions`, key, "POST", {
         properties: { image: "python:3.12-slim", condaFile: conda("numpy==2.1.0") }
       })

@@ -18,6 +18,10 @@ export { MemoryReadModel, type MemoryReadModelOptions } from "./read-model/memor
 export { SqlStorage } from "./storage/sql/SqlStorage.ts"
 export { MemoryStorage } from "./storage/memory/MemoryStorage.ts"
 
+// The API key store: SQL (PostgreSQL, PGlite) and memory.
+export { SqlApiKeyStore } from "./api-key-store/sql/SqlApiKeyStore.ts"
+export { MemoryApiKeyStore } from "./api-key-store/memory/MemoryApiKeyStore.ts"
+
 // The build-context store: the file system and memory.
 export {
   FileSystemBuildContextStore,

@@ -7,6 +7,7 @@
  */
 import type { DatabaseError, ExportError, ImportError, SpecError } from "@terrarium/adapters"
 import type {
+  ApiKeyStoreError,
   BlobStoreError,
   BuildContextStoreError,
   Environment,
@@ -118,3 +119,4 @@ export type TerrariumError =
   | BuildQueueError
   | BuildContextStoreError
   | BlobStoreError
+  | ApiKeyStoreError

@@ -23,6 +23,7 @@ import {
   MemoryImageBuilder,
   OciImageRegistry,
   PgBossBuildQueue,
+  SqlApiKeyStore,
   SqlEventStore,
   SqlReadModel,
   SqlStorage
@@ -408,15 +409,25 @@ export const layerBuildQueue = (options: StorageOptions): Layer.Layer<never, Inv
   }))
 
 /**
- * Event store, projections and read model over one database, and the image builder and logs.
+ * Event store, projections, read model and API keys over one database, and the image builder
+ * and logs.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerPorts = <E, R>(database: Layer.Layer<Database, E, R>) => {
   const store = SqlEventStore.layer.pipe(Layer.provideMerge(database))
-  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer, layerImages).pipe(Layer.provideMerge(store))
+  return Layer.mergeAll(SqlReadModel.layer, SqlStorage.layer, SqlApiKeyStore.layer, layerImages).pipe(Layer.provideMerge(store))
 }
+
+/**
+ * The API key store of the database the options name, alone (`terrarium apikey`): no event
+ * store, no read model.
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const layerApiKeyStore = (options: StorageOptions) => SqlApiKeyStore.layer.pipe(Layer.provide(layerDatabase(options)))
 
 /**
 /**

@@ -44,5 +44,6 @@ export * from "./ports/BuildContextStore.ts"
 export * from "./ports/ImageRegistry.ts"
 export * from "./ports/BuildQueue.ts"
 export * from "./ports/BlobStore.ts"
+export * from "./ports/ApiKeyStore.ts"
 
 export * from "./CauseText.ts"

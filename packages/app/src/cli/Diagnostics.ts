@@ -98,6 +98,7 @@ const exitCodeOf = (error: UsageError | TerrariumError): ExitCode => {
     case "LogStoreError":
     case "BuildContextStoreError":
     case "BlobStoreError":
+    case "ApiKeyStoreError":
       return 1
     default:
       // Unreachable by type (a new member of the union fails to compile above); at run time an
@@ -126,6 +127,7 @@ const placeOf = (error: UsageError | TerrariumError): Pick<FailureReport, "file"
     case "BuildQueueError":
     case "BuildContextStoreError":
     case "BlobStoreError":
+    case "ApiKeyStoreError":
       return { reason: error.reason._tag }
     case "ImageBuildFailed":
       return { reason: error.reason }

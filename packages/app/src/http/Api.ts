@@ -52,6 +52,12 @@ export class RequestProblems extends HttpApiMiddleware.Service<RequestProblems>(
 // ---------------------------------------------------------------------------------------------
 
 const Tags = Schema.Record(Schema.String, Schema.String)
+/** Azure's two kinds of environment: the catalog's, and the users' own. */
+const EnvironmentType = Schema.Literals(["Curated", "UserCreated"])
+/** Where an image of a canonical hash stands (`ImageStatus.status`, the list's build badge). */
+const ImageState = Schema.Literals(["NotBuilt", "Building", "Built", "Failed"])
+/** A description as a body may set it. */
+const DescriptionInput = Schema.String.check(Schema.isMaxLength(4096))
 
 /** @since 0.4.0 @category shapes */
 export const SystemData = Schema.Struct({
@@ -75,7 +81,7 @@ export const InferenceConfig = Schema.Struct({
 
 /** The image of a version's canonical hash, as far as anything was asked for it. @since 0.4.0 @category shapes */
 export const ImageStatus = Schema.Struct({
-  status: Schema.Literals(["NotBuilt", "Building", "Built", "Failed"]),
+  status: ImageState,
   /** `terrarium/<hash>`: the name the image has (or will have) in the engine. */
   reference: Schema.String,
   canonicalHash: Schema.String,
@@ -110,7 +116,7 @@ export const EnvironmentVersionProperties = Schema.Struct({
   build: Schema.optionalKey(BuildContextRef),
   osType: Schema.Literals(["Linux", "Windows"]),
   inferenceConfig: Schema.optionalKey(InferenceConfig),
-  environmentType: Schema.Literals(["Curated", "UserCreated"]),
+  environmentType: EnvironmentType,
   isArchived: Schema.Boolean,
   description: Schema.optionalKey(Schema.String),
   tags: Tags,
@@ -138,14 +144,14 @@ export const EnvironmentContainer = Schema.Struct({
     description: Schema.optionalKey(Schema.String),
     tags: Tags,
     isArchived: Schema.Boolean,
-    environmentType: Schema.Literals(["Curated", "UserCreated"]),
+    environmentType: EnvironmentType,
     latestVersion: Schema.NullOr(Schema.String),
     terrarium: Schema.Struct({
       versionCount: Schema.Int,
       archivedVersionCount: Schema.Int,
       canonicalHash: Schema.NullOr(Schema.String),
       /** The image status of the latest version's hash (the list's build badge). */
-      imageStatus: Schema.optionalKey(Schema.Literals(["NotBuilt", "Building", "Built", "Failed"]))
+      imageStatus: Schema.optionalKey(ImageState)
     })
   }),
   systemData: SystemData
@@ -176,7 +182,7 @@ export const EnvironmentVersionBody = Schema.Struct({
     })),
     osType: Schema.optionalKey(Schema.Literals(["Linux", "Windows"])),
     inferenceConfig: Schema.optionalKey(InferenceConfig),
-    description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(4096))),
+    description: Schema.optionalKey(DescriptionInput),
     tags: Schema.optionalKey(Tags),
     properties: Schema.optionalKey(Tags),
     /** Azure v1's name: variables set in the image, besides the conda file's own `variables:`. */
@@ -193,7 +199,7 @@ function MAX_CONDA_FILE_CHARS() {
 /** What `PATCH` changes: description and tags (tags given replace the tags). @since 0.4.0 @category shapes */
 export const MetadataPatch = Schema.Struct({
   properties: Schema.Struct({
-    description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(4096))),
+    description: Schema.optionalKey(DescriptionInput),
     tags: Schema.optionalKey(Tags)
   })
 })
@@ -229,7 +235,7 @@ export const AuditEvent = Schema.Struct({
 })
 
 /** @since 0.4.0 @category shapes */
-export const AuditPage = Schema.Struct({ value: Schema.Array(AuditEvent), nextLink: Schema.optionalKey(Schema.String) })
+export const AuditPage = page(AuditEvent)
 
 /** @since 0.4.0 @category shapes */
 export const ExportedFiles = Schema.Struct({
@@ -269,26 +275,32 @@ export const UploadedContext = Schema.Struct({
 export const LogLine = Schema.Struct({ line: Schema.Int, text: Schema.String })
 
 // ---------------------------------------------------------------------------------------------
-// parameters
+// paths and parameters
 // ---------------------------------------------------------------------------------------------
 
+const workspacePath = "/workspaces/:ws"
+const environmentPath = `${workspacePath}/environments/:name` as const
+const versionPath = `${environmentPath}/versions/:version` as const
+const buildPath = `${workspacePath}/builds/:buildId` as const
+
 const ws = { ws: Schema.String }
-const envParams = { ws: Schema.String, name: Schema.String }
-const versionParams = { ws: Schema.String, name: Schema.String, version: Schema.String }
+const envParams = { ...ws, name: Schema.String }
+const versionParams = { ...envParams, version: Schema.String }
+const buildParams = { ...ws, buildId: Schema.String }
+
+const asOfQuery = { asOf: Schema.optionalKey(Schema.String) }
 
 /** Paging and filters of a list (`$skip` is the opaque token of a `nextLink`). */
 const listQuery = {
   listViewType: Schema.optionalKey(Schema.Literals(["ActiveOnly", "ArchivedOnly", "All"])),
-  environmentType: Schema.optionalKey(Schema.Literals(["Curated", "UserCreated"])),
+  environmentType: Schema.optionalKey(EnvironmentType),
   $top: Schema.optionalKey(Schema.String),
   $skip: Schema.optionalKey(Schema.String),
   $orderBy: Schema.optionalKey(Schema.String),
   tag: Schema.optionalKey(Schema.String),
   search: Schema.optionalKey(Schema.String),
-  asOf: Schema.optionalKey(Schema.String)
+  ...asOfQuery
 }
-
-const asOfQuery = { asOf: Schema.optionalKey(Schema.String) }
 
 // ---------------------------------------------------------------------------------------------
 // groups
@@ -299,103 +311,113 @@ const asOfQuery = { asOf: Schema.optionalKey(Schema.String) }
 const Created = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(201))
 const Accepted = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(202))
 
-/** @since 0.4.0 @category groups */
-export class EnvironmentsGroup extends HttpApiGroup.make("environments")
-  .add(
-    HttpApiEndpoint.get("list", "/workspaces/:ws/environments", { params: ws, query: listQuery, success: EnvironmentContainerList }),
-    HttpApiEndpoint.get("get", "/workspaces/:ws/environments/:name", { params: envParams, query: asOfQuery, success: EnvironmentContainer }),
-    HttpApiEndpoint.patch("update", "/workspaces/:ws/environments/:name", { params: envParams, payload: MetadataPatch, success: EnvironmentContainer }),
-    HttpApiEndpoint.post("archive", "/workspaces/:ws/environments/:name/archive", { params: envParams, success: EnvironmentContainer }),
-    HttpApiEndpoint.post("restore", "/workspaces/:ws/environments/:name/restore", { params: envParams, success: EnvironmentContainer })
-  )
-  .middleware(RequestProblems)
-  .middleware(Authorization)
-  .annotateMerge(OpenApi.annotations({ title: "Environments", description: "Environments (Azure's EnvironmentContainer)" }))
-{}
+/**
+ * What environments and versions both have at their own path: get (as of a position), patch
+ * (description and tags), archive and restore, each answering the resource.
+ */
+const resourceEndpoints = <const Path extends `/${string}`, Params extends Schema.Struct.Fields, S extends Schema.Top>(
+  path: Path,
+  params: Params,
+  resource: S
+) => [
+  HttpApiEndpoint.get("get", path, { params, query: asOfQuery, success: resource }),
+  HttpApiEndpoint.patch("update", path, { params, payload: MetadataPatch, success: resource }),
+  HttpApiEndpoint.post("archive", `${path}/archive`, { params, success: resource }),
+  HttpApiEndpoint.post("restore", `${path}/restore`, { params, success: resource })
+] as const
+
+/**
+ * A group of a workspace's routes: each takes a key of the workspace (`Authorization`) and
+ * answers bad input with a problem document (`RequestProblems`).
+ */
+const workspaceGroup = <Id extends string, Endpoints extends HttpApiEndpoint.Constraint>(
+  group: HttpApiGroup.HttpApiGroup<Id, Endpoints>,
+  about: { readonly title: string; readonly description: string }
+) => group.middleware(RequestProblems).middleware(Authorization).annotateMerge(OpenApi.annotations(about))
 
 /** @since 0.4.0 @category groups */
-export class VersionsGroup extends HttpApiGroup.make("versions")
-  .add(
-    HttpApiEndpoint.get("list", "/workspaces/:ws/environments/:name/versions", { params: envParams, query: listQuery, success: EnvironmentVersionList }),
-    HttpApiEndpoint.post("create", "/workspaces/:ws/environments/:name/versions", {
+export class EnvironmentsGroup extends workspaceGroup(
+  HttpApiGroup.make("environments").add(
+    HttpApiEndpoint.get("list", `${workspacePath}/environments`, { params: ws, query: listQuery, success: EnvironmentContainerList }),
+    ...resourceEndpoints(environmentPath, envParams, EnvironmentContainer)
+  ),
+  { title: "Environments", description: "Environments (Azure's EnvironmentContainer)" }
+) {}
+
+/** @since 0.4.0 @category groups */
+export class VersionsGroup extends workspaceGroup(
+  HttpApiGroup.make("versions").add(
+    HttpApiEndpoint.get("list", `${environmentPath}/versions`, { params: envParams, query: listQuery, success: EnvironmentVersionList }),
+    HttpApiEndpoint.post("create", `${environmentPath}/versions`, {
       params: envParams,
       payload: EnvironmentVersionBody,
       success: [EnvironmentVersion, Created(EnvironmentVersion)]
     }),
-    HttpApiEndpoint.post("uploadContext", "/workspaces/:ws/contexts", {
+    HttpApiEndpoint.post("uploadContext", `${workspacePath}/contexts`, {
       params: ws,
       payload: Schema.Uint8Array.pipe(HttpApiSchema.asUint8Array({ contentType: "application/x-tar" })),
       success: Created(UploadedContext)
     }),
-    HttpApiEndpoint.post("preview", "/workspaces/:ws/environments/:name/preview", { params: envParams, payload: EnvironmentVersionBody, success: VersionPreview }),
-    HttpApiEndpoint.put("put", "/workspaces/:ws/environments/:name/versions/:version", {
+    HttpApiEndpoint.post("preview", `${environmentPath}/preview`, { params: envParams, payload: EnvironmentVersionBody, success: VersionPreview }),
+    HttpApiEndpoint.put("put", versionPath, {
       params: versionParams,
       payload: EnvironmentVersionBody,
       success: [EnvironmentVersion, Created(EnvironmentVersion)]
     }),
-    HttpApiEndpoint.get("get", "/workspaces/:ws/environments/:name/versions/:version", { params: versionParams, query: asOfQuery, success: EnvironmentVersion }),
-    HttpApiEndpoint.patch("update", "/workspaces/:ws/environments/:name/versions/:version", { params: versionParams, payload: MetadataPatch, success: EnvironmentVersion }),
-    HttpApiEndpoint.post("archive", "/workspaces/:ws/environments/:name/versions/:version/archive", { params: versionParams, success: EnvironmentVersion }),
-    HttpApiEndpoint.post("restore", "/workspaces/:ws/environments/:name/versions/:version/restore", { params: versionParams, success: EnvironmentVersion }),
-    HttpApiEndpoint.get("diff", "/workspaces/:ws/environments/:name/diff", {
+    ...resourceEndpoints(versionPath, versionParams, EnvironmentVersion),
+    HttpApiEndpoint.get("diff", `${environmentPath}/diff`, {
       params: envParams,
       query: { from: Schema.String, to: Schema.String },
       success: VersionDiff
     }),
-    HttpApiEndpoint.get("export", "/workspaces/:ws/environments/:name/versions/:version/export", {
+    HttpApiEndpoint.get("export", `${versionPath}/export`, {
       params: versionParams,
       query: { format: Schema.optionalKey(Schema.Literals(["azureml-v2", "conda", "requirements", "dockerfile"])) },
       success: ExportedFiles
     }),
-    HttpApiEndpoint.get("context", "/workspaces/:ws/environments/:name/versions/:version/context", {
+    HttpApiEndpoint.get("context", `${versionPath}/context`, {
       params: versionParams,
       query: { path: Schema.optionalKey(Schema.String) },
       success: [ContextListing, Schema.String.pipe(HttpApiSchema.asText({ contentType: "application/octet-stream" }))]
     })
-  )
-  .middleware(RequestProblems)
-  .middleware(Authorization)
-  .annotateMerge(OpenApi.annotations({ title: "Versions", description: "Environment versions (Azure's EnvironmentVersion)" }))
-{}
+  ),
+  { title: "Versions", description: "Environment versions (Azure's EnvironmentVersion)" }
+) {}
 
 /** @since 0.4.0 @category groups */
-export class AuditGroup extends HttpApiGroup.make("audit")
-  .add(
-    HttpApiEndpoint.get("events", "/workspaces/:ws/environments/:name/events", {
+export class AuditGroup extends workspaceGroup(
+  HttpApiGroup.make("audit").add(
+    HttpApiEndpoint.get("events", `${environmentPath}/events`, {
       params: envParams,
-      query: { after: Schema.optionalKey(Schema.String), limit: Schema.optionalKey(Schema.String), asOf: Schema.optionalKey(Schema.String) },
+      query: { after: Schema.optionalKey(Schema.String), limit: Schema.optionalKey(Schema.String), ...asOfQuery },
       success: AuditPage
     })
-  )
-  .middleware(RequestProblems)
-  .middleware(Authorization)
-  .annotateMerge(OpenApi.annotations({ title: "Audit", description: "The audit timeline of an environment, by log position" }))
-{}
+  ),
+  { title: "Audit", description: "The audit timeline of an environment, by log position" }
+) {}
 
 /** @since 0.4.0 @category groups */
-export class BuildsGroup extends HttpApiGroup.make("builds")
-  .add(
-    HttpApiEndpoint.post("start", "/workspaces/:ws/environments/:name/versions/:version/builds", {
+export class BuildsGroup extends workspaceGroup(
+  HttpApiGroup.make("builds").add(
+    HttpApiEndpoint.post("start", `${versionPath}/builds`, {
       params: versionParams,
       query: { noCache: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: [BuildResource, Accepted(BuildResource)]
     }),
-    HttpApiEndpoint.get("list", "/workspaces/:ws/environments/:name/versions/:version/builds", { params: versionParams, success: BuildList }),
-    HttpApiEndpoint.get("image", "/workspaces/:ws/environments/:name/versions/:version/image", { params: versionParams, success: ImageStatus }),
-    HttpApiEndpoint.get("get", "/workspaces/:ws/builds/:buildId", { params: { ws: Schema.String, buildId: Schema.String }, success: BuildResource }),
-    HttpApiEndpoint.get("log", "/workspaces/:ws/builds/:buildId/log", {
-      params: { ws: Schema.String, buildId: Schema.String },
+    HttpApiEndpoint.get("list", `${versionPath}/builds`, { params: versionParams, success: BuildList }),
+    HttpApiEndpoint.get("image", `${versionPath}/image`, { params: versionParams, success: ImageStatus }),
+    HttpApiEndpoint.get("get", buildPath, { params: buildParams, success: BuildResource }),
+    HttpApiEndpoint.get("log", `${buildPath}/log`, {
+      params: buildParams,
       success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain" }))
     }),
-    HttpApiEndpoint.get("logStream", "/workspaces/:ws/builds/:buildId/log/stream", {
-      params: { ws: Schema.String, buildId: Schema.String },
+    HttpApiEndpoint.get("logStream", `${buildPath}/log/stream`, {
+      params: buildParams,
       success: HttpApiSchema.StreamSse({ data: LogLine })
     })
-  )
-  .middleware(RequestProblems)
-  .middleware(Authorization)
-  .annotateMerge(OpenApi.annotations({ title: "Builds", description: "Images and their builds" }))
-{}
+  ),
+  { title: "Builds", description: "Images and their builds" }
+) {}
 
 /** @since 0.4.0 @category api */
 export class TerrariumApi extends HttpApi.make("terrarium")

@@ -7,8 +7,7 @@
  *
  * @since 0.4.0
  */
-import { type Database } from "@terrarium/adapters"
-import type { LogStore, ReadModel } from "@terrarium/domain"
+import type { ApiKeyStore, LogStore, ReadModel } from "@terrarium/domain"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Effect, FileSystem, Layer, Path } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServer, type HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
@@ -145,7 +144,7 @@ export interface ServeOptions {
 
 /**
  * The routes: the API, `/openapi.json`, the web page. Needs the Terrarium service, the read
- * model, the log store and the database (API keys).
+ * model, the log store and the API key store.
  *
  * @since 0.4.0
  * @category layers
@@ -168,7 +167,7 @@ export const routes = (options: Pick<ServeOptions, "webRoot"> = {}) =>
 export const layer = (options: ServeOptions): Layer.Layer<
   HttpServer.HttpServer,
   HttpServerError.ServeError,
-  Terrarium | ReadModel | LogStore | Database
+  Terrarium | ReadModel | LogStore | ApiKeyStore
 > =>
   HttpRouter.serve(routes(options), { disableLogger: true, disableListenLog: true }).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, { host: options.host, port: options.port }))

@@ -1,20 +1,20 @@
 /**
  * The memory of checked API keys (`ApiKeys.layerWith`): a key checked once is not asked of the
- * database again within the bound, a key revoked elsewhere (straight in the table, as another
- * process would) stops opening its workspace once the bound has passed, and a revoke through
- * this process stops it at once. The clock is the test's own, so nothing here waits.
+ * store again within the bound, a key revoked elsewhere (straight in the `ApiKeyStore`, as
+ * another process would) stops opening its workspace once the bound has passed, and a revoke
+ * through this process stops it at once. The store is the memory adapter (the SQL ones pass the
+ * same contract); the clock is the test's own, so nothing here waits.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Database } from "@terrarium/adapters"
+import { MemoryApiKeyStore } from "@terrarium/adapters"
+import { ApiKeyStore } from "@terrarium/domain"
 import { Effect, Layer, Redacted } from "effect"
-import { TestDatabase } from "../../../adapters/test/support/TestDatabase.ts"
 import * as ApiKeys from "../../src/http/ApiKeys.ts"
 
 describe("ApiKeys: checked keys remembered for a bounded time", () => {
   let now = 1_000_000
-  const layer = ApiKeys.layerWith({ cacheMillis: 5_000, now: () => now }).pipe(Layer.provideMerge(TestDatabase.pglite()))
-  const revokeElsewhere = (id: string) =>
-    Database.use((db) => db.execute("revoke a key as another process", "UPDATE api_keys SET revoked_at = now() WHERE id = $1", [id]))
+  const layer = ApiKeys.layerWith({ cacheMillis: 5_000, now: () => now }).pipe(Layer.provideMerge(MemoryApiKeyStore.layer))
+  const revokeElsewhere = (id: string) => ApiKeyStore.use((store) => store.revoke(id))
 
   it.effect("a key revoked by another process stops working after the bound, not before", () =>
     Effect.gen(function*() {
@@ -47,6 +47,15 @@ describe("ApiKeys: checked keys remembered for a bounded time", () => {
       assert.strictEqual(yield* keys.authenticate(Redacted.make("trm_nope_nope")), undefined)
       const made = yield* keys.create({ workspace: "team-c", actor: "test" })
       assert.strictEqual((yield* keys.authenticate(made.key))?.workspace, "team-c")
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("a workspace that is no workspace name is refused naming the field, and makes no key", () =>
+    Effect.gen(function*() {
+      const keys = yield* ApiKeys.ApiKeys
+      const error = yield* Effect.flip(keys.create({ workspace: "Team A", actor: "test" }))
+      assert.strictEqual(error._tag, "InvalidInput")
+      assert.strictEqual((error as { field?: string }).field, "workspace")
+      assert.isFalse((yield* keys.list({})).some((k) => k.workspace === "Team A"))
     }).pipe(Effect.provide(layer)))
 
   it("the memory forgets its oldest entry beyond its size", () => {

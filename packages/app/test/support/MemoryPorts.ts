@@ -1,10 +1,11 @@
 /**
  * The ports in memory (event store, projections, read model, storage, build contexts, image
- * builder, logs), for the application's unit tests: the same contracts as the SQL adapters, no
+ * builder, logs, API keys), for the application's unit tests: the same contracts as the SQL adapters, no
  * database, nothing kept after the scope. Test support rather than `Setup`, so that the CLI and the
  * library never load them.
  */
 import {
+  MemoryApiKeyStore,
   MemoryBuildContextStore,
   MemoryEngine,
   MemoryEventStore,
@@ -19,7 +20,8 @@ import { decodeDefinitionInput } from "../../src/Input.ts"
 /** The ports in memory, the image builder over `engine` (which a test looks into and changes). */
 export const layerPortsMemoryWith = (engine: MemoryEngine) =>
   Layer.mergeAll(
-    MemoryReadModel.layer, MemoryStorage.layer, MemoryBuildContextStore.layer, MemoryImageBuilder.layerWith(engine), MemoryLogStore.layer
+    MemoryReadModel.layer, MemoryStorage.layer, MemoryBuildContextStore.layer, MemoryImageBuilder.layerWith(engine), MemoryLogStore.layer,
+    MemoryApiKeyStore.layer
   ).pipe(Layer.provideMerge(MemoryEventStore.layer))
 
 export const layerPortsMemory = Layer.suspend(() => layerPortsMemoryWith(new MemoryEngine()))

@@ -1,6 +1,7 @@
 /**
- * What the `apikey` commands share: the API key store of the configured database (the same
- * storage flags as every command; migrations run as for any command).
+ * What the `apikey` commands share: the API keys (`http/ApiKeys.ts`) over the `ApiKeyStore` of
+ * the configured database (`Setup.layerApiKeyStore`: the same storage flags as every command;
+ * migrations run as for any command).
  *
  * @since 0.4.0
  */
@@ -27,10 +28,10 @@ export const withApiKeys = <A, E>(
     // Loaded when the command runs, as the composition root is: other commands' start-up never pays for them.
     const [NodeFileSystem, NodePath] = yield* Effect.promise(() =>
       Promise.all([import("@effect/platform-node/NodeFileSystem"), import("@effect/platform-node/NodePath")]))
-    const database = Setup.layerDatabase(storageOf(flags)).pipe(Layer.provide([NodeFileSystem.layer, NodePath.layer]))
+    const store = Setup.layerApiKeyStore(storageOf(flags)).pipe(Layer.provide([NodeFileSystem.layer, NodePath.layer]))
     const actor = Option.getOrElse(flags.actor, () => Setup.osUser())
     const value = yield* ApiKeys.use((keys) => f(keys, flags, actor)).pipe(
-      Effect.provide(layer.pipe(Layer.provide(database))),
+      Effect.provide(layer.pipe(Layer.provide(store))),
       Effect.mapError(asUsageError(spellings))
     )
     const shown = print(value)

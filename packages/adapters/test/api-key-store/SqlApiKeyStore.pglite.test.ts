@@ -1,0 +1,7 @@
+import { Layer } from "effect"
+import { SqlApiKeyStore } from "../../src/api-key-store/sql/SqlApiKeyStore.ts"
+import { TestDatabase } from "../support/TestDatabase.ts"
+import { apiKeyStoreContract } from "./ApiKeyStoreContract.ts"
+import { storedRows } from "./SqlApiKeyRows.ts"
+
+apiKeyStoreContract("SQL on PGlite (in memory)", SqlApiKeyStore.layer.pipe(Layer.provideMerge(TestDatabase.pglite())), { stored: storedRows })
