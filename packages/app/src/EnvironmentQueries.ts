@@ -130,7 +130,7 @@ export const make = Effect.gen(function*() {
     while (past.size > PAST_REGISTRIES) past.delete(past.keys().next().value!)
   }
 
-  const registryAsOf = (workspace: string, asOf: AsOf, name: string | undefined) =>
+  const registryAsOf = (workspace: string, asOf: AsOf, name: string | undefined, images = true) =>
     Effect.gen(function*() {
       const ws = yield* workspaceOf(workspace)
       const asked = yield* positionOf(asOf)
@@ -138,7 +138,7 @@ export const make = Effect.gen(function*() {
       const head = yield* store.head
       const position = Math.min(asked, head)
       if (name !== undefined) {
-        const readable = (w: string) => replayEnvironment(w, name, position, { images: true }).pipe(Effect.provideService(EventStore, store))
+        const readable = (w: string) => replayEnvironment(w, name, position, { images }).pipe(Effect.provideService(EventStore, store))
         const own = yield* readable(ws)
         const found = own ?? (ws === CuratedCatalog.CURATED_WORKSPACE || !isCuratedName(name) ? undefined : yield* readable(CuratedCatalog.CURATED_WORKSPACE))
         if (found === undefined) return yield* Effect.fail(notFound(ws, name))
@@ -188,7 +188,7 @@ export const make = Effect.gen(function*() {
         )),
     versions: ({ workspace, name, includeArchived, asOf }) =>
       asOf !== undefined
-        ? Effect.map(registryAsOf(workspace, asOf, name), (r) => r.versions.filter((v) => includeArchived === true || !v.archived))
+        ? Effect.map(registryAsOf(workspace, asOf, name, false), (r) => r.versions.filter((v) => includeArchived === true || !v.archived))
         : workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
           withCuratedFallback(ws, name, (w) => current(readModel.versions({ workspace: w, name, includeArchived: includeArchived ?? false }), w))
         )),

@@ -1,7 +1,8 @@
 /**
  * The handlers of the HTTP API: each reads its request, checks that the caller's key opens the
  * workspace, and calls a use case of `Terrarium` (writes, one version's reads, diffs, the audit
- * trail, builds) or asks the read model directly for what spans environments (lists): the
+ * trail, builds, and every read as of a point: `registryAsOf`, `show`, `versions` with `asOf`)
+ * or asks the read model directly for what spans environments now (lists): the
  * server follows the log in the background (`BackgroundProjection.ts`), so a list does not first
  * catch the read model up as a CLI read does.
  *
