@@ -48,7 +48,8 @@ export interface EnvironmentQueries {
   readonly curatedCatalog: Effect.Effect<ReadonlyArray<CuratedCatalogRow>, TerrariumError>
   /** Every registered version with this canonical hash (and its image, once built). */
   readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, TerrariumError>
-  readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef }) => Effect.Effect<VersionDiff, TerrariumError>
+  /** Two versions compared; `asOf` a point, each as it was then (a label or `latest` as it pointed then). */
+  readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef; readonly asOf?: AsOf | undefined }) => Effect.Effect<VersionDiff, TerrariumError>
   readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
   /** The events set aside because their rows are damaged, resolved or not: of one workspace, or of all. */
   readonly quarantine: (input: { readonly workspace?: string | undefined }) => Effect.Effect<ReadonlyArray<QuarantinedEvent>, TerrariumError>
@@ -195,15 +196,16 @@ export const make = Effect.gen(function*() {
     registryAsOf: ({ workspace, asOf, name }) => registryAsOf(workspace, asOf, name),
     curatedCatalog: current(readModel.curatedCatalog()),
     cacheLookup: (canonicalHash) => current(readModel.cacheLookup(canonicalHash)),
-    diff: ({ workspace, from, to }) =>
+    diff: ({ workspace, from, to, asOf }) =>
       Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
-        const head = yield* store.head
-        const source = yield* loadForReading(ws, from.name)
-        const a = yield* versionView(source.state, source.workspace, from, head)
+        const position = yield* positionOf(asOf)
+        const until = asOf === undefined ? undefined : position
+        const source = yield* loadForReading(ws, from.name, until)
+        const a = yield* versionView(source.state, source.workspace, from, position)
         // Two versions of one environment (`x:1` against `x:2`) are one stream: read it once.
-        const target = to.name === from.name ? source : yield* loadForReading(ws, to.name)
-        const b = yield* versionView(target.state, target.workspace, to, head)
+        const target = to.name === from.name ? source : yield* loadForReading(ws, to.name, until)
+        const b = yield* versionView(target.state, target.workspace, to, position)
         return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
       }),
     audit: ({ workspace, name, asOf }) =>

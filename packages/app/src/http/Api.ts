@@ -339,7 +339,7 @@ export class VersionsGroup extends HttpApiGroup.make("versions")
     HttpApiEndpoint.post("restore", "/workspaces/:ws/environments/:name/versions/:version/restore", { params: versionParams, success: EnvironmentVersion }),
     HttpApiEndpoint.get("diff", "/workspaces/:ws/environments/:name/diff", {
       params: envParams,
-      query: { from: Schema.String, to: Schema.String },
+      query: { from: Schema.String, to: Schema.String, asOf: Schema.optionalKey(Schema.String) },
       success: VersionDiff
     }),
     HttpApiEndpoint.get("export", "/workspaces/:ws/environments/:name/versions/:version/export", {

@@ -562,7 +562,7 @@ const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<ty
         const from = yield* Effect.mapError(refOf(name, query.from), () => badRequest("from", "a version, latest or @label"))
         const to = yield* Effect.mapError(refOf(name, query.to), () => badRequest("to", "a version, latest or @label"))
         const t = yield* Terrarium
-        const d = yield* t.diff({ workspace: ws, from, to })
+        const d = yield* t.diff({ workspace: ws, from, to, asOf: yield* asOfOf(query.asOf) })
         return { from: versionResource(d.from), to: versionResource(d.to), diff: d.diff }
       })))
     .handle("export", ({ params, query }) =>

@@ -146,6 +146,13 @@ const scenario = (kind: string, options: Parameters<typeof startApiServer>[0]) =
           assert.deepStrictEqual(events.map((e) => e.position), whole.filter((p) => p <= step.position), what)
         }
 
+        // A diff as of a point compares the versions as they were then; `latest` is latest then.
+        const atSecond = String(steps[4]!.position)
+        const diff = yield* c.versions.diff({ params, query: { from: "1", to: "latest", asOf: atSecond } })
+        assert.deepStrictEqual([diff.to.name, diff.to.properties.description, diff.from.properties.tags], ["2", "second", { team: "ml", stage: "dev" }])
+        const built = yield* c.versions.diff({ params, query: { from: "1", to: "latest", asOf: String(steps[3]!.position) } })
+        assert.deepStrictEqual([built.from.name, built.to.name], ["1", "1"])
+
         // A time names the position of the last event at or before it.
         const atTime = yield* c.environments.get({ params, query: { asOf: afterCreate.toISOString() } })
         assert.deepStrictEqual([atTime.properties.tags, atTime.properties.terrarium.imageStatus], [{ team: "ml" }, "NotBuilt"])
