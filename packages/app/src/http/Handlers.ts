@@ -206,12 +206,22 @@ const container = (listings: Listings, ws: string, name: string) =>
     return containerResource(summary, latest, latest === undefined ? undefined : listing.images.get(latest.canonicalHash))
   })
 
+/** The listing of each past registry, by its environments (kept while the use case remembers the registry). */
+const pastListings = new WeakMap<ReadonlyArray<EnvironmentSummary>, {
+  readonly summaries: ReadonlyArray<EnvironmentSummary>
+  readonly latest: ReadonlyMap<string, VersionRow>
+  readonly images: ReadonlyMap<string, ImageBuildRow>
+}>()
+
 /**
  * What a list as of a point reads, in a listing's shape: the read model's rows then, replayed
  * from the log (`registryAsOf`, remembered per point), so that every field is what it was then.
  */
 const pastListing = (ws: string, asOf: AsOf) =>
   Effect.map(Terrarium.use((t) => t.registryAsOf({ workspace: ws, asOf })), (past) => {
+    // A past registry is remembered per point (its arrays with it): its listing is made once.
+    const known = pastListings.get(past.environments)
+    if (known !== undefined) return known
     const byName = new Map<string, Array<VersionRow>>()
     for (const v of past.versions) {
       const list = byName.get(v.name)
@@ -223,7 +233,9 @@ const pastListing = (ws: string, asOf: AsOf) =>
       const row = latestOf(rows)
       if (row !== undefined) latest.set(name, row)
     }
-    return { summaries: past.environments, latest, images: new Map(past.images.map((i) => [i.canonicalHash, i])) }
+    const listing = { summaries: past.environments, latest, images: new Map(past.images.map((i) => [i.canonicalHash, i])) }
+    pastListings.set(past.environments, listing)
+    return listing
   })
 
 /** The environment as it was at a point: its rows then (its stream and its hashes' build streams, replayed). */
