@@ -9,6 +9,8 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { FetchHttpClient, HttpClientRequest } from "effect/http"
 import { HttpApiClient, HttpApiMiddleware } from "effect/http-api"
+import { NodeServices } from "@effect/platform-node"
+import { Database } from "@terrarium/adapters"
 import { Authorization, TerrariumApi } from "../../src/http/Api.ts"
 import { type ApiServer, startApiServer } from "./ApiServer.ts"
 
@@ -38,7 +40,16 @@ const scenario = (kind: string, options: Parameters<typeof startApiServer>[0]) =
     beforeAll(async () => {
       s = await startApiServer(options)
     }, 120_000)
-    afterAll(() => s?.close())
+    afterAll(async () => {
+      await s?.close()
+      const schema = options?.databaseSchema
+      if (schema !== undefined && options?.databaseUrl !== undefined) {
+        await Effect.runPromise(Database.use((db) => db.execute("drop schema", `drop schema if exists "${schema}" cascade`, [])).pipe(
+          Effect.provide(Database.layerPostgres({ connectionString: options.databaseUrl, schema }).pipe(Layer.provide(NodeServices.layer))),
+          Effect.scoped
+        ))
+      }
+    })
 
     const client = () =>
       HttpApiClient.make(TerrariumApi, { baseUrl: s.baseUrl }).pipe(
