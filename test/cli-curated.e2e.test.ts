@@ -109,6 +109,7 @@ describe("the curated catalog", () => {
       ["create in the catalog's workspace", ["--workspace", "azureml", "environment", "create", "--name", "x", "--image", "python:3.11"], 2, /read-only/],
       ["list --curated with --name", ["environment", "list", "--curated", "--name", sklearn], 2, /--curated lists the whole curated catalog/],
       ["list --curated with --archived", ["environment", "list", "--curated", "--archived"], 2, /--curated lists the whole curated catalog/],
+      ["list --curated with --as-of", ["environment", "list", "--curated", "--as-of", "1"], 2, /--curated lists the whole curated catalog/],
       ["curated sync with an argument", ["curated", "sync", "now"], 2, /^terrarium: /],
       ["curated sync with an unknown flag", ["curated", "sync", "--all"], 2, /^terrarium: /],
       ["curated without a command", ["curated", "frobnicate"], 2, /^terrarium: /]

@@ -77,6 +77,11 @@ describe("environment update, and create of an unchanged definition with other m
     const then = json(cli("environment", "show", "meta:1", "--as-of", String(change.position - 1), "-o", "json"))
     assert.strictEqual(then.definition.description, "first")
     assert.deepStrictEqual(then.definition.tags, { stage: "dev", team: "vision" })
+    // The version list as of then too: described and tagged as it was.
+    const [past] = json<Array<{ description: string; tags: Record<string, string> }>>(
+      cli("environment", "list", "--name", "meta", "--as-of", String(change.position - 1), "-o", "json")
+    )
+    assert.deepStrictEqual([past!.description, past!.tags], ["first", { stage: "dev", team: "vision" }])
 
     // Now create with the metadata the version has: no warning.
     const now = create("--description", "second", "--tag", "stage=prod", "--tag", "owner=ml")

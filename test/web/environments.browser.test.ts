@@ -320,5 +320,9 @@ describe("the Environments web page", () => {
     expect(new URL(page.url()).searchParams.get("asOf")).toBe(beforeArchive)
     await page.getByText(/Read-only view as of/).waitFor()
     expect(await page.getByRole("link", { name: "Create" }).count()).toBe(0)
+    // The list of then has the environment among the active ones: it was archived only later.
+    const pastRow = page.getByRole("row", { name: new RegExp(NAME) })
+    await pastRow.waitFor()
+    expect(await pastRow.textContent()).not.toMatch(/archived/)
   })
 })

@@ -13,6 +13,9 @@ export { MemoryEventStore } from "./event-store/memory/MemoryEventStore.ts"
 // The read model and its projector: SQL and memory.
 export { SqlReadModel, type SqlReadModelOptions } from "./read-model/sql/SqlReadModel.ts"
 export { MemoryReadModel, type MemoryReadModelOptions } from "./read-model/memory/MemoryReadModel.ts"
+// The pure projection both read models apply (event -> row operations): a past view replays the
+// log up to a position through it, so that it shows the rows the read model had then.
+export { type EnvironmentKey, type RowOp, rowOpsOfBatch } from "./read-model/Projection.ts"
 
 // The storage port: SQL and memory.
 export { SqlStorage } from "./storage/sql/SqlStorage.ts"

@@ -124,8 +124,10 @@ export interface TerrariumClient {
   readonly unsetVariable: (name: string, variable: string, options?: WriteOptions) => Promise<Draft>
   readonly register: (name: string, options?: WriteOptions & { readonly version?: string }) => Promise<Registration>
   readonly show: (ref: string, options?: CallOptions & { readonly asOf?: AsOfInput }) => Promise<EnvironmentVersion>
-  readonly environments: (options?: CallOptions & { readonly includeArchived?: boolean }) => Promise<ReadonlyArray<EnvironmentSummary>>
-  readonly versions: (name: string, options?: CallOptions & { readonly includeArchived?: boolean }) => Promise<ReadonlyArray<VersionRow>>
+  /** With `asOf`, the environments as they were then (replayed from the log: `registryAsOf`). */
+  readonly environments: (options?: CallOptions & { readonly includeArchived?: boolean; readonly asOf?: AsOfInput }) => Promise<ReadonlyArray<EnvironmentSummary>>
+  /** With `asOf`, the versions as they were then: archived or not, described and tagged as then. */
+  readonly versions: (name: string, options?: CallOptions & { readonly includeArchived?: boolean; readonly asOf?: AsOfInput }) => Promise<ReadonlyArray<VersionRow>>
   readonly diff: (from: string, to: string, options?: CallOptions) => Promise<VersionDiff>
   /** Archive one version (`name:2`, `name@prod`; a bare `name` is its latest version). */
   readonly archive: (ref: string, options?: WriteOptions) => Promise<EnvironmentVersion>
@@ -232,7 +234,7 @@ const callFields = { workspace: OptionalText }
 const writeFields = { ...callFields, actor: OptionalText, correlationId: OptionalText }
 const CallOptionsArgument = Schema.UndefinedOr(Schema.Struct(callFields))
 const WriteOptionsArgument = Schema.UndefinedOr(Schema.Struct(writeFields))
-const ListOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, includeArchived: OptionalFlag }))
+const ListOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, includeArchived: OptionalFlag, asOf: AsOfArgument }))
 const AsOfOptionsArgument = Schema.UndefinedOr(Schema.Struct({ ...callFields, asOf: AsOfArgument }))
 const UpdateArgument = Schema.Struct({
   ...writeFields,
@@ -410,10 +412,11 @@ export const createTerrarium = async (given: CreateTerrariumOptions = {}): Promi
       withRef(ref, AsOfOptionsArgument, o, (t, r, w) =>
         asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.show({ workspace: ws(w), ref: r, asOf })))),
     environments: (o) =>
-      call(NoArguments, {}, ListOptionsArgument, o, (t, _, w) => t.environments({ workspace: ws(w), includeArchived: w?.includeArchived })),
+      call(NoArguments, {}, ListOptionsArgument, o, (t, _, w) =>
+        asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.environments({ workspace: ws(w), includeArchived: w?.includeArchived, asOf })))),
     versions: (name, o) =>
       call(NameArguments, { name }, ListOptionsArgument, o, (t, args, w) =>
-        t.versions({ workspace: ws(w), name: args.name, includeArchived: w?.includeArchived })),
+        asOfOf(w?.asOf).pipe(Effect.flatMap((asOf) => t.versions({ workspace: ws(w), name: args.name, includeArchived: w?.includeArchived, asOf })))),
     diff: (from, to, o) =>
       call(DiffArguments, { from, to }, CallOptionsArgument, o, (t, args, w) =>
         Effect.all([decodeRef(args.from), decodeRef(args.to)]).pipe(

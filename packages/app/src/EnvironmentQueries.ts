@@ -3,7 +3,9 @@
  * its stream, as of a point of the log if asked; a read across environments (`environments`,
  * `versions`, the curated catalog, the cache lookup, `audit`) asks the read model, after bringing
  * it up to the head of the log so that it also sees what other processes appended (when nothing
- * is new that costs a head and a checkpoint lookup).
+ * is new that costs a head and a checkpoint lookup). A read across environments as of a point
+ * replays the log up to it through the read model's projection instead (`RegistryAsOf.ts`), so
+ * that every field (description, tags, archived, latest version, image) is what it was then.
  *
  * @since 0.1.0
  */
@@ -15,7 +17,8 @@ import type { EnvironmentRef } from "./EnvironmentRef.ts"
 import { draftOf, loadEnvironment, loadReadable, notFound, repairCommand, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import { buildAuditEntries } from "./ImageBuilds.ts"
 import type { TerrariumError } from "./Errors.ts"
-import type { Draft, EnvironmentVersion, Scope, Status, VersionDiff } from "./Results.ts"
+import { registryOf, replayEnvironment, replayWorkspaces } from "./RegistryAsOf.ts"
+import type { Draft, EnvironmentVersion, PastRegistry, Scope, Status, VersionDiff } from "./Results.ts"
 
 /**
  * @since 0.1.0
@@ -30,14 +33,23 @@ export interface EnvironmentQueries {
    * local build context; `ContextNotFound` for one registered before contexts were stored.
    */
   readonly buildContext: (input: Scope & { readonly ref: EnvironmentRef }) => Effect.Effect<BuildContext | undefined, TerrariumError>
-  /** One row per environment: latest version, number of versions, type. */
-  readonly environments: (input: Scope & { readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, TerrariumError>
-  readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
+  /** One row per environment: latest version, number of versions, type (as they were then, `asOf` a point). */
+  readonly environments: (input: Scope & { readonly includeArchived?: boolean | undefined; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<EnvironmentSummary>, TerrariumError>
+  /** The versions of one environment, oldest first (archived or not, described and tagged as then, `asOf` a point). */
+  readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
+  /**
+   * The rows the read model had at a point of the log, replayed from the log (`RegistryAsOf.ts`):
+   * of a workspace (one pass over the log up to the point, remembered for that point), or of one
+   * environment (its stream and its hashes' build streams). A curated name the workspace lacks
+   * then is the curated catalog's, as for `show`.
+   */
+  readonly registryAsOf: (input: Scope & { readonly asOf: AsOf; readonly name?: string | undefined }) => Effect.Effect<PastRegistry, TerrariumError>
   /** Curated (`AzureML-`) environments of every workspace, with their latest version. */
   readonly curatedCatalog: Effect.Effect<ReadonlyArray<CuratedCatalogRow>, TerrariumError>
   /** Every registered version with this canonical hash (and its image, once built). */
   readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, TerrariumError>
-  readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef }) => Effect.Effect<VersionDiff, TerrariumError>
+  /** Two versions compared; `asOf` a point, each as it was then (a label or `latest` as it pointed then). */
+  readonly diff: (input: Scope & { readonly from: EnvironmentRef; readonly to: EnvironmentRef; readonly asOf?: AsOf | undefined }) => Effect.Effect<VersionDiff, TerrariumError>
   readonly audit: (input: Scope & { readonly name: string; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<AuditEntry>, TerrariumError>
   /** The events set aside because their rows are damaged, resolved or not: of one workspace, or of all. */
   readonly quarantine: (input: { readonly workspace?: string | undefined }) => Effect.Effect<ReadonlyArray<QuarantinedEvent>, TerrariumError>
@@ -52,6 +64,9 @@ export interface EnvironmentQueries {
   /** Rebuild every read model from position 0. */
   readonly rebuildProjections: Effect.Effect<number, TerrariumError>
 }
+
+/** How many past registries (of a workspace at a position) a service remembers. */
+const PAST_REGISTRIES = 8
 
 /**
  * The read use cases over the ports of the context.
@@ -103,6 +118,45 @@ export const make = Effect.gen(function*() {
       )
     )
 
+  /**
+   * The registries of workspaces at past points, by workspace and position: what was at a
+   * position at or before the head never changes (the log is append-only), so a past view paged
+   * through, or asked again, replays the log once. The least recently used is forgotten first.
+   */
+  const past = new Map<string, PastRegistry>()
+  const remember = (registry: PastRegistry, position: number) => {
+    const key = `${registry.workspace}\u0000${position}`
+    past.delete(key)
+    past.set(key, registry)
+    while (past.size > PAST_REGISTRIES) past.delete(past.keys().next().value!)
+  }
+
+  const registryAsOf = (workspace: string, asOf: AsOf, name: string | undefined, images = true) =>
+    Effect.gen(function*() {
+      const ws = yield* workspaceOf(workspace)
+      const asked = yield* positionOf(asOf)
+      // Beyond the head the log may still grow: what is there is read, and not remembered.
+      const head = yield* store.head
+      const position = Math.min(asked, head)
+      if (name !== undefined) {
+        const readable = (w: string) => replayEnvironment(w, name, position, { images }).pipe(Effect.provideService(EventStore, store))
+        const own = yield* readable(ws)
+        const found = own ?? (ws === CuratedCatalog.CURATED_WORKSPACE || !isCuratedName(name) ? undefined : yield* readable(CuratedCatalog.CURATED_WORKSPACE))
+        if (found === undefined) return yield* Effect.fail(notFound(ws, name))
+        return { ...found, asOfPosition: asked }
+      }
+      const known = past.get(`${ws}\u0000${position}`)
+      if (known !== undefined) {
+        remember(known, position)
+        return { ...known, asOfPosition: asked }
+      }
+      // Every workspace's list shows the curated catalog too: one pass serves both.
+      const workspaces = ws === CuratedCatalog.CURATED_WORKSPACE ? [ws] : [ws, CuratedCatalog.CURATED_WORKSPACE]
+      const tables = yield* replayWorkspaces(workspaces, position).pipe(Effect.provideService(EventStore, store))
+      for (const w of workspaces) remember(registryOf(tables, w, position), position)
+      return { ...past.get(`${ws}\u0000${position}`)!, asOfPosition: asked }
+    })
+
   /** A read of the read models, after they have caught up with the log (other processes' appends included). */
   const current = <A>(read: Effect.Effect<A, TerrariumError>, workspace?: string) =>
     Effect.andThen(projections.catchUp, Effect.tap(read, () => warnQuarantined(workspace)))
@@ -127,25 +181,31 @@ export const make = Effect.gen(function*() {
       workspaceOf(workspace).pipe(
         Effect.flatMap((ws) => load(ws, name).pipe(Effect.flatMap(({ state }) => draftOf(state, ws, name))))
       ),
-    environments: ({ workspace, includeArchived }) =>
-      workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
-        current(readModel.environments({ workspace: ws, includeArchived: includeArchived ?? false }), ws)
-      )),
-    versions: ({ workspace, name, includeArchived }) =>
-      workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
-        withCuratedFallback(ws, name, (w) => current(readModel.versions({ workspace: w, name, includeArchived: includeArchived ?? false }), w))
-      )),
+    environments: ({ workspace, includeArchived, asOf }) =>
+      asOf !== undefined
+        ? Effect.map(registryAsOf(workspace, asOf, undefined), (r) => r.environments.filter((e) => includeArchived === true || !e.archived))
+        : workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
+          current(readModel.environments({ workspace: ws, includeArchived: includeArchived ?? false }), ws)
+        )),
+    versions: ({ workspace, name, includeArchived, asOf }) =>
+      asOf !== undefined
+        ? Effect.map(registryAsOf(workspace, asOf, name, false), (r) => r.versions.filter((v) => includeArchived === true || !v.archived))
+        : workspaceOf(workspace).pipe(Effect.flatMap((ws) =>
+          withCuratedFallback(ws, name, (w) => current(readModel.versions({ workspace: w, name, includeArchived: includeArchived ?? false }), w))
+        )),
+    registryAsOf: ({ workspace, asOf, name }) => registryAsOf(workspace, asOf, name),
     curatedCatalog: current(readModel.curatedCatalog()),
     cacheLookup: (canonicalHash) => current(readModel.cacheLookup(canonicalHash)),
-    diff: ({ workspace, from, to }) =>
+    diff: ({ workspace, from, to, asOf }) =>
       Effect.gen(function*() {
         const ws = yield* workspaceOf(workspace)
-        const head = yield* store.head
-        const source = yield* loadForReading(ws, from.name)
-        const a = yield* versionView(source.state, source.workspace, from, head)
+        const position = yield* positionOf(asOf)
+        const until = asOf === undefined ? undefined : position
+        const source = yield* loadForReading(ws, from.name, until)
+        const a = yield* versionView(source.state, source.workspace, from, position)
         // Two versions of one environment (`x:1` against `x:2`) are one stream: read it once.
-        const target = to.name === from.name ? source : yield* loadForReading(ws, to.name)
-        const b = yield* versionView(target.state, target.workspace, to, head)
+        const target = to.name === from.name ? source : yield* loadForReading(ws, to.name, until)
+        const b = yield* versionView(target.state, target.workspace, to, position)
         return { from: a, to: b, diff: Diff.diff(a.definition, b.definition) } satisfies VersionDiff
       }),
     audit: ({ workspace, name, asOf }) =>
@@ -157,7 +217,8 @@ export const make = Effect.gen(function*() {
         // Every environment's trail starts with its Defined event: no entries, no environment
         // (then); no need to read and fold the whole stream just to say so.
         if (entries.length === 0) return yield* Effect.fail(notFound(ws, name))
-        const builds = yield* buildAuditEntries(ws, name, untilPosition).pipe(Effect.provideService(EventStore, store))
+        // The builds of the environment the trail is of: the curated catalog's, when it fell back to it.
+        const builds = yield* buildAuditEntries(entries[0]!.workspace, name, untilPosition).pipe(Effect.provideService(EventStore, store))
         return builds.length === 0 ? entries : [...entries, ...builds].sort((a, b) => a.position - b.position)
       }),
     migrations: storage.migrations,

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { ClonedFrom, Definition, Diff, EnvironmentType, ProjectionVersion, StorageKind } from "@terrarium/domain"
+import type { ClonedFrom, Definition, Diff, EnvironmentSummary, EnvironmentType, ImageBuildRow, ProjectionVersion, StorageKind, VersionRow } from "@terrarium/domain"
 
 /**
  * The defaults of every call: who is acting (the CLI: the OS user, or `--actor`).
@@ -105,6 +105,25 @@ export interface EnvironmentVersion {
   readonly definition: Definition
   /** The log position the answer was computed at (the head, or the as-of position). */
   readonly asOfPosition: number
+}
+
+/**
+ * A workspace's registry (or one environment of it) as the read model had it at a point of the
+ * log (`registryAsOf`): the rows its queries gave then.
+ *
+ * @since 0.4.0
+ * @category model
+ */
+export interface PastRegistry {
+  readonly workspace: string
+  /** The log position it stands at. */
+  readonly asOfPosition: number
+  /** Every environment there was then, archived ones too, by name (as `environments`). */
+  readonly environments: ReadonlyArray<EnvironmentSummary>
+  /** Every version of those then, archived ones too, oldest first, with its description and tags then. */
+  readonly versions: ReadonlyArray<VersionRow>
+  /** The image cache's row then of each of their hashes that had one, by hash. */
+  readonly images: ReadonlyArray<ImageBuildRow>
 }
 
 /**

@@ -307,15 +307,18 @@ const LogTab = ({
   name,
   version,
   buildId,
+  past,
   onEnded
 }: {
   name: string
   version: string
   buildId: string | undefined
+  /** A past view: the log is of the build the version's image had then (`buildId`), never a later one. */
+  past: boolean
   onEnded: () => void
 }) => {
-  const builds = useAsync(() => api.listBuilds(name, version), [name, version, buildId])
-  const chosen = buildId ?? builds.data?.value.find((build) => build.buildId !== null)?.buildId ?? undefined
+  const builds = useAsync(async () => (past ? { value: [] } : api.listBuilds(name, version)), [name, version, buildId, past])
+  const chosen = buildId ?? (past ? undefined : builds.data?.value.find((build) => build.buildId !== null)?.buildId ?? undefined)
   const [lines, setLines] = useState<ReadonlyArray<LogLine>>([])
   const [ended, setEnded] = useState<string | undefined>()
   const [error, setError] = useState<ApiError | undefined>()
@@ -339,7 +342,7 @@ const LogTab = ({
     if (element) element.scrollTop = element.scrollHeight
   }, [lines])
   if (builds.loading && !builds.data && !buildId) return <Loading />
-  if (!chosen) return <p class="empty">No build yet. Use Build to make this version's image.</p>
+  if (!chosen) return <p class="empty">{past ? "No build of this version then." : "No build yet. Use Build to make this version's image."}</p>
   return (
     <>
       <p>
@@ -529,8 +532,8 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
   const current = version.data ? versionOf(version.data) : requested
   const image = version.data?.properties.terrarium?.image
   const built = image?.status === "Built"
-  // In a past view the version read is exact as of then; the environment's summary is today's.
-  const archived = asOf ? version.data?.properties.isArchived === true : container.data?.properties.isArchived === true
+  // In a past view the environment is read as it was then (the API answers asOf from the log).
+  const archived = container.data?.properties.isArchived === true
 
   const build = () =>
     act(async () => {
@@ -627,7 +630,9 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
       <TabPanel idPrefix="version" selected={tab}>
         {tab === "details" ? <DetailsTab name={name} version={version.data} readOnly={readOnly} onChanged={version.reload} /> : null}
         {tab === "context" ? <ContextTab name={name} version={current} /> : null}
-        {tab === "log" ? <LogTab name={name} version={current} buildId={buildId} onEnded={version.reload} /> : null}
+        {tab === "log" ? (
+          <LogTab name={name} version={current} buildId={asOf ? image?.buildId ?? undefined : buildId} past={readOnly} onEnded={version.reload} />
+        ) : null}
         {tab === "versions" ? <VersionsTab name={name} asOf={asOf} readOnly={readOnly} current={current} /> : null}
         {tab === "timeline" ? <TimelineTab name={name} asOf={asOf} /> : null}
       </TabPanel>

@@ -1,7 +1,8 @@
 /**
  * The handlers of the HTTP API: each reads its request, checks that the caller's key opens the
  * workspace, and calls a use case of `Terrarium` (writes, one version's reads, diffs, the audit
- * trail, builds) or asks the read model directly for what spans environments (lists): the
+ * trail, builds, and every read as of a point: `registryAsOf`, `show`, `versions` with `asOf`)
+ * or asks the read model directly for what spans environments now (lists): the
  * server follows the log in the background (`BackgroundProjection.ts`), so a list does not first
  * catch the read model up as a CLI read does.
  *
@@ -205,11 +206,64 @@ const container = (listings: Listings, ws: string, name: string) =>
     return containerResource(summary, latest, latest === undefined ? undefined : listing.images.get(latest.canonicalHash))
   })
 
-/** One version as a resource: folded from its stream (as of a point, if asked), with its row and image. */
-const version = (ws: string, ref: EnvironmentRef, asOf?: AsOf | undefined) =>
+/** The listing of each past registry, by its environments (kept while the use case remembers the registry). */
+const pastListings = new WeakMap<ReadonlyArray<EnvironmentSummary>, {
+  readonly summaries: ReadonlyArray<EnvironmentSummary>
+  readonly latest: ReadonlyMap<string, VersionRow>
+  readonly images: ReadonlyMap<string, ImageBuildRow>
+}>()
+
+/**
+ * What a list as of a point reads, in a listing's shape: the read model's rows then, replayed
+ * from the log (`registryAsOf`, remembered per point), so that every field is what it was then.
+ */
+const pastListing = (ws: string, asOf: AsOf) =>
+  Effect.map(Terrarium.use((t) => t.registryAsOf({ workspace: ws, asOf })), (past) => {
+    // A past registry is remembered per point (its arrays with it): its listing is made once.
+    const known = pastListings.get(past.environments)
+    if (known !== undefined) return known
+    const byName = new Map<string, Array<VersionRow>>()
+    for (const v of past.versions) {
+      const list = byName.get(v.name)
+      if (list === undefined) byName.set(v.name, [v])
+      else list.push(v)
+    }
+    const latest = new Map<string, VersionRow>()
+    for (const [name, rows] of byName) {
+      const row = latestOf(rows)
+      if (row !== undefined) latest.set(name, row)
+    }
+    const listing = { summaries: past.environments, latest, images: new Map(past.images.map((i) => [i.canonicalHash, i])) }
+    pastListings.set(past.environments, listing)
+    return listing
+  })
+
+/** The environment as it was at a point: its rows then (its stream and its hashes' build streams, replayed). */
+const pastContainer = (ws: string, name: string, asOf: AsOf) =>
+  Effect.gen(function*() {
+    const past = yield* Terrarium.use((t) => t.registryAsOf({ workspace: ws, name, asOf }))
+    const latest = latestOf(past.versions)
+    return containerResource(past.environments[0]!, latest, latest === undefined ? undefined : past.images.find((i) => i.canonicalHash === latest.canonicalHash))
+  })
+
+/** One version as it was at a point: folded as of it, with its row (description, tags) and image then. */
+const pastVersion = (ws: string, ref: EnvironmentRef, asOf: AsOf) =>
   Effect.gen(function*() {
     const t = yield* Terrarium
     const v = yield* t.show({ workspace: ws, ref, asOf })
+    const past = yield* t.registryAsOf({ workspace: v.workspace, name: v.name, asOf })
+    return versionResource(v, {
+      row: past.versions.find((r) => r.version === v.version),
+      image: past.images.find((i) => i.canonicalHash === v.canonicalHash),
+      withImage: true
+    })
+  })
+
+/** One version as a resource: folded from its stream, with its row and image. */
+const version = (ws: string, ref: EnvironmentRef) =>
+  Effect.gen(function*() {
+    const t = yield* Terrarium
+    const v = yield* t.show({ workspace: ws, ref })
     const [rows, image] = yield* Effect.all([versionRows(v.workspace, v.name), imageRow(v.canonicalHash)], { concurrency: 2 })
     return versionResource(v, { row: rows.find((r) => r.version === v.version), image, withImage: true })
   })
@@ -261,15 +315,14 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         const offset = yield* decodeSkip(query.$skip, fingerprint)
         const order = yield* orderOf(query.$orderBy)
         const asOf = yield* asOfOf(query.asOf)
-        const own_ = query.environmentType === "Curated" ? undefined : yield* listings(ws)
+        // As of a point, the rows are the read model's then (description, tags, archived, latest, image).
+        const listingOf = (w: string) => asOf === undefined ? listings(w) : pastListing(w, asOf)
+        const own_ = query.environmentType === "Curated" ? undefined : yield* listingOf(ws)
         const curated = query.environmentType === "UserCreated" || ws === CuratedCatalog.CURATED_WORKSPACE
           ? undefined
-          : yield* listings(CuratedCatalog.CURATED_WORKSPACE)
+          : yield* listingOf(CuratedCatalog.CURATED_WORKSPACE)
         const ownNames = new Set(own_?.summaries.map((s) => s.name) ?? [])
         const filters = listFilters(query)
-        // An as-of list shows the environments there were then; what they are now stands for
-        // what they were (a version's read and the version list are exact as of the point).
-        const asOfTime = asOf === undefined ? undefined : "time" in asOf ? asOf.time : undefined
         const latestOfSummary = (s: EnvironmentSummary) => (s.workspace === ws ? own_ : curated)?.latest.get(s.name)
         const imageOf = (s: EnvironmentSummary) => {
           const latest = latestOfSummary(s)
@@ -282,9 +335,7 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
           (view === "All" || (view === "ArchivedOnly") === s.archived) &&
           (query.environmentType === undefined || (query.environmentType === "Curated") === (s.environmentType === "curated")) &&
           filters.search(s.name) &&
-          (query.tag === undefined || filters.tag(latestOfSummary(s)?.tags ?? {})) &&
-          (asOfTime === undefined || s.createdAt.getTime() <= asOfTime.getTime()) &&
-          (asOf === undefined || !("position" in asOf) || ((s.workspace === ws ? own_ : curated)?.firstPosition.get(s.name) ?? Infinity) <= asOf.position)
+          (query.tag === undefined || filters.tag(latestOfSummary(s)?.tags ?? {}))
         )
         const compare: Record<(typeof ORDERS)[number], (a: EnvironmentSummary, b: EnvironmentSummary) => number> = {
           "name": (a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
@@ -298,10 +349,12 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         const value = page.value.map((s) => containerResource(s, latestOfSummary(s), imageOf(s)))
         return { value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) }
       })))
-    .handle("get", ({ params }) =>
+    .handle("get", ({ params, query }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
-        return yield* container(listings, ws, yield* environmentName(params.name))
+        const name = yield* environmentName(params.name)
+        const asOf = yield* asOfOf(query.asOf)
+        return yield* (asOf === undefined ? container(listings, ws, name) : pastContainer(ws, name, asOf))
       })))
     .handle("update", ({ params, payload }) =>
       problems(Effect.gen(function*() {
@@ -415,33 +468,27 @@ const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<ty
         const offset = yield* decodeSkip(query.$skip, fingerprint)
         const asOf = yield* asOfOf(query.asOf)
         const t = yield* Terrarium
-        const rows = yield* versionRows(ws, name)
+        // As of a point, the rows are the read model's then: archived, described and tagged as then.
+        const rows = asOf === undefined ? yield* versionRows(ws, name) : yield* t.versions({ workspace: ws, name, includeArchived: true, asOf })
         if (rows.length === 0) {
           // An environment with a draft only, or none: the use case says which.
-          yield* t.show({ workspace: ws, ref: { name, label: "latest" } })
+          yield* t.show({ workspace: ws, ref: { name, label: "latest" }, asOf })
         }
         const filters = listFilters(query)
         const order = (query.$orderBy ?? "createdAt desc").trim().toLowerCase()
         if (!["createdat", "createdat asc", "createdat desc", "version", "version desc"].includes(order.replace(/\s+/g, " "))) {
           return yield* Effect.fail(badRequest("$orderBy", "one of createdAt, createdAt desc"))
         }
-        // Rows that were there at the as-of point; each is then read as of it (archived or not then).
-        const position = asOf === undefined ? undefined : yield* Effect.map(t.show({ workspace: ws, ref: { name, version: rows[0]?.version ?? "1" }, asOf }).pipe(Effect.option), (o) => o._tag === "Some" ? o.value.asOfPosition : -1)
-        let candidates = rows.filter((r) => position === undefined || r.registeredPosition <= position)
-        if (order.endsWith("desc")) candidates = [...candidates].reverse()
+        const candidates = order.endsWith("desc") ? [...rows].reverse() : rows
         const tagged = candidates.filter((r) => filters.tag(r.tags))
         const show = (r: VersionRow) => t.show({ workspace: r.workspace, ref: { name: r.name, version: r.version }, asOf }).pipe(Effect.map((v) => ({ v, r })))
         const inView = (archived: boolean) => view === "All" || (view === "ArchivedOnly") === archived
-        // Now, a row says whether its version is archived: only the page's versions are read.
-        // As of a point, each version is read as of it to know whether it was archived then.
-        const page = asOf === undefined
-          ? pageOf(tagged.filter((r) => inView(r.archived)), offset, top, request, fingerprint)
-          : pageOf(tagged, 0, tagged.length, request, fingerprint)
+        // A row says whether its version is archived (then, as of a point): only the page's versions are read.
+        const page = pageOf(tagged.filter((r) => inView(r.archived)), offset, top, request, fingerprint)
         const views = yield* Effect.forEach(page.value, show, { concurrency: 4 })
-        const shown = asOf === undefined ? { value: views, nextLink: page.nextLink } : pageOf(views.filter(({ v }) => inView(v.archived)), offset, top, request, fingerprint)
         return {
-          value: shown.value.map(({ v, r }) => versionResource(v, { row: r })),
-          ...(shown.nextLink === undefined ? {} : { nextLink: shown.nextLink })
+          value: views.map(({ v, r }) => versionResource(v, { row: r })),
+          ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink })
         }
       })))
     .handle("create", ({ params, payload }) =>
@@ -483,7 +530,7 @@ const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<ty
         const name = yield* environmentName(params.name)
         const ref = yield* refOf(name, params.version)
         const asOf = yield* asOfOf(query.asOf)
-        return yield* (asOf === undefined ? remembered(answerKey(ws, ref), version(ws, ref)) : version(ws, ref, asOf))
+        return yield* (asOf === undefined ? remembered(answerKey(ws, ref), version(ws, ref)) : pastVersion(ws, ref, asOf))
       })))
     .handle("update", ({ params, payload }) =>
       problems(Effect.gen(function*() {
@@ -527,7 +574,7 @@ const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<ty
         const from = yield* Effect.mapError(refOf(name, query.from), () => badRequest("from", "a version, latest or @label"))
         const to = yield* Effect.mapError(refOf(name, query.to), () => badRequest("to", "a version, latest or @label"))
         const t = yield* Terrarium
-        const d = yield* t.diff({ workspace: ws, from, to })
+        const d = yield* t.diff({ workspace: ws, from, to, asOf: yield* asOfOf(query.asOf) })
         return { from: versionResource(d.from), to: versionResource(d.to), diff: d.diff }
       })))
     .handle("export", ({ params, query }) =>

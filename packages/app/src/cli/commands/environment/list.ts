@@ -6,10 +6,11 @@
  */
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
+import { AS_OF_FORMS } from "../../../AsOf.ts"
 import { Terrarium } from "../../../Terrarium.ts"
 import { UsageError } from "../../Diagnostics.ts"
 import * as Render from "../../Render.ts"
-import { environmentName, withTerrarium } from "../../TerrariumCommand.ts"
+import { asOf, environmentName, withTerrarium } from "../../TerrariumCommand.ts"
 
 /**
  * @since 0.1.0
@@ -21,14 +22,15 @@ export const list = Command.make("list", {
   curated: Flag.Boolean("curated").pipe(
     Flag.withDescription("List the curated catalog (AzureML- environments, shipped with Terrarium, read-only: clone one to customise it)"),
     Flag.withDefault(false)
-  )
-}, ({ name, archived, curated }) =>
+  ),
+  asOf: Flag.String("as-of").pipe(Flag.withDescription(`The environments (or versions) as they were then: ${AS_OF_FORMS}`), Flag.optional)
+}, ({ name, archived, curated, asOf: asOfText }) =>
   curated
-    ? Option.isSome(name) || archived
+    ? Option.isSome(name) || archived || Option.isSome(asOfText)
       // The catalog is one list of every curated environment at its latest version: rather than
       // ignore these, say how to ask for what they mean.
       ? Effect.fail(new UsageError({
-        detail: "--curated lists the whole curated catalog and takes neither --name nor --archived; " +
+        detail: "--curated lists the whole curated catalog as it is now and takes none of --name, --archived, --as-of; " +
           "the versions of a curated environment: terrarium environment list --name AzureML-NAME"
       }))
       : withTerrarium(
@@ -38,14 +40,15 @@ export const list = Command.make("list", {
     : Option.match(name, {
       onNone: () =>
         withTerrarium(
-          (flags) => Terrarium.use((t) => t.environments({ workspace: flags.workspace, includeArchived: archived })),
+          (flags) =>
+            Effect.flatMap(asOf(asOfText), (at) => Terrarium.use((t) => t.environments({ workspace: flags.workspace, includeArchived: archived, asOf: at }))),
           (rows) => ({ data: rows, table: () => Render.environments(rows) })
         ),
       onSome: (name) =>
         withTerrarium(
           (flags) =>
-            environmentName(name).pipe(Effect.flatMap((name) =>
-              Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived }))
+            Effect.all([environmentName(name), asOf(asOfText)]).pipe(Effect.flatMap(([name, at]) =>
+              Terrarium.use((t) => t.versions({ workspace: flags.workspace, name, includeArchived: archived, asOf: at }))
             )),
           (rows) => ({ data: rows, table: () => Render.versions(rows) }),
           { name: "--name" }

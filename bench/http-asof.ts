@@ -1,0 +1,72 @@
+/**
+ * What a read `asOf` a point costs in CPU, in one process (the server and a sequential client
+ * together): `node bench/http-asof.ts [--environments N] [--url URL]`. A server over a fresh
+ * PostgreSQL schema (or PGlite in memory with `--url memory`) and N environments of one version
+ * each, then: the environment list as of a point (the first request replays the log up to it, the
+ * next ones are answered from what that replay left), the same at another point, one environment
+ * as of a point (its stream and its hashes' build streams), and, as the peer in the same run, the
+ * list without `asOf`. See bench/README.md ("HTTP API").
+ */
+import { Effect } from "effect"
+import { parseArgs } from "node:util"
+import { decodeDefinitionInput } from "../packages/app/src/Input.ts"
+import { Terrarium } from "../packages/app/src/Terrarium.ts"
+import { startApiServer } from "../packages/app/test/http/ApiServer.ts"
+
+const { values } = parseArgs({
+  options: { environments: { type: "string", default: "10000" }, url: { type: "string" } }
+})
+const ENVIRONMENTS = Number(values.environments)
+const URL_ = values.url ?? process.env["BENCH_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
+const schema = `bench_asof_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`
+const s = await startApiServer(URL_ === "memory" ? {} : { databaseUrl: URL_, databaseSchema: schema })
+const headers = { authorization: `Bearer ${s.keyA}` }
+const api = (path: string) => `${s.baseUrl}/api/v1/workspaces/team-a${path}`
+const nameOf = (i: number) => `env-${String(i).padStart(5, "0")}`
+
+const seeded = performance.now()
+await s.run(Effect.forEach(Array.from({ length: ENVIRONMENTS }, (_, i) => i), (i) =>
+  Effect.gen(function*() {
+    const definition = yield* decodeDefinitionInput({
+      python: { userManagedDependencies: false, interpreterPath: "python", conda: { channels: [], conda: [], pip: [`package-${i}==1.0`] } },
+      tags: { team: `t${i % 10}` }
+    })
+    yield* Terrarium.use((t) => t.create({ workspace: "team-a", name: nameOf(i), definition }))
+  }), { concurrency: 8, discard: true }))
+const head = await s.head()
+console.log(`seeded ${ENVIRONMENTS} environments (log head ${head}) in ${((performance.now() - seeded) / 1000).toFixed(1)} s`)
+
+/** CPU (user + system) and wall time per request of `n` sequential requests of `path`. */
+const measure = async (label: string, path: string, n: number) => {
+  const cpu = process.cpuUsage()
+  const start = performance.now()
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(api(path), { headers })
+    await r.text()
+    if (r.status !== 200) throw new Error(`${label}: ${r.status}`)
+  }
+  const wall = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  const ms = (used.user + used.system) / 1000 / n
+  console.log(`${label.padEnd(44)} ${ms.toFixed(2).padStart(9)} ms CPU/request ${(wall / n).toFixed(2).padStart(9)} ms wall/request  (${n})`)
+}
+
+try {
+  await measure("list, no asOf (peer; warm-up)", "/environments?$top=20", 20)
+  await measure("list, no asOf (peer)", "/environments?$top=20", 100)
+  await measure(`list asOf ${head} (first: replays the log)`, `/environments?$top=20&asOf=${head}`, 1)
+  await measure(`list asOf ${head} (again: remembered)`, `/environments?$top=20&asOf=${head}`, 100)
+  const half = Math.floor(head / 2)
+  await measure(`list asOf ${half} (first: replays the log)`, `/environments?$top=20&asOf=${half}`, 1)
+  await measure(`get environment asOf ${head}`, `/environments/${nameOf(ENVIRONMENTS - 1)}?asOf=${head}`, 100)
+  await measure(`get environment, no asOf (peer)`, `/environments/${nameOf(ENVIRONMENTS - 1)}`, 100)
+} finally {
+  await s.close()
+  if (URL_ !== "memory") {
+    const pg = (await import("pg")).default
+    const client = new pg.Client({ connectionString: URL_ })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await client.end()
+  }
+}
