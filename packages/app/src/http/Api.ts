@@ -367,7 +367,7 @@ export class VersionsGroup extends workspaceGroup(
     ...resourceEndpoints(versionPath, versionParams, EnvironmentVersion),
     HttpApiEndpoint.get("diff", `${environmentPath}/diff`, {
       params: envParams,
-      query: { from: Schema.String, to: Schema.String, asOf: Schema.optionalKey(Schema.String) },
+      query: { from: Schema.String, to: Schema.String, ...asOfQuery },
       success: VersionDiff
     }),
     HttpApiEndpoint.get("export", `${versionPath}/export`, {
