@@ -141,6 +141,9 @@ export class Database extends Context.Service<Database, {
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
+/** How often a listening connection is checked, and how long a check may take. */
+const LISTEN_HEARTBEAT_MILLIS = 5_000
+
 /** One statement on a pooled connection, given back whatever happens. */
 const statement = async <R>(pool: PreparingPool, text: string, parameters: ReadonlyArray<unknown>, rowMode?: "array") => {
   const client = await pool.connect()
@@ -196,6 +199,7 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
               const client = new driver.Client({
                 connectionString: options.connectionString,
                 keepAlive: true,
+                query_timeout: LISTEN_HEARTBEAT_MILLIS,
                 ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {})
               })
               client.on("notification", (message) => {
@@ -204,12 +208,20 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
               client.on("error", lost)
               client.on("end", () => lost(new Error("the listening connection was closed")))
               await client.connect()
-              return client
+              // A connection that dies without a word (the network, not the server) is found
+              // by a query that does not come back; PostgreSQL also delivers every notification
+              // committed before a query's answer, so each answer vouches for the time before it.
+              const heartbeat = setInterval(() => {
+                client.query("select 1").catch((cause: unknown) => lost(cause))
+              }, LISTEN_HEARTBEAT_MILLIS)
+              client.on("end", () => clearInterval(heartbeat))
+              return Object.assign(client, { heartbeat })
             },
             catch: (cause) => new DatabaseError({ operation: "listen", cause })
           }),
           (client) =>
             Effect.promise(() => {
+              clearInterval(client.heartbeat)
               client.removeAllListeners("end")
               client.removeAllListeners("error")
               client.on("error", () => {})

@@ -172,8 +172,9 @@ export class EventStore extends Context.Service<EventStore, {
    * as they complete; another process's when its announcement is delivered). Rising only, and
    * it may skip positions (a burst of appends announces its last). While the stream runs, its
    * last element is the head up to that delivery. It fails when the store stops hearing of
-   * appends (the listening connection is lost): from then on, until a new subscription has
-   * given its first element, the head must be asked (`head`).
+   * appends (the listening connection is lost, or stops answering its periodic check): from
+   * then on, until a new subscription has given its first element, the head must be asked
+   * (`head`).
    */
   readonly heads: Stream.Stream<number, EventStoreError>
   /** The last position at or before a point in time (0 if none): the basis of as-of queries. */
