@@ -37,7 +37,7 @@ import type { TerrariumError } from "../Errors.ts"
 import { InvalidInput } from "../InvalidInput.ts"
 import { Terrarium } from "../Terrarium.ts"
 import type * as Api from "./Api.ts"
-import { CurrentCaller, EnvironmentVersion as EnvironmentVersionSchema, ImageStatus as ImageStatusSchema, TerrariumApi } from "./Api.ts"
+import { CurrentCaller, EnvironmentContainerList as EnvironmentContainerListSchema, EnvironmentVersion as EnvironmentVersionSchema, ImageStatus as ImageStatusSchema, TerrariumApi } from "./Api.ts"
 import { readTar, STORED_CONTEXT_PREFIX } from "./ContextUpload.ts"
 import { KnownHead } from "./KnownHead.ts"
 import { decodeSkip, encodeSkip, pageSize } from "./Paging.ts"
@@ -285,9 +285,42 @@ const pageOf = <A>(items: ReadonlyArray<A>, offset: number, top: number, request
 const fingerprintOf = (query: Record<string, string | undefined>) =>
   JSON.stringify(Object.entries(query).filter(([k, v]) => k !== "$skip" && k !== "$top" && v !== undefined).sort())
 
+/** The most lists (sorted and filtered) and pages of lists the server remembers, each. */
+const REMEMBERED_LISTS = 1_000
+
+/**
+ * What a list of environments made from the listings of the moment (its workspace's and the
+ * curated catalog's, `Listing`), kept until either is replaced (the read model moved): the
+ * sorted and filtered environments per query (so another page of it costs its own length, not a
+ * sort of the workspace), and each page's response per request URL (so the same page again
+ * costs nothing but the lookup).
+ */
+const makeListMemory = <A>() => {
+  const entries = new Map<string, { readonly own: Listing | undefined; readonly curated: Listing | undefined; readonly value: A }>()
+  return {
+    get: (key: string, own: Listing | undefined, curated: Listing | undefined): A | undefined => {
+      const entry = entries.get(key)
+      if (entry === undefined || entry.own !== own || entry.curated !== curated) return undefined
+      entries.delete(key)
+      entries.set(key, entry)
+      return entry.value
+    },
+    set: (key: string, own: Listing | undefined, curated: Listing | undefined, value: A): void => {
+      entries.delete(key)
+      entries.set(key, { own, curated, value })
+      if (entries.size > REMEMBERED_LISTS) entries.delete(entries.keys().next().value!)
+    }
+  }
+}
+
+const listJson = jsonResponse(EnvironmentContainerListSchema)
+
 // ---------------------------------------------------------------------------------------------
 
-const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
+const EnvironmentsLive = (listings: Listings) => {
+  const sortedLists = makeListMemory<ReadonlyArray<EnvironmentSummary>>()
+  const listPages = makeListMemory<HttpServerResponse.HttpServerResponse>()
+  return HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
   h
     .handle("list", ({ params, query, request }) =>
       problems(Effect.gen(function*() {
@@ -302,6 +335,12 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         const curated = query.environmentType === "UserCreated" || ws === CuratedCatalog.CURATED_WORKSPACE
           ? undefined
           : yield* listings(CuratedCatalog.CURATED_WORKSPACE)
+        // Not as of a point: the same page of the same listings is answered as it was.
+        const pageKey = asOf === undefined ? `${ws}\u0000${request.url}` : undefined
+        const kept = pageKey === undefined ? undefined : listPages.get(pageKey, own_, curated)
+        if (kept !== undefined) return kept
+        const sortedKey = asOf === undefined ? `${ws}\u0000${fingerprint}\u0000${order}` : undefined
+        const sorted = sortedKey === undefined ? undefined : sortedLists.get(sortedKey, own_, curated)
         const ownNames = new Set(own_?.summaries.map((s) => s.name) ?? [])
         const filters = listFilters(query)
         // An as-of list shows the environments there were then; what they are now stands for
@@ -312,7 +351,7 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
           const latest = latestOfSummary(s)
           return latest === undefined ? undefined : (s.workspace === ws ? own_ : curated)?.images.get(latest.canonicalHash)
         }
-        let all: Array<EnvironmentSummary> = [
+        let all: ReadonlyArray<EnvironmentSummary> = sorted ?? [
           ...(own_?.summaries ?? []),
           ...(curated?.summaries.filter((c) => !ownNames.has(c.name)) ?? [])
         ].filter((s) =>
@@ -330,10 +369,15 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
           "createdAt desc": (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? -1 : 1),
           "updatedAt desc": (a, b) => b.updatedPosition - a.updatedPosition
         }
-        all = all.sort(compare[order])
+        if (sorted === undefined) {
+          all = [...all].sort(compare[order])
+          if (sortedKey !== undefined) sortedLists.set(sortedKey, own_, curated, all)
+        }
         const page = pageOf(all, offset, top, request, fingerprint)
         const value = page.value.map((s) => containerResource(s, latestOfSummary(s), imageOf(s)))
-        return { value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) }
+        const response = yield* listJson({ value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) })
+        if (pageKey !== undefined) listPages.set(pageKey, own_, curated, response)
+        return response
       })))
     .handle("get", ({ params }) =>
       problems(Effect.gen(function*() {
@@ -374,6 +418,7 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         return yield* container(listings, ws, name)
       })))
 )
+}
 
 // ---------------------------------------------------------------------------------------------
 
