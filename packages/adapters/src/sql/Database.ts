@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import type { PGliteOptions } from "@electric-sql/pglite"
-import { Context, Effect, type FileSystem, Layer, type Path, Semaphore } from "effect"
+import { Cause, Context, Effect, type FileSystem, Layer, type Path, Queue, Semaphore, Stream } from "effect"
 import { Kysely, PGliteDialect, PostgresDialect, sql, type Transaction } from "kysely"
 import { ensureDirectory, inWords } from "./DataDirectory.ts"
 import { acquireDataDirectoryLock, type DataDirectoryLockOptions, dataDirectoryPathOf } from "./DataDirectoryLock.ts"
@@ -65,6 +65,15 @@ export interface PgliteOptions {
 }
 
 /**
+ * What a `listen` stream gives: `Listening` once the LISTEN is in effect (a notification sent
+ * after it will be delivered), then each notification's payload.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type DatabaseNotification = { readonly _tag: "Listening" } | { readonly _tag: "Notified"; readonly payload: string }
+
+/**
  * A database handle.
  *
  * @since 0.1.0
@@ -100,6 +109,14 @@ export class Database extends Context.Service<Database, {
     text: string,
     parameters: ReadonlyArray<unknown>
   ) => Effect.Effect<ReadonlyArray<R>, DatabaseError>
+  /**
+   * The notifications sent on `channel` (`pg_notify`): on PostgreSQL a connection of its own,
+   * outside the pool, that LISTENs for as long as the stream runs; on PGlite, PGlite's own
+   * in-process LISTEN. The stream fails when that connection is lost (the server went away, or
+   * an administrator ended it): notifications sent meanwhile are not delivered, so a caller
+   * that keeps state by them must stop trusting it.
+   */
+  readonly listen: (channel: string) => Stream.Stream<DatabaseNotification, DatabaseError>
 }>()("terrarium/adapters/Database") {
   /**
    * PostgreSQL through a `pg` pool. Runs the migrations on start (read through the FileSystem of the context).
@@ -123,6 +140,9 @@ export class Database extends Context.Service<Database, {
 }
 
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** How often a listening connection is checked, and how long a check may take. */
+const LISTEN_HEARTBEAT_MILLIS = 5_000
 
 /** One statement on a pooled connection, given back whatever happens. */
 const statement = async <R>(pool: PreparingPool, text: string, parameters: ReadonlyArray<unknown>, rowMode?: "array") => {
@@ -169,7 +189,54 @@ const makePostgres = Effect.fnUntraced(function* (options: PostgresOptions) {
   if (schema !== undefined) {
     yield* run("connect", () => sql`create schema if not exists ${sql.id(schema)}`.execute(db))
   }
+  const listen = (channel: string): Stream.Stream<DatabaseNotification, DatabaseError> =>
+    Stream.callback<DatabaseNotification, DatabaseError>((queue) =>
+      Effect.gen(function*() {
+        const lost = (cause: unknown) => Queue.failCauseUnsafe(queue, Cause.fail(new DatabaseError({ operation: "listen", cause })))
+        const client = yield* Effect.acquireRelease(
+          Effect.tryPromise({
+            try: async () => {
+              const client = new driver.Client({
+                connectionString: options.connectionString,
+                keepAlive: true,
+                query_timeout: LISTEN_HEARTBEAT_MILLIS,
+                ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {})
+              })
+              client.on("notification", (message) => {
+                if (message.channel === channel) Queue.offerUnsafe(queue, { _tag: "Notified", payload: message.payload ?? "" })
+              })
+              client.on("error", lost)
+              client.on("end", () => lost(new Error("the listening connection was closed")))
+              await client.connect()
+              // A connection that dies without a word (the network, not the server) is found
+              // by a query that does not come back; PostgreSQL also delivers every notification
+              // committed before a query's answer, so each answer vouches for the time before it.
+              const heartbeat = setInterval(() => {
+                client.query("select 1").catch((cause: unknown) => lost(cause))
+              }, LISTEN_HEARTBEAT_MILLIS)
+              client.on("end", () => clearInterval(heartbeat))
+              return Object.assign(client, { heartbeat })
+            },
+            catch: (cause) => new DatabaseError({ operation: "listen", cause })
+          }),
+          (client) =>
+            Effect.promise(() => {
+              clearInterval(client.heartbeat)
+              client.removeAllListeners("end")
+              client.removeAllListeners("error")
+              client.on("error", () => {})
+              return client.end().catch(() => undefined)
+            })
+        )
+        yield* Effect.tryPromise({
+          try: () => client.query(`listen "${channel.replaceAll("\"", "\"\"")}"`),
+          catch: (cause) => new DatabaseError({ operation: "listen", cause })
+        })
+        Queue.offerUnsafe(queue, { _tag: "Listening" })
+      })
+    )
   return yield* finish("postgres", db, {
+    listen,
     use: (operation, f) => run(operation, () => f(db)),
     transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
     execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
@@ -192,7 +259,7 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
     yield* Effect.try({ try: () => ensureDirectory(directory), catch: failure("open") })
     yield* acquireDataDirectoryLock(directory, options.lock)
   }
-  const { db, pglite } = yield* Effect.acquireRelease(
+  const { db, pglite, instance } = yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         // Imported here, like `pg` for PostgreSQL: a command on PostgreSQL does not load PGlite.
@@ -204,7 +271,7 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
           ...(settings.length > 0 ? { startParams: [...(options.pglite?.startParams ?? PGlite.defaultStartParams), ...settings] } : {})
         })
         const pglite = preparingPglite(instance)
-        return { db: new Kysely<any>({ dialect: new PGliteDialect({ pglite }) }), pglite }
+        return { db: new Kysely<any>({ dialect: new PGliteDialect({ pglite }) }), pglite, instance }
       },
       catch: failure("open")
     }),
@@ -217,7 +284,18 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
     lock.withPermits(1)(Effect.uninterruptible(Effect.tryPromise({ try: f, catch: failure(operation) })))
   const rows = async <R>(text: string, parameters: ReadonlyArray<unknown>, rowMode: "object" | "array") =>
     (await pglite.query<R>(text, [...parameters], { rowMode })).rows
+  const listen = (channel: string): Stream.Stream<DatabaseNotification, DatabaseError> =>
+    Stream.callback<DatabaseNotification, DatabaseError>((queue) =>
+      Effect.gen(function*() {
+        yield* Effect.acquireRelease(
+          run("listen", () => instance.listen(channel, (payload) => Queue.offerUnsafe(queue, { _tag: "Notified", payload }))),
+          (unlisten) => Effect.promise(() => unlisten().catch(() => undefined))
+        )
+        Queue.offerUnsafe(queue, { _tag: "Listening" })
+      })
+    )
   return yield* finish("pglite", db, {
+    listen,
     use: (operation, f) => run(operation, () => f(db)),
     transaction: (operation, f) => run(operation, () => db.transaction().execute(f)),
     execute: <R>(operation: string, text: string, parameters: ReadonlyArray<unknown>) =>
@@ -230,7 +308,7 @@ const makePglite = Effect.fnUntraced(function* (options: PgliteOptions) {
 const finish = Effect.fnUntraced(function* (
   kind: DatabaseKind,
   db: Kysely<any>,
-  access: Pick<Database["Service"], "use" | "transaction" | "execute" | "executeValues">
+  access: Pick<Database["Service"], "use" | "transaction" | "execute" | "executeValues" | "listen">
 ) {
   // Nobody else holds this instance yet, so no need to serialise. Several processes starting at
   // once may race on creating the bookkeeping table: retry.

@@ -16,7 +16,7 @@ import {
   type RecordedEvent,
   type StreamRef
 } from "@terrarium/domain"
-import { Effect, Fiber, type Layer, Option, Ref, Stream } from "effect"
+import { Deferred, Effect, Fiber, type Layer, Option, Ref, Stream } from "effect"
 import { EventStoreInstances } from "../support/EventStoreInstances.ts"
 
 let counter = 0
@@ -194,6 +194,42 @@ export const eventStoreContract = <E>(name: string, storeLayer: Layer.Layer<Even
         const store = yield* EventStore
         const result = yield* store.append({ workspace: freshWorkspace(), stream: "h" }, 0, [event("A", {}), event("B", {}), event("C", {})])
         assert.strictEqual(yield* store.head, result.position)
+      }))
+
+    it.effect("heads gives the head first, then, rising, the head after each later append of every instance on the log", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const instances = yield* storeInstances
+        const ws = freshWorkspace()
+        const seen: Array<number> = []
+        const first = yield* Deferred.make<void>()
+        const following = yield* store.heads.pipe(
+          Stream.runForEach((head) => Effect.andThen(Effect.sync(() => seen.push(head)), Deferred.succeed(first, undefined))),
+          Effect.forkChild
+        )
+        yield* Deferred.await(first).pipe(Effect.timeout("10 seconds"))
+        assert.strictEqual(seen[0], yield* store.head, "the first element is the head")
+        // One append through each instance (on PostgreSQL: other pools, as other processes), of
+        // one event or two (the SQL store's single and batch statements).
+        const positions: Array<number> = []
+        for (const [i, instance] of instances.entries()) {
+          positions.push((yield* instance.append({ workspace: ws, stream: `s${i}` }, 0, i % 2 === 0 ? [event("A", { i })] : [event("A", { i }), event("B", { i })])).position)
+        }
+        const last = positions.at(-1)!
+        yield* Effect.sleep("5 millis").pipe(Effect.repeat({ until: () => seen.at(-1) === last }), Effect.timeout("10 seconds"))
+        yield* Fiber.interrupt(following)
+        for (const [i, head] of seen.entries()) if (i > 0) assert.isAbove(head, seen[i - 1]!, `rising: ${seen.join(", ")}`)
+        assert.strictEqual(seen.at(-1), yield* store.head)
+      }))
+
+    it.effect("heads started after appends gives the head then, and each subscriber its own stream", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const ws = freshWorkspace()
+        yield* store.append({ workspace: ws, stream: "x" }, 0, [event("A", {})])
+        const head = yield* store.head
+        const [a, b] = yield* Effect.all([Stream.runHead(store.heads), Stream.runHead(store.heads)], { concurrency: 2 }).pipe(Effect.timeout("10 seconds"))
+        assert.deepStrictEqual([Option.getOrUndefined(a), Option.getOrUndefined(b)], [head, head])
       }))
 
     it.effect("subscribe catches up, then delivers later appends, in order", () =>

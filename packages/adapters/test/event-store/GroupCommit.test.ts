@@ -9,7 +9,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, type EventStoreError, type NewEvent } from "@terrarium/domain"
-import { Deferred, Effect, Exit, Fiber, Layer, Option, Result } from "effect"
+import { Deferred, Effect, Exit, Fiber, Layer, Option, Result, Stream } from "effect"
 import type { Kysely } from "kysely"
 import * as GroupCommit from "../../src/event-store/sql/GroupCommit.ts"
 import { SqlEventStore } from "../../src/event-store/sql/SqlEventStore.ts"
@@ -182,6 +182,7 @@ const databaseDouble = (gate: Deferred.Deferred<void>, defect: BatchDefect) => {
     use: unused,
     transaction: unused,
     executeValues: unused,
+    listen: () => Stream.die(new Error("not used by the append path")),
     execute: <R>(_operation: string, text: string, parameters: ReadonlyArray<unknown>) => {
       if (text.includes("events_append_one(")) {
         if (parameters[0] === "broken") return Effect.die(new Error("driver bug: single result undecodable"))

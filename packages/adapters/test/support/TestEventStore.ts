@@ -44,9 +44,11 @@ export const TestEventStore = {
         const { connectionString, schema } = yield* TestPostgresSchema
         const stores = [yield* EventStore]
         for (let i = 1; i < (options.instances ?? 4); i++) {
-          const context = yield* Layer.build(
+          // Fresh: otherwise the layer's memo would hand back the store already built above,
+          // and every "instance" would be that one (one pool, one queue, one announcer).
+          const context = yield* Layer.build(Layer.fresh(
             SqlEventStore.layer.pipe(Layer.provide(Database.layerPostgres({ connectionString, schema, poolSize }).pipe(Layer.provide(NodeServices.layer))))
-          )
+          ))
           stores.push(Context.get(context, EventStore))
         }
         return stores

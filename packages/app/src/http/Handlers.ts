@@ -21,7 +21,6 @@ import {
   CuratedCatalog,
   EnvironmentName,
   type EnvironmentSummary,
-  EventStore,
   type ImageBuildRow,
   isCuratedName,
   LogStore,
@@ -39,8 +38,9 @@ import type { TerrariumError } from "../Errors.ts"
 import { InvalidInput } from "../InvalidInput.ts"
 import { Terrarium } from "../Terrarium.ts"
 import type * as Api from "./Api.ts"
-import { CurrentCaller, TerrariumApi } from "./Api.ts"
+import { CurrentCaller, EnvironmentContainerList as EnvironmentContainerListSchema, EnvironmentVersion as EnvironmentVersionSchema, ImageStatus as ImageStatusSchema, TerrariumApi } from "./Api.ts"
 import { readTar, STORED_CONTEXT_PREFIX } from "./ContextUpload.ts"
+import { KnownHead } from "./KnownHead.ts"
 import { decodeSkip, encodeSkip, pageSize } from "./Paging.ts"
 import { badRequest, makeProblem, notFound, type Problem, problemOf, type RangeNotSatisfiable } from "./Problems.ts"
 import { auditEvent, containerResource, definitionOf, imageStatusOf, versionResource } from "./Resources.ts"
@@ -99,10 +99,13 @@ const imageRow = (hash: string) => ReadModel.use((rm) => Effect.map(rm.imageBuil
  */
 interface Listing {
   readonly checkpoint: number
+  /**
+   * A head at which this listing is known to be current (the read model had caught up with it
+   * before the listing was read), if any: while the head stays there, it is used without a query.
+   */
+  head: number | undefined
   readonly summaries: ReadonlyArray<EnvironmentSummary>
   readonly latest: ReadonlyMap<string, VersionRow>
-  /** The log position of each environment's first registered version. */
-  readonly firstPosition: ReadonlyMap<string, number>
   readonly images: ReadonlyMap<string, ImageBuildRow>
 }
 
@@ -110,9 +113,14 @@ const makeListings = () => {
   const cache = new Map<string, Listing>()
   return (ws: string) =>
     Effect.gen(function*() {
-      const checkpoint = yield* Projections.use((p) => p.checkpoint)
+      const head = yield* KnownHead.use((k) => k.current)
       const cached = cache.get(ws)
-      if (cached !== undefined && cached.checkpoint === checkpoint) return cached
+      if (cached !== undefined && cached.head === head) return cached
+      const checkpoint = yield* Projections.use((p) => p.checkpoint)
+      if (cached !== undefined && cached.checkpoint === checkpoint) {
+        if (checkpoint >= head) cached.head = head
+        return cached
+      }
       const readModel = yield* ReadModel
       const [summaries, versions, images] = yield* Effect.all([
         readModel.environments({ workspace: ws, includeArchived: true }),
@@ -126,19 +134,26 @@ const makeListings = () => {
         else list.push(v)
       }
       const latest = new Map<string, VersionRow>()
-      const firstPosition = new Map<string, number>()
       for (const [name, rows] of byName) {
         const row = latestOf(rows)
         if (row !== undefined) latest.set(name, row)
-        firstPosition.set(name, Math.min(...rows.map((r) => r.registeredPosition)))
       }
-      const listing: Listing = { checkpoint, summaries, latest, firstPosition, images: new Map(images.map((i) => [i.canonicalHash, i])) }
+      const listing: Listing = {
+        checkpoint,
+        head: checkpoint >= head ? head : undefined,
+        summaries,
+        latest,
+        images: new Map(images.map((i) => [i.canonicalHash, i]))
+      }
       cache.set(ws, listing)
       return listing
     })
 }
 
 type Listings = ReturnType<typeof makeListings>
+
+/** The rows a list is made from: a listing of now (`Listing`), or of a past point (`pastListing`). */
+type ListingRows = Pick<Listing, "summaries" | "latest" | "images">
 
 /** A version reference as a key of a memory of answers (a version and a label never collide). */
 const answerKey = (ws: string, ref: EnvironmentRef) => `${ws}\u0000${ref.name}\u0000${"version" in ref ? `:${ref.version}` : `@${ref.label}`}`
@@ -152,16 +167,18 @@ const REMEMBERED_ANSWERS = 10_000
 const REMEMBERED_CHARACTERS = 32 * 1024 * 1024
 
 /**
- * Answers of one version's reads (the version, its image), each kept with the log's head it was
- * read at. While the head has not moved nothing they are folded or read from has changed, so a
- * repeated read costs one query (the head) instead of four (head, stream, version rows, image).
- * An answer is kept only when the read model had caught up with that head before it was read and
- * the head had not moved when it was done: it is then exactly the answer at that head. A read
- * `asOf` a point is not kept (it is cheap to key but rare).
+ * Answers of one version's reads (the version, its image), each kept as the response it was
+ * sent as (its JSON encoded once) with the log's head it was read at. While the head has not
+ * moved nothing they are folded or read from has changed, so a repeated read costs no query at
+ * all (the head is pushed, KnownHead.ts; asked per read only while it is not followed) instead
+ * of three (stream, version rows, image), and no encoding. An answer is kept only when the
+ * read model had caught up with that head before it was read and the head had not moved when
+ * it was done: it is then exactly the answer at that head. A read `asOf` a point is not kept
+ * (it is cheap to key but rare).
  *
  * @internal exported for its test
  */
-export const makeRemembered = <A>() => {
+export const makeRemembered = <A>(sizeOf: (answer: A) => number = (answer) => JSON.stringify(answer).length) => {
   const answers = new Map<string, { readonly head: number; readonly answer: A; readonly size: number }>()
   let characters = 0
   const forget = (key: string) => {
@@ -172,19 +189,19 @@ export const makeRemembered = <A>() => {
   }
   return <E, R>(key: string, read: Effect.Effect<A, E, R>) =>
     Effect.gen(function*() {
-      const store = yield* EventStore
-      const head = yield* store.head
-      const known = answers.get(key)
-      if (known !== undefined && known.head === head) {
+      const known = yield* KnownHead
+      const head = yield* known.current
+      const kept = answers.get(key)
+      if (kept !== undefined && kept.head === head) {
         answers.delete(key)
-        answers.set(key, known)
-        return known.answer
+        answers.set(key, kept)
+        return kept.answer
       }
       const checkpoint = yield* Projections.use((p) => p.checkpoint)
       const answer = yield* read
-      if (checkpoint >= head && (yield* store.head) === head) {
+      if (checkpoint >= head && (yield* known.current) === head) {
         forget(key)
-        const size = JSON.stringify(answer).length
+        const size = sizeOf(answer)
         answers.set(key, { head, answer, size })
         characters += size
         while (answers.size > REMEMBERED_ANSWERS || characters > REMEMBERED_CHARACTERS) forget(answers.keys().next().value!)
@@ -192,6 +209,24 @@ export const makeRemembered = <A>() => {
       return answer
     })
 }
+
+/**
+ * A route's answer as the response the framework would send (the success schema's JSON, 200),
+ * encoded here so that a remembered one is sent again as it is, without encoding it anew.
+ */
+const jsonResponse = <S extends Schema.Top>(schema: S) => {
+  const encode = Schema.encodeUnknownEffect(Schema.toCodecJson(schema))
+  return (value: S["Type"]) =>
+    Effect.map(Effect.orDie(encode(value)), (json) => HttpServerResponse.text(JSON.stringify(json), { contentType: "application/json" }))
+}
+
+/** The bytes a remembered response holds. */
+const responseSize = (response: HttpServerResponse.HttpServerResponse) => response.body._tag === "Uint8Array" ? response.body.body.length : 1024
+
+type RememberedResponses = ReturnType<typeof makeRemembered<HttpServerResponse.HttpServerResponse>>
+
+const versionJson = jsonResponse(EnvironmentVersionSchema)
+const imageJson = jsonResponse(ImageStatusSchema)
 
 const container = (listings: Listings, ws: string, name: string) =>
   Effect.gen(function*() {
@@ -302,9 +337,42 @@ const pageOf = <A>(items: ReadonlyArray<A>, offset: number, top: number, request
 const fingerprintOf = (query: Record<string, string | undefined>) =>
   JSON.stringify(Object.entries(query).filter(([k, v]) => k !== "$skip" && k !== "$top" && v !== undefined).sort())
 
+/** The most lists (sorted and filtered) and pages of lists the server remembers, each. */
+const REMEMBERED_LISTS = 1_000
+
+/**
+ * What a list of environments made from the listings of the moment (its workspace's and the
+ * curated catalog's, `Listing`), kept until either is replaced (the read model moved): the
+ * sorted and filtered environments per query (so another page of it costs its own length, not a
+ * sort of the workspace), and each page's response per request URL (so the same page again
+ * costs nothing but the lookup).
+ */
+const makeListMemory = <A>() => {
+  const entries = new Map<string, { readonly own: ListingRows | undefined; readonly curated: ListingRows | undefined; readonly value: A }>()
+  return {
+    get: (key: string, own: ListingRows | undefined, curated: ListingRows | undefined): A | undefined => {
+      const entry = entries.get(key)
+      if (entry === undefined || entry.own !== own || entry.curated !== curated) return undefined
+      entries.delete(key)
+      entries.set(key, entry)
+      return entry.value
+    },
+    set: (key: string, own: ListingRows | undefined, curated: ListingRows | undefined, value: A): void => {
+      entries.delete(key)
+      entries.set(key, { own, curated, value })
+      if (entries.size > REMEMBERED_LISTS) entries.delete(entries.keys().next().value!)
+    }
+  }
+}
+
+const listJson = jsonResponse(EnvironmentContainerListSchema)
+
 // ---------------------------------------------------------------------------------------------
 
-const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
+const EnvironmentsLive = (listings: Listings) => {
+  const sortedLists = makeListMemory<ReadonlyArray<EnvironmentSummary>>()
+  const listPages = makeListMemory<HttpServerResponse.HttpServerResponse>()
+  return HttpApiBuilder.group(TerrariumApi, "environments", (h) =>
   h
     .handle("list", ({ params, query, request }) =>
       problems(Effect.gen(function*() {
@@ -321,6 +389,12 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         const curated = query.environmentType === "UserCreated" || ws === CuratedCatalog.CURATED_WORKSPACE
           ? undefined
           : yield* listingOf(CuratedCatalog.CURATED_WORKSPACE)
+        // Not as of a point: the same page of the same listings is answered as it was.
+        const pageKey = asOf === undefined ? `${ws}\u0000${request.url}` : undefined
+        const kept = pageKey === undefined ? undefined : listPages.get(pageKey, own_, curated)
+        if (kept !== undefined) return kept
+        const sortedKey = asOf === undefined ? `${ws}\u0000${fingerprint}\u0000${order}` : undefined
+        const sorted = sortedKey === undefined ? undefined : sortedLists.get(sortedKey, own_, curated)
         const ownNames = new Set(own_?.summaries.map((s) => s.name) ?? [])
         const filters = listFilters(query)
         const latestOfSummary = (s: EnvironmentSummary) => (s.workspace === ws ? own_ : curated)?.latest.get(s.name)
@@ -328,7 +402,7 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
           const latest = latestOfSummary(s)
           return latest === undefined ? undefined : (s.workspace === ws ? own_ : curated)?.images.get(latest.canonicalHash)
         }
-        let all: Array<EnvironmentSummary> = [
+        let all: ReadonlyArray<EnvironmentSummary> = sorted ?? [
           ...(own_?.summaries ?? []),
           ...(curated?.summaries.filter((c) => !ownNames.has(c.name)) ?? [])
         ].filter((s) =>
@@ -344,10 +418,15 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
           "createdAt desc": (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.name < b.name ? -1 : 1),
           "updatedAt desc": (a, b) => b.updatedPosition - a.updatedPosition
         }
-        all = all.sort(compare[order])
+        if (sorted === undefined) {
+          all = [...all].sort(compare[order])
+          if (sortedKey !== undefined) sortedLists.set(sortedKey, own_, curated, all)
+        }
         const page = pageOf(all, offset, top, request, fingerprint)
         const value = page.value.map((s) => containerResource(s, latestOfSummary(s), imageOf(s)))
-        return { value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) }
+        const response = yield* listJson({ value, ...(page.nextLink === undefined ? {} : { nextLink: page.nextLink }) })
+        if (pageKey !== undefined) listPages.set(pageKey, own_, curated, response)
+        return response
       })))
     .handle("get", ({ params, query }) =>
       problems(Effect.gen(function*() {
@@ -390,6 +469,7 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         return yield* container(listings, ws, name)
       })))
 )
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -456,7 +536,7 @@ const register = (wsText: string, nameText: string, body: Api.EnvironmentVersion
     return { created: registration.created, resource: yield* version(ws, { name, version: registration.version }) }
   }))
 
-const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<typeof versionResource>>>) => HttpApiBuilder.group(TerrariumApi, "versions", (h) =>
+const VersionsLive = (remembered: RememberedResponses) => HttpApiBuilder.group(TerrariumApi, "versions", (h) =>
   h
     .handle("list", ({ params, query, request }) =>
       problems(Effect.gen(function*() {
@@ -530,7 +610,7 @@ const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<ty
         const name = yield* environmentName(params.name)
         const ref = yield* refOf(name, params.version)
         const asOf = yield* asOfOf(query.asOf)
-        return yield* (asOf === undefined ? remembered(answerKey(ws, ref), version(ws, ref)) : pastVersion(ws, ref, asOf))
+        return yield* (asOf === undefined ? remembered(answerKey(ws, ref), Effect.flatMap(version(ws, ref), versionJson)) : pastVersion(ws, ref, asOf))
       })))
     .handle("update", ({ params, payload }) =>
       problems(Effect.gen(function*() {
@@ -672,7 +752,7 @@ const MAX_LOG_BYTES = 8 * 1024 * 1024
 const sseEvent = (id: number, data: unknown, event?: string) =>
   `${event === undefined ? "" : `event: ${event}\n`}id: ${id}\ndata: ${JSON.stringify(data)}\n\n`
 
-const BuildsLive = (scope: Scope.Scope, remembered: ReturnType<typeof makeRemembered<ReturnType<typeof imageStatusOf>>>) => HttpApiBuilder.group(TerrariumApi, "builds", (h) =>
+const BuildsLive = (scope: Scope.Scope, remembered: RememberedResponses) => HttpApiBuilder.group(TerrariumApi, "builds", (h) =>
   h
     .handle("start", ({ params, query }) =>
       problems(Effect.gen(function*() {
@@ -729,7 +809,7 @@ const BuildsLive = (scope: Scope.Scope, remembered: ReturnType<typeof makeRememb
         const ref = yield* refOf(yield* environmentName(params.name), params.version)
         return yield* remembered(answerKey(ws, ref), Effect.gen(function*() {
           const v = yield* Terrarium.use((t) => t.show({ workspace: ws, ref }))
-          return imageStatusOf(v.canonicalHash, yield* imageRow(v.canonicalHash))
+          return yield* imageJson(imageStatusOf(v.canonicalHash, yield* imageRow(v.canonicalHash)))
         }))
       })))
     .handle("get", ({ params }) =>
@@ -809,7 +889,7 @@ const rangeResponse = (bytes: Uint8Array, range: string | undefined): Effect.Eff
 export const layer = Layer.unwrap(Effect.map(Effect.scope, (scope) =>
   Layer.mergeAll(
     EnvironmentsLive(makeListings()),
-    VersionsLive(makeRemembered()),
+    VersionsLive(makeRemembered(responseSize)),
     AuditLive,
-    BuildsLive(scope, makeRemembered())
+    BuildsLive(scope, makeRemembered(responseSize))
   )))

@@ -20,6 +20,7 @@ import { Authorization, CurrentCaller, RequestProblems, TerrariumApi } from "./A
 import * as ApiKeys from "./ApiKeys.ts"
 import { MAX_UPLOAD_BYTES } from "./ContextUpload.ts"
 import * as Handlers from "./Handlers.ts"
+import * as KnownHead from "./KnownHead.ts"
 import { makeProblem, type Problem, type Unauthorized } from "./Problems.ts"
 
 /**
@@ -156,16 +157,17 @@ export const routes = (options: Pick<ServeOptions, "webRoot"> = {}) =>
       Layer.provide([RequestProblemsLive, AuthorizationLive])
     ),
     staticFiles(options.webRoot ?? defaultWebRoot())
-  ).pipe(Layer.provide(ApiKeys.layer))
+  ).pipe(Layer.provide(ApiKeys.layer), Layer.provideMerge(KnownHead.layer))
 
 /**
- * The server on `host:port`, for as long as the layer lives.
+ * The server on `host:port`, for as long as the layer lives (with the head it follows,
+ * `KnownHead`, which tests look at).
  *
  * @since 0.4.0
  * @category layers
  */
 export const layer = (options: ServeOptions): Layer.Layer<
-  HttpServer.HttpServer,
+  HttpServer.HttpServer | KnownHead.KnownHead,
   HttpServerError.ServeError,
   Terrarium | ReadModel | LogStore | ApiKeyStore
 > =>

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as ApiKeys from "../../src/http/ApiKeys.ts"
+import type { KnownHead } from "../../src/http/KnownHead.ts"
 import * as Server from "../../src/http/Server.ts"
 import * as Setup from "../../src/Setup.ts"
 import { Terrarium } from "../../src/Terrarium.ts"
@@ -19,7 +20,7 @@ export interface ApiServer {
   readonly keyB: string
   /** The log's head: what a test compares before and after a refused request. */
   readonly head: () => Promise<number>
-  readonly run: <A, E>(effect: Effect.Effect<A, E, Terrarium | ApiKeys.ApiKeys>) => Promise<A>
+  readonly run: <A, E>(effect: Effect.Effect<A, E, Terrarium | ApiKeys.ApiKeys | KnownHead>) => Promise<A>
   readonly close: () => Promise<void>
 }
 
@@ -41,7 +42,7 @@ export const startApiServer = async (options: { readonly webRoot?: string; reado
     Layer.provideMerge(ApiKeys.layer),
     Layer.provideMerge(terrarium)
   )
-  const runtime = ManagedRuntime.make(layer as Layer.Layer<HttpServer.HttpServer | ApiKeys.ApiKeys | Terrarium, unknown>)
+  const runtime = ManagedRuntime.make(layer as Layer.Layer<HttpServer.HttpServer | ApiKeys.ApiKeys | Terrarium | KnownHead, unknown>)
   const address = await runtime.runPromise(HttpServer.HttpServer.use((server) => Effect.succeed(server.address)))
   const keyOf = (workspace: string) =>
     runtime.runPromise(ApiKeys.ApiKeys.use((keys) => keys.create({ workspace, actor: "test" }))).then((k) => Redacted.value(k.key))

@@ -138,6 +138,10 @@ describe("versions", () => {
     assert.strictEqual(same.status, 200)
     const described = await call("PUT", "/team-a/environments/torch/versions/1.0", { body: body("torch==2.5.1", { description: "second", tags: { owner: "x" } }) })
     assert.deepStrictEqual([described.status, described.json.properties.description, described.json.properties.tags], [200, "second", { owner: "x" }])
+    // A read, and the same read remembered, are the bytes and type the framework encodes for the write's answer.
+    for (const read of [await call("GET", "/team-a/environments/torch/versions/1.0"), await call("GET", "/team-a/environments/torch/versions/1.0")]) {
+      assert.deepStrictEqual([read.status, read.text, read.headers.get("content-type")], [200, described.text, described.headers.get("content-type")])
+    }
     const conflict = await refused(409, "PUT", "/team-a/environments/torch/versions/1.0", { body: body("torch==2.5.0") })
     assert.deepStrictEqual([conflict._tag, conflict.reason], ["EnvironmentError", "VersionConflict"])
   })
@@ -288,6 +292,14 @@ describe("lists", () => {
       next = page.json.nextLink
     }
     assert.deepStrictEqual(names, ["alpha", "beta", "from-context", "gamma", "pydata", "torch"])
+    // Descending, through the same pages' memory of the sorted list: the same names the other way.
+    const down: Array<string> = []
+    for (let next: string | undefined = "/team-a/environments?environmentType=UserCreated&$top=4&$orderBy=name desc"; next !== undefined;) {
+      const page: any = await call("GET", next.startsWith("/api") ? `${s.baseUrl}${next}` : next)
+      down.push(...page.json.value.map((e: any) => e.name))
+      next = page.json.nextLink
+    }
+    assert.deepStrictEqual(down, [...names].reverse())
     // As of a position before alpha was registered, the list had none of alpha, beta, gamma (from-context came before).
     const alphaAt = (await call("GET", "/team-a/environments/alpha/events")).json.value[0].position
     const before = await call("GET", `/team-a/environments?environmentType=UserCreated&asOf=${alphaAt - 1}`)
@@ -303,6 +315,11 @@ describe("lists", () => {
   })
 
   it("archiving an environment hides it from ActiveOnly and shows it in ArchivedOnly", async () => {
+    // Read before (twice: the second page is the remembered one), so that the lists after the write must be answered anew.
+    for (let i = 0; i < 2; i++) {
+      assert.include((await call("GET", "/team-a/environments?environmentType=UserCreated")).json.value.map((e: any) => e.name), "gamma")
+      assert.deepStrictEqual((await call("GET", "/team-a/environments?listViewType=ArchivedOnly")).json.value, [])
+    }
     assert.strictEqual((await call("POST", "/team-a/environments/gamma/archive")).json.properties.isArchived, true)
     const active = await call("GET", "/team-a/environments?environmentType=UserCreated")
     assert.notInclude(active.json.value.map((e: any) => e.name), "gamma")

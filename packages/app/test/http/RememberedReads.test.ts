@@ -1,13 +1,14 @@
 /**
- * The HTTP server's memory of version reads (`makeRemembered` in `Handlers.ts`), over a log and a
- * read model whose head and checkpoint the test sets: an answer is reused only at the head it was
+ * The HTTP server's memory of version reads (`makeRemembered` in `Handlers.ts`), over a known
+ * head (KnownHead.ts) and a read model checkpoint that the test sets: an answer is reused only at the head it was
  * read at, and never kept when the read model was behind that head (its rows could be stale) or
  * the head moved while it was read.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, Projections } from "@terrarium/domain"
+import { Projections } from "@terrarium/domain"
 import { Effect } from "effect"
 import { makeRemembered } from "../../src/http/Handlers.ts"
+import { KnownHead } from "../../src/http/KnownHead.ts"
 
 describe("the memory of version reads", () => {
   const world = { head: 5, checkpoint: 5, reads: 0, moveHeadWhileReading: false }
@@ -16,9 +17,9 @@ describe("the memory of version reads", () => {
     if (world.moveHeadWhileReading) world.head++
     return `answer ${world.reads} at ${world.head}`
   })
-  const run = <A>(effect: Effect.Effect<A, unknown, EventStore | Projections>) =>
+  const run = <A>(effect: Effect.Effect<A, unknown, KnownHead | Projections>) =>
     effect.pipe(
-      Effect.provideService(EventStore, { head: Effect.sync(() => world.head) } as never),
+      Effect.provideService(KnownHead, { current: Effect.sync(() => world.head) } as never),
       Effect.provideService(Projections, { checkpoint: Effect.sync(() => world.checkpoint) } as never)
     )
 

@@ -165,6 +165,18 @@ export class EventStore extends Context.Service<EventStore, {
   readonly subscribe: (options: SubscribeOptions) => Stream.Stream<RecordedEvent, EventStoreError>
   /** The position of the last committed event (0 for an empty log). */
   readonly head: Effect.Effect<number, EventStoreError>
+  /**
+   * The head as it moves, pushed rather than asked, for a reader that keeps answers per head (the
+   * HTTP server): first the head once the store is listening, then the head after each later
+   * append is committed, by this store or any other on the same log (this process's own appends
+   * as they complete; another process's when its announcement is delivered). Rising only, and
+   * it may skip positions (a burst of appends announces its last). While the stream runs, its
+   * last element is the head up to that delivery. It fails when the store stops hearing of
+   * appends (the listening connection is lost, or stops answering its periodic check): from
+   * then on, until a new subscription has given its first element, the head must be asked
+   * (`head`).
+   */
+  readonly heads: Stream.Stream<number, EventStoreError>
   /** The last position at or before a point in time (0 if none): the basis of as-of queries. */
   readonly positionAt: (at: Date) => Effect.Effect<number, EventStoreError>
 }>()("terrarium/EventStore") {}

@@ -16,6 +16,7 @@
  *   takes effect, as a round trip to a database would: concurrent callers interleave (a writer
  *   that read a stream can lose the race to append to it) instead of each running to completion.
  * - **Subscriptions** wake on the next append instead of polling (`pollInterval` is not needed).
+ * - **Heads** are announced as each append completes (one process: nothing else to hear).
  *
  * @since 0.1.0
  */
@@ -33,6 +34,7 @@ import {
 import { Clock, Deferred, Effect, Layer, Option, Stream } from "effect"
 import { parseAsJsonb } from "../../sql/Jsonb.ts"
 import { type Append, encodeAppend, InvalidAppend, refusedAppend } from "../AppendInput.ts"
+import { HeadAnnouncer, headsOf } from "../Heads.ts"
 
 /** An event as the log keeps it: `data` and `metadata` as JSON text. */
 interface StoredEvent {
@@ -78,6 +80,7 @@ const make = Effect.sync(() => {
   const ids = new Set<string>()
   /** Completed, and replaced, by every append that writes: what a caught-up subscriber waits for. */
   let appended = Deferred.makeUnsafe<void>()
+  const announcer = new HeadAnnouncer()
 
   const write = (a: Append, now: number): Effect.Effect<AppendResult, EventStoreError> => {
     const positions = streams.get(keyOf(a.stream)) ?? []
@@ -104,6 +107,7 @@ const make = Effect.sync(() => {
     const done = appended
     appended = Deferred.makeUnsafe<void>()
     Deferred.doneUnsafe(done, Effect.void)
+    announcer.announce(log.length)
     return Effect.succeed({ streamVersion: positions.length, position: log.length })
   }
 
@@ -168,7 +172,7 @@ const make = Effect.sync(() => {
       return lo
     }))
 
-  return EventStore.of({ append, readStream, readAll, subscribe, head, positionAt })
+  return EventStore.of({ append, readStream, readAll, subscribe, head, heads: headsOf(announcer, head), positionAt })
 })
 
 /**

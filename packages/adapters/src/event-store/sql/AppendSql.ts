@@ -29,6 +29,7 @@ import type { Database, DatabaseError } from "../../sql/Database.ts"
 import type { EventLogTables } from "../../sql/tables.ts"
 import type { Append, EncodedEvent } from "../AppendInput.ts"
 import type { Writer } from "./GroupCommit.ts"
+import { headChannelOf } from "../Heads.ts"
 import { type LogTail, logTailOf } from "./LogTail.ts"
 import { fromDatabaseError } from "./StorageFailures.ts"
 
@@ -58,6 +59,19 @@ const batchDocument = (batch: ReadonlyArray<Append>): string =>
 // texts, so nothing to build per call.
 const APPEND_ONE = `select events_append_one($1, $2, $3::integer, $4::uuid, $5, $6::integer, $7::jsonb, $8::jsonb) as r`
 const APPEND_BATCH = `select events_append($1::jsonb) as results`
+/**
+ * On PostgreSQL the same statements announce what they committed to other processes
+ * (Heads.ts): `pg_notify` in the append's own statement, so the notification is sent exactly
+ * when its transaction commits, and not at all when it is refused. Each append function is
+ * called once (a materialised CTE), its outcome read as before. PGlite has one process, which
+ * announces in-process: nothing to send there.
+ */
+const APPEND_ONE_ANNOUNCED = `with a as materialized (
+  select events_append_one($1, $2, $3::integer, $4::uuid, $5, $6::integer, $7::jsonb, $8::jsonb) as r)
+  select r, case when r[1] = 1 then pg_notify($9, r[3]::text) end as announced from a`
+const APPEND_BATCH_ANNOUNCED = `with a as materialized (select events_append($1::jsonb) as results),
+  p as (select max((o->>'position')::bigint) as position from a, jsonb_array_elements(a.results::jsonb) o where (o->>'ok')::boolean)
+  select a.results, case when p.position is not null then pg_notify($2, p.position::text) end as announced from a, p`
 const INSERT_KNOWN = `insert into events (position, workspace, stream, stream_version, event_id, event_type,
   schema_version, data, metadata, occurred_at) values ($1, $2, $3, $4, $5::uuid, $6, $7, $8::jsonb, $9::jsonb, $10::timestamptz)`
 
@@ -70,12 +84,14 @@ const INSERT_KNOWN = `insert into events (position, workspace, stream, stream_ve
 export const appendWriter = (database: Database["Service"]): Writer<Append, AppendResult, EventStoreError> => {
   // PGlite: one process, one connection, so what this process wrote is all there is (LogTail.ts).
   const tail = database.kind === "pglite" ? logTailOf(database.db) : undefined
+  // PostgreSQL: other processes hear of each append by its notification.
+  const channel = database.kind === "postgres" ? headChannelOf(database.schema) : undefined
 
   /** One event through `events_append_one` (migration 0005): the table decides everything. */
   const appendOne = (p: Append, e: EncodedEvent): Effect.Effect<ReadonlyArray<AppendOutcome>, DatabaseError> =>
-    database.execute<{ r: ReadonlyArray<number | string> | null }>("append", APPEND_ONE, [
+    database.execute<{ r: ReadonlyArray<number | string> | null }>("append", channel === undefined ? APPEND_ONE : APPEND_ONE_ANNOUNCED, [
       p.stream.workspace, p.stream.stream, p.expected === "any" ? null : p.expected,
-      e.id, e.type, e.schemaVersion, e.data, e.metadata
+      e.id, e.type, e.schemaVersion, e.data, e.metadata, ...(channel === undefined ? [] : [channel])
     ]).pipe(Effect.map((rows) => {
       // [1, version, position, occurred_at ms] when appended, [0, actual version, 0, 0] on a
       // version conflict. bigint elements arrive as numbers (PGlite) or strings (pg).
@@ -131,7 +147,11 @@ export const appendWriter = (database: Database["Service"]): Writer<Append, Appe
           Effect.flatMap((outcome) => (outcome === undefined ? appendOne(only, e) : Effect.succeed([outcome])))
         )
       }
-      return database.execute<{ results: ReadonlyArray<AppendOutcome> }>("append", APPEND_BATCH, [batchDocument(batch)]).pipe(
+      return database.execute<{ results: ReadonlyArray<AppendOutcome> }>(
+        "append",
+        channel === undefined ? APPEND_BATCH : APPEND_BATCH_ANNOUNCED,
+        channel === undefined ? [batchDocument(batch)] : [batchDocument(batch), channel]
+      ).pipe(
         Effect.map((rows) => {
           const outcomes = rows[0]?.results ?? []
           if (tail !== undefined) {

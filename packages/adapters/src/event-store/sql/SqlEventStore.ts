@@ -7,16 +7,19 @@
  * - GroupCommit.ts: concurrent appends share transactions (leader and queue);
  * - AppendSql.ts: the append statements (dense positions without a visibility gap) and PGlite's
  *   fast path over the remembered tail (LogTail.ts);
- * - ReadSql.ts: the reads.
+ * - ReadSql.ts: the reads;
+ * - ../Heads.ts: `heads`, this process's appends announced in-process and, on PostgreSQL, other
+ *   processes' heard by LISTEN (each append's statement sends `pg_notify`, AppendSql.ts).
  *
  * See docs/event-store.md for the design and the measurements behind each choice.
  *
  * @since 0.1.0
  */
 import { describeCause, EventStore, type ExpectedVersion, type NewEvent, storageFailure, type StreamRef } from "@terrarium/domain"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { Database } from "../../sql/Database.ts"
 import { encodeAppend, InvalidAppend, refusedAppend } from "../AppendInput.ts"
+import { headAnnouncerOf, headChannelOf, headsOf, type RemoteHeads } from "../Heads.ts"
 import { appendWriter } from "./AppendSql.ts"
 import * as GroupCommit from "./GroupCommit.ts"
 import { reads } from "./ReadSql.ts"
@@ -29,6 +32,7 @@ export interface SqlEventStoreOptions {
 
 const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
   const database = yield* Database
+  const announcer = headAnnouncerOf(database.db)
   const queue = yield* GroupCommit.make({
     writer: appendWriter(database),
     maxBatch: options.maxBatch ?? 256,
@@ -45,10 +49,20 @@ const make = Effect.fnUntraced(function* (options: SqlEventStoreOptions = {}) {
   const append = (stream: StreamRef, expected: ExpectedVersion, events: ReadonlyArray<NewEvent>) =>
     Effect.suspend(() => {
       const encoded = encodeAppend(stream, expected, events)
-      return encoded instanceof InvalidAppend ? Effect.fail(refusedAppend(encoded)) : queue.submit(encoded)
+      return encoded instanceof InvalidAppend
+        ? Effect.fail(refusedAppend(encoded))
+        : Effect.tap(queue.submit(encoded), (result) => Effect.sync(() => announcer.announce(result.position)))
     })
 
-  return EventStore.of({ append, ...reads(database) })
+  const read = reads(database)
+  // Other processes append on PostgreSQL only (PGlite: one process has the database).
+  const remote: RemoteHeads | undefined = database.kind === "postgres"
+    ? database.listen(headChannelOf(database.schema)).pipe(
+      Stream.mapError((e) => storageFailure("heads", e)),
+      Stream.map((n) => n._tag === "Listening" ? n : { _tag: "Announced" as const, position: Number(n.payload) })
+    )
+    : undefined
+  return EventStore.of({ append, ...read, heads: headsOf(announcer, read.head, remote) })
 })
 
 /**
