@@ -19,8 +19,10 @@ import {
   CanonicalHash,
   CuratedCatalog,
   EnvironmentName,
+  Environment,
   type EnvironmentSummary,
   EventStore,
+  hasReservedPrefix,
   type ImageBuildRow,
   isCuratedName,
   LogStore,
@@ -462,6 +464,10 @@ const VersionsLive = (remembered: ReturnType<typeof makeRemembered<ReturnType<ty
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
+        // The name rule `POST …/versions` applies, so the review does not pass what create refuses.
+        if (hasReservedPrefix(name)) {
+          return yield* Effect.fail(new Environment.EnvironmentError({ reason: new Environment.ReservedPrefix({ name }) }))
+        }
         const { imported } = yield* withStoredContext(yield* definitionOf(name, payload))
         const hash = yield* CanonicalHash.hash(imported.definition)
         const rows = yield* versionRows(ws, name).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<VersionRow>))
