@@ -119,6 +119,7 @@ const cases = (): ReadonlyArray<Case> => [
     expect: { field: "properties.description" }
   },
   { status: 400, method: "PATCH", path: "/team-a/environments/e", options: { body: "{not json", headers: { "content-type": "application/json" } } },
+  { status: 400, method: "PATCH", path: "/team-a/environments/e", options: { body: { properties: { image: "python:3.13" } } }, expect: { field: "properties.image" } },
   { status: 404, method: "PATCH", path: "/team-a/environments/nothing", options: { body: { properties: { description: "x" } } } },
   { status: 413, method: "PATCH", path: "/team-a/environments/e", options: { body: oversize() } },
   { status: 415, method: "PATCH", path: "/team-a/environments/e", options: { body: "description=x", headers: { "content-type": "text/plain" } } },
@@ -177,6 +178,7 @@ const cases = (): ReadonlyArray<Case> => [
   { status: 404, method: "GET", path: `${V}/9`, expect: { reason: "VersionNotFound" } },
   { status: 404, method: "GET", path: `${V}/@prod`, expect: { reason: "LabelNotFound" } },
   { status: 400, method: "PATCH", path: `${V}/2`, options: { body: { properties: { tags: "x" } } }, expect: { field: "properties.tags" } },
+  { status: 400, method: "PATCH", path: `${V}/2`, options: { body: { properties: { condaFile: "x" } } }, expect: { field: "properties.condaFile" } },
   { status: 404, method: "PATCH", path: `${V}/9`, options: { body: { properties: { description: "x" } } }, expect: { reason: "VersionNotFound" } },
   { status: 413, method: "PATCH", path: `${V}/2`, options: { body: oversize() } },
   // archive, restore a version
