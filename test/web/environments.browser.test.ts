@@ -480,11 +480,25 @@ describe("the Environments web page", () => {
     await page.getByText(`log position ${first.position}`).waitFor()
     expect(await page.getByLabel("Version", { exact: true }).count()).toBe(0)
     release()
-    await page.unroute(ofThen)
     // As of its first version the environment had that one.
     await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
+    await page.unrouteAll({ behavior: "wait" })
     expect(await page.getByLabel("Version", { exact: true }).locator("option").allTextContents()).toEqual(["1"])
     await page.getByRole("link", { name: "Back to now" }).click()
     await page.getByText(/Read-only view as of/).waitFor({ state: "detached" })
+  })
+
+  it("shows a curated environment read-only: no Build, Archive, edit, or version archive", async () => {
+    const curated = (await apiGet("/environments?environmentType=Curated&$top=1")).body.value[0].name as string
+    await page.goto(`${server.url}/environments/${curated}`)
+    await page.getByRole("heading", { name: curated, level: 1 }).waitFor()
+    await page.getByRole("tabpanel").getByText("Canonical hash").waitFor()
+    const toolbar = page.getByRole("toolbar", { name: "Actions" })
+    await toolbar.getByRole("button", { name: "Download YAML" }).waitFor()
+    expect(await toolbar.getByRole("button", { name: /^(Build|Rebuild|Archive|Restore)$/ }).count()).toBe(0)
+    expect(await page.getByRole("button", { name: "Edit description and tags" }).count()).toBe(0)
+    await page.getByRole("tab", { name: "Versions" }).click()
+    await page.getByRole("table", { name: `Versions of ${curated}` }).waitFor()
+    expect(await page.getByRole("button", { name: /^(Archive|Restore) version/ }).count()).toBe(0)
   })
 })

@@ -576,6 +576,9 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
     )
   }
   if (!container.data || !version.data) return <Loading />
+  // A curated environment is the catalog's: every workspace sees it, none changes it.
+  const curated = container.data.properties.environmentType === "Curated"
+  const unchangeable = readOnly || curated
 
   return (
     <section aria-labelledby="env-title">
@@ -601,7 +604,7 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
         </div>
       </div>
       <div class="toolbar" role="toolbar" aria-label="Actions">
-        {!readOnly && container.data.properties.environmentType !== "Curated" ? (
+        {!unchangeable ? (
           <>
             <button type="button" class="primary" onClick={() => void build()} disabled={working}>
               {built ? "Rebuild" : "Build"}
@@ -626,10 +629,10 @@ export const EnvironmentPage = ({ name, params, asOf }: { name: string; params: 
       <ErrorMessage error={actionError} />
       <Tabs tabs={TABS} selected={tab} onSelect={(id) => go({ tab: id === "details" ? undefined : id })} label="Version views" idPrefix="version" />
       <TabPanel idPrefix="version" selected={tab}>
-        {tab === "details" ? <DetailsTab name={name} version={version.data} readOnly={readOnly} onChanged={version.reload} /> : null}
+        {tab === "details" ? <DetailsTab name={name} version={version.data} readOnly={unchangeable} onChanged={version.reload} /> : null}
         {tab === "context" ? <ContextTab name={name} version={current} /> : null}
         {tab === "log" ? <LogTab name={name} version={current} buildId={buildId} onEnded={version.reload} /> : null}
-        {tab === "versions" ? <VersionsTab name={name} asOf={asOf} readOnly={readOnly} current={current} /> : null}
+        {tab === "versions" ? <VersionsTab name={name} asOf={asOf} readOnly={unchangeable} current={current} /> : null}
         {tab === "timeline" ? <TimelineTab name={name} asOf={asOf} /> : null}
       </TabPanel>
     </section>
