@@ -488,6 +488,20 @@ describe("the Environments web page", () => {
     await page.getByText(/Read-only view as of/).waitFor({ state: "detached" })
   })
 
+  it("the version picker opens another version: its address and its details", async () => {
+    await page.goto(`${server.url}/environments/${NAME}`)
+    const picker = page.getByLabel("Version", { exact: true })
+    await picker.waitFor()
+    expect(await picker.inputValue()).toBe("2")
+    await picker.selectOption("1")
+    await page.waitForURL((url) => url.searchParams.get("version") === "1")
+    const first = await apiGet(`/environments/${NAME}/versions/1`)
+    await page.getByRole("tabpanel").getByText(first.body.properties.terrarium.canonicalHash).waitFor()
+    expect(await page.getByRole("tabpanel").textContent()).not.toContain(
+      (await apiGet(`/environments/${NAME}/versions/2`)).body.properties.terrarium.canonicalHash
+    )
+  })
+
   it("shows a curated environment read-only: no Build, Archive, edit, or version archive", async () => {
     const curated = (await apiGet("/environments?environmentType=Curated&$top=1")).body.value[0].name as string
     await page.goto(`${server.url}/environments/${curated}`)
