@@ -310,7 +310,10 @@ const EnvironmentsLive = (listings: Listings) => HttpApiBuilder.group(TerrariumA
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
         const t = yield* Terrarium
-        const latest = latestOf(yield* versionRows(ws, name))
+        const rows = yield* versionRows(ws, name)
+        // No version: the use case says whether the environment is missing (EnvironmentNotFound) or has a draft only.
+        if (rows.length === 0) yield* t.show({ workspace: ws, ref: { name, label: "latest" } })
+        const latest = latestOf(rows)
         if (latest === undefined) return yield* Effect.fail(notFound(`environment '${ws}/${name}' has no version to describe`, "NoActiveVersion"))
         const { description, tags } = payload.properties
         if (description !== undefined || tags !== undefined) {

@@ -120,7 +120,7 @@ const cases = (): ReadonlyArray<Case> => [
   },
   { status: 400, method: "PATCH", path: "/team-a/environments/e", options: { body: "{not json", headers: { "content-type": "application/json" } } },
   { status: 400, method: "PATCH", path: "/team-a/environments/e", options: { body: { properties: { image: "python:3.13" } } }, expect: { field: "properties.image" } },
-  { status: 404, method: "PATCH", path: "/team-a/environments/nothing", options: { body: { properties: { description: "x" } } } },
+  { status: 404, method: "PATCH", path: "/team-a/environments/nothing", options: { body: { properties: { description: "x" } } }, expect: { reason: "EnvironmentNotFound" } },
   { status: 413, method: "PATCH", path: "/team-a/environments/e", options: { body: oversize() } },
   { status: 415, method: "PATCH", path: "/team-a/environments/e", options: { body: "description=x", headers: { "content-type": "text/plain" } } },
   // archive, restore an environment
