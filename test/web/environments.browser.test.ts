@@ -112,6 +112,11 @@ describe("the Environments web page", () => {
     // The server's conda and pip parsers name the field and the line.
     expect(await alert.textContent()).toMatch(/condaFile\)?:4: invalid pip requirement/)
     expect((await apiGet(`/environments/${NAME}`)).status).toBe(404)
+    // A conda spec (not a pip one) goes through the CLI's conda parser: its line is named too.
+    await page.getByLabel(/Conda file/).fill("channels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - 'numpy >>> 2'\n")
+    await page.getByRole("button", { name: "Next" }).click()
+    await expect.poll(async () => (await alert.textContent()) ?? "").toMatch(/condaFile\)?:5:/)
+    expect((await apiGet(`/environments/${NAME}`)).status).toBe(404)
   })
 
   it("creates an environment through the wizard, showing the hash and that no image exists yet", async () => {
@@ -141,7 +146,11 @@ describe("the Environments web page", () => {
   it("creates one from a Dockerfile typed in the editor, and shows its build context as a file tree", async () => {
     await page.goto(`${server.url}/environments/new`)
     await page.getByLabel("Name", { exact: true }).fill("from-dockerfile")
-    await page.getByRole("radio", { name: /^Dockerfile/ }).check()
+    // By keyboard: the sources are one radio group; an arrow key moves from the checked one to the next.
+    await page.getByRole("radio", { name: /Docker image and conda file/ }).focus()
+    await page.keyboard.press("ArrowDown")
+    expect(await page.getByRole("radio", { name: /^Dockerfile/ }).isChecked()).toBe(true)
+    await checkView("wizard-source")
     await page.getByLabel("Dockerfile", { exact: true }).fill("FROM python:3.11-slim\nRUN pip install --no-cache-dir numpy==2.1.3\n")
     await page.getByRole("button", { name: "Next" }).click()
     await page.getByRole("heading", { name: /Customise/ }).waitFor()
@@ -219,19 +228,20 @@ describe("the Environments web page", () => {
     await page.getByRole("button", { name: "Apply filters" }).click()
     await page.getByText("No environments match.").waitFor()
     await page.getByLabel("Tag (name or name=value)").fill("team=vision")
-    await page.getByLabel("Search by name or description").fill("web-")
+    await page.getByLabel("Search by name", { exact: true }).fill("web-")
     await page.getByRole("button", { name: "Apply filters" }).click()
     await row.waitFor()
     await checkView("list")
     // Keyboard: the tabs move with the arrow keys; the Curated tab lists the catalog.
     await page.getByLabel("Tag (name or name=value)").fill("")
-    await page.getByLabel("Search by name or description").fill("")
+    await page.getByLabel("Search by name", { exact: true }).fill("")
     await page.getByRole("button", { name: "Apply filters" }).click()
     await page.getByRole("tab", { name: "Custom environments" }).focus()
     await page.keyboard.press("ArrowRight")
     expect(await page.getByRole("tab", { name: "Curated environments" }).getAttribute("aria-selected")).toBe("true")
     await page.getByRole("row", { name: /AzureML-/ }).first().waitFor()
     expect(await page.getByRole("row", { name: new RegExp(NAME) }).count()).toBe(0)
+    await checkView("list-curated")
     await page.keyboard.press("ArrowLeft")
     await row.waitFor()
   })
@@ -251,6 +261,84 @@ describe("the Environments web page", () => {
     expect(image.body.status).toBe("Built")
     expect(await page.getByRole("tabpanel").textContent()).toContain(image.body.digest)
     await checkView("details")
+  })
+
+  it("Rebuild asks for a fresh build of a built image, and follows its log", async () => {
+    const first = (await apiGet(`/environments/${NAME}/versions/1/builds`)).body.value[0].buildId as string
+    // The log is followed over Server-Sent Events.
+    const streamed = page.waitForRequest((request) => /\/builds\/[^/]+\/log\/stream$/.test(new URL(request.url()).pathname))
+    await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Rebuild" }).click()
+    await page.getByRole("status").getByText(/Build .* started\./).waitFor()
+    await page.getByRole("tab", { name: "Build log", selected: true }).waitFor()
+    await streamed
+    await page.getByTestId("log-status").getByText("Built").waitFor({ timeout: 60_000 })
+    const second = (await apiGet(`/environments/${NAME}/versions/1/builds`)).body.value[0].buildId as string
+    expect(second).not.toBe(first)
+    expect(await page.getByRole("tabpanel").textContent()).toContain(second)
+  })
+
+  it("the review step says when an image for the definition's hash exists already, and creating nothing appends nothing", async () => {
+    await page.goto(`${server.url}/environments/new`)
+    await page.getByLabel("Name", { exact: true }).fill(`${NAME}-twin`)
+    await page.getByLabel("Docker image", { exact: true }).fill("python:3.11-slim")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByLabel(/Conda file/).fill(CONDA_V1)
+    await page.getByLabel("Environment variables").fill("OMP_NUM_THREADS=1")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Tags/ }).waitFor()
+    await checkView("wizard-tags")
+    await page.getByRole("button", { name: "Next" }).click()
+    await page.getByRole("heading", { name: /Review/ }).waitFor()
+    const built = await apiGet(`/environments/${NAME}/versions/1`)
+    expect((await page.getByTestId("canonical-hash").textContent())!.trim()).toBe(built.body.properties.terrarium.canonicalHash)
+    expect(await page.getByTestId("image-exists").textContent()).toMatch(/already exists/)
+    await page.getByRole("button", { name: "Back" }).click()
+    await page.getByRole("heading", { name: /Tags/ }).waitFor()
+    expect((await apiGet(`/environments/${NAME}-twin`)).status).toBe(404)
+  })
+
+  it("is usable by keyboard: every action is reached by Tab, shows its focus, and works with Enter or Space", async () => {
+    await page.goto(`${server.url}/environments/${NAME}`)
+    await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
+    const reached = new Set<string>()
+    const wanted = ["Rebuild", "Archive", "Download YAML", "Compare", "Details", "Edit description and tags"]
+    await page.locator("body").focus()
+    for (let i = 0; i < 40 && !wanted.every((name) => reached.has(name)); i++) {
+      await page.keyboard.press("Tab")
+      const focused = await page.evaluate<{ name: string; visible: boolean }>(`(() => {
+        const element = document.activeElement
+        const style = getComputedStyle(element)
+        return {
+          name: (element.getAttribute("aria-label") || element.textContent || "").trim(),
+          visible: element.matches(":focus-visible") && style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0
+        }
+      })()`)
+      if (wanted.includes(focused.name)) {
+        expect(focused.visible, `focus of ${focused.name} is not visible`).toBe(true)
+        reached.add(focused.name)
+      }
+    }
+    expect([...reached].sort()).toEqual([...wanted].sort())
+    // Space presses a button; Enter follows a link or presses a button.
+    await page.getByRole("button", { name: "Download YAML" }).focus()
+    const [download] = await Promise.all([page.waitForEvent("download"), page.keyboard.press("Space")])
+    expect(download.suggestedFilename()).toBe(`${NAME}-1.yml`)
+    await page.getByRole("button", { name: "Edit description and tags" }).focus()
+    await page.keyboard.press("Enter")
+    await page.getByRole("form", { name: "Edit description and tags" }).waitFor()
+    await page.getByRole("button", { name: "Cancel" }).focus()
+    await page.keyboard.press("Space")
+    await page.getByRole("form", { name: "Edit description and tags" }).waitFor({ state: "detached" })
+    await page.getByRole("tab", { name: "Details" }).focus()
+    await page.keyboard.press("End")
+    await page.getByRole("tab", { name: "Timeline", selected: true }).waitFor()
+    await page.keyboard.press("Home")
+    await page.getByRole("tab", { name: "Details", selected: true }).waitFor()
+    await page.getByRole("toolbar", { name: "Actions" }).getByRole("link", { name: "Compare" }).focus()
+    await page.keyboard.press("Enter")
+    await page.getByRole("heading", { name: `Compare versions of ${NAME}` }).waitFor()
+    await page.goto(`${server.url}/environments/${NAME}`)
+    await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
   })
 
   it("edits the description and tags of a version, and downloads its YAML", async () => {
@@ -324,5 +412,111 @@ describe("the Environments web page", () => {
     const pastRow = page.getByRole("row", { name: new RegExp(NAME) })
     await pastRow.waitFor()
     expect(await pastRow.textContent()).not.toMatch(/archived/)
+    // No tab of the past offers a change either: no edit on Details, no archive or restore of a version.
+    const past = `${server.url}/environments/${NAME}?asOf=${encodeURIComponent(beforeArchive)}`
+    await page.goto(past)
+    await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
+    await page.getByRole("tabpanel").getByText("Canonical hash").waitFor()
+    expect(await page.getByRole("button", { name: "Edit description and tags" }).count()).toBe(0)
+    await page.goto(`${past}&tab=versions`)
+    await page.getByRole("table", { name: `Versions of ${NAME}` }).getByRole("row", { name: /^2 / }).waitFor()
+    expect(await page.getByRole("button", { name: /^(Archive|Restore) version/ }).count()).toBe(0)
+    // The wizard is not offered as of a past time, even by its address.
+    await page.goto(`${server.url}/environments/new?asOf=${encodeURIComponent(beforeArchive)}`)
+    await page.getByText("Creating is not possible in a past view.").waitFor()
+    expect(await page.getByRole("button", { name: /^(Next|Create)$/ }).count()).toBe(0)
+    // Compare works in the past too.
+    await page.goto(`${server.url}/environments/${NAME}/compare?from=1&to=2&asOf=${encodeURIComponent(beforeArchive)}`)
+    await page.getByTestId("diff").waitFor()
+    await page.getByText(/Read-only view as of/).waitFor()
+  })
+
+  it("restores the archived environment: back in the default list", async () => {
+    await page.goto(`${server.url}/environments/${NAME}`)
+    await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Restore" }).click()
+    await page.getByRole("status").getByText(`${NAME} restored.`).waitFor()
+    expect((await apiGet(`/environments/${NAME}`)).body.properties.isArchived).toBe(false)
+    await page.getByRole("toolbar", { name: "Actions" }).getByRole("button", { name: "Archive" }).waitFor()
+    await page.goto(`${server.url}/environments`)
+    await page.getByRole("row", { name: new RegExp(NAME) }).first().waitFor()
+  })
+
+  it("lists the versions on the Versions tab: archives and restores one, and picks two to compare", async () => {
+    await page.goto(`${server.url}/environments/${NAME}?tab=versions`)
+    const table = page.getByRole("table", { name: `Versions of ${NAME}` })
+    await table.getByRole("row", { name: /^2 / }).waitFor()
+    await checkView("versions")
+    await page.getByRole("button", { name: "Archive version 2" }).click()
+    await page.getByRole("button", { name: "Restore version 2" }).waitFor()
+    expect((await apiGet(`/environments/${NAME}/versions/2`)).body.properties.isArchived).toBe(true)
+    await page.getByRole("button", { name: "Restore version 2" }).click()
+    await page.getByRole("button", { name: "Archive version 2" }).waitFor()
+    expect((await apiGet(`/environments/${NAME}/versions/2`)).body.properties.isArchived).toBe(false)
+    const compare = page.getByRole("form", { name: "Compare versions" })
+    await compare.getByLabel("Compare from").selectOption("1")
+    await compare.getByLabel("to", { exact: true }).selectOption("2")
+    await compare.getByRole("button", { name: "Compare" }).click()
+    await page.getByTestId("diff").waitFor()
+    expect(new URL(page.url()).searchParams.get("from")).toBe("1")
+    expect(new URL(page.url()).searchParams.get("to")).toBe("2")
+  })
+
+  it("shows the audit timeline, each event a link to the view as of then", async () => {
+    await page.goto(`${server.url}/environments/${NAME}?tab=timeline`)
+    const timeline = page.getByRole("list", { name: "Audit timeline" })
+    await timeline.waitFor()
+    const events = (await apiGet(`/environments/${NAME}/events`)).body.value as Array<{ position: number; eventType: string }>
+    expect(await timeline.getByRole("listitem").count()).toBe(events.length)
+    // Archiving and restoring version 2 are on it.
+    expect(await timeline.textContent()).toMatch(/Archived[\s\S]*Restored|Restored[\s\S]*Archived/)
+    await checkView("timeline")
+    const first = events.find((event) => event.eventType === "Registered")!
+    // The API's answers of then are held back a moment: while the past is being read, the page
+    // shows nothing of now under the banner of then.
+    let release = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const ofThen = (url: URL) => url.pathname.startsWith("/api/") && url.searchParams.get("asOf") === String(first.position)
+    await page.route(ofThen, async (route) => {
+      await held
+      await route.continue()
+    })
+    await page.getByRole("link", { name: `view as of then (event ${first.position})` }).click()
+    await page.getByText(`log position ${first.position}`).waitFor()
+    expect(await page.getByLabel("Version", { exact: true }).count()).toBe(0)
+    release()
+    // As of its first version the environment had that one.
+    await page.getByRole("heading", { name: NAME, level: 1 }).waitFor()
+    await page.unrouteAll({ behavior: "wait" })
+    expect(await page.getByLabel("Version", { exact: true }).locator("option").allTextContents()).toEqual(["1"])
+    await page.getByRole("link", { name: "Back to now" }).click()
+    await page.getByText(/Read-only view as of/).waitFor({ state: "detached" })
+  })
+
+  it("the version picker opens another version: its address and its details", async () => {
+    await page.goto(`${server.url}/environments/${NAME}`)
+    const picker = page.getByLabel("Version", { exact: true })
+    await picker.waitFor()
+    expect(await picker.inputValue()).toBe("2")
+    await picker.selectOption("1")
+    await page.waitForURL((url) => url.searchParams.get("version") === "1")
+    const first = await apiGet(`/environments/${NAME}/versions/1`)
+    await page.getByRole("tabpanel").getByText(first.body.properties.terrarium.canonicalHash).waitFor()
+    expect(await page.getByRole("tabpanel").textContent()).not.toContain(
+      (await apiGet(`/environments/${NAME}/versions/2`)).body.properties.terrarium.canonicalHash
+    )
+  })
+
+  it("shows a curated environment read-only: no Build, Archive, edit, or version archive", async () => {
+    const curated = (await apiGet("/environments?environmentType=Curated&$top=1")).body.value[0].name as string
+    await page.goto(`${server.url}/environments/${curated}`)
+    await page.getByRole("heading", { name: curated, level: 1 }).waitFor()
+    await page.getByRole("tabpanel").getByText("Canonical hash").waitFor()
+    const toolbar = page.getByRole("toolbar", { name: "Actions" })
+    await toolbar.getByRole("button", { name: "Download YAML" }).waitFor()
+    expect(await toolbar.getByRole("button", { name: /^(Build|Rebuild|Archive|Restore)$/ }).count()).toBe(0)
+    expect(await page.getByRole("button", { name: "Edit description and tags" }).count()).toBe(0)
+    await page.getByRole("tab", { name: "Versions" }).click()
+    await page.getByRole("table", { name: `Versions of ${curated}` }).waitFor()
+    expect(await page.getByRole("button", { name: /^(Archive|Restore) version/ }).count()).toBe(0)
   })
 })

@@ -73,7 +73,7 @@ export const EnvironmentList = ({ params, asOf }: { params: URLSearchParams; asO
           }}
         >
           <div class="field">
-            <label for="search">Search by name or description</label>
+            <label for="search">Search by name</label>
             <input id="search" type="search" value={searchText} onInput={(event) => setSearchText(event.currentTarget.value)} />
           </div>
           <div class="field">

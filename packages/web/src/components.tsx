@@ -16,13 +16,20 @@ export interface Async<A> {
   readonly set: (data: A) => void
 }
 
-/** Runs `load` whenever `deps` change; the answer of a stale run is dropped. */
+/**
+ * Runs `load` whenever `deps` change; the answer of a stale run is dropped. A reload keeps the
+ * data shown until the new answer comes; new `deps` (another version, another `asOf`) drop it at
+ * once, so the page never shows one moment's data under another's address or banner.
+ */
 export const useAsync = <A,>(load: () => Promise<A>, deps: ReadonlyArray<unknown>): Async<A> => {
   const [state, setState] = useState<{ data?: A; error?: ApiError; loading: boolean }>({ loading: true })
   const [tick, setTick] = useState(0)
+  const lastTick = useRef(tick)
   useEffect(() => {
     let live = true
-    setState((previous) => ({ ...previous, loading: true }))
+    const reloading = lastTick.current !== tick
+    lastTick.current = tick
+    setState((previous) => (reloading ? { ...previous, loading: true } : { loading: true }))
     load().then(
       (data) => live && setState({ data, loading: false }),
       (error) => live && setState({ error: asApiError(error), loading: false })

@@ -321,7 +321,9 @@ const resourceEndpoints = <const Path extends `/${string}`, Params extends Schem
   resource: S
 ) => [
   HttpApiEndpoint.get("get", path, { params, query: asOfQuery, success: resource }),
-  HttpApiEndpoint.patch("update", path, { params, payload: MetadataPatch, success: resource }),
+  // Only description and tags change: a body naming anything else is refused, not half applied.
+  HttpApiEndpoint.patch("update", path, { params, payload: MetadataPatch, success: resource })
+    .annotate(HttpApi.PayloadParseOptions, { onExcessProperty: "error" }),
   HttpApiEndpoint.post("archive", `${path}/archive`, { params, success: resource }),
   HttpApiEndpoint.post("restore", `${path}/restore`, { params, success: resource })
 ] as const

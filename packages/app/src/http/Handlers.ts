@@ -20,7 +20,9 @@ import {
   CanonicalHash,
   CuratedCatalog,
   EnvironmentName,
+  Environment,
   type EnvironmentSummary,
+  hasReservedPrefix,
   type ImageBuildRow,
   isCuratedName,
   LogStore,
@@ -440,7 +442,10 @@ const EnvironmentsLive = (listings: Listings) => {
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
         const t = yield* Terrarium
-        const latest = latestOf(yield* versionRows(ws, name))
+        const rows = yield* versionRows(ws, name)
+        // No version: the use case says whether the environment is missing (EnvironmentNotFound) or has a draft only.
+        if (rows.length === 0) yield* t.show({ workspace: ws, ref: { name, label: "latest" } })
+        const latest = latestOf(rows)
         if (latest === undefined) return yield* Effect.fail(notFound(`environment '${ws}/${name}' has no version to describe`, "NoActiveVersion"))
         const { description, tags } = payload.properties
         if (description !== undefined || tags !== undefined) {
@@ -589,6 +594,10 @@ const VersionsLive = (remembered: RememberedResponses) => HttpApiBuilder.group(T
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
         const name = yield* environmentName(params.name)
+        // The name rule `POST …/versions` applies, so the review does not pass what create refuses.
+        if (hasReservedPrefix(name)) {
+          return yield* Effect.fail(new Environment.EnvironmentError({ reason: new Environment.ReservedPrefix({ name }) }))
+        }
         const { imported } = yield* withStoredContext(yield* definitionOf(name, payload))
         const hash = yield* CanonicalHash.hash(imported.definition)
         const rows = yield* versionRows(ws, name).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<VersionRow>))

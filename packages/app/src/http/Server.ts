@@ -36,7 +36,7 @@ export const MAX_BODY_BYTES = 1024 * 1024
 const RequestProblemsLive = Layer.succeed(RequestProblems)((httpEffect, { endpoint }) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const limit = endpoint.name === "uploadContext" ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES
+    const limit = endpoint.identifier === "uploadContext" ? MAX_UPLOAD_BYTES : MAX_BODY_BYTES
     const length = Number(request.headers["content-length"] ?? "0")
     if (Number.isFinite(length) && length > limit) {
       return yield* Effect.fail(makeProblem(413, { _tag: "PayloadTooLarge", detail: `the body has ${length} bytes; the limit is ${limit}` }))
@@ -56,10 +56,35 @@ const RequestProblemsLive = Layer.succeed(RequestProblems)((httpEffect, { endpoi
           const field = invalid.field
           return Effect.fail(makeProblem(400, { _tag: "InvalidInput", detail: `${where} ${field}: ${invalid.reason}`, field }))
         }
-      )
+      ),
+      // A body without Content-Length (chunked) that the bounded reader stops: the framework
+      // reads bodies as defects, so this is caught here to answer the same 413 problem.
+      Effect.catchDefect((defect) =>
+        bodyTooLarge(defect)
+          ? Effect.fail(makeProblem(413, { _tag: "PayloadTooLarge", detail: `the body is over the limit of ${limit} bytes` }))
+          : Effect.die(defect)),
+      // A body of a type the route does not take: the framework answers a bare 415; this
+      // answers the problem document every other error is.
+      Effect.map((response) =>
+        response.status === 415
+          ? HttpServerResponse.jsonUnsafe({
+            type: "about:blank",
+            title: "Unsupported Media Type",
+            status: 415,
+            detail: `a body of ${String(request.headers["content-type"] ?? "no type")} is not taken here; send ${endpoint.identifier === "uploadContext" ? "application/x-tar" : "application/json"}`,
+            _tag: "InvalidInput",
+            field: "Content-Type"
+          }, { status: 415, contentType: "application/problem+json" })
+          : response)
     )
   })
 )
+
+/** The body reader's refusal of a body over `MaxBodySize` (`RequestParseError`, reason `BodyTooLarge`). */
+const bodyTooLarge = (defect: unknown): boolean => {
+  const reason = (defect as { readonly reason?: { readonly reason?: unknown } } | null)?.reason
+  return typeof reason === "object" && reason !== null && reason.reason === "BodyTooLarge"
+}
 
 const AuthorizationLive = Layer.effect(Authorization)(Effect.gen(function*() {
   const keys = yield* ApiKeys.ApiKeys

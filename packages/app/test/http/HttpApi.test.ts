@@ -408,3 +408,40 @@ describe("the server", () => {
     assert.deepStrictEqual([byLabel.status, byLabel.json.name, byLabel.json.properties.terrarium.labels.includes("prod")], [200, "2", true])
   })
 })
+
+describe("versions paging and the image resource", () => {
+  it("the version list pages with $top and walks its nextLink; its $skip token given with another query is refused", async () => {
+    for (const pkg of ["p==1", "p==2", "p==3"]) {
+      assert.strictEqual((await call("POST", "/team-a/environments/paged/versions", { body: body(pkg) })).status, 201)
+    }
+    const names: Array<string> = []
+    let next: string | undefined = "/team-a/environments/paged/versions?$top=2"
+    let pages = 0
+    while (next !== undefined) {
+      const page: any = await call("GET", next.startsWith("/api") ? `${s.baseUrl}${next}` : next)
+      assert.strictEqual(page.status, 200, page.text)
+      assert.isAtMost(page.json.value.length, 2)
+      names.push(...page.json.value.map((v: any) => v.name))
+      next = page.json.nextLink
+      pages++
+    }
+    assert.deepStrictEqual([names, pages], [["3", "2", "1"], 2])
+    const first = await call("GET", "/team-a/environments/paged/versions?$top=2")
+    const token = new URL(first.json.nextLink, s.baseUrl).searchParams.get("$skip")!
+    await refused(400, "GET", `/team-a/environments/paged/versions?$top=2&listViewType=All&$skip=${token}`)
+  })
+
+  it("a built version's image says its reference, digest, hash, resolved lock and cached steps; building it again is a cache hit", async () => {
+    const image = (await call("GET", "/team-a/environments/alpha/versions/1/image")).json
+    const version = (await call("GET", "/team-a/environments/alpha/versions/1")).json
+    assert.strictEqual(image.status, "Built")
+    assert.strictEqual(image.canonicalHash, version.properties.terrarium.canonicalHash)
+    assert.isString(image.reference)
+    assert.match(image.digest, /^sha256:[0-9a-f]{64}$/)
+    // The lock the build resolved (the in-memory builder resolves nothing, so its lists are empty).
+    assert.deepStrictEqual(Object.keys(image.resolved ?? {}).sort(), ["conda", "pip"])
+    assert.isNumber(image.cachedSteps)
+    const again = await call("POST", "/team-a/environments/alpha/versions/1/builds")
+    assert.deepStrictEqual([again.status, again.json.cacheHit, again.json.image.digest], [200, true, image.digest])
+  })
+})
