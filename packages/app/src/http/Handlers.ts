@@ -28,7 +28,7 @@ import {
   type VersionRow,
   WorkspaceName
 } from "@terrarium/domain"
-import { Effect, Layer, Result, Schema, Scope, Deferred, Stream } from "effect"
+import { Clock, Effect, identity, Layer, Result, Schema, Scope, Deferred, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { type AsOf, decodeAsOf } from "../AsOf.ts"
@@ -661,6 +661,29 @@ const queuedResource = (hash: string, buildId: string | null): typeof Api.BuildR
   image: { ...imageStatusOf(hash, undefined), buildId }
 })
 
+/**
+ * Completes when following a build's log can give nothing more although its log was not sealed:
+ * the id names no build any more (its job ended without starting it: the hash was built or being
+ * built by another), or the build ended or was taken over a while ago (its log is sealed then, or
+ * never will be: its store was down, or its process died).
+ */
+const followEnds = (ws: string, buildId: string) =>
+  Effect.gen(function*() {
+    let over = 0
+    while (true) {
+      yield* Effect.sleep(FOLLOW_CHECK)
+      const found = yield* Effect.result(buildOf(ws, buildId))
+      if (Result.isFailure(found)) return
+      const now = found.success
+      // Twice in a row: a follower reads at least once a second, so it has every line by then.
+      over = now._tag === "Recorded" && (now.row.status !== "building" || now.next !== undefined) ? over + 1 : 0
+      if (over >= 2) return
+    }
+  })
+
+/** How often a follower of a build's log looks whether the build is still there to follow. */
+const FOLLOW_CHECK = "2 seconds"
+
 /** The resource of a build found by `buildOf`. */
 const foundResource = (found: Effect.Success<ReturnType<typeof buildOf>>) =>
   found._tag === "Queued" ? queuedResource(found.canonicalHash, found.buildId) : recordedResource(found.row, found.next)
@@ -716,7 +739,8 @@ const BuildsLive = (scope: Scope.Scope, remembered: ReturnType<typeof makeRememb
         }
         // Queued while a build of the hash runs: that build is the one that answers it.
         const image = yield* imageRow(v.canonicalHash)
-        const running = answer._tag === "Queued" && image?.status === "building" && (image.leaseExpiresAt?.getTime() ?? 0) > Date.now()
+        const now = yield* Clock.currentTimeMillis
+        const running = answer._tag === "Queued" && image?.status === "building" && (image.leaseExpiresAt?.getTime() ?? 0) > now
           ? image.buildId
           : undefined
         const buildId = answer._tag === "Started" ? answer.buildId : running ?? answer.buildId
@@ -767,12 +791,14 @@ const BuildsLive = (scope: Scope.Scope, remembered: ReturnType<typeof makeRememb
         // been sealed (its store was down then), and following it would never end.
         const follow = found._tag === "Queued" || (found.row.status === "building" && found.next === undefined)
         const canonicalHash = found._tag === "Queued" ? found.canonicalHash : found.row.canonicalHash
+        const services = yield* Effect.context<Projections | ReadModel | Terrarium>()
         const lastId = Number(request.headers["last-event-id"] ?? "0")
         const resumeAfter = Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0
         const encoder = new TextEncoder()
         let line = 0
         const body = t.buildLog({ canonicalHash, buildId: params.buildId, follow }).pipe(
           Stream.catchTag("LogStoreError", () => Stream.empty),
+          follow ? Stream.interruptWhen(Effect.provideContext(followEnds(ws, params.buildId), services)) : identity,
           Stream.filterMap((text) => {
             line++
             return line <= resumeAfter ? Result.failVoid : Result.succeed(sseEvent(line, { line, text }))
