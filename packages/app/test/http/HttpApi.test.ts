@@ -397,6 +397,16 @@ describe("every build of a hash", () => {
     assert.deepStrictEqual(next.json.value.map((b: any) => b.buildId), [first.buildId])
     assert.isUndefined(next.json.nextLink)
   })
+
+  it("a build id of another workspace's hash, asked in one's own workspace, is 404 exactly as an id that names nothing", async () => {
+    const [of] = (await call("GET", "/team-a/environments/beta/versions/1/builds")).json.value
+    const missing = crypto.randomUUID()
+    for (const suffix of ["", "/log", "/log/stream"]) {
+      const other = await refused(404, "GET", `/team-b/builds/${of.buildId}${suffix}`, { key: s.keyB })
+      const none = await refused(404, "GET", `/team-b/builds/${missing}${suffix}`, { key: s.keyB })
+      assert.deepStrictEqual({ ...other, detail: other.detail.replace(of.buildId, "ID") }, { ...none, detail: none.detail.replace(missing, "ID") })
+    }
+  })
 })
 
 describe("the server", () => {
