@@ -136,11 +136,11 @@ export const layerWith = (options: PgBossBuildQueueOptions): Layer.Layer<BuildQu
             catch: unavailable("queue the build")
           })),
       find: (buildId) =>
+        // A job id is a UUID: anything else names no job (and pg-boss would refuse to look).
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(buildId) ? Effect.succeed(undefined) :
         Effect.flatMap(boss("read the queue"), (b) =>
           Effect.tryPromise({
             try: async () => {
-              // A job id is a UUID: anything else names no job (and pg-boss would refuse to look).
-              if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(buildId)) return undefined
               const [job] = (await b.findJobs<BuildJob>(QUEUE, { id: buildId }))
                 .filter((j) => j.state === "created" || j.state === "retry" || j.state === "active")
               return job?.data
