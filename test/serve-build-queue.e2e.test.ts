@@ -3,8 +3,10 @@
  * PostgreSQL with the pg-boss queue, and a separate `terrarium worker` process that builds.
  * `POST …/builds` answers 202 with a build id at once; `GET /builds/{id}` then goes Queued →
  * Building → Built as the worker takes the job; the version's image names it; a second POST is a
- * cache hit that queues nothing. Once on the real Docker engine (a local package index of tiny
- * wheels), the rest with the in-memory builder.
+ * cache hit that queues nothing. On the real Docker engine (a local package index of tiny
+ * wheels) that flow once, and a failing build retried: each failed build keeps its own failure
+ * and log. The rest with the in-memory builder, including a worker killed mid-build: its build is
+ * shown failed once another took it over, and a follower of its never-sealed log is told the end.
  *
  * Across processes: two `serve` processes on one database and a worker; a client follows the log
  * as Server-Sent Events through serve B while the worker writes it, and resumes with
@@ -290,6 +292,11 @@ describe("HTTP builds queued for a worker on the real Docker engine", () => {
       `      - --index-url ${index.url}`, "      - demo-a", ""
     ].join("\n"))
     json(runCli(["environment", "create", "--file", file, "-o", "json"], env(dockerEnv)))
+    writeFileSync(`${home.path}/docker-broken.yml`, [
+      "name: docker-broken", `image: ${engine.baseImage}`, "conda_file:", "  dependencies:", "    - pip:",
+      `      - --index-url ${index.url}`, "      - demo-missing", ""
+    ].join("\n"))
+    json(runCli(["environment", "create", "--file", `${home.path}/docker-broken.yml`, "-o", "json"], env(dockerEnv)))
     base = await serve(dockerEnv)
   }, 300_000)
   afterAll(async () => {
@@ -302,5 +309,29 @@ describe("HTTP builds queued for a worker on the real Docker engine", () => {
     const inspected = execFileSync("/usr/bin/docker", ["-H", engine.dockerHost, "image", "inspect", "--format", "{{.Id}}", image.reference], { encoding: "utf8" })
     assert.strictEqual(inspected.trim(), image.digest)
     assert.strictEqual(image.canonicalHash, canonicalHash)
+  })
+
+  it("a failed build keeps its own failure and log after a retry fails again: both are found by id, newest first in the list", { timeout: 300_000 }, async () => {
+    await worker(dockerEnv)
+    const failedOnce = async () => {
+      const posted = await call(base, "POST", "/environments/docker-broken/versions/1/builds")
+      assert.strictEqual(posted.status, 202, posted.text)
+      return (await watch(base, posted.json.buildId)).last
+    }
+    const first = await failedOnce()
+    const second = await failedOnce()
+    assert.notStrictEqual(second.buildId, first.buildId)
+    assert.deepStrictEqual([first.status, first.cause, second.status, second.cause], ["Failed", "first", "Failed", "retry"])
+    const earlier = (await call(base, "GET", `/builds/${first.buildId}`)).json
+    assert.deepStrictEqual(earlier, first, "the first build reads as it ended, after the second")
+    assert.strictEqual(earlier.image.failure.reason, "PipUnresolvable")
+    assert.include(earlier.image.failure.message, "demo-missing")
+    assert.isNull(earlier.image.digest)
+    const log = (await call(base, "GET", `/builds/${first.buildId}/log`)).text
+    assert.include(log, first.buildId)
+    assert.include(log, "demo-missing")
+    assert.notInclude(log, second.buildId)
+    const list = (await call(base, "GET", "/environments/docker-broken/versions/1/builds")).json
+    assert.deepStrictEqual(list.value.map((b: any) => b.buildId), [second.buildId, first.buildId])
   })
 })
