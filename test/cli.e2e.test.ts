@@ -226,7 +226,7 @@ describe("terrarium CLI", () => {
     try {
       const run = (...args: Array<string>) => runCli(args, { TERRARIUM_HOME: own.path })
       json(run("environment", "create", "--name", "train", "--image", "python:3.11", "-o", "json"))
-      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 1, current: 1 })
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 2, current: 2 })
       // As a read model of an older release would be stored (and a row it projected otherwise).
       await Effect.runPromise(Effect.gen(function*() {
         const database = yield* Database
@@ -234,16 +234,16 @@ describe("terrarium CLI", () => {
         yield* database.execute("older release", "update audit_trail set summary = 'projected by the old release'", [])
       }).pipe(Effect.provide(Database.layerPglite({ dataDir: join(own.path, "data") })), Effect.provide(NodeServices.layer), Effect.scoped))
 
-      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 0, current: 1 })
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 0, current: 2 })
       assert.match(run("db", "status").stdout,
-        /\nprojection: +version 0, stale: this Terrarium projects version 1, the next read rebuilds the read models\n/)
+        /\nprojection: +version 0, stale: this Terrarium projects version 2, the next read rebuilds the read models\n/)
       const trail = run("audit", "train", "-o", "json")
       assert.strictEqual(trail.status, 0)
       assert.strictEqual(trail.stderr, "terrarium: warning: the read model was built by projection version 0 and this Terrarium " +
-        "projects version 1: rebuilding it from the event log before it is read\n")
+        "projects version 2: rebuilding it from the event log before it is read\n")
       assert.notInclude(trail.stdout, "projected by the old release")
-      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 1, current: 1 })
-      assert.match(run("db", "status").stdout, /\nprojection: +version 1\n/)
+      assert.deepStrictEqual(json(run("db", "status", "-o", "json")).projectionVersion, { stored: 2, current: 2 })
+      assert.match(run("db", "status").stdout, /\nprojection: +version 2\n/)
       assert.strictEqual(run("audit", "train").stderr, "")
     } finally {
       own.remove()

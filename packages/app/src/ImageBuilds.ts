@@ -94,7 +94,7 @@ export type BuildUpdate =
   | { readonly _tag: "Progress"; readonly progress: BuildProgress }
   | { readonly _tag: "Waiting"; readonly buildId: string; readonly holder: string; readonly leaseExpiresAt: Date }
   | { readonly _tag: "Started"; readonly buildId: string; readonly cause: Build.StartCause }
-  | { readonly _tag: "Queued"; readonly queued: boolean; readonly location: string }
+  | { readonly _tag: "Queued"; readonly queued: boolean; readonly location: string; readonly buildId: string | undefined }
   | { readonly _tag: "LogUnavailable"; readonly buildId: string; readonly message: string }
 
 /**
@@ -240,6 +240,14 @@ export interface ImageBuilds extends BaseImageRefresh.BaseImageRefresh {
   readonly images: Effect.Effect<ReadonlyArray<ImageBuildRow>, TerrariumError>
   /** The image status of a hash, if anything was ever asked for it (for `environment show`). */
   readonly imageStatus: (canonicalHash: string) => Effect.Effect<ImageBuildRow | undefined, TerrariumError>
+  /** The queued job of a build id that no worker has started yet (or is starting), if there is one. */
+  readonly queuedBuild: (buildId: string) => Effect.Effect<BuildJob | undefined, TerrariumError>
+  /**
+   * The log of one build of a hash; `follow`: until it is sealed. Where builds are queued the
+   * writer is another process: the queue's bell (PostgreSQL: LISTEN/NOTIFY) says when to read
+   * again, so a follower on any process sees the lines as they come.
+   */
+  readonly buildLog: (input: { readonly canonicalHash: string; readonly buildId: string; readonly follow: boolean }) => Stream.Stream<string, TerrariumError>
   /** The log of the last build of a version's hash (running, built or failed); `follow` until it ends. */
   readonly logs: (input: Scope & { readonly target: ImageTarget; readonly follow?: boolean | undefined }) => Stream.Stream<string, TerrariumError>
 }
@@ -428,11 +436,21 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
    * not the one the image records; the base is pulled again and the build's cause is `base-moved`.
    */
   const buildHere = (
-    input: Parameters<ImageBuilds["build"]>[0] & { readonly baseMovedTo?: string | undefined },
+    input: Parameters<ImageBuilds["build"]>[0] & { readonly baseMovedTo?: string | undefined; readonly buildId?: string | undefined },
     registry: ResolvedRegistry
   ): Effect.Effect<ImageBuildResult, TerrariumError> =>
     Effect.gen(function*() {
       const { version, hash, image, stream, update } = yield* subjectOf(input)
+      /**
+       * The id a queued job's requester was given (`BuildJob.buildId`): this call's first build
+       * starts under it, unless an earlier attempt of the job started it already (a retry after
+       * its worker died): every build has an id of its own.
+       */
+      let preferredId = input.buildId === undefined ? undefined : input.buildId
+      if (preferredId !== undefined) {
+        const rows = yield* store.readStream(stream)
+        if (rows.some((r) => r.type === "BuildStarted" && (r.data as { readonly buildId?: unknown }).buildId === preferredId)) preferredId = undefined
+      }
       const target = {
         stream, subject: { kind: "image build", name: hash }, actor: input.actor ?? caller.actor,
         correlationId: input.correlationId ?? uuidv7()
@@ -603,7 +621,8 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
           pullTried = true
           if ((yield* pullThrough(state, image, registry)) !== undefined) return answer("pulled", yield* recordedBuilt(state.built)).result
         }
-        const buildId = uuidv7()
+        const buildId = preferredId ?? uuidv7()
+        preferredId = undefined
         const now = yield* Clock.currentTimeMillis
         const started = yield* handle(target, () => Effect.succeed({
           _tag: "StartBuild" as const, canonicalHash: hash, image, buildId, holder: settings.holder, now, leaseMs, noCache, imageMissing, baseMovedTo,
@@ -673,9 +692,9 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
       }
       const queued = yield* q.enqueue({
         workspace: version.workspace, name: version.name, version: version.version, canonicalHash: hash, noCache,
-        requestedBy: input.actor ?? caller.actor
+        requestedBy: input.actor ?? caller.actor, buildId: uuidv7()
       })
-      yield* update({ _tag: "Queued", queued: queued.queued, location: q.location })
+      yield* update({ _tag: "Queued", queued: queued.queued, location: q.location, buildId: queued.buildId })
       let seen: string | undefined = before.running?.buildId
       let tail: Fiber.Fiber<void> | undefined
       const stopTail = Effect.suspend(() => (tail === undefined ? Effect.void : Fiber.interrupt(tail)))
@@ -788,6 +807,7 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
         Effect.flatMap(resolveRegistry(settings.registry ?? {}, undefined), (registry) =>
           buildHere({
             workspace: job.workspace, ref: { name: job.name, version: job.version }, noCache: job.noCache, actor: job.requestedBy,
+            buildId: job.buildId,
             // The worker's own output says when a build's log misses lines (its requester is elsewhere).
             onUpdate: (update) =>
               update._tag === "LogUnavailable" ? onJob?.(job, `warning: the build log could not be written: ${update.message}`) ?? Effect.void : Effect.void
@@ -831,6 +851,11 @@ export const make = (caller: Caller, settings: BuildSettings) => Effect.gen(func
     image,
     images: Effect.andThen(projections.catchUp, readModel.imageBuilds({})),
     imageStatus: (hash) => Effect.map(cacheRow(hash), (row) => row),
+    queuedBuild: (buildId) => (queue === undefined ? Effect.succeed(undefined) : queue.find(buildId)),
+    buildLog: ({ canonicalHash, buildId, follow }) => {
+      const key = Build.logKeyOf(canonicalHash, buildId)
+      return !follow ? plainLogs.read(key) : queue === undefined ? plainLogs.read(key, { follow: true }) : followAnnounced(queue, key)
+    },
     logs: ({ workspace, target, follow }) =>
       Stream.unwrap(Effect.map(image({ workspace, target }), (row) =>
         // Only a running build's log is followed: the log of one that ended may never have been

@@ -222,6 +222,36 @@ export type RowOp =
     readonly built: BuiltImageRow
   }
   | {
+    /** A `BuildStarted`: a build of its own (`builds`, migration 0016), running. */
+    readonly _tag: "InsertBuild"
+    readonly buildId: string
+    readonly canonicalHash: string
+    readonly image: string
+    readonly cause: Build.StartCause
+    readonly noCache: boolean
+    readonly leaseHolder: string
+    readonly leaseExpiresAt: Date
+    readonly at: Date
+    readonly position: number
+  }
+  | {
+    /** A `BuildLeaseRenewed`: the build's lease runs longer. */
+    readonly _tag: "RenewBuildLease"
+    readonly buildId: string
+    readonly leaseExpiresAt: Date
+    readonly position: number
+  }
+  | {
+    /** An `ImageBuilt` or `BuildFailed`: how the build of `buildId` ended. */
+    readonly _tag: "EndBuild"
+    readonly buildId: string
+    readonly status: "built" | "failed"
+    readonly built: BuiltImageRow | null
+    readonly failure: BuildFailureRow | null
+    readonly at: Date
+    readonly position: number
+  }
+  | {
     /** An `ImagePushed`: one more push of the hash's image (migration 0012). */
     readonly _tag: "InsertImagePush"
     readonly canonicalHash: string
@@ -455,22 +485,34 @@ export const projectBuild = (
     case "BuildRequested":
       return []
     case "BuildStarted":
-    case "BuildLeaseRenewed":
-      return [status({
-        status: "building", buildId: event.buildId, leaseHolder: event.holder, leaseExpiresAt: new Date(event.leaseExpiresAt), failure: null
-      })]
+    case "BuildLeaseRenewed": {
+      const lease = new Date(event.leaseExpiresAt)
+      return [
+        status({ status: "building", buildId: event.buildId, leaseHolder: event.holder, leaseExpiresAt: lease, failure: null }),
+        event._tag === "BuildStarted"
+          ? {
+            _tag: "InsertBuild", buildId: event.buildId, canonicalHash, image, cause: event.cause, noCache: event.noCache,
+            leaseHolder: event.holder, leaseExpiresAt: lease, at, position: recorded.position
+          }
+          : { _tag: "RenewBuildLease", buildId: event.buildId, leaseExpiresAt: lease, position: recorded.position }
+      ]
+    }
     case "ImageBuilt": {
-      const { _tag, ...built } = event
+      const { _tag, ...fields } = event
+      const built = { ...fields, builtAt: at }
       return [
         status({ status: "built", buildId: event.buildId, leaseHolder: null, leaseExpiresAt: null, failure: null }),
-        { _tag: "SetBuiltImage", canonicalHash, built: { ...built, builtAt: at } }
+        { _tag: "SetBuiltImage", canonicalHash, built },
+        { _tag: "EndBuild", buildId: event.buildId, status: "built", built, failure: null, at, position: recorded.position }
       ]
     }
     case "BuildFailed": {
-      const { _tag, ...failure } = event
-      return [status({
-        status: "failed", buildId: event.buildId, leaseHolder: null, leaseExpiresAt: null, failure: { ...failure, failedAt: at }
-      })]
+      const { _tag, ...fields } = event
+      const failure = { ...fields, failedAt: at }
+      return [
+        status({ status: "failed", buildId: event.buildId, leaseHolder: null, leaseExpiresAt: null, failure }),
+        { _tag: "EndBuild", buildId: event.buildId, status: "failed", built: null, failure, at, position: recorded.position }
+      ]
     }
     case "ImagePushed": {
       const { _tag, ...push } = event
@@ -585,7 +627,9 @@ export const SWAP_ROUNDS = 20
  * another version rebuilds it from the log before it serves, so an upgrade never serves rows the
  * old code built.
  *
+ * Version 2 (0.4.0): builds by id (`InsertBuild`, `RenewBuildLease`, `EndBuild`; migration 0016).
+ *
  * @since 0.1.0
  * @category projection
  */
-export const PROJECTION_VERSION = 1
+export const PROJECTION_VERSION = 2

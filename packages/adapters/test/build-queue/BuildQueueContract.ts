@@ -29,8 +29,8 @@ export const buildQueueContract = <E>(name: string, queueLayer: Layer.Layer<Buil
       Effect.gen(function*() {
         const queue = yield* BuildQueue
         const h = hash()
-        assert.deepStrictEqual(yield* queue.enqueue(jobOf(h)), { queued: true })
-        assert.deepStrictEqual(yield* queue.enqueue(jobOf(h)), { queued: false })
+        assert.deepStrictEqual(yield* queue.enqueue(jobOf(h)), { queued: true, buildId: undefined })
+        assert.deepStrictEqual(yield* queue.enqueue(jobOf(h)), { queued: false, buildId: undefined })
         assert.isTrue(yield* queue.pending(h))
         const runs: Array<BuildJob> = []
         const worker = yield* Effect.forkChild(queue.work({}, (job) => Effect.sync(() => void (job.canonicalHash === h && runs.push(job)))))
@@ -38,6 +38,29 @@ export const buildQueueContract = <E>(name: string, queueLayer: Layer.Layer<Buil
         yield* Effect.sleep("1500 millis")
         yield* Fiber.interrupt(worker)
         assert.deepStrictEqual(runs, [jobOf(h)])
+      }))
+
+    it.effect("a job's build id: answered for the job waiting, found while it waits and runs, not once it ended", () =>
+      Effect.gen(function*() {
+        const queue = yield* BuildQueue
+        const h = hash()
+        const [first, second] = [crypto.randomUUID(), crypto.randomUUID()]
+        const job = { ...jobOf(h), buildId: first }
+        assert.deepStrictEqual(yield* queue.enqueue(job), { queued: true, buildId: first })
+        assert.deepStrictEqual(yield* queue.enqueue({ ...jobOf(h), buildId: second }), { queued: false, buildId: first }, "the waiting job's id")
+        assert.deepStrictEqual(yield* queue.find(first), job)
+        assert.isUndefined(yield* queue.find(second))
+        assert.isUndefined(yield* queue.find("not-a-build"))
+        const release = yield* Deferred.make<void>()
+        const started = yield* Deferred.make<void>()
+        const worker = yield* Effect.forkChild(queue.work({}, (run) =>
+          run.canonicalHash !== h ? Effect.void : Deferred.succeed(started, undefined).pipe(Effect.andThen(Deferred.await(release)))))
+        yield* Deferred.await(started)
+        assert.deepStrictEqual(yield* queue.find(first), job, "found while it runs")
+        yield* Deferred.succeed(release, undefined)
+        yield* eventually(Effect.map(queue.pending(h), (p) => !p))
+        yield* Fiber.interrupt(worker)
+        assert.isUndefined(yield* queue.find(first), "gone once it ended")
       }))
 
     it.effect("a failed run is retried", () =>

@@ -78,10 +78,10 @@ export const readModelView = Effect.gen(function* () {
   }
   const cache: Record<string, unknown> = {}
   for (const hash of [...hashSet].sort()) cache[hash] = yield* read.cacheLookup(hash)
-  return {
-    workspaces, curatedCatalog: yield* read.curatedCatalog(), cache, quarantine: yield* read.quarantine({}),
-    images: yield* read.imageBuilds({})
-  }
+  const images = yield* read.imageBuilds({})
+  const builds: Record<string, unknown> = {}
+  for (const image of images) builds[image.canonicalHash] = yield* read.builds({ canonicalHash: image.canonicalHash })
+  return { workspaces, curatedCatalog: yield* read.curatedCatalog(), cache, quarantine: yield* read.quarantine({}), images, builds }
 })
 
 /** Every audit entry of every workspace of the log. */
@@ -240,6 +240,69 @@ export const readModelContract = <R = never, E = never, E2 = never>(
         const [rebuilding] = yield* read.imageBuilds({ canonicalHash: hash })
         assert.strictEqual(rebuilding?.status, "building")
         assert.strictEqual(rebuilding?.pushes.length, 2, "the pushes stay while a rebuild runs")
+        const incremental = yield* state
+        yield* projections.rebuild
+        assert.deepStrictEqual(yield* state, incremental)
+      })))
+
+    it.effect("every build keeps its own row by id (failed, rebuilt, taken over), within a batch and across batches, and a rebuild agrees", () =>
+      run(Effect.gen(function* () {
+        const store = yield* EventStore
+        const projections = yield* Projections
+        const read = yield* ReadModel
+        const hash = `sha256:${"f".repeat(64)}`
+        const image = Build.imageNameOf(hash)
+        const append = (events: ReadonlyArray<Build.BuildEvent>) =>
+          store.append(Build.streamOf(hash), "any", events.map((event) =>
+            EventCodec.encodeBuild(event, { actor: "builder", correlationId: crypto.randomUUID(), causationId: null }, crypto.randomUUID())))
+        const requested = (noCache: boolean) =>
+          new Build.BuildRequested({ canonicalHash: hash, image, requestedBy: { workspace: "w", name: "n", version: "1" }, noCache })
+        const started = (buildId: string, cause: Build.StartCause, lease: number, noCache = false) =>
+          new Build.BuildStarted({ buildId, holder: `host:${buildId}`, leaseExpiresAt: lease, noCache, cause })
+        const built = (buildId: string, imageId: string) =>
+          new Build.ImageBuilt({
+            buildId, image, imageId, sizeBytes: 1, baseImageDigest: null, resolved: { conda: [], pip: [{ name: "demo-a", version: buildId }] },
+            durationMs: 1, logKey: Build.logKeyOf(hash, buildId), builderVersion: "memory/1", cachedSteps: 0, totalSteps: 1, drift: []
+          })
+        const imageOf = (c: string) => `sha256:${c.repeat(64)}`
+        // x1 fails, x2 (retry) is started and renewed in one batch, and dies; x3 takes over and builds
+        // in a later batch, with a push; x4 (base moved) rebuilds it: each build keeps its own row.
+        yield* append([requested(false), started("x1", "first", 1_000),
+          new Build.BuildFailed({ buildId: "x1", reason: "StepFailed", message: "step failed", step: "RUN pip", logKey: Build.logKeyOf(hash, "x1"), logTail: ["boom"] }),
+          requested(false), started("x2", "retry", 2_000), new Build.BuildLeaseRenewed({ buildId: "x2", holder: "host:x2", leaseExpiresAt: 3_000 })])
+        yield* projections.catchUp
+        yield* append([new Build.BuildLeaseRenewed({ buildId: "x2", holder: "host:x2", leaseExpiresAt: 4_000 })])
+        yield* projections.catchUp
+        yield* append([requested(false), started("x3", "takeover", 9_000)])
+        yield* projections.catchUp
+        yield* append([built("x3", imageOf("3")), new Build.ImagePushed({
+          buildId: "x3", imageId: imageOf("3"), registry: "127.0.0.1:5000", repository: "team/envs", tag: "t",
+          reference: "127.0.0.1:5000/team/envs:t", digest: imageOf("d")
+        })])
+        yield* projections.catchUp
+        yield* append([requested(false), started("x4", "base-moved", 20_000), built("x4", imageOf("4"))])
+        yield* projections.catchUp
+        const all = yield* read.builds({ canonicalHash: hash })
+        assert.deepStrictEqual(all.map((b) => [b.buildId, b.status, b.cause]), [
+          ["x4", "built", "base-moved"], ["x3", "built", "takeover"], ["x2", "building", "retry"], ["x1", "failed", "first"]
+        ])
+        const [x4, x3, x2, x1] = all
+        assert.strictEqual(x1?.failure?.step, "RUN pip")
+        assert.deepStrictEqual(x1?.failure?.logTail, ["boom"])
+        assert.instanceOf(x1?.endedAt, Date)
+        assert.isNull(x1?.built)
+        assert.deepStrictEqual(x2?.leaseExpiresAt, new Date(4_000), "the last renewal, from a later batch")
+        assert.isNull(x2?.endedAt)
+        assert.strictEqual(x3?.built?.imageId, imageOf("3"))
+        assert.instanceOf(x3?.built?.builtAt, Date)
+        assert.deepStrictEqual(x3?.pushes.map((p) => [p.reference, p.digest]), [["127.0.0.1:5000/team/envs:t", imageOf("d")]])
+        assert.deepStrictEqual(x4?.pushes, [], "a push is its build's only")
+        assert.strictEqual(x4?.built?.imageId, imageOf("4"))
+        assert.strictEqual(x4?.leaseHolder, "host:x4")
+        assert.isTrue(x4!.startedPosition > x3!.startedPosition)
+        assert.deepStrictEqual(yield* read.builds({ buildId: "x3" }), [x3])
+        assert.deepStrictEqual(yield* read.builds({ buildId: "nope" }), [])
+        assert.strictEqual((yield* read.imageBuilds({ canonicalHash: hash }))[0]?.buildId, "x4", "the image cache keeps the last build only")
         const incremental = yield* state
         yield* projections.rebuild
         assert.deepStrictEqual(yield* state, incremental)

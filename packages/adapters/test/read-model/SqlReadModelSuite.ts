@@ -190,7 +190,8 @@ export const sqlReadModelSuite = <E>(name: string, makeDatabase: () => Layer.Lay
           curated_catalog: 1,
           quarantined_events: 0,
           images: 0,
-          image_pushes: 0
+          image_pushes: 0,
+          builds: 0
         })
         // Other transaction boundaries than the incremental catch-up's (batches of 4) too.
         const wholeLog = yield* projectorWith({ batchSize: 1000 })

@@ -251,18 +251,31 @@ export const ContextListing = Schema.Struct({
   files: Schema.Array(Schema.Struct({ path: Schema.String, size: Schema.optionalKey(Schema.Int), executable: Schema.optionalKey(Schema.Boolean), linkTarget: Schema.optionalKey(Schema.String) }))
 })
 
-/** A build, as the API shows it. @since 0.4.0 @category shapes */
+/**
+ * A build, as the API shows it: this build's own status, times, cause and outcome (`image`: its
+ * image id as `digest` when it built, its failure when it failed, `pushedAs` its newest push).
+ *
+ * @since 0.4.0
+ * @category shapes
+ */
 export const BuildResource = Schema.Struct({
   buildId: Schema.NullOr(Schema.String),
   canonicalHash: Schema.String,
   status: Schema.Literals(["Queued", "Building", "Built", "Failed"]),
   /** True when the image was there already and nothing was built. */
   cacheHit: Schema.Boolean,
+  /** Why it started: first, retry, no-cache, vanished, takeover, base-moved (null while queued). */
+  cause: Schema.NullOr(Schema.String),
+  startedAt: Schema.NullOr(Schema.String),
+  /** When it built or failed; null while it runs. */
+  endedAt: Schema.NullOr(Schema.String),
+  /** Where this build's image was pushed, oldest first. */
+  pushes: Schema.Array(Schema.Struct({ reference: Schema.String, digest: Schema.String, pushedAt: Schema.String })),
   image: ImageStatus
 })
 
-/** @since 0.4.0 @category shapes */
-export const BuildList = Schema.Struct({ value: Schema.Array(BuildResource) })
+/** Every build of a version's hash, newest first, paged. @since 0.4.0 @category shapes */
+export const BuildList = Schema.Struct({ value: Schema.Array(BuildResource), nextLink: Schema.optionalKey(Schema.String) })
 
 /** An uploaded build context, to name as `build.contextUri` in a version body. @since 0.4.0 @category shapes */
 export const UploadedContext = Schema.Struct({
@@ -290,12 +303,14 @@ const buildParams = { ...ws, buildId: Schema.String }
 
 const asOfQuery = { asOf: Schema.optionalKey(Schema.String) }
 
-/** Paging and filters of a list (`$skip` is the opaque token of a `nextLink`). */
+/** Paging of a list (`$skip` is the opaque token of a `nextLink`). */
+const pageQuery = { $top: Schema.optionalKey(Schema.String), $skip: Schema.optionalKey(Schema.String) }
+
+/** Paging and filters of a list. */
 const listQuery = {
   listViewType: Schema.optionalKey(Schema.Literals(["ActiveOnly", "ArchivedOnly", "All"])),
   environmentType: Schema.optionalKey(EnvironmentType),
-  $top: Schema.optionalKey(Schema.String),
-  $skip: Schema.optionalKey(Schema.String),
+  ...pageQuery,
   $orderBy: Schema.optionalKey(Schema.String),
   tag: Schema.optionalKey(Schema.String),
   search: Schema.optionalKey(Schema.String),
@@ -406,7 +421,11 @@ export class BuildsGroup extends workspaceGroup(
       query: { noCache: Schema.optionalKey(Schema.Literals(["true", "false"])) },
       success: [BuildResource, Accepted(BuildResource)]
     }),
-    HttpApiEndpoint.get("list", `${versionPath}/builds`, { params: versionParams, success: BuildList }),
+    HttpApiEndpoint.get("list", `${versionPath}/builds`, {
+      params: versionParams,
+      query: pageQuery,
+      success: BuildList
+    }),
     HttpApiEndpoint.get("image", `${versionPath}/image`, { params: versionParams, success: ImageStatus }),
     HttpApiEndpoint.get("get", buildPath, { params: buildParams, success: BuildResource }),
     HttpApiEndpoint.get("log", `${buildPath}/log`, {

@@ -14,7 +14,6 @@
  */
 import { exportDefinition, EXPORT_FORMATS, type ExportFormat, type ImportedEnvironment } from "@terrarium/adapters"
 import {
-  Build,
   buildContextDigest,
   BuildContextStore,
   CanonicalHash,
@@ -23,15 +22,15 @@ import {
   Environment,
   type EnvironmentSummary,
   hasReservedPrefix,
+  type BuildRow,
   type ImageBuildRow,
   isCuratedName,
-  LogStore,
   Projections,
   ReadModel,
   type VersionRow,
   WorkspaceName
 } from "@terrarium/domain"
-import { Effect, Layer, Result, Schema, Scope, Deferred, Stream } from "effect"
+import { Clock, Effect, identity, Layer, Result, Schema, Scope, Deferred, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { type AsOf, decodeAsOf } from "../AsOf.ts"
@@ -730,30 +729,100 @@ const AuditLive = HttpApiBuilder.group(TerrariumApi, "audit", (h) =>
 
 // ---------------------------------------------------------------------------------------------
 
-/** The build of `buildId` among the image rows, when the workspace has a version of its hash. */
+/**
+ * A build the workspace may see, by id: one recorded (`builds`, migration 0016), or one still
+ * queued for a worker. Builds are kept by canonical hash, which any workspace may share, so a
+ * build is the workspace's when one of its versions (or a curated one) has that hash; any other
+ * id is 404, exactly as a missing one. `next` is the build of the hash that started after it.
+ */
 const buildOf = (ws: string, buildId: string) =>
   Effect.gen(function*() {
     const readModel = yield* ReadModel
-    const find = Effect.map(readModel.imageBuilds({}), (rows) => rows.find((r) => r.buildId === buildId))
+    const find = Effect.map(readModel.builds({ buildId }), (rows) => rows[0])
     // A build another process started a moment ago may not be projected yet: catch up once.
     const row = (yield* find) ?? (yield* Effect.andThen(Projections.use((p) => p.catchUp), find))
     const missing = notFound(`build '${buildId}' does not exist`)
-    if (row === undefined) return yield* Effect.fail(missing)
-    const registrations = yield* readModel.cacheLookup(row.canonicalHash)
+    const job = row === undefined ? yield* Terrarium.use((t) => t.queuedBuild(buildId)) : undefined
+    const hash = row?.canonicalHash ?? job?.canonicalHash
+    if (hash === undefined) return yield* Effect.fail(missing)
+    const registrations = yield* readModel.cacheLookup(hash)
     if (!registrations.some((r) => r.workspace === ws || r.workspace === CuratedCatalog.CURATED_WORKSPACE)) return yield* Effect.fail(missing)
-    return row
+    if (row === undefined) return { _tag: "Queued" as const, buildId, canonicalHash: hash }
+    const later = row.status === "building" ? (yield* readModel.builds({ canonicalHash: hash })).filter((b) => b.startedPosition > row.startedPosition) : []
+    return { _tag: "Recorded" as const, row, next: later.at(-1) }
   })
 
-const buildResource = (hash: string, row: Parameters<typeof imageStatusOf>[1], cacheHit: boolean): typeof Api.BuildResource.Type => {
-  const image = imageStatusOf(hash, row)
+const iso = (date: Date) => date.toISOString()
+
+/**
+ * One recorded build as the API shows it. A build still `building` that a later build of its
+ * hash followed is over: its process stopped renewing its lease and the later one took over
+ * (the decider lets no build start while a lease runs), so it is shown as failed.
+ */
+const recordedResource = (b: BuildRow, next: BuildRow | undefined, cacheHit = false): typeof Api.BuildResource.Type => {
+  const abandoned = b.status === "building" && next !== undefined
+  const failure = b.failure !== null
+    ? { reason: b.failure.reason, message: b.failure.message, step: b.failure.step }
+    : abandoned
+    ? { reason: "LeaseExpired", message: `its holder ${b.leaseHolder} stopped renewing its lease; build ${next.buildId} took over`, step: null }
+    : null
+  const status = abandoned || b.status === "failed" ? "Failed" : b.status === "built" ? "Built" : "Building"
   return {
-    buildId: row?.buildId ?? null,
-    canonicalHash: hash,
-    status: image.status === "NotBuilt" ? "Queued" : image.status,
+    buildId: b.buildId,
+    canonicalHash: b.canonicalHash,
+    status,
     cacheHit,
-    image
+    cause: b.cause,
+    startedAt: iso(b.startedAt),
+    endedAt: b.endedAt !== null ? iso(b.endedAt) : abandoned ? iso(next.startedAt) : null,
+    pushes: b.pushes.map((p) => ({ reference: p.reference, digest: p.digest, pushedAt: iso(p.pushedAt) })),
+    image: {
+      status,
+      reference: b.built?.image ?? b.image,
+      canonicalHash: b.canonicalHash,
+      buildId: b.buildId,
+      digest: b.built?.imageId ?? null,
+      pushedAs: b.pushes.at(-1)?.reference ?? null,
+      builtAt: b.built === null ? null : iso(b.built.builtAt),
+      failure,
+      resolved: b.built?.resolved ?? null,
+      cachedSteps: b.built?.cachedSteps ?? null
+    }
   }
 }
+
+/** A build queued for a worker that has not started it (`buildId` null: a job queued without one). */
+const queuedResource = (hash: string, buildId: string | null): typeof Api.BuildResource.Type => ({
+  buildId, canonicalHash: hash, status: "Queued", cacheHit: false, cause: null, startedAt: null, endedAt: null, pushes: [],
+  image: { ...imageStatusOf(hash, undefined), buildId }
+})
+
+/**
+ * Completes when following a build's log can give nothing more although its log was not sealed:
+ * the id names no build any more (its job ended without starting it: the hash was built or being
+ * built by another), or the build ended or was taken over a while ago (its log is sealed then, or
+ * never will be: its store was down, or its process died).
+ */
+const followEnds = (ws: string, buildId: string) =>
+  Effect.gen(function*() {
+    let over = 0
+    while (true) {
+      yield* Effect.sleep(FOLLOW_CHECK)
+      const found = yield* Effect.result(buildOf(ws, buildId))
+      if (Result.isFailure(found)) return
+      const now = found.success
+      // Twice in a row: a follower reads at least once a second, so it has every line by then.
+      over = now._tag === "Recorded" && (now.row.status !== "building" || now.next !== undefined) ? over + 1 : 0
+      if (over >= 2) return
+    }
+  })
+
+/** How often a follower of a build's log looks whether the build is still there to follow. */
+const FOLLOW_CHECK = "2 seconds"
+
+/** The resource of a build found by `buildOf`. */
+const foundResource = (found: Effect.Success<ReturnType<typeof buildOf>>) =>
+  found._tag === "Queued" ? queuedResource(found.canonicalHash, found.buildId) : recordedResource(found.row, found.next)
 
 /** The largest log a request reads whole (a longer one is read by `Range`). */
 const MAX_LOG_BYTES = 8 * 1024 * 1024
@@ -770,7 +839,10 @@ const BuildsLive = (scope: Scope.Scope, remembered: RememberedResponses) => Http
         const t = yield* Terrarium
         const v = yield* t.show({ workspace: ws, ref })
         const actor = yield* actorOf
-        type First = { readonly _tag: "Started"; readonly buildId: string } | { readonly _tag: "Queued" } | { readonly _tag: "Cached" }
+        type First =
+          | { readonly _tag: "Started"; readonly buildId: string }
+          | { readonly _tag: "Queued"; readonly buildId: string | undefined }
+          | { readonly _tag: "Cached"; readonly buildId: string }
         const first = yield* Deferred.make<First, Problem>()
         const started = (value: First) => Deferred.succeed(first, value)
         // The build outlives the request: it runs in the server's scope, and the answer is sent
@@ -784,10 +856,10 @@ const BuildsLive = (scope: Scope.Scope, remembered: RememberedResponses) => Http
             update._tag === "Started" || update._tag === "Waiting"
               ? started({ _tag: "Started", buildId: update.buildId }).pipe(Effect.asVoid)
               : update._tag === "Queued"
-              ? started({ _tag: "Queued" }).pipe(Effect.asVoid)
+              ? started({ _tag: "Queued", buildId: update.buildId }).pipe(Effect.asVoid)
               : Effect.void
         }).pipe(
-          Effect.tap((result) => started(result.outcome === "cached" ? { _tag: "Cached" } : { _tag: "Started", buildId: result.built.buildId })),
+          Effect.tap((result) => started({ _tag: result.outcome === "cached" ? "Cached" : "Started", buildId: result.built.buildId })),
           Effect.tapError((error) => Deferred.fail(first, problemOf(error))),
           Effect.ignore,
           Effect.forkIn(scope)
@@ -795,22 +867,34 @@ const BuildsLive = (scope: Scope.Scope, remembered: RememberedResponses) => Http
         const answer = yield* Deferred.await(first)
         // The build id answered is readable at once (GET /builds/{id}, its log).
         yield* Projections.use((p) => p.catchUp)
-        const row = yield* imageRow(v.canonicalHash)
-        if (answer._tag === "Cached") return buildResource(v.canonicalHash, row, true)
-        const resource = buildResource(v.canonicalHash, row, false)
-        return HttpServerResponse.jsonUnsafe({
-          ...resource,
-          buildId: answer._tag === "Started" ? answer.buildId : resource.buildId,
-          status: answer._tag === "Queued" ? "Queued" : resource.status === "Built" || resource.status === "Failed" ? resource.status : "Building"
-        }, { status: 202 })
+        const readModel = yield* ReadModel
+        const recorded = (buildId: string) => Effect.map(readModel.builds({ buildId }), (rows) => rows[0])
+        if (answer._tag === "Cached") {
+          const row = yield* recorded(answer.buildId)
+          return row === undefined ? { ...queuedResource(v.canonicalHash, answer.buildId), status: "Built" as const, cacheHit: true } : recordedResource(row, undefined, true)
+        }
+        // Queued while a build of the hash runs: that build is the one that answers it.
+        const image = yield* imageRow(v.canonicalHash)
+        const now = yield* Clock.currentTimeMillis
+        const running = answer._tag === "Queued" && image?.status === "building" && (image.leaseExpiresAt?.getTime() ?? 0) > now
+          ? image.buildId
+          : undefined
+        const buildId = answer._tag === "Started" ? answer.buildId : running ?? answer.buildId
+        const row = buildId === undefined ? undefined : yield* recorded(buildId)
+        const resource = row === undefined ? queuedResource(v.canonicalHash, buildId ?? null) : recordedResource(row, undefined)
+        return HttpServerResponse.jsonUnsafe(resource, { status: 202 })
       })))
-    .handle("list", ({ params }) =>
+    .handle("list", ({ params, query, request }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
         const ref = yield* refOf(yield* environmentName(params.name), params.version)
+        const top = yield* pageSize(query.$top)
+        const fingerprint = fingerprintOf({ ...query, version: params.version })
+        const offset = yield* decodeSkip(query.$skip, fingerprint)
         const v = yield* Terrarium.use((t) => t.show({ workspace: ws, ref }))
-        const row = yield* imageRow(v.canonicalHash)
-        return { value: row === undefined ? [] : [buildResource(v.canonicalHash, row, false)] }
+        // Newest first: the build after each one is the one before it in the list.
+        const rows = yield* ReadModel.use((rm) => rm.builds({ canonicalHash: v.canonicalHash }))
+        return pageOf(rows.map((row, i) => recordedResource(row, rows[i - 1])), offset, top, request, fingerprint)
       })))
     .handle("image", ({ params }) =>
       problems(Effect.gen(function*() {
@@ -822,17 +906,13 @@ const BuildsLive = (scope: Scope.Scope, remembered: RememberedResponses) => Http
         }))
       })))
     .handle("get", ({ params }) =>
-      problems(Effect.gen(function*() {
-        const ws = yield* own(params.ws)
-        const row = yield* buildOf(ws, params.buildId)
-        return buildResource(row.canonicalHash, row, false)
-      })))
+      problems(Effect.map(Effect.flatMap(own(params.ws), (ws) => buildOf(ws, params.buildId)), foundResource)))
     .handle("log", ({ params, request }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
-        const row = yield* buildOf(ws, params.buildId)
-        const logs = yield* LogStore
-        const lines = yield* Stream.runCollect(logs.read(Build.logKeyOf(row.canonicalHash, row.buildId)).pipe(Stream.take(200_000))).pipe(
+        const found = yield* buildOf(ws, params.buildId)
+        const t = yield* Terrarium
+        const lines = yield* Stream.runCollect(t.buildLog({ canonicalHash: found._tag === "Queued" ? found.canonicalHash : found.row.canonicalHash, buildId: params.buildId, follow: false }).pipe(Stream.take(200_000))).pipe(
           Effect.catchTag("LogStoreError", (e) => e.reason._tag === "LogNotFound" ? Effect.succeed([] as ReadonlyArray<string>) : Effect.fail(e))
         )
         const bytes = new TextEncoder().encode(lines.map((l) => `${l}\n`).join("")).subarray(0, MAX_LOG_BYTES)
@@ -841,14 +921,20 @@ const BuildsLive = (scope: Scope.Scope, remembered: RememberedResponses) => Http
     .handle("logStream", ({ params, request }) =>
       problems(Effect.gen(function*() {
         const ws = yield* own(params.ws)
-        const row = yield* buildOf(ws, params.buildId)
-        const logs = yield* LogStore
+        const found = yield* buildOf(ws, params.buildId)
+        const t = yield* Terrarium
+        // Only a build that may still write is followed: the log of one that ended may never have
+        // been sealed (its store was down then), and following it would never end.
+        const follow = found._tag === "Queued" || (found.row.status === "building" && found.next === undefined)
+        const canonicalHash = found._tag === "Queued" ? found.canonicalHash : found.row.canonicalHash
+        const services = yield* Effect.context<Projections | ReadModel | Terrarium>()
         const lastId = Number(request.headers["last-event-id"] ?? "0")
         const resumeAfter = Number.isSafeInteger(lastId) && lastId > 0 ? lastId : 0
         const encoder = new TextEncoder()
         let line = 0
-        const body = logs.read(Build.logKeyOf(row.canonicalHash, row.buildId), { follow: true }).pipe(
+        const body = t.buildLog({ canonicalHash, buildId: params.buildId, follow }).pipe(
           Stream.catchTag("LogStoreError", () => Stream.empty),
+          follow ? Stream.interruptWhen(Effect.provideContext(followEnds(ws, params.buildId), services)) : identity,
           Stream.filterMap((text) => {
             line++
             return line <= resumeAfter ? Result.failVoid : Result.succeed(sseEvent(line, { line, text }))

@@ -73,7 +73,8 @@ export const imageStatusOf = (hash: string, row: ImageBuildRow | undefined): Api
     canonicalHash: hash,
     buildId: row?.buildId ?? null,
     digest: built?.imageId ?? null,
-    pushedAs: null,
+    // The newest push of the image built (an earlier build's pushes are another image).
+    pushedAs: row?.pushes.filter((p) => p.buildId === built?.buildId).at(-1)?.reference ?? null,
     builtAt: built === null ? null : iso(built.builtAt),
     failure: row?.status === "failed" && row.failure !== null
       ? { reason: row.failure.reason, message: row.failure.message, step: row.failure.step }

@@ -203,6 +203,8 @@ const cases = (): ReadonlyArray<Case> => [
   { status: 400, method: "POST", path: `${V}/2/builds?noCache=maybe`, expect: { field: "noCache" } },
   { status: 404, method: "POST", path: `${V}/9/builds`, expect: { reason: "VersionNotFound" } },
   { status: 404, method: "GET", path: `${V}/9/builds`, expect: { reason: "VersionNotFound" } },
+  { status: 400, method: "GET", path: `${V}/2/builds?$top=abc`, expect: { field: "$top" } },
+  { status: 400, method: "GET", path: `${V}/2/builds?$skip=not-a-token`, expect: { field: "$skip" } },
   { status: 400, method: "GET", path: `${V}/@Bad/image`, expect: { field: "version" } },
   { status: 404, method: "GET", path: `${V}/9/image`, expect: { reason: "VersionNotFound" } },
   { status: 404, method: "GET", path: "/team-a/builds/no-such-build" },

@@ -372,6 +372,60 @@ describe("builds", () => {
   })
 })
 
+describe("every build of a hash", () => {
+  const builtOnce = async (path: string) => {
+    const started = await call("POST", path)
+    assert.strictEqual(started.status, 202, started.text)
+    for (let i = 0; i < 200; i++) {
+      const got = (await call("GET", `/team-a/builds/${started.json.buildId}`)).json
+      if (got.status === "Built" || got.status === "Failed") return got
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    throw new Error(`build ${started.json.buildId} never ended`)
+  }
+
+  it("an earlier build keeps its own status, cause, times and log after a rebuild; the list has both, newest first, paged", async () => {
+    const first = await builtOnce("/team-a/environments/beta/versions/1/builds")
+    const again = await builtOnce("/team-a/environments/beta/versions/1/builds?noCache=true")
+    assert.notStrictEqual(again.buildId, first.buildId)
+    const earlier = await call("GET", `/team-a/builds/${first.buildId}`)
+    assert.strictEqual(earlier.status, 200)
+    assert.deepStrictEqual(
+      [earlier.json.buildId, earlier.json.status, earlier.json.cause, earlier.json.image.buildId, earlier.json.image.status],
+      [first.buildId, "Built", "first", first.buildId, "Built"]
+    )
+    assert.strictEqual(again.cause, "no-cache")
+    assert.isString(earlier.json.startedAt)
+    assert.isString(earlier.json.endedAt)
+    assert.strictEqual(earlier.json.image.digest, first.image.digest)
+    // Each build's log is its own: it names its build and why it started.
+    const logOf = async (buildId: string) => (await call("GET", `/team-a/builds/${buildId}/log`)).text
+    assert.include(await logOf(first.buildId), first.buildId)
+    assert.notInclude(await logOf(first.buildId), again.buildId)
+    assert.include(await logOf(again.buildId), again.buildId)
+    const sse = (await call("GET", `/team-a/builds/${first.buildId}/log/stream`)).text
+    assert.include(sse, first.buildId)
+    assert.include(sse, "event: end")
+    const all = await call("GET", "/team-a/environments/beta/versions/1/builds")
+    assert.deepStrictEqual(all.json.value.map((b: any) => b.buildId), [again.buildId, first.buildId])
+    const page = await call("GET", "/team-a/environments/beta/versions/1/builds?$top=1")
+    assert.deepStrictEqual(page.json.value.map((b: any) => b.buildId), [again.buildId])
+    const next = await call("GET", `${s.baseUrl}${page.json.nextLink}`)
+    assert.deepStrictEqual(next.json.value.map((b: any) => b.buildId), [first.buildId])
+    assert.isUndefined(next.json.nextLink)
+  })
+
+  it("a build id of another workspace's hash, asked in one's own workspace, is 404 exactly as an id that names nothing", async () => {
+    const [of] = (await call("GET", "/team-a/environments/beta/versions/1/builds")).json.value
+    const missing = crypto.randomUUID()
+    for (const suffix of ["", "/log", "/log/stream"]) {
+      const other = await refused(404, "GET", `/team-b/builds/${of.buildId}${suffix}`, { key: s.keyB })
+      const none = await refused(404, "GET", `/team-b/builds/${missing}${suffix}`, { key: s.keyB })
+      assert.deepStrictEqual({ ...other, detail: other.detail.replace(of.buildId, "ID") }, { ...none, detail: none.detail.replace(missing, "ID") })
+    }
+  })
+})
+
 describe("the server", () => {
   it("/openapi.json lists every route; / serves the web page's files, or a page saying how to build them", async () => {
     const doc = await (await fetch(`${s.baseUrl}/openapi.json`)).json() as { paths: Record<string, unknown> }

@@ -28,6 +28,13 @@ export interface BuildJob {
   readonly noCache: boolean
   /** Who asked (the actor of the request). */
   readonly requestedBy: string
+  /**
+   * The id the build starts under when this job starts it (since 0.4.0): answered to the
+   * requester at once, so that the build can be looked up while it waits (`find`). A job that
+   * finds its hash built or being built starts nothing, and a retried job whose first attempt
+   * started this id starts the next build under a new one.
+   */
+  readonly buildId?: string | undefined
 }
 
 /** The queue's storage failed or cannot be reached. @since 0.3.0 @category errors */
@@ -65,8 +72,13 @@ export interface WorkOptions {
 export class BuildQueue extends Context.Service<BuildQueue, {
   /** Where the queue is, for messages (never a password). */
   readonly location: string
-  /** Queues a build; `queued` is false when a job for the hash was already waiting. */
-  readonly enqueue: (job: BuildJob) => Effect.Effect<{ readonly queued: boolean }, BuildQueueError>
+  /**
+   * Queues a build; `queued` is false when a job for the hash was already waiting, and `buildId`
+   * is then that job's (undefined if it has none).
+   */
+  readonly enqueue: (job: BuildJob) => Effect.Effect<{ readonly queued: boolean; readonly buildId: string | undefined }, BuildQueueError>
+  /** The job waiting, retrying or running under a build id (`BuildJob.buildId`), if there is one. */
+  readonly find: (buildId: string) => Effect.Effect<BuildJob | undefined, BuildQueueError>
   /** Whether a job for the hash is waiting or running (one that gave up or was cancelled is not). */
   readonly pending: (canonicalHash: string) => Effect.Effect<boolean, BuildQueueError>
   /** Cancels the waiting and running jobs of a hash; how many there were. */

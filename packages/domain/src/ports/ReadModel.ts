@@ -9,7 +9,7 @@
 import { Context, Schema } from "effect"
 import { describeCause } from "../CauseText.ts"
 import type { Effect } from "effect"
-import type { PackageDrift } from "../Build.ts"
+import type { PackageDrift, StartCause } from "../Build.ts"
 import type { EnvironmentType } from "../Definition.ts"
 import type { ResolvedLock } from "./ImageBuilder.ts"
 
@@ -186,6 +186,36 @@ export interface ImageBuildRow {
   readonly updatedPosition: number
 }
 
+/**
+ * One build of a hash, whichever (migration 0016): why it started, its lease while it runs, and
+ * how it ended. A hash's row in the image cache (`ImageBuildRow`) is only its last build; every
+ * earlier one (failed, rebuilt since, taken over) keeps its own row here. A `building` row whose
+ * lease ran out long ago is a build whose process died (a later build took it over, or will).
+ *
+ * @since 0.4.0
+ * @category rows
+ */
+export interface BuildRow {
+  readonly buildId: string
+  readonly canonicalHash: string
+  readonly image: string
+  readonly status: "building" | "built" | "failed"
+  readonly cause: StartCause
+  readonly noCache: boolean
+  /** Who held the lease, and until when it last ran (kept after the build ended). */
+  readonly leaseHolder: string
+  readonly leaseExpiresAt: Date
+  readonly startedAt: Date
+  readonly startedPosition: number
+  /** When its `ImageBuilt` or `BuildFailed` was recorded; null while it runs. */
+  readonly endedAt: Date | null
+  readonly failure: BuildFailureRow | null
+  readonly built: BuiltImageRow | null
+  /** The pushes of this build's image, oldest first. */
+  readonly pushes: ReadonlyArray<PushedImageRow>
+  readonly updatedPosition: number
+}
+
 /** @since 0.1.0 @category rows */
 export interface AuditEntry {
   readonly position: number
@@ -285,6 +315,8 @@ export class ReadModel extends Context.Service<ReadModel, {
   readonly cacheLookup: (canonicalHash: string) => Effect.Effect<ReadonlyArray<CacheEntryRow>, ReadModelError>
   /** The image cache: the row of one hash, or of every hash (by hash) when none is given. */
   readonly imageBuilds: (query: { readonly canonicalHash?: string }) => Effect.Effect<ReadonlyArray<ImageBuildRow>, ReadModelError>
+  /** Builds by id (migration 0016): the one of `buildId`, or every build of `canonicalHash`, newest first. */
+  readonly builds: (query: { readonly buildId: string } | { readonly canonicalHash: string }) => Effect.Effect<ReadonlyArray<BuildRow>, ReadModelError>
   /** The audit trail of a workspace or one environment, by position, optionally up to a position. */
   readonly audit: (query: { readonly workspace: string; readonly name?: string; readonly untilPosition?: number }) => Effect.Effect<ReadonlyArray<AuditEntry>, ReadModelError>
   /** The quarantined events, resolved or not, by position: of one workspace, or of every one. */

@@ -17,23 +17,28 @@ const RETRY_LIMIT = 5
  */
 export const layer: Layer.Layer<BuildQueue> = Layer.sync(BuildQueue, () => {
   const waiting: Array<{ job: BuildJob; attempts: number }> = []
-  const running = new Map<string, number>()
+  /** The running job of each hash. */
+  const running = new Map<string, BuildJob>()
   const listeners = new Set<{ readonly logKey: string; readonly ring: () => void }>()
   const takeNext = () => {
     const index = waiting.findIndex((w) => !running.has(w.job.canonicalHash))
     if (index < 0) return undefined
     const [next] = waiting.splice(index, 1)
-    running.set(next!.job.canonicalHash, 1)
+    running.set(next!.job.canonicalHash, next!.job)
     return next!
   }
   return BuildQueue.of({
     location: "memory",
     enqueue: (job) =>
       Effect.sync(() => {
-        if (waiting.some((w) => w.job.canonicalHash === job.canonicalHash)) return { queued: false }
+        const already = waiting.find((w) => w.job.canonicalHash === job.canonicalHash)
+        if (already !== undefined) return { queued: false, buildId: already.job.buildId }
         waiting.push({ job, attempts: 0 })
-        return { queued: true }
+        return { queued: true, buildId: job.buildId }
       }),
+    find: (buildId) =>
+      Effect.sync(() =>
+        waiting.find((w) => w.job.buildId === buildId)?.job ?? [...running.values()].find((job) => job.buildId === buildId)),
     announce: (logKey) => Effect.sync(() => listeners.forEach((l) => l.logKey === logKey && l.ring())),
     announcements: (logKey) =>
       Stream.callback<void>((queue) =>

@@ -126,9 +126,27 @@ export const layerWith = (options: PgBossBuildQueueOptions): Layer.Layer<BuildQu
       enqueue: (job) =>
         Effect.flatMap(boss("queue the build"), (b) =>
           Effect.tryPromise({
-            try: () => b.send(QUEUE, { ...job }, { singletonKey: job.canonicalHash }),
+            try: async () => {
+              // The build id is the job's id too (both are UUIDs): `find` is then a lookup by id.
+              const id = await b.send(QUEUE, { ...job }, { singletonKey: job.canonicalHash, ...(job.buildId === undefined ? {} : { id: job.buildId }) })
+              if (id !== null) return { queued: true, buildId: job.buildId }
+              const waiting = (await openJobs(b, job.canonicalHash)).find((j) => j.state === "created" || j.state === "retry")
+              return { queued: false, buildId: (waiting?.data as BuildJob | undefined)?.buildId }
+            },
             catch: unavailable("queue the build")
-          })).pipe(Effect.map((id) => ({ queued: id !== null }))),
+          })),
+      find: (buildId) =>
+        // A job id is a UUID: anything else names no job (and pg-boss would refuse to look).
+        !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(buildId) ? Effect.succeed(undefined) :
+        Effect.flatMap(boss("read the queue"), (b) =>
+          Effect.tryPromise({
+            try: async () => {
+              const [job] = (await b.findJobs<BuildJob>(QUEUE, { id: buildId }))
+                .filter((j) => j.state === "created" || j.state === "retry" || j.state === "active")
+              return job?.data
+            },
+            catch: unavailable("read the queue")
+          })),
       pending: (canonicalHash) =>
         Effect.flatMap(boss("read the queue"), (b) =>
           Effect.tryPromise({ try: () => openJobs(b, canonicalHash), catch: unavailable("read the queue") })).pipe(

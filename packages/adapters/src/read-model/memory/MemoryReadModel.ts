@@ -23,6 +23,7 @@ import {
   type EnvironmentSummary,
   type EnvironmentType,
   EventStore,
+  type BuildRow,
   type ImageBuildRow,
   type LabelRow,
   LogReadFailure,
@@ -67,6 +68,8 @@ interface Tables {
   readonly audit: Map<number, AuditEntry>
   readonly quarantine: Map<number, QuarantinedEvent>
   readonly images: Map<string, ImageBuildRow>
+  /** Builds by id (migration 0016); their pushes are read from `images`. */
+  readonly builds: Map<string, Omit<BuildRow, "pushes">>
 }
 
 /** A read model and how far the log has been applied to it. */
@@ -77,13 +80,13 @@ interface Target {
 
 const emptyTables = (): Tables => ({
   environments: new Map(), versions: new Map(), labels: new Map(), cache: new Map(), audit: new Map(), quarantine: new Map(),
-  images: new Map()
+  images: new Map(), builds: new Map()
 })
 
 const copyOf = (tables: Tables): Tables => ({
   environments: new Map(tables.environments), versions: new Map(tables.versions), labels: new Map(tables.labels),
   cache: new Map(tables.cache), audit: new Map(tables.audit), quarantine: new Map(tables.quarantine),
-  images: new Map(tables.images)
+  images: new Map(tables.images), builds: new Map(tables.builds)
 })
 
 const streamId = (key: EnvironmentKey) => JSON.stringify([key.workspace, key.name])
@@ -210,6 +213,28 @@ const applyOp = (t: Tables, op: RowOp): void => {
     case "SetBuiltImage": {
       const row = t.images.get(op.canonicalHash)
       if (row !== undefined) t.images.set(op.canonicalHash, { ...row, built: jsonbWithDate(op.built, "builtAt", op.built.builtAt) })
+      return
+    }
+    case "InsertBuild": {
+      const { _tag, at, position, ...fields } = op
+      return insert(t.builds, op.buildId, {
+        ...fields, status: "building", startedAt: at, startedPosition: position, endedAt: null, failure: null, built: null,
+        updatedPosition: position
+      }, "builds")
+    }
+    case "RenewBuildLease": {
+      const row = t.builds.get(op.buildId)
+      if (row !== undefined) t.builds.set(op.buildId, { ...row, leaseExpiresAt: op.leaseExpiresAt, updatedPosition: op.position })
+      return
+    }
+    case "EndBuild": {
+      const row = t.builds.get(op.buildId)
+      if (row === undefined) return
+      t.builds.set(op.buildId, {
+        ...row, status: op.status, endedAt: op.at, updatedPosition: op.position,
+        built: op.built === null ? null : jsonbWithDate(op.built, "builtAt", op.built.builtAt),
+        failure: op.failure === null ? null : jsonbWithDate(op.failure, "failedAt", op.failure.failedAt)
+      })
       return
     }
     case "InsertQuarantine":
@@ -377,6 +402,15 @@ const make = Effect.fnUntraced(function* (options: MemoryReadModelOptions) {
         .filter((i) => canonicalHash === undefined || i.canonicalHash === canonicalHash)
         .sort((a, b) => compareText(a.canonicalHash, b.canonicalHash))
     ),
+    builds: (query) => Effect.sync(() => {
+      const { builds, images } = live.tables
+      const rows = "buildId" in query
+        ? [builds.get(query.buildId)].filter((b) => b !== undefined)
+        : [...builds.values()].filter((b) => b.canonicalHash === query.canonicalHash).sort((a, b) => b.startedPosition - a.startedPosition)
+      return rows.map((b): BuildRow => ({
+        ...b, pushes: (images.get(b.canonicalHash)?.pushes ?? []).filter((p) => p.buildId === b.buildId)
+      }))
+    }),
     audit: ({ workspace, name, untilPosition }) => Effect.sync(() =>
       [...live.tables.audit.values()]
         .filter((a) => a.workspace === workspace && (name === undefined || a.name === name) &&

@@ -366,6 +366,37 @@ interface Plan {
   readonly resolutions: Array<Resolution>
   readonly imageBuilds: Array<ImageBuildWrite>
   readonly pushes: Array<PushRow>
+  readonly builds: Array<BuildInsert>
+  readonly buildUpdates: Array<BuildUpdate>
+}
+
+/** A build started in this batch (`builds`, migration 0016), with what the batch did to it since. */
+interface BuildInsert {
+  readonly build_id: string
+  readonly canonical_hash: string
+  readonly image: string
+  status: string
+  readonly cause: string
+  readonly no_cache: boolean
+  readonly lease_holder: string
+  lease_expires_at: Date
+  readonly started_at: Date
+  readonly started_position: number
+  ended_at: Date | null
+  failure: unknown
+  built: unknown
+  updated_position: number
+}
+
+/** The net change of a build started before this batch: its lease renewed, or its end (null keeps the stored). */
+interface BuildUpdate {
+  readonly build_id: string
+  status: string | null
+  lease_expires_at: Date | null
+  ended_at: Date | null
+  failure: unknown
+  built: unknown
+  updated_position: number
 }
 
 /** A push of a hash's image (`image_pushes`, migration 0012): only ever inserted. */
@@ -438,7 +469,19 @@ const rowId = (key: EnvironmentKey, part: string) => `${key.workspace}\u0000${ke
 const foldRows = (ops: ReadonlyArray<RowOp>): Plan => {
   const plan: Plan = {
     environments: [], touches: [], versions: [], archives: [], metadata: [], cache: [], images: [], audit: [],
-    quarantined: [], resolutions: [], imageBuilds: [], pushes: []
+    quarantined: [], resolutions: [], imageBuilds: [], pushes: [], builds: [], buildUpdates: []
+  }
+  const builds = new Map<string, BuildInsert>()
+  const buildUpdates = new Map<string, BuildUpdate>()
+  /** The row of a build: the one this batch inserts, or the net change of one inserted before. */
+  const buildOf = (buildId: string, position: number): BuildInsert | BuildUpdate => {
+    const row = builds.get(buildId) ?? buildUpdates.get(buildId)
+    if (row !== undefined) return row
+    const update: BuildUpdate = {
+      build_id: buildId, status: null, lease_expires_at: null, ended_at: null, failure: null, built: null, updated_position: position
+    }
+    buildUpdates.set(buildId, update)
+    return update
   }
   const imageBuilds = new Map<string, ImageBuildWrite>()
   const quarantined = new Map<number, QuarantineRow>()
@@ -551,6 +594,28 @@ const foldRows = (ops: ReadonlyArray<RowOp>): Plan => {
         })
         break
       }
+      case "InsertBuild": {
+        // Kept as it is when it repeats, so that the database still rejects the duplicate.
+        const row: BuildInsert = {
+          build_id: op.buildId, canonical_hash: op.canonicalHash, image: op.image, status: "building", cause: op.cause,
+          no_cache: op.noCache, lease_holder: op.leaseHolder, lease_expires_at: op.leaseExpiresAt, started_at: op.at,
+          started_position: op.position, ended_at: null, failure: null, built: null, updated_position: op.position
+        }
+        plan.builds.push(row)
+        builds.set(op.buildId, row)
+        break
+      }
+      case "RenewBuildLease": {
+        const row = buildOf(op.buildId, op.position)
+        row.lease_expires_at = op.leaseExpiresAt
+        row.updated_position = op.position
+        break
+      }
+      case "EndBuild": {
+        const row = buildOf(op.buildId, op.position)
+        Object.assign(row, { status: op.status, ended_at: op.at, failure: op.failure, built: op.built, updated_position: op.position })
+        break
+      }
       case "SetImage":
         // The last image of a hash in the batch wins, as it would have one by one.
         images.set(op.canonicalHash, {
@@ -577,6 +642,7 @@ const foldRows = (ops: ReadonlyArray<RowOp>): Plan => {
   plan.metadata.push(...metadata.values())
   plan.images.push(...images.values())
   plan.imageBuilds.push(...imageBuilds.values())
+  plan.buildUpdates.push(...buildUpdates.values())
   return plan
 }
 
@@ -667,7 +733,7 @@ export interface PreparedBatch {
 
 type RowPart =
   | "touches" | "archives" | "metadata" | "images" | "environments" | "versions" | "cache" | "quarantined" | "resolutions"
-  | "imageBuilds" | "pushes" | "audit"
+  | "imageBuilds" | "pushes" | "builds" | "buildUpdates" | "audit"
 
 const LABEL_OPS: ReadonlySet<RowOp["_tag"]> = new Set(["InsertVersion", "SetArchived", "SetLabel", "RemoveLabel", "RecomputeLatest"])
 
@@ -695,7 +761,7 @@ export const prepareBatch = (ops: ReadonlyArray<RowOp>): PreparedBatch => {
       touches: json(plan.touches), archives: json(plan.archives), metadata: json(plan.metadata), images: json(plan.images),
       environments: json(plan.environments), versions: json(plan.versions), cache: json(plan.cache),
       quarantined: json(plan.quarantined), resolutions: json(plan.resolutions), imageBuilds: json(plan.imageBuilds),
-      pushes: json(plan.pushes), audit: json(audit)
+      pushes: json(plan.pushes), builds: json(plan.builds), buildUpdates: json(plan.buildUpdates), audit: json(audit)
     },
     auditRows: audit.length,
     labelOps: ops.filter((op) => LABEL_OPS.has(op._tag)),
@@ -833,6 +899,20 @@ const write = async (
         reference, digest, pushed_at)
       select * from jsonb_to_recordset(${part("pushes")}) as t(position bigint, canonical_hash text, build_id text,
         image_id text, registry text, repository text, tag text, reference text, digest text, pushed_at timestamptz)
+    ), builds_ as (
+      insert into ${sql.table(tables.builds)} (build_id, canonical_hash, image, status, cause, no_cache, lease_holder,
+        lease_expires_at, started_at, started_position, ended_at, failure, built, updated_position)
+      select * from jsonb_to_recordset(${part("builds")}) as t(build_id text, canonical_hash text, image text, status text,
+        cause text, no_cache boolean, lease_holder text, lease_expires_at timestamptz, started_at timestamptz,
+        started_position bigint, ended_at timestamptz, failure jsonb, built jsonb, updated_position bigint)
+    ), built_ as (
+      update ${sql.table(tables.builds)} b
+      set status = coalesce(t.status, b.status), lease_expires_at = coalesce(t.lease_expires_at, b.lease_expires_at),
+        ended_at = coalesce(t.ended_at, b.ended_at), failure = coalesce(t.failure, b.failure), built = coalesce(t.built, b.built),
+        updated_position = t.updated_position
+      from jsonb_to_recordset(${part("buildUpdates")}) as t(build_id text, status text, lease_expires_at timestamptz,
+        ended_at timestamptz, failure jsonb, built jsonb, updated_position bigint)
+      where b.build_id = t.build_id
     ), labelled as (
       insert into ${sql.table(tables.environment_labels)} (workspace, name, label, version, moved_at, moved_by, position)
       select * from jsonb_to_recordset(${sql`${json(set)}::jsonb`}) as t(workspace text, name text, label text, version text,

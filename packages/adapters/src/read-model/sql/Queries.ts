@@ -6,6 +6,7 @@
  */
 import {
   type AuditEntry,
+  type BuildRow,
   type CacheEntryRow,
   type CuratedCatalogRow,
   Environment,
@@ -145,6 +146,28 @@ export const make = Effect.gen(function* () {
       }))
     }))
 
+  const builds: ReadModel["Service"]["builds"] = (q) =>
+    query("read builds", async (db) => {
+      const rows = "buildId" in q
+        ? await db.selectFrom("builds").selectAll().where("build_id", "=", q.buildId).execute()
+        : await db.selectFrom("builds").selectAll().where("canonical_hash", "=", q.canonicalHash).orderBy("started_position", "desc").execute()
+      const pushes = rows.length === 0 ? [] : await db.selectFrom("image_pushes").selectAll()
+        .where("build_id", "in", rows.map((r) => r.build_id)).orderBy("position").execute()
+      return { rows, pushes }
+    }).pipe(Effect.map(({ rows, pushes }) =>
+      rows.map((r): BuildRow => ({
+        buildId: r.build_id, canonicalHash: r.canonical_hash, image: r.image, status: r.status, cause: r.cause, noCache: r.no_cache,
+        leaseHolder: r.lease_holder, leaseExpiresAt: date(r.lease_expires_at), startedAt: date(r.started_at),
+        startedPosition: Number(r.started_position), endedAt: r.ended_at === null ? null : date(r.ended_at),
+        failure: r.failure === null ? null : { ...r.failure, failedAt: new Date(r.failure.failedAt) },
+        built: r.built === null ? null : { ...r.built, builtAt: new Date(r.built.builtAt) },
+        pushes: pushes.filter((p) => p.build_id === r.build_id).map((p): PushedImageRow => ({
+          reference: p.reference, registry: p.registry, repository: p.repository, tag: p.tag, digest: p.digest, buildId: p.build_id,
+          imageId: p.image_id, pushedAt: date(p.pushed_at), position: Number(p.position)
+        })),
+        updatedPosition: Number(r.updated_position)
+      }))))
+
   const audit: ReadModel["Service"]["audit"] = ({ workspace, name, untilPosition }) =>
     query("read audit trail", (db) => {
       let q = db.selectFrom("audit_trail").selectAll().where("workspace", "=", workspace)
@@ -170,5 +193,5 @@ export const make = Effect.gen(function* () {
         : { position: Number(r.voided_position), voidedAt: date(r.voided_at), voidedBy: r.voided_by, reason: r.void_reason }
     }))))
 
-  return ReadModel.of({ versions, environments, labels, curatedCatalog, cacheLookup, imageBuilds, audit, quarantine })
+  return ReadModel.of({ versions, environments, labels, curatedCatalog, cacheLookup, imageBuilds, builds, audit, quarantine })
 })

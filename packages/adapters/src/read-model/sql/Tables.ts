@@ -1,14 +1,14 @@
 /**
  * The Kysely row types of the projection tables created by `migrations/0002_projections.sql` (and
- * `0008_quarantined_events.sql`, `0010_image_builds.sql`, `0011_cache_images.sql`, `0012_image_pushes.sql`), and the names of
- * their shadows (`0007_projection_rebuild_tables.sql`).
+ * `0008_quarantined_events.sql`, `0010_image_builds.sql`, `0011_cache_images.sql`, `0012_image_pushes.sql`,
+ * `0016_builds.sql`), and the names of their shadows (`0007_projection_rebuild_tables.sql`).
  *
  * Drivers disagree on `bigint`: node-postgres returns a string, PGlite a number. Select types say
  * so, and the read side converts with `Number`.
  *
  * @since 0.1.0
  */
-import type { BuildFailureRow, BuiltImageRow } from "@terrarium/domain"
+import type { Build, BuildFailureRow, BuiltImageRow } from "@terrarium/domain"
 import type { ColumnType } from "kysely"
 
 /** A `bigint` column: whatever the driver returns, written as a number. @internal */
@@ -134,6 +134,23 @@ export interface ProjectionTables {
     updated_at: Timestamp
     updated_position: Int8
   }
+  /** Every build, by id (migration 0016). */
+  readonly builds: {
+    build_id: string
+    canonical_hash: string
+    image: string
+    status: "building" | "built" | "failed"
+    cause: Build.StartCause
+    no_cache: boolean
+    lease_holder: string
+    lease_expires_at: Timestamp
+    started_at: Timestamp
+    started_position: Int8
+    ended_at: ColumnType<Date | null, Date | null | undefined, Date | null>
+    failure: Jsonb<(Omit<BuildFailureRow, "failedAt"> & { failedAt: string }) | null>
+    built: Jsonb<(Omit<BuiltImageRow, "builtAt"> & { builtAt: string }) | null>
+    updated_position: Int8
+  }
   /** The pushes of the hashes' images (migration 0012). */
   readonly image_pushes: {
     position: Int8
@@ -167,7 +184,7 @@ export interface ProjectionTables {
  * @category tables
  */
 export const PROJECTION_TABLES = [
-  "image_pushes", "images", "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels",
+  "builds", "image_pushes", "images", "quarantined_events", "audit_trail", "cache_images", "cache_entries", "environment_labels",
   "environment_versions", "environments"
 ] as const
 
