@@ -8,11 +8,11 @@
  *
  * There is no skip: without the binaries the test fails, under `CI=true` or not.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort, serverProcess } from "./ServerProcess.ts"
 
 export interface PostgresServer {
   /** `postgres://postgres@127.0.0.1:PORT/postgres` */
@@ -40,16 +40,6 @@ export const postgresBinaries = (): string => {
   return join(root, versions[0]!, "bin")
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
 /** The user the server runs as: this one, or `postgres` when this one is root. */
 const serverUser = (): { uid: number; gid: number } | undefined => {
   if (process.getuid?.() !== 0) return undefined
@@ -68,49 +58,25 @@ export const startPostgresServer = async (): Promise<PostgresServer> => {
     ...user
   })
   const port = await freePort()
-  let child: ChildProcess | undefined
+  const server = serverProcess({
+    name: "PostgreSQL",
+    command: join(bin, "postgres"),
+    args: [
+      "-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", root,
+      "-c", "fsync=off", "-c", "max_connections=60", "-c", "shared_buffers=16MB"
+    ],
+    spawn: user,
+    readyWhen: { output: /database system is ready to accept connections/ },
+    timeoutSeconds: 30
+  })
+  const stop = (mode: "immediate" | "fast" = "immediate") => server.stop(mode === "immediate" ? "SIGQUIT" : "SIGINT")
 
-  const launch = () =>
-    new Promise<void>((resolve, reject) => {
-      let output = ""
-      const server = spawn(join(bin, "postgres"), [
-        "-D", data, "-p", String(port), "-h", "127.0.0.1", "-k", root,
-        "-c", "fsync=off", "-c", "max_connections=60", "-c", "shared_buffers=16MB"
-      ], { stdio: ["ignore", "pipe", "pipe"], ...user })
-      child = server
-      const timer = setTimeout(() => {
-        server.kill("SIGKILL")
-        reject(new Error(`PostgreSQL did not start in 30 s:\n${output}`))
-      }, 30_000)
-      const onData = (d: Buffer) => {
-        output += d.toString()
-        if (/database system is ready to accept connections/.test(output)) {
-          clearTimeout(timer)
-          resolve()
-        }
-      }
-      server.stdout!.on("data", onData)
-      server.stderr!.on("data", onData)
-      server.once("exit", (code) => {
-        clearTimeout(timer)
-        reject(new Error(`PostgreSQL exited (${code}) before it accepted connections:\n${output}`))
-      })
-    })
-
-  const stop = (mode: "immediate" | "fast" = "immediate") =>
-    new Promise<void>((resolve) => {
-      const server = child
-      if (server === undefined || server.exitCode !== null || server.signalCode !== null) return resolve()
-      server.once("exit", () => resolve())
-      process.kill(server.pid!, mode === "immediate" ? "SIGQUIT" : "SIGINT")
-    })
-
-  await launch()
+  await server.start()
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop,
-    start: () => (child !== undefined && child.exitCode === null && child.signalCode === null ? Promise.resolve() : launch()),
+    start: server.start,
     dispose: async () => {
       await stop("fast")
       rmSync(root, { recursive: true, force: true })

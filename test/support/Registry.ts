@@ -9,11 +9,11 @@
  * `registry.close()` at the end. The engine needs no configuration: registries on 127.0.0.0/8
  * may speak plain HTTP.
  */
-import { execFileSync, spawn } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort, serverProcess } from "./ServerProcess.ts"
 import type { TestTokenServer } from "./TokenServer.ts"
 
 export interface TestRegistry {
@@ -29,16 +29,6 @@ export interface TestRegistry {
   /** Starts it again on the same address with the same storage, and waits until it answers. */
   readonly restart: () => Promise<void>
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 export type RegistryMode =
   | { readonly kind: "plain" }
@@ -74,40 +64,34 @@ export const startRegistryIn = async (mode: RegistryMode): Promise<TestRegistry>
     ...[authConfig(mode, root)].filter((line) => line !== undefined),
     ""
   ].join("\n"))
-  let child = spawn("docker-registry", ["serve", join(root, "config.yml")], { stdio: "ignore" })
   const address = `127.0.0.1:${port}`
-  const kill = async (signal: NodeJS.Signals = "SIGKILL") => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-      process.kill(child.pid, signal)
-      await exited
-    }
-  }
+  const server = serverProcess({
+    name: `docker-registry at ${address}`,
+    command: "docker-registry",
+    args: ["serve", join(root, "config.yml")],
+    readyWhen: { probe: () => fetch(`http://${address}/v2/`).then((r) => r.status === 401 || r.status === 200, () => false) },
+    timeoutSeconds: 10
+  })
   const stop = async () => {
-    await kill("SIGTERM")
+    await server.stop("SIGTERM")
     rmSync(root, { recursive: true, force: true })
-  }
-  const answers = async () => {
-    for (let i = 0; i < 100; i++) {
-      const status = await fetch(`http://${address}/v2/`).then((r) => r.status, () => 0)
-      if (status === 401 || status === 200) return true
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    return false
   }
   const registry: TestRegistry = {
     address,
     close: stop,
     storage: join(root, "data"),
-    pid: () => (child.exitCode === null && child.signalCode === null ? child.pid : undefined),
-    kill: () => kill("SIGKILL"),
+    pid: server.pid,
+    kill: () => server.stop("SIGKILL"),
     restart: async () => {
-      await kill("SIGTERM")
-      child = spawn("docker-registry", ["serve", join(root, "config.yml")], { stdio: "ignore" })
-      if (!(await answers())) throw new Error(`docker-registry did not answer at ${address} within 10 s of its restart`)
+      await server.stop("SIGTERM")
+      await server.start()
     }
   }
-  if (await answers()) return registry
-  await stop()
-  throw new Error(`docker-registry did not answer at ${address} within 10 s`)
+  try {
+    await server.start()
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return registry
 }

@@ -249,6 +249,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         readonly labels: Record<string, string>
         readonly network: "host" | "none"
         readonly noCache: boolean
+        /** Images whose layers the build may reuse, instead of the engine's newest matching ones. */
+        readonly cacheFrom?: ReadonlyArray<string> | undefined
       },
       output: BuildOutput,
       progress: (event: BuildProgress) => Effect.Effect<void>,
@@ -264,6 +266,8 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
               labels: buildOptions.labels,
               networkmode: buildOptions.network,
               nocache: buildOptions.noCache,
+              // The engine reads the list as a JSON array (dockerode would send an array as repeated keys).
+              ...(buildOptions.cacheFrom === undefined ? {} : { cachefrom: JSON.stringify(buildOptions.cacheFrom) }),
               pull: false,
               rm: true,
               forcerm: true,
@@ -444,22 +448,27 @@ export const make = (options: DockerImageBuilderOptions): Effect.Effect<ImageBui
         }
 
         const recipe = yield* recipeOn(from)
-        const output = new BuildOutput({ stepOffset: steps, extraSteps: recipe.privateWheels === undefined ? 0 : 1 })
+        const stage = recipe.privateWheels
+        // BuildKit names the private-wheel step's base by a tag. It stays: removing the image's
+        // last tag would delete it and its untagged parents, the classic builder's cache, and
+        // every rebuild would make a new base, so a new private-wheel layer, for the same hash.
+        const stageTag = `terrarium-stage/${request.hash.replace(/^sha256:/, "")}:classic`
+        // A rebuild of the hash reuses that base's own layers. Left to itself, the classic builder
+        // takes, for each step, the newest matching layer on the engine: one `--no-cache` build
+        // of any definition on the same base image in between makes a newer `python3 -m venv`
+        // layer, so every later step, and then the BuildKit step on top, would be built again.
+        const cacheFrom = stage !== undefined && !request.noCache && Option.isSome(yield* inspectImage(stageTag)) ? [stageTag] : undefined
+        const output = new BuildOutput({ stepOffset: steps, extraSteps: stage === undefined ? 0 : 1 })
         let imageId = yield* runBuild(
           yield* tarOf([{ path: "Dockerfile", content: recipe.dockerfile }, ...recipe.files]),
-          { dockerfile: "Dockerfile", buildargs: { ...recipe.buildArgs }, labels, network: recipe.downloads ? "host" : "none", noCache: request.noCache },
+          { dockerfile: "Dockerfile", buildargs: { ...recipe.buildArgs }, labels, network: recipe.downloads ? "host" : "none", noCache: request.noCache, cacheFrom },
           output,
           progress,
           pipIndex
         )
         steps += output.steps
         cachedSteps += output.cachedSteps
-        const stage = recipe.privateWheels
         if (stage !== undefined) {
-          // BuildKit names its base by a tag. It stays: removing the image's last tag would delete
-          // it and its untagged parents, the classic builder's cache, and every rebuild would
-          // make a new base, so a new private-wheel layer, for the same hash.
-          const stageTag = `terrarium-stage/${request.hash.replace(/^sha256:/, "")}:classic`
           const split = splitTag(stageTag)
           yield* call(`tag ${stageTag}`, () => docker.getImage(imageId).tag({ repo: split.repo, tag: split.tag }))
           const built = yield* runPrivateWheelStage({
