@@ -289,7 +289,8 @@ const replayStreams = (
 
 /**
  * Streams read one by one, at most (beyond, the log up to the point is read once instead): a
- * stream's read is one query, about what replaying a few dozen events of one pass costs.
+ * stream's read is one query, which costs about what a pass over a dozen or two events of the log
+ * does (bench/README.md, `http-asof.ts`), so this many stay well below a pass over a large log.
  */
 const MAX_STREAM_READS = 200
 
