@@ -17,7 +17,7 @@ import type { EnvironmentRef } from "./EnvironmentRef.ts"
 import { draftOf, loadEnvironment, loadReadable, notFound, repairCommand, versionView, workspaceOf } from "./EnvironmentViews.ts"
 import { buildAuditEntries } from "./ImageBuilds.ts"
 import type { TerrariumError } from "./Errors.ts"
-import { registryOf, replayEnvironment, replayWorkspaces } from "./RegistryAsOf.ts"
+import { pastWorkspaces, replayEnvironment } from "./RegistryAsOf.ts"
 import type { Draft, EnvironmentVersion, PastRegistry, Scope, Status, VersionDiff } from "./Results.ts"
 
 /**
@@ -39,7 +39,8 @@ export interface EnvironmentQueries {
   readonly versions: (input: Scope & { readonly name: string; readonly includeArchived?: boolean | undefined; readonly asOf?: AsOf | undefined }) => Effect.Effect<ReadonlyArray<VersionRow>, TerrariumError>
   /**
    * The rows the read model had at a point of the log, replayed from the log (`RegistryAsOf.ts`):
-   * of a workspace (one pass over the log up to the point, remembered for that point), or of one
+   * of a workspace (the log up to the point, or today's rows with the streams changed since the
+   * point replayed, whichever reads less; remembered for that point), or of one
    * environment (its stream and its hashes' build streams). A curated name the workspace lacks
    * then is the curated catalog's, as for `show`.
    */
@@ -152,8 +153,14 @@ export const make = Effect.gen(function*() {
       }
       // Every workspace's list shows the curated catalog too: one pass serves both.
       const workspaces = ws === CuratedCatalog.CURATED_WORKSPACE ? [ws] : [ws, CuratedCatalog.CURATED_WORKSPACE]
-      const tables = yield* replayWorkspaces(workspaces, position).pipe(Effect.provideService(EventStore, store))
-      for (const w of workspaces) remember(registryOf(tables, w, position), position)
+      // Backward from the read model's rows only once they include the point (see `rewindWorkspaces`).
+      const projected = yield* projections.checkpoint
+      const checkpoint = projected >= position ? projected : yield* projections.catchUp
+      const registries = yield* pastWorkspaces(workspaces, position, head, checkpoint >= position).pipe(
+        Effect.provideService(EventStore, store),
+        Effect.provideService(ReadModel, readModel)
+      )
+      for (const registry of registries) remember(registry, position)
       return { ...past.get(`${ws}\u0000${position}`)!, asOfPosition: asked }
     })
 

@@ -9,9 +9,16 @@
  * What a replay costs is the events it reads and decodes, never a query per environment:
  * - one environment: its stream up to the position, and the build stream of each of its
  *   versions' hashes up to it (one read each);
- * - a workspace: the whole log up to the position, read once in batches (memory is bounded by
- *   the batch and the rows kept), decoding only the events of the workspaces asked for and of
- *   the build streams; the events of other workspaces are skipped undecoded.
+ * - a workspace, forward (`replayWorkspaces`): the whole log up to the position, read once in
+ *   batches (memory is bounded by the batch and the rows kept), decoding only the events of the
+ *   workspaces asked for and of the build streams; the events of other workspaces are skipped
+ *   undecoded;
+ * - a workspace, backward (`rewindWorkspaces`): today's rows of the read model, kept as they are
+ *   for every stream the log has not touched since the position (a row is a function of its own
+ *   stream alone: an environment's rows of its stream, an image's row of its hash's build
+ *   stream), and replayed up to the position for the streams it has: the log after the
+ *   position read once, undecoded, then those streams. Its cost follows the changes since the
+ *   point, not the log's size; `pastWorkspaces` takes whichever reads fewer events.
  *
  * @since 0.4.0
  */
@@ -23,6 +30,7 @@ import {
   type EnvironmentType,
   EventStore,
   type ImageBuildRow,
+  ReadModel,
   type RecordedEvent,
   type VersionRow
 } from "@terrarium/domain"
@@ -212,3 +220,133 @@ export const replayEnvironment = (workspace: string, name: string, position: num
       Effect.flatMap(store.readStream(Build.streamOf(hash), { untilPosition: position }), (events) => replay(tables, events)), { discard: true })
     return registryOf(tables, workspace, position, name)
   })
+
+/** An environment's stream: the name it is of, or undefined for any other stream. */
+const environmentNameOf = (stream: string) => {
+  const prefix = Environment.environmentStream("", "").stream
+  return stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined
+}
+
+/**
+ * The streams of the workspaces asked for (and the build streams) that the log changed after
+ * `position`: the log read from there to its head, undecoded, as the stream and workspace of each
+ * event are all it needs. Also how many events that was.
+ */
+const changedSince = (workspaces: ReadonlyArray<string>, position: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const wanted = new Set(workspaces)
+    const environments = new Map<string, EnvironmentKey>()
+    const hashes = new Set<string>()
+    let events = 0
+    yield* store.readAll({ after: position, batchSize: BATCH }).pipe(
+      Stream.runForEachArray((batch) =>
+        Effect.sync(() => {
+          events += batch.length
+          for (const e of batch) {
+            const hash = Build.hashOfStream(e.workspace, e.stream)
+            if (hash !== undefined) hashes.add(hash)
+            else if (wanted.has(e.workspace)) {
+              const name = environmentNameOf(e.stream)
+              if (name !== undefined) environments.set(keyOf({ workspace: e.workspace, name }), { workspace: e.workspace, name })
+            }
+          }
+        })
+      )
+    )
+    return { environments, hashes, events }
+  })
+
+/**
+ * Replays the given streams up to `position` into fresh tables: one read per stream while they
+ * are few, else one pass over the log up to the position decoding only their events.
+ */
+const replayStreams = (
+  environments: ReadonlyArray<EnvironmentKey>,
+  hashes: ReadonlyArray<string>,
+  position: number,
+  maxStreamReads: number
+) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const tables = emptyTables()
+    const streams = [
+      ...environments.map((k) => Environment.environmentStream(k.workspace, k.name)),
+      ...hashes.map((h) => Build.streamOf(h))
+    ]
+    if (streams.length === 0 || position === 0) return tables
+    if (streams.length <= maxStreamReads) {
+      // In log order per stream; streams are independent of each other (each fills its own rows).
+      for (const stream of streams) yield* replay(tables, yield* store.readStream(stream, { untilPosition: position }))
+      return tables
+    }
+    const wanted = new Set(streams.map((s) => JSON.stringify([s.workspace, s.stream])))
+    yield* store.readAll({ after: 0, until: position, batchSize: BATCH }).pipe(
+      Stream.runForEachArray((events) => replay(tables, events.filter((e) => wanted.has(JSON.stringify([e.workspace, e.stream])))))
+    )
+    return tables
+  })
+
+/**
+ * Streams read one by one, at most (beyond, the log up to the point is read once instead): a
+ * stream's read is one query, which costs about what a pass over a dozen or two events of the log
+ * does (bench/README.md, `http-asof.ts`), so this many stay well below a pass over a large log.
+ */
+const MAX_STREAM_READS = 200
+
+/**
+ * The workspaces' registries at `position`, in the order asked, from the read model's rows now:
+ * the rows of every stream the log has not changed since the position are those of then; the
+ * others are replayed up to it. The read model must have projected at least up to `position`
+ * (`Projections.checkpoint`) before this is called: its rows are then of some point at or after
+ * the position, and every stream changed between the position and that point is in the log
+ * after the position, read after the rows.
+ *
+ * @since 0.4.0
+ * @category replay
+ */
+export const rewindWorkspaces = (
+  workspaces: ReadonlyArray<string>,
+  position: number,
+  options: { readonly maxStreamReads?: number } = {}
+) =>
+  Effect.gen(function*() {
+    const readModel = yield* ReadModel
+    const now = yield* Effect.forEach(workspaces, (workspace) =>
+      Effect.all({
+        environments: readModel.environments({ workspace, includeArchived: true }),
+        versions: readModel.versions({ workspace, includeArchived: true })
+      }))
+    const imagesNow = new Map((yield* readModel.imageBuilds({})).map((i) => [i.canonicalHash, i]))
+    const changed = yield* changedSince(workspaces, position)
+    const tables = yield* replayStreams(
+      [...changed.environments.values()], [...changed.hashes], position, options.maxStreamReads ?? MAX_STREAM_READS
+    )
+    return workspaces.map((workspace, i): PastRegistry => {
+      const kept = (row: { readonly workspace: string; readonly name: string }) => !changed.environments.has(keyOf(row))
+      const replayed = registryOf(tables, workspace, position)
+      const environments = [...now[i]!.environments.filter(kept), ...replayed.environments]
+        .sort((a, b) => compareText(a.name, b.name))
+      const versions = [...now[i]!.versions.filter(kept), ...replayed.versions]
+        .sort((a, b) => a.registeredPosition - b.registeredPosition)
+      const hashes = new Set(versions.map((v) => v.canonicalHash))
+      const images = [...hashes]
+        .flatMap((h) => (changed.hashes.has(h) ? tables.images.get(h) : imagesNow.get(h)) ?? [])
+        .sort((a, b) => compareText(a.canonicalHash, b.canonicalHash))
+      return { workspace, asOfPosition: position, environments, versions, images }
+    })
+  })
+
+/**
+ * The workspaces' registries at `position`, in the order asked, by whichever way reads fewer
+ * events: forward from the start of the log (`replayWorkspaces`) when the point is nearer the
+ * start than the head, or backward from the read model's rows (`rewindWorkspaces`), which the
+ * caller allows only once the read model has projected up to the position.
+ *
+ * @since 0.4.0
+ * @category replay
+ */
+export const pastWorkspaces = (workspaces: ReadonlyArray<string>, position: number, head: number, rewindable: boolean) =>
+  rewindable && head - position < position
+    ? rewindWorkspaces(workspaces, position)
+    : Effect.map(replayWorkspaces(workspaces, position), (tables) => workspaces.map((w) => registryOf(tables, w, position)))

@@ -2,13 +2,15 @@
  * `registryAsOf` (and `environments`/`versions` with `asOf`) over the in-memory ports: the log
  * replayed up to a point gives exactly the rows the read model gave at that point. After every
  * step of a history (drafts, versions, metadata, builds, archives, labels, another workspace) the
- * read model's answers are recorded; then, at the end, each point is asked again as of then.
+ * read model's answers are recorded; then, at the end, each point is asked again as of then, by
+ * each way a past list is made (forward from the start of the log, backward from today's rows).
  */
 import { MemoryEngine } from "@terrarium/adapters"
 import { assert, describe, it } from "@effect/vitest"
 import { EventStore, ReadModel } from "@terrarium/domain"
 import { Effect } from "effect"
 import { make } from "../src/Terrarium.ts"
+import { registryOf, replayWorkspaces, rewindWorkspaces } from "../src/RegistryAsOf.ts"
 import { runWith, withPip } from "./support/MemoryPorts.ts"
 
 const WS = "default"
@@ -59,6 +61,15 @@ describe("registryAsOf", () => {
           { environments: s.environments, versions: s.versions, images: s.images },
           `as of ${s.position}`
         )
+        // Both ways the list takes, whichever point: forward from the start of the log, and
+        // backward from today's rows (the streams changed since read one by one, or in one pass).
+        const expected = { workspace: WS, asOfPosition: s.position, environments: s.environments, versions: s.versions, images: s.images }
+        const forward = yield* replayWorkspaces([WS, "elsewhere"], s.position)
+        assert.deepStrictEqual(registryOf(forward, WS, s.position), expected, `forward to ${s.position}`)
+        for (const maxStreamReads of [1_000, 0]) {
+          const [backward] = yield* rewindWorkspaces([WS, "elsewhere"], s.position, { maxStreamReads })
+          assert.deepStrictEqual(backward, expected, `backward to ${s.position} (${maxStreamReads} stream reads at most)`)
+        }
         // One environment: the same rows, read from its streams only.
         const one = yield* t.registryAsOf({ workspace: WS, name: "demo", asOf: { position: s.position } })
         assert.deepStrictEqual(one.versions, (s.versions as typeof one.versions).filter((v) => v.name === "demo"), `demo as of ${s.position}`)

@@ -68,6 +68,10 @@ const scenario = (kind: string, options: Parameters<typeof startApiServer>[0]) =
         const body = (pkg: string, description: string) =>
           ({ properties: { image: "python:3.12-slim", condaFile: conda(pkg), description, tags: { team: "ml" } } })
 
+        // Another environment, never changed after: a past list made backward from today's rows
+        // keeps its row as it is (see RegistryAsOf.ts); one created after every step is never in it.
+        yield* c.versions.create({ params: { ws: WS, name: "steady" }, payload: body("numpy==2.1.0", "steady") })
+
         // 1. created: version 1, described and tagged
         yield* c.versions.create({ params, payload: body("requests==2.32.3", "first") })
         const first = { description: "first", tags: { team: "ml" }, archived: false, latestVersion: "1", versionCount: 1, archivedVersionCount: 0 }
@@ -108,6 +112,8 @@ const scenario = (kind: string, options: Parameters<typeof startApiServer>[0]) =
         yield* c.environments.update({ params, payload: { properties: { description: "third" } } })
         steps.push({ position: yield* head, ...second, description: "third", imageStatus: "NotBuilt", versions: [["2", false], ["1", false]] })
 
+        yield* c.versions.create({ params: { ws: WS, name: "late" }, payload: body("numpy==2.1.1", "late") })
+
         const whole = (yield* c.audit.events({ params, query: { limit: "1000" } })).value.map((e) => e.position)
         for (const step of steps) {
           const asOf = String(step.position)
@@ -127,6 +133,12 @@ const scenario = (kind: string, options: Parameters<typeof startApiServer>[0]) =
             )
             assert.strictEqual(e.properties.terrarium.imageStatus, step.imageStatus, what)
           }
+          const everything = yield* c.environments.list({ params: { ws: WS }, query: { asOf, listViewType: "All" } })
+          assert.deepStrictEqual(
+            everything.value.map((e) => [e.name, e.properties.description, e.properties.latestVersion]),
+            [["steady", "steady", "1"], [NAME, step.description, step.latestVersion]],
+            what
+          )
           // listViewType filters by what was archived then.
           const active = yield* c.environments.list({ params: { ws: WS }, query: { asOf, search: NAME } })
           const archivedOnly = yield* c.environments.list({ params: { ws: WS }, query: { asOf, listViewType: "ArchivedOnly", search: NAME } })
