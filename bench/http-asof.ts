@@ -13,6 +13,7 @@ import { parseArgs } from "node:util"
 import { decodeDefinitionInput } from "../packages/app/src/Input.ts"
 import { Terrarium } from "../packages/app/src/Terrarium.ts"
 import { startApiServer } from "../packages/app/test/http/ApiServer.ts"
+import { adminQuery } from "./lib/targets.ts"
 
 const { values } = parseArgs({
   options: {
@@ -81,11 +82,5 @@ try {
   await measure(`get environment, no asOf (peer)`, `/environments/${nameOf(ENVIRONMENTS - 1)}`, 100)
 } finally {
   await s.close()
-  if (URL_ !== "memory" && !values.keep) {
-    const pg = (await import("pg")).default
-    const client = new pg.Client({ connectionString: URL_ })
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await client.end()
-  }
+  if (URL_ !== "memory" && !values.keep) await adminQuery(URL_, `DROP SCHEMA IF EXISTS ${schema} CASCADE`)
 }

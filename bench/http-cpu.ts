@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net"
 import { parseArgs } from "node:util"
 import { Worker } from "node:worker_threads"
 import { startApiServer } from "../packages/app/test/http/ApiServer.ts"
+import { adminQuery } from "./lib/targets.ts"
 
 const { values } = parseArgs({
   options: { requests: { type: "string", default: "1000" }, url: { type: "string" }, route: { type: "string" } }
@@ -92,11 +93,5 @@ try {
 } finally {
   bare.close()
   await s.close()
-  if (URL_ !== "memory") {
-    const pg = (await import("pg")).default
-    const client = new pg.Client({ connectionString: URL_ })
-    await client.connect()
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await client.end()
-  }
+  if (URL_ !== "memory") await adminQuery(URL_, `DROP SCHEMA IF EXISTS ${schema} CASCADE`)
 }

@@ -223,16 +223,19 @@ const main = async () => {
   console.log([line(header), ...rows.map(line)].join("\n"))
   for (const { processes, saturated, atRate } of verdicts) {
     const perProcess = saturated.rps / processes
-    // Kept up: at least 98% of the offered rate was achieved, without errors; and the load kept
-    // its schedule (sends at most 1 ms late at p99), else it did not offer the rate it says.
+    // Kept up: at least 98% of the offered rate was achieved, without errors. A load that fell
+    // behind its schedule (sends more than 1 ms late at p99) sent late requests together: bursts
+    // only lengthen the server's queue, and late reading of answers only lengthens the measured
+    // latency, so a p99 within the target under such a load is within it at the even rate too;
+    // a p99 over it may be the load's own doing, and is then not counted as a miss.
     const keptUp = atRate.rps >= 0.98 * RATE * processes && atRate.errors === 0
     const scheduleKept = atRate.lagP99 <= 1
     const rateMet = perProcess >= 2000
-    const p99Met = keptUp && scheduleKept && atRate.p99 <= 5
+    const p99Met = keptUp && atRate.p99 <= 5
     console.log(
       `targets, ${processes} process${processes === 1 ? "" : "es"}: get version ${perProcess.toFixed(0)} req/s per process saturated (≥ 2000: ${rateMet ? "met" : "missed"}); ` +
         `p99 ${atRate.p99.toFixed(1)} ms at ${RATE}/s per process offered, ${(atRate.rps / processes).toFixed(0)} achieved (≤ 5 ms${RATE === 2000 ? "" : " at 2000/s: not measured"}: ${
-          RATE !== 2000 ? "n/a" : !keptUp ? "missed (did not keep up)" : !scheduleKept ? "not measured (the load fell behind its schedule)" : p99Met ? "met" : "missed"
+          RATE !== 2000 ? "n/a" : !keptUp ? "missed (did not keep up)" : p99Met ? "met" : !scheduleKept ? "not shown (over it, with the load itself behind its schedule)" : "missed"
         }); load's send lag p99 ${atRate.lagP99.toFixed(1)} ms; p99 saturated ${saturated.p99.toFixed(1)} ms`
     )
   }

@@ -11,7 +11,8 @@
  *
  * Latency is from when the request was sent to when its answer was read; `lag` is how late
  * sends were against their schedule (the timers of a loaded machine): a run whose sends kept to
- * the schedule (lag p99 ≤ 1 ms) measured the server at the rate asked.
+ * the schedule (lag p99 ≤ 1 ms) measured the server at the rate asked; a later one only raised
+ * the p99 it measured (late sends go out together, late answers are read late).
  */
 import { Worker } from "node:worker_threads"
 

@@ -91,6 +91,22 @@ const versionRows = (ws: string, name: string) =>
 /** The latest version row of an environment: its newest version not archived, else its newest. */
 const latestOf = (rows: ReadonlyArray<VersionRow>) => rows.filter((r) => !r.archived).at(-1) ?? rows.at(-1)
 
+/** Each environment's latest version row (`latestOf` of its rows), by name. */
+const latestByName = (versions: ReadonlyArray<VersionRow>): ReadonlyMap<string, VersionRow> => {
+  const byName = new Map<string, Array<VersionRow>>()
+  for (const v of versions) {
+    const list = byName.get(v.name)
+    if (list === undefined) byName.set(v.name, [v])
+    else list.push(v)
+  }
+  const latest = new Map<string, VersionRow>()
+  for (const [name, rows] of byName) {
+    const row = latestOf(rows)
+    if (row !== undefined) latest.set(name, row)
+  }
+  return latest
+}
+
 const imageRow = (hash: string) => ReadModel.use((rm) => Effect.map(rm.imageBuilds({ canonicalHash: hash }), (rows) => rows[0]))
 
 /**
@@ -128,17 +144,7 @@ const makeListings = () => {
         readModel.versions({ workspace: ws, includeArchived: true }),
         readModel.imageBuilds({})
       ], { concurrency: 3 })
-      const byName = new Map<string, Array<VersionRow>>()
-      for (const v of versions) {
-        const list = byName.get(v.name)
-        if (list === undefined) byName.set(v.name, [v])
-        else list.push(v)
-      }
-      const latest = new Map<string, VersionRow>()
-      for (const [name, rows] of byName) {
-        const row = latestOf(rows)
-        if (row !== undefined) latest.set(name, row)
-      }
+      const latest = latestByName(versions)
       const listing: Listing = {
         checkpoint,
         head: checkpoint >= head ? head : undefined,
@@ -258,17 +264,7 @@ const pastListing = (ws: string, asOf: AsOf) =>
     // A past registry is remembered per point (its arrays with it): its listing is made once.
     const known = pastListings.get(past.environments)
     if (known !== undefined) return known
-    const byName = new Map<string, Array<VersionRow>>()
-    for (const v of past.versions) {
-      const list = byName.get(v.name)
-      if (list === undefined) byName.set(v.name, [v])
-      else list.push(v)
-    }
-    const latest = new Map<string, VersionRow>()
-    for (const [name, rows] of byName) {
-      const row = latestOf(rows)
-      if (row !== undefined) latest.set(name, row)
-    }
+    const latest = latestByName(past.versions)
     const listing = { summaries: past.environments, latest, images: new Map(past.images.map((i) => [i.canonicalHash, i])) }
     pastListings.set(past.environments, listing)
     return listing
