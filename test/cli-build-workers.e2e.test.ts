@@ -12,7 +12,7 @@ import { readdirSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { bin, cliEnv, json, pipDefinitionFile, repoRoot, runCli, runCliAsync, tempDir, workerEnv } from "./support/cli.ts"
+import { bin, cliEnv, json, pipDefinitionFile, repoRoot, runCli, runCliAsync, tempDir, startCli, workerEnv } from "./support/cli.ts"
 import { testDatabaseUrl } from "./support/postgres.ts"
 
 const home = tempDir("terrarium-build-workers-")
@@ -25,21 +25,10 @@ const register = (name: string, pip: string) =>
 const children = new Set<ChildProcess>()
 
 /** Starts a worker and resolves once it takes builds. */
-const startWorker = (extra: Record<string, string> = {}, concurrency = 2) =>
-  new Promise<ChildProcess & { readonly output: () => string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "worker", "--concurrency", String(concurrency)], { cwd: repoRoot, env: cliEnv(env(extra)) })
-    children.add(child)
-    let stderr = ""
-    child.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString()
-      if (/takes builds/.test(stderr)) resolve(Object.assign(child, { output: () => stderr }))
-    })
-    child.on("error", reject)
-    child.on("close", (code) => {
-      children.delete(child)
-      reject(new Error(`the worker ended (${code}):\n${stderr}`))
-    })
-  })
+const startWorker = async (extra: Record<string, string> = {}, concurrency = 2) => {
+  const { child, output } = await startCli(["worker", "--concurrency", String(concurrency)], cliEnv(env(extra)), /takes builds/, children)
+  return Object.assign(child, { output })
+}
 
 const stop = async (child: ChildProcess, signal: NodeJS.Signals = "SIGTERM") => {
   if (child.exitCode !== null || child.signalCode !== null) return

@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
-import { bin, type CliResult, cliEnv, json, pipDefinitionFile, repoRoot, runCli, runCliAsync, tempDir, workerEnv } from "./support/cli.ts"
+import { bin, type CliResult, cliEnv, json, pipDefinitionFile, repoRoot, runCli, runCliAsync, tempDir, startCli, workerEnv } from "./support/cli.ts"
 import { type PostgresServer, startPostgresServer } from "./support/PostgresServer.ts"
 
 let server: PostgresServer
@@ -30,21 +30,10 @@ const definitionFile = (name: string, pip: string) => pipDefinitionFile(home.pat
 const children = new Set<ChildProcess>()
 
 /** Starts a worker and resolves once it takes builds. */
-const startWorker = (extra: Record<string, string> = {}) =>
-  new Promise<ChildProcess & { readonly output: () => string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "worker"], { cwd: repoRoot, env: cliEnv(env(extra)) })
-    children.add(child)
-    let stderr = ""
-    child.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString()
-      if (/takes builds/.test(stderr)) resolve(Object.assign(child, { output: () => stderr }))
-    })
-    child.on("error", reject)
-    child.on("close", (code) => {
-      children.delete(child)
-      reject(new Error(`the worker ended (${code}):\n${stderr}`))
-    })
-  })
+const startWorker = async (extra: Record<string, string> = {}) => {
+  const { child, output } = await startCli(["worker"], cliEnv(env(extra)), /takes builds/, children)
+  return Object.assign(child, { output })
+}
 
 /** A CLI run in the background, tracked so that a failed test leaves no process waiting behind it. */
 const runTracked = (args: ReadonlyArray<string>) =>

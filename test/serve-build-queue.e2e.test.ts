@@ -16,13 +16,13 @@
  *
  * Every process started here is stopped by its PID.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import pg from "pg"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "vitest"
 import { testDockerEngine } from "./support/DockerEngine.ts"
 import { type PackageIndex, startPackageIndex } from "./support/PackageIndex.ts"
-import { bin, cliEnv, json, pipDefinitionFile, repoRoot, runCli, tempDir, workerEnv } from "./support/cli.ts"
+import { cliEnv, json, pipDefinitionFile, runCli, startCli, tempDir, workerEnv } from "./support/cli.ts"
 import { testDatabaseUrl } from "./support/postgres.ts"
 
 const home = tempDir("terrarium-serve-queue-")
@@ -32,24 +32,7 @@ const env = (extra: Record<string, string> = {}) => workerEnv({ home: home.path,
 const children = new Set<ChildProcess>()
 
 /** Starts `terrarium ARGS…` and resolves once its output matches `ready`. */
-const start = (args: ReadonlyArray<string>, extra: Record<string, string>, ready: RegExp) =>
-  new Promise<{ readonly child: ChildProcess; readonly match: RegExpExecArray; readonly output: () => string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env: cliEnv(env(extra)) })
-    children.add(child)
-    let output = ""
-    const onData = (d: Buffer) => {
-      output += d.toString()
-      const match = ready.exec(output)
-      if (match !== null) resolve({ child, match, output: () => output })
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", onData)
-    child.on("error", reject)
-    child.on("close", (code) => {
-      children.delete(child)
-      reject(new Error(`terrarium ${args[0]} ended (${code}):\n${output}`))
-    })
-  })
+const start = (args: ReadonlyArray<string>, extra: Record<string, string>, ready: RegExp) => startCli(args, cliEnv(env(extra)), ready, children)
 
 const serve = async (extra: Record<string, string> = {}) =>
   (await start(["serve", "--port", "0"], extra, /listening on (http:\/\/127\.0\.0\.1:\d+)/)).match[1]!

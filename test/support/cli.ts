@@ -2,7 +2,7 @@
  * Runs the real `terrarium` executable in a child process (Node 24, the test runner's own
  * `process.execPath`), the way a user at a terminal does.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -73,3 +73,27 @@ export const pipDefinitionFile = (folder: string, name: string, pip: string): st
   writeFileSync(file, `name: ${name}\nimage: local/python-base:bookworm\nconda_file:\n  dependencies:\n    - pip:\n      - ${pip}\n`)
   return file
 }
+
+/**
+ * Starts a long-running `terrarium ARGS…` (serve, worker) and resolves once its output (stdout
+ * and stderr) matches `ready`. It stays in `children` until it ends, so that a test's cleanup can
+ * stop by PID whatever a failed test left running; ending before it is ready rejects with its output.
+ */
+export const startCli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, ready: RegExp, children: Set<ChildProcess>) =>
+  new Promise<{ readonly child: ChildProcess; readonly match: RegExpExecArray; readonly output: () => string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: repoRoot, env })
+    children.add(child)
+    let output = ""
+    const onData = (d: Buffer) => {
+      output += d.toString()
+      const match = ready.exec(output)
+      if (match !== null) resolve({ child, match, output: () => output })
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    child.on("error", reject)
+    child.on("close", (code) => {
+      children.delete(child)
+      reject(new Error(`terrarium ${args[0]} ended (${code}):\n${output}`))
+    })
+  })
